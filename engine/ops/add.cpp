@@ -1,0 +1,8 @@
+// Add: placeholder until its shape inference, reference kernel and ONNX mapping land.
+#include "engine/ops/op.h"
+
+namespace prunelab::engine {
+
+const OpDef kOpDefAdd = {OpKind::Add, "Add"};
+
+}  // namespace prunelab::engine

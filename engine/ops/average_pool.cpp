@@ -1,0 +1,8 @@
+// AveragePool: placeholder until its shape inference, reference kernel and ONNX mapping land.
+#include "engine/ops/op.h"
+
+namespace prunelab::engine {
+
+const OpDef kOpDefAveragePool = {OpKind::AveragePool, "AveragePool"};
+
+}  // namespace prunelab::engine

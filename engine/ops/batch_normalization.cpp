@@ -1,0 +1,8 @@
+// BatchNormalization: placeholder until its shape inference, reference kernel and ONNX mapping land.
+#include "engine/ops/op.h"
+
+namespace prunelab::engine {
+
+const OpDef kOpDefBatchNormalization = {OpKind::BatchNormalization, "BatchNormalization"};
+
+}  // namespace prunelab::engine

@@ -1,0 +1,8 @@
+// Cast: placeholder until its shape inference, reference kernel and ONNX mapping land.
+#include "engine/ops/op.h"
+
+namespace prunelab::engine {
+
+const OpDef kOpDefCast = {OpKind::Cast, "Cast"};
+
+}  // namespace prunelab::engine

@@ -1,0 +1,8 @@
+// Clip: placeholder until its shape inference, reference kernel and ONNX mapping land.
+#include "engine/ops/op.h"
+
+namespace prunelab::engine {
+
+const OpDef kOpDefClip = {OpKind::Clip, "Clip"};
+
+}  // namespace prunelab::engine

@@ -1,0 +1,8 @@
+// Concat: placeholder until its shape inference, reference kernel and ONNX mapping land.
+#include "engine/ops/op.h"
+
+namespace prunelab::engine {
+
+const OpDef kOpDefConcat = {OpKind::Concat, "Concat"};
+
+}  // namespace prunelab::engine

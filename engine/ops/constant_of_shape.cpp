@@ -1,0 +1,8 @@
+// ConstantOfShape: placeholder until its shape inference, reference kernel and ONNX mapping land.
+#include "engine/ops/op.h"
+
+namespace prunelab::engine {
+
+const OpDef kOpDefConstantOfShape = {OpKind::ConstantOfShape, "ConstantOfShape"};
+
+}  // namespace prunelab::engine

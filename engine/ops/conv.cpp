@@ -1,0 +1,8 @@
+// Conv: placeholder until its shape inference, reference kernel and ONNX mapping land.
+#include "engine/ops/op.h"
+
+namespace prunelab::engine {
+
+const OpDef kOpDefConv = {OpKind::Conv, "Conv"};
+
+}  // namespace prunelab::engine

@@ -1,0 +1,8 @@
+// ConvTranspose: placeholder until its shape inference, reference kernel and ONNX mapping land.
+#include "engine/ops/op.h"
+
+namespace prunelab::engine {
+
+const OpDef kOpDefConvTranspose = {OpKind::ConvTranspose, "ConvTranspose"};
+
+}  // namespace prunelab::engine

@@ -1,0 +1,8 @@
+// DepthToSpace: placeholder until its shape inference, reference kernel and ONNX mapping land.
+#include "engine/ops/op.h"
+
+namespace prunelab::engine {
+
+const OpDef kOpDefDepthToSpace = {OpKind::DepthToSpace, "DepthToSpace"};
+
+}  // namespace prunelab::engine

@@ -1,0 +1,8 @@
+// Div: placeholder until its shape inference, reference kernel and ONNX mapping land.
+#include "engine/ops/op.h"
+
+namespace prunelab::engine {
+
+const OpDef kOpDefDiv = {OpKind::Div, "Div"};
+
+}  // namespace prunelab::engine

@@ -1,0 +1,8 @@
+// Exp: placeholder until its shape inference, reference kernel and ONNX mapping land.
+#include "engine/ops/op.h"
+
+namespace prunelab::engine {
+
+const OpDef kOpDefExp = {OpKind::Exp, "Exp"};
+
+}  // namespace prunelab::engine

@@ -1,0 +1,8 @@
+// Flatten: placeholder until its shape inference, reference kernel and ONNX mapping land.
+#include "engine/ops/op.h"
+
+namespace prunelab::engine {
+
+const OpDef kOpDefFlatten = {OpKind::Flatten, "Flatten"};
+
+}  // namespace prunelab::engine

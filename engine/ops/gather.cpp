@@ -1,0 +1,8 @@
+// Gather: placeholder until its shape inference, reference kernel and ONNX mapping land.
+#include "engine/ops/op.h"
+
+namespace prunelab::engine {
+
+const OpDef kOpDefGather = {OpKind::Gather, "Gather"};
+
+}  // namespace prunelab::engine

@@ -1,0 +1,8 @@
+// Gemm: placeholder until its shape inference, reference kernel and ONNX mapping land.
+#include "engine/ops/op.h"
+
+namespace prunelab::engine {
+
+const OpDef kOpDefGemm = {OpKind::Gemm, "Gemm"};
+
+}  // namespace prunelab::engine

@@ -1,0 +1,8 @@
+// HardSwish: placeholder until its shape inference, reference kernel and ONNX mapping land.
+#include "engine/ops/op.h"
+
+namespace prunelab::engine {
+
+const OpDef kOpDefHardSwish = {OpKind::HardSwish, "HardSwish"};
+
+}  // namespace prunelab::engine

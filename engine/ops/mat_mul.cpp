@@ -1,0 +1,8 @@
+// MatMul: placeholder until its shape inference, reference kernel and ONNX mapping land.
+#include "engine/ops/op.h"
+
+namespace prunelab::engine {
+
+const OpDef kOpDefMatMul = {OpKind::MatMul, "MatMul"};
+
+}  // namespace prunelab::engine

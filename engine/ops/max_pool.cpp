@@ -1,0 +1,8 @@
+// MaxPool: placeholder until its shape inference, reference kernel and ONNX mapping land.
+#include "engine/ops/op.h"
+
+namespace prunelab::engine {
+
+const OpDef kOpDefMaxPool = {OpKind::MaxPool, "MaxPool"};
+
+}  // namespace prunelab::engine

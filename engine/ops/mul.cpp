@@ -1,0 +1,8 @@
+// Mul: placeholder until its shape inference, reference kernel and ONNX mapping land.
+#include "engine/ops/op.h"
+
+namespace prunelab::engine {
+
+const OpDef kOpDefMul = {OpKind::Mul, "Mul"};
+
+}  // namespace prunelab::engine

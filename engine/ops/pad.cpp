@@ -1,0 +1,8 @@
+// Pad: placeholder until its shape inference, reference kernel and ONNX mapping land.
+#include "engine/ops/op.h"
+
+namespace prunelab::engine {
+
+const OpDef kOpDefPad = {OpKind::Pad, "Pad"};
+
+}  // namespace prunelab::engine

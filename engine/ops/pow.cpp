@@ -1,0 +1,8 @@
+// Pow: placeholder until its shape inference, reference kernel and ONNX mapping land.
+#include "engine/ops/op.h"
+
+namespace prunelab::engine {
+
+const OpDef kOpDefPow = {OpKind::Pow, "Pow"};
+
+}  // namespace prunelab::engine

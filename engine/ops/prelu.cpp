@@ -1,0 +1,8 @@
+// PRelu: placeholder until its shape inference, reference kernel and ONNX mapping land.
+#include "engine/ops/op.h"
+
+namespace prunelab::engine {
+
+const OpDef kOpDefPRelu = {OpKind::PRelu, "PRelu"};
+
+}  // namespace prunelab::engine

@@ -1,0 +1,8 @@
+// ReduceMean: placeholder until its shape inference, reference kernel and ONNX mapping land.
+#include "engine/ops/op.h"
+
+namespace prunelab::engine {
+
+const OpDef kOpDefReduceMean = {OpKind::ReduceMean, "ReduceMean"};
+
+}  // namespace prunelab::engine

@@ -1,0 +1,8 @@
+// Relu: placeholder until its shape inference, reference kernel and ONNX mapping land.
+#include "engine/ops/op.h"
+
+namespace prunelab::engine {
+
+const OpDef kOpDefRelu = {OpKind::Relu, "Relu"};
+
+}  // namespace prunelab::engine

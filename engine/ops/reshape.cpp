@@ -1,0 +1,8 @@
+// Reshape: placeholder until its shape inference, reference kernel and ONNX mapping land.
+#include "engine/ops/op.h"
+
+namespace prunelab::engine {
+
+const OpDef kOpDefReshape = {OpKind::Reshape, "Reshape"};
+
+}  // namespace prunelab::engine

@@ -1,0 +1,8 @@
+// Resize: placeholder until its shape inference, reference kernel and ONNX mapping land.
+#include "engine/ops/op.h"
+
+namespace prunelab::engine {
+
+const OpDef kOpDefResize = {OpKind::Resize, "Resize"};
+
+}  // namespace prunelab::engine

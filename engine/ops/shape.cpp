@@ -1,0 +1,8 @@
+// Shape: placeholder until its shape inference, reference kernel and ONNX mapping land.
+#include "engine/ops/op.h"
+
+namespace prunelab::engine {
+
+const OpDef kOpDefShape = {OpKind::Shape, "Shape"};
+
+}  // namespace prunelab::engine

@@ -1,0 +1,8 @@
+// Sigmoid: placeholder until its shape inference, reference kernel and ONNX mapping land.
+#include "engine/ops/op.h"
+
+namespace prunelab::engine {
+
+const OpDef kOpDefSigmoid = {OpKind::Sigmoid, "Sigmoid"};
+
+}  // namespace prunelab::engine

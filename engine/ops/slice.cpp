@@ -1,0 +1,8 @@
+// Slice: placeholder until its shape inference, reference kernel and ONNX mapping land.
+#include "engine/ops/op.h"
+
+namespace prunelab::engine {
+
+const OpDef kOpDefSlice = {OpKind::Slice, "Slice"};
+
+}  // namespace prunelab::engine

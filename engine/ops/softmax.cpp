@@ -1,0 +1,8 @@
+// Softmax: placeholder until its shape inference, reference kernel and ONNX mapping land.
+#include "engine/ops/op.h"
+
+namespace prunelab::engine {
+
+const OpDef kOpDefSoftmax = {OpKind::Softmax, "Softmax"};
+
+}  // namespace prunelab::engine

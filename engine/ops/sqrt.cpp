@@ -1,0 +1,8 @@
+// Sqrt: placeholder until its shape inference, reference kernel and ONNX mapping land.
+#include "engine/ops/op.h"
+
+namespace prunelab::engine {
+
+const OpDef kOpDefSqrt = {OpKind::Sqrt, "Sqrt"};
+
+}  // namespace prunelab::engine

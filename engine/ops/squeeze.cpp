@@ -1,0 +1,8 @@
+// Squeeze: placeholder until its shape inference, reference kernel and ONNX mapping land.
+#include "engine/ops/op.h"
+
+namespace prunelab::engine {
+
+const OpDef kOpDefSqueeze = {OpKind::Squeeze, "Squeeze"};
+
+}  // namespace prunelab::engine

@@ -1,0 +1,8 @@
+// Tanh: placeholder until its shape inference, reference kernel and ONNX mapping land.
+#include "engine/ops/op.h"
+
+namespace prunelab::engine {
+
+const OpDef kOpDefTanh = {OpKind::Tanh, "Tanh"};
+
+}  // namespace prunelab::engine

@@ -1,0 +1,8 @@
+// Transpose: placeholder until its shape inference, reference kernel and ONNX mapping land.
+#include "engine/ops/op.h"
+
+namespace prunelab::engine {
+
+const OpDef kOpDefTranspose = {OpKind::Transpose, "Transpose"};
+
+}  // namespace prunelab::engine

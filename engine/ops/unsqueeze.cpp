@@ -1,0 +1,8 @@
+// Unsqueeze: placeholder until its shape inference, reference kernel and ONNX mapping land.
+#include "engine/ops/op.h"
+
+namespace prunelab::engine {
+
+const OpDef kOpDefUnsqueeze = {OpKind::Unsqueeze, "Unsqueeze"};
+
+}  // namespace prunelab::engine

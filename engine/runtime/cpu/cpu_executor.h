@@ -1,0 +1,44 @@
+// The dense CPU runtime: plans a Graph once (kernel per node, buffers reused by liveness,
+// conv+bias+activation fused where cheap) and runs it many times on a thread pool.
+// An executor is not reentrant: one run() at a time; use one executor per thread.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/ir/graph.h"
+#include "engine/ir/result.h"
+
+namespace prunelab::engine::cpu {
+
+struct CpuOptions {
+    int threads = 0;             // 0 = one per core
+    bool referenceOnly = false;  // run every node with its plain reference kernel (for tests)
+};
+
+// How one node is executed, for "why isn't it faster?" reports.
+struct KernelChoice {
+    std::string node;    // describeNode() of the (first) node
+    std::string kernel;  // e.g. "dnnl conv 3x3 +bias+relu", "reference", "fused into conv_3"
+    std::string reason;  // why this kernel, especially when it is the reference fallback
+};
+
+class CpuExecutor {
+public:
+    // Copies what it needs from `graph`; the graph may be destroyed afterwards.
+    static Result<std::unique_ptr<CpuExecutor>> create(const Graph& graph,
+                                                       const CpuOptions& options = {});
+    virtual ~CpuExecutor() = default;
+
+    // Inputs in graph.inputs order with the declared dtype and shape (checked: a mismatch is
+    // an InvalidArgument naming the input). Returns outputs in graph.outputs order; they are
+    // fresh tensors the caller owns.
+    virtual Result<std::vector<Tensor>> run(std::span<const Tensor> inputs) = 0;
+
+    virtual int threads() const = 0;
+    virtual std::vector<KernelChoice> kernelReport() const = 0;
+};
+
+}  // namespace prunelab::engine::cpu
