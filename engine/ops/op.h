@@ -89,6 +89,11 @@ struct OpDef {
     std::string_view onnxAliases[2] = {};
 };
 
+// Each engine/ops/<op>.cpp defines its kOpDef<Kind>; declared here so it has external linkage.
+#define PL_OP(kind) extern const OpDef kOpDef##kind;
+#include "engine/ops/op_list.inc"
+#undef PL_OP
+
 const OpDef& opDef(OpKind op);
 // The OpDef that imports an ONNX op_type (its name or an alias), or nullptr.
 const OpDef* opDefForOnnx(std::string_view onnxOpType);

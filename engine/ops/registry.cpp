@@ -7,10 +7,6 @@
 
 namespace prunelab::engine {
 
-#define PL_OP(kind) extern const OpDef kOpDef##kind;
-#include "engine/ops/op_list.inc"
-#undef PL_OP
-
 namespace {
 
 constexpr std::array<std::string_view, kOpCount> kNames = {
