@@ -1,8 +1,33 @@
-// Exp: placeholder until its shape inference, reference kernel and ONNX mapping land.
+// Exp: y = e^x, float32.
+#include <cmath>
+
+#include "engine/ops/elementwise.h"
 #include "engine/ops/op.h"
 
 namespace prunelab::engine {
 
-const OpDef kOpDefExp = {OpKind::Exp, "Exp"};
+namespace {
+
+Status infer(const Node&, std::span<const TensorInfo> in, std::span<TensorInfo> out) {
+    return inferUnaryFloat("Exp", in, out);
+}
+
+// y = e^x
+Status reference(const Node&, std::span<const Tensor* const> in, std::span<Tensor* const> out) {
+    unaryFloatLoop(*in[0], *out[0], [](float x) { return std::exp(x); });
+    return {};
+}
+
+Result<OnnxImport> importOnnx(const OnnxNodeIn& node) {
+    return importFirstInput(node);
+}
+
+Result<std::vector<OnnxNodeOut>> exportOnnx(const Node& node, const Graph&) {
+    return exportAsIs(node, "Exp");
+}
+
+}  // namespace
+
+const OpDef kOpDefExp = {OpKind::Exp, "Exp", infer, reference, importOnnx, exportOnnx, {}};
 
 }  // namespace prunelab::engine

@@ -1,8 +1,48 @@
-// Mul: placeholder until its shape inference, reference kernel and ONNX mapping land.
+// Mul: C = A * B with numpy broadcasting; float32, int64 and int32 (shape arithmetic).
+#include "engine/ops/elementwise.h"
 #include "engine/ops/op.h"
 
 namespace prunelab::engine {
 
-const OpDef kOpDefMul = {OpKind::Mul, "Mul"};
+namespace {
+
+Status infer(const Node&, std::span<const TensorInfo> in, std::span<TensorInfo> out) {
+    return inferBroadcastArithmetic("Mul", in, out);
+}
+
+// C[i] = A[a(i)] * B[b(i)]
+// where i is an index of C and a(i), b(i) are i with stretched dims of A and B set to 0.
+Status reference(const Node&, std::span<const Tensor* const> in, std::span<Tensor* const> out) {
+    const Tensor& a = *in[0];
+    const Tensor& b = *in[1];
+    Tensor& c = *out[0];
+    switch (a.dtype()) {
+        case DataType::Float32:
+            binaryBroadcastLoop<float>(a, b, c, [](float x, float y) { return x * y; });
+            break;
+        case DataType::Int64:
+            // Integers wrap on overflow like ONNX Runtime (see wrapMul).
+            binaryBroadcastLoop<int64_t>(a, b, c, wrapMul<int64_t>);
+            break;
+        case DataType::Int32:
+            binaryBroadcastLoop<int32_t>(a, b, c, wrapMul<int32_t>);
+            break;
+        default:
+            return makeError(ErrorCode::Unsupported, "Mul of " + dtypeText(a.dtype()));
+    }
+    return {};
+}
+
+Result<OnnxImport> importOnnx(const OnnxNodeIn& node) {
+    return importBroadcastBinary(node);
+}
+
+Result<std::vector<OnnxNodeOut>> exportOnnx(const Node& node, const Graph&) {
+    return exportAsIs(node, "Mul");
+}
+
+}  // namespace
+
+const OpDef kOpDefMul = {OpKind::Mul, "Mul", infer, reference, importOnnx, exportOnnx, {}};
 
 }  // namespace prunelab::engine

@@ -1,8 +1,33 @@
-// Tanh: placeholder until its shape inference, reference kernel and ONNX mapping land.
+// Tanh: y = tanh(x), float32.
+#include <cmath>
+
+#include "engine/ops/elementwise.h"
 #include "engine/ops/op.h"
 
 namespace prunelab::engine {
 
-const OpDef kOpDefTanh = {OpKind::Tanh, "Tanh"};
+namespace {
+
+Status infer(const Node&, std::span<const TensorInfo> in, std::span<TensorInfo> out) {
+    return inferUnaryFloat("Tanh", in, out);
+}
+
+// y = tanh(x) = (e^x - e^-x) / (e^x + e^-x)
+Status reference(const Node&, std::span<const Tensor* const> in, std::span<Tensor* const> out) {
+    unaryFloatLoop(*in[0], *out[0], [](float x) { return std::tanh(x); });
+    return {};
+}
+
+Result<OnnxImport> importOnnx(const OnnxNodeIn& node) {
+    return importFirstInput(node);
+}
+
+Result<std::vector<OnnxNodeOut>> exportOnnx(const Node& node, const Graph&) {
+    return exportAsIs(node, "Tanh");
+}
+
+}  // namespace
+
+const OpDef kOpDefTanh = {OpKind::Tanh, "Tanh", infer, reference, importOnnx, exportOnnx, {}};
 
 }  // namespace prunelab::engine
