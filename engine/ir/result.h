@@ -99,6 +99,8 @@ using Status = Result<void>;
 }  // namespace prunelab::engine
 
 // Propagate an error: PL_TRY(status_expr); or PL_TRY_ASSIGN(auto x, result_expr);
+// PL_TRY_ASSIGN expands to several statements (it declares `x` in the enclosing scope): never
+// use it as the body of an unbraced if/for; write `if (c) { PL_TRY_ASSIGN(...); }`.
 #define PL_CONCAT_INNER(a, b) a##b
 #define PL_CONCAT(a, b) PL_CONCAT_INNER(a, b)
 
