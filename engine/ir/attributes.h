@@ -13,11 +13,11 @@
 
 namespace prunelab::engine {
 
-using AttributeValue = std::variant<int64_t, float, std::string, std::vector<int64_t>,
-                                    std::vector<float>, Tensor>;
+using AttributeValue =
+    std::variant<int64_t, float, std::string, std::vector<int64_t>, std::vector<float>, Tensor>;
 
 class Attributes {
-public:
+  public:
     bool has(const std::string& name) const { return m_values.count(name) != 0; }
     void set(const std::string& name, AttributeValue value) { m_values[name] = std::move(value); }
     void erase(const std::string& name) { m_values.erase(name); }
@@ -36,7 +36,7 @@ public:
     const std::map<std::string, AttributeValue>& all() const { return m_values; }
     bool operator==(const Attributes& other) const;
 
-private:
+  private:
     std::map<std::string, AttributeValue> m_values;  // ordered: deterministic export
 };
 

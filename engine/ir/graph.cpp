@@ -64,7 +64,8 @@ int Graph::producer(ValueId id) const {
 std::vector<int> Graph::consumers(ValueId id) const {
     std::vector<int> result;
     for (size_t i = 0; i < nodes.size(); ++i) {
-        if (std::find(nodes[i].inputs.begin(), nodes[i].inputs.end(), id) != nodes[i].inputs.end()) {
+        if (std::find(nodes[i].inputs.begin(), nodes[i].inputs.end(), id) !=
+            nodes[i].inputs.end()) {
             result.push_back(static_cast<int>(i));
         }
     }

@@ -34,11 +34,11 @@ struct Node {
 };
 
 class Graph {
-public:
-    std::string name;          // model or graph name from the file
-    std::string sourcePath;    // the file it came from (for messages)
+  public:
+    std::string name;        // model or graph name from the file
+    std::string sourcePath;  // the file it came from (for messages)
     std::vector<Value> values;
-    std::vector<Node> nodes;   // topological order (verify() checks it)
+    std::vector<Node> nodes;  // topological order (verify() checks it)
     std::vector<ValueId> inputs;
     std::vector<ValueId> outputs;
 

@@ -43,7 +43,7 @@ inline Error makeError(ErrorCode code, std::string message, std::string context 
 // A value or an Error. Deliberately small: ok(), value(), error(), and the PL_TRY macros.
 template <class T>
 class [[nodiscard]] Result {
-public:
+  public:
     Result(T value) : m_state(std::in_place_index<0>, std::move(value)) {}
     Result(Error error) : m_state(std::in_place_index<1>, std::move(error)) {}
 
@@ -72,13 +72,13 @@ public:
         return std::get<1>(m_state);
     }
 
-private:
+  private:
     std::variant<T, Error> m_state;
 };
 
 template <>
 class [[nodiscard]] Result<void> {
-public:
+  public:
     Result() = default;
     Result(Error error) : m_error(std::move(error)), m_ok(false) {}
 
@@ -89,7 +89,7 @@ public:
         return m_error;
     }
 
-private:
+  private:
     Error m_error;
     bool m_ok = true;
 };
@@ -104,15 +104,15 @@ using Status = Result<void>;
 #define PL_CONCAT_INNER(a, b) a##b
 #define PL_CONCAT(a, b) PL_CONCAT_INNER(a, b)
 
-#define PL_TRY(expr)                                   \
-    do {                                               \
-        auto&& pl_try_result_ = (expr);                \
+#define PL_TRY(expr)                                             \
+    do {                                                         \
+        auto&& pl_try_result_ = (expr);                          \
         if (!pl_try_result_.ok()) return pl_try_result_.error(); \
     } while (0)
 
-#define PL_TRY_ASSIGN_IMPL(tmp, lhs, expr)   \
-    auto tmp = (expr);                       \
-    if (!tmp.ok()) return tmp.error();       \
+#define PL_TRY_ASSIGN_IMPL(tmp, lhs, expr) \
+    auto tmp = (expr);                     \
+    if (!tmp.ok()) return tmp.error();     \
     lhs = std::move(tmp).value()
 
 #define PL_TRY_ASSIGN(lhs, expr) PL_TRY_ASSIGN_IMPL(PL_CONCAT(pl_try_tmp_, __LINE__), lhs, expr)

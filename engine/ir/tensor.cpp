@@ -19,36 +19,55 @@ std::shared_ptr<std::byte[]> allocateZeroed(size_t bytes) {
     void* p = std::aligned_alloc(kAlignment, rounded);
     if (p == nullptr) throw std::bad_alloc();
     std::memset(p, 0, rounded);
-    return std::shared_ptr<std::byte[]>(static_cast<std::byte*>(p), [](std::byte* q) { std::free(q); });
+    return std::shared_ptr<std::byte[]>(static_cast<std::byte*>(p),
+                                        [](std::byte* q) { std::free(q); });
 }
 }  // namespace
 
 size_t dataTypeSize(DataType type) {
     switch (type) {
-        case DataType::Undefined: return 0;
-        case DataType::Float32: return 4;
-        case DataType::Float16: return 2;
-        case DataType::Float64: return 8;
-        case DataType::Int8: return 1;
-        case DataType::UInt8: return 1;
-        case DataType::Int32: return 4;
-        case DataType::Int64: return 8;
-        case DataType::Bool: return 1;
+        case DataType::Undefined:
+            return 0;
+        case DataType::Float32:
+            return 4;
+        case DataType::Float16:
+            return 2;
+        case DataType::Float64:
+            return 8;
+        case DataType::Int8:
+            return 1;
+        case DataType::UInt8:
+            return 1;
+        case DataType::Int32:
+            return 4;
+        case DataType::Int64:
+            return 8;
+        case DataType::Bool:
+            return 1;
     }
     return 0;
 }
 
 std::string_view dataTypeName(DataType type) {
     switch (type) {
-        case DataType::Undefined: return "undefined";
-        case DataType::Float32: return "float32";
-        case DataType::Float16: return "float16";
-        case DataType::Float64: return "float64";
-        case DataType::Int8: return "int8";
-        case DataType::UInt8: return "uint8";
-        case DataType::Int32: return "int32";
-        case DataType::Int64: return "int64";
-        case DataType::Bool: return "bool";
+        case DataType::Undefined:
+            return "undefined";
+        case DataType::Float32:
+            return "float32";
+        case DataType::Float16:
+            return "float16";
+        case DataType::Float64:
+            return "float64";
+        case DataType::Int8:
+            return "int8";
+        case DataType::UInt8:
+            return "uint8";
+        case DataType::Int32:
+            return "int32";
+        case DataType::Int64:
+            return "int64";
+        case DataType::Bool:
+            return "bool";
     }
     return "?";
 }
@@ -117,14 +136,30 @@ std::vector<int64_t> Tensor::toInt64Vector() const {
     std::vector<int64_t> out(static_cast<size_t>(m_elements));
     for (size_t i = 0; i < out.size(); ++i) {
         switch (m_dtype) {
-            case DataType::Int64: out[i] = data<int64_t>()[i]; break;
-            case DataType::Int32: out[i] = data<int32_t>()[i]; break;
-            case DataType::Int8: out[i] = data<int8_t>()[i]; break;
-            case DataType::UInt8: out[i] = data<uint8_t>()[i]; break;
-            case DataType::Bool: out[i] = static_cast<int64_t>(raw()[i] != std::byte{0}); break;
-            case DataType::Float32: out[i] = static_cast<int64_t>(data<float>()[i]); break;
-            case DataType::Float64: out[i] = static_cast<int64_t>(data<double>()[i]); break;
-            default: out[i] = 0; break;
+            case DataType::Int64:
+                out[i] = data<int64_t>()[i];
+                break;
+            case DataType::Int32:
+                out[i] = data<int32_t>()[i];
+                break;
+            case DataType::Int8:
+                out[i] = data<int8_t>()[i];
+                break;
+            case DataType::UInt8:
+                out[i] = data<uint8_t>()[i];
+                break;
+            case DataType::Bool:
+                out[i] = static_cast<int64_t>(raw()[i] != std::byte{0});
+                break;
+            case DataType::Float32:
+                out[i] = static_cast<int64_t>(data<float>()[i]);
+                break;
+            case DataType::Float64:
+                out[i] = static_cast<int64_t>(data<double>()[i]);
+                break;
+            default:
+                out[i] = 0;
+                break;
         }
     }
     return out;
@@ -134,14 +169,30 @@ std::vector<float> Tensor::toFloatVector() const {
     std::vector<float> out(static_cast<size_t>(m_elements));
     for (size_t i = 0; i < out.size(); ++i) {
         switch (m_dtype) {
-            case DataType::Float32: out[i] = data<float>()[i]; break;
-            case DataType::Float64: out[i] = static_cast<float>(data<double>()[i]); break;
-            case DataType::Int64: out[i] = static_cast<float>(data<int64_t>()[i]); break;
-            case DataType::Int32: out[i] = static_cast<float>(data<int32_t>()[i]); break;
-            case DataType::Int8: out[i] = data<int8_t>()[i]; break;
-            case DataType::UInt8: out[i] = data<uint8_t>()[i]; break;
-            case DataType::Bool: out[i] = raw()[i] != std::byte{0} ? 1.0f : 0.0f; break;
-            default: out[i] = 0; break;
+            case DataType::Float32:
+                out[i] = data<float>()[i];
+                break;
+            case DataType::Float64:
+                out[i] = static_cast<float>(data<double>()[i]);
+                break;
+            case DataType::Int64:
+                out[i] = static_cast<float>(data<int64_t>()[i]);
+                break;
+            case DataType::Int32:
+                out[i] = static_cast<float>(data<int32_t>()[i]);
+                break;
+            case DataType::Int8:
+                out[i] = data<int8_t>()[i];
+                break;
+            case DataType::UInt8:
+                out[i] = data<uint8_t>()[i];
+                break;
+            case DataType::Bool:
+                out[i] = raw()[i] != std::byte{0} ? 1.0f : 0.0f;
+                break;
+            default:
+                out[i] = 0;
+                break;
         }
     }
     return out;

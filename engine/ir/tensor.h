@@ -26,25 +26,39 @@ enum class DataType : uint8_t {
     Bool,  // one byte per element, 0 or 1
 };
 
-size_t dataTypeSize(DataType type);           // bytes per element; 0 for Undefined
+size_t dataTypeSize(DataType type);            // bytes per element; 0 for Undefined
 std::string_view dataTypeName(DataType type);  // "float32", "int64", ...
 
 template <class T>
 constexpr DataType dataTypeOf();
 template <>
-constexpr DataType dataTypeOf<float>() { return DataType::Float32; }
+constexpr DataType dataTypeOf<float>() {
+    return DataType::Float32;
+}
 template <>
-constexpr DataType dataTypeOf<double>() { return DataType::Float64; }
+constexpr DataType dataTypeOf<double>() {
+    return DataType::Float64;
+}
 template <>
-constexpr DataType dataTypeOf<int8_t>() { return DataType::Int8; }
+constexpr DataType dataTypeOf<int8_t>() {
+    return DataType::Int8;
+}
 template <>
-constexpr DataType dataTypeOf<uint8_t>() { return DataType::UInt8; }
+constexpr DataType dataTypeOf<uint8_t>() {
+    return DataType::UInt8;
+}
 template <>
-constexpr DataType dataTypeOf<int32_t>() { return DataType::Int32; }
+constexpr DataType dataTypeOf<int32_t>() {
+    return DataType::Int32;
+}
 template <>
-constexpr DataType dataTypeOf<int64_t>() { return DataType::Int64; }
+constexpr DataType dataTypeOf<int64_t>() {
+    return DataType::Int64;
+}
 template <>
-constexpr DataType dataTypeOf<bool>() { return DataType::Bool; }
+constexpr DataType dataTypeOf<bool>() {
+    return DataType::Bool;
+}
 
 using Shape = std::vector<int64_t>;
 
@@ -59,7 +73,7 @@ int64_t elementCount(const Shape& shape);
 std::string shapeToString(const Shape& shape);  // "[1, 3, 224, 224]"
 
 class Tensor {
-public:
+  public:
     Tensor() = default;  // empty: dtype Undefined, no storage
     // Zero-filled tensor; asserts the shape is valid (use make() for untrusted shapes).
     Tensor(DataType type, Shape shape);
@@ -106,7 +120,7 @@ public:
     // Bitwise equality of dtype, shape and bytes.
     bool identical(const Tensor& other) const;
 
-private:
+  private:
     void checkType(DataType wanted) const;
 
     DataType m_dtype = DataType::Undefined;

@@ -45,7 +45,7 @@ using ReferenceFn = Status (*)(const Node& node, std::span<const Tensor* const> 
 struct OnnxNodeIn {
     std::string_view opType;  // the ONNX op_type, e.g. "Upsample" for an op that maps to Resize
     int64_t opset = 0;        // the model's default-domain opset
-    const Attributes* attrs = nullptr;  // ONNX attributes, converted one to one
+    const Attributes* attrs = nullptr;   // ONNX attributes, converted one to one
     std::span<const TensorInfo> inputs;  // absent optional inputs have dtype Undefined
     int outputCount = 1;
 };

@@ -20,7 +20,7 @@ inline constexpr int kOpCount = 0
 #undef PL_OP
     ;
 
-std::string_view opName(OpKind op);                    // "Conv"
+std::string_view opName(OpKind op);                       // "Conv"
 std::optional<OpKind> opFromName(std::string_view name);  // IR names (= ONNX names) only
 
 }  // namespace prunelab::engine

@@ -37,7 +37,9 @@ std::optional<OpKind> opFromName(std::string_view name) {
     return std::nullopt;
 }
 
-const OpDef& opDef(OpKind op) { return *kDefs[static_cast<size_t>(op)]; }
+const OpDef& opDef(OpKind op) {
+    return *kDefs[static_cast<size_t>(op)];
+}
 
 const OpDef* opDefForOnnx(std::string_view onnxOpType) {
     for (const OpDef* def : kDefs) {

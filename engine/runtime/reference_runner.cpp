@@ -16,9 +16,9 @@ Status checkGraphInputs(const Graph& graph, std::span<const Tensor> inputs) {
         const Value& v = graph.value(graph.inputs[i]);
         if (inputs[i].dtype() != v.dtype || inputs[i].shape() != v.shape) {
             return makeError(ErrorCode::InvalidArgument,
-                             "input '" + v.name + "' must be " + std::string(dataTypeName(v.dtype)) +
-                                 " " + shapeToString(v.shape) + ", got " +
-                                 std::string(dataTypeName(inputs[i].dtype())) + " " +
+                             "input '" + v.name + "' must be " +
+                                 std::string(dataTypeName(v.dtype)) + " " + shapeToString(v.shape) +
+                                 ", got " + std::string(dataTypeName(inputs[i].dtype())) + " " +
                                  shapeToString(inputs[i].shape()),
                              graph.sourcePath);
         }

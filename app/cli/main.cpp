@@ -1,0 +1,206 @@
+// prunelab-cli: the engine from the command line. info (layers, params, MACs), run (a model on
+// an image or .npy, outputs as .npy), bench (PruneLab dense vs ONNX Runtime vs OpenCV DNN, in
+// one process, interleaved) and demo (the headless demo that `./prunelab run` falls back to).
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "app/cli/model_loader.h"
+#include "engine/io/image.h"
+#include "engine/io/npy.h"
+#include "engine/ir/layer_view.h"
+#include "engine/ops/op.h"
+#include "engine/runtime/cpu/cpu_executor.h"
+#include "plugins/refrt/compare.h"
+
+namespace prunelab::cli {
+
+using namespace prunelab::engine;
+
+namespace {
+
+int fail(const Error& e) {
+    std::fprintf(stderr, "prunelab-cli: %s\n", e.toString().c_str());
+    return 1;
+}
+
+std::string humanCount(int64_t n) {
+    char buf[32];
+    if (n >= 1'000'000'000)
+        std::snprintf(buf, sizeof buf, "%.2fG", n / 1e9);
+    else if (n >= 1'000'000)
+        std::snprintf(buf, sizeof buf, "%.2fM", n / 1e6);
+    else if (n >= 1'000)
+        std::snprintf(buf, sizeof buf, "%.1fK", n / 1e3);
+    else
+        std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(n));
+    return buf;
+}
+
+// Output names become file names: anything but letters, digits, '-' and '_' becomes '_'.
+std::string safeFileName(const std::string& name) {
+    std::string s = name.empty() ? "output" : name;
+    for (char& c : s) {
+        bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_';
+        if (!keep) c = '_';
+    }
+    return s;
+}
+
+int cmdInfo(const ModelRequest& request) {
+    auto model = loadModel(request);
+    if (!model.ok()) return fail(model.error());
+    const Graph& g = model->graph;
+    std::printf("model   %s\n", request.path.c_str());
+    for (ValueId id : g.inputs) {
+        const Value& v = g.value(id);
+        std::printf("input   %s %s %s\n", v.name.c_str(),
+                    std::string(dataTypeName(v.dtype)).c_str(), shapeToString(v.shape).c_str());
+    }
+    for (ValueId id : g.outputs) {
+        const Value& v = g.value(id);
+        std::printf("output  %s %s %s\n", v.name.c_str(),
+                    std::string(dataTypeName(v.dtype)).c_str(), shapeToString(v.shape).c_str());
+    }
+    std::map<std::string, int> opCounts;
+    for (const Node& n : g.nodes) ++opCounts[std::string(opName(n.op))];
+    std::printf("nodes   %zu:", g.nodes.size());
+    for (const auto& [op, count] : opCounts) std::printf(" %s x%d", op.c_str(), count);
+    std::printf("\n\n%4s  %-40s %-14s %-18s %-20s %10s %10s\n", "#", "layer", "op", "weight",
+                "output", "params", "MACs");
+    std::vector<Layer> layers = prunableLayers(g);
+    int64_t layerParams = 0;
+    for (size_t i = 0; i < layers.size(); ++i) {
+        const Layer& l = layers[i];
+        std::string weight = std::to_string(l.outChannels) + "x" + std::to_string(l.inPerGroup);
+        if (l.kh * l.kw > 1) weight += "x" + std::to_string(l.kh) + "x" + std::to_string(l.kw);
+        if (l.groups > 1) weight += " g" + std::to_string(l.groups);
+        // Long framework names differ at the end: keep the tail.
+        std::string name = l.name.size() > 40 ? "..." + l.name.substr(l.name.size() - 37) : l.name;
+        std::printf("%4zu  %-40s %-14s %-18s %-20s %10s %10s\n", i, name.c_str(),
+                    std::string(opName(l.op)).c_str(), weight.c_str(),
+                    shapeToString(l.outputShape).c_str(), humanCount(l.params).c_str(),
+                    humanCount(l.macs).c_str());
+        layerParams += l.params;
+    }
+    int64_t allParams = 0;
+    for (const Value& v : g.values) {
+        if (v.isConstant() && v.dtype == DataType::Float32) allParams += v.constant.elements();
+    }
+    std::printf(
+        "\nprunable layers %zu, their params %s (%lld), all float params %s, MACs %s (%lld)\n",
+        layers.size(), humanCount(layerParams).c_str(), static_cast<long long>(layerParams),
+        humanCount(allParams).c_str(), humanCount(totalMacs(g)).c_str(),
+        static_cast<long long>(totalMacs(g)));
+    return 0;
+}
+
+int cmdRun(const ModelRequest& request, const std::vector<std::string>& inputSpecs,
+           const std::string& outputDir, int threads) {
+    auto model = loadModel(request);
+    if (!model.ok()) return fail(model.error());
+    auto inputs = makeInputs(*model, inputSpecs);
+    if (!inputs.ok()) return fail(inputs.error());
+    auto exec = cpu::CpuExecutor::create(model->graph, {threads});
+    if (!exec.ok()) return fail(exec.error());
+    auto outputs = (*exec)->run(*inputs);
+    if (!outputs.ok()) return fail(outputs.error());
+    std::error_code ec;
+    std::filesystem::create_directories(outputDir, ec);
+    if (ec)
+        return fail(
+            makeError(ErrorCode::Io, "cannot create the folder: " + ec.message(), outputDir));
+    for (size_t i = 0; i < outputs->size(); ++i) {
+        const Value& v = model->graph.value(model->graph.outputs[i]);
+        std::string path =
+            (std::filesystem::path(outputDir) / (safeFileName(v.name) + ".npy")).string();
+        Status st = writeNpy(path, (*outputs)[i]);
+        if (!st.ok()) return fail(st.error());
+        std::printf("%s %s -> %s\n", v.name.c_str(), shapeToString((*outputs)[i].shape()).c_str(),
+                    path.c_str());
+    }
+    return 0;
+}
+
+int cmdBench(const ModelRequest& request, const std::vector<std::string>& inputSpecs, int threads,
+             int runs) {
+    auto model = loadModel(request);
+    if (!model.ok()) return fail(model.error());
+    auto inputs = makeInputs(*model, inputSpecs);
+    if (!inputs.ok()) return fail(inputs.error());
+    refrt::BenchRequest bench;
+    bench.modelPath = request.path;
+    bench.graph = &model->graph;
+    bench.inputs = *inputs;
+    bench.threads = threads;
+    bench.runs = runs;
+    auto table = refrt::benchModel(bench);
+    if (!table.ok()) return fail(table.error());
+    std::printf("%s, %d thread%s, %d runs each, interleaved\n", request.path.c_str(), threads,
+                threads == 1 ? "" : "s", runs);
+    std::fputs(refrt::formatBenchTable(*table).c_str(), stdout);
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"PruneLab command-line tool: inspect, run and benchmark models"};
+    app.require_subcommand(1);
+
+    ModelRequest request;
+    std::string size;
+    std::vector<std::string> inputs;
+    std::string outputDir;
+    int threads = 0;
+    int runs = 30;
+
+    auto addModel = [&](CLI::App* cmd) {
+        cmd->add_option("model", request.path, "model file (.onnx)")->required();
+        cmd->add_option("--size", size, "bind an image input's dynamic size, WxH (e.g. 640x640)");
+    };
+
+    CLI::App* info = app.add_subcommand("info", "layers, shapes, params and MACs per layer");
+    addModel(info);
+
+    CLI::App* run = app.add_subcommand("run", "run a model, write every output as .npy");
+    addModel(run);
+    run->add_option("--input", inputs,
+                    "IMAGE or FILE.npy for the first input, or NAME=FILE.npy (repeatable)")
+        ->required();
+    run->add_option("--output-dir", outputDir, "folder for the outputs")->required();
+    run->add_option("--threads", threads, "threads (default: one per core)");
+
+    CLI::App* bench = app.add_subcommand("bench", "latency vs ONNX Runtime and OpenCV DNN");
+    addModel(bench);
+    bench->add_option("--input", inputs, "as for run (default: a photo or random data)");
+    bench->add_option("--threads", threads, "threads for every runtime (default 1)");
+    bench->add_option("--runs", runs, "timed runs per runtime (default 30)");
+
+    CLI::App* demo = app.add_subcommand("demo", "the headless demo: find faces in the photos");
+
+    CLI11_PARSE(app, argc, argv);
+
+    if (!size.empty()) {
+        auto parsed = parseSize(size);
+        if (!parsed.ok()) return fail(parsed.error());
+        request.width = parsed->first;
+        request.height = parsed->second;
+    }
+    if (info->parsed()) return cmdInfo(request);
+    if (run->parsed()) return cmdRun(request, inputs, outputDir, threads);
+    if (bench->parsed()) return cmdBench(request, inputs, threads < 1 ? 1 : threads, runs);
+    if (demo->parsed()) return runHeadlessDemo();
+    return 0;
+}
+
+}  // namespace prunelab::cli
+
+int main(int argc, char** argv) {
+    return prunelab::cli::main(argc, argv);
+}

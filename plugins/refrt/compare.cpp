@@ -1,0 +1,78 @@
+// benchModel: builds the three lanes and times them interleaved.
+#include "plugins/refrt/compare.h"
+
+#include <cstdio>
+
+#include "engine/runtime/cpu/cpu_executor.h"
+#include "plugins/refrt/opencv_runner.h"
+#include "plugins/refrt/ort_runner.h"
+
+namespace prunelab::refrt {
+
+using namespace prunelab::engine;
+
+Result<std::vector<LaneStats>> benchModel(const BenchRequest& request) {
+    const Graph& graph = *request.graph;
+    PL_TRY_ASSIGN(auto exec, cpu::CpuExecutor::create(graph, {request.threads}));
+    // Fail early, before timing, if PruneLab cannot run it.
+    PL_TRY(exec->run(request.inputs));
+
+    std::vector<std::string> inputNames;
+    for (ValueId id : graph.inputs) inputNames.push_back(graph.value(id).name);
+
+    std::vector<Lane> lanes;
+    lanes.push_back({"PruneLab dense", [&]() -> Status {
+                         PL_TRY(exec->run(request.inputs));
+                         return {};
+                     }});
+
+    std::string ortError, cvError;
+    auto ort = OrtRunner::load(request.modelPath, request.threads);
+    if (ort.ok()) {
+        lanes.push_back({"ONNX Runtime", [&]() -> Status {
+                             PL_TRY((*ort)->run(request.inputs));
+                             return {};
+                         }});
+    } else {
+        ortError = ort.error().toString();
+    }
+    auto cv = OpenCvDnnRunner::load(request.modelPath, request.threads);
+    if (cv.ok()) {
+        lanes.push_back({"OpenCV DNN", [&]() -> Status {
+                             PL_TRY((*cv)->run(request.inputs, inputNames));
+                             return {};
+                         }});
+    } else {
+        cvError = cv.error().toString();
+    }
+    std::vector<LaneStats> stats = timeInterleaved(lanes, request.warmup, request.runs);
+    if (!ortError.empty()) stats.push_back({"ONNX Runtime", false, ortError});
+    if (!cvError.empty()) stats.push_back({"OpenCV DNN", false, cvError});
+    return stats;
+}
+
+std::string formatBenchTable(const std::vector<LaneStats>& stats) {
+    std::string out;
+    char line[512];
+    std::snprintf(line, sizeof line, "  %-16s %10s %10s %22s\n", "runtime", "median ms", "min ms",
+                  "PruneLab / this (med)");
+    out += line;
+    const LaneStats* ours = stats.empty() ? nullptr : &stats[0];
+    for (const LaneStats& s : stats) {
+        if (!s.ok) {
+            std::string why = s.error.size() > 110 ? s.error.substr(0, 107) + "..." : s.error;
+            std::snprintf(line, sizeof line, "  %-16s %10s   (%s)\n", s.name.c_str(), "n/a",
+                          why.c_str());
+        } else if (&s == ours || ours == nullptr || !ours->ok) {
+            std::snprintf(line, sizeof line, "  %-16s %10.3f %10.3f\n", s.name.c_str(), s.medianMs,
+                          s.minMs);
+        } else {
+            std::snprintf(line, sizeof line, "  %-16s %10.3f %10.3f %22.3f\n", s.name.c_str(),
+                          s.medianMs, s.minMs, ours->medianMs / s.medianMs);
+        }
+        out += line;
+    }
+    return out;
+}
+
+}  // namespace prunelab::refrt

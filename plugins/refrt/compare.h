@@ -1,0 +1,32 @@
+// One model, three runtimes, one process: PruneLab dense, ONNX Runtime and OpenCV DNN timed
+// interleaved at the same thread count, with PruneLab's latency ratio to each. Used by
+// `prunelab-cli bench` and bench/prunelab-bench.
+#pragma once
+
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/ir/graph.h"
+#include "engine/ir/result.h"
+#include "plugins/refrt/timing.h"
+
+namespace prunelab::refrt {
+
+struct BenchRequest {
+    std::string modelPath;  // the original file, loaded by ONNX Runtime and OpenCV DNN
+    const engine::Graph* graph = nullptr;  // PruneLab's import of it, dims bound
+    std::span<const engine::Tensor> inputs;
+    int threads = 1;
+    int runs = 30;
+    int warmup = 3;
+};
+
+// Lane 0 is PruneLab dense; a runtime that cannot load the model gets ok = false and the
+// reason. An error only when PruneLab itself cannot run the model.
+engine::Result<std::vector<LaneStats>> benchModel(const BenchRequest& request);
+
+// "PruneLab dense  12.3 ms  11.9 ms\nONNX Runtime ... ratio 1.05" as a fixed-width table.
+std::string formatBenchTable(const std::vector<LaneStats>& stats);
+
+}  // namespace prunelab::refrt
