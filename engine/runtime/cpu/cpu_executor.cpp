@@ -1,10 +1,136 @@
-// CPU executor: placeholder until the runtime lands.
+// The CPU executor: owns the plan, the arena of reusable buffers and the oneDNN engine; run()
+// binds this call's inputs and fresh outputs to their slots and executes the steps in order.
 #include "engine/runtime/cpu/cpu_executor.h"
+
+#include "engine/runtime/cpu/cpu_plan.h"
+#include "engine/runtime/reference_runner.h"
 
 namespace prunelab::engine::cpu {
 
-Result<std::unique_ptr<CpuExecutor>> CpuExecutor::create(const Graph&, const CpuOptions&) {
-    return makeError(ErrorCode::Unsupported, "the CPU runtime is not implemented yet");
+namespace {
+
+class PlannedExecutor final : public CpuExecutor {
+  public:
+    PlannedExecutor(Graph signature, ThreadPool pool, dnnl::engine engine, dnnl::stream stream,
+                    Plan plan)
+        : m_signature(std::move(signature)),
+          m_pool(pool),
+          m_engine(std::move(engine)),
+          m_stream(std::move(stream)),
+          m_plan(std::move(plan)) {
+        for (size_t bytes : m_plan.blockBytes) {
+            m_blocks.emplace_back(DataType::UInt8, Shape{static_cast<int64_t>(bytes)});
+        }
+        m_ptrs.resize(m_plan.slots.size(), nullptr);
+        for (size_t i = 0; i < m_plan.slots.size(); ++i) {
+            const Slot& s = m_plan.slots[i];
+            if (s.kind == Slot::Kind::Arena && s.index >= 0) {
+                m_ptrs[i] = m_blocks[static_cast<size_t>(s.index)].raw();
+            } else if (s.kind == Slot::Kind::Constant) {
+                m_ptrs[i] = const_cast<std::byte*>(s.constant.raw());
+            }
+        }
+    }
+
+    Result<std::vector<Tensor>> run(std::span<const Tensor> inputs) override {
+        PL_TRY(checkGraphInputs(m_signature, inputs));
+        std::vector<Tensor> outputs;
+        for (int id : m_plan.outputSlots) {
+            const Slot& s = m_plan.slots[static_cast<size_t>(id)];
+            PL_TRY_ASSIGN(Tensor t, Tensor::make(s.dtype, s.shape));
+            outputs.push_back(std::move(t));
+        }
+        for (size_t i = 0; i < m_plan.slots.size(); ++i) {
+            const Slot& s = m_plan.slots[i];
+            switch (s.kind) {
+                case Slot::Kind::Input:
+                    // Read-only: the planner never writes in place over an input.
+                    m_ptrs[i] = const_cast<std::byte*>(inputs[static_cast<size_t>(s.index)].raw());
+                    break;
+                case Slot::Kind::Output:
+                    m_ptrs[i] = outputs[static_cast<size_t>(s.index)].raw();
+                    break;
+                case Slot::Kind::Alias:
+                    m_ptrs[i] = m_ptrs[static_cast<size_t>(s.index)];
+                    break;
+                default:
+                    break;
+            }
+        }
+        ThreadPool::Scope scope(m_pool);
+        RunContext ctx{&m_pool, &m_stream};
+        std::vector<std::byte*> in;
+        std::vector<std::byte*> out;
+        for (Step& step : m_plan.steps) {
+            in.clear();
+            out.clear();
+            for (int id : step.in) in.push_back(id < 0 ? nullptr : m_ptrs[static_cast<size_t>(id)]);
+            for (int id : step.out) out.push_back(m_ptrs[static_cast<size_t>(id)]);
+            Status st = step.kernel->run(in, out, ctx);
+            if (!st.ok()) return st.error().within(step.where);
+        }
+        return outputs;
+    }
+
+    int threads() const override { return m_pool.threads(); }
+    std::vector<KernelChoice> kernelReport() const override { return m_plan.report; }
+    MemoryReport memoryReport() const override { return m_plan.memory; }
+
+  private:
+    Graph m_signature;  // the inputs' names, dtypes and shapes, for checkGraphInputs
+    ThreadPool m_pool;
+    dnnl::engine m_engine;
+    dnnl::stream m_stream;
+    Plan m_plan;
+    std::vector<Tensor> m_blocks;
+    std::vector<std::byte*> m_ptrs;
+};
+
+// Just enough of the graph to validate inputs later: input values without constants.
+Graph signatureOf(const Graph& graph) {
+    Graph sig;
+    sig.name = graph.name;
+    sig.sourcePath = graph.sourcePath;
+    for (ValueId id : graph.inputs) {
+        const Value& v = graph.value(id);
+        sig.inputs.push_back(sig.addValue(v.name, v.dtype, v.shape));
+    }
+    return sig;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<CpuExecutor>> CpuExecutor::create(const Graph& graph,
+                                                         const CpuOptions& options) {
+    if (options.threads < 0) {
+        return makeError(
+            ErrorCode::InvalidArgument,
+            "thread count must be >= 0 (0 = one per core), got " + std::to_string(options.threads));
+    }
+    for (const Value& v : graph.values) {
+        for (int64_t d : v.shape) {
+            if (d < 0) {
+                return makeError(ErrorCode::InvalidArgument,
+                                 "value '" + v.name + "' has an unbound dimension " +
+                                     shapeToString(v.shape) + "; bind shapes before planning",
+                                 graph.sourcePath);
+            }
+        }
+    }
+    ThreadPool pool(options.threads);
+    // oneDNN sizes its work split when a primitive is created: create them with the thread
+    // count they will run with.
+    ThreadPool::Scope scope(pool);
+    try {
+        dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+        dnnl::stream stream(engine);
+        auto plan = buildPlan(graph, options, engine);
+        if (!plan.ok()) return plan.error().within(graph.sourcePath);
+        return std::unique_ptr<CpuExecutor>(std::make_unique<PlannedExecutor>(
+            signatureOf(graph), pool, std::move(engine), std::move(stream), std::move(*plan)));
+    } catch (const dnnl::error& e) {
+        return dnnlError(e, "setting up the CPU runtime");
+    }
 }
 
 }  // namespace prunelab::engine::cpu

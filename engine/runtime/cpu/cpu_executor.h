@@ -14,7 +14,7 @@
 namespace prunelab::engine::cpu {
 
 struct CpuOptions {
-    int threads = 0;             // 0 = one per core
+    int threads = 0;             // 0 = std::thread::hardware_concurrency()
     bool referenceOnly = false;  // run every node with its plain reference kernel (for tests)
 };
 
@@ -25,8 +25,16 @@ struct KernelChoice {
     std::string reason;  // why this kernel, especially when it is the reference fallback
 };
 
+// What the buffer plan costs, for tests and the "memory" view.
+struct MemoryReport {
+    size_t arenaBytes = 0;  // the reusable intermediate buffers, allocated once at create()
+    size_t naiveBytes = 0;  // what one buffer per intermediate value would take
+    int buffers = 0;        // reusable buffers in the arena
+    int inPlaceSteps = 0;   // steps that write over an input that dies there
+};
+
 class CpuExecutor {
-public:
+  public:
     // Copies what it needs from `graph`; the graph may be destroyed afterwards.
     static Result<std::unique_ptr<CpuExecutor>> create(const Graph& graph,
                                                        const CpuOptions& options = {});
@@ -38,7 +46,10 @@ public:
     virtual Result<std::vector<Tensor>> run(std::span<const Tensor> inputs) = 0;
 
     virtual int threads() const = 0;
+    // One entry per graph node (nodes fused into a conv say so) plus one per inserted layout
+    // reorder, in execution order.
     virtual std::vector<KernelChoice> kernelReport() const = 0;
+    virtual MemoryReport memoryReport() const = 0;
 };
 
 }  // namespace prunelab::engine::cpu

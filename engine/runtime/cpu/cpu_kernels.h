@@ -1,0 +1,133 @@
+// Internal to the CPU runtime: the Kernel interface the planner schedules, the buffer layouts
+// it plans, and the factories for every fast kernel (conv_kernels.cpp, elementwise_kernels.cpp,
+// tensor_kernels.cpp). Factories return Unsupported when a case is not covered (the planner
+// then falls back to the reference kernel and reports why); no exception leaves this layer.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "engine/ir/graph.h"
+#include "engine/ir/result.h"
+#include "engine/ops/conv.h"
+#include "engine/runtime/cpu/thread_pool.h"
+
+namespace prunelab::engine::cpu {
+
+// How a 4-D float activation sits in memory. Plain is the IR's NCHW (row-major in logical
+// order, what every non-spatial op and the caller see); Nhwc is channels-last, what oneDNN's
+// AVX-512 convolutions run fastest on without a reorder per conv.
+enum class Layout : uint8_t { Plain, Nhwc };
+
+const char* layoutName(Layout layout);
+// True when both layouts give the same bytes (rank 4 with C == 1 or H*W == 1): converting is
+// then free, so such values are always kept Plain.
+bool layoutsCoincide(const Shape& shape);
+// Strides in elements of each logical dim for a tensor of `shape` stored in `layout`.
+std::vector<int64_t> layoutStrides(const Shape& shape, Layout layout);
+// Logical dims in memory order: Nhwc [N,C,H,W] -> {0, 2, 3, 1}; Plain -> identity.
+std::vector<int> memoryOrder(size_t rank, Layout layout);
+
+// What a kernel sees at run time.
+struct RunContext {
+    const ThreadPool* pool = nullptr;
+    dnnl::stream* stream = nullptr;
+};
+
+// One scheduled computation. in/out hold the slots' data pointers, in the layouts the planner
+// chose; out[i] may equal in[inplaceInput()] when the planner made it in-place.
+class Kernel {
+  public:
+    virtual ~Kernel() = default;
+    virtual Status run(std::span<std::byte* const> in, std::span<std::byte* const> out,
+                       RunContext& ctx) = 0;
+    // Input index whose buffer the output may share (the kernel is written to allow it), or -1.
+    virtual int inplaceInput() const { return -1; }
+};
+
+using KernelPtr = std::unique_ptr<Kernel>;
+
+// ---- conv_kernels.cpp: oneDNN convolution, deconvolution, matmul ----
+
+// One activation fused after a conv or matmul, applied in order.
+struct PostOp {
+    enum class Kind { Eltwise, Sum } kind = Kind::Eltwise;
+    dnnl::algorithm alg = dnnl::algorithm::eltwise_relu;
+    float alpha = 0.0f;
+    float beta = 0.0f;
+};
+
+struct ConvSpec {
+    ConvParams params;
+    bool transposed = false;
+    std::vector<float> weights;   // IR layout (see ConvParams), scaling already folded in
+    std::vector<float> bias;      // outChannels values (zeros when the node had none)
+    std::vector<PostOp> postOps;  // at most one Sum: its operand is input 1 of the kernel
+    Layout srcLayout = Layout::Nhwc;
+    Layout dstLayout = Layout::Nhwc;
+};
+// Inputs: src [, residual for Sum]; output: dst. `name` gets e.g. "dnnl conv 3x3 dw
+// +relu (jit:avx512_core)".
+Result<KernelPtr> makeConvKernel(const ConvSpec& spec, const dnnl::engine& engine,
+                                 std::string& name);
+
+struct MatMulSpec {
+    int64_t m = 0, k = 0, n = 0;
+    bool transA = false;
+    std::vector<float> weights;   // [k][n], alpha folded in
+    std::vector<float> bias;      // empty, n values (row broadcast) or m*n values
+    std::vector<PostOp> postOps;  // eltwise only
+};
+Result<KernelPtr> makeMatMulKernel(const MatMulSpec& spec, const dnnl::engine& engine,
+                                   std::string& name);
+
+// ---- elementwise_kernels.cpp ----
+
+// Relu, LeakyRelu, Clip, HardSigmoid, HardSwish, Sigmoid, Tanh, Exp, Sqrt on `count`
+// float32 elements, layout-agnostic, in-place capable.
+Result<KernelPtr> makeUnaryKernel(const Node& node, int64_t count, const dnnl::engine& engine,
+                                  std::string& name);
+// Add, Sub, Mul, Div on float32 with numpy broadcasting; each operand and the output may be in
+// any layout (strided access), so no reorder is needed around it.
+Result<KernelPtr> makeBinaryKernel(OpKind op, const Shape& a, Layout aLayout, const Shape& b,
+                                   Layout bLayout, const Shape& out, Layout outLayout,
+                                   std::string& name);
+
+// ---- tensor_kernels.cpp ----
+
+// Plain <-> Nhwc for a 4-D float32 tensor.
+KernelPtr makeReorderKernel(const Shape& shape, Layout from, Layout to);
+KernelPtr makeCopyKernel(size_t bytes);
+// MaxPool / AveragePool through oneDNN, GlobalAveragePool with our own loop.
+Result<KernelPtr> makePoolKernel(const Node& node, const Shape& in, const Shape& out, Layout layout,
+                                 const dnnl::engine& engine, std::string& name);
+Result<KernelPtr> makeGlobalAveragePoolKernel(const Shape& in, Layout layout);
+// All inputs and the output in `layout`; any dtype.
+Result<KernelPtr> makeConcatKernel(const std::vector<Shape>& inputs, const Shape& out, int64_t axis,
+                                   Layout layout, size_t elementSize);
+// Plain in, plain out, any dtype.
+Result<KernelPtr> makeTransposeKernel(const Shape& in, const std::vector<int64_t>& perm,
+                                      size_t elementSize);
+Result<KernelPtr> makeSoftmaxKernel(const Node& node, const Shape& shape,
+                                    const dnnl::engine& engine);
+// Nearest / linear resize of a 4-D float32 tensor in `layout` (both sides).
+Result<KernelPtr> makeResizeKernel(const Node& node, const Shape& in, const Shape& out,
+                                   Layout layout);
+
+// The op's reference kernel on plain tensors: copies in, runs opDef(op).reference, copies out.
+// `constants[i]` is the constant for input i, or empty.
+Result<KernelPtr> makeReferenceKernel(const Node& node, const std::vector<DataType>& inTypes,
+                                      const std::vector<Shape>& inShapes,
+                                      const std::vector<Tensor>& constants,
+                                      const std::vector<DataType>& outTypes,
+                                      const std::vector<Shape>& outShapes);
+
+// Turns a oneDNN exception into the engine's error type; kernels' only exception boundary.
+Error dnnlError(const dnnl::error& e, const std::string& what);
+
+}  // namespace prunelab::engine::cpu

@@ -1,0 +1,353 @@
+// Element-wise kernels: piecewise-linear activations and broadcasting Add/Sub/Mul/Div as
+// plain loops on the thread pool (cloned for AVX-512 / AVX2 so they vectorise whatever the
+// build's -march), transcendental activations (sigmoid, tanh, exp, sqrt) through oneDNN's
+// JIT eltwise, whose vector exp we would otherwise have to write.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "engine/ops/op.h"
+#include "engine/runtime/cpu/cpu_kernels.h"
+
+namespace prunelab::engine::cpu {
+
+// The engine builds for baseline x86-64; these clones give the hot loops AVX2 / AVX-512 code
+// picked at load time by the CPU (GCC function multi-versioning through ifunc).
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+#define PL_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define PL_VECTOR_CLONES
+#endif
+
+namespace {
+
+constexpr int64_t kElementGrain = 16384;  // elements per chunk: ~64 KiB, beats hand-off cost
+
+// ---- Unary piecewise-linear activations: y = clamp(a*x + b, lo, hi) * (x or 1) ----
+
+PL_VECTOR_CLONES void clampAffineLoop(const float* x, float* y, int64_t n, float a, float b,
+                                      float lo, float hi) {
+    for (int64_t i = 0; i < n; ++i) y[i] = std::min(std::max(a * x[i] + b, lo), hi);
+}
+PL_VECTOR_CLONES void hardSwishLoop(const float* x, float* y, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+        y[i] = x[i] * std::min(std::max(x[i] * (1.0f / 6.0f) + 0.5f, 0.0f), 1.0f);
+    }
+}
+PL_VECTOR_CLONES void leakyReluLoop(const float* x, float* y, int64_t n, float alpha) {
+    for (int64_t i = 0; i < n; ++i) y[i] = x[i] < 0.0f ? alpha * x[i] : x[i];
+}
+
+class UnaryLoopKernel : public Kernel {
+  public:
+    enum class Kind { ClampAffine, HardSwish, LeakyRelu };
+    UnaryLoopKernel(Kind kind, int64_t count, float a, float b, float lo, float hi)
+        : m_kind(kind), m_count(count), m_a(a), m_b(b), m_lo(lo), m_hi(hi) {}
+    int inplaceInput() const override { return 0; }
+    Status run(std::span<std::byte* const> in, std::span<std::byte* const> out,
+               RunContext& ctx) override {
+        const auto* x = reinterpret_cast<const float*>(in[0]);
+        auto* y = reinterpret_cast<float*>(out[0]);
+        ctx.pool->parallelFor(m_count, kElementGrain, [&](int64_t b, int64_t e) {
+            switch (m_kind) {
+                case Kind::ClampAffine:
+                    clampAffineLoop(x + b, y + b, e - b, m_a, m_b, m_lo, m_hi);
+                    break;
+                case Kind::HardSwish:
+                    hardSwishLoop(x + b, y + b, e - b);
+                    break;
+                case Kind::LeakyRelu:
+                    leakyReluLoop(x + b, y + b, e - b, m_a);
+                    break;
+            }
+        });
+        return {};
+    }
+
+  private:
+    Kind m_kind;
+    int64_t m_count;
+    float m_a, m_b, m_lo, m_hi;
+};
+
+class DnnlEltwiseKernel : public Kernel {
+  public:
+    DnnlEltwiseKernel(dnnl::eltwise_forward prim, dnnl::memory src, dnnl::memory dst)
+        : m_prim(std::move(prim)), m_src(std::move(src)), m_dst(std::move(dst)) {}
+    int inplaceInput() const override { return 0; }
+    Status run(std::span<std::byte* const> in, std::span<std::byte* const> out,
+               RunContext& ctx) override {
+        try {
+            m_src.set_data_handle(in[0]);
+            m_dst.set_data_handle(out[0]);
+            m_prim.execute(*ctx.stream, {{DNNL_ARG_SRC, m_src}, {DNNL_ARG_DST, m_dst}});
+        } catch (const dnnl::error& e) {
+            return dnnlError(e, "running a oneDNN eltwise");
+        }
+        return {};
+    }
+
+  private:
+    dnnl::eltwise_forward m_prim;
+    dnnl::memory m_src;
+    dnnl::memory m_dst;
+};
+
+// ---- Binary ops with broadcasting over arbitrary strides ----
+
+enum class BinOp { Add, Sub, Mul, Div };
+
+template <BinOp op>
+inline float apply(float a, float b) {
+    if constexpr (op == BinOp::Add) return a + b;
+    if constexpr (op == BinOp::Sub) return a - b;
+    if constexpr (op == BinOp::Mul) return a * b;
+    return a / b;
+}
+
+// One row of the innermost dim, specialised on which operand is contiguous (1) or repeated
+// (0): the three shapes that cover same-shape, per-channel and scalar broadcasting.
+#define PL_BINARY_ROWS(OP)                                                                         \
+    PL_VECTOR_CLONES void row11##OP(const float* a, const float* b, float* o, int64_t n) {         \
+        for (int64_t i = 0; i < n; ++i) o[i] = apply<BinOp::OP>(a[i], b[i]);                       \
+    }                                                                                              \
+    PL_VECTOR_CLONES void row10##OP(const float* a, const float* b, float* o, int64_t n) {         \
+        const float s = *b;                                                                        \
+        for (int64_t i = 0; i < n; ++i) o[i] = apply<BinOp::OP>(a[i], s);                          \
+    }                                                                                              \
+    PL_VECTOR_CLONES void row01##OP(const float* a, const float* b, float* o, int64_t n) {         \
+        const float s = *a;                                                                        \
+        for (int64_t i = 0; i < n; ++i) o[i] = apply<BinOp::OP>(s, b[i]);                          \
+    }                                                                                              \
+    void rowAny##OP(const float* a, const float* b, float* o, int64_t n, int64_t sa, int64_t sb) { \
+        for (int64_t i = 0; i < n; ++i) o[i] = apply<BinOp::OP>(a[i * sa], b[i * sb]);             \
+    }
+PL_BINARY_ROWS(Add)
+PL_BINARY_ROWS(Sub)
+PL_BINARY_ROWS(Mul)
+PL_BINARY_ROWS(Div)
+#undef PL_BINARY_ROWS
+
+using RowFn = void (*)(const float*, const float*, float*, int64_t);
+using RowAnyFn = void (*)(const float*, const float*, float*, int64_t, int64_t, int64_t);
+
+struct RowFns {
+    RowFn r11, r10, r01;
+    RowAnyFn any;
+};
+
+RowFns rowFns(BinOp op) {
+    switch (op) {
+        case BinOp::Add:
+            return {row11Add, row10Add, row01Add, rowAnyAdd};
+        case BinOp::Sub:
+            return {row11Sub, row10Sub, row01Sub, rowAnySub};
+        case BinOp::Mul:
+            return {row11Mul, row10Mul, row01Mul, rowAnyMul};
+        case BinOp::Div:
+            return {row11Div, row10Div, row01Div, rowAnyDiv};
+    }
+    return {row11Add, row10Add, row01Add, rowAnyAdd};
+}
+
+class BinaryKernel : public Kernel {
+  public:
+    // dims: output dims in memory order after merging; sa/sb: operand strides per dim.
+    BinaryKernel(BinOp op, std::vector<int64_t> dims, std::vector<int64_t> sa,
+                 std::vector<int64_t> sb, int inplace)
+        : m_fns(rowFns(op)),
+          m_dims(std::move(dims)),
+          m_sa(std::move(sa)),
+          m_sb(std::move(sb)),
+          m_inplace(inplace) {}
+    int inplaceInput() const override { return m_inplace; }
+
+    Status run(std::span<std::byte* const> in, std::span<std::byte* const> out,
+               RunContext& ctx) override {
+        const auto* a = reinterpret_cast<const float*>(in[0]);
+        const auto* b = reinterpret_cast<const float*>(in[1]);
+        auto* o = reinterpret_cast<float*>(out[0]);
+        const size_t r = m_dims.size();
+        const int64_t inner = m_dims[r - 1];
+        const int64_t ia = m_sa[r - 1];
+        const int64_t ib = m_sb[r - 1];
+        int64_t rows = 1;
+        for (size_t d = 0; d + 1 < r; ++d) rows *= m_dims[d];
+        const int64_t grain = std::max<int64_t>(1, kElementGrain / std::max<int64_t>(inner, 1));
+        ctx.pool->parallelFor(rows, grain, [&](int64_t begin, int64_t end) {
+            for (int64_t row = begin; row < end; ++row) {
+                // Offsets of this row in each operand (one div/mod per outer dim per row).
+                int64_t rest = row;
+                int64_t offA = 0;
+                int64_t offB = 0;
+                for (size_t d = r - 1; d-- > 0;) {
+                    const int64_t idx = rest % m_dims[d];
+                    rest /= m_dims[d];
+                    offA += idx * m_sa[d];
+                    offB += idx * m_sb[d];
+                }
+                float* dst = o + row * inner;
+                if (ia == 1 && ib == 1) {
+                    m_fns.r11(a + offA, b + offB, dst, inner);
+                } else if (ia == 1 && ib == 0) {
+                    m_fns.r10(a + offA, b + offB, dst, inner);
+                } else if (ia == 0 && ib == 1) {
+                    m_fns.r01(a + offA, b + offB, dst, inner);
+                } else {
+                    m_fns.any(a + offA, b + offB, dst, inner, ia, ib);
+                }
+            }
+        });
+        return {};
+    }
+
+  private:
+    RowFns m_fns;
+    std::vector<int64_t> m_dims, m_sa, m_sb;
+    int m_inplace;
+};
+
+// Strides of operand `shape` (in `layout`) read as broadcast to `out`'s rank: 0 along
+// stretched or missing dims.
+std::vector<int64_t> operandStrides(const Shape& shape, Layout layout, const Shape& out) {
+    const std::vector<int64_t> own = layoutStrides(shape, layout);
+    std::vector<int64_t> s(out.size(), 0);
+    const size_t lead = out.size() - shape.size();
+    for (size_t d = 0; d < shape.size(); ++d) s[lead + d] = shape[d] == 1 ? 0 : own[d];
+    return s;
+}
+
+}  // namespace
+
+Result<KernelPtr> makeUnaryKernel(const Node& node, int64_t count, const dnnl::engine& engine,
+                                  std::string& name) {
+    const float inf = std::numeric_limits<float>::infinity();
+    using K = UnaryLoopKernel::Kind;
+    switch (node.op) {
+        case OpKind::Relu:
+            name = "relu loop";
+            return KernelPtr(
+                std::make_unique<UnaryLoopKernel>(K::ClampAffine, count, 1.0f, 0.0f, 0.0f, inf));
+        case OpKind::Clip:
+            name = "clip loop";
+            return KernelPtr(std::make_unique<UnaryLoopKernel>(K::ClampAffine, count, 1.0f, 0.0f,
+                                                               node.attrs.getFloat("min", -inf),
+                                                               node.attrs.getFloat("max", inf)));
+        case OpKind::HardSigmoid:
+            name = "hardsigmoid loop";
+            return KernelPtr(std::make_unique<UnaryLoopKernel>(
+                K::ClampAffine, count, node.attrs.getFloat("alpha", 0.2f),
+                node.attrs.getFloat("beta", 0.5f), 0.0f, 1.0f));
+        case OpKind::HardSwish:
+            name = "hardswish loop";
+            return KernelPtr(std::make_unique<UnaryLoopKernel>(K::HardSwish, count, 0, 0, 0, 0));
+        case OpKind::LeakyRelu:
+            name = "leakyrelu loop";
+            return KernelPtr(std::make_unique<UnaryLoopKernel>(
+                K::LeakyRelu, count, node.attrs.getFloat("alpha", 0.01f), 0, 0, 0));
+        default:
+            break;
+    }
+    dnnl::algorithm alg;
+    switch (node.op) {
+        case OpKind::Sigmoid:
+            alg = dnnl::algorithm::eltwise_logistic;
+            break;
+        case OpKind::Tanh:
+            alg = dnnl::algorithm::eltwise_tanh;
+            break;
+        case OpKind::Exp:
+            alg = dnnl::algorithm::eltwise_exp;
+            break;
+        case OpKind::Sqrt:
+            alg = dnnl::algorithm::eltwise_sqrt;
+            break;
+        default:
+            return makeError(ErrorCode::Unsupported,
+                             "no fast " + std::string(opName(node.op)) + " kernel");
+    }
+    try {
+        const dnnl::memory::desc md({count}, dnnl::memory::data_type::f32,
+                                    dnnl::memory::format_tag::x);
+        dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, alg, md, 0.0f, 0.0f);
+        dnnl::eltwise_forward::primitive_desc pd(d, engine);
+        name = std::string("dnnl eltwise ") + std::string(opName(node.op)) + " (" +
+               pd.impl_info_str() + ")";
+        return KernelPtr(std::make_unique<DnnlEltwiseKernel>(
+            dnnl::eltwise_forward(pd), dnnl::memory(md, engine, DNNL_MEMORY_NONE),
+            dnnl::memory(md, engine, DNNL_MEMORY_NONE)));
+    } catch (const dnnl::error& e) {
+        return makeError(ErrorCode::Unsupported, std::string("oneDNN refused it: ") + e.what());
+    }
+}
+
+Result<KernelPtr> makeBinaryKernel(OpKind op, const Shape& a, Layout aLayout, const Shape& b,
+                                   Layout bLayout, const Shape& out, Layout outLayout,
+                                   std::string& name) {
+    BinOp bop;
+    switch (op) {
+        case OpKind::Add:
+            bop = BinOp::Add;
+            break;
+        case OpKind::Sub:
+            bop = BinOp::Sub;
+            break;
+        case OpKind::Mul:
+            bop = BinOp::Mul;
+            break;
+        case OpKind::Div:
+            bop = BinOp::Div;
+            break;
+        default:
+            return makeError(ErrorCode::Unsupported, "no fast binary kernel for this op");
+    }
+    if (a.size() > out.size() || b.size() > out.size() || out.empty()) {
+        return makeError(ErrorCode::Unsupported, "operand rank above the output rank");
+    }
+    // Walk the output in its memory order; each operand follows with its own strides.
+    const std::vector<int> order = memoryOrder(out.size(), outLayout);
+    const std::vector<int64_t> sa = operandStrides(a, aLayout, out);
+    const std::vector<int64_t> sb = operandStrides(b, bLayout, out);
+    std::vector<int64_t> dims, da, db;
+    for (int d : order) {
+        const size_t u = static_cast<size_t>(d);
+        if (out[u] == 1) continue;  // size-1 dims add nothing to the walk
+        // Merge with the previous dim when both operands stay linear across the pair.
+        if (!dims.empty() && da.back() == sa[u] * out[u] && db.back() == sb[u] * out[u]) {
+            dims.back() *= out[u];
+            da.back() = sa[u];
+            db.back() = sb[u];
+            continue;
+        }
+        dims.push_back(out[u]);
+        da.push_back(sa[u]);
+        db.push_back(sb[u]);
+    }
+    if (dims.empty()) {
+        dims = {1};
+        da = {0};
+        db = {0};
+    }
+    // In-place is safe when the operand is read at exactly the output's positions.
+    int inplace = -1;
+    if (a == out && aLayout == outLayout) {
+        inplace = 0;
+    } else if (b == out && bLayout == outLayout) {
+        inplace = 1;
+    }
+    name = std::string(opName(op)) + " loop";
+    const bool sameA = a == out && aLayout == outLayout;
+    const bool sameB = b == out && bLayout == outLayout;
+    if (sameA && sameB) {
+        name += " same-shape";
+    } else if (elementCount(a) == 1 || elementCount(b) == 1) {
+        name += " scalar-broadcast";
+    } else {
+        name += " broadcast";
+    }
+    name += std::string(" ") + layoutName(outLayout);
+    return KernelPtr(std::make_unique<BinaryKernel>(bop, std::move(dims), std::move(da),
+                                                    std::move(db), inplace));
+}
+
+}  // namespace prunelab::engine::cpu

@@ -1,0 +1,629 @@
+// Data-movement and window kernels: layout reorders, copies, pools, concat, transpose,
+// softmax, resize, and the wrapper that runs an op's reference kernel inside a plan.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "engine/ops/op.h"
+#include "engine/runtime/cpu/cpu_kernels.h"
+
+namespace prunelab::engine::cpu {
+
+using dnnl::memory;
+using Tag = dnnl::memory::format_tag;
+using Dt = dnnl::memory::data_type;
+
+const char* layoutName(Layout layout) {
+    return layout == Layout::Nhwc ? "nhwc" : "nchw";
+}
+
+bool layoutsCoincide(const Shape& shape) {
+    return shape.size() != 4 || shape[1] == 1 || shape[2] * shape[3] == 1;
+}
+
+std::vector<int64_t> layoutStrides(const Shape& shape, Layout layout) {
+    std::vector<int64_t> s(shape.size(), 1);
+    if (layout == Layout::Nhwc && shape.size() == 4) {
+        s[1] = 1;
+        s[3] = shape[1];
+        s[2] = shape[3] * shape[1];
+        s[0] = shape[2] * s[2];
+        return s;
+    }
+    for (size_t d = shape.size(); d-- > 1;) s[d - 1] = s[d] * shape[d];
+    return s;
+}
+
+std::vector<int> memoryOrder(size_t rank, Layout layout) {
+    if (layout == Layout::Nhwc && rank == 4) return {0, 2, 3, 1};
+    std::vector<int> order(rank);
+    for (size_t i = 0; i < rank; ++i) order[i] = static_cast<int>(i);
+    return order;
+}
+
+namespace {
+
+constexpr int64_t kCopyGrain = 1 << 16;  // bytes per chunk for parallel copies
+
+class CopyKernel : public Kernel {
+  public:
+    explicit CopyKernel(size_t bytes) : m_bytes(static_cast<int64_t>(bytes)) {}
+    Status run(std::span<std::byte* const> in, std::span<std::byte* const> out,
+               RunContext& ctx) override {
+        if (in[0] == out[0]) return {};
+        ctx.pool->parallelFor(m_bytes, kCopyGrain, [&](int64_t b, int64_t e) {
+            std::memcpy(out[0] + b, in[0] + b, static_cast<size_t>(e - b));
+        });
+        return {};
+    }
+
+  private:
+    int64_t m_bytes;
+};
+
+// NCHW <-> NHWC: a 2-D transpose per image of [C][HW] <-> [HW][C], in tiles so both sides
+// stream through cache.
+class ReorderKernel : public Kernel {
+  public:
+    ReorderKernel(const Shape& shape, bool toNhwc)
+        : m_n(shape[0]), m_c(shape[1]), m_hw(shape[2] * shape[3]), m_toNhwc(toNhwc) {}
+    Status run(std::span<std::byte* const> in, std::span<std::byte* const> out,
+               RunContext& ctx) override {
+        const auto* src = reinterpret_cast<const float*>(in[0]);
+        auto* dst = reinterpret_cast<float*>(out[0]);
+        constexpr int64_t kTile = 32;
+        const int64_t pixelTiles = (m_hw + kTile - 1) / kTile;
+        ctx.pool->parallelFor(m_n * pixelTiles, 8, [&](int64_t begin, int64_t end) {
+            for (int64_t t = begin; t < end; ++t) {
+                const int64_t n = t / pixelTiles;
+                const int64_t p0 = (t % pixelTiles) * kTile;
+                const int64_t p1 = std::min(p0 + kTile, m_hw);
+                const float* s = src + n * m_c * m_hw;
+                float* d = dst + n * m_c * m_hw;
+                for (int64_t c0 = 0; c0 < m_c; c0 += kTile) {
+                    const int64_t c1 = std::min(c0 + kTile, m_c);
+                    for (int64_t p = p0; p < p1; ++p) {
+                        for (int64_t c = c0; c < c1; ++c) {
+                            if (m_toNhwc) {
+                                d[p * m_c + c] = s[c * m_hw + p];
+                            } else {
+                                d[c * m_hw + p] = s[p * m_c + c];
+                            }
+                        }
+                    }
+                }
+            }
+        });
+        return {};
+    }
+
+  private:
+    int64_t m_n, m_c, m_hw;
+    bool m_toNhwc;
+};
+
+class DnnlSimpleKernel : public Kernel {
+  public:
+    DnnlSimpleKernel(dnnl::primitive prim, memory src, memory dst)
+        : m_prim(std::move(prim)), m_src(std::move(src)), m_dst(std::move(dst)) {}
+    Status run(std::span<std::byte* const> in, std::span<std::byte* const> out,
+               RunContext& ctx) override {
+        try {
+            m_src.set_data_handle(in[0]);
+            m_dst.set_data_handle(out[0]);
+            m_prim.execute(*ctx.stream, {{DNNL_ARG_SRC, m_src}, {DNNL_ARG_DST, m_dst}});
+        } catch (const dnnl::error& e) {
+            return dnnlError(e, "running a oneDNN primitive");
+        }
+        return {};
+    }
+
+  private:
+    dnnl::primitive m_prim;
+    memory m_src;
+    memory m_dst;
+};
+
+class GlobalAveragePoolKernel : public Kernel {
+  public:
+    GlobalAveragePoolKernel(const Shape& in, Layout layout)
+        : m_n(in[0]), m_c(in[1]), m_hw(in[2] * in[3]), m_layout(layout) {}
+    Status run(std::span<std::byte* const> in, std::span<std::byte* const> out,
+               RunContext& ctx) override {
+        const auto* x = reinterpret_cast<const float*>(in[0]);
+        auto* y = reinterpret_cast<float*>(out[0]);
+        const float inv = 1.0f / static_cast<float>(m_hw);
+        if (m_layout == Layout::Nhwc) {
+            // Channels are contiguous: split them into blocks, each summing over all pixels.
+            constexpr int64_t kBlock = 64;
+            const int64_t blocks = (m_c + kBlock - 1) / kBlock;
+            ctx.pool->parallelFor(m_n * blocks, 1, [&](int64_t begin, int64_t end) {
+                for (int64_t t = begin; t < end; ++t) {
+                    const int64_t n = t / blocks;
+                    const int64_t c0 = (t % blocks) * kBlock;
+                    const int64_t c1 = std::min(c0 + kBlock, m_c);
+                    float acc[kBlock] = {};
+                    const float* base = x + n * m_hw * m_c;
+                    for (int64_t p = 0; p < m_hw; ++p) {
+                        const float* px = base + p * m_c;
+                        for (int64_t c = c0; c < c1; ++c) acc[c - c0] += px[c];
+                    }
+                    for (int64_t c = c0; c < c1; ++c) y[n * m_c + c] = acc[c - c0] * inv;
+                }
+            });
+        } else {
+            ctx.pool->parallelFor(m_n * m_c, 4, [&](int64_t begin, int64_t end) {
+                for (int64_t plane = begin; plane < end; ++plane) {
+                    const float* px = x + plane * m_hw;
+                    float acc = 0.0f;
+                    for (int64_t p = 0; p < m_hw; ++p) acc += px[p];
+                    y[plane] = acc * inv;
+                }
+            });
+        }
+        return {};
+    }
+
+  private:
+    int64_t m_n, m_c, m_hw;
+    Layout m_layout;
+};
+
+// Concat along memory-order axis `axis`: every input is a run of outer x (dim * inner) bytes.
+class ConcatKernel : public Kernel {
+  public:
+    ConcatKernel(int64_t outer, std::vector<int64_t> chunkBytes)
+        : m_outer(outer), m_chunk(std::move(chunkBytes)) {
+        for (int64_t c : m_chunk) m_rowBytes += c;
+    }
+    Status run(std::span<std::byte* const> in, std::span<std::byte* const> out,
+               RunContext& ctx) override {
+        const int64_t grain = std::max<int64_t>(1, kCopyGrain / std::max<int64_t>(m_rowBytes, 1));
+        ctx.pool->parallelFor(m_outer, grain, [&](int64_t begin, int64_t end) {
+            for (int64_t o = begin; o < end; ++o) {
+                std::byte* dst = out[0] + o * m_rowBytes;
+                for (size_t i = 0; i < m_chunk.size(); ++i) {
+                    std::memcpy(dst, in[i] + o * m_chunk[i], static_cast<size_t>(m_chunk[i]));
+                    dst += m_chunk[i];
+                }
+            }
+        });
+        return {};
+    }
+
+  private:
+    int64_t m_outer;
+    std::vector<int64_t> m_chunk;
+    int64_t m_rowBytes = 0;
+};
+
+// Generic transpose: walks the output row by row; the last output dim gathers with a stride.
+class TransposeKernel : public Kernel {
+  public:
+    TransposeKernel(Shape outShape, std::vector<int64_t> inStrides, size_t elementSize)
+        : m_out(std::move(outShape)), m_inStrides(std::move(inStrides)), m_size(elementSize) {}
+    Status run(std::span<std::byte* const> in, std::span<std::byte* const> out,
+               RunContext& ctx) override {
+        const size_t r = m_out.size();
+        const int64_t inner = r ? m_out[r - 1] : 1;
+        const int64_t innerStride = r ? m_inStrides[r - 1] : 0;
+        int64_t rows = 1;
+        for (size_t d = 0; d + 1 < r; ++d) rows *= m_out[d];
+        ctx.pool->parallelFor(rows, 64, [&](int64_t begin, int64_t end) {
+            for (int64_t row = begin; row < end; ++row) {
+                int64_t rest = row;
+                int64_t off = 0;
+                for (size_t d = r - 1; d-- > 0;) {
+                    off += (rest % m_out[d]) * m_inStrides[d];
+                    rest /= m_out[d];
+                }
+                std::byte* dst = out[0] + row * inner * static_cast<int64_t>(m_size);
+                const std::byte* src = in[0];
+                if (m_size == 4) {
+                    auto* d4 = reinterpret_cast<uint32_t*>(dst);
+                    const auto* s4 = reinterpret_cast<const uint32_t*>(src);
+                    for (int64_t i = 0; i < inner; ++i) d4[i] = s4[off + i * innerStride];
+                } else {
+                    for (int64_t i = 0; i < inner; ++i) {
+                        std::memcpy(dst + i * static_cast<int64_t>(m_size),
+                                    src + (off + i * innerStride) * static_cast<int64_t>(m_size),
+                                    m_size);
+                    }
+                }
+            }
+        });
+        return {};
+    }
+
+  private:
+    Shape m_out;
+    std::vector<int64_t> m_inStrides;
+    size_t m_size;
+};
+
+// Resize of H and W. Source rows/cols and weights are precomputed per output row/col; in
+// Nhwc the inner loop is over contiguous channels.
+class ResizeKernel : public Kernel {
+  public:
+    struct Axis {
+        std::vector<int64_t> i0, i1;
+        std::vector<float> w;  // weight of i1 (0 for nearest)
+    };
+    ResizeKernel(const Shape& in, const Shape& out, Layout layout, Axis ys, Axis xs, bool linear)
+        : m_n(in[0]),
+          m_c(in[1]),
+          m_ih(in[2]),
+          m_iw(in[3]),
+          m_oh(out[2]),
+          m_ow(out[3]),
+          m_layout(layout),
+          m_y(std::move(ys)),
+          m_x(std::move(xs)),
+          m_linear(linear) {}
+
+    Status run(std::span<std::byte* const> in, std::span<std::byte* const> out,
+               RunContext& ctx) override {
+        const auto* x = reinterpret_cast<const float*>(in[0]);
+        auto* y = reinterpret_cast<float*>(out[0]);
+        if (m_layout == Layout::Nhwc) {
+            ctx.pool->parallelFor(m_n * m_oh, 1, [&](int64_t begin, int64_t end) {
+                for (int64_t t = begin; t < end; ++t) rowNhwc(x, y, t / m_oh, t % m_oh);
+            });
+        } else {
+            ctx.pool->parallelFor(m_n * m_c * m_oh, 8, [&](int64_t begin, int64_t end) {
+                for (int64_t t = begin; t < end; ++t) {
+                    rowPlain(x, y, t / (m_c * m_oh), (t / m_oh) % m_c, t % m_oh);
+                }
+            });
+        }
+        return {};
+    }
+
+  private:
+    void rowNhwc(const float* x, float* y, int64_t n, int64_t oy) const {
+        const size_t uy = static_cast<size_t>(oy);
+        const float* r0 = x + (n * m_ih + m_y.i0[uy]) * m_iw * m_c;
+        const float* r1 = x + (n * m_ih + m_y.i1[uy]) * m_iw * m_c;
+        const float wy = m_y.w[uy];
+        float* dst = y + (n * m_oh + oy) * m_ow * m_c;
+        for (int64_t ox = 0; ox < m_ow; ++ox, dst += m_c) {
+            const size_t ux = static_cast<size_t>(ox);
+            const float* a = r0 + m_x.i0[ux] * m_c;
+            if (!m_linear) {
+                std::memcpy(dst, a, static_cast<size_t>(m_c) * sizeof(float));
+                continue;
+            }
+            const float* b = r0 + m_x.i1[ux] * m_c;
+            const float* c = r1 + m_x.i0[ux] * m_c;
+            const float* d = r1 + m_x.i1[ux] * m_c;
+            const float wx = m_x.w[ux];
+            for (int64_t k = 0; k < m_c; ++k) {
+                const float top = a[k] + (b[k] - a[k]) * wx;
+                const float bottom = c[k] + (d[k] - c[k]) * wx;
+                dst[k] = top + (bottom - top) * wy;
+            }
+        }
+    }
+    void rowPlain(const float* x, float* y, int64_t n, int64_t ch, int64_t oy) const {
+        const size_t uy = static_cast<size_t>(oy);
+        const float* plane = x + (n * m_c + ch) * m_ih * m_iw;
+        const float* r0 = plane + m_y.i0[uy] * m_iw;
+        const float* r1 = plane + m_y.i1[uy] * m_iw;
+        const float wy = m_y.w[uy];
+        float* dst = y + ((n * m_c + ch) * m_oh + oy) * m_ow;
+        for (int64_t ox = 0; ox < m_ow; ++ox) {
+            const size_t ux = static_cast<size_t>(ox);
+            if (!m_linear) {
+                dst[ox] = r0[m_x.i0[ux]];
+                continue;
+            }
+            const float wx = m_x.w[ux];
+            const float top = r0[m_x.i0[ux]] + (r0[m_x.i1[ux]] - r0[m_x.i0[ux]]) * wx;
+            const float bottom = r1[m_x.i0[ux]] + (r1[m_x.i1[ux]] - r1[m_x.i0[ux]]) * wx;
+            dst[ox] = top + (bottom - top) * wy;
+        }
+    }
+
+    int64_t m_n, m_c, m_ih, m_iw, m_oh, m_ow;
+    Layout m_layout;
+    Axis m_y, m_x;
+    bool m_linear;
+};
+
+// ONNX Resize's coordinate transform: output index -> input coordinate along one axis.
+Result<float> sourceCoordinate(const std::string& mode, int64_t outIndex, float scale,
+                               int64_t inLen, int64_t outLen) {
+    const float xr = static_cast<float>(outIndex);
+    if (mode == "half_pixel") return (xr + 0.5f) / scale - 0.5f;
+    if (mode == "half_pixel_symmetric") {
+        const float adjustment = static_cast<float>(outLen) / (scale * static_cast<float>(inLen));
+        const float offset = static_cast<float>(inLen) / 2.0f * (1.0f - adjustment);
+        return offset + (xr + 0.5f) / scale - 0.5f;
+    }
+    if (mode == "pytorch_half_pixel") return outLen > 1 ? (xr + 0.5f) / scale - 0.5f : 0.0f;
+    if (mode == "asymmetric") return xr / scale;
+    if (mode == "tf_half_pixel_for_nn") return (xr + 0.5f) / scale;
+    if (mode == "align_corners") {
+        return outLen == 1 ? 0.0f
+                           : xr * static_cast<float>(inLen - 1) / static_cast<float>(outLen - 1);
+    }
+    return makeError(ErrorCode::Unsupported, "coordinate_transformation_mode '" + mode + "'");
+}
+
+Result<ResizeKernel::Axis> resizeAxis(const Node& node, int64_t inLen, int64_t outLen, float scale,
+                                      bool linear) {
+    const std::string mode = node.attrs.getString("coordinate_transformation_mode", "half_pixel");
+    const std::string nearest = node.attrs.getString("nearest_mode", "round_prefer_floor");
+    ResizeKernel::Axis axis;
+    for (int64_t o = 0; o < outLen; ++o) {
+        PL_TRY_ASSIGN(float x, sourceCoordinate(mode, o, scale, inLen, outLen));
+        int64_t i0 = 0;
+        int64_t i1 = 0;
+        float w = 0.0f;
+        if (linear) {
+            x = std::clamp(x, 0.0f, static_cast<float>(inLen - 1));
+            i0 = static_cast<int64_t>(std::floor(x));
+            i1 = std::min(i0 + 1, inLen - 1);
+            w = x - static_cast<float>(i0);
+        } else {
+            if (nearest == "floor") {
+                i0 = static_cast<int64_t>(std::floor(x));
+            } else if (nearest == "ceil") {
+                i0 = static_cast<int64_t>(std::ceil(x));
+            } else if (nearest == "round_prefer_ceil" || nearest == "round_prefer_floor") {
+                // Same rounding as the reference: ties go down only for round_prefer_floor.
+                const bool tie = x - std::floor(x) == 0.5f;
+                i0 = static_cast<int64_t>(nearest == "round_prefer_floor" && tie ? std::floor(x)
+                                                                                 : std::round(x));
+            } else {
+                return makeError(ErrorCode::Unsupported, "nearest_mode '" + nearest + "'");
+            }
+            i0 = std::clamp<int64_t>(i0, 0, inLen - 1);
+            i1 = i0;
+        }
+        axis.i0.push_back(i0);
+        axis.i1.push_back(i1);
+        axis.w.push_back(w);
+    }
+    return axis;
+}
+
+// Runs the op's reference kernel on tensors it owns: inputs are copied in, outputs copied out.
+class ReferenceKernel : public Kernel {
+  public:
+    ReferenceKernel(Node node, std::vector<Tensor> inputs, std::vector<bool> isConstant,
+                    std::vector<Tensor> outputs)
+        : m_node(std::move(node)),
+          m_in(std::move(inputs)),
+          m_isConstant(std::move(isConstant)),
+          m_out(std::move(outputs)) {}
+    Status run(std::span<std::byte* const> in, std::span<std::byte* const> out,
+               RunContext&) override {
+        std::vector<const Tensor*> ins;
+        for (size_t i = 0; i < m_in.size(); ++i) {
+            if (m_in[i].empty()) {
+                ins.push_back(nullptr);
+                continue;
+            }
+            if (!m_isConstant[i]) std::memcpy(m_in[i].raw(), in[i], m_in[i].bytes());
+            ins.push_back(&m_in[i]);
+        }
+        std::vector<Tensor*> outs;
+        for (Tensor& t : m_out) {
+            std::memset(t.raw(), 0, t.bytes());  // the contract: outputs arrive zero-filled
+            outs.push_back(&t);
+        }
+        const OpDef& def = opDef(m_node.op);
+        if (def.reference == nullptr) {
+            return makeError(ErrorCode::Unsupported,
+                             "op " + std::string(def.name) + " has no reference kernel");
+        }
+        PL_TRY(def.reference(m_node, ins, outs));
+        for (size_t i = 0; i < m_out.size(); ++i) {
+            if (out[i] != nullptr) std::memcpy(out[i], m_out[i].raw(), m_out[i].bytes());
+        }
+        return {};
+    }
+
+  private:
+    Node m_node;
+    std::vector<Tensor> m_in;
+    std::vector<bool> m_isConstant;
+    std::vector<Tensor> m_out;
+};
+
+}  // namespace
+
+KernelPtr makeReorderKernel(const Shape& shape, Layout from, Layout to) {
+    if (from == to || layoutsCoincide(shape)) {
+        return std::make_unique<CopyKernel>(static_cast<size_t>(elementCount(shape)) * 4);
+    }
+    return std::make_unique<ReorderKernel>(shape, to == Layout::Nhwc);
+}
+
+KernelPtr makeCopyKernel(size_t bytes) {
+    return std::make_unique<CopyKernel>(bytes);
+}
+
+Result<KernelPtr> makePoolKernel(const Node& node, const Shape& in, const Shape& out, Layout layout,
+                                 const dnnl::engine& engine, std::string& name) {
+    if (in.size() != 4) return makeError(ErrorCode::Unsupported, "only 2-D pooling is fast");
+    const bool isMax = node.op == OpKind::MaxPool;
+    PL_TRY_ASSIGN(auto kernel, convAttrInts(node.attrs, "kernel_shape", 2, 1, 1, "pool"));
+    PL_TRY_ASSIGN(auto strides, convAttrInts(node.attrs, "strides", 2, 1, 1, "pool"));
+    PL_TRY_ASSIGN(auto pads, convAttrInts(node.attrs, "pads", 4, 0, 0, "pool"));
+    PL_TRY_ASSIGN(auto dil, convAttrInts(node.attrs, "dilations", 2, 1, 1, "pool"));
+    const bool includePad = node.attrs.getInt("count_include_pad", 0) != 0;
+    memory::dims padR(2);
+    for (int d = 0; d < 2; ++d) {
+        const size_t u = static_cast<size_t>(d);
+        const int64_t eff = (kernel[u] - 1) * dil[u] + 1;
+        // oneDNN derives the output size from the pads: extend the end pad for ceil mode's
+        // extra window; the floor-mode pad already gives the right size.
+        const int64_t needed = (out[2 + u] - 1) * strides[u] + eff - in[2 + u] - pads[u];
+        padR[u] = std::max(needed, pads[2 + u]);
+        if ((in[2 + u] + pads[u] + padR[u] - eff) / strides[u] + 1 != out[2 + u]) {
+            return makeError(ErrorCode::Unsupported, "pool output size oneDNN cannot express");
+        }
+        if (!isMax && (dil[u] != 1 || (includePad && padR[u] != pads[2 + u]))) {
+            return makeError(ErrorCode::Unsupported,
+                             "average pool with dilation or ceil-mode padding counted");
+        }
+    }
+    const dnnl::algorithm alg = isMax        ? dnnl::algorithm::pooling_max
+                                : includePad ? dnnl::algorithm::pooling_avg_include_padding
+                                             : dnnl::algorithm::pooling_avg_exclude_padding;
+    const Tag tag = layout == Layout::Nhwc ? Tag::nhwc : Tag::nchw;
+    try {
+        const memory::desc srcMd(memory::dims(in.begin(), in.end()), Dt::f32, tag);
+        const memory::desc dstMd(memory::dims(out.begin(), out.end()), Dt::f32, tag);
+        dnnl::pooling_v2_forward::desc d(dnnl::prop_kind::forward_inference, alg, srcMd, dstMd,
+                                         {strides[0], strides[1]}, {kernel[0], kernel[1]},
+                                         {dil[0] - 1, dil[1] - 1}, {pads[0], pads[1]}, padR);
+        dnnl::pooling_v2_forward::primitive_desc pd(d, engine);
+        name = std::string("dnnl ") + (isMax ? "maxpool " : "avgpool ") +
+               std::to_string(kernel[0]) + "x" + std::to_string(kernel[1]) + " " +
+               layoutName(layout) + " (" + pd.impl_info_str() + ")";
+        return KernelPtr(std::make_unique<DnnlSimpleKernel>(
+            dnnl::pooling_v2_forward(pd), memory(srcMd, engine, DNNL_MEMORY_NONE),
+            memory(dstMd, engine, DNNL_MEMORY_NONE)));
+    } catch (const dnnl::error& e) {
+        return makeError(ErrorCode::Unsupported, std::string("oneDNN refused it: ") + e.what());
+    }
+}
+
+Result<KernelPtr> makeGlobalAveragePoolKernel(const Shape& in, Layout layout) {
+    if (in.size() != 4) return makeError(ErrorCode::Unsupported, "only 4-D is fast");
+    return KernelPtr(std::make_unique<GlobalAveragePoolKernel>(in, layout));
+}
+
+Result<KernelPtr> makeConcatKernel(const std::vector<Shape>& inputs, const Shape& out, int64_t axis,
+                                   Layout layout, size_t elementSize) {
+    if (axis < 0 || axis >= static_cast<int64_t>(out.size())) {
+        return makeError(ErrorCode::InvalidArgument, "concat axis out of range");
+    }
+    // The axis's position in memory order decides what is "outer" and what is one chunk.
+    const std::vector<int> order = memoryOrder(out.size(), layout);
+    const auto pos =
+        static_cast<size_t>(std::find(order.begin(), order.end(), axis) - order.begin());
+    int64_t outer = 1;
+    int64_t inner = 1;
+    for (size_t i = 0; i < order.size(); ++i) {
+        const int64_t dim = out[static_cast<size_t>(order[i])];
+        if (i < pos) outer *= dim;
+        if (i > pos) inner *= dim;
+    }
+    std::vector<int64_t> chunks;
+    for (const Shape& s : inputs) {
+        chunks.push_back(s[static_cast<size_t>(axis)] * inner * static_cast<int64_t>(elementSize));
+    }
+    return KernelPtr(std::make_unique<ConcatKernel>(outer, std::move(chunks)));
+}
+
+Result<KernelPtr> makeTransposeKernel(const Shape& in, const std::vector<int64_t>& perm,
+                                      size_t elementSize) {
+    if (perm.size() != in.size()) return makeError(ErrorCode::InvalidArgument, "bad perm");
+    const std::vector<int64_t> inStrides = layoutStrides(in, Layout::Plain);
+    Shape out;
+    std::vector<int64_t> strides;
+    for (int64_t p : perm) {
+        if (p < 0 || p >= static_cast<int64_t>(in.size())) {
+            return makeError(ErrorCode::InvalidArgument, "bad perm");
+        }
+        out.push_back(in[static_cast<size_t>(p)]);
+        strides.push_back(inStrides[static_cast<size_t>(p)]);
+    }
+    return KernelPtr(std::make_unique<TransposeKernel>(out, strides, elementSize));
+}
+
+Result<KernelPtr> makeSoftmaxKernel(const Node& node, const Shape& shape,
+                                    const dnnl::engine& engine) {
+    const int64_t rank = static_cast<int64_t>(shape.size());
+    int64_t axis = node.attrs.getInt("axis", -1);
+    if (axis < 0) axis += rank;
+    if (axis < 0 || axis >= rank) return makeError(ErrorCode::InvalidArgument, "bad axis");
+    // As [outer, axisLen, inner] (or [outer, rest] for the legacy flattening semantics).
+    int64_t outer = 1;
+    int64_t len = 1;
+    int64_t inner = 1;
+    for (int64_t d = 0; d < rank; ++d) {
+        const int64_t dim = shape[static_cast<size_t>(d)];
+        if (d < axis) {
+            outer *= dim;
+        } else if (d == axis || node.attrs.getInt("legacy", 0) != 0) {
+            len *= dim;
+        } else {
+            inner *= dim;
+        }
+    }
+    try {
+        const memory::desc md({outer, len, inner}, Dt::f32, Tag::abc);
+        dnnl::softmax_forward::desc d(dnnl::prop_kind::forward_inference, md, 1);
+        dnnl::softmax_forward::primitive_desc pd(d, engine);
+        return KernelPtr(std::make_unique<DnnlSimpleKernel>(dnnl::softmax_forward(pd),
+                                                            memory(md, engine, DNNL_MEMORY_NONE),
+                                                            memory(md, engine, DNNL_MEMORY_NONE)));
+    } catch (const dnnl::error& e) {
+        return makeError(ErrorCode::Unsupported, std::string("oneDNN refused it: ") + e.what());
+    }
+}
+
+Result<KernelPtr> makeResizeKernel(const Node& node, const Shape& in, const Shape& out,
+                                   Layout layout) {
+    if (in.size() != 4 || in[0] != out[0] || in[1] != out[1]) {
+        return makeError(ErrorCode::Unsupported, "only 2-D spatial resize is fast");
+    }
+    const std::string mode = node.attrs.getString("mode", "nearest");
+    if (mode != "nearest" && mode != "linear") {
+        return makeError(ErrorCode::Unsupported, "mode '" + mode + "'");
+    }
+    if (node.attrs.getInt("exclude_outside", 0) != 0) {
+        return makeError(ErrorCode::Unsupported, "exclude_outside");
+    }
+    const bool linear = mode == "linear";
+    const std::vector<float> scales = node.attrs.getFloats("scales");
+    auto scaleOf = [&](size_t d) {
+        return scales.size() == 4 ? scales[d]
+                                  : static_cast<float>(out[d]) / static_cast<float>(in[d]);
+    };
+    PL_TRY_ASSIGN(auto ys, resizeAxis(node, in[2], out[2], scaleOf(2), linear));
+    PL_TRY_ASSIGN(auto xs, resizeAxis(node, in[3], out[3], scaleOf(3), linear));
+    return KernelPtr(
+        std::make_unique<ResizeKernel>(in, out, layout, std::move(ys), std::move(xs), linear));
+}
+
+Result<KernelPtr> makeReferenceKernel(const Node& node, const std::vector<DataType>& inTypes,
+                                      const std::vector<Shape>& inShapes,
+                                      const std::vector<Tensor>& constants,
+                                      const std::vector<DataType>& outTypes,
+                                      const std::vector<Shape>& outShapes) {
+    const OpDef& def = opDef(node.op);
+    if (def.reference == nullptr) {
+        return makeError(ErrorCode::Unsupported,
+                         "op " + std::string(def.name) + " has no reference kernel");
+    }
+    std::vector<Tensor> ins;
+    std::vector<bool> isConstant;
+    for (size_t i = 0; i < inTypes.size(); ++i) {
+        if (inTypes[i] == DataType::Undefined) {
+            ins.emplace_back();
+            isConstant.push_back(false);
+        } else if (!constants[i].empty()) {
+            ins.push_back(constants[i]);
+            isConstant.push_back(true);
+        } else {
+            PL_TRY_ASSIGN(Tensor t, Tensor::make(inTypes[i], inShapes[i]));
+            ins.push_back(std::move(t));
+            isConstant.push_back(false);
+        }
+    }
+    std::vector<Tensor> outs;
+    for (size_t i = 0; i < outTypes.size(); ++i) {
+        PL_TRY_ASSIGN(Tensor t, Tensor::make(outTypes[i], outShapes[i]));
+        outs.push_back(std::move(t));
+    }
+    return KernelPtr(std::make_unique<ReferenceKernel>(node, std::move(ins), std::move(isConstant),
+                                                       std::move(outs)));
+}
+
+}  // namespace prunelab::engine::cpu
