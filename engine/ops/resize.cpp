@@ -126,10 +126,20 @@ struct AxisTaps {
     std::vector<int64_t> index;  // [outLen * taps]
     std::vector<double> weight;  // [outLen * taps]
 
+    // True when output position o reads exactly input o (weight 1, any other tap weight 0),
+    // as for a same-size axis with scale 1: such an axis is skipped.
     bool isIdentity() const {
-        if (taps != 1) return false;
-        for (size_t o = 0; o < index.size(); ++o) {
-            if (index[o] != static_cast<int64_t>(o) || weight[o] != 1.0) return false;
+        for (size_t o = 0; o * static_cast<size_t>(taps) < index.size(); ++o) {
+            double selfWeight = 0.0;
+            for (int k = 0; k < taps; ++k) {
+                const size_t tap = o * static_cast<size_t>(taps) + static_cast<size_t>(k);
+                if (index[tap] == static_cast<int64_t>(o)) {
+                    selfWeight += weight[tap];
+                } else if (weight[tap] != 0.0) {
+                    return false;
+                }
+            }
+            if (selfWeight != 1.0) return false;
         }
         return true;
     }
