@@ -27,7 +27,8 @@ Result<std::unique_ptr<OpenCvDnnRunner>> OpenCvDnnRunner::load(const std::string
     auto impl = std::make_unique<Impl>();
     impl->path = path;
     impl->threads = threads < 1 ? 1 : threads;
-    cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_ERROR);
+    // Silent: a model OpenCV cannot read is reported through our Error, once.
+    cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
     try {
         impl->net = cv::dnn::readNetFromONNX(path);
         impl->net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
