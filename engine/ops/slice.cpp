@@ -13,10 +13,11 @@ namespace prunelab::engine {
 
 namespace {
 
-// Number of elements taken along one axis: ceil((end - start) / step), at least 0.
+// Number of elements taken along one axis: ceil((end - start) / step), at least 0. Written
+// as 1 + (distance - 1) / |step| so that a huge step (INT64_MAX) cannot overflow.
 int64_t sliceCount(int64_t start, int64_t end, int64_t step) {
-    if (step > 0) return end > start ? (end - start + step - 1) / step : 0;
-    return start > end ? (start - end - step - 1) / -step : 0;
+    if (step > 0) return end > start ? 1 + (end - start - 1) / step : 0;
+    return start > end ? 1 + (start - end - 1) / -step : 0;
 }
 
 struct SliceAxis {
@@ -53,9 +54,11 @@ Result<std::vector<SliceAxis>> resolve(const Node& node, const Shape& shape) {
         const int64_t end = ends[i];
         const int64_t step = steps[i];
         // Resolved ranges: forward [0, dim]; backward [-1, dim - 1] (end -1 = "past index 0").
-        const bool fits = step > 0   ? (start >= 0 && start <= dim && end >= 0 && end <= dim)
-                          : step < 0 ? (start >= -1 && start < dim && end >= -1 && end < dim)
-                                     : false;
+        // INT64_MIN is refused too: its negation (used below) does not exist.
+        const bool fits = step > 0 ? (start >= 0 && start <= dim && end >= 0 && end <= dim)
+                          : step < 0 && step != std::numeric_limits<int64_t>::min()
+                              ? (start >= -1 && start < dim && end >= -1 && end < dim)
+                              : false;
         if (!fits) {
             return makeError(ErrorCode::InvalidArgument,
                              "Slice of axis " + std::to_string(a) + " (size " +
@@ -78,7 +81,7 @@ Status infer(const Node& node, std::span<const TensorInfo> in, std::span<TensorI
 }
 
 // Y[i_0, ..., i_n-1] = X[start_0 + i_0 * step_0, ..., start_n-1 + i_n-1 * step_n-1]
-// (unsliced dims: start 0, step 1). Walks Y in row-major order, keeping the X offset.
+// (unsliced dims: start 0, step 1). Walks Y's index in row-major order.
 Status reference(const Node& node, std::span<const Tensor* const> in,
                  std::span<Tensor* const> out) {
     const Tensor& x = *in[0];
@@ -87,19 +90,17 @@ Status reference(const Node& node, std::span<const Tensor* const> in,
     const std::vector<int64_t> xStrides = contiguousStrides(x.shape());
     const size_t rank = dims.size();
     const size_t elementSize = dataTypeSize(x.dtype());
-    if (y.elements() == 0) return {};
 
     std::vector<int64_t> index(rank, 0);
-    int64_t src = 0;
-    for (size_t d = 0; d < rank; ++d) src += dims[d].start * xStrides[d];
     for (int64_t o = 0; o < y.elements(); ++o) {
+        int64_t src = 0;
+        for (size_t d = 0; d < rank; ++d) {
+            src += (dims[d].start + index[d] * dims[d].step) * xStrides[d];
+        }
         std::memcpy(y.raw() + static_cast<size_t>(o) * elementSize,
                     x.raw() + static_cast<size_t>(src) * elementSize, elementSize);
-        for (size_t d = rank; d-- > 0;) {  // odometer step over Y's index
-            ++index[d];
-            src += dims[d].step * xStrides[d];
-            if (index[d] < dims[d].count) break;
-            src -= dims[d].step * xStrides[d] * dims[d].count;
+        for (size_t d = rank; d-- > 0;) {  // next output index
+            if (++index[d] < dims[d].count) break;
             index[d] = 0;
         }
     }
