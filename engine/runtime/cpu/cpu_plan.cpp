@@ -47,6 +47,33 @@ bool isFloat4d(const Value& v) {
     return v.dtype == DataType::Float32 && v.shape.size() == 4;
 }
 
+// Appends a post-op, composing consecutive linear ones (a2*(a1*x + b1) + b2) into one.
+void appendPostOp(std::vector<PostOp>& ops, const PostOp& op) {
+    if (op.kind == PostOp::Kind::Eltwise && op.alg == dnnl::algorithm::eltwise_linear &&
+        !ops.empty() && ops.back().kind == PostOp::Kind::Eltwise &&
+        ops.back().alg == dnnl::algorithm::eltwise_linear) {
+        PostOp& prev = ops.back();
+        prev.beta = op.alpha * prev.beta + op.beta;
+        prev.alpha *= op.alpha;
+        return;
+    }
+    ops.push_back(op);
+}
+
+// oneDNN 2.6's brdgmm depthwise kernel computes wrong results with three chained eltwise
+// post-ops (hardswish + linear + linear; see the DepthwiseWithPostOpChainFeedingConv test), so
+// chains keep at most two; the rest of the chain runs as separate loops.
+constexpr int kMaxEltwisePostOps = 2;
+
+Status checkPostOpCount(const std::vector<PostOp>& ops) {
+    int eltwise = 0;
+    for (const PostOp& op : ops) eltwise += op.kind == PostOp::Kind::Eltwise ? 1 : 0;
+    if (eltwise > kMaxEltwisePostOps) {
+        return makeError(ErrorCode::Unsupported, "more than two eltwise post-ops");
+    }
+    return {};
+}
+
 // A conv / matmul and what fused into it, decided before the main pass.
 struct Anchor {
     KernelPtr kernel;
@@ -276,9 +303,10 @@ class Planner {
                 if (l.fold) {
                     foldConv(spec, l.scale, l.shift);
                 } else {
-                    for (const PostOp& po : l.postOps) spec.postOps.push_back(po);
+                    for (const PostOp& po : l.postOps) appendPostOp(spec.postOps, po);
                 }
             }
+            PL_TRY(checkPostOpCount(spec.postOps));
             anchor.dstLayout = spec.dstLayout;
             return makeConvKernel(spec, m_engine, anchor.name);
         };
@@ -370,7 +398,7 @@ class Planner {
             MatMulSpec s = spec;
             for (const ChainLink& l : chain) {
                 if (!l.fold) {
-                    for (const PostOp& po : l.postOps) s.postOps.push_back(po);
+                    for (const PostOp& po : l.postOps) appendPostOp(s.postOps, po);
                     continue;
                 }
                 if (s.bias.empty()) s.bias.assign(static_cast<size_t>(s.n), 0.0f);
@@ -384,6 +412,7 @@ class Planner {
                     s.bias[i] = s.bias[i] * l.scale[j] + l.shift[j];
                 }
             }
+            PL_TRY(checkPostOpCount(s.postOps));
             return makeMatMulKernel(s, m_engine, anchor.name);
         };
         return acceptChain(k, std::move(links), make, why);
