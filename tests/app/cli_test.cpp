@@ -1,0 +1,126 @@
+// prunelab-cli as a person uses it: info, run (outputs as .npy named after the outputs, checked
+// against ONNX Runtime on the same input), and clear errors for bad models and arguments.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "engine/io/image.h"
+#include "engine/io/npy.h"
+#include "plugins/refrt/ort_runner.h"
+
+namespace prunelab {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CommandResult {
+    int exitCode = -1;
+    std::string output;  // stdout and stderr together
+};
+
+CommandResult runCli(const std::string& args) {
+    CommandResult r;
+    std::string command = std::string(PRUNELAB_CLI) + " " + args + " 2>&1";
+    FILE* pipe = popen(command.c_str(), "r");
+    if (pipe == nullptr) return r;
+    char buffer[4096];
+    size_t n;
+    while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) r.output.append(buffer, n);
+    int status = pclose(pipe);
+    r.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
+}
+
+const std::string kCache = PRUNELAB_CACHE_DIR;
+const std::string kBlazeFace =
+    kCache + "/models/blazeface/face_detection_front_128x128_barracuda.onnx";
+const std::string kPhoto = kCache + "/photos/person.jpg";
+
+fs::path tempDir(const std::string& name) {
+    fs::path p = fs::temp_directory_path() / ("prunelab_cli_" + name);
+    fs::remove_all(p);
+    fs::create_directories(p);
+    return p;
+}
+
+TEST(Cli, InfoListsLayersAndTotals) {
+    CommandResult r = runCli("info " + kBlazeFace);
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+    EXPECT_NE(r.output.find("input   input:0 float32 [1, 128, 128, 3]"), std::string::npos)
+        << r.output;
+    EXPECT_NE(r.output.find(" Conv "), std::string::npos);
+    EXPECT_NE(r.output.find("prunable layers"), std::string::npos);
+}
+
+TEST(Cli, RunWritesEveryOutputMatchingOnnxRuntime) {
+    fs::path out = tempDir("run");
+    CommandResult r =
+        runCli("run " + kBlazeFace + " --input " + kPhoto + " --output-dir " + out.string());
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+
+    auto input = engine::loadImageAsInput(kPhoto, {1, 128, 128, 3});
+    ASSERT_TRUE(input.ok()) << input.error().toString();
+    auto ort = refrt::OrtRunner::load(kBlazeFace, 1);
+    ASSERT_TRUE(ort.ok()) << ort.error().toString();
+    auto expected = (*ort)->run(std::span<const engine::Tensor>(&*input, 1));
+    ASSERT_TRUE(expected.ok()) << expected.error().toString();
+
+    // Output "Identity:0" is written as Identity_0.npy (':' is not safe in file names).
+    const auto& names = (*ort)->outputNames();
+    ASSERT_EQ(names.size(), 4u);
+    for (size_t i = 0; i < names.size(); ++i) {
+        std::string file = names[i];
+        for (char& c : file) {
+            if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
+        }
+        auto got = engine::readNpy((out / (file + ".npy")).string());
+        ASSERT_TRUE(got.ok()) << got.error().toString() << "\n" << r.output;
+        ASSERT_EQ(got->shape(), (*expected)[i].shape());
+        std::vector<float> a = got->toFloatVector(), b = (*expected)[i].toFloatVector();
+        auto [lo, hi] = std::minmax_element(b.begin(), b.end());
+        float worst = 0;
+        for (size_t k = 0; k < a.size(); ++k) worst = std::max(worst, std::fabs(a[k] - b[k]));
+        EXPECT_LE(worst, 1e-4f * (*hi - *lo)) << names[i];
+    }
+}
+
+TEST(Cli, MissingModelNamesTheFile) {
+    CommandResult r = runCli("info /nonexistent/model.onnx");
+    EXPECT_EQ(r.exitCode, 1);
+    EXPECT_NE(r.output.find("/nonexistent/model.onnx"), std::string::npos) << r.output;
+}
+
+TEST(Cli, RandomBytesAreRejectedClearly) {
+    fs::path dir = tempDir("garbage");
+    std::string path = (dir / "garbage.onnx").string();
+    std::ofstream f(path, std::ios::binary);
+    for (int i = 0; i < 4096; ++i) f.put(static_cast<char>((i * 7919) & 0xff));
+    f.close();
+    CommandResult r = runCli("info " + path);
+    EXPECT_EQ(r.exitCode, 1);
+    EXPECT_NE(r.output.find("garbage.onnx"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("Segmentation"), std::string::npos);
+}
+
+TEST(Cli, BadSizeAndWrongNpyShapeAreExplained) {
+    CommandResult r = runCli("info " + kBlazeFace + " --size 64by64");
+    EXPECT_EQ(r.exitCode, 1);
+    EXPECT_NE(r.output.find("--size must be WIDTHxHEIGHT"), std::string::npos) << r.output;
+
+    fs::path dir = tempDir("npy");
+    std::string npy = (dir / "wrong.npy").string();
+    ASSERT_TRUE(
+        engine::writeNpy(npy, engine::Tensor(engine::DataType::Float32, {1, 3, 8, 8})).ok());
+    r = runCli("run " + kBlazeFace + " --input " + npy + " --output-dir " + (dir / "out").string());
+    EXPECT_EQ(r.exitCode, 1);
+    EXPECT_NE(r.output.find("input 'input:0' needs float32 [1, 128, 128, 3]"), std::string::npos)
+        << r.output;
+}
+
+}  // namespace
+}  // namespace prunelab
