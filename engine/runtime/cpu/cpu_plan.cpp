@@ -297,8 +297,9 @@ class Planner {
             spec.bias = hasBias ? m_g.value(n.inputs[2]).constant.toFloatVector()
                                 : std::vector<float>(static_cast<size_t>(p.outChannels), 0.0f);
             const ValueId out = chain.empty() ? n.outputs[0] : chain.back().out;
-            // A graph output is written plain, straight into the caller's tensor.
-            spec.dstLayout = m_g.isGraphOutput(out) ? Layout::Plain : Layout::Nhwc;
+            // A graph output is written plain, straight into the caller's tensor; except after
+            // a transposed conv, whose fast (matmul) form needs channels-last: reorder instead.
+            spec.dstLayout = m_g.isGraphOutput(out) && !transposed ? Layout::Plain : Layout::Nhwc;
             for (const ChainLink& l : chain) {
                 if (l.fold) {
                     foldConv(spec, l.scale, l.shift);

@@ -232,8 +232,23 @@ TEST_P(CpuKernels, ConvTransposeWithFoldsAndRelu) {
     b.output(b.op(OpKind::Relu, {y}));
     auto exec = expectMatchesReference(b.graph, threads());
     ASSERT_TRUE(exec);
-    EXPECT_NE(reportFor(*exec, b.graph, "ConvTranspose_1").kernel.find("dnnl deconv 2x2"),
-              std::string::npos);
+    EXPECT_NE(
+        reportFor(*exec, b.graph, "ConvTranspose_1").kernel.find("dnnl deconv 2x2 s2 as matmul"),
+        std::string::npos)
+        << reportFor(*exec, b.graph, "ConvTranspose_1").kernel;
+}
+
+// PP-OCR's last layer: ConvTranspose to one channel + bias + Sigmoid, written as the output.
+TEST_P(CpuKernels, ConvTransposeToOneChannelOutput) {
+    GraphBuilder b;
+    const ValueId x = b.input({2, 6, 5, 7});
+    const ValueId c =
+        b.op(OpKind::Conv, {x, b.randomConstant({8, 6, 1, 1})}, convAttrs({1, 1}, {0, 0, 0, 0}));
+    ValueId y = b.op(OpKind::ConvTranspose, {c, b.randomConstant({8, 1, 2, 2})},
+                     convAttrs({2, 2}, {0, 0, 0, 0}));
+    y = b.op(OpKind::Add, {y, b.randomConstant({1, 1, 1})});
+    b.output(b.op(OpKind::Sigmoid, {y}));
+    expectMatchesReference(b.graph, threads());
 }
 
 TEST_P(CpuKernels, ConvTransposePaddedGroupedOutputPadding) {
