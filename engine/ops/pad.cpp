@@ -2,6 +2,7 @@
 // after, filling with a constant, the mirrored interior (reflect) or the border (edge).
 // Any dtype for reflect/edge; constant mode writes `value` converted to the dtype.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -31,6 +32,13 @@ Status infer(const Node& node, std::span<const TensorInfo> in, std::span<TensorI
     if (mode == PadMode::Constant && t != DataType::Float32 && t != DataType::Float64 &&
         t != DataType::Int64 && t != DataType::Int32) {
         return makeError(ErrorCode::Unsupported, "constant Pad of " + dtypeText(t));
+    }
+    // An integer tensor cannot hold NaN or inf (and converting them is undefined behaviour).
+    const float value = node.attrs.getFloat("value", 0.0f);
+    if (mode == PadMode::Constant && (t == DataType::Int64 || t == DataType::Int32) &&
+        !std::isfinite(value)) {
+        return makeError(ErrorCode::InvalidArgument,
+                         "Pad value " + std::to_string(value) + " does not fit " + dtypeText(t));
     }
     if (pads.size() != 2 * rank) {
         return makeError(ErrorCode::InvalidArgument, "Pad needs " + std::to_string(2 * rank) +

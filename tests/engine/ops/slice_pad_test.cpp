@@ -239,6 +239,10 @@ TEST(Pad, InferErrors) {
     EXPECT_EQ(runError(OpKind::Pad, padAttrs({0, 1, 0, 0}, "wrap"), {x}), ErrorCode::Unsupported);
     EXPECT_EQ(runError(OpKind::Pad, padAttrs({1, 0}, "edge"), {f32({0}, {})}),
               ErrorCode::InvalidArgument);
+    EXPECT_EQ(
+        runError(OpKind::Pad, padAttrs({1, 0}, "constant", std::numeric_limits<float>::infinity()),
+                 {i64({1}, {1})}),
+        ErrorCode::InvalidArgument);
 }
 
 TEST(PadOnnx, AttributeFormBeforeOpset11) {
