@@ -308,6 +308,16 @@ class Planner {
                 }
             }
             PL_TRY(checkPostOpCount(spec.postOps));
+            if (spec.dstLayout == Layout::Plain) {
+                // oneDNN has few kernels for channels-last in, plain out (its reference conv is
+                // 100x slower); then write channels-last and reorder into the output.
+                auto plainOut = makeConvKernel(spec, m_engine, anchor.name);
+                if (plainOut.ok() && anchor.name.find("(ref") == std::string::npos) {
+                    anchor.dstLayout = Layout::Plain;
+                    return plainOut;
+                }
+                spec.dstLayout = Layout::Nhwc;
+            }
             anchor.dstLayout = spec.dstLayout;
             return makeConvKernel(spec, m_engine, anchor.name);
         };
