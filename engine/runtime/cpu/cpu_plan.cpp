@@ -162,7 +162,7 @@ class Planner {
     // (constants are converted here, once).
     int slotIn(ValueId v, Layout want, const std::string& forWhom) {
         const int p = primary(v);
-        const Slot& ps = m_plan.slots[static_cast<size_t>(p)];
+        const Slot ps = m_plan.slots[static_cast<size_t>(p)];  // a copy: addSlot() reallocates
         if (ps.layout == want || layoutsCoincide(ps.shape) || ps.dtype != DataType::Float32)
             return p;
         int& cached = m_converted[static_cast<size_t>(v)][static_cast<size_t>(want)];
@@ -656,7 +656,7 @@ class Planner {
             if (m_outputFilled[i]) continue;
             const ValueId v = m_g.outputs[i];
             const int src = primary(v);
-            const Slot& s = m_plan.slots[static_cast<size_t>(src)];
+            const Slot s = m_plan.slots[static_cast<size_t>(src)];  // a copy: addSlot() reallocates
             const int out =
                 addSlot(Slot::Kind::Output, static_cast<int>(i), s.dtype, s.shape, Layout::Plain);
             m_plan.outputSlots[i] = out;
