@@ -3,6 +3,7 @@
 //   g++ -O2 -std=c++20 -I/work/main -I$ORT/include bench/runtime_vs_ort.cpp \
 //       build-rt/engine/libprunelab_engine.a -L$ORT/lib -lonnxruntime -lonnx -lonnx_proto \
 //       -lprotobuf -ldnnl -fopenmp -Wl,-rpath,$ORT/lib -o /tmp/runtime_vs_ort
+// Env: ORT_NO_SPIN=1 stops ORT's workers spin-waiting between runs (see the session options).
 // Usage: runtime_vs_ort MODEL.onnx THREADS [RUNS] [--input NAME=d0,d1,...] [--blocks]
 //        runtime_vs_ort --vgg7 THREADS [RUNS]   (waifu2x vgg_7 shape, random weights, 1x3x128x128)
 #include <onnxruntime_cxx_api.h>
@@ -165,6 +166,9 @@ int main(int argc, char** argv) {
     so.SetInterOpNumThreads(1);
     so.SetExecutionMode(ExecutionMode::ORT_SEQUENTIAL);
     so.SetGraphOptimizationLevel(GraphOptimizationLevel::ORT_ENABLE_ALL);
+    // ORT's idle workers spin-wait by default; interleaved with another runtime in one process
+    // they take the second core from it (and oneDNN's OpenMP workers do the same to ORT).
+    if (std::getenv("ORT_NO_SPIN")) so.AddConfigEntry("session.intra_op.allow_spinning", "0");
     Ort::Session session(env, path.c_str(), so);
     Ort::AllocatorWithDefaultOptions alloc;
     std::vector<std::string> inNames, outNames;
