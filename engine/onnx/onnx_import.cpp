@@ -1,8 +1,9 @@
 // ONNX import: the pipeline from bytes to verified IR.
 //   1. read + parse (protobuf limits)        4. initializers -> constants
 //   2. our pre-checks, then onnx's checker   5. nodes in topological order, each mapped through
-//   3. bind input dims, onnx shape inference     its OpDef, constant sub-graphs folded on the way
-//   6. passes: Identity removal, BatchNormalization folding, dead code, sort, verify
+//   3. bind input dims                           its OpDef, constant sub-graphs folded on the way
+//   6. (debug) onnx's shape inference cross-checks ours
+//   7. passes: Identity removal, BatchNormalization folding, dead code, sort, verify
 // Every error carries "<file>: node '<name>' (<OpType>)" as its context.
 #include "engine/onnx/onnx_import.h"
 
@@ -37,9 +38,9 @@ class OnnxGraphBuilder {
   public:
     OnnxGraphBuilder(ExternalDataPolicy external, int64_t opset)
         : m_external(std::move(external)), m_opset(opset) {}
-    // Shapes from onnx's shape inference, quoted when our own inference refuses a node.
-    void setOnnxShapes(std::unordered_map<std::string, Shape> shapes) {
-        m_onnxShapes = std::move(shapes);
+    // Shapes the file declares, quoted when our own inference refuses a node.
+    void setDeclaredShapes(std::unordered_map<std::string, Shape> shapes) {
+        m_declaredShapes = std::move(shapes);
     }
 
     Status addInitializers(const onnx::GraphProto& graph);
@@ -59,7 +60,7 @@ class OnnxGraphBuilder {
 
     ExternalDataPolicy m_external;
     int64_t m_opset = 0;
-    std::unordered_map<std::string, Shape> m_onnxShapes;  // from onnx's shape inference
+    std::unordered_map<std::string, Shape> m_declaredShapes;  // the file's value_info
     Graph m_graph;
     std::unordered_map<std::string, ValueId> m_byName;
 };
@@ -218,9 +219,9 @@ Result<std::vector<Tensor>> OnnxGraphBuilder::tryFold(
         outBytes += elementCount(o.shape) * int64_t(dataTypeSize(o.dtype));
         if (outBytes > kMaxFoldBytes) return std::vector<Tensor>{};
     }
-    if (node.op == OpKind::Shape) {
+    if (node.op == OpKind::Shape && !node.inputs.empty() && node.inputs[0] != kNoValue) {
         // Shape needs only its input's static shape, never its values (opset-15 start/end).
-        const Shape& s = m_graph.value(node.inputs.at(0)).shape;
+        const Shape& s = m_graph.value(node.inputs[0]).shape;
         const auto rank = static_cast<int64_t>(s.size());
         int64_t start = node.attrs.getInt("start", 0);
         int64_t end = node.attrs.has("end") ? node.attrs.getInt("end") : rank;
@@ -250,10 +251,9 @@ Result<std::vector<Tensor>> OnnxGraphBuilder::tryFold(
 
 std::string OnnxGraphBuilder::shapeHint(const onnx::NodeProto& proto) const {
     for (const std::string& out : proto.output()) {
-        auto it = m_onnxShapes.find(out);
-        if (it != m_onnxShapes.end()) {
-            return " (ONNX shape inference gives '" + out + "' as " + shapeToString(it->second) +
-                   ")";
+        auto it = m_declaredShapes.find(out);
+        if (it != m_declaredShapes.end()) {
+            return " (the file declares '" + out + "' as " + shapeToString(it->second) + ")";
         }
     }
     return {};
@@ -389,7 +389,7 @@ Result<Graph> importModel(std::string_view bytes, const std::string& displayName
     if (Status st = internal::bindOnnxInputShapes(proto, constants, options); !st.ok()) {
         return fail(st.error());
     }
-    builder.setOnnxShapes(internal::inferOnnxShapes(model));
+    builder.setDeclaredShapes(internal::declaredOnnxShapes(proto));
     if (Status st = builder.addInputs(proto); !st.ok()) return fail(st.error());
     for (int i = 0; i < proto.node_size(); ++i) {
         const onnx::NodeProto& node = proto.node(i);
@@ -399,6 +399,13 @@ Result<Graph> importModel(std::string_view bytes, const std::string& displayName
     if (Status st = builder.setOutputs(proto); !st.ok()) return fail(st.error());
 
     Graph graph = std::move(builder.graph());
+#ifndef NDEBUG
+    // onnx's shape inference as a development check on our ops (see the header for why only
+    // here, after every node was accepted, and only in debug builds).
+    if (Status st = internal::crossCheckOnnxShapes(model, graph); !st.ok()) {
+        return fail(st.error());
+    }
+#endif
     graph.name = proto.name();
     graph.sourcePath = displayName;
     if (Status st = internal::runOnnxImportPasses(graph, options); !st.ok())

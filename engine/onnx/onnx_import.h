@@ -1,6 +1,7 @@
-// ONNX import and export. Import parses with protobuf, runs onnx's checker and shape
-// inference, binds dynamic dims, folds constant sub-graphs and BatchNormalization, and maps
-// each node through its op's OpDef::importOnnx. Every failure names the file, node and problem.
+// ONNX import and export. Import parses with protobuf, runs onnx's checker, binds dynamic dims,
+// maps each node through its op's OpDef::importOnnx, folds constant sub-graphs and
+// BatchNormalization, and (in debug builds) cross-checks shapes with onnx's shape inference.
+// Every failure names the file, node and problem.
 // Thread-safe: no shared state.
 #pragma once
 

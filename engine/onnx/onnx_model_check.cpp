@@ -333,28 +333,39 @@ Status bindOnnxInputShapes(onnx::GraphProto& graph,
     return {};
 }
 
-std::unordered_map<std::string, Shape> inferOnnxShapes(onnx::ModelProto& model) {
+std::unordered_map<std::string, Shape> declaredOnnxShapes(const onnx::GraphProto& graph) {
     std::unordered_map<std::string, Shape> shapes;
+    auto record = [&](const onnx::ValueInfoProto& info) {
+        if (!info.type().has_tensor_type() || !info.type().tensor_type().has_shape()) return;
+        Shape shape;
+        for (const auto& dim : info.type().tensor_type().shape().dim()) {
+            if (!dim.has_dim_value() || dim.dim_value() < 0) return;
+            shape.push_back(dim.dim_value());
+        }
+        shapes[info.name()] = std::move(shape);
+    };
+    for (const auto& info : graph.value_info()) record(info);
+    for (const auto& info : graph.output()) record(info);
+    return shapes;
+}
+
+Status crossCheckOnnxShapes(onnx::ModelProto& model, const Graph& graph) {
     try {
         onnx::ShapeInferenceOptions options(/*check_type=*/false, /*strict_mode=*/0,
                                             /*data_prop=*/false);
         onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), options);
     } catch (...) {
-        // Informative only: a model onnx cannot infer may still be one we can (see header).
-        return shapes;
+        return {};  // informative only: onnx giving up says nothing about our shapes
     }
-    auto record = [&](const onnx::ValueInfoProto& info) {
-        if (!info.type().has_tensor_type() || !info.type().tensor_type().has_shape()) return;
-        Shape shape;
-        for (const auto& dim : info.type().tensor_type().shape().dim()) {
-            if (!dim.has_dim_value()) return;
-            shape.push_back(dim.dim_value());
-        }
-        shapes[info.name()] = std::move(shape);
-    };
-    for (const auto& info : model.graph().value_info()) record(info);
-    for (const auto& info : model.graph().output()) record(info);
-    return shapes;
+    for (const auto& [name, shape] : declaredOnnxShapes(model.graph())) {
+        const ValueId id = graph.findValue(name);
+        if (id == kNoValue || graph.value(id).shape == shape) continue;
+        return makeError(ErrorCode::Internal, "PruneLab's shape inference gives '" + name +
+                                                  "' as " + shapeToString(graph.value(id).shape) +
+                                                  ", ONNX's as " + shapeToString(shape) +
+                                                  ": an op's shape inference is wrong");
+    }
+    return {};
 }
 
 }  // namespace prunelab::engine::internal

@@ -1,6 +1,7 @@
 // The importer's checks on the ModelProto before any IR is built: parsing with protobuf's limits,
 // our own structural pre-checks (ops, domains, names, topological order), onnx's checker,
-// binding dynamic input dims and onnx's shape inference. Internal to engine/onnx.
+// binding dynamic input dims, and onnx's shape inference as a cross-check. Internal to
+// engine/onnx.
 #pragma once
 
 #include <string>
@@ -9,6 +10,7 @@
 
 #include <onnx/onnx_pb.h>
 
+#include "engine/ir/graph.h"
 #include "engine/ir/result.h"
 #include "engine/ir/tensor.h"
 #include "engine/onnx/onnx_import.h"
@@ -46,8 +48,15 @@ Status bindOnnxInputShapes(onnx::GraphProto& graph,
                            const std::unordered_map<std::string, int>& constants,
                            const OnnxImportOptions& options);
 
-// Runs onnx's shape inference (never throws) and returns the fully static shapes it found, by
-// value name. Informative only: the ops' own inference is authoritative; this feeds messages.
-std::unordered_map<std::string, Shape> inferOnnxShapes(onnx::ModelProto& model);
+// The fully static shapes the file itself declares (value_info and graph outputs), by name:
+// quoted when our own inference refuses a node.
+std::unordered_map<std::string, Shape> declaredOnnxShapes(const onnx::GraphProto& graph);
+
+// Runs onnx's shape inference on the bound model and compares every static shape it finds with
+// the imported graph's; a difference is an Internal error (an op's inference is wrong). Only
+// for models whose every node our ops have already accepted: libonnx's inference is not hardened
+// against hostile files (a Conv stride of 0 divides by zero inside it, found by the fuzzer), so
+// the importer calls this in debug builds only, as a development check. Ours is authoritative.
+Status crossCheckOnnxShapes(onnx::ModelProto& model, const Graph& graph);
 
 }  // namespace prunelab::engine::internal

@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "engine/onnx/onnx_import.h"
 #include "engine/runtime/reference_runner.h"
@@ -179,6 +182,26 @@ TEST(OnnxImport, ShapeErrorsNameTheNode) {
     EXPECT_EQ(g.error().code, ErrorCode::ShapeMismatch) << g.error().toString();
     EXPECT_NE(g.error().context.find("test.onnx: node 'bad_add' (Add)"), std::string::npos)
         << g.error().toString();
+}
+
+TEST(OnnxImport, FuzzSeedsAreModelsThatImport) {
+    // The committed seeds (tests/fuzz/onnx_fuzz_seeds writes them) must reach deep into the
+    // importer: a seed that fails early would only teach the fuzzer about parse errors.
+    PL_REQUIRE_OPS("Conv", "BatchNormalization", "Relu", "Resize", "Pad", "Slice", "Transpose",
+                   "Clip", "MaxPool", "HardSigmoid", "GlobalAveragePool", "Flatten", "MatMul",
+                   "Softmax");
+    const std::filesystem::path dir =
+        std::filesystem::path(PRUNELAB_SOURCE_DIR) / "tests/data/fuzz/onnx_import";
+    int seen = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+        std::ifstream in(entry.path(), std::ios::binary);
+        std::stringstream bytes;
+        bytes << in.rdbuf();
+        auto g = importBytes(bytes.str());
+        EXPECT_TRUE(g.ok()) << entry.path() << ": " << g.error().toString();
+        ++seen;
+    }
+    EXPECT_GE(seen, 5);
 }
 
 }  // namespace
