@@ -2,6 +2,8 @@
 // binds this call's inputs and fresh outputs to their slots and executes the steps in order.
 #include "engine/runtime/cpu/cpu_executor.h"
 
+#include <algorithm>
+
 #include "engine/runtime/cpu/cpu_plan.h"
 #include "engine/runtime/reference_runner.h"
 
@@ -11,12 +13,11 @@ namespace {
 
 class PlannedExecutor final : public CpuExecutor {
   public:
-    PlannedExecutor(Graph signature, ThreadPool pool, dnnl::engine engine, dnnl::stream stream,
+    PlannedExecutor(Graph signature, std::unique_ptr<ThreadPool> pool, dnnl::engine engine,
                     Plan plan)
         : m_signature(std::move(signature)),
-          m_pool(pool),
+          m_pool(std::move(pool)),
           m_engine(std::move(engine)),
-          m_stream(std::move(stream)),
           m_plan(std::move(plan)) {
         for (size_t bytes : m_plan.blockBytes) {
             m_blocks.emplace_back(DataType::UInt8, Shape{static_cast<int64_t>(bytes)});
@@ -29,6 +30,16 @@ class PlannedExecutor final : public CpuExecutor {
             } else if (s.kind == Slot::Kind::Constant) {
                 m_ptrs[i] = const_cast<std::byte*>(s.constant.raw());
             }
+        }
+        // Per pool thread: a oneDNN stream and one scratchpad as large as any kernel needs
+        // (kernels run one after another, so they share it).
+        size_t scratch = 0;
+        for (const Step& step : m_plan.steps)
+            scratch = std::max(scratch, step.kernel->scratchpadBytes());
+        for (int t = 0; t < m_pool->threads(); ++t) {
+            m_streams.emplace_back(m_engine);
+            m_scratch.emplace_back(DataType::UInt8,
+                                   Shape{static_cast<int64_t>(std::max<size_t>(scratch, 64))});
         }
     }
 
@@ -57,8 +68,9 @@ class PlannedExecutor final : public CpuExecutor {
                     break;
             }
         }
-        ThreadPool::Scope scope(m_pool);
-        RunContext ctx{&m_pool, &m_stream};
+        ThreadPool::Scope scope;
+        RunContext ctx{m_pool.get(), &m_streams, {}};
+        for (Tensor& t : m_scratch) ctx.scratch.push_back(t.raw());
         std::vector<std::byte*> in;
         std::vector<std::byte*> out;
         for (Step& step : m_plan.steps) {
@@ -72,16 +84,17 @@ class PlannedExecutor final : public CpuExecutor {
         return outputs;
     }
 
-    int threads() const override { return m_pool.threads(); }
+    int threads() const override { return m_pool->threads(); }
     std::vector<KernelChoice> kernelReport() const override { return m_plan.report; }
     MemoryReport memoryReport() const override { return m_plan.memory; }
 
   private:
     Graph m_signature;  // the inputs' names, dtypes and shapes, for checkGraphInputs
-    ThreadPool m_pool;
+    std::unique_ptr<ThreadPool> m_pool;
     dnnl::engine m_engine;
-    dnnl::stream m_stream;
     Plan m_plan;
+    std::vector<dnnl::stream> m_streams;
+    std::vector<Tensor> m_scratch;
     std::vector<Tensor> m_blocks;
     std::vector<std::byte*> m_ptrs;
 };
@@ -117,17 +130,15 @@ Result<std::unique_ptr<CpuExecutor>> CpuExecutor::create(const Graph& graph,
             }
         }
     }
-    ThreadPool pool(options.threads);
-    // oneDNN sizes its work split when a primitive is created: create them with the thread
-    // count they will run with.
-    ThreadPool::Scope scope(pool);
+    auto pool = std::make_unique<ThreadPool>(options.threads);
+    // Primitives are created single-threaded, as they will run (see thread_pool.h).
+    ThreadPool::Scope scope;
     try {
         dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-        dnnl::stream stream(engine);
-        auto plan = buildPlan(graph, options, engine);
+        auto plan = buildPlan(graph, options, engine, pool->threads());
         if (!plan.ok()) return plan.error().within(graph.sourcePath);
         return std::unique_ptr<CpuExecutor>(std::make_unique<PlannedExecutor>(
-            signatureOf(graph), pool, std::move(engine), std::move(stream), std::move(*plan)));
+            signatureOf(graph), std::move(pool), std::move(engine), std::move(*plan)));
     } catch (const dnnl::error& e) {
         return dnnlError(e, "setting up the CPU runtime");
     }

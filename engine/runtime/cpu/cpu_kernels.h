@@ -33,10 +33,11 @@ std::vector<int64_t> layoutStrides(const Shape& shape, Layout layout);
 // Logical dims in memory order: Nhwc [N,C,H,W] -> {0, 2, 3, 1}; Plain -> identity.
 std::vector<int> memoryOrder(size_t rank, Layout layout);
 
-// What a kernel sees at run time.
+// What a kernel sees at run time. Per-thread resources are indexed by ThreadPool::threadIndex().
 struct RunContext {
-    const ThreadPool* pool = nullptr;
-    dnnl::stream* stream = nullptr;
+    ThreadPool* pool = nullptr;
+    std::vector<dnnl::stream>* streams = nullptr;  // one per pool thread
+    std::vector<std::byte*> scratch;               // one per pool thread, scratchpadBytes() each
 };
 
 // One scheduled computation. in/out hold the slots' data pointers, in the layouts the planner
@@ -48,7 +49,51 @@ class Kernel {
                        RunContext& ctx) = 0;
     // Input index whose buffer the output may share (the kernel is written to allow it), or -1.
     virtual int inplaceInput() const { return -1; }
+    // Temporary memory each thread needs while this kernel runs (oneDNN's scratchpad).
+    virtual size_t scratchpadBytes() const { return 0; }
 };
+
+// A oneDNN computation split into pieces the thread pool runs in parallel, each piece one or
+// more single-threaded primitive executions on byte offsets of the run's buffers. Rows of a
+// conv, rows of a matmul, runs of an element-wise op: dynamic claiming balances them.
+class DnnlPieceKernel : public Kernel {
+  public:
+    struct Prim {
+        dnnl::primitive prim;
+        dnnl::memory::desc src, dst, scratch;
+        std::vector<std::pair<int, dnnl::memory>> args;  // constant args (weights, bias)
+    };
+    struct Exec {
+        int prim = 0;
+        int64_t srcOffset = 0;  // bytes into input 0
+        int64_t dstOffset = 0;  // bytes into output 0
+        int weights = -1;       // index into weights(), overriding the prim's own
+    };
+    struct Piece {
+        std::vector<Exec> execs;
+        int64_t residualOffset = 0;  // dst bytes to seed from input 1 first (Sum post-op)
+        int64_t residualBytes = 0;
+    };
+
+    DnnlPieceKernel(dnnl::engine engine, std::vector<Prim> prims, std::vector<Piece> pieces,
+                    bool residual, std::vector<dnnl::memory> weights = {});
+    int inplaceInput() const override { return m_residual ? 1 : -1; }
+    size_t scratchpadBytes() const override { return m_scratchBytes; }
+    Status run(std::span<std::byte* const> in, std::span<std::byte* const> out,
+               RunContext& ctx) override;
+
+  private:
+    dnnl::engine m_engine;
+    std::vector<Prim> m_prims;
+    std::vector<Piece> m_pieces;
+    bool m_residual;
+    std::vector<dnnl::memory> m_weights;
+    size_t m_scratchBytes = 0;
+};
+
+// How many pieces to cut `rows` into for `threads` threads when the whole job is `work`
+// multiply-adds (1 when small: a piece costs a primitive call).
+int64_t pieceCount(int64_t rows, int threads, double work);
 
 using KernelPtr = std::unique_ptr<Kernel>;
 
@@ -73,7 +118,7 @@ struct ConvSpec {
 };
 // Inputs: src [, residual for Sum]; output: dst. `name` gets e.g. "dnnl conv 3x3 dw
 // +relu (jit:avx512_core)".
-Result<KernelPtr> makeConvKernel(const ConvSpec& spec, const dnnl::engine& engine,
+Result<KernelPtr> makeConvKernel(const ConvSpec& spec, const dnnl::engine& engine, int threads,
                                  std::string& name);
 
 struct MatMulSpec {
@@ -83,7 +128,7 @@ struct MatMulSpec {
     std::vector<float> bias;      // empty, n values (row broadcast) or m*n values
     std::vector<PostOp> postOps;  // eltwise only
 };
-Result<KernelPtr> makeMatMulKernel(const MatMulSpec& spec, const dnnl::engine& engine,
+Result<KernelPtr> makeMatMulKernel(const MatMulSpec& spec, const dnnl::engine& engine, int threads,
                                    std::string& name);
 
 // ---- elementwise_kernels.cpp ----
@@ -91,7 +136,7 @@ Result<KernelPtr> makeMatMulKernel(const MatMulSpec& spec, const dnnl::engine& e
 // Relu, LeakyRelu, Clip, HardSigmoid, HardSwish, Sigmoid, Tanh, Exp, Sqrt on `count`
 // float32 elements, layout-agnostic, in-place capable.
 Result<KernelPtr> makeUnaryKernel(const Node& node, int64_t count, const dnnl::engine& engine,
-                                  std::string& name);
+                                  int threads, std::string& name);
 // Add, Sub, Mul, Div on float32 with numpy broadcasting; each operand and the output may be in
 // any layout (strided access), so no reorder is needed around it.
 Result<KernelPtr> makeBinaryKernel(OpKind op, const Shape& a, Layout aLayout, const Shape& b,

@@ -87,8 +87,8 @@ struct Anchor {
 
 class Planner {
   public:
-    Planner(const Graph& g, const CpuOptions& o, const dnnl::engine& e)
-        : m_g(g), m_opt(o), m_engine(e) {}
+    Planner(const Graph& g, const CpuOptions& o, const dnnl::engine& e, int threads)
+        : m_g(g), m_opt(o), m_engine(e), m_threads(threads) {}
 
     Result<Plan> build() {
         const size_t nv = m_g.values.size();
@@ -175,7 +175,7 @@ class Planner {
             std::byte* in[] = {const_cast<std::byte*>(val.constant.raw())};
             std::byte* out[] = {t.raw()};
             ThreadPool one(1);
-            RunContext ctx{&one, nullptr};
+            RunContext ctx{&one, nullptr, {}};
             (void)reorder->run(in, out, ctx);  // plain loops: cannot fail
             m_plan.slots[static_cast<size_t>(cached)].constant = t;
             return cached;
@@ -311,7 +311,7 @@ class Planner {
             if (spec.dstLayout == Layout::Plain) {
                 // oneDNN has few kernels for channels-last in, plain out (its reference conv is
                 // 100x slower); then write channels-last and reorder into the output.
-                auto plainOut = makeConvKernel(spec, m_engine, anchor.name);
+                auto plainOut = makeConvKernel(spec, m_engine, m_threads, anchor.name);
                 if (plainOut.ok() && anchor.name.find("(ref") == std::string::npos) {
                     anchor.dstLayout = Layout::Plain;
                     return plainOut;
@@ -319,7 +319,7 @@ class Planner {
                 spec.dstLayout = Layout::Nhwc;
             }
             anchor.dstLayout = spec.dstLayout;
-            return makeConvKernel(spec, m_engine, anchor.name);
+            return makeConvKernel(spec, m_engine, m_threads, anchor.name);
         };
         return acceptChain(k, std::move(links), make, why);
     }
@@ -424,7 +424,7 @@ class Planner {
                 }
             }
             PL_TRY(checkPostOpCount(s.postOps));
-            return makeMatMulKernel(s, m_engine, anchor.name);
+            return makeMatMulKernel(s, m_engine, m_threads, anchor.name);
         };
         return acceptChain(k, std::move(links), make, why);
     }
@@ -527,7 +527,7 @@ class Planner {
             return true;
         };
         if (isUnaryActivation(n.op) && out.dtype == DataType::Float32 && n.inputs.size() == 1) {
-            auto kernel = makeUnaryKernel(n, elementCount(out.shape), m_engine, name);
+            auto kernel = makeUnaryKernel(n, elementCount(out.shape), m_engine, m_threads, name);
             if (!kernel.ok()) return (why = kernel.error().message, false);
             const Layout l = layoutOf(n.inputs[0]);
             const int in = primary(n.inputs[0]);
@@ -750,6 +750,7 @@ class Planner {
     const Graph& m_g;
     const CpuOptions& m_opt;
     const dnnl::engine& m_engine;
+    int m_threads;  // how many pieces kernels are cut into
     Plan m_plan;
     std::vector<int> m_primary;
     std::vector<std::array<int, 2>> m_converted;
@@ -763,8 +764,9 @@ class Planner {
 
 }  // namespace
 
-Result<Plan> buildPlan(const Graph& graph, const CpuOptions& options, const dnnl::engine& engine) {
-    Planner planner(graph, options, engine);
+Result<Plan> buildPlan(const Graph& graph, const CpuOptions& options, const dnnl::engine& engine,
+                       int threads) {
+    Planner planner(graph, options, engine, threads);
     return planner.build();
 }
 

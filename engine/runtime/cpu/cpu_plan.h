@@ -46,7 +46,9 @@ struct Plan {
     MemoryReport memory;
 };
 
-Result<Plan> buildPlan(const Graph& graph, const CpuOptions& options, const dnnl::engine& engine);
+// `threads`: the pool size kernels are split for.
+Result<Plan> buildPlan(const Graph& graph, const CpuOptions& options, const dnnl::engine& engine,
+                       int threads);
 
 // ---- Fusion (fusion.cpp) ----
 

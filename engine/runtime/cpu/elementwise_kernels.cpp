@@ -70,27 +70,12 @@ class UnaryLoopKernel : public Kernel {
     float m_a, m_b, m_lo, m_hi;
 };
 
-class DnnlEltwiseKernel : public Kernel {
+// oneDNN eltwise may run with dst == src.
+class InPlacePieceKernel : public DnnlPieceKernel {
   public:
-    DnnlEltwiseKernel(dnnl::eltwise_forward prim, dnnl::memory src, dnnl::memory dst)
-        : m_prim(std::move(prim)), m_src(std::move(src)), m_dst(std::move(dst)) {}
+    InPlacePieceKernel(dnnl::engine engine, std::vector<Prim> prims, std::vector<Piece> pieces)
+        : DnnlPieceKernel(std::move(engine), std::move(prims), std::move(pieces), false) {}
     int inplaceInput() const override { return 0; }
-    Status run(std::span<std::byte* const> in, std::span<std::byte* const> out,
-               RunContext& ctx) override {
-        try {
-            m_src.set_data_handle(in[0]);
-            m_dst.set_data_handle(out[0]);
-            m_prim.execute(*ctx.stream, {{DNNL_ARG_SRC, m_src}, {DNNL_ARG_DST, m_dst}});
-        } catch (const dnnl::error& e) {
-            return dnnlError(e, "running a oneDNN eltwise");
-        }
-        return {};
-    }
-
-  private:
-    dnnl::eltwise_forward m_prim;
-    dnnl::memory m_src;
-    dnnl::memory m_dst;
 };
 
 // ---- Binary ops with broadcasting over arbitrary strides ----
@@ -220,7 +205,7 @@ std::vector<int64_t> operandStrides(const Shape& shape, Layout layout, const Sha
 }  // namespace
 
 Result<KernelPtr> makeUnaryKernel(const Node& node, int64_t count, const dnnl::engine& engine,
-                                  std::string& name) {
+                                  int threads, std::string& name) {
     const float inf = std::numeric_limits<float>::infinity();
     using K = UnaryLoopKernel::Kind;
     switch (node.op) {
@@ -267,15 +252,34 @@ Result<KernelPtr> makeUnaryKernel(const Node& node, int64_t count, const dnnl::e
                              "no fast " + std::string(opName(node.op)) + " kernel");
     }
     try {
-        const dnnl::memory::desc md({count}, dnnl::memory::data_type::f32,
-                                    dnnl::memory::format_tag::x);
-        dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, alg, md, 0.0f, 0.0f);
-        dnnl::eltwise_forward::primitive_desc pd(d, engine);
-        name = std::string("dnnl eltwise ") + std::string(opName(node.op)) + " (" +
-               pd.impl_info_str() + ")";
-        return KernelPtr(std::make_unique<DnnlEltwiseKernel>(
-            dnnl::eltwise_forward(pd), dnnl::memory(md, engine, DNNL_MEMORY_NONE),
-            dnnl::memory(md, engine, DNNL_MEMORY_NONE)));
+        // Runs of at least 64 Ki elements, so each piece's call overhead stays small.
+        const int64_t pieces = pieceCount(count, threads, static_cast<double>(count) * 8.0);
+        std::vector<DnnlPieceKernel::Prim> prims;
+        std::vector<DnnlPieceKernel::Piece> runs;
+        const char* impl = "";
+        int64_t lastLen = -1;
+        for (int64_t k = 0; k < pieces; ++k) {
+            const int64_t b = count * k / pieces;
+            const int64_t e = count * (k + 1) / pieces;
+            if (e - b != lastLen) {
+                const dnnl::memory::desc md({e - b}, dnnl::memory::data_type::f32,
+                                            dnnl::memory::format_tag::x);
+                dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, alg, md, 0.0f,
+                                              0.0f);
+                dnnl::primitive_attr attr;
+                attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+                dnnl::eltwise_forward::primitive_desc pd(d, attr, engine);
+                impl = pd.impl_info_str();
+                prims.push_back({dnnl::eltwise_forward(pd), md, md, pd.scratchpad_desc(), {}});
+                lastLen = e - b;
+            }
+            DnnlPieceKernel::Piece piece;
+            piece.execs.push_back({static_cast<int>(prims.size()) - 1, b * 4, b * 4, -1});
+            runs.push_back(std::move(piece));
+        }
+        name = std::string("dnnl eltwise ") + std::string(opName(node.op)) + " (" + impl + ")";
+        return KernelPtr(
+            std::make_unique<InPlacePieceKernel>(engine, std::move(prims), std::move(runs)));
     } catch (const dnnl::error& e) {
         return makeError(ErrorCode::Unsupported, std::string("oneDNN refused it: ") + e.what());
     }

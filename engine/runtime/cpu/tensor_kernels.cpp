@@ -102,27 +102,20 @@ class ReorderKernel : public Kernel {
     bool m_toNhwc;
 };
 
-class DnnlSimpleKernel : public Kernel {
-  public:
-    DnnlSimpleKernel(dnnl::primitive prim, memory src, memory dst)
-        : m_prim(std::move(prim)), m_src(std::move(src)), m_dst(std::move(dst)) {}
-    Status run(std::span<std::byte* const> in, std::span<std::byte* const> out,
-               RunContext& ctx) override {
-        try {
-            m_src.set_data_handle(in[0]);
-            m_dst.set_data_handle(out[0]);
-            m_prim.execute(*ctx.stream, {{DNNL_ARG_SRC, m_src}, {DNNL_ARG_DST, m_dst}});
-        } catch (const dnnl::error& e) {
-            return dnnlError(e, "running a oneDNN primitive");
-        }
-        return {};
-    }
+dnnl::primitive_attr singleAttr() {
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    return attr;
+}
 
-  private:
-    dnnl::primitive m_prim;
-    memory m_src;
-    memory m_dst;
-};
+// One oneDNN execution on the whole tensor (pools and softmax are cheap next to the convs).
+KernelPtr singlePiece(const dnnl::engine& engine, dnnl::primitive prim, const memory::desc& src,
+                      const memory::desc& dst, const memory::desc& scratch) {
+    std::vector<DnnlPieceKernel::Prim> prims = {{std::move(prim), src, dst, scratch, {}}};
+    std::vector<DnnlPieceKernel::Piece> pieces(1);
+    pieces[0].execs.push_back({0, 0, 0, -1});
+    return std::make_unique<DnnlPieceKernel>(engine, std::move(prims), std::move(pieces), false);
+}
 
 class GlobalAveragePoolKernel : public Kernel {
   public:
@@ -480,13 +473,11 @@ Result<KernelPtr> makePoolKernel(const Node& node, const Shape& in, const Shape&
         dnnl::pooling_v2_forward::desc d(dnnl::prop_kind::forward_inference, alg, srcMd, dstMd,
                                          {strides[0], strides[1]}, {kernel[0], kernel[1]},
                                          {dil[0] - 1, dil[1] - 1}, {pads[0], pads[1]}, padR);
-        dnnl::pooling_v2_forward::primitive_desc pd(d, engine);
+        dnnl::pooling_v2_forward::primitive_desc pd(d, singleAttr(), engine);
         name = std::string("dnnl ") + (isMax ? "maxpool " : "avgpool ") +
                std::to_string(kernel[0]) + "x" + std::to_string(kernel[1]) + " " +
                layoutName(layout) + " (" + pd.impl_info_str() + ")";
-        return KernelPtr(std::make_unique<DnnlSimpleKernel>(
-            dnnl::pooling_v2_forward(pd), memory(srcMd, engine, DNNL_MEMORY_NONE),
-            memory(dstMd, engine, DNNL_MEMORY_NONE)));
+        return singlePiece(engine, dnnl::pooling_v2_forward(pd), srcMd, dstMd, pd.scratchpad_desc());
     } catch (const dnnl::error& e) {
         return makeError(ErrorCode::Unsupported, std::string("oneDNN refused it: ") + e.what());
     }
@@ -559,10 +550,8 @@ Result<KernelPtr> makeSoftmaxKernel(const Node& node, const Shape& shape,
     try {
         const memory::desc md({outer, len, inner}, Dt::f32, Tag::abc);
         dnnl::softmax_forward::desc d(dnnl::prop_kind::forward_inference, md, 1);
-        dnnl::softmax_forward::primitive_desc pd(d, engine);
-        return KernelPtr(std::make_unique<DnnlSimpleKernel>(dnnl::softmax_forward(pd),
-                                                            memory(md, engine, DNNL_MEMORY_NONE),
-                                                            memory(md, engine, DNNL_MEMORY_NONE)));
+        dnnl::softmax_forward::primitive_desc pd(d, singleAttr(), engine);
+        return singlePiece(engine, dnnl::softmax_forward(pd), md, md, pd.scratchpad_desc());
     } catch (const dnnl::error& e) {
         return makeError(ErrorCode::Unsupported, std::string("oneDNN refused it: ") + e.what());
     }

@@ -1,37 +1,53 @@
-// ThreadPool: the CPU runtime's parallel_for. Its workers are the OpenMP team that oneDNN
-// also runs on, so our loops and oneDNN's primitives share one set of threads per executor.
+// ThreadPool: the CPU runtime's workers. parallelFor() splits a range into chunks that the
+// caller and the workers claim dynamically, so a worker the OS has descheduled (another
+// process, another runtime's spinning threads) delays the call by one chunk, not by its share.
 #pragma once
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 namespace prunelab::engine::cpu {
 
-// Why OpenMP underneath and not std::thread workers: oneDNN here is built with the OpenMP
-// runtime, whose idle workers spin for milliseconds after every primitive. A second pool of
-// our own would compete with those spinning threads for the same cores (2 on the lab
-// machines), making "2 threads" really 3-4 and every hand-off slow. One team = honest counts.
+// Why not OpenMP (which oneDNN here is built on): OpenMP splits work statically and waits at
+// spinning barriers, so when a core is shared the whole step waits for the slowest thread;
+// measured 3-10x slowdowns at 2 threads beside a compile job or ONNX Runtime's idle spinners.
+// The executor therefore runs every oneDNN primitive single-threaded (Scope below) on chunks
+// it schedules here, and OpenMP never starts a worker.
 //
-// Threading: parallelFor() must be called from one thread at a time (the executor's run());
-// the callback runs concurrently on up to threads() threads, the caller included.
+// Threading: parallelFor() may be called from one thread at a time (the executor's run());
+// the callback runs concurrently on up to threads() threads, the caller included. Idle
+// workers spin for ~0.1 ms, then sleep, so they do not steal a core between runs.
 class ThreadPool {
   public:
-    // threads <= 0 means std::thread::hardware_concurrency().
+    // threads <= 0 means std::thread::hardware_concurrency(). Starts threads - 1 workers.
     explicit ThreadPool(int threads = 0);
+    ~ThreadPool();
+    ThreadPool(const ThreadPool&) = delete;
+    ThreadPool& operator=(const ThreadPool&) = delete;
 
     int threads() const { return m_threads; }
+    // 0 on any thread that is not one of a pool's workers, else 1..threads()-1: indexes
+    // per-thread resources (oneDNN streams, scratchpads) inside parallelFor / runTasks.
+    static int threadIndex();
 
     // Calls fn(begin, end) on disjoint chunks covering [0, count), in parallel. Chunks hold at
-    // least `grain` items (amortises the per-chunk call); small ranges run inline on the
-    // caller. fn must not throw.
-    void parallelFor(int64_t count, int64_t grain,
-                     const std::function<void(int64_t, int64_t)>& fn) const;
+    // least `grain` items (amortises the per-chunk call); a range of one chunk runs inline.
+    // fn must not throw.
+    void parallelFor(int64_t count, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
 
-    // Makes OpenMP (and so oneDNN) use this pool's thread count on the calling thread until
-    // the guard is destroyed, then restores the previous setting.
+    // Calls fn(task) for every task in [0, tasks), each on whichever thread claims it.
+    void runTasks(int64_t tasks, const std::function<void(int64_t)>& fn);
+
+    // Makes OpenMP (and so oneDNN) single-threaded on the calling thread until destroyed:
+    // primitives must be created and run with the thread count they were planned for.
     class Scope {
       public:
-        explicit Scope(const ThreadPool& pool);
+        Scope();
         ~Scope();
         Scope(const Scope&) = delete;
         Scope& operator=(const Scope&) = delete;
@@ -41,7 +57,23 @@ class ThreadPool {
     };
 
   private:
+    void workerLoop();
+    // Claims the next task of job `generation`, or returns false when none is left.
+    bool claim(uint32_t generation, int64_t& task);
+    void work(uint32_t generation);
+
     int m_threads = 1;
+    std::vector<std::thread> m_workers;
+    std::mutex m_mutex;
+    std::condition_variable m_wake;
+    bool m_stop = false;
+    // The current job: its generation in the high 32 bits of m_next, the next task below, so a
+    // worker that wakes late can never claim a task of a newer job with a stale callback.
+    std::atomic<uint64_t> m_next{0};
+    std::atomic<uint32_t> m_generation{0};
+    std::atomic<int64_t> m_done{0};
+    std::atomic<int64_t> m_tasks{0};
+    std::atomic<const std::function<void(int64_t)>*> m_fn{nullptr};
 };
 
 }  // namespace prunelab::engine::cpu

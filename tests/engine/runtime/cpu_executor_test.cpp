@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "engine/runtime/cpu/thread_pool.h"
@@ -184,10 +186,28 @@ TEST(ThreadPool, ParallelForCoversEachIndexOnce) {
 
 TEST(ThreadPool, UsesUpToItsThreadCount) {
     cpu::ThreadPool pool(2);
-    std::atomic<int> chunks{0};
-    pool.parallelFor(100, 1, [&](int64_t, int64_t) { chunks++; });
-    EXPECT_GE(chunks.load(), 1);
-    EXPECT_LE(chunks.load(), 2);
+    std::mutex m;
+    std::set<int> seen;
+    for (int round = 0; round < 20; ++round) {
+        pool.parallelFor(1000, 1, [&](int64_t, int64_t) {
+            std::lock_guard<std::mutex> lock(m);
+            seen.insert(cpu::ThreadPool::threadIndex());
+        });
+    }
+    EXPECT_GE(seen.size(), 1u);
+    EXPECT_LE(seen.size(), 2u);
+    for (int t : seen) EXPECT_TRUE(t == 0 || t == 1) << t;
+}
+
+TEST(ThreadPool, ManyShortJobsBackToBack) {
+    cpu::ThreadPool pool(3);
+    std::atomic<int64_t> sum{0};
+    for (int job = 0; job < 2000; ++job) {
+        pool.runTasks(job % 7, [&](int64_t t) { sum += t + 1; });
+    }
+    int64_t want = 0;
+    for (int job = 0; job < 2000; ++job) want += (job % 7) * (job % 7 + 1) / 2;
+    EXPECT_EQ(sum.load(), want);
 }
 
 }  // namespace

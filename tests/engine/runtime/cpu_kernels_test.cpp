@@ -82,6 +82,25 @@ TEST_P(CpuKernels, DepthwiseWithPostOpChainFeedingConv) {
     EXPECT_EQ(reportFor(*exec, b.graph, "HardSigmoid_3").kernel.rfind("hardsigmoid loop", 0), 0u);
 }
 
+// Convs big enough to be cut into bands of output rows at 2 threads: the bands' own padding
+// (first and last), strides, dilation and a residual seeded per band.
+TEST_P(CpuKernels, ConvRowBands) {
+    GraphBuilder b;
+    const ValueId x = b.input({1, 16, 41, 33});
+    const ValueId c1 =
+        b.op(OpKind::Conv, {x, b.randomConstant({16, 16, 5, 5}), b.randomConstant({16})},
+             convAttrs({2, 2}, {1, 2, 2, 1}));
+    const ValueId c2 = b.op(OpKind::Conv, {c1, b.randomConstant({16, 16, 3, 3})},
+                            convAttrs({1, 1}, {2, 2, 2, 2}, {2, 2}));
+    const ValueId c3 =
+        b.op(OpKind::Conv, {c2, b.randomConstant({16, 16, 3, 3})}, convAttrs({1, 1}, {1, 1, 1, 1}));
+    b.output(b.op(OpKind::Relu, {b.op(OpKind::Add, {c3, c1})}));
+    auto exec = expectMatchesReference(b.graph, threads());
+    ASSERT_TRUE(exec);
+    const std::string name = reportFor(*exec, b.graph, "Conv_2").kernel;
+    EXPECT_EQ(name.find("row bands") != std::string::npos, threads() > 1) << name;
+}
+
 TEST_P(CpuKernels, Conv3x3Padded) {
     expectMatchesReference(convGraph({1, 5, 11, 13}, 7, 3, 3, convAttrs({1, 1}, {1, 1, 1, 1})),
                            threads());
