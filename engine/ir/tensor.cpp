@@ -73,19 +73,26 @@ std::string_view dataTypeName(DataType type) {
 }
 
 Result<int64_t> checkedElementCount(const Shape& shape) {
-    int64_t count = 1;
+    // The product of the non-zero dims is bounded too, so that kernels computing partial
+    // products (outer/inner extents) of an empty tensor such as [2^40, 2^40, 0] cannot overflow.
+    int64_t nonZero = 1;
+    bool empty = false;
     for (int64_t d : shape) {
         if (d < 0) {
             return makeError(ErrorCode::InvalidArgument,
                              "shape " + shapeToString(shape) + " has a negative dimension");
         }
-        if (d != 0 && count > kMaxTensorElements / d) {
+        if (d == 0) {
+            empty = true;
+            continue;
+        }
+        if (nonZero > kMaxTensorElements / d) {
             return makeError(ErrorCode::OutOfRange,
                              "shape " + shapeToString(shape) + " has more than 2^32 elements");
         }
-        count *= d;
+        nonZero *= d;
     }
-    return count;
+    return empty ? 0 : nonZero;
 }
 
 int64_t elementCount(const Shape& shape) {

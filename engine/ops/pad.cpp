@@ -50,7 +50,12 @@ Status infer(const Node& node, std::span<const TensorInfo> in, std::span<TensorI
     for (size_t d = 0; d < rank; ++d) {
         const int64_t before = pads[d];
         const int64_t after = pads[rank + d];
-        const int64_t size = shape[d] + before + after;
+        int64_t size = 0;
+        if (__builtin_add_overflow(shape[d], before, &size) ||
+            __builtin_add_overflow(size, after, &size) || size > kMaxTensorElements) {
+            return makeError(ErrorCode::OutOfRange,
+                             "Pad pads " + shapeToString(pads) + " make a dim over 2^32");
+        }
         if (size < 0) {
             return makeError(ErrorCode::InvalidArgument, "Pad pads " + shapeToString(pads) +
                                                              " crop more than " +

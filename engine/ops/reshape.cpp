@@ -57,6 +57,10 @@ Result<Shape> resolveShape(const Shape& input, const std::vector<int64_t>& spec,
             return makeError(ErrorCode::InvalidArgument,
                              "Reshape shape " + shapeToString(spec) + " has a negative dim");
         } else {
+            if (shape[i] > 0 && known > kMaxTensorElements / shape[i]) {
+                return makeError(ErrorCode::OutOfRange, "Reshape shape " + shapeToString(spec) +
+                                                            " has more than 2^32 elements");
+            }
             known *= shape[i];
         }
     }

@@ -240,6 +240,18 @@ bool given(const OnnxNodeIn& node, size_t i) {
            elementCount(node.inputs[i].shape) > 0;
 }
 
+// floor(in * scale) computed in float as ONNX Runtime does, checked before the conversion:
+// a huge, negative or NaN float -> int64 is undefined behaviour.
+Result<int64_t> scaledSize(int64_t in, float scale, size_t axis) {
+    const float size = static_cast<float>(in) * scale;
+    if (!(size >= 0.0f && size <= static_cast<float>(kMaxTensorElements))) {
+        return makeError(ErrorCode::InvalidArgument, "Resize scale " + std::to_string(scale) +
+                                                         " on axis " + std::to_string(axis) +
+                                                         " gives an output size out of range");
+    }
+    return static_cast<int64_t>(size);
+}
+
 Result<std::vector<double>> constantValues(const OnnxNodeIn& node, size_t i, const char* what) {
     if (node.inputs[i].constant == nullptr) {
         return makeError(ErrorCode::Unsupported,
@@ -285,7 +297,8 @@ Result<OnnxImport> importLegacy(const OnnxNodeIn& node, const Shape& x) {
     for (size_t i = 0; i < x.size(); ++i) {
         up = up || scales[i] > 1.0f;
         down = down || scales[i] < 1.0f;
-        sizes.push_back(static_cast<int64_t>(static_cast<float>(x[i]) * scales[i]));
+        PL_TRY_ASSIGN(int64_t size, scaledSize(x[i], scales[i], i));
+        sizes.push_back(size);
     }
     if (mode == "nearest" && up && down) {
         return makeError(ErrorCode::Unsupported,
@@ -362,8 +375,13 @@ Result<OnnxImport> importResize(const OnnxNodeIn& node) {
         const auto i = static_cast<size_t>(axes[k]);
         if (hasScales) {
             scales[i] = static_cast<float>(values[k]);
-            sizes[i] = static_cast<int64_t>(static_cast<float>(x[i]) * scales[i]);
+            PL_TRY_ASSIGN(sizes[i], scaledSize(x[i], scales[i], i));
         } else {
+            if (!(values[k] >= 0.0 && values[k] <= static_cast<double>(kMaxTensorElements))) {
+                return makeError(ErrorCode::InvalidArgument,
+                                 "Resize size " + std::to_string(values[k]) + " on axis " +
+                                     std::to_string(i) + " is out of range");
+            }
             sizes[i] = static_cast<int64_t>(values[k]);
             scales[i] = static_cast<float>(sizes[i]) / static_cast<float>(x[i]);
         }

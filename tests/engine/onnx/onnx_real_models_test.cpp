@@ -1,5 +1,5 @@
 // The pinned real models (BlazeFace, PP-OCR det/rec/cls from `./prunelab setup`): each imports,
-// verifies and round-trips bit-identically. Skipped when the asset cache is empty.
+// verifies and round-trips bit-identically. A missing model fails: ./prunelab test runs setup.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -27,7 +27,7 @@ class OnnxRealModel : public ::testing::TestWithParam<RealModel> {};
 TEST_P(OnnxRealModel, ImportsVerifiesAndRoundTrips) {
     const RealModel& m = GetParam();
     const std::string path = std::string(PRUNELAB_CACHE_DIR) + "/models/" + m.path;
-    if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " missing: run ./prunelab setup";
+    ASSERT_TRUE(std::filesystem::exists(path)) << path << " missing: run ./prunelab setup";
 
     OnnxImportOptions options;
     options.inputShapes[m.input] = m.shape;
