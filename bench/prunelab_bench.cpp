@@ -102,8 +102,9 @@ int main(int argc, char** argv) {
     models.push_back(vggStyle(photo, tmp));
 
     std::printf(
-        "PruneLab dense vs ONNX Runtime 1.29 and OpenCV DNN 4.6: %d timed runs per lane,"
-        " interleaved, after 3 warm-up runs\n\n",
+        "PruneLab dense vs ONNX Runtime 1.29 and OpenCV DNN 4.6: median of %d timed runs per lane;"
+        " lanes take turns in blocks of 5, each after a pause that lets the last lane's threads"
+        " go idle\n\n",
         runs);
     std::printf(
         "| model | MACs | threads | PruneLab ms | ORT ms | OpenCV ms | PruneLab/ORT | "
@@ -137,7 +138,10 @@ int main(int argc, char** argv) {
                     notes.push_back(m->name + ", " + s.name + ": " + s.error);
             }
             auto ms = [](const LaneStats* s) {
-                return s && s->ok ? std::to_string(s->medianMs).substr(0, 7) : std::string("n/a");
+                if (!s || !s->ok) return std::string("n/a");
+                char buf[32];
+                std::snprintf(buf, sizeof buf, "%.2f", s->medianMs);
+                return std::string(buf);
             };
             auto ratio = [&](const LaneStats* s) {
                 if (!s || !s->ok || !lane[0] || !lane[0]->ok) return std::string("n/a");
@@ -153,7 +157,10 @@ int main(int argc, char** argv) {
             std::fflush(stdout);
         }
     }
-    for (const std::string& n : notes) std::printf("\nnote: %s", n.c_str());
+    for (const std::string& n : notes) {
+        // The first line says why; the rest is the library's stack of messages.
+        std::printf("\nnote: %s", n.substr(0, n.find('\n')).c_str());
+    }
     std::printf("\n\nRatios below 1 mean PruneLab is faster. Target: PruneLab/ORT <= 1.25.\n");
     return failures == 0 ? 0 : 1;
 }

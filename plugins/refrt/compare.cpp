@@ -45,7 +45,10 @@ Result<std::vector<LaneStats>> benchModel(const BenchRequest& request) {
     } else {
         cvError = cv.error().toString();
     }
-    std::vector<LaneStats> stats = timeInterleaved(lanes, request.warmup, request.runs);
+    TimingOptions timing;
+    timing.runs = request.runs;
+    timing.warmup = request.warmup;
+    std::vector<LaneStats> stats = timeInterleaved(lanes, timing);
     if (!ortError.empty()) stats.push_back({"ONNX Runtime", false, ortError});
     if (!cvError.empty()) stats.push_back({"OpenCV DNN", false, cvError});
     return stats;

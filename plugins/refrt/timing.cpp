@@ -1,32 +1,50 @@
-// The interleaved timer.
+// The block-interleaved timer.
 #include "plugins/refrt/timing.h"
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 
 namespace prunelab::refrt {
 
-std::vector<LaneStats> timeInterleaved(std::vector<Lane>& lanes, int warmup, int runs) {
+namespace {
+
+// Runs a lane once; false (and the error recorded) if it failed.
+bool runOnce(Lane& lane, LaneStats& stats, double* ms) {
+    auto start = std::chrono::steady_clock::now();
+    engine::Status st = lane.run();
+    auto end = std::chrono::steady_clock::now();
+    if (!st.ok()) {
+        stats.ok = false;
+        stats.error = st.error().toString();
+        return false;
+    }
+    if (ms) *ms = std::chrono::duration<double, std::milli>(end - start).count();
+    return true;
+}
+
+}  // namespace
+
+std::vector<LaneStats> timeInterleaved(std::vector<Lane>& lanes, const TimingOptions& options) {
     std::vector<LaneStats> stats(lanes.size());
     std::vector<std::vector<double>> samples(lanes.size());
     for (size_t i = 0; i < lanes.size(); ++i) {
         stats[i].name = lanes[i].name;
         stats[i].ok = true;
+        for (int w = 0; w < options.warmup && stats[i].ok; ++w)
+            runOnce(lanes[i], stats[i], nullptr);
     }
-    for (int round = 0; round < warmup + runs; ++round) {
+    const int block = std::max(1, options.blockSize);
+    for (int done = 0; done < options.runs; done += block) {
+        const int count = std::min(block, options.runs - done);
         for (size_t i = 0; i < lanes.size(); ++i) {
             if (!stats[i].ok) continue;
-            auto start = std::chrono::steady_clock::now();
-            engine::Status st = lanes[i].run();
-            auto end = std::chrono::steady_clock::now();
-            if (!st.ok()) {
-                stats[i].ok = false;
-                stats[i].error = st.error().toString();
-                continue;
-            }
-            if (round >= warmup) {
-                samples[i].push_back(
-                    std::chrono::duration<double, std::milli>(end - start).count());
+            std::this_thread::sleep_for(std::chrono::milliseconds(options.settleMs));
+            if (!runOnce(lanes[i], stats[i], nullptr)) continue;  // re-warms caches after the pause
+            for (int r = 0; r < count; ++r) {
+                double ms = 0;
+                if (!runOnce(lanes[i], stats[i], &ms)) break;
+                samples[i].push_back(ms);
             }
         }
     }

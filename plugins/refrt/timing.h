@@ -1,5 +1,7 @@
-// Interleaved latency measurement: each round runs every lane once, in turn, so a noisy
-// machine slows all lanes alike and their ratios hold. Reports median and min per lane.
+// Interleaved latency measurement. Lanes take turns in short blocks, so a noisy machine slows
+// every lane alike and their ratios hold. Before each block the timer sleeps long enough for
+// the previous lane's worker threads to stop spin-waiting (ONNX Runtime's spin for ~30 ms after
+// a run and would otherwise steal a core from the next lane), then runs one untimed warm-up.
 #pragma once
 
 #include <functional>
@@ -23,6 +25,13 @@ struct LaneStats {
     int runs = 0;
 };
 
-std::vector<LaneStats> timeInterleaved(std::vector<Lane>& lanes, int warmup, int runs);
+struct TimingOptions {
+    int runs = 30;      // timed runs per lane
+    int warmup = 3;     // untimed runs per lane before the first block
+    int blockSize = 5;  // timed runs per lane per turn
+    int settleMs = 60;  // pause before each block
+};
+
+std::vector<LaneStats> timeInterleaved(std::vector<Lane>& lanes, const TimingOptions& options);
 
 }  // namespace prunelab::refrt
