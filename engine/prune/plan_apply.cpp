@@ -1,0 +1,211 @@
+// Applying a pruning plan: decide each layer's entry (dense, scheme, fallback) and why, group
+// layers into projection units, project each unit with its scheme, and write the projected
+// weights into a copy of the graph.
+#include <set>
+
+#include "engine/prune/plan.h"
+
+namespace prunelab::engine::prune {
+
+namespace {
+
+// What one layer gets before projection.
+struct Decision {
+    LayerPruning::How how = LayerPruning::How::Dense;
+    std::string scheme;
+    ParamValues params;
+    std::string reason;
+};
+
+// The fallback's parameters: the plan's, else the entry's keys the fallback scheme takes.
+ParamValues fallbackParamsFor(const PruningPlan& plan, const Scheme& fallback,
+                              const ParamValues& entryParams) {
+    if (!plan.fallbackParams.all().empty()) return plan.fallbackParams;
+    ParamValues out;
+    for (const ParamSpec& spec : fallback.params()) {
+        auto it = entryParams.all().find(spec.key);
+        if (it != entryParams.all().end()) out.set(spec.key, it->second);
+    }
+    return out;
+}
+
+// Layers of one global/model-scope entry share one constraint, so they project together;
+// everything else projects alone. The key says which unit a layer belongs to.
+std::string unitKey(const Decision& d, size_t layerIndex) {
+    std::string scope = d.params.choice("scope", "layer");
+    std::string key;
+    if (scope != "global" && scope != "model") {
+        // Appended, not "#" + ...: GCC 12 warns wrongly (-Wrestrict) about the temporary.
+        key = "#";
+        key += std::to_string(layerIndex);
+        return key;
+    }
+    key = d.scheme;
+    for (const auto& [k, v] : d.params.all()) {
+        key += "|" + k + "=";
+        if (auto* s = std::get_if<std::string>(&v)) {
+            key += *s;
+        } else {
+            key += std::to_string(d.params.number(k, 0));
+        }
+    }
+    return key;
+}
+
+LayerProjection denseProjection(const LayerWeights& w) {
+    LayerProjection p;
+    p.weights = w.weights;
+    p.mask = Tensor(DataType::UInt8, w.weights.shape());
+    for (uint8_t& m : p.mask.span<uint8_t>()) m = 1;
+    return p;
+}
+
+}  // namespace
+
+Result<LayerWeights> layerWeights(const Graph& graph, const Layer& layer) {
+    const Value& wv = graph.value(layer.weight);
+    if (wv.dtype != DataType::Float32) {
+        return makeError(
+            ErrorCode::Unsupported,
+            "weights are " + std::string(dataTypeName(wv.dtype)) + "; pruning reads float32",
+            "layer '" + layer.name + "'");
+    }
+    LayerWeights out;
+    out.name = layer.name;
+    out.groups = layer.groups;
+    out.weights =
+        Tensor(DataType::Float32, {layer.outChannels, layer.inPerGroup, layer.kh, layer.kw});
+    const float* src = wv.constant.data<float>();
+    float* dst = out.weights.data<float>();
+    for (int64_t o = 0; o < layer.outChannels; ++o)
+        for (int64_t i = 0; i < layer.inPerGroup; ++i)
+            for (int64_t y = 0; y < layer.kh; ++y)
+                for (int64_t x = 0; x < layer.kw; ++x) *dst++ = src[layer.weightIndex(o, i, y, x)];
+    return out;
+}
+
+Result<PrunedModel> applyPlan(const Graph& graph, const PruningPlan& plan) {
+    PL_TRY(validatePlanForGraph(plan, graph));
+    const Scheme* fallback = findScheme(plan.fallbackScheme);
+    std::vector<Layer> layers = prunableLayers(graph);
+
+    // 1. Decide every layer's entry and say why.
+    std::vector<Decision> decisions(layers.size());
+    std::vector<LayerWeights> weights(layers.size());
+    for (size_t i = 0; i < layers.size(); ++i) {
+        const Layer& layer = layers[i];
+        std::string where = "layer '" + layer.name + "'";
+        PL_TRY_ASSIGN(weights[i], layerWeights(graph, layer));
+        Decision& d = decisions[i];
+        auto named = plan.layers.find(layer.name);
+        const PlanEntry& entry = named != plan.layers.end() ? named->second : plan.defaultEntry;
+        bool edge = i == 0 || i + 1 == layers.size();
+        if (named == plan.layers.end() && plan.keepFirstLast && edge) {
+            d.reason = std::string(i == 0 ? "first" : "last") +
+                       " prunable layer kept dense (keepFirstLast)";
+            continue;
+        }
+        std::string source = named != plan.layers.end() ? "named in the plan" : "default entry";
+        if (entry.dense) {
+            d.reason = "kept dense (" + source + ")";
+            continue;
+        }
+        if (entry.scheme == "structured") {
+            return makeError(ErrorCode::Unsupported,
+                             "structured pruning needs dependency groups, which applyPlan does "
+                             "not handle yet; use non_structured, pattern or tile_wise",
+                             where);
+        }
+        const Scheme* scheme = findScheme(entry.scheme);
+        if (scheme->supports(weights[i])) {
+            d.how = LayerPruning::How::Scheme;
+            d.scheme = entry.scheme;
+            d.params = entry.params;
+            d.reason = entry.scheme + " (" + source + ")";
+        } else {
+            d.how = LayerPruning::How::Fallback;
+            d.scheme = plan.fallbackScheme;
+            d.params = fallbackParamsFor(plan, *fallback, entry.params);
+            d.reason = entry.scheme + " does not support this layer (" + std::to_string(layer.kh) +
+                       "x" + std::to_string(layer.kw) + " kernels); fallback " +
+                       plan.fallbackScheme + " (" + source + ")";
+            if (!fallback->supports(weights[i])) {
+                return makeError(ErrorCode::Unsupported,
+                                 "neither " + entry.scheme + " nor the fallback " +
+                                     plan.fallbackScheme + " supports this layer",
+                                 where);
+            }
+        }
+    }
+
+    // 2. Group into projection units, in first-layer order (deterministic), and project.
+    PrunedModel out;
+    out.graph = graph;
+    out.plan = plan;
+    out.layers.resize(layers.size());
+    std::vector<std::string> keys(layers.size());
+    std::set<std::string> done;
+    for (size_t i = 0; i < layers.size(); ++i) {
+        out.layers[i].layer = layers[i];
+        out.layers[i].how = decisions[i].how;
+        out.layers[i].scheme = decisions[i].scheme;
+        out.layers[i].params = decisions[i].params;
+        out.layers[i].reason = decisions[i].reason;
+        if (decisions[i].how == LayerPruning::How::Dense) {
+            out.layers[i].projection = denseProjection(weights[i]);
+        } else {
+            keys[i] = unitKey(decisions[i], i);
+        }
+    }
+    for (size_t i = 0; i < layers.size(); ++i) {
+        if (keys[i].empty() || !done.insert(keys[i]).second) continue;
+        std::vector<size_t> members;
+        std::vector<LayerWeights> unit;
+        for (size_t j = i; j < layers.size(); ++j) {
+            if (keys[j] == keys[i]) {
+                members.push_back(j);
+                unit.push_back(weights[j]);
+            }
+        }
+        const Scheme* scheme = findScheme(decisions[i].scheme);
+        auto projected = scheme->project(unit, decisions[i].params);
+        if (!projected.ok()) return projected.error().within("layer '" + layers[i].name + "'");
+        if (projected->size() != members.size()) {
+            return makeError(ErrorCode::Internal, "scheme " + decisions[i].scheme + " returned " +
+                                                      std::to_string(projected->size()) +
+                                                      " projections for " +
+                                                      std::to_string(members.size()) + " layers");
+        }
+        for (size_t k = 0; k < members.size(); ++k) {
+            LayerProjection& p = (*projected)[k];
+            if (p.weights.shape() != unit[k].weights.shape() ||
+                p.mask.shape() != unit[k].weights.shape()) {
+                return makeError(
+                    ErrorCode::Internal,
+                    "scheme " + decisions[i].scheme + " returned a projection of the wrong shape",
+                    "layer '" + layers[members[k]].name + "'");
+            }
+            out.layers[members[k]].projection = std::move(p);
+        }
+    }
+
+    // 3. Write projected weights back. Graph copies share tensor storage, so every pruned
+    // weight gets a fresh tensor and the input graph stays untouched.
+    for (const LayerPruning& lp : out.layers) {
+        if (lp.how == LayerPruning::How::Dense) continue;
+        const Layer& layer = lp.layer;
+        Value& wv = out.graph.value(layer.weight);
+        Tensor fresh = wv.constant.clone();
+        float* dst = fresh.data<float>();
+        const float* src = lp.projection.weights.data<float>();
+        for (int64_t o = 0; o < layer.outChannels; ++o)
+            for (int64_t c = 0; c < layer.inPerGroup; ++c)
+                for (int64_t y = 0; y < layer.kh; ++y)
+                    for (int64_t x = 0; x < layer.kw; ++x)
+                        dst[layer.weightIndex(o, c, y, x)] = *src++;
+        wv.constant = std::move(fresh);
+    }
+    return out;
+}
+
+}  // namespace prunelab::engine::prune
