@@ -1,20 +1,213 @@
-// Pattern scheme: placeholder until its projection lands (returns Unsupported, never silently).
+// Pattern pruning (PatDNN, ASPLOS'20): every 3x3 kernel keeps exactly 4 weights, the centre
+// plus 3 others, chosen from a small set of k patterns learnt from the weights; connectivity
+// pruning then removes whole kernels (input-output channel pairs) with the smallest norm.
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cmath>
+#include <string>
+
+#include "engine/prune/prune_util.h"
 #include "engine/prune/scheme.h"
 
 namespace prunelab::engine::prune {
 
 namespace {
 
+constexpr int kCentreBit = 4;  // position (1, 1) of a 3x3 kernel: bit y * 3 + x
+
+// The 56 candidate patterns: 4 of the 9 positions, always including the centre
+// (C(8, 3) = 56), in increasing mask value. That order breaks every tie below.
+std::vector<Pattern> candidatePatterns() {
+    std::vector<Pattern> out;
+    for (unsigned mask = 0; mask < 512; ++mask) {
+        if ((mask >> kCentreBit & 1u) && std::popcount(mask) == 4) {
+            out.push_back(static_cast<Pattern>(mask));
+        }
+    }
+    return out;
+}
+
+// Squared weights of kernel `kernel` (= o * inPerGroup + i); 9 floats in y * 3 + x order.
+std::array<double, 9> kernelSquares(std::span<const float> w, int64_t kernel) {
+    std::array<double, 9> sq{};
+    for (size_t p = 0; p < 9; ++p) {
+        const double v = w[static_cast<size_t>(kernel * 9) + p];
+        sq[p] = v * v;
+    }
+    return sq;
+}
+
+// The squared L2 norm a pattern keeps of a kernel.
+double keptEnergy(const std::array<double, 9>& sq, Pattern pattern) {
+    double e = 0;
+    for (size_t p = 0; p < 9; ++p) {
+        if (pattern >> p & 1u) e += sq[p];
+    }
+    return e;
+}
+
+// Index into `patterns` of the pattern keeping the most energy; the first one wins ties.
+int32_t bestPattern(const std::array<double, 9>& sq, const std::vector<Pattern>& patterns) {
+    int32_t best = 0;
+    double bestEnergy = -1;
+    for (size_t c = 0; c < patterns.size(); ++c) {
+        const double e = keptEnergy(sq, patterns[c]);
+        if (e > bestEnergy) {
+            bestEnergy = e;
+            best = static_cast<int32_t>(c);
+        }
+    }
+    return best;
+}
+
 class PatternScheme final : public Scheme {
   public:
     std::string_view id() const override { return "pattern"; }
-    std::string_view displayName() const override { return "Pattern"; }
-    std::vector<ParamSpec> params() const override { return {}; }
-    std::string explain(const ParamValues&) const override { return "Not implemented yet."; }
-    bool supports(const LayerWeights&) const override { return false; }
-    Result<std::vector<LayerProjection>> project(std::span<const LayerWeights>,
-                                                 const ParamValues&) const override {
-        return makeError(ErrorCode::Unsupported, "the pattern scheme is not implemented yet");
+    std::string_view displayName() const override { return "Pattern (PatDNN)"; }
+
+    std::vector<ParamSpec> params() const override {
+        ParamSpec k{"patterns",
+                    "Pattern count",
+                    "How many different 4-weight patterns the layer (or model) may use.",
+                    ParamSpec::Type::Integer,
+                    4,
+                    12,
+                    8};
+        k.allowed = {4, 6, 8, 12};
+        ParamSpec rate{"connectivity_rate",
+                       "Connectivity pruning rate",
+                       "Fraction of whole 3x3 kernels (input-output channel pairs) removed.",
+                       ParamSpec::Type::Real,
+                       0,
+                       0.999,
+                       0};
+        ParamSpec scope{"pattern_scope", "Pattern set scope",
+                        "Choose the pattern set per layer, or one set for all layers together.",
+                        ParamSpec::Type::Choice};
+        scope.choices = {"layer", "model"};
+        return {k, rate, scope};
+    }
+
+    std::string explain(const ParamValues& values) const override {
+        const int64_t k = static_cast<int64_t>(values.number("patterns", 8));
+        const double rate = values.number("connectivity_rate", 0);
+        const bool model = values.choice("pattern_scope", "layer") == "model";
+        std::string text =
+            "Every 3x3 kernel keeps exactly 4 of its 9 weights, always the centre, so 44% of "
+            "the weights stay. The 4 positions come from a set of " +
+            std::to_string(k) + " patterns chosen " +
+            (model ? "once for the whole model" : "for each layer") +
+            ": the shapes that most kernels would pick on their own. A fixed, small set lets "
+            "the compiler generate one tight loop per pattern.";
+        if (rate > 0) {
+            text += " Connectivity pruning then removes the " + percentText(rate) +
+                    " of kernels with the smallest norm entirely.";
+        }
+        return text;
+    }
+
+    bool supports(const LayerWeights& layer) const override {
+        return layer.weights.dtype() == DataType::Float32 && layer.weights.rank() == 4 &&
+               layer.weights.dim(2) == 3 && layer.weights.dim(3) == 3;
+    }
+
+    // For each kernel K (squares s_p of its 9 weights) and pattern P, the kept energy is
+    // E(K, P) = sum over p in P of s_p; projecting K onto P (zeroing the rest) is the
+    // L2-nearest point with that support, so the best pattern is argmax_P E(K, P).
+    //  1. best56(K) = argmax over the 56 candidates; count how often each candidate wins
+    //     (all-zero kernels carry no information and are not counted).
+    //  2. The pattern set = the k candidates with the highest counts (ties: candidate order).
+    //  3. Each kernel is projected onto argmax over the set (ties: set order).
+    //  4. Connectivity: the round(rate * kernels) kernels with the smallest projected norm
+    //     become all zero (ties: the higher kernel index goes first), per layer.
+    Result<std::vector<LayerProjection>> project(std::span<const LayerWeights> layers,
+                                                 const ParamValues& values) const override {
+        PL_TRY(values.validate(params()));
+        const size_t k = static_cast<size_t>(values.number("patterns", 8));
+        const double rate = values.number("connectivity_rate", 0);
+        const bool modelScope = values.choice("pattern_scope", "layer") == "model";
+        for (const LayerWeights& layer : layers) {
+            PL_TRY(gemmView(layer));
+            if (!supports(layer)) {
+                return layerError(layer, ErrorCode::InvalidArgument,
+                                  "pattern pruning needs 3x3 kernels, this layer's are " +
+                                      std::to_string(layer.weights.dim(2)) + "x" +
+                                      std::to_string(layer.weights.dim(3)) +
+                                      " (a plan sends such layers to its fallback scheme)");
+            }
+        }
+        static const std::vector<Pattern> candidates = candidatePatterns();
+
+        // Step 1: per layer, the winning candidate of each kernel.
+        std::vector<std::vector<int64_t>> counts(layers.size(),
+                                                 std::vector<int64_t>(candidates.size(), 0));
+        for (size_t l = 0; l < layers.size(); ++l) {
+            const std::span<const float> w = layers[l].weights.span<float>();
+            const int64_t kernels = layers[l].weights.elements() / 9;
+            for (int64_t kn = 0; kn < kernels; ++kn) {
+                const std::array<double, 9> sq = kernelSquares(w, kn);
+                if (keptEnergy(sq, 0x1FF) == 0) continue;
+                ++counts[l][static_cast<size_t>(bestPattern(sq, candidates))];
+            }
+        }
+        if (modelScope) {
+            std::vector<int64_t> total(candidates.size(), 0);
+            for (const auto& c : counts) {
+                for (size_t i = 0; i < c.size(); ++i) total[i] += c[i];
+            }
+            for (auto& c : counts) c = total;
+        }
+
+        std::vector<LayerProjection> out;
+        for (size_t l = 0; l < layers.size(); ++l) {
+            out.push_back(projectLayer(layers[l], chooseSet(counts[l], candidates, k), rate));
+        }
+        return out;
+    }
+
+  private:
+    // Step 2: the k most frequent candidates, most frequent first.
+    static std::vector<Pattern> chooseSet(const std::vector<int64_t>& counts,
+                                          const std::vector<Pattern>& candidates, size_t k) {
+        std::vector<double> scores(counts.begin(), counts.end());
+        std::vector<int64_t> order = orderByScoreDescending(scores);
+        std::vector<Pattern> set;
+        for (size_t i = 0; i < k && i < order.size(); ++i) {
+            set.push_back(candidates[static_cast<size_t>(order[i])]);
+        }
+        return set;
+    }
+
+    // Steps 3 and 4 for one layer.
+    static LayerProjection projectLayer(const LayerWeights& layer, std::vector<Pattern> set,
+                                        double rate) {
+        const std::span<const float> w = layer.weights.span<float>();
+        const int64_t kernels = layer.weights.elements() / 9;
+        std::vector<int32_t> chosen(static_cast<size_t>(kernels));
+        std::vector<double> norms(static_cast<size_t>(kernels));
+        for (int64_t kn = 0; kn < kernels; ++kn) {
+            const std::array<double, 9> sq = kernelSquares(w, kn);
+            const int32_t c = bestPattern(sq, set);
+            chosen[static_cast<size_t>(kn)] = c;
+            norms[static_cast<size_t>(kn)] = keptEnergy(sq, set[static_cast<size_t>(c)]);
+        }
+        const int64_t removed = std::llround(rate * static_cast<double>(kernels));
+        const std::vector<uint8_t> keptKernel = keepLargest(norms, kernels - removed);
+
+        std::vector<uint8_t> keep(w.size(), 0);
+        for (int64_t kn = 0; kn < kernels; ++kn) {
+            if (!keptKernel[static_cast<size_t>(kn)]) {
+                chosen[static_cast<size_t>(kn)] = -1;
+                continue;
+            }
+            const Pattern p = set[static_cast<size_t>(chosen[static_cast<size_t>(kn)])];
+            for (size_t b = 0; b < 9; ++b) keep[static_cast<size_t>(kn * 9) + b] = p >> b & 1u;
+        }
+        LayerProjection proj = projectionFromMask(layer, keep);
+        proj.patternSet = std::move(set);
+        proj.kernelPattern = std::move(chosen);
+        return proj;
     }
 };
 
