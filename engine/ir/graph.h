@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,9 @@ class Graph {
   public:
     std::string name;        // model or graph name from the file
     std::string sourcePath;  // the file it came from (for messages)
+    // Free-form key -> value notes (ONNX metadata_props), kept through import and export;
+    // pruning stores its plan and statistics here.
+    std::map<std::string, std::string> metadata;
     std::vector<Value> values;
     std::vector<Node> nodes;  // topological order (verify() checks it)
     std::vector<ValueId> inputs;

@@ -3,6 +3,7 @@
 // again gives the same graph and bit-identical reference outputs.
 #include <climits>
 #include <fstream>
+#include <map>
 #include <new>
 #include <unordered_set>
 
@@ -142,7 +143,8 @@ Status exportNode(const Graph& graph, size_t index, const std::vector<std::strin
     return {};
 }
 
-Result<std::string> exportModel(const Graph& graph) {
+Result<std::string> exportModel(const Graph& graph,
+                                const std::map<std::string, std::string>& metadata) {
     onnx::ModelProto model;
     model.set_ir_version(kExportIrVersion);
     model.set_producer_name("PruneLab");
@@ -151,6 +153,13 @@ Result<std::string> exportModel(const Graph& graph) {
     opset->set_version(kOnnxExportOpset);
     onnx::GraphProto& out = *model.mutable_graph();
     out.set_name(graph.name.empty() ? std::string("prunelab") : graph.name);
+    std::map<std::string, std::string> props = metadata;
+    props.insert(graph.metadata.begin(), graph.metadata.end());  // keeps `metadata`'s values
+    for (const auto& [key, text] : props) {
+        auto* entry = model.add_metadata_props();
+        entry->set_key(key);
+        entry->set_value(text);
+    }
 
     // Value names: kept from the IR, made unique and non-empty where they are not.
     NameTable table;
@@ -196,9 +205,10 @@ Result<std::string> exportModel(const Graph& graph) {
 
 }  // namespace
 
-Result<std::string> exportOnnxBytes(const Graph& graph) {
+Result<std::string> exportOnnxBytes(const Graph& graph,
+                                    const std::map<std::string, std::string>& metadata) {
     try {
-        return exportModel(graph);
+        return exportModel(graph, metadata);
     } catch (const std::bad_alloc&) {
         return makeError(ErrorCode::OutOfRange, "ran out of memory while exporting");
     } catch (const std::exception& e) {
@@ -206,8 +216,9 @@ Result<std::string> exportOnnxBytes(const Graph& graph) {
     }
 }
 
-Status exportOnnxFile(const Graph& graph, const std::string& path) {
-    auto bytes = exportOnnxBytes(graph);
+Status exportOnnxFile(const Graph& graph, const std::string& path,
+                      const std::map<std::string, std::string>& metadata) {
+    auto bytes = exportOnnxBytes(graph, metadata);
     if (!bytes.ok()) return bytes.error().within(path);
     std::ofstream file(path, std::ios::binary | std::ios::trunc);
     if (!file) return makeError(ErrorCode::Io, "cannot open the file for writing", path);

@@ -408,6 +408,7 @@ Result<Graph> importModel(std::string_view bytes, const std::string& displayName
 #endif
     graph.name = proto.name();
     graph.sourcePath = displayName;
+    for (const auto& entry : model.metadata_props()) graph.metadata[entry.key()] = entry.value();
     if (Status st = internal::runOnnxImportPasses(graph, options); !st.ok())
         return fail(st.error());
     return graph;

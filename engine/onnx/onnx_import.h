@@ -33,7 +33,11 @@ Result<Graph> importOnnxBytes(std::string_view bytes, const std::string& display
 
 // Writes the graph as an ONNX model (opset kOnnxExportOpset, initializers inline). The result
 // passes onnx's checker and loads in ONNX Runtime; importing it again gives the same IR.
-Status exportOnnxFile(const Graph& graph, const std::string& path);
-Result<std::string> exportOnnxBytes(const Graph& graph);
+// metadata_props holds graph.metadata plus `metadata` (which wins on equal keys); import reads
+// metadata_props back into Graph::metadata.
+Status exportOnnxFile(const Graph& graph, const std::string& path,
+                      const std::map<std::string, std::string>& metadata = {});
+Result<std::string> exportOnnxBytes(const Graph& graph,
+                                    const std::map<std::string, std::string>& metadata = {});
 
 }  // namespace prunelab::engine

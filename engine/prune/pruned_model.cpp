@@ -1,0 +1,225 @@
+// Pruned-model files: ONNX metadata for an exported model, and the .plab form that keeps masks,
+// patterns, tiles and the plan (format described in pruned_model.h).
+#include "engine/prune/pruned_model.h"
+
+#include <nlohmann/json.hpp>
+
+#include "engine/prune/stats.h"
+
+namespace prunelab::engine::prune {
+
+using json = nlohmann::json;
+
+namespace {
+
+constexpr const char* kKeyFormat = "prunelab.format";
+constexpr const char* kKeyPlan = "prunelab.plan";
+constexpr const char* kKeyStats = "prunelab.stats";
+constexpr const char* kKeyLayers = "prunelab.layers";
+
+json paramsToJson(const ParamValues& values) {
+    json j = json::object();
+    for (const auto& [key, v] : values.all()) {
+        if (auto* d = std::get_if<double>(&v)) {
+            j[key] = *d;
+        } else if (auto* i = std::get_if<int64_t>(&v)) {
+            j[key] = *i;
+        } else if (auto* b = std::get_if<bool>(&v)) {
+            j[key] = *b;
+        } else {
+            j[key] = std::get<std::string>(v);
+        }
+    }
+    return j;
+}
+
+ParamValues paramsFromJson(const json& j) {
+    ParamValues values;
+    for (const auto& [key, item] : j.items()) {
+        if (item.is_boolean()) {
+            values.set(key, item.get<bool>());
+        } else if (item.is_number_integer()) {
+            values.set(key, item.get<int64_t>());
+        } else if (item.is_number()) {
+            values.set(key, item.get<double>());
+        } else {
+            values.set(key, item.get<std::string>());
+        }
+    }
+    return values;
+}
+
+const char* howName(LayerPruning::How how) {
+    switch (how) {
+        case LayerPruning::How::Dense:
+            return "dense";
+        case LayerPruning::How::Scheme:
+            return "scheme";
+        case LayerPruning::How::Fallback:
+            return "fallback";
+    }
+    return "dense";
+}
+
+Result<json> layerToJson(const LayerPruning& lp) {
+    json j{{"name", lp.layer.name},
+           {"how", howName(lp.how)},
+           {"scheme", lp.scheme},
+           {"params", paramsToJson(lp.params)},
+           {"reason", lp.reason}};
+    const LayerProjection& p = lp.projection;
+    if (!p.patternSet.empty()) j["patternSet"] = p.patternSet;
+    if (!p.kernelPattern.empty()) j["kernelPattern"] = p.kernelPattern;
+    if (p.tiles.tileWidth > 0) {
+        j["tileWidth"] = p.tiles.tileWidth;
+        j["keptRows"] = p.tiles.keptRows;
+        j["keptColumns"] = p.tiles.keptColumns;
+    }
+    // The mask is the non-zero weights plus these: kept weights that happen to be zero.
+    std::vector<int64_t> keptZeros;
+    const float* w = p.weights.data<float>();
+    const uint8_t* m = p.mask.data<uint8_t>();
+    for (int64_t i = 0; i < p.mask.elements(); ++i) {
+        if (m[i] && w[i] == 0.0f) keptZeros.push_back(i);
+        if (!m[i] && w[i] != 0.0f) {
+            return makeError(ErrorCode::Internal,
+                             "a pruned weight is not zero (element " + std::to_string(i) + ")",
+                             "layer '" + lp.layer.name + "'");
+        }
+    }
+    j["keptZeros"] = keptZeros;
+    return j;
+}
+
+Status layerFromJson(const json& j, const Graph& graph, LayerPruning& lp) {
+    const std::string how = j.at("how").get<std::string>();
+    lp.how = how == "scheme"     ? LayerPruning::How::Scheme
+             : how == "fallback" ? LayerPruning::How::Fallback
+                                 : LayerPruning::How::Dense;
+    lp.scheme = j.at("scheme").get<std::string>();
+    lp.params = paramsFromJson(j.at("params"));
+    lp.reason = j.at("reason").get<std::string>();
+    LayerProjection& p = lp.projection;
+    PL_TRY_ASSIGN(LayerWeights w, layerWeights(graph, lp.layer));
+    p.weights = w.weights;
+    p.mask = Tensor(DataType::UInt8, w.weights.shape());
+    const float* wv = p.weights.data<float>();
+    uint8_t* m = p.mask.data<uint8_t>();
+    for (int64_t i = 0; i < p.mask.elements(); ++i) m[i] = wv[i] != 0.0f;
+    for (int64_t i : j.at("keptZeros").get<std::vector<int64_t>>()) {
+        if (i < 0 || i >= p.mask.elements()) {
+            return makeError(ErrorCode::Corrupt,
+                             "keptZeros index " + std::to_string(i) + " is outside the layer's " +
+                                 std::to_string(p.mask.elements()) + " weights");
+        }
+        m[i] = 1;
+    }
+    if (auto it = j.find("patternSet"); it != j.end()) {
+        p.patternSet = it->get<std::vector<Pattern>>();
+    }
+    if (auto it = j.find("kernelPattern"); it != j.end()) {
+        p.kernelPattern = it->get<std::vector<int32_t>>();
+    }
+    if (auto it = j.find("tileWidth"); it != j.end()) {
+        p.tiles.tileWidth = it->get<int64_t>();
+        p.tiles.keptRows = j.at("keptRows").get<std::vector<std::vector<int32_t>>>();
+        p.tiles.keptColumns = j.at("keptColumns").get<std::vector<int32_t>>();
+    }
+    return {};
+}
+
+}  // namespace
+
+std::map<std::string, std::string> prunedOnnxMetadata(const PrunedModel& model) {
+    return {{kKeyPlan, planToJson(model.plan)}, {kKeyStats, statsToJson(modelStats(model))}};
+}
+
+Status exportPrunedOnnx(const PrunedModel& model, const std::string& path) {
+    return exportOnnxFile(model.graph, path, prunedOnnxMetadata(model));
+}
+
+Result<std::map<std::string, std::string>> plabMetadata(const PrunedModel& model) {
+    std::map<std::string, std::string> meta = prunedOnnxMetadata(model);
+    json layers = json::array();
+    for (const LayerPruning& lp : model.layers) {
+        PL_TRY_ASSIGN(json j, layerToJson(lp));
+        layers.push_back(std::move(j));
+    }
+    meta[kKeyFormat] = kPlabFormat;
+    meta[kKeyLayers] = layers.dump();
+    return meta;
+}
+
+Status savePlabFile(const PrunedModel& model, const std::string& path) {
+    auto meta = plabMetadata(model);
+    if (!meta.ok()) return meta.error().within(path);
+    return exportOnnxFile(model.graph, path, *meta);
+}
+
+bool isPlabGraph(const Graph& graph) {
+    auto it = graph.metadata.find(kKeyFormat);
+    return it != graph.metadata.end() && it->second.rfind("plab/", 0) == 0;
+}
+
+Result<PrunedModel> prunedModelFromGraph(Graph graph) {
+    auto format = graph.metadata.find(kKeyFormat);
+    if (format == graph.metadata.end() || format->second != kPlabFormat) {
+        return makeError(ErrorCode::Corrupt,
+                         std::string(kKeyFormat) + ": missing or not " + kPlabFormat +
+                             " (not a PruneLab model file, or one from a newer PruneLab)",
+                         graph.sourcePath);
+    }
+    auto plan = graph.metadata.find(kKeyPlan);
+    auto layers = graph.metadata.find(kKeyLayers);
+    if (plan == graph.metadata.end() || layers == graph.metadata.end()) {
+        return makeError(ErrorCode::Corrupt,
+                         std::string("missing metadata ") +
+                             (plan == graph.metadata.end() ? kKeyPlan : kKeyLayers),
+                         graph.sourcePath);
+    }
+    PrunedModel model;
+    // The plan is data here: a scheme this build lacks must not stop the model from loading.
+    auto parsed = parsePlanJson(plan->second, graph.sourcePath, /*checkSchemes=*/false);
+    if (!parsed.ok()) return parsed.error().within(kKeyPlan);
+    model.plan = std::move(parsed).value();
+    std::vector<Layer> view = prunableLayers(graph);
+    try {
+        json records = json::parse(layers->second);
+        if (!records.is_array() || records.size() != view.size()) {
+            return makeError(ErrorCode::Corrupt,
+                             std::string(kKeyLayers) +
+                                 ": expected one record per prunable layer (" +
+                                 std::to_string(view.size()) + ")",
+                             graph.sourcePath);
+        }
+        for (size_t i = 0; i < view.size(); ++i) {
+            LayerPruning lp;
+            lp.layer = view[i];
+            const std::string name = records[i].at("name").get<std::string>();
+            if (name != view[i].name) {
+                return makeError(ErrorCode::Corrupt,
+                                 std::string(kKeyLayers) + "[" + std::to_string(i) +
+                                     "]: names layer '" + name + "' but the model's is '" +
+                                     view[i].name + "'",
+                                 graph.sourcePath);
+            }
+            Status st = layerFromJson(records[i], graph, lp);
+            if (!st.ok()) {
+                return st.error().within(std::string(kKeyLayers) + "[" + std::to_string(i) + "]");
+            }
+            model.layers.push_back(std::move(lp));
+        }
+    } catch (const json::exception& e) {
+        return makeError(ErrorCode::Corrupt, std::string(kKeyLayers) + ": " + e.what(),
+                         graph.sourcePath);
+    }
+    model.graph = std::move(graph);
+    return model;
+}
+
+Result<PrunedModel> loadPlabFile(const std::string& path, const OnnxImportOptions& options) {
+    PL_TRY_ASSIGN(Graph graph, importOnnxFile(path, options));
+    return prunedModelFromGraph(std::move(graph));
+}
+
+}  // namespace prunelab::engine::prune

@@ -1,0 +1,36 @@
+// Saving and loading pruned models. Two forms, both plain ONNX that any runtime loads:
+//  - an exported .onnx: the pruned weights (zeros in place) with the plan and the statistics in
+//    metadata_props ("prunelab.plan", "prunelab.stats");
+//  - a PruneLab model file (.plab): the same ONNX model with, in addition, "prunelab.format"
+//    ("plab/1") and "prunelab.layers": per prunable layer how it was pruned (dense / scheme /
+//    fallback, scheme, parameters, reason), its pattern set and kernel patterns, its tile
+//    structure, and its mask stored compactly as the list of kept weights that are exactly
+//    zero (mask = weight != 0, plus those). Loading it gives back the PrunedModel losslessly.
+// Thread-safe: no shared state.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "engine/onnx/onnx_import.h"
+#include "engine/prune/plan.h"
+
+namespace prunelab::engine::prune {
+
+inline constexpr const char* kPlabFormat = "plab/1";
+
+// "prunelab.plan" and "prunelab.stats" for an exported ONNX model.
+std::map<std::string, std::string> prunedOnnxMetadata(const PrunedModel& model);
+Status exportPrunedOnnx(const PrunedModel& model, const std::string& path);
+
+// The .plab metadata (the above plus format and layers). Internal if a pruned weight is not 0.
+Result<std::map<std::string, std::string>> plabMetadata(const PrunedModel& model);
+Status savePlabFile(const PrunedModel& model, const std::string& path);
+// Corrupt naming the key when the metadata is missing or inconsistent with the weights.
+Result<PrunedModel> loadPlabFile(const std::string& path, const OnnxImportOptions& options = {});
+// Rebuilds a PrunedModel from an imported graph whose metadata holds a .plab's keys.
+Result<PrunedModel> prunedModelFromGraph(Graph graph);
+// Whether the graph carries a .plab's metadata.
+bool isPlabGraph(const Graph& graph);
+
+}  // namespace prunelab::engine::prune

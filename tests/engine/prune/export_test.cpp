@@ -1,0 +1,164 @@
+// Pruned-model export: ONNX metadata_props survive a round trip, a .plab file re-loads the
+// pruned model losslessly (masks, kept zeros, patterns, tiles, plan), and on BlazeFace a
+// non-structured plan exports an ONNX model that re-imports with the same zeros.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "engine/ir/builder.h"
+#include "engine/onnx/onnx_import.h"
+#include "engine/prune/pruned_model.h"
+#include "engine/prune/stats.h"
+
+namespace prunelab::engine::prune {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string tempFile(const std::string& name) {
+    return (fs::temp_directory_path() / ("prunelab_export_" + name)).string();
+}
+
+Graph tinyNet() {
+    GraphBuilder b("tiny", 5);
+    ValueId x = b.input("x", {1, 3, 8, 8});
+    x = b.relu(b.conv(x, 8, 3));
+    x = b.relu(b.conv(x, 8, 3));
+    x = b.flatten(b.globalAveragePool(x));
+    b.output(b.gemm(x, 4));
+    auto g = b.finish();
+    EXPECT_TRUE(g.ok()) << g.error().toString();
+    return std::move(g).value();
+}
+
+void expectSameModel(const PrunedModel& a, const PrunedModel& b) {
+    EXPECT_EQ(a.plan, b.plan);
+    ASSERT_EQ(a.layers.size(), b.layers.size());
+    for (size_t i = 0; i < a.layers.size(); ++i) {
+        const LayerPruning& x = a.layers[i];
+        const LayerPruning& y = b.layers[i];
+        SCOPED_TRACE(x.layer.name);
+        EXPECT_EQ(x.layer.name, y.layer.name);
+        EXPECT_EQ(x.how, y.how);
+        EXPECT_EQ(x.scheme, y.scheme);
+        EXPECT_EQ(x.params, y.params);
+        EXPECT_EQ(x.reason, y.reason);
+        EXPECT_TRUE(x.projection.mask.identical(y.projection.mask));
+        EXPECT_TRUE(x.projection.weights.identical(y.projection.weights));
+        EXPECT_EQ(x.projection.patternSet, y.projection.patternSet);
+        EXPECT_EQ(x.projection.kernelPattern, y.projection.kernelPattern);
+        EXPECT_EQ(x.projection.tiles.tileWidth, y.projection.tiles.tileWidth);
+        EXPECT_EQ(x.projection.tiles.keptRows, y.projection.tiles.keptRows);
+        EXPECT_EQ(x.projection.tiles.keptColumns, y.projection.tiles.keptColumns);
+        EXPECT_TRUE(a.graph.value(x.layer.weight)
+                        .constant.identical(b.graph.value(y.layer.weight).constant));
+    }
+}
+
+TEST(OnnxMetadata, RoundTripsThroughExportAndImport) {
+    Graph g = tinyNet();
+    g.metadata["author"] = "student";
+    g.metadata["note"] = "overridden";
+    auto bytes = exportOnnxBytes(g, {{"note", "from export"}, {"json", R"({"a": [1, 2]})"}});
+    ASSERT_TRUE(bytes.ok()) << bytes.error().toString();
+    auto back = importOnnxBytes(*bytes, "tiny.onnx", "");
+    ASSERT_TRUE(back.ok()) << back.error().toString();
+    std::map<std::string, std::string> expected = {
+        {"author", "student"}, {"note", "from export"}, {"json", R"({"a": [1, 2]})"}};
+    EXPECT_EQ(back->metadata, expected);
+}
+
+TEST(Plab, ReloadsLosslessly) {
+    Graph g = tinyNet();
+    // A weight that is exactly zero but kept: the mask must still say kept after re-loading.
+    std::vector<Layer> layers = prunableLayers(g);
+    g.value(layers[1].weight).constant.data<float>()[3] = 0.0f;
+    PruningPlan plan;
+    plan.layers[layers[1].name] = PlanEntry::keepDense();
+    auto pruned = applyPlan(g, plan);
+    ASSERT_TRUE(pruned.ok()) << pruned.error().toString();
+    // Give one layer pattern and tile structure, as the schemes report them, to check that
+    // they are kept (the file stores whatever the projection holds).
+    LayerProjection& p = pruned->layers[1].projection;
+    p.patternSet = {0x1b, 0x33};
+    p.kernelPattern.assign(static_cast<size_t>(8 * 8), 1);
+    p.kernelPattern[5] = -1;
+    p.tiles.tileWidth = 32;
+    p.tiles.keptRows = {{0, 3}, {1}};
+    p.tiles.keptColumns = {2, 40};
+
+    std::string path = tempFile("tiny.plab");
+    Status st = savePlabFile(*pruned, path);
+    ASSERT_TRUE(st.ok()) << st.error().toString();
+    auto loaded = loadPlabFile(path);
+    ASSERT_TRUE(loaded.ok()) << loaded.error().toString();
+    expectSameModel(*pruned, *loaded);
+    EXPECT_EQ(loaded->layers[1].projection.mask.data<uint8_t>()[3], 1);
+    EXPECT_TRUE(isPlabGraph(loaded->graph));
+    fs::remove(path);
+}
+
+TEST(Plab, RefusesAPlainOnnxModelAndCorruptRecords) {
+    Graph g = tinyNet();
+    auto notPlab = prunedModelFromGraph(g);
+    ASSERT_FALSE(notPlab.ok());
+    EXPECT_NE(notPlab.error().message.find("prunelab.format"), std::string::npos);
+
+    auto pruned = applyPlan(g, PruningPlan{});
+    ASSERT_TRUE(pruned.ok());
+    auto meta = plabMetadata(*pruned);
+    ASSERT_TRUE(meta.ok());
+    g.metadata = *meta;
+    g.metadata["prunelab.layers"] = "[{\"name\": 1}]";
+    auto corrupt = prunedModelFromGraph(g);
+    ASSERT_FALSE(corrupt.ok());
+    EXPECT_EQ(corrupt.error().code, ErrorCode::Corrupt);
+}
+
+TEST(PrunedOnnx, BlazeFaceZerosAndMetadataSurviveExport) {
+    const Scheme* ns = findScheme("non_structured");
+    if (ns == nullptr || ns->params().empty()) GTEST_SKIP() << "non_structured not ready";
+    const std::string model = std::string(PRUNELAB_CACHE_DIR) +
+                              "/models/blazeface/face_detection_back_256x256_barracuda.onnx";
+    if (!fs::exists(model)) GTEST_SKIP() << "BlazeFace not in the asset cache";
+    auto g = importOnnxFile(model);
+    ASSERT_TRUE(g.ok()) << g.error().toString();
+    auto plan = presetPlan("uniform-50");
+    ASSERT_TRUE(plan.ok());
+    auto pruned = applyPlan(*g, *plan);
+    ASSERT_TRUE(pruned.ok()) << pruned.error().toString();
+    ASSERT_GT(pruned->layers.size(), 2u);
+    EXPECT_EQ(pruned->layers.front().how, LayerPruning::How::Dense);
+    EXPECT_EQ(pruned->layers.back().how, LayerPruning::How::Dense);
+    for (size_t i = 1; i + 1 < pruned->layers.size(); ++i) {
+        ProjectionSummary s = summarize(pruned->layers[i].projection);
+        int64_t expected = s.total - static_cast<int64_t>(std::llround(0.5 * s.total));
+        EXPECT_LE(std::abs(s.kept - expected), 1) << pruned->layers[i].layer.name;
+    }
+
+    std::string path = tempFile("blazeface_50.onnx");
+    Status st = exportPrunedOnnx(*pruned, path);
+    ASSERT_TRUE(st.ok()) << st.error().toString();
+    auto back = importOnnxFile(path);
+    ASSERT_TRUE(back.ok()) << back.error().toString();
+    auto plan2 = parsePlanJson(back->metadata.at("prunelab.plan"));
+    ASSERT_TRUE(plan2.ok()) << plan2.error().toString();
+    EXPECT_EQ(*plan2, *plan);
+    EXPECT_NE(back->metadata.at("prunelab.stats").find("\"keptMacs\""), std::string::npos);
+    ModelStats before = modelStats(*pruned);
+    ModelStats after = modelStats(*back);
+    EXPECT_EQ(after.kept, before.kept);
+    EXPECT_EQ(after.weights, before.weights);
+    std::vector<Layer> layers = prunableLayers(*back);
+    ASSERT_EQ(layers.size(), pruned->layers.size());
+    for (size_t i = 0; i < layers.size(); ++i) {
+        auto w = layerWeights(*back, layers[i]);
+        ASSERT_TRUE(w.ok());
+        EXPECT_TRUE(w->weights.identical(pruned->layers[i].projection.weights)) << layers[i].name;
+    }
+    fs::remove(path);
+}
+
+}  // namespace
+}  // namespace prunelab::engine::prune
