@@ -70,6 +70,12 @@ ValueId GraphBuilder::add(ValueId a, ValueId b) {
     return node(OpKind::Add, {a, b}, {});
 }
 
+ValueId GraphBuilder::concat(std::vector<ValueId> xs, int64_t axis) {
+    Attributes a;
+    a.set("axis", axis);
+    return node(OpKind::Concat, std::move(xs), std::move(a));
+}
+
 ValueId GraphBuilder::maxPool(ValueId x, int64_t kernel, int64_t stride) {
     Attributes a;
     a.set("kernel_shape", std::vector<int64_t>{kernel, kernel});

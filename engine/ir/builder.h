@@ -19,6 +19,7 @@ class GraphBuilder {
                  int64_t group = 1);
     ValueId relu(ValueId x);
     ValueId add(ValueId a, ValueId b);
+    ValueId concat(std::vector<ValueId> xs, int64_t axis = 1);
     ValueId maxPool(ValueId x, int64_t kernel, int64_t stride);
     ValueId globalAveragePool(ValueId x);
     ValueId flatten(ValueId x);
