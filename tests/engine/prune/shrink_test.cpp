@@ -209,6 +209,88 @@ TEST(StructuredShrink, PerChannelConstantsOnTheWay) {
     EXPECT_EQ((*groups)[0].passThrough.size(), 4u);  // BN, PRelu, Mul, Div; not the scalar Add
 }
 
+Attributes convAttrs(int64_t stride = 1) {
+    Attributes a;
+    a.set("strides", std::vector<int64_t>{stride, stride});
+    a.set("pads", std::vector<int64_t>{0, 0, 0, 0});
+    a.set("dilations", std::vector<int64_t>{1, 1});
+    a.set("group", int64_t{1});
+    return a;
+}
+
+// Starts a graph with x -> Conv(8, 3x3) -> Relu and hands back the Relu for appending.
+Graph startGraph(ValueId& last) {
+    GraphBuilder b("start");
+    ValueId x = b.input("x", {1, 3, 8, 8});
+    b.output(b.relu(b.conv(x, 8, 3)));
+    auto built = b.finish();
+    EXPECT_TRUE(built.ok());
+    Graph g = std::move(built).value();
+    last = g.outputs[0];
+    g.outputs.clear();
+    return g;
+}
+
+TEST(StructuredShrink, ChannelPaddingConcatSplitsTheWiderConv) {
+    // BlazeFace's widening block: concat(r, zeros) + conv(r) with twice the channels.
+    ValueId r = kNoValue;
+    Graph g = startGraph(r);
+    Attributes cat;
+    cat.set("axis", int64_t{1});
+    ValueId padded = append(g, OpKind::Concat, {r, constant(g, {1, 8, 8, 8}, 0.0f, 0.0f)}, cat);
+    ValueId wide =
+        append(g, OpKind::Conv,
+               {r, constant(g, {16, 8, 1, 1}, -0.6f, 0.01f), constant(g, {16}, -0.1f, 0.02f)},
+               convAttrs());
+    ValueId y = append(g, OpKind::Relu, {append(g, OpKind::Add, {wide, padded})});
+    g.outputs.push_back(
+        append(g, OpKind::Conv, {y, constant(g, {4, 16, 1, 1}, -0.3f, 0.01f)}, convAttrs()));
+    auto groups = findDependencyGroups(g);
+    ASSERT_TRUE(groups.ok()) << groups.error().toString();
+    ASSERT_EQ(groups->size(), 3u);
+    const DependencyGroup& first = (*groups)[0];
+    const DependencyGroup& second = (*groups)[1];
+    ASSERT_EQ(first.producers.size(), 2u);  // Conv_0 and the first half of the wide conv
+    EXPECT_EQ(first.channels, 8);
+    EXPECT_EQ(first.producers[1].offset, 0);
+    ASSERT_EQ(second.producers.size(), 1u);  // the wide conv's second half
+    EXPECT_EQ(second.producers[0].offset, 8);
+    ASSERT_EQ(second.passThrough.size(), 1u);  // the zeros it is added to
+    EXPECT_TRUE(first.prunable && second.prunable);
+    checkShrink(g, 0.5);
+}
+
+TEST(StructuredShrink, ConvTransposeMatMulAndGemmWithoutTransB) {
+    ValueId r = kNoValue;
+    Graph g = startGraph(r);
+    Attributes deconv = convAttrs(2);
+    deconv.set("output_padding", std::vector<int64_t>{0, 0});
+    ValueId up =
+        append(g, OpKind::ConvTranspose,
+               {r, constant(g, {8, 6, 2, 2}, -0.5f, 0.01f), constant(g, {6}, 0.1f, 0.03f)}, deconv);
+    Attributes flat;
+    flat.set("axis", int64_t{1});
+    ValueId v =
+        append(g, OpKind::Flatten,
+               {append(g, OpKind::GlobalAveragePool, {append(g, OpKind::Relu, {up})})}, flat);
+    v = append(g, OpKind::Relu,
+               {append(g, OpKind::MatMul, {v, constant(g, {6, 5}, -0.4f, 0.03f)})});
+    Attributes gemm;
+    gemm.set("alpha", 1.0f);
+    gemm.set("beta", 1.0f);
+    gemm.set("transA", int64_t{0});
+    gemm.set("transB", int64_t{0});
+    g.outputs.push_back(append(g, OpKind::Gemm,
+                               {v, constant(g, {5, 3}, -0.7f, 0.1f), constant(g, {3}, 0.0f, 0.1f)},
+                               gemm));
+    auto groups = findDependencyGroups(g);
+    ASSERT_TRUE(groups.ok());
+    ASSERT_EQ(groups->size(), 4u);  // conv, deconv, matmul, gemm (output)
+    EXPECT_TRUE((*groups)[1].prunable && (*groups)[2].prunable);
+    EXPECT_FALSE((*groups)[3].prunable);
+    checkShrink(g, 0.5);
+}
+
 TEST(StructuredShrink, RefusesBadKeptLists) {
     Graph g = build([](GraphBuilder& b) {
         ValueId x = b.input("x", {1, 3, 8, 8});
