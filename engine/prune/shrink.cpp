@@ -332,4 +332,13 @@ Result<Graph> shrinkStructured(const Graph& graph, const std::vector<DependencyG
     return out;
 }
 
+Result<StructuredPruning> pruneStructured(const Graph& graph, const ParamValues& values) {
+    StructuredPruning result;
+    PL_TRY_ASSIGN(result.groups, findDependencyGroups(graph));
+    PL_TRY_ASSIGN(result.kept, selectKeptChannels(graph, result.groups, values));
+    PL_TRY_ASSIGN(result.masked, maskStructured(graph, result.groups, result.kept));
+    PL_TRY_ASSIGN(result.shrunk, shrinkStructured(graph, result.groups, result.kept));
+    return result;
+}
+
 }  // namespace prunelab::engine::prune

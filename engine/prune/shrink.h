@@ -41,4 +41,14 @@ Result<Graph> maskStructured(const Graph& graph, const std::vector<DependencyGro
 Result<Graph> shrinkStructured(const Graph& graph, const std::vector<DependencyGroup>& groups,
                                const KeptChannels& kept);
 
+// The whole structured pipeline in one call, for the CLI and the plan code: groups, the
+// channels each keeps at the scheme's rate and norm, the masked model and the shrunk one.
+struct StructuredPruning {
+    std::vector<DependencyGroup> groups;
+    KeptChannels kept;
+    Graph masked;
+    Graph shrunk;
+};
+Result<StructuredPruning> pruneStructured(const Graph& graph, const ParamValues& values);
+
 }  // namespace prunelab::engine::prune

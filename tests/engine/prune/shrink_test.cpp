@@ -291,6 +291,42 @@ TEST(StructuredShrink, ConvTransposeMatMulAndGemmWithoutTransB) {
     checkShrink(g, 0.5);
 }
 
+TEST(StructuredShrink, ResizeAndReshapeTakeTheNewChannelCount) {
+    ValueId r = kNoValue;
+    Graph g = startGraph(r);
+    Attributes resize;
+    resize.set("mode", std::string("nearest"));
+    resize.set("sizes", std::vector<int64_t>{1, 8, 16, 16});
+    resize.set("scales", std::vector<float>{1, 1, 2, 2});
+    ValueId v = append(g, OpKind::Resize, {r}, resize);
+    Attributes flat, back;
+    flat.set("shape", std::vector<int64_t>{1, 8, 256});
+    back.set("shape", std::vector<int64_t>{1, 8, 16, 16});
+    v = append(g, OpKind::Reshape, {append(g, OpKind::Reshape, {v}, flat)}, back);
+    g.outputs.push_back(
+        append(g, OpKind::Conv, {v, constant(g, {4, 8, 1, 1}, -0.3f, 0.02f)}, convAttrs()));
+    auto groups = findDependencyGroups(g);
+    ASSERT_TRUE(groups.ok());
+    ASSERT_EQ(groups->size(), 2u);
+    EXPECT_TRUE((*groups)[0].prunable) << (*groups)[0].reason;
+    checkShrink(g, 0.25);
+}
+
+TEST(StructuredShrink, OneCallPrunesMasksAndShrinks) {
+    Graph g = build([](GraphBuilder& b) {
+        ValueId x = b.input("x", {1, 3, 8, 8});
+        ValueId r = b.relu(b.conv(x, 8, 3));
+        r = b.add(b.conv(r, 8, 3), r);
+        b.output(b.conv(r, 4, 1));
+    });
+    auto pruned = pruneStructured(g, rateValues(0.5, "l2"));
+    ASSERT_TRUE(pruned.ok()) << pruned.error().toString();
+    ASSERT_EQ(pruned->groups.size(), 2u);
+    EXPECT_EQ(pruned->kept[0].size(), 4u);
+    EXPECT_LT(constantElements(pruned->shrunk), constantElements(pruned->masked));
+    EXPECT_TRUE(pruned->shrunk.verify().ok());
+}
+
 TEST(StructuredShrink, RefusesBadKeptLists) {
     Graph g = build([](GraphBuilder& b) {
         ValueId x = b.input("x", {1, 3, 8, 8});
