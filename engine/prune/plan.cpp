@@ -280,6 +280,9 @@ Result<PruningPlan> presetPlan(std::string_view name) {
         params.set("patterns", int64_t{8});
         params.set("connectivity_rate", 1.0 - 1.0 / 3.6);
         plan.defaultEntry = PlanEntry::make("pattern", params);
+        // Layers that are not 3x3 get the density the pattern layers have: 4 of 9 weights in
+        // 1 kernel of 3.6.
+        plan.fallbackParams.set("rate", 1.0 - 4.0 / (9.0 * 3.6));
     } else if (name == "tile-75") {
         params.set("rate", 0.75);
         plan.defaultEntry = PlanEntry::make("tile_wise", params);

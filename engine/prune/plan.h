@@ -68,7 +68,8 @@ Status validatePlanForGraph(const PruningPlan& plan, const Graph& graph);
 
 // ---- presets ----
 // "uniform-50", "uniform-75", "uniform-90" (non_structured), "patdnn-8" (pattern, 8 patterns,
-// connectivity rate 1 - 1/3.6), "tile-75" (tile_wise, rate 0.75). Parameter keys used:
+// connectivity rate 1 - 1/3.6; non-3x3 layers fall back to non_structured at the same density,
+// rate 1 - 4/(9 * 3.6)), "tile-75" (tile_wise, rate 0.75). Parameter keys used:
 // non_structured {rate}, pattern {patterns, connectivity_rate}, tile_wise {rate}.
 std::vector<std::string> presetNames();
 Result<PruningPlan> presetPlan(std::string_view name);  // NotFound lists the known names

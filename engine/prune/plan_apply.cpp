@@ -1,6 +1,7 @@
 // Applying a pruning plan: decide each layer's entry (dense, scheme, fallback) and why, group
 // layers into projection units, project each unit with its scheme, and write the projected
 // weights into a copy of the graph.
+#include <cstdio>
 #include <set>
 
 #include "engine/prune/plan.h"
@@ -32,7 +33,8 @@ ParamValues fallbackParamsFor(const PruningPlan& plan, const Scheme& fallback,
 // Layers of one global/model-scope entry share one constraint, so they project together;
 // everything else projects alone. The key says which unit a layer belongs to.
 std::string unitKey(const Decision& d, size_t layerIndex) {
-    std::string scope = d.params.choice("scope", "layer");
+    // non_structured says scope=global, pattern says pattern_scope=model.
+    std::string scope = d.params.choice("scope", d.params.choice("pattern_scope", "layer"));
     std::string key;
     if (scope != "global" && scope != "model") {
         // Appended, not "#" + ...: GCC 12 warns wrongly (-Wrestrict) about the temporary.
@@ -50,6 +52,23 @@ std::string unitKey(const Decision& d, size_t layerIndex) {
         }
     }
     return key;
+}
+
+// "rate=0.5, scope=global", or "default parameters": for the reasons shown to the user.
+std::string paramsText(const ParamValues& values) {
+    std::string text;
+    for (const auto& [key, v] : values.all()) {
+        text += text.empty() ? "" : ", ";
+        text += key + "=";
+        if (auto* s = std::get_if<std::string>(&v)) {
+            text += *s;
+        } else {
+            char buf[32];
+            std::snprintf(buf, sizeof buf, "%g", values.number(key, 0));
+            text += buf;
+        }
+    }
+    return text.empty() ? "default parameters" : text;
 }
 
 LayerProjection denseProjection(const LayerWeights& w) {
@@ -128,7 +147,7 @@ Result<PrunedModel> applyPlan(const Graph& graph, const PruningPlan& plan) {
             d.params = fallbackParamsFor(plan, *fallback, entry.params);
             d.reason = entry.scheme + " does not support this layer (" + std::to_string(layer.kh) +
                        "x" + std::to_string(layer.kw) + " kernels); fallback " +
-                       plan.fallbackScheme + " (" + source + ")";
+                       plan.fallbackScheme + " with " + paramsText(d.params) + " (" + source + ")";
             if (!fallback->supports(weights[i])) {
                 return makeError(ErrorCode::Unsupported,
                                  "neither " + entry.scheme + " nor the fallback " +

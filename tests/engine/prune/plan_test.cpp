@@ -249,7 +249,52 @@ TEST(PlanApply, PatternFallsBackOnNon3x3Layers) {
     EXPECT_EQ(pruned->layers[1].how, LayerPruning::How::Scheme);
     EXPECT_EQ(pruned->layers[2].how, LayerPruning::How::Fallback);
     EXPECT_EQ(pruned->layers[2].scheme, "non_structured");
-    EXPECT_TRUE(contains(pruned->layers[2].reason, "fallback non_structured"));
+    EXPECT_TRUE(contains(pruned->layers[2].reason, "fallback non_structured with default"))
+        << pruned->layers[2].reason;
+
+    // patdnn-8 sends 1x1 layers to non_structured at the pattern layers' density.
+    auto preset = presetPlan("patdnn-8");
+    ASSERT_TRUE(preset.ok());
+    preset->keepFirstLast = false;
+    pruned = applyPlan(g, *preset);
+    ASSERT_TRUE(pruned.ok()) << pruned.error().toString();
+    EXPECT_TRUE(contains(pruned->layers[2].reason, "with rate=0.87")) << pruned->layers[2].reason;
+    double density = summarize(pruned->layers[2].projection).density();
+    EXPECT_NEAR(density, 4.0 / (9.0 * 3.6), 1.0 / 128);
+}
+
+TEST(PlanApply, GlobalAndModelScopeEntriesProjectAsOneUnit) {
+    if (!schemeReady("non_structured") || !schemeReady("pattern")) {
+        GTEST_SKIP() << "non_structured / pattern not implemented yet";
+    }
+    Graph g = tinyNet();
+    PruningPlan plan;
+    ParamValues global;
+    global.set("rate", 0.5);
+    global.set("scope", std::string("global"));
+    plan.defaultEntry = PlanEntry::make("non_structured", global);
+    plan.keepFirstLast = false;
+    auto pruned = applyPlan(g, plan);
+    ASSERT_TRUE(pruned.ok()) << pruned.error().toString();
+    int64_t kept = 0, total = 0;
+    for (const LayerPruning& lp : pruned->layers) {
+        ProjectionSummary s = summarize(lp.projection);
+        kept += s.kept;
+        total += s.total;
+    }
+    // One ranking over all four layers: the unit, not each layer, keeps half.
+    EXPECT_LE(std::abs(kept - (total - std::llround(0.5 * static_cast<double>(total)))), 1);
+
+    ParamValues model;
+    model.set("patterns", int64_t{4});
+    model.set("pattern_scope", std::string("model"));
+    plan.defaultEntry = PlanEntry::make("pattern", model);
+    pruned = applyPlan(g, plan);
+    ASSERT_TRUE(pruned.ok()) << pruned.error().toString();
+    ASSERT_EQ(pruned->layers[0].how, LayerPruning::How::Scheme);
+    ASSERT_EQ(pruned->layers[1].how, LayerPruning::How::Scheme);
+    EXPECT_EQ(pruned->layers[0].projection.patternSet.size(), 4u);
+    EXPECT_EQ(pruned->layers[0].projection.patternSet, pruned->layers[1].projection.patternSet);
 }
 
 }  // namespace
