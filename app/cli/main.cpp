@@ -1,6 +1,7 @@
 // prunelab-cli: the engine from the command line. info (layers, params, MACs), run (a model on
 // an image or .npy, outputs as .npy), bench (PruneLab dense vs ONNX Runtime vs OpenCV DNN, in
-// one process, interleaved) and demo (the headless demo that `./prunelab run` falls back to).
+// one process, interleaved), prune / stats (prune_commands.cpp) and demo (the headless demo
+// that `./prunelab run` falls back to).
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "app/cli/model_loader.h"
+#include "app/cli/prune_commands.h"
 #include "engine/io/image.h"
 #include "engine/io/npy.h"
 #include "engine/ir/layer_view.h"
@@ -161,7 +163,7 @@ int main(int argc, char** argv) {
     int runs = 30;
 
     auto addModel = [&](CLI::App* cmd) {
-        cmd->add_option("model", request.path, "model file (.onnx)")->required();
+        cmd->add_option("model", request.path, "model file (.onnx or .plab)")->required();
         cmd->add_option("--size", size, "bind an image input's dynamic size, WxH (e.g. 640x640)");
     };
 
@@ -182,6 +184,23 @@ int main(int argc, char** argv) {
     bench->add_option("--threads", threads, "threads for every runtime (default 1)");
     bench->add_option("--runs", runs, "timed runs per runtime (default 30)");
 
+    PruneRequest prune;
+    CLI::App* pruneCmd =
+        app.add_subcommand("prune", "apply a pruning plan, write the pruned model");
+    addModel(pruneCmd);
+    pruneCmd->add_option("--plan", prune.planPath, "plan JSON file");
+    pruneCmd->add_option("--preset", prune.preset,
+                         "uniform-50, uniform-75, uniform-90, patdnn-8 or tile-75");
+    pruneCmd->add_option("--out", prune.outPath, "OUT.onnx (zeros in place) or OUT.plab (+ masks)")
+        ->required();
+    pruneCmd->add_option("--save-plan", prune.savePlanPath, "also write the applied plan as JSON");
+
+    bool statsJson = false;
+    CLI::App* stats = app.add_subcommand(
+        "stats", "density, MACs and storage bytes per layer of a model or pruned model");
+    addModel(stats);
+    stats->add_flag("--json", statsJson, "print the statistics as JSON");
+
     CLI::App* demo = app.add_subcommand("demo", "the headless demo: find faces in the photos");
 
     CLI11_PARSE(app, argc, argv);
@@ -195,6 +214,11 @@ int main(int argc, char** argv) {
     if (info->parsed()) return cmdInfo(request);
     if (run->parsed()) return cmdRun(request, inputs, outputDir, threads);
     if (bench->parsed()) return cmdBench(request, inputs, threads < 1 ? 1 : threads, runs);
+    if (pruneCmd->parsed()) {
+        prune.model = request;
+        return cmdPrune(prune);
+    }
+    if (stats->parsed()) return cmdStats(request, statsJson);
     if (demo->parsed()) return runHeadlessDemo();
     return 0;
 }

@@ -43,10 +43,12 @@ Result<std::pair<int64_t, int64_t>> parseSize(const std::string& wxh) {
 
 Result<LoadedModel> loadModel(const ModelRequest& request) {
     std::string ext = std::filesystem::path(request.path).extension().string();
-    if (ext != ".onnx") {
-        return makeError(ErrorCode::Unsupported,
-                         "unknown model format '" + ext + "' (PruneLab reads .onnx files)",
-                         request.path);
+    // A .plab is an ONNX model with PruneLab's metadata (engine/prune/pruned_model.h).
+    if (ext != ".onnx" && ext != ".plab") {
+        return makeError(
+            ErrorCode::Unsupported,
+            "unknown model format '" + ext + "' (PruneLab reads .onnx and .plab files)",
+            request.path);
     }
     PL_TRY_ASSIGN(auto declared, readOnnxInputs(request.path));
     OnnxImportOptions options;

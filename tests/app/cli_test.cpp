@@ -122,5 +122,83 @@ TEST(Cli, BadSizeAndWrongNpyShapeAreExplained) {
         << r.output;
 }
 
+// ---- prune and stats ----
+
+TEST(Cli, PruneWithAPresetWritesOnnxThatRunsAndStatsReadsBack) {
+    fs::path dir = tempDir("prune");
+    std::string out = (dir / "blazeface_50.onnx").string();
+    std::string plan = (dir / "applied.json").string();
+    CommandResult r = runCli("prune " + kBlazeFace + " --preset uniform-50 --out " + out +
+                             " --save-plan " + plan);
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+    EXPECT_NE(r.output.find("first prunable layer kept dense (keepFirstLast)"), std::string::npos)
+        << r.output;
+    EXPECT_NE(r.output.find("wrote " + out), std::string::npos);
+    EXPECT_TRUE(fs::exists(plan));
+
+    // ONNX Runtime loads and runs the pruned model.
+    auto input = engine::loadImageAsInput(kPhoto, {1, 128, 128, 3});
+    ASSERT_TRUE(input.ok()) << input.error().toString();
+    auto ort = refrt::OrtRunner::load(out, 1);
+    ASSERT_TRUE(ort.ok()) << ort.error().toString();
+    auto outputs = (*ort)->run(std::span<const engine::Tensor>(&*input, 1));
+    ASSERT_TRUE(outputs.ok()) << outputs.error().toString();
+    for (float v : (*outputs)[0].toFloatVector()) ASSERT_TRUE(std::isfinite(v));
+
+    r = runCli("stats " + out);
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+    EXPECT_NE(r.output.find("kernels removed"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("\"non_structured\""), std::string::npos) << r.output;  // the plan
+    r = runCli("stats --json " + out);
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+    EXPECT_NE(r.output.find("\"keptMacs\""), std::string::npos) << r.output;
+
+    // The saved plan applies again, to a .plab that stats reads with its masks.
+    std::string plab = (dir / "blazeface_50.plab").string();
+    r = runCli("prune " + kBlazeFace + " --plan " + plan + " --out " + plab);
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+    r = runCli("stats " + plab);
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+    EXPECT_NE(r.output.find("non_structured"), std::string::npos) << r.output;
+}
+
+TEST(Cli, PruneExplainsBadPlansAndArguments) {
+    fs::path dir = tempDir("prune_errors");
+    std::string out = (dir / "out.onnx").string();
+    auto writePlan = [&](const std::string& name, const std::string& text) {
+        std::string path = (dir / name).string();
+        std::ofstream(path) << text;
+        return path;
+    };
+    std::string badRate = writePlan(
+        "rate.json",
+        R"({"version": 1, "default": {"scheme": "non_structured", "params": {"rate": 1.5}}})");
+    CommandResult r = runCli("prune " + kBlazeFace + " --plan " + badRate + " --out " + out);
+    EXPECT_EQ(r.exitCode, 1);
+    EXPECT_NE(r.output.find("rate.json: $.default.params.rate: 1.5 is outside [0, 1)"),
+              std::string::npos)
+        << r.output;
+
+    std::string missing =
+        writePlan("missing.json", R"({"version": 1, "layers": {"no_such_conv": "dense"}})");
+    r = runCli("prune " + kBlazeFace + " --plan " + missing + " --out " + out);
+    EXPECT_EQ(r.exitCode, 1);
+    EXPECT_NE(r.output.find("no prunable layer named 'no_such_conv'"), std::string::npos)
+        << r.output;
+
+    r = runCli("prune " + kBlazeFace + " --preset uniform-99 --out " + out);
+    EXPECT_EQ(r.exitCode, 1);
+    EXPECT_NE(r.output.find("presets: uniform-50"), std::string::npos) << r.output;
+
+    r = runCli("prune " + kBlazeFace + " --out " + out);
+    EXPECT_EQ(r.exitCode, 1);
+    EXPECT_NE(r.output.find("exactly one of --plan"), std::string::npos) << r.output;
+
+    r = runCli("prune " + kBlazeFace + " --preset uniform-50 --out " + (dir / "x.bin").string());
+    EXPECT_EQ(r.exitCode, 1);
+    EXPECT_NE(r.output.find("--out must end in .onnx"), std::string::npos) << r.output;
+    EXPECT_FALSE(fs::exists(out));
+}
+
 }  // namespace
 }  // namespace prunelab
