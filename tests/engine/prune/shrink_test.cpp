@@ -12,6 +12,7 @@
 #include "engine/ops/op.h"
 #include "engine/prune/shrink.h"
 #include "engine/runtime/reference_runner.h"
+#include "plugins/refrt/ort_runner.h"
 
 namespace prunelab::engine::prune {
 namespace {
@@ -353,6 +354,36 @@ TEST(StructuredShrink, BlazeFace) {
     auto g = importOnnxFile(path);
     ASSERT_TRUE(g.ok()) << g.error().toString();
     checkShrink(*g, 0.5);
+}
+
+TEST(StructuredShrink, BlazeFaceShrunkExportRunsInOnnxRuntimeLikeTheMaskedModel) {
+    if (!refrt::ortAvailable()) GTEST_SKIP() << "built without ONNX Runtime";
+    const std::string path = std::string(PRUNELAB_CACHE_DIR) +
+                             "/models/blazeface/face_detection_back_256x256_barracuda.onnx";
+    auto g = importOnnxFile(path);
+    ASSERT_TRUE(g.ok()) << g.error().toString();
+    auto pruned = pruneStructured(*g, rateValues(0.5));
+    ASSERT_TRUE(pruned.ok()) << pruned.error().toString();
+    auto bytes = exportOnnxBytes(pruned->shrunk);
+    ASSERT_TRUE(bytes.ok()) << bytes.error().toString();
+    EXPECT_LT(bytes->size(), exportOnnxBytes(*g)->size());
+    auto ort = refrt::OrtRunner::loadBytes(*bytes, "blazeface_shrunk.onnx", 1);
+    ASSERT_TRUE(ort.ok()) << ort.error().toString();
+    const std::vector<Tensor> inputs = randomInputs(*g, 5);
+    auto expected = runGraphReference(pruned->masked, inputs);
+    auto actual = (*ort)->run(inputs);
+    ASSERT_TRUE(expected.ok()) << expected.error().toString();
+    ASSERT_TRUE(actual.ok()) << actual.error().toString();
+    ASSERT_EQ(expected->size(), actual->size());
+    for (size_t o = 0; o < expected->size(); ++o) {
+        ASSERT_EQ((*expected)[o].shape(), (*actual)[o].shape());
+        const float* x = (*expected)[o].data<float>();
+        const float* y = (*actual)[o].data<float>();
+        float worst = 0;
+        for (int64_t k = 0; k < (*expected)[o].elements(); ++k)
+            worst = std::max(worst, std::fabs(x[k] - y[k]) / std::max(1.0f, std::fabs(x[k])));
+        EXPECT_LE(worst, 1e-4f) << "output " << o;
+    }
 }
 
 }  // namespace
