@@ -352,8 +352,11 @@ bool Analysis::preservesChannels(const Node& n) const {
             auto perm = n.attrs.getInts("perm");
             return perm.size() >= 2 && perm[0] == 0 && perm[1] == 1;
         }
-        case OpKind::Softmax:
-            return n.attrs.getInt("axis", -1) >= 2 && keepsLeadingDims();
+        case OpKind::Softmax: {  // over spatial axes only (also in legacy flattening mode)
+            int64_t axis = n.attrs.getInt("axis", -1);
+            if (axis < 0) axis += static_cast<int64_t>(in.size());
+            return axis >= 2 && keepsLeadingDims();
+        }
         case OpKind::Pad: {
             auto pads = n.attrs.getInts("pads");
             const size_t rank = in.size();
