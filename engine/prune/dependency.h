@@ -24,11 +24,13 @@ struct GroupMember {
 struct DependencyGroup {
     int64_t channels = 0;  // size of the shared channel space
     // Layers whose OUTPUT channels form the space (Conv/ConvTranspose/Gemm/MatMul with
-    // constant weights, group 1); their filters are pruned. Offset is always 0.
+    // constant weights, group 1); their filters [offset, offset + channels) are pruned. The
+    // offset is non-zero when a wider layer is added to a Concat of narrower spaces (BlazeFace
+    // widens 24 -> 48 channels with concat(x, zeros)): its filters then split over groups.
     std::vector<GroupMember> producers;
     // Nodes the space flows through that hold per-channel constants to slice: depthwise convs
     // (weights, bias and group count), BatchNormalization, PRelu, Mul/Add/Sub/Div by a
-    // per-channel constant.
+    // per-channel constant, and Concats with a constant piece (offset: in the Concat output).
     std::vector<GroupMember> passThrough;
     // Layers whose INPUT channels read the space (offset: where it starts in their input).
     std::vector<GroupMember> consumers;
