@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -91,6 +92,9 @@ struct PrunedModel {
     Graph graph;  // a copy of the input with the projected weights written in (zeros in place)
     PruningPlan plan;
     std::vector<LayerPruning> layers;  // every prunable layer, in prunableLayers() order
+    // Structured plans: the physical shrink, a smaller dense model with the same outputs as
+    // `graph` (engine/prune/shrink.h). Empty otherwise.
+    std::optional<Graph> shrunk;
 };
 
 // The weights of one layer in the [out][in/g][kh][kw] view schemes read (float32 only).
@@ -98,7 +102,8 @@ Result<LayerWeights> layerWeights(const Graph& graph, const Layer& layer);
 
 // Groups layers into projection units (one per layer; all layers of one "global"-scope or
 // "model"-scope entry form one unit), projects each with its scheme and writes the results into
-// a copy of the graph. Structured entries are Unsupported here until dependency groups land.
+// a copy of the graph. Structured entries prune whole dependency groups model-wide (they must
+// share parameters; other layers may then only be kept dense) and also give the shrunk model.
 Result<PrunedModel> applyPlan(const Graph& graph, const PruningPlan& plan);
 
 }  // namespace prunelab::engine::prune

@@ -1,10 +1,12 @@
 // Applying a pruning plan: decide each layer's entry (dense, scheme, fallback) and why, group
 // layers into projection units, project each unit with its scheme, and write the projected
 // weights into a copy of the graph.
+#include <algorithm>
 #include <cstdio>
 #include <set>
 
 #include "engine/prune/plan.h"
+#include "engine/prune/shrink.h"
 
 namespace prunelab::engine::prune {
 
@@ -79,6 +81,11 @@ LayerProjection denseProjection(const LayerWeights& w) {
     return p;
 }
 
+Result<PrunedModel> applyStructured(const Graph& graph, const PruningPlan& plan,
+                                    const std::vector<Layer>& layers,
+                                    const std::vector<LayerWeights>& weights,
+                                    const std::vector<Decision>& decisions);
+
 }  // namespace
 
 Result<LayerWeights> layerWeights(const Graph& graph, const Layer& layer) {
@@ -130,10 +137,12 @@ Result<PrunedModel> applyPlan(const Graph& graph, const PruningPlan& plan) {
             continue;
         }
         if (entry.scheme == "structured") {
-            return makeError(ErrorCode::Unsupported,
-                             "structured pruning needs dependency groups, which applyPlan does "
-                             "not handle yet; use non_structured, pattern or tile_wise",
-                             where);
+            // Whole dependency groups, decided model-wide in applyStructured().
+            d.how = LayerPruning::How::Scheme;
+            d.scheme = entry.scheme;
+            d.params = entry.params;
+            d.reason = "structured (" + source + ")";
+            continue;
         }
         const Scheme* scheme = findScheme(entry.scheme);
         if (scheme->supports(weights[i])) {
@@ -156,6 +165,10 @@ Result<PrunedModel> applyPlan(const Graph& graph, const PruningPlan& plan) {
             }
         }
     }
+
+    bool structured = false;
+    for (const Decision& d : decisions) structured |= d.scheme == "structured";
+    if (structured) return applyStructured(graph, plan, layers, weights, decisions);
 
     // 2. Group into projection units, in first-layer order (deterministic), and project.
     PrunedModel out;
@@ -226,5 +239,99 @@ Result<PrunedModel> applyPlan(const Graph& graph, const PruningPlan& plan) {
     }
     return out;
 }
+
+namespace {
+
+// Structured entries prune whole dependency groups (engine/prune/shrink.h): one ranking for
+// the model, so their parameters must agree; a group keeps every channel when one of its
+// producer layers is to stay dense. Other layers may only be kept dense: another scheme's
+// projection would be overwritten by the group masks on its input channels.
+Result<PrunedModel> applyStructured(const Graph& graph, const PruningPlan& plan,
+                                    const std::vector<Layer>& layers,
+                                    const std::vector<LayerWeights>& weights,
+                                    const std::vector<Decision>& decisions) {
+    const ParamValues* params = nullptr;
+    for (size_t i = 0; i < layers.size(); ++i) {
+        const Decision& d = decisions[i];
+        if (d.how == LayerPruning::How::Dense) continue;
+        std::string where = "layer '" + layers[i].name + "'";
+        if (d.scheme != "structured") {
+            return makeError(ErrorCode::Unsupported,
+                             "a plan with structured entries can keep other layers dense but "
+                             "not prune them with " +
+                                 d.scheme + " (not supported yet)",
+                             where);
+        }
+        if (params != nullptr && !(*params == d.params)) {
+            return makeError(ErrorCode::Unsupported,
+                             "structured entries with different parameters (structured pruning "
+                             "ranks the whole model once)",
+                             where);
+        }
+        params = &d.params;
+    }
+    PL_TRY_ASSIGN(std::vector<DependencyGroup> groups, findDependencyGroups(graph));
+    PL_TRY_ASSIGN(KeptChannels kept, selectKeptChannels(graph, groups, *params));
+    std::vector<std::string> groupNote(layers.size());
+    for (size_t g = 0; g < groups.size(); ++g) {
+        bool keepAll = false;
+        for (const GroupMember& m : groups[g].producers) {
+            for (size_t i = 0; i < layers.size(); ++i) {
+                if (layers[i].node != m.node) continue;
+                keepAll |= decisions[i].how == LayerPruning::How::Dense;
+                groupNote[i] = groups[g].prunable
+                                   ? "; its group of " + std::to_string(groups[g].channels) +
+                                         " channels keeps " + std::to_string(kept[g].size())
+                                   : "; its group is not prunable: " + groups[g].reason;
+            }
+        }
+        if (keepAll && groups[g].prunable) {
+            kept[g].resize(static_cast<size_t>(groups[g].channels));
+            for (int64_t c = 0; c < groups[g].channels; ++c) kept[g][static_cast<size_t>(c)] = c;
+        }
+    }
+    PrunedModel out;
+    out.plan = plan;
+    PL_TRY_ASSIGN(out.graph, maskStructured(graph, groups, kept));
+    PL_TRY_ASSIGN(Graph shrunk, shrinkStructured(graph, groups, kept));
+    out.shrunk = std::move(shrunk);
+    // The masked graph may number its values differently: find each layer again by name.
+    std::vector<Layer> maskedLayers = prunableLayers(out.graph);
+    for (size_t i = 0; i < layers.size(); ++i) {
+        LayerPruning lp;
+        lp.layer = layers[i];
+        lp.how = decisions[i].how;
+        lp.scheme = decisions[i].scheme;
+        lp.params = decisions[i].params;
+        lp.reason = decisions[i].reason + groupNote[i];
+        auto same = std::find_if(maskedLayers.begin(), maskedLayers.end(),
+                                 [&](const Layer& l) { return l.name == layers[i].name; });
+        if (same == maskedLayers.end() || same->outChannels != layers[i].outChannels ||
+            same->inPerGroup != layers[i].inPerGroup) {
+            return makeError(ErrorCode::Internal, "the masked model lost or reshaped this layer",
+                             "layer '" + layers[i].name + "'");
+        }
+        lp.layer = *same;
+        PL_TRY_ASSIGN(LayerWeights masked, layerWeights(out.graph, *same));
+        // Pruned = zeroed by the masks; weights that were zero already count as kept.
+        lp.projection.weights = masked.weights;
+        lp.projection.mask = Tensor(DataType::UInt8, masked.weights.shape());
+        const float* before = weights[i].weights.data<float>();
+        const float* after = masked.weights.data<float>();
+        uint8_t* m = lp.projection.mask.data<uint8_t>();
+        bool inputsCut = false;
+        for (int64_t k = 0; k < lp.projection.mask.elements(); ++k) {
+            m[k] = !(after[k] == 0.0f && before[k] != 0.0f);
+            inputsCut |= m[k] == 0;
+        }
+        if (lp.how == LayerPruning::How::Dense && inputsCut) {
+            lp.reason += "; input channels removed with the filters of the layer before";
+        }
+        out.layers.push_back(std::move(lp));
+    }
+    return out;
+}
+
+}  // namespace
 
 }  // namespace prunelab::engine::prune

@@ -188,11 +188,52 @@ TEST(PlanApply, MissingLayerAndStructuredAreClearErrors) {
     EXPECT_EQ(pruned.error().code, ErrorCode::NotFound);
     EXPECT_TRUE(contains(pruned.error().message, "$.layers[\"Conv_99\"]: the model has no"));
 
-    PruningPlan structured;
-    structured.defaultEntry = PlanEntry::make("structured", {});
-    pruned = applyPlan(g, structured);
+    // Structured ranks the whole model once: mixing it with another scheme is refused.
+    PruningPlan mixed;
+    mixed.defaultEntry = PlanEntry::make("structured", {});
+    mixed.layers["Conv_2"] = PlanEntry::make("non_structured", {});
+    pruned = applyPlan(g, mixed);
     ASSERT_FALSE(pruned.ok());
     EXPECT_EQ(pruned.error().code, ErrorCode::Unsupported);
+    EXPECT_TRUE(contains(pruned.error().toString(), "not prune them with non_structured"))
+        << pruned.error().toString();
+}
+
+TEST(PlanApply, StructuredRemovesWholeFiltersAndGivesTheShrunkModel) {
+    if (!schemeReady("structured")) GTEST_SKIP() << "structured not implemented yet";
+    Graph g = tinyNet();
+    PruningPlan plan;
+    ParamValues half;
+    half.set("rate", 0.5);
+    plan.defaultEntry = PlanEntry::make("structured", half);
+    auto pruned = applyPlan(g, plan);
+    ASSERT_TRUE(pruned.ok()) << pruned.error().toString();
+    ASSERT_TRUE(pruned->shrunk.has_value());
+    std::vector<Layer> shrunk = prunableLayers(*pruned->shrunk);
+    ASSERT_EQ(shrunk.size(), 4u);
+    // The first layer stays dense (keepFirstLast): its group keeps all 8 filters.
+    EXPECT_EQ(shrunk[0].outChannels, 8);
+    EXPECT_EQ(pruned->layers[0].how, LayerPruning::How::Dense);
+    // The two middle layers lose half their filters, whole filters at a time.
+    EXPECT_EQ(shrunk[1].outChannels, 4);
+    EXPECT_EQ(shrunk[2].outChannels, 8);
+    for (size_t i : {1u, 2u}) {
+        const LayerPruning& lp = pruned->layers[i];
+        EXPECT_EQ(lp.scheme, "structured");
+        const Layer& l = lp.layer;
+        const uint8_t* m = lp.projection.mask.data<uint8_t>();
+        int64_t perFilter = l.inPerGroup * l.kh * l.kw, removed = 0;
+        for (int64_t o = 0; o < l.outChannels; ++o) {
+            int64_t kept = 0;
+            for (int64_t k = 0; k < perFilter; ++k) kept += m[o * perFilter + k];
+            removed += kept == 0;
+        }
+        EXPECT_EQ(removed, l.outChannels / 2) << l.name;
+    }
+    // The last layer keeps its filters but reads fewer inputs.
+    EXPECT_EQ(shrunk[3].inPerGroup, 8);
+    EXPECT_TRUE(contains(pruned->layers[3].reason, "input channels removed"))
+        << pruned->layers[3].reason;
 }
 
 TEST(PlanApply, NonStructuredKeepsTheExactFractionAndFirstLastDense) {
