@@ -194,6 +194,8 @@ int main(int argc, char** argv) {
     pruneCmd->add_option("--out", prune.outPath, "OUT.onnx (zeros in place) or OUT.plab (+ masks)")
         ->required();
     pruneCmd->add_option("--save-plan", prune.savePlanPath, "also write the applied plan as JSON");
+    pruneCmd->add_option("--shrunk", prune.shrunkPath,
+                         "structured plans: also write the smaller dense model (.onnx)");
 
     bool statsJson = false;
     CLI::App* stats = app.add_subcommand(

@@ -72,6 +72,17 @@ int cmdPrune(const PruneRequest& request) {
     Status st = ext == ".plab" ? savePlabFile(*pruned, request.outPath)
                                : exportPrunedOnnx(*pruned, request.outPath);
     if (!st.ok()) return fail(st.error());
+    if (!request.shrunkPath.empty()) {
+        if (!pruned->shrunk) {
+            return fail(makeError(ErrorCode::InvalidArgument,
+                                  "--shrunk needs a plan with structured entries (only they "
+                                  "remove whole channels)"));
+        }
+        st = exportOnnxFile(*pruned->shrunk, request.shrunkPath,
+                            {{"prunelab.plan", planToJson(*plan)}});
+        if (!st.ok()) return fail(st.error());
+        std::printf("wrote %s (structured shrink)\n", request.shrunkPath.c_str());
+    }
     if (!request.savePlanPath.empty()) {
         st = savePlanFile(*plan, request.savePlanPath);
         if (!st.ok()) return fail(st.error());

@@ -15,6 +15,7 @@ struct PruneRequest {
     std::string preset;        // a preset name (exactly one of the two)
     std::string outPath;       // .onnx: zeros in place + plan/stats metadata; .plab: also masks
     std::string savePlanPath;  // optional: write the plan that was applied as JSON
+    std::string shrunkPath;    // optional, structured plans: the physically smaller model
 };
 
 int cmdPrune(const PruneRequest& request);

@@ -162,6 +162,37 @@ TEST(Cli, PruneWithAPresetWritesOnnxThatRunsAndStatsReadsBack) {
     EXPECT_NE(r.output.find("non_structured"), std::string::npos) << r.output;
 }
 
+TEST(Cli, StructuredPlanWritesTheShrunkModelThatOnnxRuntimeRuns) {
+    fs::path dir = tempDir("prune_structured");
+    std::string plan = (dir / "structured.json").string();
+    std::ofstream(plan) << R"({"version": 1,
+        "default": {"scheme": "structured", "params": {"rate": 0.25}}})";
+    std::string out = (dir / "masked.onnx").string();
+    std::string shrunk = (dir / "shrunk.onnx").string();
+    CommandResult r =
+        runCli("prune " + kBlazeFace + " --plan " + plan + " --out " + out + " --shrunk " + shrunk);
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+    EXPECT_NE(r.output.find("structured shrink"), std::string::npos) << r.output;
+
+    auto input = engine::loadImageAsInput(kPhoto, {1, 128, 128, 3});
+    ASSERT_TRUE(input.ok()) << input.error().toString();
+    auto masked = refrt::OrtRunner::load(out, 1);
+    auto small = refrt::OrtRunner::load(shrunk, 1);
+    ASSERT_TRUE(masked.ok()) << masked.error().toString();
+    ASSERT_TRUE(small.ok()) << small.error().toString();
+    auto a = (*masked)->run(std::span<const engine::Tensor>(&*input, 1));
+    auto b = (*small)->run(std::span<const engine::Tensor>(&*input, 1));
+    ASSERT_TRUE(a.ok() && b.ok());
+    ASSERT_EQ(a->size(), b->size());
+    for (size_t i = 0; i < a->size(); ++i) {
+        std::vector<float> x = (*a)[i].toFloatVector(), y = (*b)[i].toFloatVector();
+        ASSERT_EQ(x.size(), y.size());
+        for (size_t k = 0; k < x.size(); ++k)
+            ASSERT_NEAR(x[k], y[k], 1e-3f + 1e-4f * std::fabs(x[k]));
+    }
+    EXPECT_LT(fs::file_size(shrunk), fs::file_size(out));
+}
+
 TEST(Cli, PruneExplainsBadPlansAndArguments) {
     fs::path dir = tempDir("prune_errors");
     std::string out = (dir / "out.onnx").string();
