@@ -1,7 +1,7 @@
 // prunelab-cli: the engine from the command line. info (layers, params, MACs), run (a model on
 // an image or .npy, outputs as .npy), bench (PruneLab dense vs ONNX Runtime vs OpenCV DNN, in
-// one process, interleaved), prune / stats (prune_commands.cpp) and demo (the headless demo
-// that `./prunelab run` falls back to).
+// one process, interleaved), prune / stats / sensitivity (prune_commands.cpp) and demo (the
+// headless demo that `./prunelab run` falls back to).
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -203,6 +203,18 @@ int main(int argc, char** argv) {
     addModel(stats);
     stats->add_flag("--json", statsJson, "print the statistics as JSON");
 
+    SensitivityRequest sens;
+    CLI::App* sensCmd = app.add_subcommand(
+        "sensitivity", "prune each layer alone at several rates, measure the output change");
+    addModel(sensCmd);
+    sensCmd->add_option("--scheme", sens.scheme, "scheme id (default non_structured)");
+    sensCmd->add_option("--inputs", sens.inputsDir,
+                        "folder of images / .npy files (default: random inputs)");
+    sensCmd->add_option("--samples", sens.samples, "random inputs when there is no folder");
+    sensCmd->add_option("--rates", sens.rates, "rates, e.g. --rates 0.25 0.5")->expected(1, -1);
+    sensCmd->add_option("--metric", sens.metric, "auto, top1, psnr or l2");
+    sensCmd->add_option("--threads", sens.threads, "worker threads (default: one per core)");
+
     CLI::App* demo = app.add_subcommand("demo", "the headless demo: find faces in the photos");
 
     CLI11_PARSE(app, argc, argv);
@@ -221,6 +233,10 @@ int main(int argc, char** argv) {
         return cmdPrune(prune);
     }
     if (stats->parsed()) return cmdStats(request, statsJson);
+    if (sensCmd->parsed()) {
+        sens.model = request;
+        return cmdSensitivity(sens);
+    }
     if (demo->parsed()) return runHeadlessDemo();
     return 0;
 }

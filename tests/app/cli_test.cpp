@@ -193,6 +193,24 @@ TEST(Cli, StructuredPlanWritesTheShrunkModelThatOnnxRuntimeRuns) {
     EXPECT_LT(fs::file_size(shrunk), fs::file_size(out));
 }
 
+TEST(Cli, SensitivityPrintsATableFromAFolderOfImages) {
+    fs::path dir = tempDir("sensitivity");
+    fs::copy_file(kPhoto, dir / "a.jpg");
+    CommandResult r = runCli("sensitivity " + kBlazeFace + " --inputs " + dir.string() +
+                             " --rates 0.5 0.9 --threads 2");
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+    EXPECT_NE(r.output.find("metric: relative L2"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("rate 0.90"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("nan"), std::string::npos) << r.output;
+
+    r = runCli("sensitivity " + kBlazeFace + " --inputs " + (dir / "none").string());
+    EXPECT_EQ(r.exitCode, 1);
+    EXPECT_NE(r.output.find("cannot read the folder"), std::string::npos) << r.output;
+    r = runCli("sensitivity " + kBlazeFace + " --metric best");
+    EXPECT_EQ(r.exitCode, 1);
+    EXPECT_NE(r.output.find("--metric must be"), std::string::npos) << r.output;
+}
+
 TEST(Cli, PruneExplainsBadPlansAndArguments) {
     fs::path dir = tempDir("prune_errors");
     std::string out = (dir / "out.onnx").string();
