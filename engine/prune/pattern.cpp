@@ -121,6 +121,7 @@ class PatternScheme final : public Scheme {
     //  3. Each kernel is projected onto argmax over the set (ties: set order).
     //  4. Connectivity: the round(rate * kernels) kernels with the smallest projected norm
     //     become all zero (ties: the higher kernel index goes first), per layer.
+    //  5. Repeat 1-4 on the result until it no longer changes (exact idempotence).
     Result<std::vector<LayerProjection>> project(std::span<const LayerWeights> layers,
                                                  const ParamValues& values) const override {
         PL_TRY(values.validate(params()));
@@ -137,6 +138,17 @@ class PatternScheme final : public Scheme {
                                       " (a plan sends such layers to its fallback scheme)");
             }
         }
+        // Step 5: repeat on the result until it is a fixed point (see projectToFixedPoint()):
+        // on weights with zeros a tie can change the set; on ordinary weights it is one pass.
+        return projectToFixedPoint(layers, [&](std::span<const LayerWeights> unit) {
+            return projectOnce(unit, k, rate, modelScope);
+        });
+    }
+
+  private:
+    // Steps 1 to 4 once.
+    static std::vector<LayerProjection> projectOnce(std::span<const LayerWeights> layers, size_t k,
+                                                    double rate, bool modelScope) {
         static const std::vector<Pattern> candidates = candidatePatterns();
 
         // Step 1: per layer, the winning candidate of each kernel.
@@ -166,7 +178,6 @@ class PatternScheme final : public Scheme {
         return out;
     }
 
-  private:
     // Step 2: the k most frequent candidates, most frequent first.
     static std::vector<Pattern> chooseSet(const std::vector<int64_t>& counts,
                                           const std::vector<Pattern>& candidates, size_t k) {

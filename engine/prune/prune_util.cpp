@@ -86,6 +86,23 @@ LayerProjection projectionFromMask(const LayerWeights& layer, const std::vector<
     return p;
 }
 
+Result<std::vector<LayerProjection>> projectToFixedPoint(std::span<const LayerWeights> layers,
+                                                         const ProjectionPass& pass) {
+    PL_TRY_ASSIGN(std::vector<LayerProjection> current, pass(layers));
+    for (;;) {
+        std::vector<LayerWeights> again(layers.begin(), layers.end());
+        for (size_t l = 0; l < again.size(); ++l) again[l].weights = current[l].weights;
+        PL_TRY_ASSIGN(std::vector<LayerProjection> next, pass(again));
+        bool same = true;
+        for (size_t l = 0; l < again.size() && same; ++l) {
+            same = next[l].weights.identical(current[l].weights);
+        }
+        // `current` projects to itself, so projecting it again returns the same weights.
+        if (same) return current;
+        current = std::move(next);
+    }
+}
+
 std::string percentText(double fraction) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%g%%", std::round(fraction * 1000.0) / 10.0);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -40,6 +41,21 @@ std::vector<int64_t> orderByScoreDescending(std::span<const double> scores);
 
 // Projection of `layer` that keeps the weights where keep[i] != 0 and sets the rest to +0.
 LayerProjection projectionFromMask(const LayerWeights& layer, const std::vector<uint8_t>& keep);
+
+// One pass of a projection over a unit of layers.
+using ProjectionPass =
+    std::function<Result<std::vector<LayerProjection>>(std::span<const LayerWeights>)>;
+
+// Applies `pass` again to its own output until the weights stop changing, and returns the last
+// pass. Schemes whose choices are learnt from the weights (pattern sets, tiles over kept
+// columns) need this to be exactly idempotent: on weights that already contain zeros, a tie
+// can make the second pass choose differently. Each pass only keeps or zeros weights, so every
+// repeat zeros at least one more weight and the loop ends; on ordinary weights the first
+// pass is already a fixed point and it costs one extra pass. Where it repeats, the result is
+// a valid point of the constraint set but not always the nearest one, and a kept (mask 1)
+// position may hold a zero.
+Result<std::vector<LayerProjection>> projectToFixedPoint(std::span<const LayerWeights> layers,
+                                                         const ProjectionPass& pass);
 
 // Percent text for explanations: 0.25 -> "25%", 0.125 -> "12.5%".
 std::string percentText(double fraction);

@@ -66,12 +66,17 @@ class TileWiseScheme final : public Scheme {
         const double rate = values.number("rate", 0.5);
         const int64_t width = static_cast<int64_t>(values.number("tile_width", 64));
         const double share = values.number("column_share", 0.25);
-        std::vector<LayerProjection> out;
-        for (const LayerWeights& layer : layers) {
-            PL_TRY_ASSIGN(GemmView v, gemmView(layer));
-            out.push_back(projectLayer(layer, v, rate, width, share));
-        }
-        return out;
+        for (const LayerWeights& layer : layers) PL_TRY(gemmView(layer));
+        // Repeated until it is a fixed point (see projectToFixedPoint()): on weights that
+        // already hold zeros, an all-zero kept column can tie with a pruned one and move the
+        // tiles on a second pass; on ordinary weights this is one pass.
+        return projectToFixedPoint(layers, [&](std::span<const LayerWeights> unit) {
+            std::vector<LayerProjection> out;
+            for (const LayerWeights& layer : unit) {
+                out.push_back(projectLayer(layer, gemmView(layer).value(), rate, width, share));
+            }
+            return Result<std::vector<LayerProjection>>(std::move(out));
+        });
     }
 
   private:
@@ -87,6 +92,7 @@ class TileWiseScheme final : public Scheme {
     //     while they fit in the remaining T - c * R, each tile keeping at least one row (a
     //     tile with no rows would be pruned columns in disguise). It stops at the first
     //     segment that does not fit, so the total is short of T by less than one tile row.
+    //  4. project() repeats 1-3 on the result until it no longer changes (exact idempotence).
     static LayerProjection projectLayer(const LayerWeights& layer, const GemmView& v, double rate,
                                         int64_t width, double share) {
         const std::span<const float> w = layer.weights.span<float>();

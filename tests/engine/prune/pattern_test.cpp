@@ -157,6 +157,39 @@ TEST(Pattern, BlazeFace3x3Layers) {
     checkLayers(layers, 4, 0.0, "model");
 }
 
+TEST(Pattern, IdempotentOnAlreadyPrunedWeights) {
+    std::vector<LayerWeights> layers;
+    for (const LayerWeights& l : testing::sparseBlazefaceLayers())
+        if (scheme().supports(l)) layers.push_back(l);
+    ASSERT_FALSE(layers.empty());
+    for (double rate : {0.5, 0.75, 0.9}) {
+        for (std::string scope : {"layer", "model"}) {
+            ParamValues v = params({{"connectivity_rate", rate}, {"pattern_scope", scope}});
+            auto r = scheme().project(layers, v);
+            ASSERT_TRUE(r.ok());
+            std::vector<LayerWeights> twice;
+            for (size_t l = 0; l < layers.size(); ++l) {
+                // The structure holds; each weight is the original one or zero (a tie may
+                // have zeroed it in an earlier round, see projectToFixedPoint()).
+                twice.push_back(asLayer(layers[l], (*r)[l]));
+                const int64_t kernels = layers[l].weights.elements() / 9;
+                EXPECT_EQ(checkLayer(twice.back(), (*r)[l], 8), std::llround(rate * kernels));
+                auto w = layers[l].weights.span<float>();
+                auto pw = (*r)[l].weights.span<float>();
+                for (size_t i = 0; i < w.size(); ++i) {
+                    ASSERT_TRUE(pw[i] == w[i] || pw[i] == 0.0f);
+                }
+            }
+            auto again = scheme().project(twice, v);
+            ASSERT_TRUE(again.ok());
+            for (size_t l = 0; l < layers.size(); ++l) {
+                EXPECT_TRUE((*again)[l].weights.identical((*r)[l].weights))
+                    << layers[l].name << " rate " << rate << " " << scope;
+            }
+        }
+    }
+}
+
 TEST(Pattern, ErrorsNameTheLayer) {
     std::vector<LayerWeights> layers = {randomLayer("conv1x1", 4, 4, 1, 1, 1)};
     EXPECT_FALSE(scheme().supports(layers[0]));

@@ -53,6 +53,18 @@ inline std::vector<LayerWeights> blazefaceLayers() {
     return out;
 }
 
+// BlazeFace's layers after 70% magnitude pruning: weights full of exact zeros, where ties
+// between equally good choices make idempotence hard (pruning an already pruned model).
+inline std::vector<LayerWeights> sparseBlazefaceLayers() {
+    std::vector<LayerWeights> layers = blazefaceLayers();
+    ParamValues v;
+    v.set("rate", 0.7);
+    auto r = findScheme("non_structured")->project(layers, v);
+    if (!r.ok()) return {};
+    for (size_t l = 0; l < layers.size(); ++l) layers[l].weights = (*r)[l].weights;
+    return layers;
+}
+
 inline int64_t countKept(const LayerProjection& p) {
     int64_t k = 0;
     for (uint8_t m : p.mask.span<uint8_t>()) k += m != 0;

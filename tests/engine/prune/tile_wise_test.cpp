@@ -120,6 +120,26 @@ TEST(TileWise, BlazeFace) {
     checkLayers(layers, 0.5, 128, 0.0);
 }
 
+TEST(TileWise, IdempotentOnAlreadyPrunedWeights) {
+    std::vector<LayerWeights> layers = testing::sparseBlazefaceLayers();
+    ASSERT_FALSE(layers.empty());
+    for (double rate : {0.5, 0.75, 0.9}) {
+        ParamValues v = params({{"rate", rate}, {"tile_width", int64_t{16}}});
+        auto r = scheme().project(layers, v);
+        ASSERT_TRUE(r.ok());
+        for (size_t l = 0; l < layers.size(); ++l) {
+            auto again =
+                scheme().project(std::vector<LayerWeights>{asLayer(layers[l], (*r)[l])}, v);
+            ASSERT_TRUE(again.ok());
+            EXPECT_TRUE((*again)[0].weights.identical((*r)[l].weights))
+                << layers[l].name << " rate " << rate;
+            const int64_t n = layers[l].weights.elements();
+            EXPECT_GE(countKept((*r)[l]), std::llround((1 - rate) * double(n)));
+            EXPECT_LT(countKept((*r)[l]) - std::llround((1 - rate) * double(n)), 16);
+        }
+    }
+}
+
 TEST(TileWise, BadParamsAreErrors) {
     std::vector<LayerWeights> layers = {randomLayer("a", 4, 4, 3, 3, 1)};
     EXPECT_FALSE(scheme().project(layers, params({{"tile_width", int64_t{48}}})).ok());
