@@ -12,10 +12,13 @@ namespace prunelab::engine::prune {
 
 using json = nlohmann::json;
 
+// Layer names come from model files and may not be valid UTF-8; dump() would throw on them.
+constexpr auto kReplaceBadUtf8 = json::error_handler_t::replace;
+
 namespace {
 
 std::string layerPath(const std::string& name) {
-    return "$.layers[" + json(name).dump() + "]";
+    return "$.layers[" + json(name).dump(-1, ' ', false, kReplaceBadUtf8) + "]";
 }
 
 bool isRateKey(const std::string& key) {
@@ -246,7 +249,7 @@ std::string planToJson(const PruningPlan& plan) {
     j["layers"] = std::move(layers);
     j["fallback"] = entryToJson(PlanEntry::make(plan.fallbackScheme, plan.fallbackParams));
     j["keepFirstLast"] = plan.keepFirstLast;
-    return j.dump(2) + "\n";
+    return j.dump(2, ' ', false, kReplaceBadUtf8) + "\n";
 }
 
 Result<PruningPlan> loadPlanFile(const std::string& path) {

@@ -146,7 +146,7 @@ Result<std::map<std::string, std::string>> plabMetadata(const PrunedModel& model
         layers.push_back(std::move(j));
     }
     meta[kKeyFormat] = kPlabFormat;
-    meta[kKeyLayers] = layers.dump();
+    meta[kKeyLayers] = layers.dump(-1, ' ', false, json::error_handler_t::replace);
     return meta;
 }
 

@@ -245,7 +245,7 @@ std::string statsToJson(const ModelStats& stats) {
            {"csr32Bytes", stats.csr32Bytes},
            {"bestBytes", stats.bestBytes},
            {"layers", std::move(layers)}};
-    return j.dump();
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace prunelab::engine::prune

@@ -116,6 +116,51 @@ TEST(Plab, RefusesAPlainOnnxModelAndCorruptRecords) {
     EXPECT_EQ(corrupt.error().code, ErrorCode::Corrupt);
 }
 
+TEST(Plab, RealPatternAndTilePlansOnBlazeFaceReloadLosslessly) {
+    for (const char* id : {"pattern", "tile_wise", "non_structured"}) {
+        const Scheme* s = findScheme(id);
+        if (s == nullptr || s->params().empty()) GTEST_SKIP() << id << " not ready";
+    }
+    const std::string model = std::string(PRUNELAB_CACHE_DIR) +
+                              "/models/blazeface/face_detection_front_128x128_barracuda.onnx";
+    if (!fs::exists(model)) GTEST_SKIP() << "BlazeFace not in the asset cache";
+    auto g = importOnnxFile(model);
+    ASSERT_TRUE(g.ok()) << g.error().toString();
+    for (const char* preset : {"patdnn-8", "tile-75"}) {
+        SCOPED_TRACE(preset);
+        auto plan = presetPlan(preset);
+        ASSERT_TRUE(plan.ok());
+        auto pruned = applyPlan(*g, *plan);
+        ASSERT_TRUE(pruned.ok()) << pruned.error().toString();
+        ModelStats stats = modelStats(*pruned);
+        int schemeLayers = 0;
+        for (size_t i = 0; i < pruned->layers.size(); ++i) {
+            const LayerPruning& lp = pruned->layers[i];
+            const LayerStats& s = stats.layers[i];
+            if (lp.how != LayerPruning::How::Scheme) continue;
+            ++schemeLayers;
+            if (lp.scheme == "pattern") {
+                ASSERT_TRUE(s.bytes.patternFkw.has_value()) << s.name;
+                EXPECT_LE(s.patternHistogram.size(), 8u) << s.name;
+                int64_t kernels = 0;
+                for (const auto& [p, n] : s.patternHistogram) kernels += n;
+                EXPECT_EQ(kernels, s.kernels - s.kernelsRemoved) << s.name;
+            } else {
+                EXPECT_TRUE(s.bytes.tile.has_value()) << s.name;
+            }
+        }
+        EXPECT_GT(schemeLayers, 0);
+        std::string path = tempFile(std::string(preset) + ".plab");
+        Status st = savePlabFile(*pruned, path);
+        ASSERT_TRUE(st.ok()) << st.error().toString();
+        auto loaded = loadPlabFile(path);
+        ASSERT_TRUE(loaded.ok()) << loaded.error().toString();
+        expectSameModel(*pruned, *loaded);
+        EXPECT_EQ(statsToJson(modelStats(*loaded)), statsToJson(stats));
+        fs::remove(path);
+    }
+}
+
 TEST(PrunedOnnx, BlazeFaceZerosAndMetadataSurviveExport) {
     const Scheme* ns = findScheme("non_structured");
     if (ns == nullptr || ns->params().empty()) GTEST_SKIP() << "non_structured not ready";

@@ -66,6 +66,12 @@ TEST(PlanJson, RoundTripIsExact) {
               1.0 - 1.0 / 3.6);
 }
 
+TEST(PlanJson, NamesThatAreNotUtf8DoNotThrow) {
+    PruningPlan plan;
+    plan.layers["conv\xff"] = PlanEntry::keepDense();
+    EXPECT_NE(planToJson(plan).find("conv"), std::string::npos);
+}
+
 TEST(PlanJson, DefaultsAndDenseSpellings) {
     auto plan = parsePlanJson(R"({"version": 1, "layers": {"a": "dense",
                                   "b": {"scheme": "dense"}}})");
