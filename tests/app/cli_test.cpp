@@ -144,6 +144,19 @@ TEST(Cli, PruneWithAPresetWritesOnnxThatRunsAndStatsReadsBack) {
     auto outputs = (*ort)->run(std::span<const engine::Tensor>(&*input, 1));
     ASSERT_TRUE(outputs.ok()) << outputs.error().toString();
     for (float v : (*outputs)[0].toFloatVector()) ASSERT_TRUE(std::isfinite(v));
+    // PruneLab runs the exported file to the same outputs as ONNX Runtime.
+    fs::path runDir = dir / "run";
+    r = runCli("run " + out + " --input " + kPhoto + " --output-dir " + runDir.string());
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+    std::string first = (*ort)->outputNames()[0];
+    for (char& c : first) {
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
+    }
+    auto ours = engine::readNpy((runDir / (first + ".npy")).string());
+    ASSERT_TRUE(ours.ok()) << ours.error().toString();
+    std::vector<float> a = ours->toFloatVector(), b = (*outputs)[0].toFloatVector();
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t k = 0; k < a.size(); ++k) ASSERT_NEAR(a[k], b[k], 1e-3f + 1e-4f * std::fabs(b[k]));
 
     r = runCli("stats " + out);
     ASSERT_EQ(r.exitCode, 0) << r.output;
