@@ -5,7 +5,8 @@
 //    ("plab/1") and "prunelab.layers": per prunable layer how it was pruned (dense / scheme /
 //    fallback, scheme, parameters, reason), its pattern set and kernel patterns, its tile
 //    structure, and its mask stored compactly as the list of kept weights that are exactly
-//    zero (mask = weight != 0, plus those). Loading it gives back the PrunedModel losslessly.
+//    zero (mask = weight != 0, plus those). Loading it gives back the PrunedModel losslessly,
+//    except a structured plan's shrunk model, which is not stored (prune --shrunk writes it).
 // Thread-safe: no shared state.
 #pragma once
 
