@@ -215,7 +215,7 @@ int main(int argc, char** argv) {
     sensCmd->add_option("--metric", sens.metric, "auto, top1, psnr or l2");
     sensCmd->add_option("--threads", sens.threads, "worker threads (default: one per core)");
 
-    CLI::App* demo = app.add_subcommand("demo", "the headless demo: find faces in the photos");
+    CLI::App* demo = app.add_subcommand("demo", "the headless demo: PruneLab and ONNX Runtime on the bundled photos");
 
     CLI11_PARSE(app, argc, argv);
 
