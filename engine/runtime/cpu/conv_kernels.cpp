@@ -41,12 +41,47 @@ DnnlPieceKernel::DnnlPieceKernel(dnnl::engine engine, std::vector<Prim> prims,
       m_residual(residual),
       m_weights(std::move(weights)) {
     for (const Prim& p : m_prims) m_scratchBytes = std::max(m_scratchBytes, p.scratch.get_size());
+    size_t execs = 0;
+    for (const Piece& piece : m_pieces) {
+        m_firstExec.push_back(execs);
+        execs += piece.execs.size();
+    }
+}
+
+void DnnlPieceKernel::bind(size_t threads) {
+    m_bound.assign(threads, {});
+    for (std::vector<Bound>& bound : m_bound) {
+        for (const Piece& piece : m_pieces) {
+            for (const Exec& e : piece.execs) {
+                const Prim& p = m_prims[static_cast<size_t>(e.prim)];
+                Bound b;
+                for (const auto& [id, mem] : p.args) b.args[id] = mem;
+                // Placeholder handles until run() sets this call's pointers.
+                b.src = memory(p.src, m_engine, DNNL_MEMORY_NONE);
+                b.dst = memory(p.dst, m_engine, DNNL_MEMORY_NONE);
+                b.args[DNNL_ARG_SRC] = b.src;
+                b.args[DNNL_ARG_DST] = b.dst;
+                if (e.weights >= 0)
+                    b.args[DNNL_ARG_WEIGHTS] = m_weights[static_cast<size_t>(e.weights)];
+                if (p.scratch.get_size() > 0) {
+                    b.scratch = memory(p.scratch, m_engine, DNNL_MEMORY_NONE);
+                    b.args[DNNL_ARG_SCRATCHPAD] = b.scratch;
+                }
+                bound.push_back(std::move(b));
+            }
+        }
+    }
 }
 
 Status DnnlPieceKernel::run(std::span<std::byte* const> in, std::span<std::byte* const> out,
                             RunContext& ctx) {
     std::mutex errorMutex;
     std::string error;
+    try {
+        if (m_bound.size() != ctx.streams->size()) bind(ctx.streams->size());
+    } catch (const dnnl::error& e) {
+        return makeError(ErrorCode::Internal, std::string("oneDNN failed: ") + e.what());
+    }
     ctx.pool->runTasks(static_cast<int64_t>(m_pieces.size()), [&](int64_t t) {
         const Piece& piece = m_pieces[static_cast<size_t>(t)];
         // The Sum post-op accumulates into dst, so dst must start as the residual; the planner
@@ -56,19 +91,16 @@ Status DnnlPieceKernel::run(std::span<std::byte* const> in, std::span<std::byte*
                         static_cast<size_t>(piece.residualBytes));
         }
         const auto thread = static_cast<size_t>(ThreadPool::threadIndex());
+        const dnnl::stream& stream = (*ctx.streams)[thread];
         try {
+            Bound* b = &m_bound[thread][m_firstExec[static_cast<size_t>(t)]];
             for (const Exec& e : piece.execs) {
                 const Prim& p = m_prims[static_cast<size_t>(e.prim)];
-                std::unordered_map<int, memory> args;
-                for (const auto& [id, mem] : p.args) args[id] = mem;
-                args[DNNL_ARG_SRC] = memory(p.src, m_engine, in[0] + e.srcOffset);
-                args[DNNL_ARG_DST] = memory(p.dst, m_engine, out[0] + e.dstOffset);
-                if (e.weights >= 0)
-                    args[DNNL_ARG_WEIGHTS] = m_weights[static_cast<size_t>(e.weights)];
-                if (p.scratch.get_size() > 0) {
-                    args[DNNL_ARG_SCRATCHPAD] = memory(p.scratch, m_engine, ctx.scratch[thread]);
-                }
-                p.prim.execute((*ctx.streams)[thread], args);
+                b->src.set_data_handle(in[0] + e.srcOffset, stream);
+                b->dst.set_data_handle(out[0] + e.dstOffset, stream);
+                if (b->scratch) b->scratch.set_data_handle(ctx.scratch[thread], stream);
+                p.prim.execute(stream, b->args);
+                ++b;
             }
         } catch (const dnnl::error& e) {
             std::lock_guard<std::mutex> lock(errorMutex);
@@ -451,14 +483,18 @@ Result<KernelPtr> makeMatMulKernel(const MatMulSpec& spec, const dnnl::engine& e
                 impl = pd.impl_info_str();
                 if (!weights)
                     weights = reorderWeights(wUser, spec.weights.data(), pd.weights_desc(), engine);
-                std::vector<std::pair<int, memory>> args = {{DNNL_ARG_WEIGHTS, weights}};
+                // Reserved up front: growing it from one element trips GCC 12's
+                // -Warray-bounds (a false positive) once this function is inlined further.
+                std::vector<std::pair<int, memory>> args;
+                args.reserve(2);
+                args.emplace_back(DNNL_ARG_WEIGHTS, weights);
                 if (!spec.bias.empty()) {
                     if (!bias) {
                         bias = memory(bMd, engine);
                         std::memcpy(bias.get_data_handle(), spec.bias.data(),
                                     spec.bias.size() * sizeof(float));
                     }
-                    args.push_back({DNNL_ARG_BIAS, bias});
+                    args.emplace_back(DNNL_ARG_BIAS, bias);
                 }
                 prims.push_back(
                     {dnnl::matmul(pd), srcMd, dstMd, pd.scratchpad_desc(), std::move(args)});
