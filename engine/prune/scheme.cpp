@@ -36,9 +36,12 @@ std::string numberText(double v) {
 }  // namespace
 
 Status ParamValues::validate(std::span<const ParamSpec> specs) const {
-    for (const auto& [key, value] : m_values) {
+    for (const auto& entry : m_values) {
+        // Named copies, not structured bindings: clang 14 (the fuzz build) cannot capture those.
+        const std::string& key = entry.first;
+        const ParamValue& value = entry.second;
         auto spec = std::find_if(specs.begin(), specs.end(),
-                                 [&](const ParamSpec& s) { return s.key == key; });
+                                 [&key](const ParamSpec& s) { return s.key == key; });
         if (spec == specs.end()) {
             std::string known;
             for (const ParamSpec& s : specs) known += (known.empty() ? "" : ", ") + s.key;
