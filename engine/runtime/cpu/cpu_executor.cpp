@@ -69,6 +69,7 @@ class PlannedExecutor final : public CpuExecutor {
             }
         }
         ThreadPool::Scope scope;
+        ThreadPool::Hot hot(*m_pool);
         RunContext ctx{m_pool.get(), &m_streams, {}};
         for (Tensor& t : m_scratch) ctx.scratch.push_back(t.raw());
         std::vector<std::byte*> in;

@@ -16,6 +16,9 @@ namespace prunelab::engine::cpu {
 
 namespace {
 constexpr int kIdleSpins = 2000;  // ~0.1 ms of pause before a worker sleeps
+// Inside a Hot scope a worker yields its core once per this many pauses (~6 us), so a shared
+// core (a compile job, another runtime) is handed over promptly; alone, yield returns at once.
+constexpr int kHotSpinsPerYield = 128;
 thread_local int tlsThreadIndex = 0;
 }  // namespace
 
@@ -71,16 +74,22 @@ void ThreadPool::workerLoop() {
     uint32_t seen = m_generation.load();
     for (;;) {
         uint32_t gen = m_generation.load(std::memory_order_acquire);
-        for (int i = 0; i < kIdleSpins && gen == seen; ++i) {
+        for (int i = 0; gen == seen; ++i) {
+            if (i == kIdleSpins) {
+                if (!m_hot.load(std::memory_order_relaxed)) break;
+                std::this_thread::yield();
+                i = kIdleSpins - kHotSpinsPerYield;
+            }
             PL_PAUSE();
             gen = m_generation.load(std::memory_order_acquire);
         }
         if (gen == seen) {
             std::unique_lock<std::mutex> lock(m_mutex);
-            m_wake.wait(lock, [&] { return m_generation.load() != seen || m_stop; });
+            m_wake.wait(lock, [&] { return m_generation.load() != seen || m_stop || m_hot; });
             gen = m_generation.load();
         }
         if (m_stop) return;
+        if (gen == seen) continue;  // woken by Hot: spin for the first job
         seen = gen;
         work(gen);
     }
@@ -129,6 +138,19 @@ void ThreadPool::parallelFor(int64_t count, int64_t grain,
         return;
     }
     runTasks(chunks, [&](int64_t c) { fn(count * c / chunks, count * (c + 1) / chunks); });
+}
+
+ThreadPool::Hot::Hot(ThreadPool& pool) : m_pool(pool) {
+    if (m_pool.m_workers.empty()) return;
+    {
+        std::lock_guard<std::mutex> lock(m_pool.m_mutex);
+        m_pool.m_hot.store(true);
+    }
+    m_pool.m_wake.notify_all();
+}
+
+ThreadPool::Hot::~Hot() {
+    m_pool.m_hot.store(false);
 }
 
 ThreadPool::Scope::Scope() : m_previous(omp_get_max_threads()) {

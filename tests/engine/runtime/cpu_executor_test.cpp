@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -207,6 +208,27 @@ TEST(ThreadPool, ManyShortJobsBackToBack) {
     }
     int64_t want = 0;
     for (int job = 0; job < 2000; ++job) want += (job % 7) * (job % 7 + 1) / 2;
+    EXPECT_EQ(sum.load(), want);
+}
+
+// Hot keeps the workers spinning between jobs; jobs before, inside and after such scopes (the
+// workers asleep again after one) all run every task exactly once.
+TEST(ThreadPool, JobsAroundHotScopes) {
+    cpu::ThreadPool pool(3);
+    std::atomic<int64_t> sum{0};
+    int64_t want = 0;
+    auto job = [&](int64_t tasks) {
+        pool.runTasks(tasks, [&](int64_t t) { sum += t + 1; });
+        want += tasks * (tasks + 1) / 2;
+    };
+    job(5);
+    for (int scope = 0; scope < 20; ++scope) {
+        cpu::ThreadPool::Hot hot(pool);
+        for (int j = 0; j < 50; ++j) job(j % 6);
+        if (scope % 5 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // workers go back to sleep
+    job(7);
     EXPECT_EQ(sum.load(), want);
 }
 
