@@ -1,0 +1,277 @@
+// ncnn importer on Real-ESRGAN animevideov3 x2/x3/x4: shapes, the engine vs ONNX Runtime on the
+// exported graph, the first Conv+PReLU against a hand-written reader, and clear errors on bad
+// files.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "engine/io/image.h"
+#include "engine/onnx/onnx_import.h"
+#include "engine/runtime/cpu/cpu_executor.h"
+#include "plugins/import-ncnn/ncnn_import.h"
+#include "plugins/refrt/ort_runner.h"
+
+namespace {
+
+using namespace prunelab;
+namespace fs = std::filesystem;
+
+constexpr int64_t kH = 24, kW = 32;  // small: the model is ~1.2 MB but runs at full width
+
+std::string modelPath(int scale, const char* ext) {
+    return std::string(PRUNELAB_CACHE_DIR) + "/models/realesrgan/realesr-animevideov3-x" +
+           std::to_string(scale) + ext;
+}
+std::string photoPath() {
+    return std::string(PRUNELAB_CACHE_DIR) + "/photos/person.jpg";
+}
+
+std::string readAll(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    std::ostringstream s;
+    s << f.rdbuf();
+    return s.str();
+}
+void writeAll(const std::string& path, const std::string& data) {
+    std::ofstream(path, std::ios::binary) << data;
+}
+
+#define SKIP_WITHOUT_MODEL(scale)                                                         \
+    if (!fs::exists(modelPath(scale, ".param")) || !fs::exists(modelPath(scale, ".bin"))) \
+    GTEST_SKIP() << "Real-ESRGAN not in the cache: run ./prunelab setup"
+
+class RealEsrgan : public ::testing::TestWithParam<int> {};
+
+TEST_P(RealEsrgan, ImportsVerifiesAndMatchesOnnxRuntime) {
+    const int scale = GetParam();
+    SKIP_WITHOUT_MODEL(scale);
+    auto graph = ncnn::importNcnn(modelPath(scale, ".param"), modelPath(scale, ".bin"), kH, kW);
+    ASSERT_TRUE(graph.ok()) << graph.error().toString();
+    ASSERT_TRUE(graph->verify().ok());
+    ASSERT_EQ(graph->outputs.size(), 1u);
+    EXPECT_EQ(graph->value(graph->outputs[0]).shape, (engine::Shape{1, 3, kH * scale, kW * scale}));
+
+    auto input = engine::loadImageAsInput(photoPath(), {1, 3, kH, kW});
+    ASSERT_TRUE(input.ok()) << input.error().toString();
+    auto exec = engine::cpu::CpuExecutor::create(*graph, {.threads = 2});
+    ASSERT_TRUE(exec.ok()) << exec.error().toString();
+    std::vector<engine::Tensor> inputs = {*input};
+    auto ours = (*exec)->run(inputs);
+    ASSERT_TRUE(ours.ok()) << ours.error().toString();
+    ASSERT_EQ((*ours)[0].shape(), (engine::Shape{1, 3, kH * scale, kW * scale}));
+
+    if (!refrt::ortAvailable()) GTEST_SKIP() << "built without ONNX Runtime";
+    auto bytes = engine::exportOnnxBytes(*graph);
+    ASSERT_TRUE(bytes.ok()) << bytes.error().toString();
+    auto ort = refrt::OrtRunner::loadBytes(*bytes, "realesrgan-x" + std::to_string(scale), 1);
+    ASSERT_TRUE(ort.ok()) << ort.error().toString();
+    auto theirs = (*ort)->run(inputs);
+    ASSERT_TRUE(theirs.ok()) << theirs.error().toString();
+    ASSERT_EQ((*theirs)[0].shape(), (*ours)[0].shape());
+    auto a = (*ours)[0].span<float>();
+    auto b = (*theirs)[0].span<float>();
+    const auto [lo, hi] = std::minmax_element(b.begin(), b.end());
+    const float range = *hi - *lo;
+    ASSERT_GT(range, 0.1f);  // a real image through a real model, not all zeros
+    float maxDiff = 0;
+    for (size_t i = 0; i < a.size(); ++i) maxDiff = std::max(maxDiff, std::abs(a[i] - b[i]));
+    EXPECT_LE(maxDiff, 1e-4f * range) << "range " << range;
+}
+
+INSTANTIATE_TEST_SUITE_P(Scales, RealEsrgan, ::testing::Values(2, 3, 4));
+
+// ---- An independent reader for the first Convolution + PReLU ----------------------------
+
+float halfBits(uint16_t h) {  // IEEE binary16 -> float, by the formula
+    const int sign = (h >> 15) ? -1 : 1;
+    const int e = (h >> 10) & 31;
+    const int m = h & 1023;
+    if (e == 0) return static_cast<float>(sign * std::ldexp(m, -24));
+    return static_cast<float>(sign * std::ldexp(1024 + m, e - 25));
+}
+
+TEST(NcnnReference, FirstConvAndPReluMatchAHandReader) {
+    SKIP_WITHOUT_MODEL(4);
+    // The .param: find the first Convolution line and read num_output, kernel, weight size.
+    std::istringstream param(readAll(modelPath(4, ".param")));
+    std::string line;
+    int outC = 0, k = 0, pad = 0, weightSize = 0;
+    std::string convTop, preluTop;
+    while (std::getline(param, line)) {
+        std::istringstream in(line);
+        std::string type, name, b, t, kv;
+        int nb = 0, nt = 0;
+        in >> type >> name >> nb >> nt;
+        if (type == "Convolution" && convTop.empty()) {
+            in >> b >> convTop;
+            while (in >> kv) {
+                const int key = std::stoi(kv.substr(0, kv.find('=')));
+                const int val = std::stoi(kv.substr(kv.find('=') + 1));
+                if (key == 0) outC = val;
+                if (key == 1) k = val;
+                if (key == 4) pad = val;
+                if (key == 6) weightSize = val;
+            }
+        } else if (type == "PReLU" && !convTop.empty() && preluTop.empty()) {
+            in >> b >> preluTop;
+        }
+    }
+    ASSERT_EQ(outC, 64);
+    ASSERT_EQ(k, 3);
+    ASSERT_EQ(weightSize, outC * 3 * k * k);
+
+    // The .bin: the fp16 tag, the fp16 weights (padded to 4 bytes), fp32 bias, fp32 slopes.
+    const std::string bin = readAll(modelPath(4, ".bin"));
+    uint32_t tag = 0;
+    std::memcpy(&tag, bin.data(), 4);
+    ASSERT_EQ(tag, 0x01306B47u);
+    size_t pos = 4;
+    std::vector<float> w(static_cast<size_t>(weightSize)), bias(64), slope(64);
+    for (auto& v : w) {
+        uint16_t h = 0;
+        std::memcpy(&h, bin.data() + pos, 2);
+        v = halfBits(h);
+        pos += 2;
+    }
+    pos = (pos + 3) & ~size_t(3);
+    std::memcpy(bias.data(), bin.data() + pos, 64 * 4);
+    pos += 64 * 4;
+    std::memcpy(slope.data(), bin.data() + pos, 64 * 4);
+
+    auto graph = ncnn::importNcnn(modelPath(4, ".param"), modelPath(4, ".bin"), kH, kW);
+    ASSERT_TRUE(graph.ok()) << graph.error().toString();
+    const engine::Node& conv = graph->nodes[0];
+    ASSERT_EQ(conv.op, engine::OpKind::Conv);
+    const engine::Tensor& weight = graph->value(conv.inputs[1]).constant;
+    ASSERT_EQ(weight.shape(), (engine::Shape{64, 3, 3, 3}));
+    for (size_t i = 0; i < w.size(); ++i) ASSERT_EQ(weight.span<float>()[i], w[i]) << i;
+
+    // The engine's PReLU output as the graph output, then a few pixels computed by hand.
+    const engine::ValueId act = graph->findValue(preluTop);
+    ASSERT_NE(act, engine::kNoValue);
+    graph->outputs = {act};
+    graph->removeDeadCode();
+    auto input = engine::loadImageAsInput(photoPath(), {1, 3, kH, kW});
+    ASSERT_TRUE(input.ok()) << input.error().toString();
+    auto exec = engine::cpu::CpuExecutor::create(*graph, {.threads = 1});
+    ASSERT_TRUE(exec.ok()) << exec.error().toString();
+    std::vector<engine::Tensor> inputs = {*input};
+    auto out = (*exec)->run(inputs);
+    ASSERT_TRUE(out.ok()) << out.error().toString();
+    auto x = input->span<float>();
+    auto y = (*out)[0].span<float>();
+    const int pixels[][3] = {{0, 0, 0}, {5, 0, 31}, {17, 12, 7}, {63, 23, 31}, {40, 11, 0}};
+    for (const auto& p : pixels) {
+        const int o = p[0], oy = p[1], ox = p[2];
+        double sum = bias[static_cast<size_t>(o)];
+        for (int c = 0; c < 3; ++c) {
+            for (int ky = 0; ky < k; ++ky) {
+                for (int kx = 0; kx < k; ++kx) {
+                    const int iy = oy + ky - pad, ix = ox + kx - pad;
+                    if (iy < 0 || iy >= kH || ix < 0 || ix >= kW) continue;  // zero padding
+                    sum += double(w[size_t(((o * 3 + c) * k + ky) * k + kx)]) *
+                           x[size_t((c * kH + iy) * kW + ix)];
+                }
+            }
+        }
+        const double expected = sum >= 0 ? sum : sum * slope[static_cast<size_t>(o)];
+        EXPECT_NEAR(y[size_t((o * kH + oy) * kW + ox)], expected, 1e-4)
+            << "channel " << o << " at (" << oy << ", " << ox << ")";
+    }
+}
+
+// ---- Bad files ---------------------------------------------------------------------------
+
+class NcnnBadFiles : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        if (!fs::exists(modelPath(4, ".param"))) GTEST_SKIP() << "Real-ESRGAN not in the cache";
+        m_dir = fs::temp_directory_path() /
+                ("prunelab_ncnn_test_" +
+                 std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "_" +
+                 ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        fs::create_directories(m_dir);
+        m_param = readAll(modelPath(4, ".param"));
+        m_bin = readAll(modelPath(4, ".bin"));
+    }
+    void TearDown() override {
+        std::error_code ec;
+        if (!m_dir.empty()) fs::remove_all(m_dir, ec);
+    }
+    engine::Error importBroken(const std::string& param, const std::string& bin) {
+        writeAll((m_dir / "m.param").string(), param);
+        writeAll((m_dir / "m.bin").string(), bin);
+        auto g = ncnn::importNcnn((m_dir / "m.param").string(), (m_dir / "m.bin").string(), kH, kW);
+        EXPECT_FALSE(g.ok());
+        return g.ok() ? engine::Error{} : g.error();
+    }
+    static std::string replaced(std::string s, const std::string& from, const std::string& to) {
+        const size_t at = s.find(from);
+        EXPECT_NE(at, std::string::npos) << from;
+        if (at != std::string::npos) s.replace(at, from.size(), to);
+        return s;
+    }
+    fs::path m_dir;
+    std::string m_param, m_bin;
+};
+
+TEST_F(NcnnBadFiles, TruncatedBinNamesLayerAndBytes) {
+    const engine::Error e = importBroken(m_param, m_bin.substr(0, 5000));
+    EXPECT_EQ(e.code, engine::ErrorCode::Corrupt);
+    const std::string text = e.toString();
+    EXPECT_NE(text.find("m.bin"), std::string::npos) << text;
+    EXPECT_NE(text.find("layer 'Conv_2'"), std::string::npos) << text;
+    EXPECT_NE(text.find("needs 73728 bytes"), std::string::npos) << text;
+}
+
+TEST_F(NcnnBadFiles, BadMagic) {
+    const engine::Error e = importBroken(replaced(m_param, "7767517", "7767518"), m_bin);
+    EXPECT_EQ(e.code, engine::ErrorCode::Corrupt);
+    EXPECT_NE(e.toString().find("m.param"), std::string::npos) << e.toString();
+    EXPECT_NE(e.toString().find("magic"), std::string::npos) << e.toString();
+}
+
+TEST_F(NcnnBadFiles, UnknownLayerTypeNamesTheLayer) {
+    const engine::Error e =
+        importBroken(replaced(m_param, "PixelShuffle ", "FancyShuffle "), m_bin);
+    EXPECT_EQ(e.code, engine::ErrorCode::Unsupported);
+    EXPECT_NE(e.toString().find("DepthToSpace_35"), std::string::npos) << e.toString();
+    EXPECT_NE(e.toString().find("FancyShuffle"), std::string::npos) << e.toString();
+}
+
+TEST_F(NcnnBadFiles, MissingBlobNamesTheBlob) {
+    const engine::Error e = importBroken(replaced(m_param, " 105 106 ", " nosuch 106 "), m_bin);
+    EXPECT_EQ(e.code, engine::ErrorCode::NotFound);
+    EXPECT_NE(e.toString().find("'nosuch'"), std::string::npos) << e.toString();
+    EXPECT_NE(e.toString().find("DepthToSpace_35"), std::string::npos) << e.toString();
+}
+
+TEST_F(NcnnBadFiles, WeightSizeMismatch) {
+    const engine::Error e = importBroken(replaced(m_param, "6=1728", "6=1729"), m_bin);
+    EXPECT_EQ(e.code, engine::ErrorCode::Corrupt);
+    EXPECT_NE(e.toString().find("Conv_0"), std::string::npos) << e.toString();
+    EXPECT_NE(e.toString().find("weight_data_size"), std::string::npos) << e.toString();
+}
+
+TEST_F(NcnnBadFiles, LayerCountMismatch) {
+    const engine::Error e = importBroken(replaced(m_param, "\n40 41", "\n41 41"), m_bin);
+    EXPECT_EQ(e.code, engine::ErrorCode::Corrupt);
+    EXPECT_NE(e.toString().find("layers"), std::string::npos) << e.toString();
+}
+
+TEST(NcnnImport, MissingFileIsIoError) {
+    auto g = ncnn::importNcnn("/nonexistent/x.param", "/nonexistent/x.bin", kH, kW);
+    ASSERT_FALSE(g.ok());
+    EXPECT_EQ(g.error().code, engine::ErrorCode::Io);
+    EXPECT_NE(g.error().toString().find("/nonexistent/x.param"), std::string::npos);
+}
+
+}  // namespace
