@@ -2,6 +2,7 @@
 // storage tags), 2. one mapping per ncnn layer type, 3. the driver (blobs, outputs, verify).
 #include "plugins/import-ncnn/ncnn_import.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -262,6 +263,8 @@ class Importer {
     Status interp(const Layer& layer);
     Status binaryOp(const Layer& layer);
     Status eltwise(const Layer& layer);
+    Status pooling(const Layer& layer);
+    Status innerProduct(const Layer& layer);
 
     Graph& m_graph;
     BinReader& m_bin;
@@ -483,6 +486,123 @@ Status Importer::eltwise(const Layer& layer) {
     return {};
 }
 
+// ncnn Pooling: 0 type (0 max, 1 avg), 1/11 kernel, 2/12 stride, 3/13/14/15 pads (l t r b),
+// 4 global, 5 pad_mode (0 full, 1 valid, 2 SAME_UPPER, 3 SAME_LOWER), 6 avg count_include_pad.
+Status Importer::pooling(const Layer& layer) {
+    PL_TRY(expectCounts(layer, 1, 1));
+    const ParamDict& p = layer.params;
+    PL_TRY_ASSIGN(ValueId x, input(layer, 0));
+    PL_TRY_ASSIGN(int64_t type, p.getInt(0, 0));
+    PL_TRY_ASSIGN(int64_t kw, p.getInt(1, 0));
+    PL_TRY_ASSIGN(int64_t kh, p.getInt(11, kw));
+    PL_TRY_ASSIGN(int64_t sw, p.getInt(2, 1));
+    PL_TRY_ASSIGN(int64_t sh, p.getInt(12, sw));
+    PL_TRY_ASSIGN(int64_t padL, p.getInt(3, 0));
+    PL_TRY_ASSIGN(int64_t padT, p.getInt(13, padL));
+    PL_TRY_ASSIGN(int64_t padR, p.getInt(14, padL));
+    PL_TRY_ASSIGN(int64_t padB, p.getInt(15, padT));
+    PL_TRY_ASSIGN(int64_t global, p.getInt(4, 0));
+    PL_TRY_ASSIGN(int64_t padMode, p.getInt(5, 0));
+    PL_TRY_ASSIGN(int64_t includePad, p.getInt(6, 0));
+    PL_TRY_ASSIGN(int64_t adaptive, p.getInt(7, 0));
+    const Shape xs = shapeOf(x);
+    if (type != 0 && type != 1) {
+        return makeError(ErrorCode::Unsupported, "pooling_type " + std::to_string(type));
+    }
+    if (adaptive != 0 || xs.size() != 4) {
+        return makeError(ErrorCode::Unsupported, "adaptive pooling or a non-4-D input");
+    }
+    const std::string& top = layer.tops[0];
+    if (global != 0) {
+        if (type == 1) {
+            PL_TRY(emit(OpKind::GlobalAveragePool, layer.name, {x}, top));
+            return {};
+        }
+        kh = xs[2];  // global max = one window over the whole plane
+        kw = xs[3];
+        sh = sw = 1;
+        padL = padT = padR = padB = 0;
+        padMode = 1;
+    }
+    if (kw < 1 || kh < 1 || sw < 1 || sh < 1 || padL < 0 || padT < 0 || padR < 0 || padB < 0) {
+        return makeError(ErrorCode::Corrupt, "invalid kernel, stride or padding");
+    }
+    if (padMode == 0) {
+        // ncnn "full" padding: extra bottom/right padding so the last window fits (ceil
+        // rounding), added explicitly here so no ceil_mode subtleties remain.
+        const int64_t wTail = (xs[3] + padL + padR - kw) % sw;
+        const int64_t hTail = (xs[2] + padT + padB - kh) % sh;
+        if (wTail > 0) padR += sw - wTail;
+        if (hTail > 0) padB += sh - hTail;
+    } else if (padMode == 2 || padMode == 3) {
+        const int64_t wPad = std::max<int64_t>(0, kw + (xs[3] - 1) / sw * sw - xs[3]);
+        const int64_t hPad = std::max<int64_t>(0, kh + (xs[2] - 1) / sh * sh - xs[2]);
+        const bool upper = padMode == 2;  // SAME_UPPER puts the odd pixel at the end
+        padL = upper ? wPad / 2 : wPad - wPad / 2;
+        padR = wPad - padL;
+        padT = upper ? hPad / 2 : hPad - hPad / 2;
+        padB = hPad - padT;
+    } else if (padMode != 1) {
+        return makeError(ErrorCode::Unsupported, "pad_mode " + std::to_string(padMode));
+    }
+    Attributes attrs;
+    attrs.set("kernel_shape", std::vector<int64_t>{kh, kw});
+    attrs.set("strides", std::vector<int64_t>{sh, sw});
+    attrs.set("pads", std::vector<int64_t>{padT, padL, padB, padR});
+    attrs.set("dilations", std::vector<int64_t>{1, 1});
+    attrs.set("ceil_mode", int64_t(0));
+    if (type == 1) attrs.set("count_include_pad", int64_t(includePad != 0 ? 1 : 0));
+    PL_TRY(emit(type == 0 ? OpKind::MaxPool : OpKind::AveragePool, layer.name, {x}, top, attrs));
+    return {};
+}
+
+// ncnn InnerProduct: 0 num_output, 1 bias_term, 2 weight_data_size, 8 int8, 9/10 activation.
+// Flattens everything after the batch dim, then Gemm with W[out][in] (transB).
+Status Importer::innerProduct(const Layer& layer) {
+    PL_TRY(expectCounts(layer, 1, 1));
+    const ParamDict& p = layer.params;
+    PL_TRY_ASSIGN(ValueId x, input(layer, 0));
+    PL_TRY_ASSIGN(int64_t outN, p.getInt(0, 0));
+    PL_TRY_ASSIGN(int64_t biasTerm, p.getInt(1, 0));
+    PL_TRY_ASSIGN(int64_t weightSize, p.getInt(2, 0));
+    PL_TRY_ASSIGN(int64_t int8Scale, p.getInt(8, 0));
+    PL_TRY_ASSIGN(int64_t actType, p.getInt(9, 0));
+    PL_TRY_ASSIGN(std::vector<float> actParams, p.getFloats(10));
+    if (int8Scale != 0) return makeError(ErrorCode::Unsupported, "int8 InnerProduct");
+    const Shape xs = shapeOf(x);
+    int64_t inN = 1;
+    for (size_t i = 1; i < xs.size(); ++i) inN *= xs[i];
+    if (outN < 1 || weightSize != outN * inN) {
+        return makeError(ErrorCode::Corrupt, "weight_data_size " + std::to_string(weightSize) +
+                                                 " does not match num_output*in = " +
+                                                 std::to_string(outN) + "*" + std::to_string(inN));
+    }
+    PL_TRY_ASSIGN(std::vector<float> weights, m_bin.load(weightSize, true, "weights"));
+    if (xs.size() != 2) {
+        Attributes flat;
+        flat.set("axis", int64_t(1));
+        PL_TRY_ASSIGN(x, emit(OpKind::Flatten, layer.name + "_flatten", {x}, "", flat));
+    }
+    std::vector<ValueId> inputs = {
+        x, m_graph.addConstant(m_graph.uniqueName(layer.name + "_weight"),
+                               Tensor::fromVector<float>({outN, inN}, weights))};
+    if (biasTerm != 0) {
+        PL_TRY_ASSIGN(std::vector<float> bias, m_bin.load(outN, false, "bias"));
+        inputs.push_back(m_graph.addConstant(m_graph.uniqueName(layer.name + "_bias"),
+                                             Tensor::fromVector<float>({outN}, bias)));
+    }
+    Attributes attrs;
+    attrs.set("alpha", 1.0f);
+    attrs.set("beta", 1.0f);
+    attrs.set("transA", int64_t(0));
+    attrs.set("transB", int64_t(1));
+    const std::string& top = layer.tops[0];
+    PL_TRY_ASSIGN(ValueId fc,
+                  emit(OpKind::Gemm, layer.name, inputs, actType == 0 ? top : "", attrs));
+    if (actType != 0) PL_TRY(emitActivation(layer, fc, actType, actParams, top));
+    return {};
+}
+
 Status Importer::importLayer(const Layer& layer, int64_t height, int64_t width) {
     const ParamDict& p = layer.params;
     const std::string& t = layer.type;
@@ -506,6 +626,8 @@ Status Importer::importLayer(const Layer& layer, int64_t height, int64_t width) 
     if (t == "Interp") return interp(layer);
     if (t == "BinaryOp") return binaryOp(layer);
     if (t == "Eltwise") return eltwise(layer);
+    if (t == "Pooling") return pooling(layer);
+    if (t == "InnerProduct") return innerProduct(layer);
     if (t == "PReLU") {
         PL_TRY(expectCounts(layer, 1, 1));
         PL_TRY_ASSIGN(ValueId x, input(layer, 0));

@@ -15,7 +15,8 @@ namespace prunelab::ncnn {
 // returns a verified graph. Supported layers: Input, Split, Convolution, ConvolutionDepthWise
 // (fused activations none/relu/leaky/clip/sigmoid), PReLU, ReLU, Sigmoid, Clip, Dropout,
 // BinaryOp (add/sub/mul/div/pow), Eltwise (sum/prod), Concat, PixelShuffle, Interp
-// (nearest/bilinear/bicubic). Weights may be fp32, fp16 or table-quantised (widened to fp32).
+// (nearest/bilinear/bicubic), Pooling (max/avg, global, full/valid/SAME), InnerProduct.
+// Weights may be fp32, fp16 or table-quantised (widened to fp32).
 // Errors: Corrupt (bad magic, counts, params, short .bin), Unsupported (layer type or
 // parameter), NotFound (unknown blob), Io (unreadable file), ShapeMismatch (inference).
 engine::Result<engine::Graph> importNcnn(const std::string& paramPath, const std::string& binPath,

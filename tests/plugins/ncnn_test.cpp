@@ -2,6 +2,7 @@
 // exported graph, the first Conv+PReLU against a hand-written reader, and clear errors on bad
 // files.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -195,8 +196,7 @@ class NcnnBadFiles : public ::testing::Test {
     void SetUp() override {
         if (!fs::exists(modelPath(4, ".param"))) GTEST_SKIP() << "Real-ESRGAN not in the cache";
         m_dir = fs::temp_directory_path() /
-                ("prunelab_ncnn_test_" +
-                 std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "_" +
+                ("prunelab_ncnn_test_" + std::to_string(::getpid()) + "_" +
                  ::testing::UnitTest::GetInstance()->current_test_info()->name());
         fs::create_directories(m_dir);
         m_param = readAll(modelPath(4, ".param"));
@@ -275,3 +275,75 @@ TEST(NcnnImport, MissingFileIsIoError) {
 }
 
 }  // namespace
+
+// ---- A small synthetic model for the layers Real-ESRGAN does not use ----------------------
+
+void appendFloats(std::string& bin, const std::vector<float>& values) {
+    bin.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float));
+}
+
+TEST(NcnnSynthetic, PoolingDepthwiseEltwiseInnerProductMatchOnnxRuntime) {
+    const fs::path dir =
+        fs::temp_directory_path() / ("prunelab_ncnn_synthetic_" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    const std::string param =
+        "7767517\n"
+        "8 10\n"
+        "Input data 0 1 data 0=7 1=7 2=2\n"
+        "Split split 1 3 data a b c\n"
+        "Pooling pool 1 1 a p 0=0 1=2 2=2\n"  // max 2x2/2, ncnn "full" padding: 4x4 out
+        "ConvolutionDepthWise dw 1 1 b d 0=2 1=3 4=1 5=1 6=18 7=2 9=2 -23310=1,1.000000e-01\n"
+        "ReLU leaky 1 1 c r 0=2.000000e-01\n"
+        "Eltwise sum 2 1 d r s 0=1\n"
+        "Pooling gap 1 1 s g 0=1 4=1\n"
+        "InnerProduct fc 1 1 g f 0=3 1=1 2=6 9=4\n";
+    std::string bin;
+    bin.append(4, '\0');  // fp32 tag
+    std::vector<float> dw(18);
+    for (size_t i = 0; i < dw.size(); ++i) dw[i] = 0.1f * static_cast<float>(i) - 0.8f;
+    appendFloats(bin, dw);
+    appendFloats(bin, {0.25f, -0.5f});  // dw bias
+    const uint32_t fp16Tag = 0x01306B47;
+    bin.append(reinterpret_cast<const char*>(&fp16Tag), 4);
+    const uint16_t halves[6] = {0x3C00, 0xC000, 0x3800, 0x0000, 0xBC00, 0x4200};  // 1 -2 .5 0 -1 3
+    bin.append(reinterpret_cast<const char*>(halves), sizeof halves);  // 12 bytes: 4-aligned
+    appendFloats(bin, {0.1f, 0.2f, 0.3f});                             // fc bias
+    writeAll((dir / "s.param").string(), param);
+    writeAll((dir / "s.bin").string(), bin);
+
+    auto graph = ncnn::importNcnn((dir / "s.param").string(), (dir / "s.bin").string(), 7, 7);
+    fs::remove_all(dir);
+    ASSERT_TRUE(graph.ok()) << graph.error().toString();
+    ASSERT_EQ(graph->outputs.size(), 2u);
+    EXPECT_EQ(graph->value(graph->outputs[0]).shape, (engine::Shape{1, 2, 4, 4}));
+    EXPECT_EQ(graph->value(graph->outputs[1]).shape, (engine::Shape{1, 3}));
+    const engine::Value& fcWeight = graph->value(graph->findValue("fc_weight"));
+    EXPECT_EQ(fcWeight.constant.toFloatVector(),
+              (std::vector<float>{1.0f, -2.0f, 0.5f, 0.0f, -1.0f, 3.0f}));
+
+    engine::Tensor x(engine::DataType::Float32, {1, 2, 7, 7});
+    auto xs = x.span<float>();
+    for (size_t i = 0; i < xs.size(); ++i) xs[i] = std::sin(0.37f * static_cast<float>(i));
+    auto exec = engine::cpu::CpuExecutor::create(*graph, {.threads = 1});
+    ASSERT_TRUE(exec.ok()) << exec.error().toString();
+    std::vector<engine::Tensor> inputs = {x};
+    auto ours = (*exec)->run(inputs);
+    ASSERT_TRUE(ours.ok()) << ours.error().toString();
+    // ncnn's tail padding: the last 2x2 window of the 7x7 plane covers only pixel (6, 6).
+    EXPECT_EQ((*ours)[0].span<float>()[15], xs[48]);
+    EXPECT_EQ((*ours)[0].span<float>()[0], std::max({xs[0], xs[1], xs[7], xs[8]}));
+
+    if (!refrt::ortAvailable()) GTEST_SKIP() << "built without ONNX Runtime";
+    auto bytes = engine::exportOnnxBytes(*graph);
+    ASSERT_TRUE(bytes.ok()) << bytes.error().toString();
+    auto ort = refrt::OrtRunner::loadBytes(*bytes, "synthetic", 1);
+    ASSERT_TRUE(ort.ok()) << ort.error().toString();
+    auto theirs = (*ort)->run(inputs);
+    ASSERT_TRUE(theirs.ok()) << theirs.error().toString();
+    for (size_t o = 0; o < 2; ++o) {
+        auto a = (*ours)[o].span<float>();
+        auto b = (*theirs)[o].span<float>();
+        ASSERT_EQ(a.size(), b.size());
+        for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-5f) << o << ":" << i;
+    }
+}
