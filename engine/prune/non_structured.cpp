@@ -16,13 +16,7 @@ class NonStructuredScheme final : public Scheme {
     std::string_view displayName() const override { return "Non-structured (magnitude)"; }
 
     std::vector<ParamSpec> params() const override {
-        ParamSpec rate{"rate",
-                       "Pruning rate",
-                       "Fraction of the weights set to zero.",
-                       ParamSpec::Type::Real,
-                       0,
-                       0.999,
-                       0.5};
+        ParamSpec rate = rateParam("Fraction of the weights set to zero.");
         ParamSpec scope{"scope", "Ranking scope",
                         "Rank weights within each layer, or across all layers together.",
                         ParamSpec::Type::Choice};

@@ -109,4 +109,8 @@ std::string percentText(double fraction) {
     return buf;
 }
 
+ParamSpec rateParam(std::string help) {
+    return ParamSpec{"rate", "Pruning rate", std::move(help), ParamSpec::Type::Real, 0, 0.999, 0.5};
+}
+
 }  // namespace prunelab::engine::prune

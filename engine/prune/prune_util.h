@@ -60,4 +60,8 @@ Result<std::vector<LayerProjection>> projectToFixedPoint(std::span<const LayerWe
 // Percent text for explanations: 0.25 -> "25%", 0.125 -> "12.5%".
 std::string percentText(double fraction);
 
+// The "rate" parameter shared by the rate-driven schemes: fraction removed, in [0, 0.999]
+// (1 would empty a layer), default 0.5. `help` says what the scheme counts.
+ParamSpec rateParam(std::string help);
+
 }  // namespace prunelab::engine::prune

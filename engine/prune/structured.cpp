@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <numeric>
 
+#include "engine/prune/prune_util.h"
 #include "engine/prune/scheme.h"
 
 namespace prunelab::engine::prune {
@@ -35,13 +36,7 @@ class StructuredScheme final : public Scheme {
     std::string_view displayName() const override { return "Structured (filters / channels)"; }
 
     std::vector<ParamSpec> params() const override {
-        ParamSpec rate{"rate",
-                       "Pruning rate",
-                       "Fraction of channels removed: exactly round(rate * channels)",
-                       ParamSpec::Type::Real,
-                       0,
-                       0.999,
-                       0.5};
+        ParamSpec rate = rateParam("Fraction of channels removed: exactly round(rate * channels)");
         ParamSpec axis{"axis", "Axis", "Remove whole filters (outputs) or input channels",
                        ParamSpec::Type::Choice};
         axis.choices = {"filters", "channels"};

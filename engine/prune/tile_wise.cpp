@@ -18,13 +18,7 @@ class TileWiseScheme final : public Scheme {
     std::string_view displayName() const override { return "Tile-wise (SC'20)"; }
 
     std::vector<ParamSpec> params() const override {
-        ParamSpec rate{"rate",
-                       "Pruning rate",
-                       "Fraction of the weights set to zero.",
-                       ParamSpec::Type::Real,
-                       0,
-                       0.999,
-                       0.5};
+        ParamSpec rate = rateParam("Fraction of the weights set to zero.");
         ParamSpec width{"tile_width",
                         "Tile width",
                         "Columns per tile; rows are pruned separately inside each tile.",
