@@ -6,6 +6,70 @@
 
 namespace prunelab::engine {
 
+namespace {
+
+cv::Mat asMat(const Image& image) {
+    // OpenCV only reads through this view; the const_cast never leads to a write.
+    return cv::Mat(image.height, image.width, CV_8UC3, const_cast<uint8_t*>(image.rgb.data()));
+}
+
+Image fromMat(const cv::Mat& rgb) {
+    Image out(rgb.cols, rgb.rows);
+    cv::Mat view(out.height, out.width, CV_8UC3, out.rgb.data());
+    rgb.copyTo(view);
+    return out;
+}
+
+}  // namespace
+
+Result<Image> readImage(const std::string& path) {
+    cv::Mat bgr;
+    try {
+        bgr = cv::imread(path, cv::IMREAD_COLOR);
+    } catch (const cv::Exception& e) {
+        return makeError(ErrorCode::Corrupt, std::string("cannot decode the image: ") + e.what(),
+                         path);
+    }
+    if (bgr.empty()) {
+        return makeError(ErrorCode::NotFound, "cannot read the image (missing or not an image)",
+                         path);
+    }
+    cv::Mat rgb;
+    cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+    return fromMat(rgb);
+}
+
+Status writeImage(const std::string& path, const Image& image) {
+    if (image.empty() || image.rgb.size() != static_cast<size_t>(image.width) * image.height * 3) {
+        return makeError(ErrorCode::InvalidArgument, "the image to write is empty or inconsistent",
+                         path);
+    }
+    cv::Mat bgr;
+    cv::cvtColor(asMat(image), bgr, cv::COLOR_RGB2BGR);
+    bool written = false;
+    try {
+        written = cv::imwrite(path, bgr);
+    } catch (const cv::Exception& e) {
+        return makeError(ErrorCode::Io, std::string("cannot write the image: ") + e.what(), path);
+    }
+    if (!written) {
+        return makeError(ErrorCode::Io,
+                         "cannot write the image (unknown extension or the folder is not writable)",
+                         path);
+    }
+    return {};
+}
+
+Image resizeImage(const Image& image, int width, int height, Interpolation how) {
+    int flag = cv::INTER_LINEAR;
+    if (how == Interpolation::Nearest) flag = cv::INTER_NEAREST;
+    if (how == Interpolation::Cubic) flag = cv::INTER_CUBIC;
+    if (how == Interpolation::Area) flag = cv::INTER_AREA;
+    cv::Mat resized;
+    cv::resize(asMat(image), resized, cv::Size(width, height), 0, 0, flag);
+    return fromMat(resized);
+}
+
 Result<ImageLayout> guessImageLayout(const Shape& s) {
     if (s.size() == 4 && (s[1] == 1 || s[1] == 3)) return ImageLayout::NCHW;
     if (s.size() == 4 && (s[3] == 1 || s[3] == 3)) return ImageLayout::NHWC;

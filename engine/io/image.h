@@ -3,7 +3,9 @@
 // caller (the catalog, or the CLI's --mean/--std).
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "engine/ir/result.h"
 #include "engine/ir/tensor.h"
@@ -22,6 +24,31 @@ struct ImageToTensor {
 // Guesses the layout of a 4-D image input: [N, C, H, W] with C in {1, 3} -> NCHW, else
 // [N, H, W, C] with C in {1, 3} -> NHWC. Error when it is neither.
 Result<ImageLayout> guessImageLayout(const Shape& inputShape);
+
+// An 8-bit RGB picture, rows top to bottom, pixels interleaved R, G, B: what the tasks read,
+// pre-process, draw on and write out. Plain data, so views and tests can make one without OpenCV.
+struct Image {
+    int width = 0;
+    int height = 0;
+    std::vector<uint8_t> rgb;  // width * height * 3 bytes
+
+    Image() = default;
+    Image(int w, int h) : width(w), height(h), rgb(static_cast<size_t>(w) * h * 3, 0) {}
+    bool empty() const { return width <= 0 || height <= 0; }
+    uint8_t* pixel(int x, int y) { return rgb.data() + (static_cast<size_t>(y) * width + x) * 3; }
+    const uint8_t* pixel(int x, int y) const {
+        return rgb.data() + (static_cast<size_t>(y) * width + x) * 3;
+    }
+};
+
+enum class Interpolation { Nearest, Linear, Cubic, Area };
+
+// Decodes any format OpenCV reads (jpg, png, bmp, ...). NotFound / Corrupt name the file.
+Result<Image> readImage(const std::string& path);
+// Encodes by the extension (.png, .jpg, .bmp). Io names the file when it cannot be written.
+Status writeImage(const std::string& path, const Image& image);
+// Resizes with OpenCV (Cubic and Linear as cv::resize; Area for downscaling).
+Image resizeImage(const Image& image, int width, int height, Interpolation how);
 
 // Loads `path` and returns a float32 tensor of exactly `inputShape` (batch 1).
 Result<Tensor> loadImageAsInput(const std::string& path, const Shape& inputShape,
