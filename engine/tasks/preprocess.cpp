@@ -71,11 +71,17 @@ Result<Tensor> imageToInput(const Image& image, const Shape& inputShape, const P
         fitH = std::max(1, static_cast<int>(std::lround(work.height * s)));
         padX = (w - fitW) / 2;
         padY = (h - fitH) / 2;
+    } else if (pre.fit == Fit::FitHeight) {
+        // As PaddleOCR's ClsResizeImg: a long line is squeezed to W rather than shrunk in height.
+        double scaled = std::ceil(static_cast<double>(h) * work.width / work.height);
+        fitW = static_cast<int>(std::clamp(scaled, 1.0, static_cast<double>(w)));
     }
     if (fitW != work.width || fitH != work.height) {
-        float sx = static_cast<float>(fitW) / work.width, sy = static_cast<float>(fitH) / work.height;
+        float sx = static_cast<float>(fitW) / work.width,
+              sy = static_cast<float>(fitH) / work.height;
         bool shrinking = fitW < work.width && fitH < work.height;
-        work = resizeImage(work, fitW, fitH, shrinking ? Interpolation::Area : Interpolation::Linear);
+        work =
+            resizeImage(work, fitW, fitH, shrinking ? Interpolation::Area : Interpolation::Linear);
         map.scaleX *= sx, map.scaleY *= sy;
         map.offsetX *= sx, map.offsetY *= sy;
     }
@@ -84,11 +90,19 @@ Result<Tensor> imageToInput(const Image& image, const Shape& inputShape, const P
 
     Tensor t(DataType::Float32, inputShape);
     float* dst = t.data<float>();
-    // Letterbox bars are black pixels, normalised like any other pixel.
+    // Letterbox bars are black pixels, normalised like any other pixel; FitHeight's tail is 0.
     for (int y = 0; y < h; ++y) {
         for (int x = 0; x < w; ++x) {
             int sx = x - padX, sy = y - padY;
             bool inside = sx >= 0 && sy >= 0 && sx < work.width && sy < work.height;
+            if (!inside && pre.fit == Fit::FitHeight) {
+                for (int64_t ch = 0; ch < c; ++ch) {
+                    dst[nchw ? static_cast<size_t>((ch * h + y) * w + x)
+                             : static_cast<size_t>((static_cast<int64_t>(y) * w + x) * c + ch)] =
+                        0.0f;
+                }
+                continue;
+            }
             const uint8_t* p = inside ? work.pixel(sx, sy) : nullptr;
             uint8_t rgb[3] = {0, 0, 0};
             if (p) rgb[0] = p[0], rgb[1] = p[1], rgb[2] = p[2];

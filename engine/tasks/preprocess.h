@@ -13,6 +13,8 @@ namespace prunelab::engine {
 enum class Fit {
     Stretch,    // resize to the input's W x H, ignoring the aspect ratio
     Letterbox,  // keep the aspect ratio, centre, pad with black (MediaPipe's BlazeFace)
+    FitHeight,  // scale to the input's height, width min(scaled, W), left-aligned; the rest of
+                // the row is 0 in the normalised tensor (PP-OCR's text-line classifier)
 };
 
 struct Preprocess {
