@@ -336,9 +336,9 @@ class BlazeFacePhotos : public ::testing::Test {
 };
 
 // The head of the woman in person.jpg, measured by eye on the photo (640 x 424): hat and head
-// span x 218..252, y 98..140. She faces away from the camera, so no photo in the cache shows a
-// frontal face; BlazeFace still scores her head about 0.5 to 0.6, far above anything else in
-// the photo, and that is what these tests hold it to.
+// span x 218..252, y 98..140. She faces away from the camera (messi5.jpg below has the frontal
+// face); BlazeFace still scores her head about 0.5 to 0.6, far above anything else in the photo,
+// and that is what these tests hold it to.
 const Detection kHead = {.x0 = 218, .y0 = 98, .x1 = 252, .y1 = 140};
 // The front model is a short-range (selfie) model: it needs the head to fill a good part of its
 // 128 input, so it gets the 100 x 100 crop around the head (x 186..286, y 68..168).
@@ -387,6 +387,42 @@ TEST_F(BlazeFacePhotos, FrontModelFindsTheHeadOnACropOfPerson) {
         for (Point2f& p : d.keypoints) p.x += kCropX, p.y += kCropY;
     }
     expectOnTheHead(found.engine);
+}
+
+// messi5.jpg (548 x 342, from opencv-doc) has a real, nearly frontal face: the one photo in the
+// cache that does. Measured by eye: forehead to chin and ear to ear span x 220..262, y 90..138.
+const Detection kMessiFace = {.x0 = 220, .y0 = 90, .x1 = 262, .y1 = 138};
+
+void expectOnMessisFace(const std::vector<Detection>& faces, float minScore) {
+    ASSERT_EQ(faces.size(), 1u) << "one face expected; the best is "
+                                << (faces.empty() ? "none" : describe(faces[0]));
+    const Detection& d = faces[0];
+    SCOPED_TRACE(describe(d));
+    EXPECT_GT(d.score, minScore);
+    EXPECT_GT(intersectionOverUnion(d, kMessiFace), 0.5f);
+    ASSERT_EQ(d.keypoints.size(), 6u);
+    // Eyes inside the box and above the nose, the nose above the mouth: a face the right way up.
+    EXPECT_TRUE(inside(d.keypoints[0], d) && inside(d.keypoints[1], d));
+    EXPECT_LT(std::max(d.keypoints[0].y, d.keypoints[1].y), d.keypoints[2].y);
+    EXPECT_LT(d.keypoints[2].y, d.keypoints[3].y);
+    // As the person sees it, the right eye is on the left of the picture.
+    EXPECT_LT(d.keypoints[0].x, d.keypoints[1].x);
+}
+
+TEST_F(BlazeFacePhotos, BackModelFindsTheFaceOnMessi) {
+    Found found = detect(model(kBack), photo("messi5.jpg"), kDefaultThreshold);
+    expectOnMessisFace(found.engine, 0.8f);
+}
+
+TEST_F(BlazeFacePhotos, FrontModelFindsTheFaceOnACropOfMessi) {
+    constexpr int kX = 181, kY = 54, kSide = 120;  // the face fills a third of the crop
+    Found found =
+        detect(model(kFront), crop(photo("messi5.jpg"), kX, kY, kSide, kSide), kDefaultThreshold);
+    for (Detection& d : found.engine) {  // crop pixels -> photo pixels
+        d.x0 += kX, d.x1 += kX, d.y0 += kY, d.y1 += kY;
+        for (Point2f& p : d.keypoints) p.x += kX, p.y += kY;
+    }
+    expectOnMessisFace(found.engine, 0.6f);
 }
 
 // Honest negatives at MediaPipe's threshold: no person (horses, eagle, giraffe), or people far
