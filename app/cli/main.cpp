@@ -1,8 +1,11 @@
-// prunelab-cli: the engine from the command line. info (layers, params, MACs), run (a model on
-// an image or .npy, outputs as .npy), bench (PruneLab dense vs ONNX Runtime vs OpenCV DNN, in
+// prunelab-cli: the engine from the command line. catalog (the bundled models), info (layers,
+// params, MACs), run (a model on an image or .npy: outputs as .npy, or decoded and drawn for
+// catalog models, task_commands.cpp), bench (PruneLab dense vs ONNX Runtime vs OpenCV DNN, in
 // one process, interleaved), prune / stats / sensitivity (prune_commands.cpp) and demo (the
 // headless demo that `./prunelab run` falls back to).
 #include <CLI/CLI.hpp>
+
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -12,9 +15,11 @@
 
 #include "app/cli/model_loader.h"
 #include "app/cli/prune_commands.h"
+#include "app/cli/task_commands.h"
 #include "engine/io/image.h"
 #include "engine/io/npy.h"
 #include "engine/ir/layer_view.h"
+#include "engine/onnx/onnx_import.h"
 #include "engine/ops/op.h"
 #include "engine/runtime/cpu/cpu_executor.h"
 #include "plugins/refrt/compare.h"
@@ -136,12 +141,27 @@ int cmdBench(const ModelRequest& request, const std::vector<std::string>& inputS
     auto inputs = makeInputs(*model, inputSpecs);
     if (!inputs.ok()) return fail(inputs.error());
     refrt::BenchRequest bench;
-    bench.modelPath = request.path;
+    bench.modelPath = model->path;
+    std::filesystem::path tempDir;
+    if (!model->onnx) {
+        // The reference runtimes read ONNX: hand them the same graph, exported.
+        tempDir = std::filesystem::temp_directory_path() /
+                  ("prunelab-bench-" + std::to_string(static_cast<long>(::getpid())));
+        std::error_code ec;
+        std::filesystem::create_directories(tempDir, ec);
+        bench.modelPath = (tempDir / "model.onnx").string();
+        Status st = exportOnnxFile(model->graph, bench.modelPath);
+        if (!st.ok()) return fail(st.error());
+    }
     bench.graph = &model->graph;
     bench.inputs = *inputs;
     bench.threads = threads;
     bench.runs = runs;
     auto table = refrt::benchModel(bench);
+    if (!tempDir.empty()) {
+        std::error_code ec;
+        std::filesystem::remove_all(tempDir, ec);
+    }
     if (!table.ok()) return fail(table.error());
     std::printf("%s, %d thread%s, %d runs each, interleaved\n", request.path.c_str(), threads,
                 threads == 1 ? "" : "s", runs);
@@ -163,19 +183,29 @@ int main(int argc, char** argv) {
     int runs = 30;
 
     auto addModel = [&](CLI::App* cmd) {
-        cmd->add_option("model", request.path, "model file (.onnx or .plab)")->required();
+        cmd->add_option("model", request.path,
+                        "model file (.onnx, .plab, ncnn .param, waifu2x .json) or catalog id")
+            ->required();
         cmd->add_option("--size", size, "bind an image input's dynamic size, WxH (e.g. 640x640)");
     };
+
+    std::string catalogId;
+    CLI::App* catalog = app.add_subcommand("catalog", "the bundled models (ids for every command)");
+    catalog->add_option("id", catalogId, "show one model in full");
 
     CLI::App* info = app.add_subcommand("info", "layers, shapes, params and MACs per layer");
     addModel(info);
 
-    CLI::App* run = app.add_subcommand("run", "run a model, write every output as .npy");
+    TaskRunRequest task;
+    CLI::App* run = app.add_subcommand(
+        "run", "run a model: decode and draw (catalog models) or write outputs as .npy");
     addModel(run);
     run->add_option("--input", inputs,
-                    "IMAGE or FILE.npy for the first input, or NAME=FILE.npy (repeatable)")
-        ->required();
-    run->add_option("--output-dir", outputDir, "folder for the outputs")->required();
+                    "IMAGE or FILE.npy for the first input, or NAME=FILE.npy (repeatable); "
+                    "catalog models: a picture (default: the model's sample)");
+    run->add_option("--output-dir", outputDir, "write every raw output as .npy into this folder");
+    run->add_option("--draw", task.drawPath, "write the decoded result drawn on the picture");
+    run->add_option("--as", request.as, "decode like this catalog model (e.g. a pruned copy)");
     run->add_option("--threads", threads, "threads (default: one per core)");
 
     CLI::App* bench = app.add_subcommand("bench", "latency vs ONNX Runtime and OpenCV DNN");
@@ -215,7 +245,8 @@ int main(int argc, char** argv) {
     sensCmd->add_option("--metric", sens.metric, "auto, top1, psnr or l2");
     sensCmd->add_option("--threads", sens.threads, "worker threads (default: one per core)");
 
-    CLI::App* demo = app.add_subcommand("demo", "the headless demo: PruneLab and ONNX Runtime on the bundled photos");
+    CLI::App* demo = app.add_subcommand(
+        "demo", "the headless demo: PruneLab and ONNX Runtime on the bundled photos");
 
     CLI11_PARSE(app, argc, argv);
 
@@ -225,8 +256,22 @@ int main(int argc, char** argv) {
         request.width = parsed->first;
         request.height = parsed->second;
     }
+    if (catalog->parsed()) return cmdCatalog(catalogId);
     if (info->parsed()) return cmdInfo(request);
-    if (run->parsed()) return cmdRun(request, inputs, outputDir, threads);
+    if (run->parsed()) {
+        if (!outputDir.empty()) {
+            int rc = cmdRun(request, inputs, outputDir, threads);
+            if (rc != 0 || task.drawPath.empty()) return rc;
+        }
+        if (inputs.size() > 1) {
+            return fail(
+                makeError(ErrorCode::InvalidArgument, "catalog models take one --input picture"));
+        }
+        task.model = request;
+        task.picture = inputs.empty() ? "" : inputs[0];
+        task.threads = threads;
+        return cmdRunTask(task);
+    }
     if (bench->parsed()) return cmdBench(request, inputs, threads < 1 ? 1 : threads, runs);
     if (pruneCmd->parsed()) {
         prune.model = request;

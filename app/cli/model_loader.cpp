@@ -7,18 +7,52 @@
 
 #include "engine/io/image.h"
 #include "engine/io/npy.h"
-#include "engine/onnx/onnx_import.h"
 #include "engine/onnx/onnx_inputs.h"
+#include "plugins/model-files/model_files.h"
 
 namespace prunelab::cli {
 
 using namespace prunelab::engine;
 
 std::string assetCacheDir() {
-    const char* xdg = std::getenv("XDG_CACHE_HOME");
-    const char* home = std::getenv("HOME");
-    std::string base = xdg && *xdg ? xdg : std::string(home ? home : ".") + "/.cache";
-    return base + "/prunelab";
+    return plugins::assetCacheDir();
+}
+
+Result<const Catalog*> bundledCatalog() {
+    // Read once per process: every command that takes a model may need it.
+    static const Result<Catalog> catalog = loadCatalog(plugins::defaultCatalogPath());
+    if (!catalog.ok()) return catalog.error();
+    return &catalog.value();
+}
+
+namespace {
+
+Result<CatalogEntry> findEntry(const std::string& id) {
+    PL_TRY_ASSIGN(const Catalog* catalog, bundledCatalog());
+    if (const CatalogEntry* e = catalog->find(id)) return *e;
+    std::string known;
+    for (const CatalogEntry& e : catalog->entries) known += (known.empty() ? "" : ", ") + e.id;
+    return makeError(
+        ErrorCode::NotFound,
+        "'" + id + "' is neither a model file nor a catalog id (catalog: " + known + ")");
+}
+
+}  // namespace
+
+Result<std::optional<CatalogEntry>> resolveEntry(const ModelRequest& request) {
+    if (!request.as.empty()) {
+        PL_TRY_ASSIGN(CatalogEntry e, findEntry(request.as));
+        return std::optional<CatalogEntry>(std::move(e));
+    }
+    if (!std::filesystem::exists(request.path)) {
+        // Catalog ids are bare names; anything with a folder or an extension meant a file.
+        if (request.path.find_first_of("/.") != std::string::npos) {
+            return makeError(ErrorCode::NotFound, "no such model file", request.path);
+        }
+        PL_TRY_ASSIGN(CatalogEntry e, findEntry(request.path));
+        return std::optional<CatalogEntry>(std::move(e));
+    }
+    return std::optional<CatalogEntry>();
 }
 
 Result<std::pair<int64_t, int64_t>> parseSize(const std::string& wxh) {
@@ -42,22 +76,30 @@ Result<std::pair<int64_t, int64_t>> parseSize(const std::string& wxh) {
 }
 
 Result<LoadedModel> loadModel(const ModelRequest& request) {
-    std::string ext = std::filesystem::path(request.path).extension().string();
-    // A .plab is an ONNX model with PruneLab's metadata (engine/prune/pruned_model.h).
-    if (ext != ".onnx" && ext != ".plab") {
-        return makeError(
-            ErrorCode::Unsupported,
-            "unknown model format '" + ext + "' (PruneLab reads .onnx and .plab files)",
-            request.path);
-    }
-    PL_TRY_ASSIGN(auto declared, readOnnxInputs(request.path));
-    OnnxImportOptions options;
-    for (const OnnxDeclaredInput& in : declared) {
-        options.inputShapes[in.name] = bindImageSize(in.shape, request.height, request.width);
-    }
+    PL_TRY_ASSIGN(std::optional<CatalogEntry> entry, resolveEntry(request));
     LoadedModel model;
-    model.path = request.path;
-    PL_TRY_ASSIGN(model.graph, importOnnxFile(request.path, options));
+    int64_t h = request.height, w = request.width;
+    if (entry && entry->width == 0 && (h == 0 || w == 0)) {
+        // A model that takes any size is bound to the demo frame's size unless told otherwise.
+        InputSize s = inputSizeFor(*entry, plugins::kDefaultWidth, plugins::kDefaultHeight);
+        h = s.height, w = s.width;
+    }
+    if (std::filesystem::exists(request.path)) {
+        model.path = request.path;
+        PL_TRY_ASSIGN(model.graph, plugins::loadModelFile(request.path, h, w));
+    } else {
+        model.path = assetCacheDir() + "/" + entry->files[0];
+        PL_TRY_ASSIGN(model.graph, plugins::loadCatalogModel(*entry, assetCacheDir(), h, w));
+        model.graph.metadata[kCatalogIdKey] = entry->id;
+    }
+    std::string ext = std::filesystem::path(model.path).extension().string();
+    model.onnx = ext == ".onnx" || ext == ".plab";
+    // A pruned copy of a catalog model remembers which one it was (see cmdPrune).
+    auto recorded = model.graph.metadata.find(kCatalogIdKey);
+    if (!entry && recorded != model.graph.metadata.end()) {
+        if (auto e = findEntry(recorded->second); e.ok()) entry = *e;
+    }
+    model.entry = entry;
     return model;
 }
 

@@ -31,18 +31,20 @@ Image drawResult(const Image& picture, const TaskResult& result) {
     if (out.empty()) return out;
     cv::Mat m(out.height, out.width, CV_8UC3, out.rgb.data());  // RGB order: colours below are RGB
     // Lines scale with the picture so they stay visible on a projector and on a thumbnail.
-    const int thick = std::max(1, std::min(out.width, out.height) / 200);
+    const int thick = std::max(2, std::min(out.width, out.height) / 200);
     const double textScale = std::max(0.4, std::min(out.width, out.height) / 600.0);
     const cv::Scalar green(60, 220, 90), yellow(255, 210, 40);
     for (const Detection& d : result.detections) {
         if (d.quad.size() == 4) {
             std::vector<cv::Point> poly;
             for (Point2f p : d.quad) poly.push_back(toCv(p));
-            cv::polylines(m, poly, true, yellow, thick, cv::LINE_AA);
+            cv::polylines(m, poly, true, yellow, thick, cv::LINE_8);
         } else {
-            cv::rectangle(m, toCv({d.x0, d.y0}), toCv({d.x1, d.y1}), green, thick, cv::LINE_AA);
+            // Solid (not anti-aliased) outlines: crisp on a projector, exact colours in tests.
+            cv::rectangle(m, toCv({d.x0, d.y0}), toCv({d.x1, d.y1}), green, thick, cv::LINE_8);
         }
         for (Point2f p : d.keypoints) cv::circle(m, toCv(p), thick + 1, yellow, cv::FILLED);
+        if (!d.quad.empty()) continue;  // on text lines a score would cover the words
         char score[16];
         std::snprintf(score, sizeof score, "%.2f", d.score);
         label(m, score, toCv({d.x0, std::max(d.y0 - 4.0f, 12.0f)}), textScale * 0.6, 1);

@@ -1,5 +1,6 @@
 // prunelab-cli as a person uses it: info, run (outputs as .npy named after the outputs, checked
-// against ONNX Runtime on the same input), and clear errors for bad models and arguments.
+// against ONNX Runtime on the same input), catalog ids with decoded and drawn results, and clear
+// errors for bad models and arguments.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -261,6 +262,117 @@ TEST(Cli, PruneExplainsBadPlansAndArguments) {
     EXPECT_NE(r.output.find("--out must end in .onnx"), std::string::npos) << r.output;
     EXPECT_FALSE(fs::exists(out));
 }
+
+// ---- the catalog: ids instead of paths, decoded and drawn results ----
+
+namespace catalog_cli {
+
+// How many pixels of `image` have exactly this colour (the drawing's box colour).
+int countColour(const engine::Image& image, uint8_t r, uint8_t g, uint8_t b) {
+    int n = 0;
+    for (size_t i = 0; i + 2 < image.rgb.size(); i += 3) {
+        n += image.rgb[i] == r && image.rgb[i + 1] == g && image.rgb[i + 2] == b;
+    }
+    return n;
+}
+
+TEST(CliCatalog, ListsEveryBundledModelAsReady) {
+    CommandResult r = runCli("catalog");
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+    for (const char* id :
+         {"face-front", "face-back", "zoom-x2", "zoom-x3", "zoom-x4", "waifu2x-scale2x",
+          "waifu2x-noise0", "waifu2x-noise3", "text-finder", "text-direction"}) {
+        EXPECT_NE(r.output.find(id), std::string::npos) << id << "\n" << r.output;
+    }
+    EXPECT_EQ(r.output.find("missing"), std::string::npos) << r.output;
+    r = runCli("catalog zoom-x2");
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+    EXPECT_NE(r.output.find("BSD-3-Clause"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("realesr-animevideov3-x2.bin"), std::string::npos) << r.output;
+}
+
+TEST(CliCatalog, RunFaceFinderDrawsTheFaceOnItsSample) {
+    fs::path dir = tempDir("catalog_face");
+    std::string drawn = (dir / "faces.png").string();
+    CommandResult r = runCli("run face-back --draw " + drawn + " --threads 1");
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+    EXPECT_NE(r.output.find("1 face(s) found"), std::string::npos) << r.output;
+    auto image = engine::readImage(drawn);
+    ASSERT_TRUE(image.ok()) << image.error().toString();
+    auto photo = engine::readImage(kCache + "/photos/messi5.jpg");
+    ASSERT_TRUE(photo.ok());
+    EXPECT_EQ(image->width, photo->width);
+    EXPECT_EQ(image->height, photo->height);
+    // The box outline (colour 60, 220, 90) is drawn: a 40-pixel box gives well over 100 pixels.
+    EXPECT_GT(countColour(*image, 60, 220, 90), 100);
+    EXPECT_EQ(countColour(*photo, 60, 220, 90), 0);
+}
+
+TEST(CliCatalog, RunSuperResolutionFromNcnnDoublesThePicture) {
+    fs::path dir = tempDir("catalog_zoom");
+    std::string drawn = (dir / "zoom.png").string();
+    // messi5.jpg is 548x342: shrunk to the entry's max side 320 (320x200), then doubled.
+    CommandResult r = runCli("run zoom-x2 --input " + kCache + "/photos/messi5.jpg --draw " +
+                             drawn + " --threads 1");
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+    auto image = engine::readImage(drawn);
+    ASSERT_TRUE(image.ok()) << image.error().toString();
+    EXPECT_EQ(image->width, 640);
+    EXPECT_EQ(image->height, 400);
+}
+
+TEST(CliCatalog, TextFinderFindsTheLinesOfItsSample) {
+    CommandResult r = runCli("run text-finder --threads 1");
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+    // imageTextN.png (opencv-doc) is a scanned paragraph of 13 lines.
+    EXPECT_NE(r.output.find("13 text box(es) found"), std::string::npos) << r.output;
+}
+
+TEST(CliCatalog, APrunedCopyRemembersWhatItIs) {
+    fs::path dir = tempDir("catalog_pruned");
+    std::string pruned = (dir / "face.plab").string();
+    CommandResult r = runCli("prune face-back --preset uniform-50 --out " + pruned);
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+    r = runCli("run " + pruned + " --draw " + (dir / "f.png").string());
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+    EXPECT_NE(r.output.find("Face finder (face-back)"), std::string::npos) << r.output;
+    EXPECT_TRUE(fs::exists(dir / "f.png"));
+
+    // A plain model file cannot be decoded unless told what it is.
+    r = runCli("run " + kBlazeFace + " --draw " + (dir / "g.png").string());
+    EXPECT_EQ(r.exitCode, 1);
+    EXPECT_NE(r.output.find("--as ID"), std::string::npos) << r.output;
+    const std::string back =
+        kCache + "/models/blazeface/face_detection_back_256x256_barracuda.onnx";
+    r = runCli("run " + back + " --as face-back --draw " + (dir / "g.png").string());
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+    EXPECT_NE(r.output.find("1 face(s) found"), std::string::npos) << r.output;
+}
+
+TEST(CliCatalog, NcnnAndWaifu2xFilesOpenByPath) {
+    CommandResult r = runCli("info " + kCache + "/models/realesrgan/realesr-animevideov3-x2.param");
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+    EXPECT_NE(r.output.find("[1, 3, 240, 320]"), std::string::npos) << r.output;
+    r = runCli("info " + kCache + "/models/waifu2x/noise0_model.json --size 64x48");
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+    EXPECT_NE(r.output.find("[1, 3, 48, 64]"), std::string::npos) << r.output;
+}
+
+TEST(CliCatalog, UnknownIdsAndMissingPicturesAreExplained) {
+    CommandResult r = runCli("run face-sideways --draw /tmp/x.png");
+    EXPECT_EQ(r.exitCode, 1);
+    EXPECT_NE(r.output.find("neither a model file nor a catalog id"), std::string::npos)
+        << r.output;
+    EXPECT_NE(r.output.find("face-back"), std::string::npos) << r.output;  // lists the ids
+    r = runCli("run text-direction");
+    EXPECT_EQ(r.exitCode, 1);
+    EXPECT_NE(r.output.find("give --input"), std::string::npos) << r.output;
+    r = runCli("run face-back --input /nonexistent/photo.jpg");
+    EXPECT_EQ(r.exitCode, 1);
+    EXPECT_NE(r.output.find("/nonexistent/photo.jpg"), std::string::npos) << r.output;
+}
+
+}  // namespace catalog_cli
 
 }  // namespace
 }  // namespace prunelab

@@ -1,0 +1,73 @@
+// Model files by format, the asset cache and the catalog's location.
+#include "plugins/model-files/model_files.h"
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "engine/onnx/onnx_import.h"
+#include "engine/onnx/onnx_inputs.h"
+#include "plugins/import-ncnn/ncnn_import.h"
+#include "plugins/import-waifu2x/waifu2x_import.h"
+
+namespace prunelab::plugins {
+
+using namespace prunelab::engine;
+namespace fs = std::filesystem;
+
+std::string assetCacheDir() {
+    const char* xdg = std::getenv("XDG_CACHE_HOME");
+    const char* home = std::getenv("HOME");
+    std::string base = xdg && *xdg ? xdg : std::string(home ? home : ".") + "/.cache";
+    return base + "/prunelab";
+}
+
+std::string defaultCatalogPath() {
+    if (const char* env = std::getenv("PRUNELAB_CATALOG"); env && *env) return env;
+    std::error_code ec;
+    fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    if (!ec) {
+        fs::path installed = exe.parent_path().parent_path() / "share/prunelab/catalog.json";
+        if (fs::exists(installed, ec)) return installed.string();
+    }
+    return std::string(PRUNELAB_SOURCE_DIR) + "/assets/catalog.json";
+}
+
+Result<Graph> loadModelFile(const std::string& path, int64_t height, int64_t width) {
+    std::string ext = fs::path(path).extension().string();
+    int64_t h = height > 0 ? height : kDefaultHeight, w = width > 0 ? width : kDefaultWidth;
+    if (ext == ".param") {
+        std::string bin = (fs::path(path).parent_path() / fs::path(path).stem()).string() + ".bin";
+        return ncnn::importNcnn(path, bin, h, w);
+    }
+    if (ext == ".json") return importWaifu2xJson(path, h, w);
+    // A .plab is an ONNX model with PruneLab's metadata (engine/prune/pruned_model.h).
+    if (ext != ".onnx" && ext != ".plab") {
+        return makeError(ErrorCode::Unsupported,
+                         "unknown model format '" + ext +
+                             "' (PruneLab reads .onnx, .plab, ncnn .param + .bin and waifu2x "
+                             ".json)",
+                         path);
+    }
+    PL_TRY_ASSIGN(auto declared, readOnnxInputs(path));
+    OnnxImportOptions options;
+    for (const OnnxDeclaredInput& in : declared) {
+        options.inputShapes[in.name] = bindImageSize(in.shape, height, width);
+    }
+    return importOnnxFile(path, options);
+}
+
+Result<Graph> loadCatalogModel(const CatalogEntry& entry, const std::string& cacheDir,
+                               int64_t height, int64_t width) {
+    for (const std::string& file : entry.files) {
+        std::string p = cacheDir + "/" + file;
+        if (!fs::exists(p)) {
+            return makeError(ErrorCode::NotFound,
+                             "model file is missing from the asset cache (run ./prunelab setup)",
+                             p);
+        }
+    }
+    if (entry.width > 0) height = entry.height, width = entry.width;
+    return loadModelFile(cacheDir + "/" + entry.files[0], height, width);
+}
+
+}  // namespace prunelab::plugins

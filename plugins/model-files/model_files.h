@@ -1,0 +1,37 @@
+// Opening models by file or by catalog id: dispatches on the file's format to the engine's ONNX
+// importer or the ncnn / waifu2x plugins, and finds the asset cache and the catalog.
+// Thread-safe (no shared state); never throws.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "engine/ir/graph.h"
+#include "engine/ir/result.h"
+#include "engine/tasks/catalog.h"
+
+namespace prunelab::plugins {
+
+// ${XDG_CACHE_HOME:-$HOME/.cache}/prunelab, as ./prunelab setup fills it.
+std::string assetCacheDir();
+
+// $PRUNELAB_CATALOG when set, else ../share/prunelab/catalog.json beside an installed binary,
+// else the source tree's assets/catalog.json.
+std::string defaultCatalogPath();
+
+// The image size used for ncnn and waifu2x models when the caller gives none (their files do
+// not declare one): 320x240, the live demo's size.
+constexpr int64_t kDefaultWidth = 320, kDefaultHeight = 240;
+
+// Reads .onnx / .plab (dynamic dims bound to height x width when those are > 0), .param (ncnn;
+// the .bin beside it with the same stem) or .json (waifu2x). Unsupported names the extension.
+engine::Result<engine::Graph> loadModelFile(const std::string& path, int64_t height = 0,
+                                            int64_t width = 0);
+
+// The entry's files from `cacheDir`, bound to width x height (the entry's fixed size wins).
+// NotFound says to run ./prunelab setup when a file is missing.
+engine::Result<engine::Graph> loadCatalogModel(const engine::CatalogEntry& entry,
+                                               const std::string& cacheDir, int64_t height,
+                                               int64_t width);
+
+}  // namespace prunelab::plugins
