@@ -12,10 +12,14 @@
 namespace prunelab::ncnn {
 
 // Binds the single Input blob to [1, C, height, width] (C from the Input layer, else 3) and
-// returns a verified graph. Supported layers: Input, Split, Convolution, ConvolutionDepthWise
-// (fused activations none/relu/leaky/clip/sigmoid), PReLU, ReLU, Sigmoid, Clip, Dropout,
-// BinaryOp (add/sub/mul/div/pow), Eltwise (sum/prod), Concat, PixelShuffle, Interp
-// (nearest/bilinear/bicubic), Pooling (max/avg, global, full/valid/SAME), InnerProduct.
+// returns a verified graph. Supported layers: Input, Split, Convolution, ConvolutionDepthWise,
+// Deconvolution, DeconvolutionDepthWise (pads, output_pad, SAME output sizes; fused
+// activations none/relu/leaky/clip/sigmoid/hardswish), PReLU, ReLU, Sigmoid, Clip, Dropout,
+// HardSigmoid, HardSwish, BinaryOp (add/sub/mul/div/pow/rsub/rdiv/rpow; max/min with a
+// scalar only), Eltwise (sum/prod), Concat, PixelShuffle, Interp (nearest/bilinear/bicubic),
+// Pooling (max/avg, global, full/valid/SAME), InnerProduct, Reshape (w/h/c with 0 and -1,
+// the old permute flag), Permute (orders 0-5), Softmax, Crop (offsets, starts/ends/axes, or a
+// reference blob), Padding (constant/replicate/reflect, channel front/behind), Flatten.
 // Weights may be fp32, fp16 or table-quantised (widened to fp32).
 // Errors: Corrupt (bad magic, counts, params, short .bin), Unsupported (layer type or
 // parameter), NotFound (unknown blob), Io (unreadable file), ShapeMismatch (inference).
