@@ -372,6 +372,18 @@ TEST(CliCatalog, UnknownIdsAndMissingPicturesAreExplained) {
     EXPECT_NE(r.output.find("/nonexistent/photo.jpg"), std::string::npos) << r.output;
 }
 
+// What ./prunelab run shows without a display: three models, both runtimes agreeing.
+TEST(CliCatalog, HeadlessDemoFindsAndAgrees) {
+    CommandResult r = runCli("demo");
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+    EXPECT_NE(r.output.find("1 face(s)"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("13 line(s) of text"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("a 640x426 picture"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("DIFFERENT"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("skipped"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("failed"), std::string::npos) << r.output;
+}
+
 }  // namespace catalog_cli
 
 }  // namespace
