@@ -1,0 +1,2 @@
+// Placeholder: implemented in this issue.
+#include "engine/train/zoo.h"
