@@ -1,6 +1,7 @@
 // prunelab-bench (`./prunelab bench`): dense latency of PruneLab vs ONNX Runtime and OpenCV DNN
-// on BlazeFace back, PP-OCRv4 det at 640x640 and our own VGG-style model, at 1 and 2 threads.
-// All three run interleaved in this one process; the ratios are what we report, not the times.
+// on BlazeFace back, PP-OCRv4 det at 640x640, Real-ESRGAN and waifu2x on a 320x240 picture and
+// our own VGG-style model, at 1 and 2 threads. All three run interleaved in this one process;
+// the ratios are what we report, not the times.
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -12,6 +13,9 @@
 #include "engine/ir/layer_view.h"
 #include "engine/onnx/onnx_import.h"
 #include "engine/onnx/onnx_inputs.h"
+#include "engine/tasks/preprocess.h"
+#include "plugins/import-ncnn/ncnn_import.h"
+#include "plugins/import-waifu2x/waifu2x_import.h"
 #include "plugins/refrt/compare.h"
 
 using namespace prunelab::engine;
@@ -72,6 +76,25 @@ Result<BenchModel> vggStyle(const std::string& photo, const std::string& dir) {
     return m;
 }
 
+// A model PruneLab imported from a non-ONNX format: exported with the engine's own exporter so
+// ONNX Runtime and OpenCV DNN run the very same graph. The input is the photo shrunk to
+// 320 x 240 and pre-processed as the model expects (RGB in [0, 1]).
+Result<BenchModel> fromImported(const std::string& name, Result<Graph> graph,
+                                const std::string& onnxPath, const std::string& photo,
+                                const Preprocess& pre) {
+    if (!graph.ok()) return graph.error();
+    BenchModel m;
+    m.name = name;
+    m.graph = std::move(*graph);
+    m.path = onnxPath;
+    PL_TRY(exportOnnxFile(m.graph, m.path));
+    PL_TRY_ASSIGN(Image image, readImage(photo));
+    image = resizeImage(image, 320, 240, Interpolation::Area);
+    PL_TRY_ASSIGN(Tensor t, imageToInput(image, m.graph.value(m.graph.inputs[0]).shape, pre));
+    m.inputs.push_back(std::move(t));
+    return m;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -99,6 +122,19 @@ int main(int argc, char** argv) {
         cache + "/models/blazeface/face_detection_back_256x256_barracuda.onnx", 0, 0, photo));
     models.push_back(loadFile("PP-OCRv4 det 640x640",
                               cache + "/models/ppocr/ch_PP-OCRv4_det_infer.onnx", 640, 640, photo));
+    // Real-ESRGAN animevideov3 x2 (ncnn) bound to a 240 x 320 input; it upsamples itself.
+    const std::string esrgan = cache + "/models/realesrgan/realesr-animevideov3-x2";
+    models.push_back(
+        fromImported("Real-ESRGAN x2 320x240",
+                     prunelab::ncnn::importNcnn(esrgan + ".param", esrgan + ".bin", 240, 320),
+                     tmp + "/realesrgan_x2_240x320.onnx", photo, {}));
+    // waifu2x scale2.0x on a 320 x 240 picture: nearest 2x, then 7 px of border per side, so
+    // the tensor is [1, 3, 494, 654] (the unpadded network returns 480 x 640).
+    models.push_back(fromImported(
+        "waifu2x scale2x 320x240",
+        prunelab::plugins::importWaifu2xJson(cache + "/models/waifu2x/scale2.0x_model.json",
+                                             2 * 240 + 14, 2 * 320 + 14),
+        tmp + "/waifu2x_scale2x_494x654.onnx", photo, {.upscale = 2, .border = 7}));
     models.push_back(vggStyle(photo, tmp));
 
     std::printf(
