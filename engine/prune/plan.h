@@ -99,6 +99,9 @@ struct PrunedModel {
 
 // The weights of one layer in the [out][in/g][kh][kw] view schemes read (float32 only).
 Result<LayerWeights> layerWeights(const Graph& graph, const Layer& layer);
+// The inverse: writes `view` ([out][in/g][kh][kw] float32) into a fresh copy of the layer's
+// weight constant (graph copies share tensor storage, so other copies stay untouched).
+Status setLayerWeights(Graph& graph, const Layer& layer, const Tensor& view);
 
 // Groups layers into projection units (one per layer; all layers of one "global"-scope or
 // "model"-scope entry form one unit), projects each with its scheme and writes the results into

@@ -225,19 +225,29 @@ Result<PrunedModel> applyPlan(const Graph& graph, const PruningPlan& plan) {
     // weight gets a fresh tensor and the input graph stays untouched.
     for (const LayerPruning& lp : out.layers) {
         if (lp.how == LayerPruning::How::Dense) continue;
-        const Layer& layer = lp.layer;
-        Value& wv = out.graph.value(layer.weight);
-        Tensor fresh = wv.constant.clone();
-        float* dst = fresh.data<float>();
-        const float* src = lp.projection.weights.data<float>();
-        for (int64_t o = 0; o < layer.outChannels; ++o)
-            for (int64_t c = 0; c < layer.inPerGroup; ++c)
-                for (int64_t y = 0; y < layer.kh; ++y)
-                    for (int64_t x = 0; x < layer.kw; ++x)
-                        dst[layer.weightIndex(o, c, y, x)] = *src++;
-        wv.constant = std::move(fresh);
+        PL_TRY(setLayerWeights(out.graph, lp.layer, lp.projection.weights));
     }
     return out;
+}
+
+Status setLayerWeights(Graph& graph, const Layer& layer, const Tensor& view) {
+    const Shape want = {layer.outChannels, layer.inPerGroup, layer.kh, layer.kw};
+    if (view.dtype() != DataType::Float32 || view.shape() != want) {
+        return makeError(ErrorCode::ShapeMismatch,
+                         "weights " + shapeToString(view.shape()) + " do not fit the layer's " +
+                             shapeToString(want),
+                         "layer '" + layer.name + "'");
+    }
+    Value& wv = graph.value(layer.weight);
+    Tensor fresh = wv.constant.clone();
+    float* dst = fresh.data<float>();
+    const float* src = view.data<float>();
+    for (int64_t o = 0; o < layer.outChannels; ++o)
+        for (int64_t c = 0; c < layer.inPerGroup; ++c)
+            for (int64_t y = 0; y < layer.kh; ++y)
+                for (int64_t x = 0; x < layer.kw; ++x) dst[layer.weightIndex(o, c, y, x)] = *src++;
+    wv.constant = std::move(fresh);
+    return {};
 }
 
 namespace {
