@@ -12,8 +12,10 @@
 
 #include "engine/ir/layer_view.h"
 #include "engine/onnx/onnx_import.h"
+#include "engine/ops/op.h"
 #include "engine/prune/plan.h"
 #include "engine/runtime/cpu/cpu_executor.h"
+#include "engine/runtime/reference_runner.h"
 #include "engine/train/torch_module.h"
 #include "engine/train/zoo.h"
 #include "plugins/import-ncnn/ncnn_import.h"
@@ -190,6 +192,247 @@ TEST(IrModuleForward, UnsupportedOpNamesTheNode) {
     EXPECT_NE(m.error().toString().find("shape_of_x"), std::string::npos) << m.error().toString();
 }
 
+// ---- Single ops against the reference kernels ----
+
+// One node on input x (values in [-1, 1), or [0, 1) when `positive`) plus constant operands.
+struct OpCase {
+    std::string name;
+    OpKind op;
+    Shape x;
+    Attributes attrs;
+    std::vector<Tensor> constants;
+    int outputs = 1;
+    bool positive = false;
+};
+
+Tensor floats(Shape shape, uint32_t seed) {
+    torch::manual_seed(seed);
+    return fromTorch(torch::rand(std::vector<int64_t>(shape.begin(), shape.end())) * 2 - 1);
+}
+
+Attributes attrs(std::initializer_list<std::pair<const char*, AttributeValue>> list) {
+    Attributes a;
+    for (const auto& [k, v] : list) a.set(k, v);
+    return a;
+}
+using Ints = std::vector<int64_t>;
+using Floats = std::vector<float>;
+
+std::vector<OpCase> opCases() {
+    const Ints conv = {1, 1};
+    return {
+        {"conv_groups_dilation_asymmetric_pads",
+         OpKind::Conv,
+         {1, 4, 9, 8},
+         attrs({{"strides", Ints{2, 1}},
+                {"pads", Ints{1, 0, 2, 1}},
+                {"dilations", Ints{2, 1}},
+                {"group", int64_t{2}}}),
+         {floats({6, 2, 3, 3}, 1), floats({6}, 2)}},
+        {"conv_transpose_output_padding",
+         OpKind::ConvTranspose,
+         {1, 4, 5, 5},
+         attrs({{"strides", Ints{2, 2}},
+                {"pads", Ints{1, 0, 0, 1}},
+                {"dilations", conv},
+                {"group", int64_t{2}},
+                {"output_padding", Ints{1, 0}}}),
+         {floats({4, 3, 3, 3}, 3), floats({6}, 4)}},
+        {"gemm_alpha_beta",
+         OpKind::Gemm,
+         {1, 5},
+         attrs({{"alpha", 0.5f}, {"beta", 2.0f}, {"transA", int64_t{0}}, {"transB", int64_t{0}}}),
+         {floats({5, 3}, 5), floats({3}, 6)}},
+        {"matmul", OpKind::MatMul, {1, 4, 5}, {}, {floats({5, 3}, 7)}},
+        {"maxpool_ceil_pads",
+         OpKind::MaxPool,
+         {1, 2, 8, 7},
+         attrs({{"kernel_shape", Ints{3, 3}},
+                {"strides", Ints{2, 2}},
+                {"pads", Ints{1, 1, 0, 0}},
+                {"dilations", conv},
+                {"ceil_mode", int64_t{1}}})},
+        {"avgpool_ceil_exclude_pad",
+         OpKind::AveragePool,
+         {1, 2, 8, 7},
+         attrs({{"kernel_shape", Ints{3, 3}},
+                {"strides", Ints{2, 2}},
+                {"pads", Ints{1, 1, 1, 1}},
+                {"dilations", conv},
+                {"ceil_mode", int64_t{1}},
+                {"count_include_pad", int64_t{0}}})},
+        {"avgpool_include_pad",
+         OpKind::AveragePool,
+         {1, 2, 8, 7},
+         attrs({{"kernel_shape", Ints{3, 2}},
+                {"strides", Ints{2, 2}},
+                {"pads", Ints{1, 0, 1, 1}},
+                {"dilations", conv},
+                {"ceil_mode", int64_t{1}},
+                {"count_include_pad", int64_t{1}}})},
+        {"resize_linear_align_corners",
+         OpKind::Resize,
+         {1, 2, 5, 6},
+         attrs({{"mode", std::string("linear")},
+                {"sizes", Ints{1, 2, 9, 13}},
+                {"scales", Floats{1, 1, 9.0f / 5, 13.0f / 6}},
+                {"coordinate_transformation_mode", std::string("align_corners")}})},
+        {"resize_cubic_half_pixel",
+         OpKind::Resize,
+         {1, 2, 5, 6},
+         attrs({{"mode", std::string("cubic")},
+                {"sizes", Ints{1, 2, 10, 12}},
+                {"scales", Floats{1, 1, 2, 2}},
+                {"coordinate_transformation_mode", std::string("half_pixel")},
+                {"cubic_coeff_a", -0.75f}})},
+        {"resize_nearest_asymmetric",
+         OpKind::Resize,
+         {1, 2, 5, 6},
+         attrs({{"mode", std::string("nearest")},
+                {"sizes", Ints{1, 2, 10, 12}},
+                {"scales", Floats{1, 1, 2, 2}},
+                {"coordinate_transformation_mode", std::string("asymmetric")},
+                {"nearest_mode", std::string("floor")}})},
+        {"depth_to_space_dcr",
+         OpKind::DepthToSpace,
+         {1, 8, 3, 3},
+         attrs({{"blocksize", int64_t{2}}, {"mode", std::string("DCR")}})},
+        {"depth_to_space_crd",
+         OpKind::DepthToSpace,
+         {1, 8, 3, 3},
+         attrs({{"blocksize", int64_t{2}}, {"mode", std::string("CRD")}})},
+        {"softmax_legacy",
+         OpKind::Softmax,
+         {1, 3, 4},
+         attrs({{"axis", int64_t{1}}, {"legacy", int64_t{1}}})},
+        {"softmax", OpKind::Softmax, {1, 3, 4}, attrs({{"axis", int64_t{1}}})},
+        {"pad_reflect",
+         OpKind::Pad,
+         {1, 2, 4, 5},
+         attrs({{"pads", Ints{0, 0, 1, 2, 0, 0, 2, 1}}, {"mode", std::string("reflect")}})},
+        {"pad_edge",
+         OpKind::Pad,
+         {1, 2, 4, 5},
+         attrs({{"pads", Ints{0, 0, 1, 2, 0, 0, 2, 1}}, {"mode", std::string("edge")}})},
+        {"pad_constant",
+         OpKind::Pad,
+         {1, 2, 4, 5},
+         attrs({{"pads", Ints{0, 1, 1, 0, 0, 0, 2, -1}},
+                {"mode", std::string("constant")},
+                {"value", 0.5f}})},
+        {"slice_steps",
+         OpKind::Slice,
+         {1, 4, 5, 6},
+         attrs({{"starts", Ints{1, 4}},
+                {"ends", Ints{3, 0}},
+                {"axes", Ints{1, 3}},
+                {"steps", Ints{1, -2}}})},
+        {"split",
+         OpKind::Split,
+         {1, 4, 3},
+         attrs({{"axis", int64_t{1}}, {"split", Ints{1, 3}}}),
+         {},
+         2},
+        {"transpose", OpKind::Transpose, {1, 2, 3, 4}, attrs({{"perm", Ints{0, 2, 3, 1}}})},
+        {"reduce_mean",
+         OpKind::ReduceMean,
+         {1, 2, 3, 4},
+         attrs({{"axes", Ints{2, 3}}, {"keepdims", int64_t{0}}})},
+        {"squeeze", OpKind::Squeeze, {1, 3, 1, 4}, attrs({{"axes", Ints{2}}})},
+        {"unsqueeze", OpKind::Unsqueeze, {1, 3, 4}, attrs({{"axes", Ints{1, 3}}})},
+        {"clip", OpKind::Clip, {1, 3, 4}, attrs({{"min", -0.2f}, {"max", 0.3f}})},
+        {"leaky_relu", OpKind::LeakyRelu, {1, 3, 4}, attrs({{"alpha", 0.2f}})},
+        {"hard_sigmoid", OpKind::HardSigmoid, {1, 3, 4}, attrs({{"alpha", 0.7f}, {"beta", 0.4f}})},
+        {"hard_swish", OpKind::HardSwish, {1, 3, 4}, {}},
+        {"prelu", OpKind::PRelu, {1, 3, 2, 2}, {}, {floats({3, 1, 1}, 8)}},
+        {"sigmoid", OpKind::Sigmoid, {1, 3, 4}, {}},
+        {"tanh", OpKind::Tanh, {1, 3, 4}, {}},
+        {"exp", OpKind::Exp, {1, 3, 4}, {}},
+        {"sqrt", OpKind::Sqrt, {1, 3, 4}, {}, {}, 1, true},
+        {"div_constant",
+         OpKind::Div,
+         {1, 3, 4},
+         {},
+         {Tensor::fromVector<float>({4}, {1, 2, -4, 8})}},
+        {"sub_constant", OpKind::Sub, {1, 3, 4}, {}, {floats({3, 1}, 9)}},
+        {"batch_norm_eval",
+         OpKind::BatchNormalization,
+         {1, 3, 2, 2},
+         attrs({{"epsilon", 1e-3f}}),
+         {floats({3}, 10), floats({3}, 11), floats({3}, 12),
+          Tensor::fromVector<float>({3}, {0.5f, 1.0f, 2.0f})}},
+        {"gather",
+         OpKind::Gather,
+         {1, 4, 3},
+         attrs({{"axis", int64_t{1}}}),
+         {Tensor::fromVector<int64_t>({2}, {2, 0})}},
+        {"global_average_pool", OpKind::GlobalAveragePool, {1, 3, 4, 5}, {}},
+        {"flatten", OpKind::Flatten, {1, 3, 4, 5}, attrs({{"axis", int64_t{1}}})},
+        {"reshape", OpKind::Reshape, {1, 3, 4}, attrs({{"shape", Ints{1, 2, 6}}})},
+    };
+}
+
+Result<Graph> opGraph(const OpCase& c) {
+    Graph g;
+    g.name = c.name;
+    const ValueId x = g.addValue("x", DataType::Float32, c.x);
+    g.inputs.push_back(x);
+    std::vector<ValueId> inputs = {x};
+    for (size_t i = 0; i < c.constants.size(); ++i) {
+        inputs.push_back(g.addConstant("c" + std::to_string(i), c.constants[i]));
+    }
+    std::vector<ValueId> outputs;
+    for (int i = 0; i < c.outputs; ++i) {
+        outputs.push_back(g.addValue("y" + std::to_string(i), DataType::Float32, {}));
+    }
+    Node& n = g.addNode(c.op, c.name, inputs, outputs, c.attrs);
+    std::vector<TensorInfo> info;
+    PL_TRY(inferNode(g, n, info));
+    for (size_t i = 0; i < outputs.size(); ++i) {
+        g.value(outputs[i]).dtype = info[i].dtype;
+        g.value(outputs[i]).shape = info[i].shape;
+        g.outputs.push_back(outputs[i]);
+    }
+    PL_TRY(g.verify());
+    return g;
+}
+
+// Each op at batch 1 against its reference kernel, and at batch 2 against two batch-1 runs.
+TEST(IrModuleOps, EachOpMatchesItsReference) {
+    for (const OpCase& c : opCases()) {
+        SCOPED_TRACE(c.name);
+        auto g = opGraph(c);
+        ASSERT_TRUE(g.ok()) << g.error().toString();
+        auto module = makeModule(*g);
+        ASSERT_TRUE(module);
+        module->eval();
+        torch::NoGradGuard noGrad;
+        std::vector<torch::Tensor> xs;
+        for (uint32_t k = 0; k < 2; ++k) {
+            Tensor x = floats(c.x, 20 + k);
+            if (c.positive) x = fromTorch(toTorch(x).abs());
+            xs.push_back(toTorch(x));
+            std::vector<Tensor> inputs = {x};
+            auto want = runGraphReference(*g, inputs);
+            ASSERT_TRUE(want.ok()) << want.error().toString();
+            const std::vector<torch::Tensor> got = module->forward({xs.back()});
+            ASSERT_EQ(got.size(), want->size());
+            for (size_t o = 0; o < got.size(); ++o) {
+                const torch::Tensor w = toTorch((*want)[o]);
+                ASSERT_EQ(got[o].sizes(), w.sizes()) << "output " << o;
+                EXPECT_LT(relativeDiff(got[o], w), 1e-5) << "output " << o;
+            }
+        }
+        const std::vector<torch::Tensor> batched = module->forward({torch::cat(xs, 0)});
+        for (int64_t k = 0; k < 2; ++k) {
+            const std::vector<torch::Tensor> one = module->forward({xs[static_cast<size_t>(k)]});
+            for (size_t o = 0; o < one.size(); ++o) {
+                EXPECT_LT(relativeDiff(batched[o].narrow(0, k, 1), one[o]), 1e-6) << "batch " << k;
+            }
+        }
+    }
+}
+
 // ---- Layer views ----
 
 void expectLayerViewsMatchPrune(const Graph& g) {
@@ -256,6 +499,22 @@ void expectSetLayerWeightRoundTrips(const Graph& g) {
     auto original = prune::layerWeights(g, prunableLayers(g)[0]);
     ASSERT_TRUE(original.ok());
     EXPECT_FALSE(torch::equal(toTorch(original->weights), written[0]));
+}
+
+// Every storage order: grouped ConvTranspose [in][out/g], Gemm without transB and MatMul
+// [in][out], grouped conv, from the single-op graphs above.
+TEST(IrModuleLayers, EveryStorageOrderMatchesPrune) {
+    int layers = 0;
+    for (const OpCase& c : opCases()) {
+        auto g = opGraph(c);
+        ASSERT_TRUE(g.ok()) << g.error().toString();
+        if (prunableLayers(*g).empty()) continue;
+        SCOPED_TRACE(c.name);
+        ++layers;
+        expectLayerViewsMatchPrune(*g);
+        expectSetLayerWeightRoundTrips(*g);
+    }
+    EXPECT_EQ(layers, 4);
 }
 
 TEST(IrModuleLayers, SetLayerWeightRoundTripsThroughToGraph) {
