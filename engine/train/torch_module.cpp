@@ -63,11 +63,13 @@ DataType engineType(torch::ScalarType t) {
 }  // namespace
 
 torch::Tensor toTorch(const Tensor& t) {
-    const DataType type = t.dtype() == DataType::Float16 ? DataType::Float32 : t.dtype();
     std::vector<int64_t> sizes(t.shape().begin(), t.shape().end());
-    torch::Tensor out = torch::empty(sizes, torch::TensorOptions().dtype(torchType(type)));
+    // Float16 only appears as stored in files (importers widen it): copied as half, widened.
+    const torch::ScalarType type =
+        t.dtype() == DataType::Float16 ? torch::kFloat16 : torchType(t.dtype());
+    torch::Tensor out = torch::empty(sizes, torch::TensorOptions().dtype(type));
     if (t.bytes() > 0) std::memcpy(out.data_ptr(), t.raw(), t.bytes());
-    return out;
+    return type == torch::kFloat16 ? out.to(torch::kFloat32) : out;
 }
 
 Tensor fromTorch(const torch::Tensor& t) {
