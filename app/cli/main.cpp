@@ -16,6 +16,7 @@
 #include "app/cli/model_loader.h"
 #include "app/cli/prune_commands.h"
 #include "app/cli/task_commands.h"
+#include "app/cli/train_commands.h"
 #include "engine/io/image.h"
 #include "engine/io/npy.h"
 #include "engine/ir/layer_view.h"
@@ -245,6 +246,52 @@ int main(int argc, char** argv) {
     sensCmd->add_option("--metric", sens.metric, "auto, top1, psnr or l2");
     sensCmd->add_option("--threads", sens.threads, "worker threads (default: one per core)");
 
+    TrainRequest train;
+    auto addTraining = [&](CLI::App* cmd) {
+        cmd->add_option("--data", train.data,
+                        "fashion-mnist, mnist, folder:PATH (a sub-folder per class) or "
+                        "frames:VIDEO_OR_FOLDER (label-free)");
+        cmd->add_option("--test", train.test, "test data (default: the data's test split)");
+        cmd->add_option("--epochs", train.epochs, "epochs in all (default 2)");
+        cmd->add_option("--batch", train.batch, "batch size (default 64)");
+        cmd->add_option("--lr", train.learningRate, "Adam learning rate (default 1e-3)");
+        cmd->add_option("--seed", train.seed, "seed for data order and initial weights");
+        cmd->add_option("--threads", train.threads, "threads (default: one per core)");
+        cmd->add_option("--limit", train.limit, "use the first N training examples");
+        cmd->add_option("--test-limit", train.testLimit, "use the first N test examples");
+        cmd->add_option("--steps-per-epoch", train.stepsPerEpoch, "cap the steps of an epoch");
+    };
+    CLI::App* trainBase = app.add_subcommand("train-base", "train a lab model from scratch");
+    trainBase->add_option("--arch", train.arch, "lenet5 or vgg-small")->required();
+    trainBase->add_option("--out", train.out, "M.onnx")->required();
+    addTraining(trainBase);
+
+    CLI::App* admm = app.add_subcommand(
+        "admm", "retrain under a pruning plan: ADMM, one-shot + fine-tune or gradual");
+    addModel(admm);
+    addTraining(admm);
+    admm->add_option("--plan", train.planPath, "plan JSON file");
+    admm->add_option("--preset", train.preset, "a preset plan (as for prune)");
+    admm->add_option("--out", train.out, "PRUNED.onnx or PRUNED.plab")->required();
+    admm->add_option("--method", train.method, "admm (default), one-shot or gradual");
+    admm->add_option("--fine-tune-epochs", train.fineTuneEpochs,
+                     "masked fine-tune epochs at the end (default 1)");
+    admm->add_option("--rho", train.rho, "initial rho (default 1e-3)");
+    admm->add_option("--rho-multiplier", train.rhoMultiplier, "rho growth per update (1.3)");
+    admm->add_option("--rho-max", train.rhoMax, "largest rho (default 0.1)");
+    admm->add_option("--updates-per-epoch", train.updatesPerEpoch, "Z/U updates per epoch");
+    admm->add_flag("--distill", train.distill, "label-free: the dense model's outputs as targets");
+    admm->add_option("--checkpoint", train.checkpoint, "write checkpoints to this file");
+    admm->add_option("--resume", train.resume, "resume from (and keep writing) this checkpoint");
+    admm->add_option("--history", train.historyCsv, "write the per-iteration history as CSV");
+
+    CLI::App* eval = app.add_subcommand("eval", "accuracy on data, or PSNR against a model");
+    addModel(eval);
+    eval->add_option("--data", train.data, "as for admm (default fashion-mnist)");
+    eval->add_option("--against", train.against, "PSNR of the outputs against this model");
+    eval->add_option("--limit", train.limit, "use the first N examples");
+    eval->add_option("--threads", train.threads, "threads (default: one per core)");
+
     CLI::App* demo = app.add_subcommand(
         "demo", "the headless demo: PruneLab and ONNX Runtime on the bundled photos");
 
@@ -283,11 +330,21 @@ int main(int argc, char** argv) {
         return cmdSensitivity(sens);
     }
     if (demo->parsed()) return runHeadlessDemo();
+    train.model = request;
+    if (trainBase->parsed()) return cmdTrainBase(train);
+    if (admm->parsed()) return cmdAdmm(train);
+    if (eval->parsed()) return cmdEval(train);
     return 0;
 }
 
 }  // namespace prunelab::cli
 
 int main(int argc, char** argv) {
+    if (argc > 1) {
+        std::string command = argv[1];
+        if (command == "train-base" || command == "admm" || command == "eval") {
+            prunelab::cli::ensureBlasSettings(argv);
+        }
+    }
     return prunelab::cli::main(argc, argv);
 }

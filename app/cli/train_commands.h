@@ -1,0 +1,48 @@
+// prunelab-cli's training commands: train-base (a lab model from scratch), admm (retrain a
+// model under a pruning plan: ADMM, one-shot + fine-tune or gradual; resumable) and eval
+// (accuracy, or agreement with the dense model in dB). Without libtorch they say so.
+#pragma once
+
+#include <string>
+
+#include "app/cli/model_loader.h"
+
+namespace prunelab::cli {
+
+struct TrainRequest {
+    std::string arch;    // train-base
+    ModelRequest model;  // admm / eval
+    std::string data = "fashion-mnist";
+    std::string test;  // default: the data's test split when it has one
+    std::string planPath, preset;
+    std::string out;
+    std::string checkpoint;  // write checkpoints here
+    std::string resume;      // resume from (and keep writing) this checkpoint
+    std::string historyCsv;  // write the per-iteration history
+    std::string method = "admm";
+    std::string against;  // eval: PSNR against this (dense) model
+    int epochs = 2;
+    int fineTuneEpochs = 1;
+    int batch = 64;
+    double learningRate = 1e-3;
+    double rho = 1e-3, rhoMultiplier = 1.3, rhoMax = 1e-1;
+    int updatesPerEpoch = 1;
+    bool distill = false;
+    int seed = 1;
+    int threads = 0;
+    size_t limit = 0;  // use only the first N training examples
+    size_t testLimit = 0;
+    size_t stepsPerEpoch = 0;
+};
+
+int cmdTrainBase(const TrainRequest& request);
+int cmdAdmm(const TrainRequest& request);
+int cmdEval(const TrainRequest& request);
+
+// OpenBLAS reads its settings once, when it loads: the training commands re-run the process
+// with OPENBLAS_NUM_THREADS=1 (torch threads itself; nested threads ran 13x slower here) and,
+// on AVX-512 machines it misdetects, OPENBLAS_CORETYPE=SkylakeX. Returns only if nothing had
+// to change (or the re-run failed to start).
+void ensureBlasSettings(char** argv);
+
+}  // namespace prunelab::cli
