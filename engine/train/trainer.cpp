@@ -157,8 +157,10 @@ struct RunState {
     bool hardPruned = false;
     std::vector<torch::Tensor> z, u, masks;  // per layer; undefined where not used
     std::vector<IterationRecord> history;
-    double lossSum = 0;
+    double lossSum = 0;  // since the last epoch row
     int64_t lossCount = 0;
+    double updateLossSum = 0;  // since the last ADMM row
+    int64_t updateLossCount = 0;
 };
 
 constexpr int64_t kCheckpointVersion = 1;
@@ -246,6 +248,8 @@ Status saveCheckpoint(const std::string& path, const std::string& fingerprint, I
         a.write("hard_pruned", scalar(s.hardPruned ? 1 : 0));
         a.write("loss_sum", scalar(s.lossSum));
         a.write("loss_count", scalar(static_cast<double>(s.lossCount)));
+        a.write("update_loss_sum", scalar(s.updateLossSum));
+        a.write("update_loss_count", scalar(static_cast<double>(s.updateLossCount)));
         for (const auto& item : module.named_parameters()) a.write("p." + item.key(), item.value());
         for (const auto& item : module.named_buffers()) a.write("b." + item.key(), item.value());
         writeTensors(a, "z.", s.z);
@@ -318,6 +322,8 @@ Status loadCheckpoint(const std::string& path, const std::string& fingerprint, I
         s.hardPruned = readScalar(a, "hard_pruned") != 0;
         s.lossSum = readScalar(a, "loss_sum");
         s.lossCount = static_cast<int64_t>(readScalar(a, "loss_count"));
+        s.updateLossSum = readScalar(a, "update_loss_sum");
+        s.updateLossCount = static_cast<int64_t>(readScalar(a, "update_loss_count"));
         torch::NoGradGuard noGrad;
         for (auto& item : module.named_parameters()) {
             torch::Tensor t;
@@ -416,14 +422,22 @@ Status addRecord(Session& s, RunState& st, const Hooks& h, int admmIteration,
     r.epoch = st.epoch;
     r.step = st.step;
     r.admmIteration = admmIteration;
-    r.loss = st.lossCount ? st.lossSum / static_cast<double>(st.lossCount) : 0;
+    // ADMM rows average the loss since the previous update, epoch rows over the epoch.
+    const bool update = admmIteration >= 0;
+    double sum = update ? st.updateLossSum : st.lossSum;
+    int64_t count = update ? st.updateLossCount : st.lossCount;
+    r.loss = count ? sum / static_cast<double>(count) : 0;
     PL_TRY_ASSIGN(r.metric, metricOf(s));
     r.rho = h.rho ? h.rho(st) : 0;
     r.primal = std::move(primal);
     r.dual = std::move(dual);
     r.density = h.density ? h.density() : 1;
     st.history.push_back(std::move(r));
-    st.lossSum = 0, st.lossCount = 0;
+    if (update) {
+        st.updateLossSum = 0, st.updateLossCount = 0;
+    } else {
+        st.lossSum = 0, st.lossCount = 0;
+    }
     return {};
 }
 
@@ -475,6 +489,7 @@ Result<TrainResult> runLoop(Session& s, RunState& st, const Hooks& h,
                                      std::to_string(st.step) + ": lower the learning rate or rho");
             }
             st.lossSum += lossValue, ++st.lossCount;
+            st.updateLossSum += lossValue, ++st.updateLossCount;
             bool epochEnd = st.cursor == s.stepsPerEpoch;
             if (h.afterStep) PL_TRY(h.afterStep(st, epochEnd));
             if (o.progress) {
