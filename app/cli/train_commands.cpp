@@ -139,7 +139,7 @@ void printHistory(const std::vector<IterationRecord>& history, bool psnr) {
     for (const IterationRecord& r : history) {
         double primal = 0;
         for (double v : r.primal) primal += v * v;
-        std::printf("%-10s %5d %7lld %5s %9.4f %9.4f %9.2g %8.4f %10.4g\n", r.phase.c_str(),
+        std::printf("%-10s %5d %7lld %5s %9.4g %9.4f %9.2g %8.4f %10.4g\n", r.phase.c_str(),
                     r.epoch + 1, static_cast<long long>(r.step),
                     r.admmIteration < 0 ? "" : std::to_string(r.admmIteration).c_str(), r.loss,
                     r.metric, r.rho, r.density, std::sqrt(primal));
@@ -252,6 +252,7 @@ int cmdAdmm(const TrainRequest& r) {
 
     TrainOptions o = trainOptions(r, test->get());
     o.checkpointPath = r.resume.empty() ? r.checkpoint : r.resume;
+    o.checkpointEvery = r.checkpointEvery;
     std::printf("%s on %s: %s, %d epoch(s) (%d fine-tune)%s\n", r.method.c_str(),
                 model->path.c_str(), (*data)->describe().c_str(), r.epochs, r.fineTuneEpochs,
                 ro.distill ? ", label-free (distilling the dense model)" : "");

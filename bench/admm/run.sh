@@ -2,7 +2,9 @@
 # The ADMM accuracy benchmark (issue 5): dense vs one-shot + fine-tune vs gradual magnitude vs
 # ADMM on Fashion-MNIST, same seed and the same epoch budget for every method, through the real
 # prunelab-cli. Prints a Markdown table (accuracy, wall time); not a test: it takes minutes.
-#   bench/admm/run.sh [lenet5] [vgg] [quick]     (default: lenet5; quick = small subsets)
+#   bench/admm/run.sh [lenet5] [vgg] [sr] [quick]   (default: lenet5; quick = small subsets)
+# sr: Real-ESRGAN x2 at 64x48, pattern 8x, label-free on vtest.avi frames (first 80% train,
+# last 20% test); the metric is the PSNR of the pruned model's output against the dense one.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -13,16 +15,17 @@ THREADS="${THREADS:-1}"
 mkdir -p "$OUT"
 [ -x "$CLI" ] || { echo "build first: ./prunelab build" >&2; exit 1; }
 
-want_lenet=0 want_vgg=0 quick=0
+want_lenet=0 want_vgg=0 want_sr=0 quick=0
 for a in "$@"; do
     case "$a" in
         lenet5) want_lenet=1 ;;
         vgg) want_vgg=1 ;;
+        sr) want_sr=1 ;;
         quick) quick=1 ;;
         *) echo "unknown argument '$a' (lenet5, vgg, quick)" >&2; exit 1 ;;
     esac
 done
-[ $want_lenet = 1 ] || [ $want_vgg = 1 ] || want_lenet=1
+[ $want_lenet = 1 ] || [ $want_vgg = 1 ] || [ $want_sr = 1 ] || want_lenet=1
 
 # limits: the quick run uses subsets (numbers then only compare methods with each other).
 limits=()
@@ -73,6 +76,17 @@ fi
 if [ $want_vgg = 1 ]; then
     bench_arch vgg-small 3 4 1 2 "$PLANS/vgg-pattern8.json" "$PLANS/vgg-tile75.json" \
         "$PLANS/vgg-structured50.json"
+fi
+if [ $want_sr = 1 ]; then
+    video="${XDG_CACHE_HOME:-$HOME/.cache}/prunelab/video/vtest.avi"
+    for method in one-shot gradual admm; do
+        read -r acc secs < <(run "sr-x2-$method" "$CLI" admm zoom-x2 --size 64x48 \
+            --preset patdnn-8 --method "$method" --data "frames:$video:train" \
+            --test "frames:$video:test" --limit 96 --test-limit 32 --batch 4 --lr 1e-4 \
+            --epochs 4 --fine-tune-epochs 1 --updates-per-epoch 4 --threads "$THREADS" --seed 1 \
+            --history "$OUT/sr-x2-$method.csv" --out "$OUT/sr-x2-$method.onnx")
+        row "zoom-x2 patdnn-8 (PSNR dB)" "$method (4 epochs)" "$acc" "$secs"
+    done
 fi
 echo
 echo "Logs, histories (CSV) and models in $OUT"

@@ -795,10 +795,60 @@ Result<std::unique_ptr<Dataset>> loadFrames(const std::string& path, const Pictu
 // Specs and views
 // ---------------------------------------------------------------------------------------------
 
+namespace {
+
+// Chosen examples of a data set it owns (a temporal split of a video's frames).
+class OwnedPicks final : public Dataset {
+  public:
+    OwnedPicks(std::unique_ptr<Dataset> data, std::vector<size_t> picks, std::string what)
+        : m_data(std::move(data)), m_picks(std::move(picks)), m_what(std::move(what)) {}
+    size_t size() const override { return m_picks.size(); }
+    Result<Example> get(size_t index) const override {
+        if (index >= size()) {
+            return makeError(ErrorCode::OutOfRange,
+                             "example " + std::to_string(index) + " of " + std::to_string(size()),
+                             describe());
+        }
+        return m_data->get(m_picks[index]);
+    }
+    Shape exampleShape() const override { return m_data->exampleShape(); }
+    std::vector<std::string> classNames() const override { return m_data->classNames(); }
+    std::string describe() const override {
+        return m_data->describe() + ", " + m_what + " (" + std::to_string(size()) + " frames)";
+    }
+
+  private:
+    std::unique_ptr<Dataset> m_data;
+    std::vector<size_t> m_picks;
+    std::string m_what;
+};
+
+// The first 80% of a video's frames train, the last 20% test, so the test frames are later
+// scenes, not neighbours of training frames. `limit` picks that many, evenly spaced.
+Result<std::unique_ptr<Dataset>> framesPart(const std::string& path, const PictureOptions& picture,
+                                            bool train, size_t limit) {
+    PL_TRY_ASSIGN(std::unique_ptr<Dataset> all, loadFrames(path, picture, 1, 0));
+    const size_t n = all->size(), cut = n * 8 / 10;
+    const size_t begin = train ? 0 : cut, end = train ? cut : n;
+    if (begin >= end) {
+        return makeError(ErrorCode::InvalidArgument,
+                         "too few frames (" + std::to_string(n) + ") to split 80/20", path);
+    }
+    size_t count = end - begin;
+    if (limit > 0 && limit < count) count = limit;
+    std::vector<size_t> picks;
+    for (size_t i = 0; i < count; ++i) picks.push_back(begin + i * (end - begin) / count);
+    return std::unique_ptr<Dataset>(std::make_unique<OwnedPicks>(std::move(all), std::move(picks),
+                                                                 train ? "first 80%" : "last 20%"));
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Dataset>> openDataset(const std::string& spec, const PictureOptions& picture,
                                              size_t limit) {
     const std::string known =
-        "fashion-mnist, fashion-mnist:test, mnist, mnist:test, folder:PATH, frames:PATH";
+        "fashion-mnist, fashion-mnist:test, mnist, mnist:test, folder:PATH, frames:PATH, "
+        "frames:PATH:train, frames:PATH:test";
     if (spec == "fashion-mnist") return loadFashionMnist("", true, limit);
     if (spec == "fashion-mnist:test") return loadFashionMnist("", false, limit);
     if (spec == "mnist") return loadMnistJson("", true, limit);
@@ -811,6 +861,13 @@ Result<std::unique_ptr<Dataset>> openDataset(const std::string& spec, const Pict
                              "'" + spec + "' needs a path after the colon; known: " + known);
         }
         if (prefix == "folder:") return loadImageFolderLimited(path, picture, limit);
+        for (const std::string part : {":train", ":test"}) {
+            if (path.size() > part.size() &&
+                path.compare(path.size() - part.size(), part.size(), part) == 0) {
+                return framesPart(path.substr(0, path.size() - part.size()), picture,
+                                  part == ":train", limit);
+            }
+        }
         return loadFrames(path, picture, 1, limit);
     }
     return makeError(ErrorCode::InvalidArgument,

@@ -628,3 +628,38 @@ TEST(EpochOrder, PermutationDeterministicAndPerEpoch) {
 
 }  // namespace
 }  // namespace prunelab::engine::train
+
+namespace prunelab::engine::train {
+namespace {
+
+// A temporal 80/20 split of a video: test frames are later scenes, never training frames.
+TEST(OpenDataset, VideoTrainAndTestPartsAreDisjointInTime) {
+    const std::string video = cacheDir() + "/video/vtest.avi";
+    ASSERT_TRUE(std::filesystem::exists(video)) << video << " is missing: run ./prunelab setup";
+    PictureOptions o;
+    o.height = 12, o.width = 16;
+    auto train = openDataset("frames:" + video + ":train", o);
+    auto test = openDataset("frames:" + video + ":test", o);
+    ASSERT_TRUE(train.ok()) << train.error().toString();
+    ASSERT_TRUE(test.ok()) << test.error().toString();
+    auto all = openDataset("frames:" + video, o);
+    ASSERT_TRUE(all.ok());
+    const size_t n = (*all)->size(), cut = n * 8 / 10;
+    EXPECT_EQ((*train)->size(), cut);
+    EXPECT_EQ((*test)->size(), n - cut);
+    // The first test frame is frame `cut` of the whole video, the last training one `cut - 1`.
+    auto first = (*test)->get(0), same = (*all)->get(cut);
+    ASSERT_TRUE(first.ok() && same.ok());
+    EXPECT_EQ(first->input.toFloatVector(), same->input.toFloatVector());
+    auto last = (*train)->get(cut - 1), sameLast = (*all)->get(cut - 1);
+    EXPECT_EQ(last->input.toFloatVector(), sameLast->input.toFloatVector());
+    // A limit picks evenly spaced frames from the part, not its first few.
+    auto few = openDataset("frames:" + video + ":test", o, 4);
+    ASSERT_TRUE(few.ok());
+    ASSERT_EQ((*few)->size(), 4u);
+    auto fourth = (*few)->get(3), expected = (*all)->get(cut + 3 * (n - cut) / 4);
+    EXPECT_EQ(fourth->input.toFloatVector(), expected->input.toFloatVector());
+}
+
+}  // namespace
+}  // namespace prunelab::engine::train
