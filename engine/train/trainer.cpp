@@ -682,6 +682,10 @@ Result<TrainResult> retrain(const Graph& dense, const prune::PruningPlan& plan, 
                     x.z[i] = z.weights[i];
                     x.u[i] = x.u[i] + w - x.z[i];
                     primal[i] = (w - x.z[i]).norm().item<double>();
+                    if (options.onAdmmUpdate && static_cast<int>(i) == options.watchLayer) {
+                        options.onAdmmUpdate({x.admmIteration, i, fromTorch(w), fromTorch(x.z[i]),
+                                              fromTorch(x.u[i])});
+                    }
                 }
                 PL_TRY(addRecord(s, x, h, x.admmIteration++, primal, dual));
                 x.rho = std::min(x.rho * ro.rhoMultiplier, ro.rhoMax);

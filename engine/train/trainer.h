@@ -4,6 +4,10 @@
 // and gradual magnitude pruning (Zhu and Gupta). Labelled data uses cross-entropy; label-free
 // data distils the dense model (MSE on its outputs, KL for classifiers). No torch in this
 // header: the CLI and the GUI include it without libtorch's headers.
+// BatchNormalization: the zoo's models keep it as a node and train it with batch statistics;
+// imported models arrive with BN already folded into the conv weights (the importer's pass) and
+// are fine-tuned in that folded form: their statistics cannot be re-estimated without their
+// training data, and the folded form is the one that runs and gets pruned.
 // Blocking; one training at a time per process (torch's thread count is process-wide).
 #pragma once
 
@@ -46,6 +50,14 @@ struct IterationRecord {
     double density = 1;  // kept / total weights of the plan's pruned layers, as things stand
 };
 
+// W, Z and U of one layer at an ADMM update, in the schemes' [out][in/g][kh][kw] view: what the
+// GUI animates converging to the constraint set.
+struct AdmmSnapshot {
+    int admmIteration = 0;
+    size_t layer = 0;  // index in prunableLayers()
+    Tensor w, z, u;
+};
+
 struct TrainOptions {
     int epochs = 1;  // the whole budget (retraining: ADMM + fine-tune)
     int batchSize = 64;
@@ -61,6 +73,9 @@ struct TrainOptions {
     int checkpointEvery = 0;
     std::function<void(const TrainProgress&)> progress;
     const std::atomic<bool>* cancel = nullptr;  // checked before every step
+    // ADMM: called after every Z/U update with layer `watchLayer` (when it is pruned).
+    int watchLayer = -1;
+    std::function<void(const AdmmSnapshot&)> onAdmmUpdate;
 };
 
 enum class RetrainMethod { Admm, OneShot, Gradual };

@@ -4,6 +4,7 @@
 // the uninterrupted one, label-free distillation on video frames, and bad data explained.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <filesystem>
@@ -122,8 +123,25 @@ TEST_F(Trainer, AdmmRecordsResidualsGrowsRhoAndEndsOnTheConstraintSet) {
     ro.rho = 1e-2;
     ro.rhoMultiplier = 2;
     ro.rhoMax = 3e-2;
+    std::vector<AdmmSnapshot> snapshots;
+    m_options.watchLayer = 1;
+    m_options.onAdmmUpdate = [&](const AdmmSnapshot& snap) { snapshots.push_back(snap); };
     auto r = retrain(m_model, plan, *m_train, m_options, ro);
     ASSERT_TRUE(r.ok()) << r.error().toString();
+    // The watched layer's W, Z, U at each update: Z is on the constraint set (80% zeros) and
+    // U = U_prev + W - Z.
+    ASSERT_EQ(snapshots.size(), 4u);
+    for (size_t k = 0; k < snapshots.size(); ++k) {
+        const AdmmSnapshot& snap = snapshots[k];
+        EXPECT_EQ(snap.admmIteration, static_cast<int>(k));
+        std::vector<float> z = snap.z.toFloatVector();
+        size_t zeros = static_cast<size_t>(std::count(z.begin(), z.end(), 0.0f));
+        EXPECT_NEAR(static_cast<double>(zeros) / z.size(), 0.8, 0.02);
+        std::vector<float> w = snap.w.toFloatVector(), u = snap.u.toFloatVector();
+        std::vector<float> before =
+            k == 0 ? std::vector<float>(u.size(), 0.0f) : snapshots[k - 1].u.toFloatVector();
+        for (size_t i = 0; i < u.size(); i += 97) EXPECT_NEAR(u[i], before[i] + w[i] - z[i], 1e-5);
+    }
     std::vector<IterationRecord> admm;
     for (const IterationRecord& rec : r->history)
         if (rec.admmIteration >= 0) admm.push_back(rec);
