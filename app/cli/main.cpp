@@ -283,6 +283,9 @@ int main(int argc, char** argv) {
     admm->add_flag("--distill", train.distill, "label-free: the dense model's outputs as targets");
     admm->add_option("--checkpoint", train.checkpoint, "write checkpoints to this file");
     admm->add_option("--resume", train.resume, "resume from (and keep writing) this checkpoint");
+    admm->add_option("--checkpoint-every", train.checkpointEvery,
+                     "also checkpoint every N steps (default: at ADMM updates and epoch ends)")
+        ->check(CLI::NonNegativeNumber);
     admm->add_option("--history", train.historyCsv, "write the per-iteration history as CSV");
 
     CLI::App* eval = app.add_subcommand("eval", "accuracy on data, or PSNR against a model");

@@ -16,9 +16,10 @@ struct TrainRequest {
     std::string test;  // default: the data's test split when it has one
     std::string planPath, preset;
     std::string out;
-    std::string checkpoint;  // write checkpoints here
-    std::string resume;      // resume from (and keep writing) this checkpoint
-    std::string historyCsv;  // write the per-iteration history
+    std::string checkpoint;   // write checkpoints here
+    std::string resume;       // resume from (and keep writing) this checkpoint
+    int checkpointEvery = 0;  // also checkpoint every N optimiser steps (0: updates, epoch ends)
+    std::string historyCsv;   // write the per-iteration history
     std::string method = "admm";
     std::string against;  // eval: PSNR against this (dense) model
     int epochs = 2;
