@@ -309,7 +309,7 @@ Status loadCheckpoint(const std::string& path, const std::string& fingerprint, I
             got.push_back(static_cast<char>(fp[i].item<int64_t>()));
         if (got != fingerprint) {
             return makeError(ErrorCode::InvalidArgument,
-                             "the checkpoint was written for another model, plan or options "
+                             "the checkpoint was written for another model, data, plan or options "
                              "(resume with the same ones, or start afresh)",
                              path);
         }
@@ -525,8 +525,24 @@ Result<TrainResult> runLoop(Session& s, RunState& st, const Hooks& h,
 
 // A short text of everything that decides the run, so a checkpoint is never resumed into a
 // different one.
+// FNV-1a over every float constant of the graph: the starting weights, so a checkpoint of one
+// model is never resumed into another.
+uint64_t weightsHash(const Graph& g) {
+    uint64_t h = 1469598103934665603ull;
+    for (const Value& v : g.values) {
+        if (!v.isConstant() || v.dtype != DataType::Float32) continue;
+        const auto* bytes = reinterpret_cast<const uint8_t*>(v.constant.data<float>());
+        for (size_t i = 0; i < v.constant.elements() * sizeof(float); ++i) {
+            h = (h ^ bytes[i]) * 1099511628211ull;
+        }
+    }
+    return h;
+}
+
 std::string fingerprintOf(const std::string& method, const prune::PruningPlan* plan,
-                          const TrainOptions& o, const RetrainOptions* r, size_t dataSize) {
+                          const TrainOptions& o, const RetrainOptions* r, const Dataset& data,
+                          const Graph& model) {
+    const size_t dataSize = data.size();
     char text[512];
     std::snprintf(text, sizeof text, "%s e%d b%d lr%g wd%g s%llu m%zu n%zu", method.c_str(),
                   o.epochs, o.batchSize, o.learningRate, o.weightDecay,
@@ -539,6 +555,7 @@ std::string fingerprintOf(const std::string& method, const prune::PruningPlan* p
         fp += text;
     }
     if (plan) fp += " " + std::to_string(std::hash<std::string>{}(prune::planToJson(*plan)));
+    fp += " w" + std::to_string(weightsHash(model)) + " " + data.describe();
     return fp;
 }
 
@@ -551,7 +568,7 @@ Result<TrainResult> trainDense(const Graph& model, const Dataset& data,
     RunState st;
     Hooks h;
     h.phase = [](const RunState&) { return std::string("train"); };
-    std::string fp = fingerprintOf("train", nullptr, options, nullptr, data.size());
+    std::string fp = fingerprintOf("train", nullptr, options, nullptr, data, model);
     return runLoop(s, st, h, fp);
 }
 
@@ -579,7 +596,7 @@ Result<TrainResult> retrain(const Graph& dense, const prune::PruningPlan& plan, 
     const size_t n = m.layers().size();
     const int mainEpochs = options.epochs - ro.fineTuneEpochs;
     const std::string fp =
-        fingerprintOf(retrainMethodName(ro.method), &plan, options, &ro, data.size());
+        fingerprintOf(retrainMethodName(ro.method), &plan, options, &ro, data, dense);
 
     RunState st;
     st.rho = ro.rho;
@@ -587,8 +604,12 @@ Result<TrainResult> retrain(const Graph& dense, const prune::PruningPlan& plan, 
     st.u.assign(n, torch::Tensor());
     st.masks.assign(n, torch::Tensor());
     bool resumed = false;
-    if (resume && !options.checkpointPath.empty() &&
-        std::filesystem::exists(options.checkpointPath)) {
+    if (resume) {
+        // A mistyped path must not quietly restart a long run from the beginning.
+        if (options.checkpointPath.empty() || !std::filesystem::exists(options.checkpointPath)) {
+            return makeError(ErrorCode::NotFound, "no checkpoint to resume from",
+                             options.checkpointPath);
+        }
         PL_TRY(loadCheckpoint(options.checkpointPath, fp, m, *s.optimizer, st));
         resumed = true;
     }

@@ -109,10 +109,10 @@ struct TrainResult {
 Result<TrainResult> trainDense(const Graph& model, const Dataset& data,
                                const TrainOptions& options);
 
-// Retrains `dense` under `plan`. Resumes from options.checkpointPath when `resume` is set and
-// the file exists (it must come from the same model, plan and options; InvalidArgument when
-// not). The result's model satisfies the plan: prune::applyPlan(result.model, plan) leaves it
-// unchanged.
+// Retrains `dense` under `plan`. With `resume`, continues from options.checkpointPath, which
+// must exist (NotFound) and come from the same model weights, data, plan and options
+// (InvalidArgument when not). The result's model satisfies the plan: prune::applyPlan(result.model,
+// plan) leaves it unchanged.
 Result<TrainResult> retrain(const Graph& dense, const prune::PruningPlan& plan, const Dataset& data,
                             const TrainOptions& options, const RetrainOptions& retrainOptions,
                             bool resume = false);

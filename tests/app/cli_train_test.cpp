@@ -364,7 +364,7 @@ TEST(CliTrain, AdmmExplainsBadMethodsBudgetsDataAndCheckpoints) {
     ASSERT_TRUE(fs::exists(checkpoint));
     r = runCli(admm + " --preset uniform-90 --epochs 2 --resume " + checkpoint.string() + out);
     EXPECT_EQ(r.exitCode, 1);
-    EXPECT_NE(r.output.find("another model, plan or options"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("another model, data, plan or options"), std::string::npos) << r.output;
     EXPECT_NE(r.output.find(checkpoint.string()), std::string::npos) << r.output;
 
     // A file that is no checkpoint at all.
@@ -380,10 +380,9 @@ TEST(CliTrain, AdmmExplainsBadMethodsBudgetsDataAndCheckpoints) {
     EXPECT_EQ(r.output.find("Segmentation"), std::string::npos) << r.output;
 }
 
-// Disabled until the trainer's fingerprint covers the dense model's weights and the data's
-// identity: today it holds the options, the plan and only the data's size, so a checkpoint of
-// another base model (same architecture) or of other data of the same size resumes silently.
-TEST(CliTrain, DISABLED_ResumeRefusesACheckpointOfAnotherBaseModel) {
+// The checkpoint's fingerprint covers the starting weights and the data, not only the options:
+// another base model of the same architecture, or a missing checkpoint, is refused.
+TEST(CliTrain, ResumeRefusesACheckpointOfAnotherBaseModel) {
     fs::path dir = tempDir("other_model");
     fs::path base = dir / "M.onnx", other = dir / "M2.onnx", checkpoint = dir / "C.ckpt";
     ASSERT_EQ(trainBase(base).exitCode, 0);
@@ -396,7 +395,10 @@ TEST(CliTrain, DISABLED_ResumeRefusesACheckpointOfAnotherBaseModel) {
     ASSERT_EQ(r.exitCode, 0) << r.output;
     r = runCli("admm " + other.string() + tail + " --resume " + checkpoint.string());
     EXPECT_EQ(r.exitCode, 1);
-    EXPECT_NE(r.output.find("another model, plan or options"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("another model, data, plan or options"), std::string::npos) << r.output;
+    r = runCli("admm " + base.string() + tail + " --resume " + (dir / "typo.ckpt").string());
+    EXPECT_EQ(r.exitCode, 1);
+    EXPECT_NE(r.output.find("no checkpoint to resume from"), std::string::npos) << r.output;
 }
 
 }  // namespace

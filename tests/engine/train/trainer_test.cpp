@@ -224,7 +224,7 @@ TEST_F(Trainer, CancelStopsWithinAStepAndTheResumedRunEqualsTheStraightOne) {
     auto other = retrain(m_model, nonStructured(0.5), *m_train, o, ro, true);
     ASSERT_FALSE(other.ok());
     EXPECT_EQ(other.error().code, ErrorCode::InvalidArgument);
-    EXPECT_NE(other.error().message.find("another model, plan or options"), std::string::npos);
+    EXPECT_NE(other.error().message.find("another model, data, plan or options"), std::string::npos);
     fs::remove_all(dir);
 }
 
