@@ -104,6 +104,11 @@ Status DnnlPieceKernel::run(std::span<std::byte* const> in, std::span<std::byte*
                 p.prim.execute(stream, b->args);
                 ++b;
             }
+            if (!m_slopes.empty()) {
+                // Same thread, right after the primitive: the band is still in its cache.
+                preluInPlace(reinterpret_cast<float*>(out[0]), piece.outOffset / 4,
+                             (piece.outOffset + piece.outBytes) / 4, m_slopes, m_plane);
+            }
         } catch (const dnnl::error& e) {
             std::lock_guard<std::mutex> lock(errorMutex);
             if (error.empty()) error = e.what();
@@ -135,11 +140,35 @@ dnnl::primitive_attr makeAttr(const std::vector<PostOp>& postOps) {
     return attr;
 }
 
+bool hasPrelu(const std::vector<PostOp>& postOps) {
+    return std::any_of(postOps.begin(), postOps.end(),
+                       [](const PostOp& o) { return o.kind == PostOp::Kind::Prelu; });
+}
+
+// The oneDNN post-ops of `postOps` and the slopes of a trailing Prelu, which the kernel applies
+// itself (see PostOp); a Prelu anywhere else cannot be done that way.
+Result<std::vector<PostOp>> splitPrelu(const std::vector<PostOp>& postOps,
+                                       std::vector<float>& slopes) {
+    std::vector<PostOp> ops = postOps;
+    if (!ops.empty() && ops.back().kind == PostOp::Kind::Prelu) {
+        slopes = ops.back().slopes;
+        ops.pop_back();
+    }
+    if (hasPrelu(ops)) {
+        return makeError(ErrorCode::Unsupported, "a PRelu followed by other post-ops");
+    }
+    return ops;
+}
+
 std::string postOpSuffix(const std::vector<PostOp>& postOps) {
     std::string s;
     for (const PostOp& op : postOps) {
         if (op.kind == PostOp::Kind::Sum) {
             s += "+residual";
+            continue;
+        }
+        if (op.kind == PostOp::Kind::Prelu) {
+            s += "+prelu";
             continue;
         }
         switch (op.alg) {
@@ -209,8 +238,10 @@ bool isPatchDeconv(const ConvSpec& spec) {
            p.padBottom == 0 && p.padRight == 0 && p.outputPaddingH == 0 && p.outputPaddingW == 0 &&
            (spec.srcLayout == Layout::Nhwc || p.inChannels == 1) &&
            (spec.dstLayout == Layout::Nhwc || p.outChannels == 1) &&
-           std::none_of(spec.postOps.begin(), spec.postOps.end(),
-                        [](const PostOp& o) { return o.kind == PostOp::Kind::Sum; });
+           std::none_of(spec.postOps.begin(), spec.postOps.end(), [](const PostOp& o) {
+               // Its matmul's columns are (j, o) pairs: a per-channel prelu would not line up.
+               return o.kind == PostOp::Kind::Sum || o.kind == PostOp::Kind::Prelu;
+           });
 }
 
 Result<KernelPtr> makePatchDeconvKernel(const ConvSpec& spec, const dnnl::engine& engine,
@@ -318,6 +349,8 @@ Result<KernelPtr> makeConvKernel(const ConvSpec& spec, const dnnl::engine& engin
             // Not expressible as a matmul here: the general deconvolution below handles it.
         }
     }
+    std::vector<float> slopes;
+    PL_TRY_ASSIGN(const std::vector<PostOp> postOps, splitPrelu(spec.postOps, slopes));
     const int64_t g = p.group;
     const memory::dims strides = {p.strideH, p.strideW};
     const memory::dims dilates = {p.dilationH - 1, p.dilationW - 1};
@@ -368,7 +401,7 @@ Result<KernelPtr> makeConvKernel(const ConvSpec& spec, const dnnl::engine& engin
         const memory::desc bMd({p.outChannels}, Dt::f32, Tag::x);
         memory bias(bMd, engine);
         std::memcpy(bias.get_data_handle(), spec.bias.data(), spec.bias.size() * sizeof(float));
-        const dnnl::primitive_attr attr = makeAttr(spec.postOps);
+        const dnnl::primitive_attr attr = makeAttr(postOps);
         std::vector<DnnlPieceKernel::Prim> prims;
         std::vector<memory> weights;  // one per distinct weights format the prims asked for
         std::vector<memory::desc> weightDescs;
@@ -419,9 +452,9 @@ Result<KernelPtr> makeConvKernel(const ConvSpec& spec, const dnnl::engine& engin
             primWeights.push_back(w);
             prims.push_back({prim, srcMd, dstMd, scratch, {{DNNL_ARG_BIAS, bias}}});
         }
-        const bool residual =
-            std::any_of(spec.postOps.begin(), spec.postOps.end(),
-                        [](const PostOp& o) { return o.kind == PostOp::Kind::Sum; });
+        const bool residual = std::any_of(postOps.begin(), postOps.end(), [](const PostOp& o) {
+            return o.kind == PostOp::Kind::Sum;
+        });
         // Byte strides of one image and one row (rows only matter for bands: channels-last).
         const int64_t srcRow = p.inW * p.inChannels * 4;
         const int64_t dstRow = p.outW * p.outChannels * 4;
@@ -436,14 +469,21 @@ Result<KernelPtr> makeConvKernel(const ConvSpec& spec, const dnnl::engine& engin
                 const int64_t dstOff = n * dstImage + b.oh0 * dstRow;
                 piece.execs.push_back({prim, n * srcImage + b.ih0 * srcRow, dstOff,
                                        primWeights[static_cast<size_t>(prim)]});
-                piece.residualOffset = dstOff;
-                piece.residualBytes = banded ? (b.oh1 - b.oh0) * dstRow : p.batch * dstImage;
+                piece.residualOffset = piece.outOffset = dstOff;
+                piece.residualBytes = piece.outBytes =
+                    banded ? (b.oh1 - b.oh0) * dstRow : p.batch * dstImage;
                 pieces.push_back(std::move(piece));
             }
         }
         name = convName(spec, impl, pieces.size());
-        return KernelPtr(std::make_unique<DnnlPieceKernel>(
-            engine, std::move(prims), std::move(pieces), residual, std::move(weights)));
+        auto kernel = std::make_unique<DnnlPieceKernel>(engine, std::move(prims), std::move(pieces),
+                                                        residual, std::move(weights));
+        if (!slopes.empty()) {
+            // Channels-last (or one channel): channels innermost; plain: one plane each.
+            const bool inner = spec.dstLayout == Layout::Nhwc || p.outChannels == 1;
+            kernel->setPrelu(std::move(slopes), inner ? 0 : p.outH * p.outW);
+        }
+        return KernelPtr(std::move(kernel));
     } catch (const dnnl::error& e) {
         // Most often an unsupported combination (post-op chain, padding): the planner retries
         // with less fused or falls back to the reference, so Unsupported rather than Internal.
@@ -466,6 +506,8 @@ Result<KernelPtr> makeMatMulKernel(const MatMulSpec& spec, const dnnl::engine& e
         std::vector<DnnlPieceKernel::Piece> out;
         memory weights;
         memory bias;
+        std::vector<float> slopes;
+        PL_TRY_ASSIGN(const std::vector<PostOp> postOps, splitPrelu(spec.postOps, slopes));
         const char* impl = "";
         for (int64_t k = 0; k < pieces; ++k) {
             const int64_t m0 = spec.m * k / pieces;
@@ -481,7 +523,7 @@ Result<KernelPtr> makeMatMulKernel(const MatMulSpec& spec, const dnnl::engine& e
                 if (!spec.bias.empty())
                     bMd = memory::desc({rowBias ? 1 : m, spec.n}, Dt::f32, Tag::ab);
                 dnnl::matmul::desc d(srcMd, wMd, bMd, dstMd);
-                dnnl::matmul::primitive_desc pd(d, makeAttr(spec.postOps), engine);
+                dnnl::matmul::primitive_desc pd(d, makeAttr(postOps), engine);
                 impl = pd.impl_info_str();
                 if (!weights)
                     weights = reorderWeights(wUser, spec.weights.data(), pd.weights_desc(), engine);
@@ -503,13 +545,17 @@ Result<KernelPtr> makeMatMulKernel(const MatMulSpec& spec, const dnnl::engine& e
             }
             DnnlPieceKernel::Piece piece;
             piece.execs.push_back({it->second, m0 * spec.k * 4, m0 * spec.n * 4, -1});
+            piece.outOffset = m0 * spec.n * 4;
+            piece.outBytes = (m1 - m0) * spec.n * 4;
             out.push_back(std::move(piece));
         }
         name = std::string("dnnl matmul ") + std::to_string(spec.m) + "x" + std::to_string(spec.k) +
                "x" + std::to_string(spec.n) + (spec.bias.empty() ? "" : " +bias") +
                postOpSuffix(spec.postOps) + " (" + impl + ")";
-        return KernelPtr(
-            std::make_unique<DnnlPieceKernel>(engine, std::move(prims), std::move(out), false));
+        auto kernel =
+            std::make_unique<DnnlPieceKernel>(engine, std::move(prims), std::move(out), false);
+        if (!slopes.empty()) kernel->setPrelu(std::move(slopes), 0);  // columns are channels
+        return KernelPtr(std::move(kernel));
     } catch (const dnnl::error& e) {
         return makeError(ErrorCode::Unsupported, std::string("oneDNN refused it: ") + e.what());
     }

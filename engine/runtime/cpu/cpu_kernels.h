@@ -72,6 +72,8 @@ class DnnlPieceKernel : public Kernel {
     };
     struct Piece {
         std::vector<Exec> execs;
+        int64_t outOffset = 0;  // the dst bytes this piece writes (for the prelu epilogue)
+        int64_t outBytes = 0;
         int64_t residualOffset = 0;  // dst bytes to seed from input 1 first (Sum post-op)
         int64_t residualBytes = 0;
     };
@@ -80,6 +82,13 @@ class DnnlPieceKernel : public Kernel {
                     bool residual, std::vector<dnnl::memory> weights = {});
     int inplaceInput() const override { return m_residual ? 1 : -1; }
     size_t scratchpadBytes() const override { return m_scratchBytes; }
+    // y = y < 0 ? slope[c] * y : y on each piece's output after its primitives ran. `plane` 0:
+    // channels are the innermost dim (channels-last, a matmul's columns); else the dst is
+    // plain and channel c is every `plane`-element plane (i / plane) % C.
+    void setPrelu(std::vector<float> slopes, int64_t plane) {
+        m_slopes = std::move(slopes);
+        m_plane = plane;
+    }
     Status run(std::span<std::byte* const> in, std::span<std::byte* const> out,
                RunContext& ctx) override;
 
@@ -98,6 +107,8 @@ class DnnlPieceKernel : public Kernel {
     std::vector<Piece> m_pieces;
     bool m_residual;
     std::vector<dnnl::memory> m_weights;
+    std::vector<float> m_slopes;  // the prelu epilogue's, empty without one
+    int64_t m_plane = 0;
     size_t m_scratchBytes = 0;
     std::vector<size_t> m_firstExec;          // per piece: its first exec's index in m_bound[t]
     std::vector<std::vector<Bound>> m_bound;  // [pool thread][exec]
@@ -111,12 +122,16 @@ using KernelPtr = std::unique_ptr<Kernel>;
 
 // ---- conv_kernels.cpp: oneDNN convolution, deconvolution, matmul ----
 
-// One activation fused after a conv or matmul, applied in order.
+// One activation fused after a conv or matmul, applied in order. Prelu (one slope per output
+// channel; a scalar slope is expanded) may only come last: oneDNN 2.6 has its prelu post-op
+// only in the reference conv, so the kernel applies it itself to each piece's output right
+// after the primitive wrote it, while that band is still in cache (DnnlPieceKernel::setPrelu).
 struct PostOp {
-    enum class Kind { Eltwise, Sum } kind = Kind::Eltwise;
+    enum class Kind { Eltwise, Sum, Prelu } kind = Kind::Eltwise;
     dnnl::algorithm alg = dnnl::algorithm::eltwise_relu;
     float alpha = 0.0f;
     float beta = 0.0f;
+    std::vector<float> slopes;  // Prelu: outChannels values
 };
 
 struct ConvSpec {
@@ -149,11 +164,16 @@ Result<KernelPtr> makeMatMulKernel(const MatMulSpec& spec, const dnnl::engine& e
 // float32 elements, layout-agnostic, in-place capable.
 Result<KernelPtr> makeUnaryKernel(const Node& node, int64_t count, const dnnl::engine& engine,
                                   int threads, std::string& name);
-// Add, Sub, Mul, Div on float32 with numpy broadcasting; each operand and the output may be in
-// any layout (strided access), so no reorder is needed around it.
+// Add, Sub, Mul, Div and PRelu (a = x, b = slope) on float32 with numpy broadcasting; each
+// operand and the output may be in any layout (strided access), so no reorder is needed.
 Result<KernelPtr> makeBinaryKernel(OpKind op, const Shape& a, Layout aLayout, const Shape& b,
                                    Layout bLayout, const Shape& out, Layout outLayout,
                                    std::string& name);
+
+// PRelu in place on elements [begin, end) of a tensor whose element i has channel i % C
+// (plane == 0, channels innermost) or (i / plane) % C; C = slopes.size(). Vectorised.
+void preluInPlace(float* y, int64_t begin, int64_t end, const std::vector<float>& slopes,
+                  int64_t plane);
 
 // ---- tensor_kernels.cpp ----
 
@@ -172,6 +192,10 @@ Result<KernelPtr> makeTransposeKernel(const Shape& in, const std::vector<int64_t
                                       size_t elementSize);
 Result<KernelPtr> makeSoftmaxKernel(const Node& node, const Shape& shape,
                                     const dnnl::engine& engine);
+// DepthToSpace (DCR or CRD) of a 4-D float32 tensor: input in `inLayout`, output in
+// `outLayout`, any combination (a channels-last conv feeds it, a plain graph output takes it).
+Result<KernelPtr> makeDepthToSpaceKernel(const Node& node, const Shape& in, Layout inLayout,
+                                         Layout outLayout, std::string& name);
 // Nearest / linear resize of a 4-D float32 tensor in `layout` (both sides).
 Result<KernelPtr> makeResizeKernel(const Node& node, const Shape& in, const Shape& out,
                                    Layout layout);

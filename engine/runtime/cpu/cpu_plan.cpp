@@ -34,8 +34,10 @@ bool isUnaryActivation(OpKind op) {
     }
 }
 
+// Ops the broadcasting binary loop runs (PRelu is one: x and its slope).
 bool isBinaryArithmetic(OpKind op) {
-    return op == OpKind::Add || op == OpKind::Sub || op == OpKind::Mul || op == OpKind::Div;
+    return op == OpKind::Add || op == OpKind::Sub || op == OpKind::Mul || op == OpKind::Div ||
+           op == OpKind::PRelu;
 }
 
 bool isReshapeLike(OpKind op) {
@@ -569,6 +571,24 @@ class Planner {
             name = std::string("global avgpool loop ") + layoutName(l);
             const int in = primary(n.inputs[0]);
             return give(kernel, {in}, defineOutput(outId, Layout::Plain));
+        }
+        if (n.op == OpKind::DepthToSpace && isFloat4d(out) && n.inputs.size() == 1) {
+            // Reads its input where it lies (a channels-last conv feeds it in SR models) and
+            // writes channels-last only for a conv after it: a pixel-shuffle output usually has
+            // 1-3 channels and goes to an Add or the graph output, which want planes.
+            const ValueId x = n.inputs[0];
+            const Layout inL = layoutOf(x);
+            Layout outL = Layout::Plain;
+            if (inL == Layout::Nhwc && !m_g.isGraphOutput(outId)) {
+                bool convs = !m_consumers[static_cast<size_t>(outId)].empty();
+                for (int c : m_consumers[static_cast<size_t>(outId)])
+                    convs = convs && m_g.nodes[static_cast<size_t>(c)].op == OpKind::Conv;
+                if (convs) outL = Layout::Nhwc;
+            }
+            auto kernel = makeDepthToSpaceKernel(n, m_g.value(x).shape, inL, outL, name);
+            if (!kernel.ok()) return (why = kernel.error().message, false);
+            const int in = primary(x);
+            return give(kernel, {in}, defineOutput(outId, outL));
         }
         if (n.op == OpKind::Resize && isFloat4d(out) && n.inputs.size() == 1) {
             const Layout l = layoutOf(n.inputs[0]);

@@ -1,4 +1,4 @@
-// Element-wise kernels: piecewise-linear activations and broadcasting Add/Sub/Mul/Div as
+// Element-wise kernels: piecewise-linear activations and broadcasting Add/Sub/Mul/Div/PRelu as
 // plain loops on the thread pool (cloned for AVX-512 / AVX2 so they vectorise whatever the
 // build's -march), transcendental activations (sigmoid, tanh, exp, sqrt) through oneDNN's
 // JIT eltwise, whose vector exp we would otherwise have to write.
@@ -80,13 +80,14 @@ class InPlacePieceKernel : public DnnlPieceKernel {
 
 // ---- Binary ops with broadcasting over arbitrary strides ----
 
-enum class BinOp { Add, Sub, Mul, Div };
+enum class BinOp { Add, Sub, Mul, Div, PRelu };
 
 template <BinOp op>
 inline float apply(float a, float b) {
     if constexpr (op == BinOp::Add) return a + b;
     if constexpr (op == BinOp::Sub) return a - b;
     if constexpr (op == BinOp::Mul) return a * b;
+    if constexpr (op == BinOp::PRelu) return a < 0.0f ? b * a : a;  // a = x, b = slope
     return a / b;
 }
 
@@ -111,6 +112,7 @@ PL_BINARY_ROWS(Add)
 PL_BINARY_ROWS(Sub)
 PL_BINARY_ROWS(Mul)
 PL_BINARY_ROWS(Div)
+PL_BINARY_ROWS(PRelu)
 #undef PL_BINARY_ROWS
 
 using RowFn = void (*)(const float*, const float*, float*, int64_t);
@@ -131,6 +133,8 @@ RowFns rowFns(BinOp op) {
             return {row11Mul, row10Mul, row01Mul, rowAnyMul};
         case BinOp::Div:
             return {row11Div, row10Div, row01Div, rowAnyDiv};
+        case BinOp::PRelu:
+            return {row11PRelu, row10PRelu, row01PRelu, rowAnyPRelu};
     }
     return {row11Add, row10Add, row01Add, rowAnyAdd};
 }
@@ -202,7 +206,44 @@ std::vector<int64_t> operandStrides(const Shape& shape, Layout layout, const Sha
     return s;
 }
 
+// ---- PRelu epilogue of conv / matmul pieces ----
+
+PL_VECTOR_CLONES void preluChannelsInner(float* y, int64_t pixels, const float* s, int64_t c) {
+    for (int64_t p = 0; p < pixels; ++p) {
+        float* row = y + p * c;
+        for (int64_t k = 0; k < c; ++k) row[k] = row[k] < 0.0f ? s[k] * row[k] : row[k];
+    }
+}
+PL_VECTOR_CLONES void preluScalar(float* y, int64_t n, float s) {
+    for (int64_t i = 0; i < n; ++i) y[i] = y[i] < 0.0f ? s * y[i] : y[i];
+}
+
 }  // namespace
+
+void preluInPlace(float* y, int64_t begin, int64_t end, const std::vector<float>& slopes,
+                  int64_t plane) {
+    const auto c = static_cast<int64_t>(slopes.size());
+    if (plane == 0) {
+        // Pieces start and end on pixel boundaries, so whole rows of C from `begin`.
+        int64_t i = begin;
+        for (; i < end && i % c != 0; ++i) {
+            const float s = slopes[static_cast<size_t>(i % c)];
+            y[i] = y[i] < 0.0f ? s * y[i] : y[i];
+        }
+        const int64_t pixels = (end - i) / c;
+        preluChannelsInner(y + i, pixels, slopes.data(), c);
+        for (i += pixels * c; i < end; ++i) {
+            const float s = slopes[static_cast<size_t>(i % c)];
+            y[i] = y[i] < 0.0f ? s * y[i] : y[i];
+        }
+        return;
+    }
+    for (int64_t i = begin; i < end;) {
+        const int64_t stop = std::min(end, (i / plane + 1) * plane);
+        preluScalar(y + i, stop - i, slopes[static_cast<size_t>((i / plane) % c)]);
+        i = stop;
+    }
+}
 
 Result<KernelPtr> makeUnaryKernel(const Node& node, int64_t count, const dnnl::engine& engine,
                                   int threads, std::string& name) {
@@ -301,6 +342,9 @@ Result<KernelPtr> makeBinaryKernel(OpKind op, const Shape& a, Layout aLayout, co
             break;
         case OpKind::Div:
             bop = BinOp::Div;
+            break;
+        case OpKind::PRelu:
+            bop = BinOp::PRelu;
             break;
         default:
             return makeError(ErrorCode::Unsupported, "no fast binary kernel for this op");

@@ -1,7 +1,8 @@
 // Finds what can be fused after a conv or matmul: per-channel affines (BatchNormalization,
 // Mul/Add/Sub/Div by a per-channel or scalar constant) folded into the weights and bias,
 // activations as oneDNN eltwise post-ops, the decomposed HardSwish that exporters emit
-// (x * clip(x + 3, 0, 6) / 6), and a residual Add as a Sum post-op.
+// (x * clip(x + 3, 0, 6) / 6), a final PRelu with a per-channel or scalar constant slope (the
+// conv kernel's own epilogue), and a residual Add as a Sum post-op.
 #include <cmath>
 #include <limits>
 
@@ -154,6 +155,19 @@ std::vector<ChainLink> findChain(const Graph& g, int anchor, int64_t channels, s
                                         n.attrs.getFloat("beta", 0.5f)});
                 link.postOps.push_back({PostOp::Kind::Eltwise, Alg::eltwise_clip, 0.0f, 1.0f});
                 break;
+            case OpKind::PRelu: {
+                // Only the data input may be the chain; a slope computed at run time or one
+                // that varies along H / W stays a separate (layout-following) loop.
+                if (n.inputs.size() != 2 || n.inputs[0] != cur) break;
+                const Tensor* slope = constantOf(g, n.inputs[1]);
+                if (slope == nullptr) break;
+                std::vector<float> k = perChannel(*slope, shape, channelAxis, channels);
+                if (k.empty()) break;
+                PostOp po{PostOp::Kind::Prelu, Alg::eltwise_relu, 0, 0};
+                po.slopes = std::move(k);
+                link.postOps.push_back(std::move(po));
+                break;
+            }
             case OpKind::BatchNormalization: {
                 if (postOpSeen || n.inputs.size() < 5 || n.inputs[0] != cur) break;
                 const Tensor* sc = constantOf(g, n.inputs[1]);

@@ -1,5 +1,6 @@
 // Data-movement and window kernels: layout reorders, copies, pools, concat, transpose,
-// softmax, resize, and the wrapper that runs an op's reference kernel inside a plan.
+// softmax, depth-to-space, resize, and the wrapper that runs an op's reference kernel inside
+// a plan.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -428,6 +429,73 @@ class ReferenceKernel : public Kernel {
     std::vector<Tensor> m_out;
 };
 
+// DepthToSpace as a strided gather, any input and output layout. Channel ic of the input at
+// block offset (i, j) is (i*b + j) * A + c * B in channel-stride units: DCR A = C', B = 1;
+// CRD A = 1, B = b*b. One task per output row; the inner loop runs along the output's
+// contiguous dim (W for plain, C for channels-last).
+class DepthToSpaceKernel : public Kernel {
+  public:
+    DepthToSpaceKernel(const Shape& in, Layout inLayout, Layout outLayout, int64_t block, bool dcr)
+        : m_n(in[0]),
+          m_c2(in[1] / (block * block)),
+          m_h(in[2]),
+          m_w(in[3]),
+          m_b(block),
+          m_outNhwc(outLayout == Layout::Nhwc && !layoutsCoincide(outShape(in, block))),
+          m_is(layoutStrides(in, inLayout)),
+          m_os(layoutStrides(outShape(in, block), outLayout)) {
+        const int64_t a = dcr ? m_c2 * m_is[1] : m_is[1];
+        m_cStride = dcr ? m_is[1] : block * block * m_is[1];
+        m_colOff.resize(static_cast<size_t>(m_w * block));
+        for (int64_t ow = 0; ow < m_w * block; ++ow) {
+            m_colOff[static_cast<size_t>(ow)] = (ow / block) * m_is[3] + (ow % block) * a;
+        }
+        m_rowA = a * block;  // the i part of (i*b + j) * A
+    }
+    Status run(std::span<std::byte* const> in, std::span<std::byte* const> out,
+               RunContext& ctx) override {
+        const auto* x = reinterpret_cast<const float*>(in[0]);
+        auto* y = reinterpret_cast<float*>(out[0]);
+        const int64_t ow = m_w * m_b;
+        const int64_t rows = m_n * m_h * m_b;
+        const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(ow * m_c2, 1));
+        const int64_t* col = m_colOff.data();
+        ctx.pool->parallelFor(rows, grain, [&](int64_t begin, int64_t end) {
+            for (int64_t r = begin; r < end; ++r) {
+                const int64_t n = r / (m_h * m_b);
+                const int64_t oh = r % (m_h * m_b);
+                const float* xr = x + n * m_is[0] + (oh / m_b) * m_is[2] + (oh % m_b) * m_rowA;
+                float* yr = y + n * m_os[0] + oh * m_os[2];
+                if (m_outNhwc) {
+                    for (int64_t w = 0; w < ow; ++w) {
+                        const float* xp = xr + col[w];
+                        float* yp = yr + w * m_os[3];
+                        for (int64_t c = 0; c < m_c2; ++c) yp[c] = xp[c * m_cStride];
+                    }
+                } else {
+                    for (int64_t c = 0; c < m_c2; ++c) {
+                        const float* xp = xr + c * m_cStride;
+                        float* yp = yr + c * m_os[1];
+                        for (int64_t w = 0; w < ow; ++w) yp[w] = xp[col[w]];
+                    }
+                }
+            }
+        });
+        return {};
+    }
+
+  private:
+    static Shape outShape(const Shape& in, int64_t b) {
+        return {in[0], in[1] / (b * b), in[2] * b, in[3] * b};
+    }
+    int64_t m_n, m_c2, m_h, m_w, m_b;
+    bool m_outNhwc;
+    std::vector<int64_t> m_is, m_os;  // element strides of input / output per logical dim
+    std::vector<int64_t> m_colOff;    // per output column: input offset of its (w, j)
+    int64_t m_cStride = 0;            // input offset between consecutive output channels
+    int64_t m_rowA = 0;               // input offset per block row i
+};
+
 }  // namespace
 
 KernelPtr makeReorderKernel(const Shape& shape, Layout from, Layout to) {
@@ -559,6 +627,19 @@ Result<KernelPtr> makeSoftmaxKernel(const Node& node, const Shape& shape,
     } catch (const dnnl::error& e) {
         return makeError(ErrorCode::Unsupported, std::string("oneDNN refused it: ") + e.what());
     }
+}
+
+Result<KernelPtr> makeDepthToSpaceKernel(const Node& node, const Shape& in, Layout inLayout,
+                                         Layout outLayout, std::string& name) {
+    const int64_t b = node.attrs.getInt("blocksize", 1);
+    const std::string mode = node.attrs.getString("mode", "DCR");
+    if (in.size() != 4 || b < 1 || in[1] % (b * b) != 0 || (mode != "DCR" && mode != "CRD")) {
+        return makeError(ErrorCode::Unsupported, "not a 4-D DepthToSpace");
+    }
+    name =
+        "depth-to-space " + mode + " loop " + layoutName(inLayout) + "->" + layoutName(outLayout);
+    return KernelPtr(
+        std::make_unique<DepthToSpaceKernel>(in, inLayout, outLayout, b, mode == "DCR"));
 }
 
 Result<KernelPtr> makeResizeKernel(const Node& node, const Shape& in, const Shape& out,
