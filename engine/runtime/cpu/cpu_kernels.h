@@ -18,6 +18,14 @@
 #include "engine/ops/conv.h"
 #include "engine/runtime/cpu/thread_pool.h"
 
+// The engine builds for baseline x86-64; these clones give the hot loops AVX2 / AVX-512 code
+// picked at load time by the CPU (GCC function multi-versioning through ifunc).
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+#define PL_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define PL_VECTOR_CLONES
+#endif
+
 namespace prunelab::engine::cpu {
 
 // How a 4-D float activation sits in memory. Plain is the IR's NCHW (row-major in logical
@@ -196,7 +204,7 @@ Result<KernelPtr> makeSoftmaxKernel(const Node& node, const Shape& shape,
 // `outLayout`, any combination (a channels-last conv feeds it, a plain graph output takes it).
 Result<KernelPtr> makeDepthToSpaceKernel(const Node& node, const Shape& in, Layout inLayout,
                                          Layout outLayout, std::string& name);
-// Nearest / linear resize of a 4-D float32 tensor in `layout` (both sides).
+// Nearest / linear / cubic resize of a 4-D float32 tensor in `layout` (both sides).
 Result<KernelPtr> makeResizeKernel(const Node& node, const Shape& in, const Shape& out,
                                    Layout layout);
 

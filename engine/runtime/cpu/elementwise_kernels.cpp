@@ -11,14 +11,6 @@
 
 namespace prunelab::engine::cpu {
 
-// The engine builds for baseline x86-64; these clones give the hot loops AVX2 / AVX-512 code
-// picked at load time by the CPU (GCC function multi-versioning through ifunc).
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
-#define PL_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define PL_VECTOR_CLONES
-#endif
-
 namespace {
 
 constexpr int64_t kElementGrain = 16384;  // elements per chunk: ~64 KiB, beats hand-off cost

@@ -253,6 +253,11 @@ std::vector<ChainLink> findChain(const Graph& g, int anchor, int64_t channels, s
         if (!link.fold && link.postOps.empty()) break;
         link.what = link.fold ? std::string(opName(n.op)) + " folded into the weights"
                               : std::string(opName(n.op)) + " as a post-op";
+        if (n.op == OpKind::PRelu) {
+            link.what =
+                "PRelu on each row band after the conv wrote it (oneDNN 2.6 has its "
+                "prelu post-op only in the reference conv)";
+        }
         if (!link.fold) postOpSeen = true;
         chain.push_back(std::move(link));
         cur = chain.back().out;

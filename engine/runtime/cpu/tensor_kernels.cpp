@@ -385,6 +385,104 @@ Result<ResizeKernel::Axis> resizeAxis(const Node& node, int64_t inLen, int64_t o
     return axis;
 }
 
+PL_VECTOR_CLONES void blendRows(const float* r0, const float* r1, const float* r2, const float* r3,
+                                const float* w, float* out, int64_t n) {
+    const float w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3];
+    for (int64_t i = 0; i < n; ++i) out[i] = w0 * r0[i] + w1 * r1[i] + w2 * r2[i] + w3 * r3[i];
+}
+
+// Cubic resize (Keys, A = cubic_coeff_a), separable like the reference: per output row, the 4
+// input rows blend into one row (contiguous, vectorised), then 4 taps per output column. Float
+// sums where the reference keeps doubles: a few ulps apart. Taps outside the input read the edge
+// pixel, or with exclude_outside get weight 0 and the rest are renormalised.
+class CubicResizeKernel : public Kernel {
+  public:
+    struct Axis {
+        std::vector<int64_t> index;  // [out][4], clamped
+        std::vector<float> weight;   // [out][4]
+    };
+    CubicResizeKernel(const Shape& in, const Shape& out, Layout layout, Axis ys, Axis xs)
+        : m_n(in[0]),
+          m_c(in[1]),
+          m_ih(in[2]),
+          m_iw(in[3]),
+          m_oh(out[2]),
+          m_ow(out[3]),
+          m_nhwc(layout == Layout::Nhwc && !layoutsCoincide(in)),
+          m_y(std::move(ys)),
+          m_x(std::move(xs)) {}
+
+    Status run(std::span<std::byte* const> in, std::span<std::byte* const> out,
+               RunContext& ctx) override {
+        const auto* x = reinterpret_cast<const float*>(in[0]);
+        auto* y = reinterpret_cast<float*>(out[0]);
+        // Channels-last rows hold every channel; plain rows one channel's.
+        const int64_t lanes = m_nhwc ? m_c : 1;
+        const int64_t rows = m_nhwc ? m_n * m_oh : m_n * m_c * m_oh;
+        const int64_t rowIn = m_iw * lanes;
+        ctx.pool->parallelFor(rows, 4, [&](int64_t begin, int64_t end) {
+            std::vector<float> tmp(static_cast<size_t>(rowIn));
+            for (int64_t r = begin; r < end; ++r) {
+                const int64_t image = r / m_oh;  // n (channels-last) or n * C + c (plain)
+                const int64_t oy = r % m_oh;
+                const float* plane = x + image * m_ih * rowIn;
+                const int64_t* iy = &m_y.index[static_cast<size_t>(oy * 4)];
+                const float* wy = &m_y.weight[static_cast<size_t>(oy * 4)];
+                blendRows(plane + iy[0] * rowIn, plane + iy[1] * rowIn, plane + iy[2] * rowIn,
+                          plane + iy[3] * rowIn, wy, tmp.data(), rowIn);
+                float* dst = y + r * m_ow * lanes;
+                for (int64_t ox = 0; ox < m_ow; ++ox) {
+                    const int64_t* ix = &m_x.index[static_cast<size_t>(ox * 4)];
+                    const float* wx = &m_x.weight[static_cast<size_t>(ox * 4)];
+                    const float* t0 = tmp.data() + ix[0] * lanes;
+                    const float* t1 = tmp.data() + ix[1] * lanes;
+                    const float* t2 = tmp.data() + ix[2] * lanes;
+                    const float* t3 = tmp.data() + ix[3] * lanes;
+                    float* o = dst + ox * lanes;
+                    for (int64_t c = 0; c < lanes; ++c) {
+                        o[c] = wx[0] * t0[c] + wx[1] * t1[c] + wx[2] * t2[c] + wx[3] * t3[c];
+                    }
+                }
+            }
+        });
+        return {};
+    }
+
+  private:
+    int64_t m_n, m_c, m_ih, m_iw, m_oh, m_ow;
+    bool m_nhwc;
+    Axis m_y, m_x;
+};
+
+// The 4 taps per output position, as the reference computes them (in double, then rounded).
+Result<CubicResizeKernel::Axis> cubicAxis(const Node& node, int64_t inLen, int64_t outLen,
+                                          float scale) {
+    const std::string mode = node.attrs.getString("coordinate_transformation_mode", "half_pixel");
+    const double a = node.attrs.getFloat("cubic_coeff_a", -0.75f);
+    const bool excludeOutside = node.attrs.getInt("exclude_outside", 0) != 0;
+    CubicResizeKernel::Axis axis;
+    for (int64_t o = 0; o < outLen; ++o) {
+        PL_TRY_ASSIGN(const float c, sourceCoordinate(mode, o, scale, inLen, outLen));
+        const double fl = std::floor(static_cast<double>(c));
+        const double t = static_cast<double>(c) - fl;
+        const double d0 = 1.0 + t, d1 = t, d2 = 1.0 - t, d3 = 2.0 - t;
+        double w[4] = {((a * d0 - 5.0 * a) * d0 + 8.0 * a) * d0 - 4.0 * a,
+                       ((a + 2.0) * d1 - (a + 3.0)) * d1 * d1 + 1.0,
+                       ((a + 2.0) * d2 - (a + 3.0)) * d2 * d2 + 1.0,
+                       ((a * d3 - 5.0 * a) * d3 + 8.0 * a) * d3 - 4.0 * a};
+        double total = 0.0;
+        for (int k = 0; k < 4; ++k) {
+            const int64_t i = static_cast<int64_t>(fl) - 1 + k;
+            if (excludeOutside && (i < 0 || i >= inLen)) w[k] = 0.0;
+            total += w[k];
+            axis.index.push_back(std::clamp<int64_t>(i, 0, inLen - 1));
+        }
+        for (double wk : w)
+            axis.weight.push_back(static_cast<float>(excludeOutside ? wk / total : wk));
+    }
+    return axis;
+}
+
 // Runs the op's reference kernel on tensors it owns: inputs are copied in, outputs copied out.
 class ReferenceKernel : public Kernel {
   public:
@@ -648,18 +746,24 @@ Result<KernelPtr> makeResizeKernel(const Node& node, const Shape& in, const Shap
         return makeError(ErrorCode::Unsupported, "only 2-D spatial resize is fast");
     }
     const std::string mode = node.attrs.getString("mode", "nearest");
-    if (mode != "nearest" && mode != "linear") {
+    if (mode != "nearest" && mode != "linear" && mode != "cubic") {
         return makeError(ErrorCode::Unsupported, "mode '" + mode + "'");
     }
-    if (node.attrs.getInt("exclude_outside", 0) != 0) {
-        return makeError(ErrorCode::Unsupported, "exclude_outside");
-    }
-    const bool linear = mode == "linear";
     const std::vector<float> scales = node.attrs.getFloats("scales");
     auto scaleOf = [&](size_t d) {
         return scales.size() == 4 ? scales[d]
                                   : static_cast<float>(out[d]) / static_cast<float>(in[d]);
     };
+    if (mode == "cubic") {
+        PL_TRY_ASSIGN(auto ys, cubicAxis(node, in[2], out[2], scaleOf(2)));
+        PL_TRY_ASSIGN(auto xs, cubicAxis(node, in[3], out[3], scaleOf(3)));
+        return KernelPtr(
+            std::make_unique<CubicResizeKernel>(in, out, layout, std::move(ys), std::move(xs)));
+    }
+    if (node.attrs.getInt("exclude_outside", 0) != 0) {
+        return makeError(ErrorCode::Unsupported, "exclude_outside");
+    }
+    const bool linear = mode == "linear";
     PL_TRY_ASSIGN(auto ys, resizeAxis(node, in[2], out[2], scaleOf(2), linear));
     PL_TRY_ASSIGN(auto xs, resizeAxis(node, in[3], out[3], scaleOf(3), linear));
     return KernelPtr(

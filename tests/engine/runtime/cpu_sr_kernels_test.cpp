@@ -1,6 +1,6 @@
 // Differential tests of the CPU runtime on super-resolution patterns (SRVGGNetCompact /
 // Real-ESRGAN): PReLU fused into convs (the kernel's per-band epilogue) or run as a
-// layout-following loop, DepthToSpace on either layout; vs runGraphReference at 1 and 2 threads.
+// layout-following loop, DepthToSpace and cubic Resize on either layout; vs the reference.
 #include <gtest/gtest.h>
 
 #include "runtime_test_util.h"
@@ -195,6 +195,48 @@ TEST_P(CpuSrKernels, DepthToSpace) {
             EXPECT_EQ(kernelOf(*exec, b.graph, fromPlain),
                       "depth-to-space " + m + " loop nchw->nchw");
         }
+    }
+}
+
+// Cubic Resize (Real-ESRGAN x2 ends with a bicubic 0.5x), on plain data and channels-last
+// after a conv: half_pixel down, asymmetric up, align_corners to odd sizes, exclude_outside,
+// another A.
+TEST_P(CpuSrKernels, ResizeCubic) {
+    const Shape in = {1, 5, 9, 11};
+    struct Case {
+        std::string coord;
+        std::vector<int64_t> sizes;
+        int64_t excludeOutside;
+        float a;
+    };
+    const std::vector<Case> cases = {{"half_pixel", {1, 5, 4, 5}, 0, -0.75f},
+                                     {"asymmetric", {1, 5, 18, 22}, 0, -0.75f},
+                                     {"align_corners", {1, 5, 13, 7}, 0, -0.5f},
+                                     {"half_pixel", {1, 5, 17, 23}, 1, -0.75f},
+                                     {"pytorch_half_pixel", {1, 5, 9, 31}, 0, -0.75f}};
+    for (const Case& c : cases) {
+        SCOPED_TRACE(c.coord + " " + shapeToString(c.sizes));
+        Attributes a;
+        a.set("mode", std::string("cubic"));
+        a.set("coordinate_transformation_mode", c.coord);
+        a.set("cubic_coeff_a", c.a);
+        a.set("exclude_outside", c.excludeOutside);
+        std::vector<float> scales;
+        for (size_t d = 0; d < 4; ++d) {
+            scales.push_back(static_cast<float>(c.sizes[d]) / static_cast<float>(in[d]));
+        }
+        a.set("scales", scales);
+        a.set("sizes", c.sizes);
+        GraphBuilder b;
+        const ValueId x = b.input(in);
+        const ValueId onPlain = b.op(OpKind::Resize, {x}, a);
+        b.output(onPlain);
+        const ValueId onNhwc = b.op(OpKind::Resize, {conv3x3(b, x, 5, 5)}, a);
+        b.output(b.op(OpKind::Relu, {onNhwc}));
+        auto exec = expectMatchesReference(b.graph, threads(), 7, kTol);
+        ASSERT_TRUE(exec);
+        EXPECT_EQ(kernelOf(*exec, b.graph, onPlain), "resize cubic loop nchw");
+        EXPECT_EQ(kernelOf(*exec, b.graph, onNhwc), "resize cubic loop nhwc");
     }
 }
 
