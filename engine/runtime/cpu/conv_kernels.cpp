@@ -3,6 +3,7 @@
 // piece shape (a conv split into bands of output rows: the first and last bands carry the
 // padding), and weights are reordered once into the format the primitive prefers.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -198,6 +199,32 @@ std::string postOpSuffix(const std::vector<PostOp>& postOps) {
     return s;
 }
 
+// Sets subnormal values to (signed) zero and returns how many. A subnormal weight makes every
+// FMA that reads it take a microcode assist: 0.25% of Real-ESRGAN's weights are subnormal and
+// made each of its 64->64 3x3 convs 9x slower (38 -> 350 ms at 320x240). The change to the
+// result is below 1.2e-38 per product.
+int64_t flushSubnormals(std::vector<float>& values) {
+    int64_t count = 0;
+    for (float& v : values) {
+        if (std::fpclassify(v) == FP_SUBNORMAL) {
+            v = std::copysign(0.0f, v);
+            ++count;
+        }
+    }
+    return count;
+}
+
+int64_t flushSubnormals(std::vector<PostOp>& postOps) {
+    int64_t count = 0;
+    for (PostOp& op : postOps) count += flushSubnormals(op.slopes);
+    return count;
+}
+
+std::string flushedNote(int64_t count) {
+    return count == 0 ? std::string()
+                      : " [" + std::to_string(count) + " subnormal weights set to 0]";
+}
+
 // Reorders plain user weights into the layout the primitive asked for, once.
 memory reorderWeights(const memory::desc& userDesc, const float* data, const memory::desc& wanted,
                       const dnnl::engine& engine) {
@@ -338,12 +365,16 @@ std::vector<Band> rowBands(const ConvParams& p, int64_t pieces) {
 
 }  // namespace
 
-Result<KernelPtr> makeConvKernel(const ConvSpec& spec, const dnnl::engine& engine, int threads,
+Result<KernelPtr> makeConvKernel(const ConvSpec& given, const dnnl::engine& engine, int threads,
                                  std::string& name) {
+    ConvSpec spec = given;
+    const int64_t flushed =
+        flushSubnormals(spec.weights) + flushSubnormals(spec.bias) + flushSubnormals(spec.postOps);
     const ConvParams& p = spec.params;
     if (isPatchDeconv(spec)) {
         try {
             auto kernel = makePatchDeconvKernel(spec, engine, threads, name);
+            name += flushedNote(flushed);
             if (kernel.ok()) return kernel;
         } catch (const dnnl::error&) {
             // Not expressible as a matmul here: the general deconvolution below handles it.
@@ -475,7 +506,7 @@ Result<KernelPtr> makeConvKernel(const ConvSpec& spec, const dnnl::engine& engin
                 pieces.push_back(std::move(piece));
             }
         }
-        name = convName(spec, impl, pieces.size());
+        name = convName(spec, impl, pieces.size()) + flushedNote(flushed);
         auto kernel = std::make_unique<DnnlPieceKernel>(engine, std::move(prims), std::move(pieces),
                                                         residual, std::move(weights));
         if (!slopes.empty()) {
@@ -491,8 +522,11 @@ Result<KernelPtr> makeConvKernel(const ConvSpec& spec, const dnnl::engine& engin
     }
 }
 
-Result<KernelPtr> makeMatMulKernel(const MatMulSpec& spec, const dnnl::engine& engine, int threads,
+Result<KernelPtr> makeMatMulKernel(const MatMulSpec& given, const dnnl::engine& engine, int threads,
                                    std::string& name) {
+    MatMulSpec spec = given;
+    const int64_t flushed =
+        flushSubnormals(spec.weights) + flushSubnormals(spec.bias) + flushSubnormals(spec.postOps);
     try {
         const memory::desc wUser({spec.k, spec.n}, Dt::f32, Tag::ab);
         const memory::desc wMd({spec.k, spec.n}, Dt::f32, Tag::any);
@@ -551,7 +585,7 @@ Result<KernelPtr> makeMatMulKernel(const MatMulSpec& spec, const dnnl::engine& e
         }
         name = std::string("dnnl matmul ") + std::to_string(spec.m) + "x" + std::to_string(spec.k) +
                "x" + std::to_string(spec.n) + (spec.bias.empty() ? "" : " +bias") +
-               postOpSuffix(spec.postOps) + " (" + impl + ")";
+               postOpSuffix(spec.postOps) + " (" + impl + ")" + flushedNote(flushed);
         auto kernel =
             std::make_unique<DnnlPieceKernel>(engine, std::move(prims), std::move(out), false);
         if (!slopes.empty()) kernel->setPrelu(std::move(slopes), 0);  // columns are channels

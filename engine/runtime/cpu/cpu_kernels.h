@@ -152,7 +152,8 @@ struct ConvSpec {
     Layout dstLayout = Layout::Nhwc;
 };
 // Inputs: src [, residual for Sum]; output: dst. `name` gets e.g. "dnnl conv 3x3 dw
-// +relu (jit:avx512_core)".
+// +relu (jit:avx512_core)". Subnormal weights, bias and slopes are set to 0 (see
+// flushSubnormals in conv_kernels.cpp); the name then says how many.
 Result<KernelPtr> makeConvKernel(const ConvSpec& spec, const dnnl::engine& engine, int threads,
                                  std::string& name);
 

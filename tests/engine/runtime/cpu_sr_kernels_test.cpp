@@ -3,6 +3,7 @@
 // layout-following loop, DepthToSpace and cubic Resize on either layout; vs the reference.
 #include <gtest/gtest.h>
 
+#include "../ops/ops_test_util.h"
 #include "runtime_test_util.h"
 
 namespace prunelab::engine::testing {
@@ -196,6 +197,25 @@ TEST_P(CpuSrKernels, DepthToSpace) {
                       "depth-to-space " + m + " loop nchw->nchw");
         }
     }
+}
+
+// Subnormal weights and slopes (Real-ESRGAN has 795) are set to 0 at plan time: the result
+// moves by < 1e-38 per product, and the report says how many.
+TEST_P(CpuSrKernels, SubnormalWeightsAreFlushed) {
+    GraphBuilder b;
+    const ValueId x = b.input({1, 4, 6, 7});
+    Tensor w = randomTensor({4, 4, 3, 3}, 5);
+    for (int64_t i = 0; i < w.elements(); i += 7) w.data<float>()[i] = i % 2 ? 1e-39f : -2e-40f;
+    Tensor slope = randomTensor({4, 1, 1}, 6);
+    slope.data<float>()[1] = 1e-40f;
+    const ValueId conv = b.op(OpKind::Conv, {x, b.constant(w), b.randomConstant({4})},
+                              convAttrs({1, 1}, {1, 1, 1, 1}));
+    b.output(b.op(OpKind::PRelu, {conv, b.constant(slope)}));
+    auto exec = expectMatchesReference(b.graph, threads(), 7, kTol);
+    ASSERT_TRUE(exec);
+    EXPECT_NE(kernelOf(*exec, b.graph, conv).find("[22 subnormal weights set to 0]"),
+              std::string::npos)
+        << kernelOf(*exec, b.graph, conv);
 }
 
 // Cubic Resize (Real-ESRGAN x2 ends with a bicubic 0.5x), on plain data and channels-last
