@@ -7,8 +7,32 @@
 #include <vector>
 
 #include "engine/ops/op.h"
+#include "engine/ops/resize.h"
 
 namespace prunelab::engine {
+
+float resizeInputCoordinate(const std::string& mode, float x, float scale, int64_t inLen,
+                            int64_t outLen) {
+    const auto in = static_cast<float>(inLen), out = static_cast<float>(outLen);
+    if (mode == "pytorch_half_pixel") return outLen > 1 ? (x + 0.5f) / scale - 0.5f : 0.0f;
+    if (mode == "align_corners") return outLen == 1 ? 0.0f : x * (in - 1.0f) / (out - 1.0f);
+    if (mode == "asymmetric") return x / scale;
+    if (mode == "tf_half_pixel_for_nn") return (x + 0.5f) / scale;
+    if (mode == "half_pixel_symmetric") {
+        const float adjustment = out / (scale * in);
+        const float offset = in / 2.0f * (1.0f - adjustment);
+        return offset + (x + 0.5f) / scale - 0.5f;
+    }
+    return (x + 0.5f) / scale - 0.5f;  // half_pixel
+}
+
+int64_t resizeNearestIndex(const std::string& nearestMode, float coord) {
+    if (nearestMode == "floor") return static_cast<int64_t>(std::floor(coord));
+    if (nearestMode == "ceil") return static_cast<int64_t>(std::ceil(coord));
+    const bool tie = coord - std::floor(coord) == 0.5f;
+    if (nearestMode == "round_prefer_floor" && tie) return static_cast<int64_t>(std::floor(coord));
+    return static_cast<int64_t>(std::round(coord));  // halves round up (away from zero)
+}
 
 namespace {
 
@@ -77,36 +101,6 @@ Status inferResize(const Node& node, std::span<const TensorInfo> in, std::span<T
 
 // ---- The reference kernel ----
 
-// Where output coordinate x of an axis lands in the input, in float as ONNX Runtime does:
-//   half_pixel            (x + 0.5) / scale - 0.5
-//   pytorch_half_pixel    the same, but 0 when the output has length 1
-//   half_pixel_symmetric  half_pixel shifted so the resized image stays centred
-//   align_corners         x * (in - 1) / (out - 1)   (0 when out == 1)
-//   asymmetric            x / scale
-//   tf_half_pixel_for_nn  (x + 0.5) / scale
-float inputCoordinate(const std::string& mode, float x, float scale, int64_t inLen,
-                      int64_t outLen) {
-    const auto in = static_cast<float>(inLen), out = static_cast<float>(outLen);
-    if (mode == "pytorch_half_pixel") return outLen > 1 ? (x + 0.5f) / scale - 0.5f : 0.0f;
-    if (mode == "align_corners") return outLen == 1 ? 0.0f : x * (in - 1.0f) / (out - 1.0f);
-    if (mode == "asymmetric") return x / scale;
-    if (mode == "tf_half_pixel_for_nn") return (x + 0.5f) / scale;
-    if (mode == "half_pixel_symmetric") {
-        const float adjustment = out / (scale * in);
-        const float offset = in / 2.0f * (1.0f - adjustment);
-        return offset + (x + 0.5f) / scale - 0.5f;
-    }
-    return (x + 0.5f) / scale - 0.5f;  // half_pixel
-}
-
-int64_t nearestIndex(const std::string& nearestMode, float coord) {
-    if (nearestMode == "floor") return static_cast<int64_t>(std::floor(coord));
-    if (nearestMode == "ceil") return static_cast<int64_t>(std::ceil(coord));
-    const bool tie = coord - std::floor(coord) == 0.5f;
-    if (nearestMode == "round_prefer_floor" && tie) return static_cast<int64_t>(std::floor(coord));
-    return static_cast<int64_t>(std::round(coord));  // halves round up (away from zero)
-}
-
 // Keys' cubic convolution weights for the 4 taps at floor(c) - 1 .. floor(c) + 2, where
 // t = c - floor(c) and A = cubic_coeff_a:
 //   w(d) = (A+2)|d|^3 - (A+3)|d|^2 + 1        for |d| <= 1
@@ -156,9 +150,10 @@ AxisTaps axisTaps(const Attributes& attrs, int64_t inLen, int64_t outLen, float 
     AxisTaps t;
     t.taps = mode == "nearest" ? 1 : mode == "linear" ? 2 : 4;
     for (int64_t o = 0; o < outLen; ++o) {
-        const float c = inputCoordinate(coordMode, static_cast<float>(o), scale, inLen, outLen);
+        const float c =
+            resizeInputCoordinate(coordMode, static_cast<float>(o), scale, inLen, outLen);
         if (mode == "nearest") {
-            t.index.push_back(clampIndex(nearestIndex(nearestMode, c)));
+            t.index.push_back(clampIndex(resizeNearestIndex(nearestMode, c)));
             t.weight.push_back(1.0);
         } else if (mode == "linear") {
             // Clamp the coordinate into the input, then interpolate between its two neighbours.

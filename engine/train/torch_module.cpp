@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "engine/ops/pool.h"
+#include "engine/ops/resize.h"
 
 namespace prunelab::engine::train {
 
@@ -107,29 +108,6 @@ struct Step {
     torch::Tensor gatherIndex;  // Gather
 };
 
-float inputCoordinate(const std::string& mode, float x, float scale, int64_t inLen,
-                      int64_t outLen) {
-    const auto in = static_cast<float>(inLen), out = static_cast<float>(outLen);
-    if (mode == "pytorch_half_pixel") return outLen > 1 ? (x + 0.5f) / scale - 0.5f : 0.0f;
-    if (mode == "align_corners") return outLen == 1 ? 0.0f : x * (in - 1.0f) / (out - 1.0f);
-    if (mode == "asymmetric") return x / scale;
-    if (mode == "tf_half_pixel_for_nn") return (x + 0.5f) / scale;
-    if (mode == "half_pixel_symmetric") {
-        const float adjustment = out / (scale * in);
-        const float offset = in / 2.0f * (1.0f - adjustment);
-        return offset + (x + 0.5f) / scale - 0.5f;
-    }
-    return (x + 0.5f) / scale - 0.5f;
-}
-
-int64_t nearestIndex(const std::string& nearestMode, float coord) {
-    if (nearestMode == "floor") return static_cast<int64_t>(std::floor(coord));
-    if (nearestMode == "ceil") return static_cast<int64_t>(std::ceil(coord));
-    const bool tie = coord - std::floor(coord) == 0.5f;
-    if (nearestMode == "round_prefer_floor" && tie) return static_cast<int64_t>(std::floor(coord));
-    return static_cast<int64_t>(std::round(coord));
-}
-
 // The same taps as the reference kernel (same float coordinates, same rounding), so the torch
 // forward matches it to float precision for every mode the importers produce.
 ResizeAxis resizeAxis(const Attributes& attrs, int64_t axis, int64_t inLen, int64_t outLen,
@@ -146,9 +124,10 @@ ResizeAxis resizeAxis(const Attributes& attrs, int64_t axis, int64_t inLen, int6
     std::vector<int64_t> index;
     std::vector<float> weight;
     for (int64_t o = 0; o < outLen; ++o) {
-        const float c = inputCoordinate(coordMode, static_cast<float>(o), scale, inLen, outLen);
+        const float c =
+            resizeInputCoordinate(coordMode, static_cast<float>(o), scale, inLen, outLen);
         if (mode == "nearest") {
-            index.push_back(clampIndex(nearestIndex(nearestMode, c)));
+            index.push_back(clampIndex(resizeNearestIndex(nearestMode, c)));
             weight.push_back(1.0f);
         } else if (mode == "linear") {
             const double cc = std::min(std::max<double>(c, 0.0), static_cast<double>(inLen - 1));

@@ -23,29 +23,15 @@
 #include <vector>
 
 #include "engine/onnx/onnx_import.h"
+#include "tests/app/cli_runner.h"
 
 namespace prunelab {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct CommandResult {
-    int exitCode = -1;
-    std::string output;  // stdout and stderr together
-};
-
-CommandResult runCli(const std::string& args) {
-    CommandResult r;
-    std::string command = std::string(PRUNELAB_CLI) + " " + args + " 2>&1";
-    FILE* pipe = popen(command.c_str(), "r");
-    if (pipe == nullptr) return r;
-    char buffer[4096];
-    size_t n;
-    while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) r.output.append(buffer, n);
-    int status = pclose(pipe);
-    r.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
-}
+using testing::CommandResult;
+using testing::runCli;
 
 // Per process: ctest may run these tests side by side.
 fs::path tempDir(const std::string& name) {

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "engine/ops/op.h"
+#include "engine/ops/resize.h"
 #include "engine/runtime/cpu/cpu_kernels.h"
 
 namespace prunelab::engine::cpu {
@@ -327,22 +328,15 @@ class ResizeKernel : public Kernel {
     bool m_linear;
 };
 
-// ONNX Resize's coordinate transform: output index -> input coordinate along one axis.
+// ONNX Resize's coordinate transform (engine/ops/resize.h, the reference kernel's own), with
+// unknown modes refused here rather than read as half_pixel.
 Result<float> sourceCoordinate(const std::string& mode, int64_t outIndex, float scale,
                                int64_t inLen, int64_t outLen) {
-    const float xr = static_cast<float>(outIndex);
-    if (mode == "half_pixel") return (xr + 0.5f) / scale - 0.5f;
-    if (mode == "half_pixel_symmetric") {
-        const float adjustment = static_cast<float>(outLen) / (scale * static_cast<float>(inLen));
-        const float offset = static_cast<float>(inLen) / 2.0f * (1.0f - adjustment);
-        return offset + (xr + 0.5f) / scale - 0.5f;
-    }
-    if (mode == "pytorch_half_pixel") return outLen > 1 ? (xr + 0.5f) / scale - 0.5f : 0.0f;
-    if (mode == "asymmetric") return xr / scale;
-    if (mode == "tf_half_pixel_for_nn") return (xr + 0.5f) / scale;
-    if (mode == "align_corners") {
-        return outLen == 1 ? 0.0f
-                           : xr * static_cast<float>(inLen - 1) / static_cast<float>(outLen - 1);
+    for (const char* known : {"half_pixel", "half_pixel_symmetric", "pytorch_half_pixel",
+                              "asymmetric", "tf_half_pixel_for_nn", "align_corners"}) {
+        if (mode == known) {
+            return resizeInputCoordinate(mode, static_cast<float>(outIndex), scale, inLen, outLen);
+        }
     }
     return makeError(ErrorCode::Unsupported, "coordinate_transformation_mode '" + mode + "'");
 }
