@@ -86,7 +86,8 @@ Result<LoadedModel> loadModel(const ModelRequest& request) {
     }
     if (std::filesystem::exists(request.path)) {
         model.path = request.path;
-        PL_TRY_ASSIGN(model.graph, plugins::loadModelFile(request.path, h, w));
+        PL_TRY_ASSIGN(model.graph,
+                      plugins::loadModelFile(request.path, h, w, !request.keepBatchNorm));
     } else {
         model.path = assetCacheDir() + "/" + entry->files[0];
         PL_TRY_ASSIGN(model.graph, plugins::loadCatalogModel(*entry, assetCacheDir(), h, w));

@@ -18,6 +18,7 @@ struct ModelRequest {
     std::string path;               // a model file or a catalog id
     int64_t width = 0, height = 0;  // from --size; 0 = the file's size (catalog: 320x240 frame)
     std::string as;                 // --as ID: decode like this catalog model (a pruned copy)
+    bool keepBatchNorm = false;     // ONNX BatchNormalization stays a node (retraining)
 };
 
 struct LoadedModel {

@@ -240,7 +240,10 @@ int cmdAdmm(const TrainRequest& r) {
     ro.admmUpdatesPerEpoch = r.updatesPerEpoch;
     ro.rho = r.rho, ro.rhoMultiplier = r.rhoMultiplier, ro.rhoMax = r.rhoMax;
     ro.distill = r.distill;
-    auto model = loadModel(r.model);
+    // BatchNormalization reaches the trainer as a node; it decides whether to train or fold it.
+    ModelRequest request = r.model;
+    request.keepBatchNorm = true;
+    auto model = loadModel(request);
     if (!model.ok()) return fail(model.error());
     PictureOptions picture = pictureFor(model->graph);
     auto data = openDataset(r.data, picture, r.limit);

@@ -4,10 +4,10 @@
 // and gradual magnitude pruning (Zhu and Gupta). Labelled data uses cross-entropy; label-free
 // data distils the dense model (MSE on its outputs, KL for classifiers). No torch in this
 // header: the CLI and the GUI include it without libtorch's headers.
-// BatchNormalization: the zoo's models keep it as a node and train it with batch statistics;
-// imported models arrive with BN already folded into the conv weights (the importer's pass) and
-// are fine-tuned in that folded form: their statistics cannot be re-estimated without their
-// training data, and the folded form is the one that runs and gets pruned.
+// BatchNormalization nodes (the zoo's models; ONNX files imported with foldBatchNorm off) train
+// with batch statistics on labelled data and are folded into their convs in the result, which
+// keeps every zero. Distilling, they are folded first and the folded weights retrain: frames
+// unrelated to the model's training data would corrupt the statistics.
 // Blocking; one training at a time per process (torch's thread count is process-wide).
 #pragma once
 

@@ -32,7 +32,8 @@ std::string defaultCatalogPath() {
     return std::string(PRUNELAB_SOURCE_DIR) + "/assets/catalog.json";
 }
 
-Result<Graph> loadModelFile(const std::string& path, int64_t height, int64_t width) {
+Result<Graph> loadModelFile(const std::string& path, int64_t height, int64_t width,
+                            bool foldBatchNorm) {
     std::string ext = fs::path(path).extension().string();
     int64_t h = height > 0 ? height : kDefaultHeight, w = width > 0 ? width : kDefaultWidth;
     if (ext == ".param") {
@@ -50,6 +51,7 @@ Result<Graph> loadModelFile(const std::string& path, int64_t height, int64_t wid
     }
     PL_TRY_ASSIGN(auto declared, readOnnxInputs(path));
     OnnxImportOptions options;
+    options.foldBatchNorm = foldBatchNorm;
     for (const OnnxDeclaredInput& in : declared) {
         options.inputShapes[in.name] = bindImageSize(in.shape, height, width);
     }

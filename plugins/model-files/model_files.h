@@ -25,8 +25,10 @@ constexpr int64_t kDefaultWidth = 320, kDefaultHeight = 240;
 
 // Reads .onnx / .plab (dynamic dims bound to height x width when those are > 0), .param (ncnn;
 // the .bin beside it with the same stem) or .json (waifu2x). Unsupported names the extension.
+// ONNX BatchNormalization is folded into its conv unless `foldBatchNorm` is false (retraining
+// keeps it as a node so that it trains; see engine/train/trainer.h).
 engine::Result<engine::Graph> loadModelFile(const std::string& path, int64_t height = 0,
-                                            int64_t width = 0);
+                                            int64_t width = 0, bool foldBatchNorm = true);
 
 // The entry's files from `cacheDir`, bound to width x height (the entry's fixed size wins).
 // NotFound says to run ./prunelab setup when a file is missing.

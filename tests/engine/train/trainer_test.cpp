@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "engine/ir/builder.h"
+#include "engine/onnx/onnx_passes.h"
 #include "engine/prune/plan.h"
 #include "engine/train/data.h"
 #include "engine/train/trainer.h"
@@ -177,6 +178,59 @@ TEST_F(Trainer, GradualReachesTheFinalSparsityInSteps) {
     expectOnConstraintSet(r->model, plan);
 }
 
+// vgg-small has BatchNormalization nodes. With labels they train (batch statistics) and are
+// folded into the convs at the end; distilling, they are folded first. With a learning rate of
+// 0 only the running statistics can move, which tells the two paths apart.
+TEST_F(Trainer, BatchNormTrainsWithLabelsIsFoldedForDistillationAndTheResultIsFolded) {
+    auto vgg = buildVggSmall(7);
+    ASSERT_TRUE(vgg.ok()) << vgg.error().toString();
+    prune::PruningPlan plan;
+    prune::ParamValues v;
+    v.set("patterns", 8);
+    v.set("connectivity_rate", 0.5);
+    plan.defaultEntry = prune::PlanEntry::make("pattern", v);
+    plan.keepFirstLast = true;
+    m_options.epochs = 1;
+    m_options.maxStepsPerEpoch = 3;
+    m_options.learningRate = 0;
+    m_options.test = nullptr;
+    RetrainOptions ro;
+    ro.method = RetrainMethod::OneShot;
+
+    Graph folded = *vgg;
+    ASSERT_GT(internal::foldBatchNormalization(folded), 0);
+    folded.removeDeadCode();
+    auto expected = prune::applyPlan(folded, plan);
+    ASSERT_TRUE(expected.ok()) << expected.error().toString();
+    auto convWeights = [](const Graph& g, size_t i) {
+        return prune::layerWeights(g, prunableLayers(g)[i])->weights.toFloatVector();
+    };
+    auto hasBatchNorm = [](const Graph& g) {
+        return std::any_of(g.nodes.begin(), g.nodes.end(),
+                           [](const Node& n) { return n.op == OpKind::BatchNormalization; });
+    };
+
+    for (bool distill : {false, true}) {
+        SCOPED_TRACE(distill ? "distilling" : "labelled");
+        ro.distill = distill;
+        auto r = retrain(*vgg, plan, *m_train, m_options, ro);
+        ASSERT_TRUE(r.ok()) << r.error().toString();
+        EXPECT_FALSE(hasBatchNorm(r->model));
+        expectOnConstraintSet(r->model, plan);
+        std::vector<float> got = convWeights(r->model, 2), want = convWeights(expected->graph, 2);
+        ASSERT_EQ(got.size(), want.size());
+        if (distill) {
+            EXPECT_EQ(got, want) << "folded before training, and a learning rate of 0";
+        } else {
+            EXPECT_NE(got, want) << "the running statistics should have moved";
+            for (size_t i = 0; i < got.size(); ++i) {
+                ASSERT_EQ(got[i] == 0.0f, want[i] == 0.0f)
+                    << "BN scales whole channels [" << i << "]";
+            }
+        }
+    }
+}
+
 TEST_F(Trainer, CancelStopsWithinAStepAndTheResumedRunEqualsTheStraightOne) {
     prune::PruningPlan plan = nonStructured(0.8);
     RetrainOptions ro;
@@ -224,7 +278,8 @@ TEST_F(Trainer, CancelStopsWithinAStepAndTheResumedRunEqualsTheStraightOne) {
     auto other = retrain(m_model, nonStructured(0.5), *m_train, o, ro, true);
     ASSERT_FALSE(other.ok());
     EXPECT_EQ(other.error().code, ErrorCode::InvalidArgument);
-    EXPECT_NE(other.error().message.find("another model, data, plan or options"), std::string::npos);
+    EXPECT_NE(other.error().message.find("another model, data, plan or options"),
+              std::string::npos);
     fs::remove_all(dir);
 }
 
