@@ -270,10 +270,12 @@ Status pack(Compilation& compilation) {
 
 // ---------------------------------------------------------------- reorder
 
-// PatDNN's filter-kernel reordering. The kernels run filterBlock filters together and threads
-// take contiguous runs of stored filters, so:
+// PatDNN's filter-kernel reordering. The kernels run filterBlock filters together and split
+// filters among threads, so:
 //  * filters are sorted by kernel count (most first): neighbours then do nearly the same
-//    amount of work, which balances threads and keeps a register block's filters in step;
+//    amount of work, so a register block's filters stay in step and threads that share out
+//    the blocks of one such group get equal work (connectivity pruning leaves filters with
+//    anywhere from 1 to 50 of 64 kernels: without this one thread can get several times more);
 //  * among equal counts, by their sequence of pattern ids: neighbours then walk the same
 //    patterns in the same order, so a block's inner loops are uniform (one code path);
 //  * within a filter, kernels by (pattern id, input channel): each pattern is one contiguous
