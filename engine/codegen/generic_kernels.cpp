@@ -1,0 +1,646 @@
+// The generic sparse kernels: row loops over FKW patterns, packed tiles and CSR that every
+// compiled layer can fall back to, and the plain reference loops they are tested against.
+// Measured limits of these loops on x86: /work/shared/PATTERN-KERNELS.md.
+#include "engine/codegen/generic_kernels.h"
+
+#include <algorithm>
+#include <array>
+#include <cassert>
+#include <vector>
+
+// The engine builds for baseline x86-64; these clones give the row loops AVX-512 and AVX2 + FMA
+// code picked at load time (GCC function multi-versioning). Local rather than cpu_kernels.h's
+// PL_VECTOR_CLONES: that header pulls in oneDNN, and its "avx2" clone has no FMA, which these
+// multiply-add loops are made of.
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+#define PL_CODEGEN_CLONES \
+    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define PL_CODEGEN_CLONES
+#endif
+
+namespace prunelab::engine::codegen {
+
+namespace {
+
+// ---- Row loops ---------------------------------------------------------------------------
+// Every loop runs over consecutive output pixels of one row, so the compiler vectorises it
+// without gathers; __restrict tells it the output row never overlaps the input rows (several
+// input pointers may point at the same row: they are only read). Weights are copied to locals
+// so they stay in registers, broadcast once per call.
+
+PL_CODEGEN_CLONES void axpyRow(float* __restrict y, const float* __restrict x, float w, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) y[i] += w * x[i];
+}
+
+PL_CODEGEN_CLONES void axpyRowStrided(float* __restrict y, const float* __restrict x, float w,
+                                      int64_t n, int64_t stride) {
+    for (int64_t i = 0; i < n; ++i) y[i] += w * x[i * stride];
+}
+
+// One pattern kernel's 4 taps in one pass: 4 multiply-adds per load and store of the output
+// row, where one pass per tap would load and store it 4 times (the L1 ports, not the FMA units,
+// are the limit; PATTERN-KERNELS.md).
+PL_CODEGEN_CLONES void taps4Row(float* __restrict y, const float* __restrict s0,
+                                const float* __restrict s1, const float* __restrict s2,
+                                const float* __restrict s3, const float* w, int64_t n) {
+    const float w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3];
+    for (int64_t i = 0; i < n; ++i) y[i] += w0 * s0[i] + w1 * s1[i] + w2 * s2[i] + w3 * s3[i];
+}
+
+// Stride 2 gets its own copy so the stride is a constant the vectoriser can turn into
+// even-element shuffles instead of gathers.
+PL_CODEGEN_CLONES void taps4RowStride2(float* __restrict y, const float* __restrict s0,
+                                       const float* __restrict s1, const float* __restrict s2,
+                                       const float* __restrict s3, const float* w, int64_t n) {
+    const float w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3];
+    for (int64_t i = 0; i < n; ++i) {
+        y[i] += w0 * s0[2 * i] + w1 * s1[2 * i] + w2 * s2[2 * i] + w3 * s3[2 * i];
+    }
+}
+
+PL_CODEGEN_CLONES void taps4RowStrided(float* __restrict y, const float* __restrict s0,
+                                       const float* __restrict s1, const float* __restrict s2,
+                                       const float* __restrict s3, const float* w, int64_t n,
+                                       int64_t stride) {
+    const float w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3];
+    for (int64_t i = 0; i < n; ++i) {
+        const int64_t j = i * stride;
+        y[i] += w0 * s0[j] + w1 * s1[j] + w2 * s2[j] + w3 * s3[j];
+    }
+}
+
+// Load-redundancy elimination: two or four filters whose kernels read the same input channel
+// with the same pattern share each loaded input vector (4 loads feed 8 or 16 multiply-adds).
+PL_CODEGEN_CLONES void taps4Row2(float* __restrict y0, float* __restrict y1,
+                                 const float* __restrict s0, const float* __restrict s1,
+                                 const float* __restrict s2, const float* __restrict s3,
+                                 const float* wa, const float* wb, int64_t n) {
+    const float a0 = wa[0], a1 = wa[1], a2 = wa[2], a3 = wa[3];
+    const float b0 = wb[0], b1 = wb[1], b2 = wb[2], b3 = wb[3];
+    for (int64_t i = 0; i < n; ++i) {
+        const float v0 = s0[i], v1 = s1[i], v2 = s2[i], v3 = s3[i];
+        y0[i] += a0 * v0 + a1 * v1 + a2 * v2 + a3 * v3;
+        y1[i] += b0 * v0 + b1 * v1 + b2 * v2 + b3 * v3;
+    }
+}
+
+PL_CODEGEN_CLONES void taps4Row4(float* __restrict y0, float* __restrict y1, float* __restrict y2,
+                                 float* __restrict y3, const float* __restrict s0,
+                                 const float* __restrict s1, const float* __restrict s2,
+                                 const float* __restrict s3, const float* wa, const float* wb,
+                                 const float* wc, const float* wd, int64_t n) {
+    const float a0 = wa[0], a1 = wa[1], a2 = wa[2], a3 = wa[3];
+    const float b0 = wb[0], b1 = wb[1], b2 = wb[2], b3 = wb[3];
+    const float c0 = wc[0], c1 = wc[1], c2 = wc[2], c3 = wc[3];
+    const float d0 = wd[0], d1 = wd[1], d2 = wd[2], d3 = wd[3];
+    for (int64_t i = 0; i < n; ++i) {
+        const float v0 = s0[i], v1 = s1[i], v2 = s2[i], v3 = s3[i];
+        y0[i] += a0 * v0 + a1 * v1 + a2 * v2 + a3 * v3;
+        y1[i] += b0 * v0 + b1 * v1 + b2 * v2 + b3 * v3;
+        y2[i] += c0 * v0 + c1 * v1 + c2 * v2 + c3 * v3;
+        y3[i] += d0 * v0 + d1 * v1 + d2 * v2 + d3 * v3;
+    }
+}
+
+// ---- Epilogue ----------------------------------------------------------------------------
+
+// y = act(y + residual) over one row of one output channel (`slope`: that channel's PRelu
+// slope). The switch sits outside the loops so each loop vectorises.
+PL_CODEGEN_CLONES void finishRow(float* __restrict y, const float* __restrict residual, int64_t n,
+                                 const Epilogue& epi, float slope) {
+    if (residual) {
+        for (int64_t i = 0; i < n; ++i) y[i] += residual[i];
+    }
+    switch (epi.activation) {
+        case Epilogue::Activation::None:
+            break;
+        case Epilogue::Activation::Relu:
+            for (int64_t i = 0; i < n; ++i) y[i] = y[i] < 0.0f ? 0.0f : y[i];
+            break;
+        case Epilogue::Activation::LeakyRelu:
+            slope = epi.alpha;
+            [[fallthrough]];
+        case Epilogue::Activation::PRelu:
+            for (int64_t i = 0; i < n; ++i) y[i] = y[i] < 0.0f ? slope * y[i] : y[i];
+            break;
+        case Epilogue::Activation::Clip: {
+            const float lo = epi.clipMin, hi = epi.clipMax;
+            for (int64_t i = 0; i < n; ++i) y[i] = std::min(std::max(y[i], lo), hi);
+            break;
+        }
+    }
+}
+
+// One value; `slope` as above. For the Gemm rows, whose channel changes with every value.
+float finishValue(float v, const Epilogue& epi, float slope) {
+    switch (epi.activation) {
+        case Epilogue::Activation::None:
+            return v;
+        case Epilogue::Activation::Relu:
+            return v < 0.0f ? 0.0f : v;
+        case Epilogue::Activation::LeakyRelu:
+            return v < 0.0f ? epi.alpha * v : v;
+        case Epilogue::Activation::PRelu:
+            return v < 0.0f ? slope * v : v;
+        case Epilogue::Activation::Clip:
+            return std::min(std::max(v, epi.clipMin), epi.clipMax);
+    }
+    return v;
+}
+
+float slopeOf(const Epilogue& epi, int64_t channel) {
+    return epi.activation == Epilogue::Activation::PRelu ? epi.slopes[channel] : 0.0f;
+}
+
+// ---- Geometry ----------------------------------------------------------------------------
+
+// Output positions o in [lo, hi) whose input o * stride + offset falls inside [0, inLen): the
+// range a tap needs no bounds checks in. Empty (lo == hi) when there is none.
+struct Range {
+    int64_t lo = 0, hi = 0;
+};
+Range validOutputs(int64_t offset, int64_t stride, int64_t inLen, int64_t outLen) {
+    const int64_t lo = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
+    const int64_t hi = inLen - 1 - offset < 0 ? 0 : (inLen - 1 - offset) / stride + 1;
+    Range r{std::min(lo, outLen), std::min(hi, outLen)};
+    r.hi = std::max(r.hi, r.lo);
+    return r;
+}
+
+// A GEMM-view column (i * kh + y) * kw + x as its input channel within the group and its tap.
+struct Tap {
+    int64_t channel, y, x;
+};
+Tap decodeColumn(const ConvParams& c, int64_t column) {
+    return {column / (c.kernelH * c.kernelW), column / c.kernelW % c.kernelH, column % c.kernelW};
+}
+
+// The 4 kept positions (y, x) of a 3x3 pattern, in increasing position order as FKW stores
+// the weights. A pattern with other than 4 bits would break FKW's fixed stride: asserted.
+std::array<Tap, 4> patternTaps(prune::Pattern pattern) {
+    std::array<Tap, 4> taps{};
+    int n = 0;
+    for (int p = 0; p < 9; ++p) {
+        if (!(pattern >> p & 1)) continue;
+        assert(n < 4 && "FKW patterns keep exactly 4 weights");
+        if (n < 4) taps[static_cast<size_t>(n)] = {0, p / 3, p % 3};
+        ++n;
+    }
+    assert(n == 4 && "FKW patterns keep exactly 4 weights");
+    return taps;
+}
+
+// Output channels in run order: the stored filters, then any channel with no stored filter
+// (pruned away entirely: bias and activation only), so every channel is written.
+std::vector<int32_t> channelOrder(const std::vector<int32_t>& stored, int64_t outChannels) {
+    std::vector<int32_t> order = stored;
+    std::vector<char> seen(static_cast<size_t>(outChannels), 0);
+    for (int32_t o : stored) seen[static_cast<size_t>(o)] = 1;
+    for (int32_t o = 0; o < outChannels; ++o) {
+        if (!seen[static_cast<size_t>(o)]) order.push_back(o);
+    }
+    return order;
+}
+
+// ---- Pattern (FKW) -----------------------------------------------------------------------
+
+// Kernels of one block of filters that read the same input channel with the same pattern, so
+// that one pass over the input rows serves them all (up to 4).
+struct KernelGroup {
+    int32_t channel = 0;  // absolute input channel
+    uint8_t pattern = 0;
+    int count = 0;
+    std::array<int32_t, 4> slot{};    // filter within the block
+    std::array<int32_t, 4> kernel{};  // index into the FKW per-kernel arrays
+};
+
+struct FilterBlock {
+    std::vector<int32_t> channels;  // output channels, one per slot
+    std::vector<KernelGroup> groups;
+};
+
+std::vector<FilterBlock> planPatternBlocks(const LayerCode& layer) {
+    const FkwWeights& fkw = layer.fkw;
+    const ConvParams& c = layer.conv;
+    const int64_t inPerGroup = c.inChannelsPerGroup(), outPerGroup = c.outChannelsPerGroup();
+    const std::vector<int32_t> order = channelOrder(fkw.filterOrder, c.outChannels);
+    const size_t stored = fkw.filterOrder.size();
+    const size_t blockSize = static_cast<size_t>(std::clamp(layer.tuning.filterBlock, 1, 4));
+    std::vector<FilterBlock> blocks;
+    struct Entry {
+        int32_t channel;
+        uint8_t pattern;
+        int32_t slot, kernel;
+    };
+    std::vector<Entry> entries;
+    for (size_t first = 0; first < order.size(); first += blockSize) {
+        FilterBlock block;
+        entries.clear();
+        for (size_t f = first; f < std::min(first + blockSize, order.size()); ++f) {
+            const int32_t o = order[f];
+            const auto slot = static_cast<int32_t>(block.channels.size());
+            block.channels.push_back(o);
+            if (f >= stored) continue;
+            const int64_t inBase = o / outPerGroup * inPerGroup;
+            for (int32_t k = fkw.kernelStart[f]; k < fkw.kernelStart[f + 1]; ++k) {
+                const auto ch = static_cast<int32_t>(inBase + fkw.inputChannel[size_t(k)]);
+                entries.push_back({ch, fkw.patternId[size_t(k)], slot, k});
+            }
+        }
+        // Channel order walks the input planes front to back; equal (channel, pattern) runs
+        // become one group.
+        std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+            if (a.channel != b.channel) return a.channel < b.channel;
+            if (a.pattern != b.pattern) return a.pattern < b.pattern;
+            return a.slot < b.slot;
+        });
+        for (size_t e = 0; e < entries.size(); ++e) {
+            const bool extend = e > 0 && entries[e].channel == entries[e - 1].channel &&
+                                entries[e].pattern == entries[e - 1].pattern &&
+                                block.groups.back().count < 4;
+            if (!extend) block.groups.push_back({entries[e].channel, entries[e].pattern});
+            KernelGroup& g = block.groups.back();
+            g.slot[size_t(g.count)] = entries[e].slot;
+            g.kernel[size_t(g.count)] = entries[e].kernel;
+            ++g.count;
+        }
+        blocks.push_back(std::move(block));
+    }
+    return blocks;
+}
+
+void runPattern(const LayerCode& layer, const float* input, float* output, const Epilogue& epi,
+                int64_t rowBegin, int64_t rowEnd) {
+    const ConvParams& c = layer.conv;
+    const FkwWeights& fkw = layer.fkw;
+    assert(c.kernelH == 3 && c.kernelW == 3);
+    const int64_t sh = c.strideH, sw = c.strideW, inPlane = c.inH * c.inW;
+    const int64_t outPlane = c.outH * c.outW, outW = c.outW;
+    std::vector<std::array<Tap, 4>> taps;
+    for (prune::Pattern p : fkw.patterns) taps.push_back(patternTaps(p));
+    const std::vector<FilterBlock> blocks = planPatternBlocks(layer);
+
+    // The columns where every tap of every pattern is inside the input: the loops there need no
+    // bounds checks. The border columns (a padding's worth on each side) go pixel by pixel.
+    Range inner{0, outW};
+    for (int64_t x = 0; x < 3; ++x) {
+        const Range r = validOutputs(x * c.dilationW - c.padLeft, sw, c.inW, outW);
+        inner = {std::max(inner.lo, r.lo), std::min(inner.hi, r.hi)};
+    }
+    inner.hi = std::max(inner.hi, inner.lo);
+    const int64_t innerN = inner.hi - inner.lo;
+    // A tap whose input row lies in the vertical padding reads this zero row instead, so the
+    // row loops keep their fixed shape at the top and bottom edges.
+    const std::vector<float> zeroRow(static_cast<size_t>(c.inW), 0.0f);
+
+    for (int64_t n = 0; n < c.batch; ++n) {
+        const float* in = input + n * c.inChannels * inPlane;
+        for (int64_t oy = rowBegin; oy < rowEnd; ++oy) {
+            for (const FilterBlock& block : blocks) {
+                std::array<float*, 4> rows{};
+                for (size_t s = 0; s < block.channels.size(); ++s) {
+                    const int32_t o = block.channels[s];
+                    rows[s] = output + (n * c.outChannels + o) * outPlane + oy * outW;
+                    std::fill(rows[s], rows[s] + outW, layer.bias[size_t(o)]);
+                }
+                for (const KernelGroup& g : block.groups) {
+                    const std::array<Tap, 4>& t = taps[g.pattern];
+                    const float* plane = in + g.channel * inPlane;
+                    std::array<const float*, 4> rowBase{};  // nullptr: in the padding
+                    std::array<const float*, 4> src{};      // tap rows at column inner.lo
+                    std::array<int64_t, 4> offset{};        // input column of output column 0
+                    for (size_t k = 0; k < 4; ++k) {
+                        const int64_t iy = oy * sh - c.padTop + t[k].y * c.dilationH;
+                        const bool inside = iy >= 0 && iy < c.inH;
+                        rowBase[k] = inside ? plane + iy * c.inW : nullptr;
+                        offset[k] = t[k].x * c.dilationW - c.padLeft;
+                        const float* row = inside ? rowBase[k] : zeroRow.data();
+                        if (innerN > 0) src[k] = row + (inner.lo * sw + offset[k]);
+                    }
+                    auto w = [&](int i) { return &fkw.weights[size_t(g.kernel[size_t(i)]) * 4]; };
+                    auto y = [&](int i) { return rows[size_t(g.slot[size_t(i)])] + inner.lo; };
+                    if (innerN > 0 && sw == 1) {
+                        int i = 0;
+                        if (g.count == 4) {
+                            taps4Row4(y(0), y(1), y(2), y(3), src[0], src[1], src[2], src[3], w(0),
+                                      w(1), w(2), w(3), innerN);
+                            i = 4;
+                        }
+                        for (; i + 1 < g.count; i += 2) {
+                            taps4Row2(y(i), y(i + 1), src[0], src[1], src[2], src[3], w(i),
+                                      w(i + 1), innerN);
+                        }
+                        if (i < g.count) {
+                            taps4Row(y(i), src[0], src[1], src[2], src[3], w(i), innerN);
+                        }
+                    } else if (innerN > 0) {
+                        for (int i = 0; i < g.count; ++i) {
+                            if (sw == 2) {
+                                taps4RowStride2(y(i), src[0], src[1], src[2], src[3], w(i), innerN);
+                            } else {
+                                taps4RowStrided(y(i), src[0], src[1], src[2], src[3], w(i), innerN,
+                                                sw);
+                            }
+                        }
+                    }
+                    // Border columns: each tap checked on its own.
+                    for (int i = 0; i < g.count; ++i) {
+                        float* yRow = rows[size_t(g.slot[size_t(i)])];
+                        const float* wk = w(i);
+                        for (size_t k = 0; k < 4; ++k) {
+                            if (!rowBase[k]) continue;
+                            auto border = [&](int64_t from, int64_t to) {
+                                for (int64_t ox = from; ox < to; ++ox) {
+                                    const int64_t ix = ox * sw + offset[k];
+                                    if (ix >= 0 && ix < c.inW) yRow[ox] += wk[k] * rowBase[k][ix];
+                                }
+                            };
+                            border(0, inner.lo);
+                            border(inner.hi, outW);
+                        }
+                    }
+                }
+                for (size_t s = 0; s < block.channels.size(); ++s) {
+                    const int32_t o = block.channels[s];
+                    const float* res = epi.residual ? epi.residual + (rows[s] - output) : nullptr;
+                    finishRow(rows[s], res, outW, epi, slopeOf(epi, o));
+                }
+            }
+        }
+    }
+}
+
+// ---- Conv through the GEMM view (tiles, CSR) ---------------------------------------------
+
+// The input values tap (channel plane, y, x) brings to every pixel of output row oy, zero where
+// it falls into the padding: a row of the im2col matrix, built on the fly. Returns a pointer
+// straight into the input when no copy is needed (1x1 stride-1 unpadded: the NCHW plane row).
+const float* tapRow(const ConvParams& c, const float* plane, int64_t oy, int64_t ty, int64_t tx,
+                    std::vector<float>& buffer) {
+    const int64_t iy = oy * c.strideH - c.padTop + ty * c.dilationH;
+    const int64_t offset = tx * c.dilationW - c.padLeft;
+    const Range r = validOutputs(offset, c.strideW, c.inW, c.outW);
+    const bool rowInside = iy >= 0 && iy < c.inH;
+    if (rowInside && c.strideW == 1 && r.lo == 0 && r.hi == c.outW) {
+        return plane + iy * c.inW + offset;
+    }
+    std::fill(buffer.begin(), buffer.end(), 0.0f);
+    if (rowInside) {
+        const float* row = plane + iy * c.inW + offset;
+        for (int64_t ox = r.lo; ox < r.hi; ++ox) buffer[size_t(ox)] = row[ox * c.strideW];
+    }
+    return buffer.data();
+}
+
+void runTilesConv(const LayerCode& layer, const float* input, float* output, const Epilogue& epi,
+                  int64_t rowBegin, int64_t rowEnd) {
+    const ConvParams& c = layer.conv;
+    const TileWeights& tw = layer.tiles;
+    const int64_t inPlane = c.inH * c.inW, outPlane = c.outH * c.outW, outW = c.outW;
+    const int64_t inPerGroup = c.inChannelsPerGroup(), outPerGroup = c.outChannelsPerGroup();
+    std::vector<float> buffer(static_cast<size_t>(outW));
+    for (int64_t n = 0; n < c.batch; ++n) {
+        const float* in = input + n * c.inChannels * inPlane;
+        float* out = output + n * c.outChannels * outPlane;
+        for (int64_t oy = rowBegin; oy < rowEnd; ++oy) {
+            for (int64_t o = 0; o < c.outChannels; ++o) {
+                float* y = out + o * outPlane + oy * outW;
+                std::fill(y, y + outW, layer.bias[size_t(o)]);
+            }
+            // Column by column: the tap row is built once and reused by every kept row of the
+            // tile, which is the point of tile-wise sparsity (dense blocks, shared columns).
+            for (size_t t = 0; t < tw.rows.size(); ++t) {
+                const std::vector<int32_t>& rows = tw.rows[t];
+                const std::vector<int32_t>& cols = tw.columns[t];
+                const float* block = tw.blocks.data() + tw.blockStart[t];
+                for (size_t j = 0; j < cols.size(); ++j) {
+                    const Tap tap = decodeColumn(c, cols[j]);
+                    int64_t group = -1;
+                    const float* src = nullptr;
+                    for (size_t r = 0; r < rows.size(); ++r) {
+                        const int64_t o = rows[r];
+                        if (o / outPerGroup != group) {  // rows are sorted: groups are runs
+                            group = o / outPerGroup;
+                            const float* plane = in + (group * inPerGroup + tap.channel) * inPlane;
+                            src = tapRow(c, plane, oy, tap.y, tap.x, buffer);
+                        }
+                        axpyRow(out + o * outPlane + oy * outW, src, block[r * cols.size() + j],
+                                outW);
+                    }
+                }
+            }
+            for (int64_t o = 0; o < c.outChannels; ++o) {
+                const int64_t at = n * c.outChannels * outPlane + o * outPlane + oy * outW;
+                finishRow(output + at, epi.residual ? epi.residual + at : nullptr, outW, epi,
+                          slopeOf(epi, o));
+            }
+        }
+    }
+}
+
+void runCsrConv(const LayerCode& layer, const float* input, float* output, const Epilogue& epi,
+                int64_t rowBegin, int64_t rowEnd) {
+    const ConvParams& c = layer.conv;
+    const CsrWeights& csr = layer.csr;
+    const int64_t inPlane = c.inH * c.inW, outPlane = c.outH * c.outW, outW = c.outW;
+    const int64_t inPerGroup = c.inChannelsPerGroup(), outPerGroup = c.outChannelsPerGroup();
+    for (int64_t n = 0; n < c.batch; ++n) {
+        const float* in = input + n * c.inChannels * inPlane;
+        for (int64_t o = 0; o < c.outChannels; ++o) {
+            const float* groupIn = in + o / outPerGroup * inPerGroup * inPlane;
+            for (int64_t oy = rowBegin; oy < rowEnd; ++oy) {
+                const int64_t at = (n * c.outChannels + o) * outPlane + oy * outW;
+                float* y = output + at;
+                std::fill(y, y + outW, layer.bias[size_t(o)]);
+                for (int32_t e = csr.rowStart[size_t(o)]; e < csr.rowStart[size_t(o) + 1]; ++e) {
+                    const Tap tap = decodeColumn(c, csr.column[size_t(e)]);
+                    const int64_t iy = oy * c.strideH - c.padTop + tap.y * c.dilationH;
+                    if (iy < 0 || iy >= c.inH) continue;
+                    // Only the pixels this tap reaches inside the input: no padding checks.
+                    const int64_t offset = tap.x * c.dilationW - c.padLeft;
+                    const Range r = validOutputs(offset, c.strideW, c.inW, outW);
+                    if (r.hi == r.lo) continue;
+                    const float* x =
+                        groupIn + tap.channel * inPlane + iy * c.inW + r.lo * c.strideW + offset;
+                    if (c.strideW == 1) {
+                        axpyRow(y + r.lo, x, csr.values[size_t(e)], r.hi - r.lo);
+                    } else {
+                        axpyRowStrided(y + r.lo, x, csr.values[size_t(e)], r.hi - r.lo, c.strideW);
+                    }
+                }
+                finishRow(y, epi.residual ? epi.residual + at : nullptr, outW, epi,
+                          slopeOf(epi, o));
+            }
+        }
+    }
+}
+
+// ---- Gemm (input [M][K], output [M][N]) --------------------------------------------------
+
+void runTilesGemm(const LayerCode& layer, const float* input, float* output, const Epilogue& epi,
+                  int64_t rowBegin, int64_t rowEnd) {
+    const int64_t k = layer.conv.inChannels, nOut = layer.conv.outChannels;
+    const TileWeights& tw = layer.tiles;
+    std::vector<float> gathered;
+    for (int64_t m = rowBegin; m < rowEnd; ++m) {
+        const float* x = input + m * k;
+        float* y = output + m * nOut;
+        std::copy(layer.bias.begin(), layer.bias.begin() + nOut, y);
+        for (size_t t = 0; t < tw.rows.size(); ++t) {
+            const std::vector<int32_t>& cols = tw.columns[t];
+            // The tile's kept inputs gathered once; each kept row is then a contiguous dot.
+            gathered.resize(cols.size());
+            for (size_t j = 0; j < cols.size(); ++j) gathered[j] = x[cols[j]];
+            const float* block = tw.blocks.data() + tw.blockStart[t];
+            for (size_t r = 0; r < tw.rows[t].size(); ++r) {
+                const float* w = block + r * cols.size();
+                float sum = 0;
+                for (size_t j = 0; j < cols.size(); ++j) sum += w[j] * gathered[j];
+                y[tw.rows[t][r]] += sum;
+            }
+        }
+        for (int64_t o = 0; o < nOut; ++o) {
+            const float v = y[o] + (epi.residual ? epi.residual[m * nOut + o] : 0.0f);
+            y[o] = finishValue(v, epi, slopeOf(epi, o));
+        }
+    }
+}
+
+void runCsrGemm(const LayerCode& layer, const float* input, float* output, const Epilogue& epi,
+                int64_t rowBegin, int64_t rowEnd) {
+    const int64_t k = layer.conv.inChannels, nOut = layer.conv.outChannels;
+    const CsrWeights& csr = layer.csr;
+    for (int64_t m = rowBegin; m < rowEnd; ++m) {
+        const float* x = input + m * k;
+        for (int64_t o = 0; o < nOut; ++o) {
+            float sum = layer.bias[size_t(o)];
+            for (int32_t e = csr.rowStart[size_t(o)]; e < csr.rowStart[size_t(o) + 1]; ++e) {
+                sum += csr.values[size_t(e)] * x[csr.column[size_t(e)]];
+            }
+            if (epi.residual) sum += epi.residual[m * nOut + o];
+            output[m * nOut + o] = finishValue(sum, epi, slopeOf(epi, o));
+        }
+    }
+}
+
+}  // namespace
+
+void runSparseLayer(const LayerCode& layer, const float* input, float* output, const Epilogue& epi,
+                    int64_t rowBegin, int64_t rowEnd) {
+    if (rowBegin >= rowEnd) return;
+    switch (layer.kind) {
+        case KernelKind::Pattern:
+            assert(!layer.gemm);
+            runPattern(layer, input, output, epi, rowBegin, rowEnd);
+            return;
+        case KernelKind::TileWise:
+            if (layer.gemm) {
+                runTilesGemm(layer, input, output, epi, rowBegin, rowEnd);
+            } else {
+                runTilesConv(layer, input, output, epi, rowBegin, rowEnd);
+            }
+            return;
+        case KernelKind::Csr:
+            if (layer.gemm) {
+                runCsrGemm(layer, input, output, epi, rowBegin, rowEnd);
+            } else {
+                runCsrConv(layer, input, output, epi, rowBegin, rowEnd);
+            }
+            return;
+        case KernelKind::Dense:
+            break;
+    }
+    assert(false && "runSparseLayer: a Dense layer's weights are in the graph, not the IR");
+}
+
+// ---- Reference ---------------------------------------------------------------------------
+
+namespace {
+
+// One stored weight: output channel o, input channel i within o's group, kernel tap (y, x).
+struct WeightTerm {
+    int64_t o, i, y, x;
+    float w;
+};
+
+// Every weight the layer's storage holds, whatever the storage: the one place the reference
+// reads FKW, tiles and CSR.
+std::vector<WeightTerm> storedWeights(const LayerCode& layer) {
+    std::vector<WeightTerm> terms;
+    const ConvParams& c = layer.conv;
+    if (layer.kind == KernelKind::Pattern) {
+        const FkwWeights& fkw = layer.fkw;
+        for (size_t f = 0; f < fkw.filterOrder.size(); ++f) {
+            for (int32_t k = fkw.kernelStart[f]; k < fkw.kernelStart[f + 1]; ++k) {
+                const std::array<Tap, 4> taps = patternTaps(fkw.patterns[fkw.patternId[size_t(k)]]);
+                for (size_t t = 0; t < 4; ++t) {
+                    terms.push_back({fkw.filterOrder[f], fkw.inputChannel[size_t(k)], taps[t].y,
+                                     taps[t].x, fkw.weights[size_t(k) * 4 + t]});
+                }
+            }
+        }
+    } else if (layer.kind == KernelKind::TileWise) {
+        const TileWeights& tw = layer.tiles;
+        for (size_t t = 0; t < tw.rows.size(); ++t) {
+            const size_t cols = tw.columns[t].size();
+            for (size_t r = 0; r < tw.rows[t].size(); ++r) {
+                for (size_t j = 0; j < cols; ++j) {
+                    const Tap tap = decodeColumn(c, tw.columns[t][j]);
+                    terms.push_back({tw.rows[t][r], tap.channel, tap.y, tap.x,
+                                     tw.blocks[size_t(tw.blockStart[t]) + r * cols + j]});
+                }
+            }
+        }
+    } else if (layer.kind == KernelKind::Csr) {
+        for (int64_t o = 0; o < c.outChannels; ++o) {
+            for (int32_t e = layer.csr.rowStart[size_t(o)]; e < layer.csr.rowStart[size_t(o) + 1];
+                 ++e) {
+                const Tap tap = decodeColumn(c, layer.csr.column[size_t(e)]);
+                terms.push_back({o, tap.channel, tap.y, tap.x, layer.csr.values[size_t(e)]});
+            }
+        }
+    }
+    return terms;
+}
+
+}  // namespace
+
+void referenceSparseLayer(const LayerCode& layer, const float* input, float* output,
+                          const Epilogue& epi) {
+    // y[n][o][oy][ox] = act(bias[o] + residual + sum over stored weights (o, i, ky, kx, w) of
+    //   w * x[n][g * C/g + i][oy * sh - padTop + ky * dh][ox * sw - padLeft + kx * dw]),
+    // g = o / (O/g), out-of-range input pixels counting as 0 (the padding). A Gemm layer is the
+    // same with 1x1 images and batch M.
+    const ConvParams& c = layer.conv;
+    const int64_t outPlane = c.outH * c.outW;
+    for (int64_t n = 0; n < c.batch; ++n) {
+        for (int64_t o = 0; o < c.outChannels; ++o) {
+            for (int64_t p = 0; p < outPlane; ++p) {
+                output[(n * c.outChannels + o) * outPlane + p] = layer.bias[size_t(o)];
+            }
+        }
+    }
+    for (const WeightTerm& t : storedWeights(layer)) {
+        const int64_t inChannel = t.o / c.outChannelsPerGroup() * c.inChannelsPerGroup() + t.i;
+        for (int64_t n = 0; n < c.batch; ++n) {
+            for (int64_t oy = 0; oy < c.outH; ++oy) {
+                const int64_t iy = oy * c.strideH - c.padTop + t.y * c.dilationH;
+                if (iy < 0 || iy >= c.inH) continue;
+                for (int64_t ox = 0; ox < c.outW; ++ox) {
+                    const int64_t ix = ox * c.strideW - c.padLeft + t.x * c.dilationW;
+                    if (ix < 0 || ix >= c.inW) continue;
+                    output[((n * c.outChannels + t.o) * c.outH + oy) * c.outW + ox] +=
+                        t.w * input[((n * c.inChannels + inChannel) * c.inH + iy) * c.inW + ix];
+                }
+            }
+        }
+    }
+    const int64_t total = c.batch * c.outChannels * outPlane;
+    for (int64_t e = 0; e < total; ++e) {
+        const float v = output[e] + (epi.residual ? epi.residual[e] : 0.0f);
+        output[e] = finishValue(v, epi, slopeOf(epi, e / outPlane % c.outChannels));
+    }
+}
+
+}  // namespace prunelab::engine::codegen
