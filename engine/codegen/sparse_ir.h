@@ -53,28 +53,28 @@ struct TileWeights {
 
 // Block sizes and unrolling a kernel is generated or run with, and where they came from.
 struct Tuning {
-    int filterBlock = 4;   // output channels computed together (register blocking)
-    int pixelBlock = 16;   // output pixels per inner iteration (one AVX-512 vector of floats)
-    int unroll = 1;        // inner-loop unroll factor
+    int filterBlock = 4;  // output channels computed together (register blocking)
+    int pixelBlock = 16;  // output pixels per inner iteration (one AVX-512 vector of floats)
+    int unroll = 1;       // inner-loop unroll factor
     std::string source = "default";  // "default", "tuned", "cache"
     double measuredMs = 0;           // the tuned kernel's time, when measured
 };
 
 struct LayerCode {
-    int node = -1;               // index in the graph's nodes
-    std::string name;            // the node's name, for reports only: never put into code
-    int index = 0;               // position among the compiled layers: generated code's names
-    std::string scheme;          // the scheme that pruned it ("pattern", ...; "" when dense)
-    ConvParams conv;             // a Gemm/MatMul layer is a 1x1 conv on a 1x1 image of batch M
-    bool gemm = false;           // the layer is a Gemm / MatMul (conv holds its view)
+    int node = -1;       // index in the graph's nodes
+    std::string name;    // the node's name, for reports only: never put into code
+    int index = 0;       // position among the compiled layers: generated code's names
+    std::string scheme;  // the scheme that pruned it ("pattern", ...; "" when dense)
+    ConvParams conv;     // a Gemm/MatMul layer is a 1x1 conv on a 1x1 image of batch M
+    bool gemm = false;   // the layer is a Gemm / MatMul (conv holds its view)
     int64_t denseMacs = 0, keptMacs = 0;
-    double density = 1;          // kept weights / all weights
+    double density = 1;  // kept weights / all weights
     KernelKind kind = KernelKind::Dense;
-    std::string decision;        // why this kind ("density 0.62 >= threshold 0.45: dense")
-    FkwWeights fkw;              // kind Pattern
-    TileWeights tiles;           // kind TileWise
-    CsrWeights csr;              // kind Csr
-    std::vector<float> bias;     // outChannels values (zeros when the layer has none)
+    std::string decision;     // why this kind ("density 0.62 >= threshold 0.45: dense")
+    FkwWeights fkw;           // kind Pattern
+    TileWeights tiles;        // kind TileWise
+    CsrWeights csr;           // kind Csr
+    std::vector<float> bias;  // outChannels values (zeros when the layer has none)
     Tuning tuning;
 };
 
