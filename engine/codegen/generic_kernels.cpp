@@ -226,20 +226,33 @@ std::vector<KernelGroup> planPatternGroups(const LayerCode& layer) {
         uint8_t pattern;
         int32_t filter, kernel;
     };
-    std::vector<Entry> entries;
-    entries.reserve(fkw.patternId.size());
+    // Bucketed by input channel (a counting sort), then each small bucket sorted by pattern and
+    // run position: this runs on every call, and a full sort of the kernels made a call with
+    // one row twice as slow as one with the whole layer.
+    std::vector<int32_t> start(static_cast<size_t>(c.inChannels) + 1, 0);
+    for (size_t f = 0; f < fkw.filterOrder.size(); ++f) {
+        const int64_t inBase = fkw.filterOrder[f] / outPerGroup * inPerGroup;
+        for (int32_t k = fkw.kernelStart[f]; k < fkw.kernelStart[f + 1]; ++k) {
+            ++start[size_t(inBase + fkw.inputChannel[size_t(k)]) + 1];
+        }
+    }
+    for (size_t ch = 0; ch < size_t(c.inChannels); ++ch) start[ch + 1] += start[ch];
+    std::vector<Entry> entries(static_cast<size_t>(start.back()));
+    std::vector<int32_t> next(start.begin(), start.end() - 1);
     for (size_t f = 0; f < fkw.filterOrder.size(); ++f) {
         const int64_t inBase = fkw.filterOrder[f] / outPerGroup * inPerGroup;
         for (int32_t k = fkw.kernelStart[f]; k < fkw.kernelStart[f + 1]; ++k) {
             const auto ch = static_cast<int32_t>(inBase + fkw.inputChannel[size_t(k)]);
-            entries.push_back({ch, fkw.patternId[size_t(k)], static_cast<int32_t>(f), k});
+            entries[size_t(next[size_t(ch)]++)] = {ch, fkw.patternId[size_t(k)],
+                                                   static_cast<int32_t>(f), k};
         }
     }
-    std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
-        if (a.channel != b.channel) return a.channel < b.channel;
-        if (a.pattern != b.pattern) return a.pattern < b.pattern;
-        return a.filter < b.filter;
-    });
+    for (size_t ch = 0; ch < size_t(c.inChannels); ++ch) {
+        std::sort(entries.begin() + start[ch], entries.begin() + start[ch + 1],
+                  [](const Entry& a, const Entry& b) {
+                      return a.pattern != b.pattern ? a.pattern < b.pattern : a.filter < b.filter;
+                  });
+    }
     std::vector<KernelGroup> groups;
     for (size_t e = 0; e < entries.size(); ++e) {
         const bool extend = e > 0 && entries[e].channel == entries[e - 1].channel &&
