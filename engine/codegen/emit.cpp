@@ -1,0 +1,635 @@
+// Generates the C++ source of pattern-sparse conv layers: the layer's sizes, patterns and block
+// sizes as constants, one fully unrolled loop per pattern, FKW weights as arrays; plus the module
+// table and the source package. The generated text is meant to be read (students study it).
+#include "engine/codegen/emit.h"
+
+#include <unistd.h>
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <system_error>
+
+#include "engine/codegen/pack.h"
+
+namespace prunelab::engine::codegen {
+
+namespace {
+
+// ---- Text helpers ------------------------------------------------------------------------
+
+// Text that goes into a // comment: printable ASCII only, and no backslash (a backslash at the
+// end of a // comment would splice the next line of code into the comment).
+std::string commentText(const std::string& s) {
+    std::string out;
+    for (char ch : s) {
+        const auto u = static_cast<unsigned char>(ch);
+        out += (u >= 0x20 && u < 0x7f && ch != '\\') ? ch : '?';
+    }
+    return out;
+}
+
+// The shortest decimal that reads back as exactly `v`, as a float literal.
+std::string floatLiteral(float v) {
+    std::array<char, 32> buf{};
+    const auto r = std::to_chars(buf.data(), buf.data() + buf.size(), v);
+    std::string s(buf.data(), r.ptr);
+    if (s.find_first_of(".e") == std::string::npos) s += ".0";
+    return s + "f";
+}
+
+std::string joinInts(const std::vector<int32_t>& v) {
+    std::string s;
+    for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+    return s;
+}
+
+// The 4 kept taps (row, column) of a pattern in increasing position order (FKW's weight order).
+std::array<std::array<int, 2>, 4> tapsOf(prune::Pattern pattern) {
+    std::array<std::array<int, 2>, 4> taps{};
+    size_t n = 0;
+    for (int p = 0; p < 9 && n < 4; ++p) {
+        if (pattern >> p & 1) taps[n++] = {p / 3, p % 3};
+    }
+    return taps;
+}
+
+// ---- The plan baked into a layer's code --------------------------------------------------
+
+// Kernels of one block of filters that read the same input channel with the same pattern: one
+// pass over the input rows serves all of them (load-redundancy elimination). Mirrors the
+// generic kernel's grouping so both run the same arithmetic.
+struct Group {
+    int32_t channel = 0;  // absolute input channel
+    int32_t pattern = 0;
+    std::vector<int32_t> slot, kernel;  // filter within the block, FKW kernel index
+};
+
+struct Block {
+    std::vector<int32_t> channels;  // output channel per slot
+    std::vector<Group> groups;
+};
+
+std::vector<Block> planBlocks(const LayerCode& layer, int blockSize) {
+    const FkwWeights& fkw = layer.fkw;
+    const ConvParams& c = layer.conv;
+    // Stored filters in run order, then channels with no stored filter (bias only): every
+    // output channel is written.
+    std::vector<int32_t> order = fkw.filterOrder;
+    std::vector<char> seen(static_cast<size_t>(c.outChannels), 0);
+    for (int32_t o : order) seen[size_t(o)] = 1;
+    for (int32_t o = 0; o < c.outChannels; ++o) {
+        if (!seen[size_t(o)]) order.push_back(o);
+    }
+    std::vector<Block> blocks;
+    for (size_t first = 0; first < order.size(); first += size_t(blockSize)) {
+        Block block;
+        struct Entry {
+            int32_t channel, pattern, slot, kernel;
+        };
+        std::vector<Entry> entries;
+        for (size_t f = first; f < std::min(first + size_t(blockSize), order.size()); ++f) {
+            const int32_t o = order[f];
+            const auto slot = static_cast<int32_t>(block.channels.size());
+            block.channels.push_back(o);
+            if (f >= fkw.filterOrder.size()) continue;
+            const int64_t inBase = o / c.outChannelsPerGroup() * c.inChannelsPerGroup();
+            for (int32_t k = fkw.kernelStart[f]; k < fkw.kernelStart[f + 1]; ++k) {
+                entries.push_back({static_cast<int32_t>(inBase + fkw.inputChannel[size_t(k)]),
+                                   fkw.patternId[size_t(k)], slot, k});
+            }
+        }
+        std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+            if (a.channel != b.channel) return a.channel < b.channel;
+            if (a.pattern != b.pattern) return a.pattern < b.pattern;
+            return a.slot < b.slot;
+        });
+        for (size_t e = 0; e < entries.size(); ++e) {
+            const bool extend = e > 0 && entries[e].channel == entries[e - 1].channel &&
+                                entries[e].pattern == entries[e - 1].pattern;
+            if (!extend) block.groups.push_back({entries[e].channel, entries[e].pattern, {}, {}});
+            block.groups.back().slot.push_back(entries[e].slot);
+            block.groups.back().kernel.push_back(entries[e].kernel);
+        }
+        blocks.push_back(std::move(block));
+    }
+    return blocks;
+}
+
+// Output columns [lo, hi) where every tap column is inside the input (no bounds checks).
+std::array<int64_t, 2> innerColumns(const ConvParams& c) {
+    int64_t lo = 0, hi = c.outW;
+    for (int64_t x = 0; x < 3; ++x) {
+        const int64_t offset = x * c.dilationW - c.padLeft;
+        const int64_t first = offset >= 0 ? 0 : (-offset + c.strideW - 1) / c.strideW;
+        const int64_t end = c.inW - 1 - offset < 0 ? 0 : (c.inW - 1 - offset) / c.strideW + 1;
+        lo = std::max(lo, first);
+        hi = std::min(hi, end);
+    }
+    return {std::min(lo, c.outW), std::max(std::min(lo, c.outW), hi)};
+}
+
+Status checkStorage(const LayerCode& layer) {
+    const FkwWeights& fkw = layer.fkw;
+    const ConvParams& c = layer.conv;
+    auto bad = [&](const std::string& what) {
+        return makeError(ErrorCode::InvalidArgument, what,
+                         "compiled layer " + std::to_string(layer.index));
+    };
+    if (fkw.kernelStart.size() != fkw.filterOrder.size() + 1) return bad("kernelStart size");
+    if (fkw.weights.size() != fkw.inputChannel.size() * 4 ||
+        fkw.patternId.size() != fkw.inputChannel.size() ||
+        fkw.kernelStart.back() != static_cast<int32_t>(fkw.inputChannel.size())) {
+        return bad("FKW arrays disagree in size");
+    }
+    if (fkw.patterns.empty() || fkw.patterns.size() > 256) return bad("pattern set size");
+    for (prune::Pattern p : fkw.patterns) {
+        if (__builtin_popcount(p) != 4 || p >= 512) return bad("a pattern does not keep 4 of 9");
+    }
+    for (int32_t o : fkw.filterOrder) {
+        if (o < 0 || o >= c.outChannels) return bad("filterOrder outside the output channels");
+    }
+    for (size_t k = 0; k < fkw.inputChannel.size(); ++k) {
+        if (fkw.inputChannel[k] < 0 || fkw.inputChannel[k] >= c.inChannelsPerGroup() ||
+            fkw.patternId[k] >= fkw.patterns.size()) {
+            return bad("kernel " + std::to_string(k) + " has a bad channel or pattern");
+        }
+    }
+    for (float w : fkw.weights) {
+        if (!std::isfinite(w)) return bad("a weight is not finite");
+    }
+    if (!layer.bias.empty() && static_cast<int64_t>(layer.bias.size()) != c.outChannels) {
+        return bad("bias size");
+    }
+    return {};
+}
+
+// ---- Generated text ----------------------------------------------------------------------
+
+// The ABI preamble: guarded, so that a module of several layers holds it once.
+const char* const kPreamble = R"(#ifndef PRUNELAB_KERNEL_ABI_V1
+#define PRUNELAB_KERNEL_ABI_V1
+#include <cstdint>
+
+// What happens to each output value after the convolution: y = act(conv + bias + residual).
+// The same layout as prunelab::engine::codegen::KernelEpilogue.
+extern "C" {
+typedef struct pl_epilogue {
+    int32_t activation;     // PL_ACT_*
+    float alpha;            // leaky relu: y = x < 0 ? alpha * x : x
+    float clip_min;         // clip: y = min(max(x, clip_min), clip_max)
+    float clip_max;
+    const float* slopes;    // prelu: one slope per output channel
+    const float* residual;  // a tensor of the output's shape added before the activation, or 0
+} pl_epilogue;
+}
+
+enum { PL_ACT_NONE = 0, PL_ACT_RELU = 1, PL_ACT_LEAKY = 2, PL_ACT_CLIP = 3, PL_ACT_PRELU = 4 };
+
+// y[i] = act(acc[i] + bias + residual[i]) for one run of n pixels of output channel `channel`.
+// The switch sits outside the loops so that each loop vectorises.
+inline void pl_finish(float* y, const float* acc, int64_t n, float bias, const float* residual,
+                      const pl_epilogue* epi, int64_t channel) {
+    for (int64_t i = 0; i < n; ++i) y[i] = acc[i] + bias + (residual ? residual[i] : 0.0f);
+    const int32_t act = epi ? epi->activation : PL_ACT_NONE;
+    if (act == PL_ACT_RELU) {
+        for (int64_t i = 0; i < n; ++i) y[i] = y[i] < 0.0f ? 0.0f : y[i];
+    } else if (act == PL_ACT_LEAKY || act == PL_ACT_PRELU) {
+        const float slope = act == PL_ACT_LEAKY ? epi->alpha : epi->slopes[channel];
+        for (int64_t i = 0; i < n; ++i) y[i] = y[i] < 0.0f ? slope * y[i] : y[i];
+    } else if (act == PL_ACT_CLIP) {
+        const float lo = epi->clip_min, hi = epi->clip_max;
+        for (int64_t i = 0; i < n; ++i) y[i] = y[i] < lo ? lo : (y[i] > hi ? hi : y[i]);
+    }
+}
+#endif  // PRUNELAB_KERNEL_ABI_V1
+)";
+
+std::string entrySignature(int index) {
+    return "void pl_layer_" + std::to_string(index) +
+           "(const float* input, float* output, const float* bias, const pl_epilogue* epi, "
+           "int64_t rowBegin, int64_t rowEnd)";
+}
+
+void emitHeaderComment(std::ostringstream& s, const LayerCode& layer,
+                       const std::vector<Block>& blocks, int chunk) {
+    const ConvParams& c = layer.conv;
+    const FkwWeights& fkw = layer.fkw;
+    size_t groups = 0, kernelsInGroups = 0;
+    for (const Block& b : blocks) {
+        groups += b.groups.size();
+        for (const Group& g : b.groups) kernelsInGroups += g.kernel.size();
+    }
+    s << "// PruneLab generated kernel: compiled layer " << layer.index
+      << ", a pattern-sparse 3x3 convolution.\n"
+      << "// Generated by engine/codegen/emit.cpp from the compiler's IR; regenerate, do not "
+         "edit.\n//\n"
+      << "// Shape:    input " << c.batch << "x" << c.inChannels << "x" << c.inH << "x" << c.inW
+      << " -> output " << c.batch << "x" << c.outChannels << "x" << c.outH << "x" << c.outW
+      << ", stride " << c.strideH << "x" << c.strideW << ", dilation " << c.dilationH << "x"
+      << c.dilationW << ", pads (top left bottom right) " << c.padTop << " " << c.padLeft << " "
+      << c.padBottom << " " << c.padRight << ", groups " << c.group << "\n"
+      << "// Density:  " << layer.density << " of the weights kept; " << layer.keptMacs << " of "
+      << layer.denseMacs << " MACs\n"
+      << "// Decision: " << commentText(layer.decision) << "\n"
+      << "// Tuning:   filterBlock " << layer.tuning.filterBlock << ", pixelBlock "
+      << layer.tuning.pixelBlock << ", unroll " << layer.tuning.unroll << " (source "
+      << commentText(layer.tuning.source) << "): accumulators of " << chunk << " pixels\n"
+      << "// Storage:  " << fkw.inputChannel.size() << " kernels of 4 weights in FKW order, "
+      << fkw.filterOrder.size() << " stored filters, " << groups << " kernel groups (on average "
+      << (groups ? static_cast<double>(kernelsInGroups) / static_cast<double>(groups) : 0.0)
+      << " filters share each loaded input row)\n//\n"
+      << "// Patterns (x = kept tap):\n";
+    for (size_t first = 0; first < fkw.patterns.size(); first += 8) {
+        const size_t end = std::min(first + 8, fkw.patterns.size());
+        for (int y = 0; y < 3; ++y) {
+            s << "//";
+            for (size_t p = first; p < end; ++p) {
+                std::string label = y == 0 ? std::to_string(p) + ":" : "";
+                label.insert(0, 4 - std::min<size_t>(label.size(), 4), ' ');
+                s << "  " << label << " ";
+                for (int x = 0; x < 3; ++x) s << ((fkw.patterns[p] >> (y * 3 + x) & 1) ? 'x' : '.');
+            }
+            s << "\n";
+        }
+    }
+    s << "//\n"
+      << "// How it runs: for each output row, each block of kFilterBlock output channels and "
+         "each\n"
+      << "// run of kChunk output pixels, the block's kernel groups add into kChunk-wide\n"
+      << "// accumulators (one per channel) with the loop of their pattern, whose tap offsets are\n"
+      << "// constants; then bias, residual and activation are applied once while writing. Pixels\n"
+      << "// near the left and right edges (taps in the padding) take the checked loop at the "
+         "end.\n\n";
+}
+
+void emitPatternFunction(std::ostringstream& s, size_t id, prune::Pattern pattern) {
+    const auto taps = tapsOf(pattern);
+    s << "// Pattern " << id << ":";
+    for (const auto& t : taps) s << " (" << t[0] << "," << t[1] << ")";
+    s << "  (row, column)\n";
+    for (int y = 0; y < 3; ++y) {
+        s << "//   ";
+        for (int x = 0; x < 3; ++x) s << ((pattern >> (y * 3 + x) & 1) ? " x" : " .");
+        s << "\n";
+    }
+    s << "template <int kCount>\n"
+      << "inline void pattern" << id
+      << "(Accumulators& acc, const Group& g, const float* const rows[3], int64_t x0) {\n"
+      << "    float w[kCount][4];\n"
+      << "    float* a[kCount];\n"
+      << "    for (int k = 0; k < kCount; ++k) {\n"
+      << "        for (int t = 0; t < 4; ++t) w[k][t] = kWeights[4 * g.kernel[k] + t];\n"
+      << "        a[k] = acc[g.slot[k]];\n"
+      << "    }\n";
+    bool used[3] = {false, false, false};
+    for (const auto& t : taps) used[t[0]] = true;
+    for (int r = 0; r < 3; ++r) {
+        if (used[r]) {
+            s << "    const float* in" << r << " = rows[" << r << "] + x0 * kStrideW - kPadLeft;\n";
+        }
+    }
+    s << "    for (int p = 0; p < kChunk; ++p) {\n";
+    for (size_t t = 0; t < 4; ++t) {
+        s << "        const float v" << t << " = in" << taps[t][0] << "[p * kStrideW + "
+          << taps[t][1] << " * kDilationW];\n";
+    }
+    s << "        for (int k = 0; k < kCount; ++k) {\n"
+      << "            a[k][p] += w[k][0] * v0 + w[k][1] * v1 + w[k][2] * v2 + w[k][3] * v3;\n"
+      << "        }\n"
+      << "    }\n"
+      << "}\n\n";
+}
+
+}  // namespace
+
+bool canEmitLayer(const LayerCode& layer, std::string* why) {
+    std::string reason;
+    if (layer.kind == KernelKind::Dense) {
+        reason = "dense: the runtime's dense kernel";
+    } else if (layer.kind != KernelKind::Pattern) {
+        reason = std::string(kernelKindName(layer.kind)) +
+                 ": the generic kernel (no generated code for this storage yet)";
+    } else if (layer.gemm || layer.conv.kernelH != 3 || layer.conv.kernelW != 3) {
+        reason = "pattern storage on a non-3x3 conv: the generic kernel";
+    } else if (layer.index < 0) {
+        reason = "negative layer index: the generic kernel";
+    }
+    if (why) *why = reason;
+    return reason.empty();
+}
+
+Result<std::string> emitLayerSource(const LayerCode& layer) {
+    std::string why;
+    if (!canEmitLayer(layer, &why)) {
+        return makeError(ErrorCode::Unsupported, "no generated code: " + why,
+                         "compiled layer " + std::to_string(layer.index));
+    }
+    PL_TRY(checkStorage(layer));
+    const ConvParams& c = layer.conv;
+    const FkwWeights& fkw = layer.fkw;
+    // Up to 8 filters share each loaded input vector; more would spill the accumulators.
+    const int blockSize = std::clamp(layer.tuning.filterBlock, 1, 8);
+    const int chunk =
+        std::clamp(layer.tuning.pixelBlock, 1, 64) * std::clamp(layer.tuning.unroll, 1, 8);
+    const std::vector<Block> blocks = planBlocks(layer, blockSize);
+    const auto [innerLo, innerHi] = innerColumns(c);
+    const std::string ns = "pl_l" + std::to_string(layer.index);
+
+    std::ostringstream s;
+    emitHeaderComment(s, layer, blocks, chunk);
+    s << kPreamble << "\n";
+    s << "namespace " << ns << " {\n\n";
+    s << "constexpr int64_t kBatch = " << c.batch << ";\n"
+      << "constexpr int64_t kInChannels = " << c.inChannels << ", kInH = " << c.inH
+      << ", kInW = " << c.inW << ";\n"
+      << "constexpr int64_t kOutChannels = " << c.outChannels << ", kOutH = " << c.outH
+      << ", kOutW = " << c.outW << ";\n"
+      << "constexpr int64_t kStrideH = " << c.strideH << ", kStrideW = " << c.strideW << ";\n"
+      << "constexpr int64_t kDilationH = " << c.dilationH << ", kDilationW = " << c.dilationW
+      << ";\n"
+      << "constexpr int64_t kPadTop = " << c.padTop << ", kPadLeft = " << c.padLeft << ";\n"
+      << "constexpr int kFilterBlock = " << blockSize
+      << ";  // output channels that share each loaded input vector\n"
+      << "constexpr int kChunk = " << chunk << ";  // output pixels per accumulator run\n"
+      << "// Output columns whose taps all fall inside the input: no bounds checks there.\n"
+      << "constexpr int64_t kInnerBegin = " << innerLo << ", kInnerEnd = " << innerHi << ";\n\n";
+
+    s << "// FKW weights: 4 per kernel (its pattern's taps in row-major order), filters in run "
+         "order.\n"
+      << "alignas(64) const float kWeights[" << std::max<size_t>(fkw.weights.size(), 4) << "] = {";
+    for (size_t i = 0; i < fkw.weights.size(); ++i) {
+        s << (i % 4 == 0 ? "\n    " : " ") << floatLiteral(fkw.weights[i]) << ",";
+    }
+    if (fkw.weights.empty()) s << "0.0f";
+    s << "\n};\n\n";
+
+    s << "// Each pattern's taps (row, column), for the checked loop at the edges.\n"
+      << "const int8_t kTaps[" << fkw.patterns.size() << "][4][2] = {\n";
+    for (prune::Pattern p : fkw.patterns) {
+        const auto taps = tapsOf(p);
+        s << "    {";
+        for (size_t t = 0; t < 4; ++t)
+            s << (t ? ", " : "") << "{" << taps[t][0] << ", " << taps[t][1] << "}";
+        s << "},\n";
+    }
+    s << "};\n\n";
+
+    s << "// Kernels of one filter block that read the same input channel with the same pattern:\n"
+      << "// one pass over the input serves `count` filters (slot: filter within the block).\n"
+      << "struct Group {\n"
+      << "    int32_t channel, pattern, count;\n"
+      << "    int32_t slot[kFilterBlock], kernel[kFilterBlock];\n"
+      << "};\n\n";
+    size_t groupCount = 0;
+    for (const Block& b : blocks) groupCount += b.groups.size();
+    s << "const Group kGroups[" << std::max<size_t>(groupCount, 1) << "] = {\n";
+    for (const Block& b : blocks) {
+        for (const Group& g : b.groups) {
+            std::vector<int32_t> slot = g.slot, kernel = g.kernel;
+            slot.resize(size_t(blockSize), 0);
+            kernel.resize(size_t(blockSize), 0);
+            s << "    {" << g.channel << ", " << g.pattern << ", " << g.slot.size() << ", {"
+              << joinInts(slot) << "}, {" << joinInts(kernel) << "}},\n";
+        }
+    }
+    if (groupCount == 0) s << "    {0, 0, 0, {0}, {0}},\n";
+    s << "};\n\n";
+    s << "// Filter block b: output channels kBlockChannels[b] (-1: unused slot) and groups\n"
+      << "// kGroups[kBlockGroups[b] .. kBlockGroups[b + 1]).\n"
+      << "constexpr int kBlocks = " << blocks.size() << ";\n"
+      << "const int32_t kBlockChannels[kBlocks][kFilterBlock] = {\n";
+    for (const Block& b : blocks) {
+        std::vector<int32_t> ch = b.channels;
+        ch.resize(size_t(blockSize), -1);
+        s << "    {" << joinInts(ch) << "},\n";
+    }
+    s << "};\nconst int32_t kBlockGroups[kBlocks + 1] = {";
+    size_t running = 0;
+    for (size_t b = 0; b <= blocks.size(); ++b) {
+        s << (b ? ", " : "") << running;
+        if (b < blocks.size()) running += blocks[b].groups.size();
+    }
+    s << "};\n\n";
+
+    s << "using Accumulators = float[kFilterBlock][kChunk];\n\n";
+    for (size_t p = 0; p < fkw.patterns.size(); ++p) emitPatternFunction(s, p, fkw.patterns[p]);
+
+    s << "// One group's pass over a run of kChunk pixels starting at output column x0.\n"
+      << "inline void runGroup(Accumulators& acc, const Group& g, const float* const rows[3], "
+         "int64_t x0) {\n"
+      << "    switch (g.pattern) {\n";
+    for (size_t p = 0; p < fkw.patterns.size(); ++p) {
+        s << "        case " << p << ":\n"
+          << "            switch (g.count) {\n";
+        for (int k = 1; k <= blockSize; ++k) {
+            s << "                case " << k << ": return pattern" << p << "<" << k
+              << ">(acc, g, rows, x0);\n";
+        }
+        s << "            }\n"
+          << "            return;\n";
+    }
+    s << "    }\n"
+      << "}\n\n";
+
+    s << R"(// Input rows of plane `channel` that output row oy's three tap rows read; a row in the
+// vertical padding reads zeros.
+const float kZeroRow[kInW] = {};
+inline void tapRows(const float* image, int32_t channel, int64_t oy, const float* rows[3]) {
+    const float* plane = image + channel * kInH * kInW;
+    for (int64_t r = 0; r < 3; ++r) {
+        const int64_t iy = oy * kStrideH - kPadTop + r * kDilationH;
+        rows[r] = iy >= 0 && iy < kInH ? plane + iy * kInW : kZeroRow;
+    }
+}
+
+// One output pixel of every channel of block b, each tap checked (the edge columns).
+inline void edgePixel(int b, const float* image, int64_t oy, int64_t ox, float acc[kFilterBlock]) {
+    for (int s = 0; s < kFilterBlock; ++s) acc[s] = 0.0f;
+    for (int32_t gi = kBlockGroups[b]; gi < kBlockGroups[b + 1]; ++gi) {
+        const Group& g = kGroups[gi];
+        const float* rows[3];
+        tapRows(image, g.channel, oy, rows);
+        for (int t = 0; t < 4; ++t) {
+            const int64_t ix = ox * kStrideW - kPadLeft + kTaps[g.pattern][t][1] * kDilationW;
+            if (ix < 0 || ix >= kInW) continue;
+            const float v = rows[kTaps[g.pattern][t][0]][ix];
+            for (int k = 0; k < g.count; ++k) acc[g.slot[k]] += kWeights[4 * g.kernel[k] + t] * v;
+        }
+    }
+}
+
+// Output row oy of every channel of one batch item.
+void computeRow(const float* image, float* out, const float* residual, const float* bias,
+                const pl_epilogue* epi, int64_t oy) {
+    const int64_t rowOffset = oy * kOutW;
+    for (int b = 0; b < kBlocks; ++b) {
+        auto finish = [&](int slot, int64_t x0, int64_t n, const float* acc) {
+            const int32_t o = kBlockChannels[b][slot];
+            if (o < 0) return;
+            const int64_t at = o * kOutH * kOutW + rowOffset + x0;
+            pl_finish(out + at, acc, n, bias ? bias[o] : 0.0f, residual ? residual + at : nullptr,
+                      epi, o);
+        };
+        // Runs of kChunk pixels; the last one is moved back to end at kInnerEnd (it recomputes
+        // a few pixels, which only overwrite the same values).
+        const bool chunked = kInnerEnd - kInnerBegin >= kChunk;
+        if (chunked) {
+            for (int64_t x = kInnerBegin; x < kInnerEnd; x += kChunk) {
+                const int64_t x0 = x + kChunk <= kInnerEnd ? x : kInnerEnd - kChunk;
+                alignas(64) Accumulators acc = {};
+                for (int32_t gi = kBlockGroups[b]; gi < kBlockGroups[b + 1]; ++gi) {
+                    const float* rows[3];
+                    tapRows(image, kGroups[gi].channel, oy, rows);
+                    runGroup(acc, kGroups[gi], rows, x0);
+                }
+                for (int s = 0; s < kFilterBlock; ++s) finish(s, x0, kChunk, acc[s]);
+            }
+        }
+        for (int64_t ox = 0; ox < kOutW; ++ox) {
+            if (chunked && ox == kInnerBegin) ox = kInnerEnd;
+            if (ox >= kOutW) break;
+            float acc[kFilterBlock];
+            edgePixel(b, image, oy, ox, acc);
+            for (int s = 0; s < kFilterBlock; ++s) finish(s, ox, 1, &acc[s]);
+        }
+    }
+}
+
+)";
+    s << "}  // namespace " << ns << "\n\n";
+    s << "extern \"C\" " << entrySignature(layer.index) << ";\n";
+    s << "extern \"C\" " << entrySignature(layer.index) << " {\n"
+      << "    for (int64_t n = 0; n < " << ns << "::kBatch; ++n) {\n"
+      << "        const int64_t inItem = n * " << ns << "::kInChannels * " << ns << "::kInH * "
+      << ns << "::kInW;\n"
+      << "        const int64_t outItem = n * " << ns << "::kOutChannels * " << ns << "::kOutH * "
+      << ns << "::kOutW;\n"
+      << "        const float* residual = epi && epi->residual ? epi->residual + outItem : "
+         "nullptr;\n"
+      << "        for (int64_t oy = rowBegin; oy < rowEnd; ++oy) {\n"
+      << "            " << ns
+      << "::computeRow(input + inItem, output + outItem, residual, bias, epi, oy);\n"
+      << "        }\n"
+      << "    }\n"
+      << "}\n";
+    return s.str();
+}
+
+Result<std::string> emitModuleSource(const SparseModel& model) {
+    std::ostringstream s;
+    std::vector<int> indices;
+    std::ostringstream body, skipped;
+    for (const LayerCode& layer : model.layers) {
+        std::string why;
+        if (!canEmitLayer(layer, &why)) {
+            if (layer.kind != KernelKind::Dense) {
+                skipped << "//   layer " << layer.index << ": " << commentText(why) << "\n";
+            }
+            continue;
+        }
+        PL_TRY_ASSIGN(std::string text, emitLayerSource(layer));
+        body << "\n" << text;
+        indices.push_back(layer.index);
+    }
+    std::sort(indices.begin(), indices.end());
+    s << "// PruneLab generated module: " << indices.size()
+      << " compiled layers, each below with its own header comment.\n";
+    if (!skipped.str().empty()) {
+        s << "// Layers left to the precompiled kernels:\n" << skipped.str();
+    }
+    s << kPreamble << body.str() << "\n// The module table: which layers this library holds.\n"
+      << "extern \"C\" int32_t pl_module_abi_version(void);\n"
+      << "extern \"C\" int32_t pl_module_abi_version(void) { return " << kKernelAbiVersion
+      << "; }\n"
+      << "extern \"C\" int32_t pl_module_layers(const int32_t** indices);\n"
+      << "extern \"C\" int32_t pl_module_layers(const int32_t** indices) {\n"
+      << "    static const int32_t kIndices[] = {";
+    std::vector<int32_t> idx(indices.begin(), indices.end());
+    s << (idx.empty() ? "-1" : joinInts(idx)) << "};\n"
+      << "    if (indices) *indices = kIndices;\n"
+      << "    return " << idx.size() << ";\n"
+      << "}\n";
+    return s.str();
+}
+
+std::string emitAbiHeader(const std::vector<int>& indices) {
+    std::ostringstream s;
+    s << "// PruneLab generated kernels: the C ABI of this library (see each layer_<i>.cpp).\n"
+      << "#pragma once\n"
+      << kPreamble << "\n";
+    for (int i : indices) s << "extern \"C\" " << entrySignature(i) << ";\n";
+    s << "extern \"C\" int32_t pl_module_abi_version(void);\n"
+      << "extern \"C\" int32_t pl_module_layers(const int32_t** indices);\n";
+    return s.str();
+}
+
+Status exportSourcePackage(const SparseModel& model, const std::string& dir) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) {
+        return makeError(ErrorCode::Io, "cannot create the directory: " + ec.message(), dir);
+    }
+    auto write = [&](const std::string& name, const std::string& text) -> Status {
+        const fs::path path = fs::path(dir) / name;
+        const fs::path tmp = fs::path(dir) / (name + ".tmp" + std::to_string(::getpid()));
+        {
+            std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+            f << text;
+            f.close();
+            if (!f) return makeError(ErrorCode::Io, "cannot write the file", tmp.string());
+        }
+        fs::rename(tmp, path, ec);
+        if (ec) return makeError(ErrorCode::Io, "cannot rename: " + ec.message(), path.string());
+        return {};
+    };
+    std::vector<int> indices;
+    std::string sources;
+    for (const LayerCode& layer : model.layers) {
+        if (!canEmitLayer(layer)) continue;
+        PL_TRY_ASSIGN(std::string text, emitLayerSource(layer));
+        const std::string name = "layer_" + std::to_string(layer.index) + ".cpp";
+        PL_TRY(write(name, "#include \"prunelab_kernels.h\"\n" + text));
+        indices.push_back(layer.index);
+        sources += "  " + name + "\n";
+    }
+    std::sort(indices.begin(), indices.end());
+    PL_TRY(write("prunelab_kernels.h", emitAbiHeader(indices)));
+    std::string table =
+        "// PruneLab generated module table: which layers this library holds.\n"
+        "#include \"prunelab_kernels.h\"\n\n"
+        "extern \"C\" int32_t pl_module_abi_version(void) { return " +
+        std::to_string(kKernelAbiVersion) +
+        "; }\n"
+        "extern \"C\" int32_t pl_module_layers(const int32_t** indices) {\n"
+        "    static const int32_t kIndices[] = {";
+    for (size_t i = 0; i < indices.size(); ++i) {
+        table += (i ? ", " : "") + std::to_string(indices[i]);
+    }
+    if (indices.empty()) table += "-1";
+    table += "};\n    if (indices) *indices = kIndices;\n    return " +
+             std::to_string(indices.size()) + ";\n}\n";
+    PL_TRY(write("module.cpp", table));
+    const std::string cmake =
+        "# PruneLab generated kernels as a shared library. For another target, configure with\n"
+        "# its toolchain, e.g. cmake -S . -B build "
+        "-DCMAKE_TOOLCHAIN_FILE=$NDK/build/cmake/android.toolchain.cmake -DANDROID_ABI=arm64-v8a\n"
+        "cmake_minimum_required(VERSION 3.16)\n"
+        "project(prunelab_kernels CXX)\n"
+        "if(NOT CMAKE_BUILD_TYPE)\n"
+        "  set(CMAKE_BUILD_TYPE Release)\n"
+        "endif()\n"
+        "add_library(prunelab_kernels SHARED\n"
+        "  module.cpp\n" +
+        sources +
+        ")\n"
+        "target_compile_features(prunelab_kernels PRIVATE cxx_std_20)\n"
+        "set_target_properties(prunelab_kernels PROPERTIES CXX_EXTENSIONS OFF)\n";
+    return write("CMakeLists.txt", cmake);
+}
+
+}  // namespace prunelab::engine::codegen

@@ -1,0 +1,358 @@
+// The JIT: runs the host compiler on generated source (an argument vector through posix_spawn,
+// never a shell), keeps the shared library in a content-addressed cache, and loads it with dlopen.
+#include "engine/codegen/jit.h"
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cassert>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <system_error>
+#include <thread>
+
+extern char** environ;
+
+namespace prunelab::engine::codegen {
+
+static_assert(static_cast<int>(Epilogue::Activation::None) == 0 &&
+                  static_cast<int>(Epilogue::Activation::Relu) == 1 &&
+                  static_cast<int>(Epilogue::Activation::LeakyRelu) == 2 &&
+                  static_cast<int>(Epilogue::Activation::Clip) == 3 &&
+                  static_cast<int>(Epilogue::Activation::PRelu) == 4,
+              "the generated code's PL_ACT_* values follow Epilogue::Activation");
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// ---- Content hash --------------------------------------------------------------------------
+
+// Two FNV-1a passes with different bases: 128 bits is plenty to tell sources apart (the cache
+// is no security boundary: whoever can write it can write the compiler's output anyway).
+struct Hasher {
+    uint64_t a = 0xcbf29ce484222325ull, b = 0x84222325cbf29ce4ull;
+    void add(const std::string& s) {
+        for (unsigned char ch : s) {
+            a = (a ^ ch) * 0x100000001b3ull;
+            b = (b ^ ch) * 0x100000001b3ull;
+            b ^= b >> 29;
+        }
+        // A separator, so ("ab", "c") and ("a", "bc") differ.
+        a = (a ^ 0xff) * 0x100000001b3ull;
+        b = (b ^ 0xfe) * 0x100000001b3ull;
+    }
+    std::string hex() const {
+        char buf[33];
+        std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(a),
+                      static_cast<unsigned long long>(b));
+        return buf;
+    }
+};
+
+// ---- Processes -----------------------------------------------------------------------------
+
+std::string readFile(const fs::path& path) {
+    std::ifstream f(path, std::ios::binary);
+    std::ostringstream s;
+    s << f.rdbuf();
+    return s.str();
+}
+
+std::string tail(const std::string& text, size_t n) {
+    return text.size() <= n ? text : "..." + text.substr(text.size() - n);
+}
+
+struct ProcessResult {
+    bool timedOut = false;
+    int exitCode = -1;   // -1 when killed by a signal
+    std::string output;  // stdout and stderr together
+};
+
+// Runs argv[0] (a path) with argv, stdin from /dev/null and stdout + stderr into `logPath`,
+// killing it after `timeoutSeconds`. Error only when it could not be started.
+Result<ProcessResult> runProcess(const std::vector<std::string>& argv, const fs::path& logPath,
+                                 int timeoutSeconds) {
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, logPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0600);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    pid_t pid = 0;
+    const int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) {
+        return makeError(ErrorCode::NotFound,
+                         "cannot run '" + argv[0] + "': " + std::generic_category().message(rc));
+    }
+    ProcessResult result;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeoutSeconds);
+    int status = 0;
+    for (;;) {
+        const pid_t done = ::waitpid(pid, &status, WNOHANG);
+        if (done == pid) break;
+        if (done < 0 && errno != EINTR) break;
+        if (std::chrono::steady_clock::now() > deadline) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, &status, 0);
+            result.timedOut = true;
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    result.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    result.output = readFile(logPath);
+    return result;
+}
+
+// ---- The compiler --------------------------------------------------------------------------
+
+Result<std::string> findCompiler(const JitOptions& options) {
+    std::string name = options.compiler;
+    if (name.empty()) {
+        const char* cxx = std::getenv("CXX");
+        name = cxx && *cxx ? cxx : "c++";
+    }
+    if (name.find('/') != std::string::npos) {
+        if (::access(name.c_str(), X_OK) != 0) {
+            return makeError(ErrorCode::NotFound,
+                             "the C++ compiler '" + name + "' does not exist or is not executable");
+        }
+        return name;
+    }
+    const char* path = std::getenv("PATH");
+    std::stringstream dirs(path ? path : "/usr/bin:/bin");
+    for (std::string dir; std::getline(dirs, dir, ':');) {
+        const fs::path candidate = fs::path(dir.empty() ? "." : dir) / name;
+        if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
+    }
+    return makeError(ErrorCode::NotFound,
+                     "no C++ compiler: '" + name + "' is not on PATH (set CXX to one)");
+}
+
+fs::path defaultCacheDir() {
+    const char* xdg = std::getenv("XDG_CACHE_HOME");
+    if (xdg && *xdg) return fs::path(xdg) / "prunelab" / "kernels";
+    const char* home = std::getenv("HOME");
+    return fs::path(home && *home ? home : "/tmp") / ".cache" / "prunelab" / "kernels";
+}
+
+// A name no other thread or process is using for its temporary files.
+std::string uniqueSuffix() {
+    static std::atomic<uint64_t> counter{0};
+    return std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1)) + "-" +
+           std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+}
+
+template <class F>
+F symbol(void* handle, const std::string& name) {
+    return reinterpret_cast<F>(::dlsym(handle, name.c_str()));
+}
+
+}  // namespace
+
+std::vector<std::string> defaultJitFlags() {
+    return {"-O3", "-march=native", "-std=c++20"};
+}
+
+KernelEpilogue toKernelEpilogue(const Epilogue& epi) {
+    KernelEpilogue k;
+    k.activation = static_cast<int32_t>(epi.activation);
+    k.alpha = epi.alpha;
+    k.clipMin = epi.clipMin;
+    k.clipMax = epi.clipMax;
+    k.slopes = epi.slopes;
+    k.residual = epi.residual;
+    return k;
+}
+
+// ---- CompiledModule ----------------------------------------------------------------------------
+
+CompiledModule::CompiledModule(CompiledModule&& other) noexcept {
+    *this = std::move(other);
+}
+
+CompiledModule& CompiledModule::operator=(CompiledModule&& other) noexcept {
+    if (this != &other) {
+        if (m_handle) ::dlclose(m_handle);
+        m_handle = other.m_handle;
+        other.m_handle = nullptr;
+        m_indices = std::move(other.m_indices);
+        m_functions = std::move(other.m_functions);
+        m_path = std::move(other.m_path);
+        m_key = std::move(other.m_key);
+        m_compiler = std::move(other.m_compiler);
+        m_fromCache = other.m_fromCache;
+    }
+    return *this;
+}
+
+CompiledModule::~CompiledModule() {
+    if (m_handle) ::dlclose(m_handle);
+}
+
+KernelFunction CompiledModule::layer(int index) const {
+    for (size_t i = 0; i < m_indices.size(); ++i) {
+        if (m_indices[i] == index) return m_functions[i];
+    }
+    return nullptr;
+}
+
+void CompiledModule::run(const LayerCode& layer, const float* input, float* output,
+                         const Epilogue& epi, int64_t rowBegin, int64_t rowEnd) const {
+    const KernelFunction f = this->layer(layer.index);
+    assert(f && "CompiledModule::run: the module does not hold this layer");
+    if (!f || rowBegin >= rowEnd) return;
+    const KernelEpilogue k = toKernelEpilogue(epi);
+    f(input, output, layer.bias.empty() ? nullptr : layer.bias.data(), &k, rowBegin, rowEnd);
+}
+
+// ---- Compilation -------------------------------------------------------------------------------
+
+namespace {
+
+// Loads a library and resolves its table; Corrupt naming what is missing.
+Status loadLibrary(const fs::path& path, void*& handle, std::vector<int>& indices,
+                   std::vector<KernelFunction>& functions) {
+    handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!handle) {
+        const char* e = ::dlerror();
+        return makeError(ErrorCode::Corrupt, std::string("dlopen failed: ") + (e ? e : "?"),
+                         path.string());
+    }
+    auto fail = [&](const std::string& what) -> Status {
+        ::dlclose(handle);
+        handle = nullptr;
+        return makeError(ErrorCode::Corrupt, what, path.string());
+    };
+    using VersionFn = int32_t (*)();
+    using TableFn = int32_t (*)(const int32_t**);
+    const auto version = symbol<VersionFn>(handle, "pl_module_abi_version");
+    const auto table = symbol<TableFn>(handle, "pl_module_layers");
+    if (!version || !table) return fail("not a PruneLab kernel module (no module table)");
+    if (version() != kKernelAbiVersion) {
+        return fail("kernel ABI " + std::to_string(version()) + ", expected " +
+                    std::to_string(kKernelAbiVersion));
+    }
+    const int32_t* list = nullptr;
+    const int32_t count = table(&list);
+    indices.clear();
+    functions.clear();
+    for (int32_t i = 0; i < count; ++i) {
+        const auto f = symbol<KernelFunction>(handle, "pl_layer_" + std::to_string(list[i]));
+        if (!f)
+            return fail("the table lists layer " + std::to_string(list[i]) + " but it is missing");
+        indices.push_back(list[i]);
+        functions.push_back(f);
+    }
+    return {};
+}
+
+}  // namespace
+
+Result<CompiledModule> compileModule(const std::string& source, const JitOptions& options) {
+    PL_TRY_ASSIGN(const std::string compiler, findCompiler(options));
+    const std::vector<std::string> flags =
+        options.flags.empty() ? defaultJitFlags() : options.flags;
+    const fs::path dir = options.cacheDir.empty() ? defaultCacheDir() : fs::path(options.cacheDir);
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) {
+        return makeError(ErrorCode::Io, "cannot create the kernel cache: " + ec.message(),
+                         dir.string());
+    }
+
+    // The compiler's identity: a changed compiler (an upgrade behind the same path) must miss.
+    const std::string stem = "tmp-" + uniqueSuffix();
+    const fs::path logPath = dir / (stem + ".log");
+    PL_TRY_ASSIGN(const ProcessResult version,
+                  runProcess({compiler, "--version"}, logPath, options.timeoutSeconds));
+    if (version.exitCode != 0 || version.output.empty()) {
+        fs::remove(logPath, ec);
+        return makeError(ErrorCode::NotFound,
+                         "the C++ compiler '" + compiler + "' does not answer --version (exit " +
+                             std::to_string(version.exitCode) + "): " + tail(version.output, 500));
+    }
+    Hasher hash;
+    hash.add("prunelab kernel abi " + std::to_string(kKernelAbiVersion));
+    hash.add(compiler);
+    hash.add(version.output);
+    for (const std::string& f : flags) hash.add(f);
+    hash.add(source);
+
+    CompiledModule module;
+    module.m_key = hash.hex();
+    module.m_compiler = compiler + " (" + version.output.substr(0, version.output.find('\n')) + ")";
+    const fs::path library = dir / (module.m_key + ".so");
+    module.m_path = library.string();
+
+    if (fs::exists(library, ec)) {
+        const Status loaded =
+            loadLibrary(library, module.m_handle, module.m_indices, module.m_functions);
+        if (loaded.ok()) {
+            module.m_fromCache = true;
+            fs::remove(logPath, ec);
+            return module;
+        }
+        // A damaged cache entry is rebuilt rather than reported: the cache is only a cache.
+        fs::remove(library, ec);
+    }
+
+    const fs::path tmpSource = dir / (stem + ".cpp");
+    const fs::path tmpLibrary = dir / (stem + ".so");
+    {
+        std::ofstream f(tmpSource, std::ios::binary | std::ios::trunc);
+        f << source;
+        f.close();
+        if (!f) return makeError(ErrorCode::Io, "cannot write the source", tmpSource.string());
+    }
+    std::vector<std::string> argv = {compiler};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    argv.insert(argv.end(), {"-fPIC", "-shared", "-o", tmpLibrary.string(), tmpSource.string()});
+    PL_TRY_ASSIGN(const ProcessResult run, runProcess(argv, logPath, options.timeoutSeconds));
+    if (run.timedOut || run.exitCode != 0) {
+        fs::remove(tmpLibrary, ec);
+        fs::remove(tmpSource, ec);
+        fs::remove(logPath, ec);
+        const std::string why =
+            run.timedOut ? "timed out after " + std::to_string(options.timeoutSeconds) + " s"
+                         : "failed (exit " + std::to_string(run.exitCode) + ")";
+        return makeError(ErrorCode::Internal,
+                         "compiling the generated kernels with '" + compiler + "' " + why +
+                             "; the generic kernels can run instead. Compiler output: " +
+                             tail(run.output, 2000));
+    }
+    // rename() is atomic: another process sees either no library or a whole one. The source is
+    // kept beside it for reading.
+    fs::rename(tmpLibrary, library, ec);
+    if (ec) {
+        fs::remove(tmpLibrary, ec);
+        return makeError(ErrorCode::Io, "cannot move the library into the cache", library.string());
+    }
+    fs::rename(tmpSource, dir / (module.m_key + ".cpp"), ec);
+    fs::remove(logPath, ec);
+    PL_TRY(loadLibrary(library, module.m_handle, module.m_indices, module.m_functions));
+    return module;
+}
+
+Result<CompiledModule> compileModel(const SparseModel& model, const JitOptions& options) {
+    PL_TRY_ASSIGN(const std::string source, emitModuleSource(model));
+    return compileModule(source, options);
+}
+
+}  // namespace prunelab::engine::codegen

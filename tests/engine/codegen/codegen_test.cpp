@@ -1,0 +1,535 @@
+// Generated kernels (engine/codegen/emit.h) compiled by the JIT (jit.h): each generated pattern
+// layer against the op registry's reference Conv, the compile cache's hits and misses, hostile
+// layer names, broken compilers and the exported source package.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <limits>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "engine/codegen/emit.h"
+#include "engine/codegen/jit.h"
+#include "engine/codegen/pack.h"
+#include "engine/codegen/passes.h"
+#include "engine/ops/op.h"
+
+namespace prunelab::engine::codegen {
+namespace {
+
+namespace fs = std::filesystem;
+
+// mt19937 is specified bit for bit; the distributions are not, so values are made by hand.
+struct Rng {
+    std::mt19937 engine;
+    explicit Rng(uint32_t seed) : engine(seed) {}
+    float uniform() { return static_cast<float>(engine() >> 8) / static_cast<float>(1u << 24); }
+    float symmetric() { return uniform() * 2.0f - 1.0f; }
+    bool chance(double p) { return uniform() < p; }
+    int64_t below(int64_t n) { return static_cast<int64_t>(engine() % static_cast<uint32_t>(n)); }
+};
+
+Tensor randomTensor(const Shape& shape, Rng& rng) {
+    Tensor t(DataType::Float32, shape);
+    for (float& v : t.span<float>()) v = rng.symmetric();
+    return t;
+}
+
+// A fresh cache directory per test, removed afterwards, so tests never see each other's (or the
+// user's) libraries.
+class TempDir {
+  public:
+    TempDir() {
+        const testing::TestInfo* info = testing::UnitTest::GetInstance()->current_test_info();
+        m_path = fs::temp_directory_path() /
+                 ("prunelab-codegen-" + std::to_string(::getpid()) + "-" + info->name());
+        fs::remove_all(m_path);
+        fs::create_directories(m_path);
+    }
+    ~TempDir() {
+        std::error_code ec;
+        fs::remove_all(m_path, ec);
+    }
+    std::string str() const { return m_path.string(); }
+    const fs::path& path() const { return m_path; }
+
+  private:
+    fs::path m_path;
+};
+
+// Skips (loudly) when the machine has no C++ compiler: the only reason these tests may not run.
+#define SKIP_WITHOUT_COMPILER()                                                               \
+    do {                                                                                      \
+        if (std::system("c++ --version > /dev/null 2>&1") != 0 && !std::getenv("CXX")) {      \
+            GTEST_SKIP() << "SKIPPED: no host C++ compiler (c++ or $CXX); generated kernels " \
+                            "cannot be compiled on this machine";                             \
+        }                                                                                     \
+    } while (0)
+
+// Fast compiles for tests that check behaviour, not speed.
+JitOptions quickOptions(const TempDir& dir) {
+    JitOptions o;
+    o.cacheDir = dir.str();
+    o.flags = {"-O1", "-std=c++20"};
+    return o;
+}
+
+// ---- Layers ------------------------------------------------------------------------------
+
+struct ConvShape {
+    const char* name;
+    int64_t n, c, h, w, o, strideH, strideW, padTop, padLeft, padBottom, padRight, dilation, group;
+};
+
+ConvParams paramsOf(const ConvShape& s) {
+    ConvParams p;
+    p.batch = s.n;
+    p.inChannels = s.c, p.inH = s.h, p.inW = s.w;
+    p.outChannels = s.o, p.kernelH = 3, p.kernelW = 3, p.group = s.group;
+    p.strideH = s.strideH, p.strideW = s.strideW;
+    p.padTop = s.padTop, p.padLeft = s.padLeft, p.padBottom = s.padBottom, p.padRight = s.padRight;
+    p.dilationH = p.dilationW = s.dilation;
+    p.outH = (s.h + s.padTop + s.padBottom - 2 * s.dilation - 1) / s.strideH + 1;
+    p.outW = (s.w + s.padLeft + s.padRight - 2 * s.dilation - 1) / s.strideW + 1;
+    return p;
+}
+
+// 4-of-9 patterns that keep the centre, as PatDNN's sets do; `count` distinct ones.
+std::vector<prune::Pattern> randomPatterns(int count, Rng& rng) {
+    std::vector<prune::Pattern> all;
+    for (int m = 0; m < 512; ++m) {
+        if ((m & 16) && __builtin_popcount(static_cast<unsigned>(m)) == 4) {
+            all.push_back(static_cast<prune::Pattern>(m));
+        }
+    }
+    std::shuffle(all.begin(), all.end(), rng.engine);
+    all.resize(static_cast<size_t>(count));
+    return all;
+}
+
+// A Pattern layer with random weights on `patterns`, each kernel kept with probability
+// `connectivity`.
+LayerCode patternLayer(int index, const ConvParams& c, const std::vector<prune::Pattern>& patterns,
+                       double connectivity, Rng& rng) {
+    const int64_t ipg = c.inChannelsPerGroup();
+    Tensor w(DataType::Float32, {c.outChannels, ipg, 3, 3});
+    float* d = w.data<float>();
+    std::vector<int32_t> kernelPattern(static_cast<size_t>(c.outChannels * ipg), -1);
+    for (int64_t k = 0; k < c.outChannels * ipg; ++k) {
+        if (!rng.chance(connectivity)) continue;
+        const auto id = static_cast<int32_t>(rng.below(static_cast<int64_t>(patterns.size())));
+        kernelPattern[size_t(k)] = id;
+        for (int p = 0; p < 9; ++p) {
+            if (patterns[size_t(id)] >> p & 1) d[k * 9 + p] = rng.symmetric();
+        }
+    }
+    LayerCode layer;
+    layer.index = index;
+    layer.kind = KernelKind::Pattern;
+    layer.scheme = "pattern";
+    layer.conv = c;
+    layer.bias = randomTensor({c.outChannels}, rng).toFloatVector();
+    auto fkw = packFkw(w, patterns, kernelPattern);
+    EXPECT_TRUE(fkw.ok()) << fkw.error().toString();
+    if (fkw.ok()) layer.fkw = std::move(*fkw);
+    layer.decision = "test layer";
+    return layer;
+}
+
+Tensor referenceConv(const LayerCode& layer, const Tensor& x) {
+    const ConvParams& c = layer.conv;
+    Node node;
+    node.op = OpKind::Conv;
+    node.inputs = {0, 1, 2};
+    node.outputs = {3};
+    node.attrs.set("strides", std::vector<int64_t>{c.strideH, c.strideW});
+    node.attrs.set("pads", std::vector<int64_t>{c.padTop, c.padLeft, c.padBottom, c.padRight});
+    node.attrs.set("dilations", std::vector<int64_t>{c.dilationH, c.dilationW});
+    node.attrs.set("group", c.group);
+    const Tensor w = unpackWeights(layer);
+    const Tensor b = Tensor::fromVector<float>({c.outChannels}, layer.bias);
+    const std::vector<const Tensor*> in = {&x, &w, &b};
+    auto out = runReference(node, in);
+    EXPECT_TRUE(out.ok()) << out.error().toString();
+    return out.ok() ? (*out)[0] : Tensor();
+}
+
+// ---- Epilogues ---------------------------------------------------------------------------
+
+enum class EpiCase { None, Relu, Leaky, Clip, PRelu, Residual, ResidualClip };
+const EpiCase kAllEpilogues[] = {EpiCase::None,        EpiCase::Relu,  EpiCase::Leaky,
+                                 EpiCase::Clip,        EpiCase::PRelu, EpiCase::Residual,
+                                 EpiCase::ResidualClip};
+const char* epiName(EpiCase e) {
+    const char* names[] = {"none", "relu", "leaky", "clip", "prelu", "residual", "residual+clip"};
+    return names[static_cast<int>(e)];
+}
+
+Epilogue makeEpilogue(EpiCase e, const Shape& outShape, int64_t channels, Rng& rng,
+                      Tensor& residual, std::vector<float>& slopes) {
+    Epilogue epi;
+    switch (e) {
+        case EpiCase::None:
+            break;
+        case EpiCase::Relu:
+            epi = Epilogue::relu();
+            break;
+        case EpiCase::Leaky:
+            epi = Epilogue::leakyRelu(0.2f);
+            break;
+        case EpiCase::Clip:
+            epi = Epilogue::clip(-0.3f, 0.4f);
+            break;
+        case EpiCase::PRelu:
+            slopes.resize(static_cast<size_t>(channels));
+            for (float& s : slopes) s = rng.symmetric();
+            epi = Epilogue::prelu(slopes.data());
+            break;
+        case EpiCase::Residual:
+        case EpiCase::ResidualClip:
+            residual = randomTensor(outShape, rng);
+            if (e == EpiCase::ResidualClip) epi = Epilogue::clip(-0.5f, 0.5f);
+            epi.residual = residual.data<float>();
+            break;
+    }
+    return epi;
+}
+
+// What the epilogue must do, written out on the reference output [N][C][H][W].
+void applyEpilogue(Tensor& y, const Epilogue& epi, int64_t channels, int64_t plane) {
+    float* d = y.data<float>();
+    for (int64_t e = 0; e < y.elements(); ++e) {
+        float v = d[e] + (epi.residual ? epi.residual[e] : 0.0f);
+        const int64_t ch = e / plane % channels;
+        switch (epi.activation) {
+            case Epilogue::Activation::None:
+                break;
+            case Epilogue::Activation::Relu:
+                v = std::max(v, 0.0f);
+                break;
+            case Epilogue::Activation::LeakyRelu:
+                v = v < 0 ? epi.alpha * v : v;
+                break;
+            case Epilogue::Activation::PRelu:
+                v = v < 0 ? epi.slopes[ch] * v : v;
+                break;
+            case Epilogue::Activation::Clip:
+                v = std::clamp(v, epi.clipMin, epi.clipMax);
+                break;
+        }
+        d[e] = v;
+    }
+}
+
+// Elements farther than 1e-4 of the expected output's range from it (NaN counts as far).
+void expectClose(const Tensor& expected, const Tensor& actual, const std::string& what) {
+    ASSERT_EQ(expected.shape(), actual.shape()) << what;
+    const float* e = expected.data<float>();
+    const float* a = actual.data<float>();
+    const auto [lo, hi] = std::minmax_element(e, e + expected.elements());
+    const float tolerance = 1e-4f * (*hi - *lo) + 1e-6f;
+    int64_t bad = 0, first = -1;
+    for (int64_t i = 0; i < expected.elements(); ++i) {
+        if (!(std::fabs(e[i] - a[i]) <= tolerance)) {
+            if (bad++ == 0) first = i;
+        }
+    }
+    EXPECT_EQ(bad, 0) << what << ": " << bad << " of " << expected.elements()
+                      << " values off by more than " << tolerance << "; first at " << first
+                      << ": expected " << (first >= 0 ? e[first] : 0.0f) << ", got "
+                      << (first >= 0 ? a[first] : 0.0f);
+}
+
+// The compiled layer with every epilogue, whole and in random row pieces (on an output full of
+// NaN, so a row no piece wrote shows), against the reference Conv.
+void checkCompiledLayer(const CompiledModule& module, const LayerCode& layer, Rng& rng,
+                        const std::string& what) {
+    ASSERT_NE(module.layer(layer.index), nullptr) << what;
+    const ConvParams& c = layer.conv;
+    const Tensor x = randomTensor({c.batch, c.inChannels, c.inH, c.inW}, rng);
+    const Tensor plainOut = referenceConv(layer, x);
+    ASSERT_FALSE(plainOut.empty()) << what;
+    for (EpiCase e : kAllEpilogues) {
+        Tensor residual;
+        std::vector<float> slopes;
+        const Epilogue epi =
+            makeEpilogue(e, plainOut.shape(), c.outChannels, rng, residual, slopes);
+        Tensor expected = plainOut.clone();
+        applyEpilogue(expected, epi, c.outChannels, c.outH * c.outW);
+
+        Tensor whole(DataType::Float32, expected.shape());
+        module.run(layer, x.data<float>(), whole.data<float>(), epi, 0, c.outH);
+        expectClose(expected, whole, what + ", epilogue " + epiName(e) + ", whole");
+
+        Tensor pieces(DataType::Float32, expected.shape());
+        std::fill(pieces.data<float>(), pieces.data<float>() + pieces.elements(),
+                  std::numeric_limits<float>::quiet_NaN());
+        for (int64_t begin = 0; begin < c.outH;) {
+            const int64_t end = std::min(c.outH, begin + 1 + rng.below(3));
+            module.run(layer, x.data<float>(), pieces.data<float>(), epi, begin, end);
+            begin = end;
+        }
+        expectClose(expected, pieces, what + ", epilogue " + epiName(e) + ", in row pieces");
+    }
+}
+
+const ConvShape kShapes[] = {
+    // name, n, c, h, w, o, stride hw, pads tlbr, dilation, group
+    {"1 channel, odd", 1, 1, 7, 5, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"many channels, wide", 1, 16, 9, 75, 12, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"batch 2, rows of 131", 2, 5, 4, 131, 7, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"stride 2, odd", 2, 6, 11, 9, 5, 2, 2, 1, 1, 1, 1, 1, 1},
+    {"stride 2, wide", 1, 3, 9, 167, 4, 2, 2, 1, 1, 1, 1, 1, 1},
+    {"no padding", 1, 4, 6, 80, 6, 1, 1, 0, 0, 0, 0, 1, 1},
+    {"asymmetric padding 2", 1, 3, 8, 70, 4, 1, 1, 2, 0, 1, 2, 1, 1},
+    {"dilation 2", 1, 3, 9, 70, 4, 1, 1, 2, 2, 2, 2, 2, 1},
+    {"groups", 1, 8, 7, 69, 6, 1, 1, 1, 1, 1, 1, 1, 2},
+    {"image narrower than the kernel", 1, 2, 5, 2, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+};
+
+const double kConnectivity[] = {0.0, 0.5, 0.9};
+
+TEST(Codegen, GeneratedPatternLayersMatchReferenceConv) {
+    SKIP_WITHOUT_COMPILER();
+    TempDir dir;
+    Rng rng(21);
+    // All cases in one module: one compiler run. Filter blocks 1, 4 and 8, short and long
+    // accumulator runs, natural and reordered filters.
+    SparseModel model;
+    std::vector<std::string> names;
+    const int blocks[] = {4, 1, 8};
+    for (const ConvShape& s : kShapes) {
+        for (double connectivity : kConnectivity) {
+            const int index = static_cast<int>(model.layers.size());
+            const std::vector<prune::Pattern> patterns = randomPatterns(index % 2 ? 8 : 4, rng);
+            LayerCode layer = patternLayer(index, paramsOf(s), patterns, connectivity, rng);
+            layer.tuning.filterBlock = blocks[index % 3];
+            layer.tuning.unroll = index % 2 ? 4 : 1;
+            if (index % 2) reorderFilters(layer.fkw);
+            model.layers.push_back(std::move(layer));
+            names.push_back(std::string(s.name) + ", connectivity " + std::to_string(connectivity) +
+                            ", filterBlock " + std::to_string(blocks[index % 3]));
+        }
+    }
+    JitOptions options;
+    options.cacheDir = dir.str();
+    auto module = compileModel(model, options);
+    ASSERT_TRUE(module.ok()) << module.error().toString();
+    EXPECT_EQ(module->layerIndices().size(), model.layers.size());
+    for (size_t i = 0; i < model.layers.size(); ++i) {
+        checkCompiledLayer(*module, model.layers[i], rng, names[i]);
+    }
+}
+
+// The generated text compiles with the usual warnings as errors, under every compiler present.
+TEST(Codegen, GeneratedCodeCompilesWithoutWarnings) {
+    SKIP_WITHOUT_COMPILER();
+    TempDir dir;
+    Rng rng(22);
+    SparseModel model;
+    model.layers.push_back(patternLayer(0, paramsOf(kShapes[1]), randomPatterns(8, rng), 0.5, rng));
+    model.layers.push_back(patternLayer(7, paramsOf(kShapes[3]), randomPatterns(4, rng), 0.9, rng));
+    auto source = emitModuleSource(model);
+    ASSERT_TRUE(source.ok()) << source.error().toString();
+    for (const char* compiler : {"g++", "clang++", "c++"}) {
+        if (std::system((std::string(compiler) + " --version > /dev/null 2>&1").c_str()) != 0) {
+            continue;
+        }
+        JitOptions options = quickOptions(dir);
+        options.compiler = compiler;
+        options.flags = {"-O2",        "-std=c++20", "-Wall",        "-Wextra",
+                         "-Wpedantic", "-Wshadow",   "-Wconversion", "-Werror"};
+        auto module = compileModule(*source, options);
+        EXPECT_TRUE(module.ok()) << compiler << ": " << module.error().toString();
+    }
+}
+
+TEST(Codegen, CacheHitsAndMisses) {
+    SKIP_WITHOUT_COMPILER();
+    TempDir dir;
+    Rng rng(23);
+    SparseModel model;
+    model.layers.push_back(patternLayer(0, paramsOf(kShapes[1]), randomPatterns(4, rng), 0.5, rng));
+    const JitOptions options = quickOptions(dir);
+
+    auto first = compileModel(model, options);
+    ASSERT_TRUE(first.ok()) << first.error().toString();
+    EXPECT_FALSE(first->fromCache());
+    auto second = compileModel(model, options);
+    ASSERT_TRUE(second.ok()) << second.error().toString();
+    EXPECT_TRUE(second->fromCache());
+    EXPECT_EQ(first->key(), second->key());
+    checkCompiledLayer(*second, model.layers[0], rng, "from the cache");
+
+    SparseModel weight = model;
+    weight.layers[0].fkw.weights[0] += 1.0f;
+    auto changedWeight = compileModel(weight, options);
+    ASSERT_TRUE(changedWeight.ok()) << changedWeight.error().toString();
+    EXPECT_FALSE(changedWeight->fromCache()) << "a changed weight must miss";
+    checkCompiledLayer(*changedWeight, weight.layers[0], rng, "changed weight");
+
+    // Another pattern set (the same kernels' taps moved): the code itself differs.
+    SparseModel patterns = model;
+    for (prune::Pattern& p : patterns.layers[0].fkw.patterns)
+        p = static_cast<prune::Pattern>(p ^ 3);
+    for (prune::Pattern& p : patterns.layers[0].fkw.patterns) {
+        if (__builtin_popcount(p) != 4) p = 0x1e;  // keep 4 taps: (0,1) (0,2) (1,0) (1,1)
+    }
+    auto changedPatterns = compileModel(patterns, options);
+    ASSERT_TRUE(changedPatterns.ok()) << changedPatterns.error().toString();
+    EXPECT_FALSE(changedPatterns->fromCache()) << "a changed pattern set must miss";
+    checkCompiledLayer(*changedPatterns, patterns.layers[0], rng, "changed patterns");
+
+    JitOptions otherFlags = options;
+    otherFlags.flags = {"-O2", "-std=c++20"};
+    auto changedFlags = compileModel(model, otherFlags);
+    ASSERT_TRUE(changedFlags.ok()) << changedFlags.error().toString();
+    EXPECT_FALSE(changedFlags->fromCache()) << "changed flags must miss";
+    EXPECT_NE(changedFlags->key(), first->key());
+
+    // No temporary file is left behind: only whole libraries and their sources.
+    for (const auto& entry : fs::directory_iterator(dir.path())) {
+        EXPECT_EQ(entry.path().filename().string().rfind("tmp-", 0), std::string::npos)
+            << entry.path();
+    }
+}
+
+TEST(Codegen, HostileLayerNamesNeverBecomeCode) {
+    SKIP_WITHOUT_COMPILER();
+    TempDir dir;
+    Rng rng(24);
+    const std::string hostile = "\"); system(\"rm -rf ~\"); /* */ \\\n#define int \n*/ `$(id)`";
+    SparseModel model;
+    LayerCode layer = patternLayer(3, paramsOf(kShapes[0]), randomPatterns(4, rng), 0.9, rng);
+    layer.name = hostile;
+    layer.decision = hostile;
+    layer.scheme = hostile;
+    layer.tuning.source = hostile;
+    model.layers.push_back(std::move(layer));
+    auto source = emitModuleSource(model);
+    ASSERT_TRUE(source.ok()) << source.error().toString();
+    // The strings may appear only inside // comments, with no backslash to splice a line.
+    std::istringstream lines(*source);
+    for (std::string line; std::getline(lines, line);) {
+        if (line.find("system(") == std::string::npos &&
+            line.find("#define int") == std::string::npos) {
+            continue;
+        }
+        EXPECT_EQ(line.find_first_not_of(' '), line.find("//")) << line;
+    }
+    EXPECT_EQ(source->find('\\'), std::string::npos);
+    auto module = compileModule(*source, quickOptions(dir));
+    ASSERT_TRUE(module.ok()) << module.error().toString();
+    checkCompiledLayer(*module, model.layers[0], rng, "hostile name");
+}
+
+TEST(Codegen, BrokenCompilerGivesAClearError) {
+    TempDir dir;
+    Rng rng(25);
+    SparseModel model;
+    model.layers.push_back(patternLayer(0, paramsOf(kShapes[0]), randomPatterns(4, rng), 0.5, rng));
+
+    JitOptions missing = quickOptions(dir);
+    missing.compiler = "/nonexistent/bin/c++";
+    auto a = compileModel(model, missing);
+    ASSERT_FALSE(a.ok());
+    EXPECT_EQ(a.error().code, ErrorCode::NotFound);
+    EXPECT_NE(a.error().message.find("/nonexistent/bin/c++"), std::string::npos)
+        << a.error().toString();
+
+    JitOptions fails = quickOptions(dir);
+    fails.compiler = "/bin/false";
+    auto b = compileModel(model, fails);
+    ASSERT_FALSE(b.ok());
+    EXPECT_NE(b.error().message.find("/bin/false"), std::string::npos) << b.error().toString();
+
+    // Through $CXX, as a user would break it.
+    const char* old = std::getenv("CXX");
+    const std::string saved = old ? old : "";
+    ::setenv("CXX", "/bin/false", 1);
+    auto c = compileModel(model, quickOptions(dir));
+    if (old) {
+        ::setenv("CXX", saved.c_str(), 1);
+    } else {
+        ::unsetenv("CXX");
+    }
+    ASSERT_FALSE(c.ok());
+    EXPECT_NE(c.error().message.find("/bin/false"), std::string::npos) << c.error().toString();
+}
+
+TEST(Codegen, CompileErrorsCarryTheCompilersOutput) {
+    SKIP_WITHOUT_COMPILER();
+    TempDir dir;
+    auto module = compileModule("this is not C++;\n", quickOptions(dir));
+    ASSERT_FALSE(module.ok());
+    EXPECT_EQ(module.error().code, ErrorCode::Internal);
+    EXPECT_NE(module.error().message.find("error"), std::string::npos) << module.error().toString();
+    EXPECT_NE(module.error().message.find("generic kernels"), std::string::npos);
+}
+
+TEST(Codegen, OnlyPatternLayersAreGenerated) {
+    Rng rng(26);
+    SparseModel model;
+    model.layers.push_back(patternLayer(0, paramsOf(kShapes[0]), randomPatterns(4, rng), 0.5, rng));
+    LayerCode csr = model.layers[0];
+    csr.index = 1;
+    csr.kind = KernelKind::Csr;
+    model.layers.push_back(csr);
+    LayerCode dense = model.layers[0];
+    dense.index = 2;
+    dense.kind = KernelKind::Dense;
+    model.layers.push_back(dense);
+    std::string why;
+    EXPECT_FALSE(canEmitLayer(model.layers[1], &why));
+    EXPECT_NE(why.find("generic kernel"), std::string::npos) << why;
+    auto source = emitModuleSource(model);
+    ASSERT_TRUE(source.ok()) << source.error().toString();
+    EXPECT_NE(source->find("pl_layer_0("), std::string::npos);
+    EXPECT_EQ(source->find("pl_layer_1("), std::string::npos);
+    EXPECT_EQ(source->find("pl_layer_2("), std::string::npos);
+    EXPECT_NE(source->find("layer 1: csr"), std::string::npos);
+    EXPECT_FALSE(emitLayerSource(model.layers[1]).ok());
+}
+
+// The package builds with cmake alone (as the phone's cross build will use it), and the library
+// it makes holds the layers.
+TEST(Codegen, ExportedSourcePackageBuildsWithCmake) {
+    SKIP_WITHOUT_COMPILER();
+    if (std::system("cmake --version > /dev/null 2>&1") != 0) {
+        GTEST_SKIP() << "SKIPPED: no cmake on PATH";
+    }
+    TempDir dir;
+    Rng rng(27);
+    SparseModel model;
+    model.layers.push_back(patternLayer(2, paramsOf(kShapes[3]), randomPatterns(8, rng), 0.5, rng));
+    model.layers.push_back(patternLayer(5, paramsOf(kShapes[0]), randomPatterns(4, rng), 0.9, rng));
+    const fs::path src = dir.path() / "package";
+    const Status written = exportSourcePackage(model, src.string());
+    ASSERT_TRUE(written.ok()) << written.error().toString();
+    for (const char* f :
+         {"CMakeLists.txt", "prunelab_kernels.h", "module.cpp", "layer_2.cpp", "layer_5.cpp"}) {
+        EXPECT_TRUE(fs::exists(src / f)) << f;
+    }
+    const fs::path build = dir.path() / "build";
+    const std::string cmd = "cmake -S '" + src.string() + "' -B '" + build.string() + "' > '" +
+                            (dir.path() / "log").string() + "' 2>&1 && cmake --build '" +
+                            build.string() + "' >> '" + (dir.path() / "log").string() + "' 2>&1";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << "see " << cmd;
+    bool found = false;
+    for (const auto& entry : fs::recursive_directory_iterator(build)) {
+        const std::string name = entry.path().filename().string();
+        if (name.rfind("libprunelab_kernels", 0) == 0) found = true;
+    }
+    EXPECT_TRUE(found) << "no libprunelab_kernels in " << build;
+}
+
+}  // namespace
+}  // namespace prunelab::engine::codegen
