@@ -337,6 +337,8 @@ const ConvShape k3x3Shapes[] = {
     {"depthwise, stride 2", 1, 6, 10, 12, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 6},
     {"1x1 image", 1, 4, 1, 1, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
     {"image narrower than the kernel", 1, 2, 5, 2, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    // 128 outputs x 530 columns: the pattern kernel cuts the rows into column chunks.
+    {"rows wider than a chunk", 1, 2, 3, 530, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
 };
 
 // Other kernel sizes, for CSR and tiles.
