@@ -170,7 +170,7 @@ Status checkStorage(const LayerCode& layer) {
 // ---- Generated text ----------------------------------------------------------------------
 
 // The ABI preamble: guarded, so that a module of several layers holds it once.
-const char* const kPreamble = R"(#ifndef PRUNELAB_KERNEL_ABI_V1
+const char* const kPreamble = R"PL(#ifndef PRUNELAB_KERNEL_ABI_V1
 #define PRUNELAB_KERNEL_ABI_V1
 #include <cstdint>
 
@@ -186,6 +186,16 @@ typedef struct pl_epilogue {
     const float* residual;  // a tensor of the output's shape added before the activation, or 0
 } pl_epilogue;
 }
+
+// The accumulators never overlap the input rows, which the compiler cannot prove: without this
+// it vectorises the pattern loops behind run-time overlap checks, or not at all for 3+ filters.
+#if defined(__clang__)
+#define PL_NO_ALIAS _Pragma("clang loop vectorize(assume_safety)")
+#elif defined(__GNUC__)
+#define PL_NO_ALIAS _Pragma("GCC ivdep")
+#else
+#define PL_NO_ALIAS
+#endif
 
 enum { PL_ACT_NONE = 0, PL_ACT_RELU = 1, PL_ACT_LEAKY = 2, PL_ACT_CLIP = 3, PL_ACT_PRELU = 4 };
 
@@ -206,7 +216,7 @@ inline void pl_finish(float* y, const float* acc, int64_t n, float bias, const f
     }
 }
 #endif  // PRUNELAB_KERNEL_ABI_V1
-)";
+)PL";
 
 std::string entrySignature(int index) {
     return "void pl_layer_" + std::to_string(index) +
@@ -292,7 +302,8 @@ void emitPatternFunction(std::ostringstream& s, size_t id, prune::Pattern patter
             s << "    const float* in" << r << " = rows[" << r << "] + x0 * kStrideW - kPadLeft;\n";
         }
     }
-    s << "    for (int p = 0; p < kChunk; ++p) {\n";
+    s << "    PL_NO_ALIAS\n"
+      << "    for (int p = 0; p < kChunk; ++p) {\n";
     for (size_t t = 0; t < 4; ++t) {
         s << "        const float v" << t << " = in" << taps[t][0] << "[p * kStrideW + "
           << taps[t][1] << " * kDilationW];\n";
@@ -333,16 +344,24 @@ Result<std::string> emitLayerSource(const LayerCode& layer) {
     const FkwWeights& fkw = layer.fkw;
     // Up to 8 filters share each loaded input vector; more would spill the accumulators.
     const int blockSize = std::clamp(layer.tuning.filterBlock, 1, 8);
-    const int chunk =
-        std::clamp(layer.tuning.pixelBlock, 1, 64) * std::clamp(layer.tuning.unroll, 1, 8);
     const std::vector<Block> blocks = planBlocks(layer, blockSize);
     const auto [innerLo, innerHi] = innerColumns(c);
+    // Accumulator runs span the whole inner row (up to 1024 pixels, kFilterBlock x 4 KiB of L1):
+    // with random connectivity a group holds about one kernel, so per-group setup paid per
+    // 16-pixel vector cost more than the 4 multiply-adds it served (60 ms against the generic
+    // kernel's 24 on the 64->64 layer of PATTERN-KERNELS.md). Tuning's pixelBlock x unroll is
+    // the floor.
+    const int chunk = static_cast<int>(std::clamp<int64_t>(
+        innerHi - innerLo,
+        std::clamp(layer.tuning.pixelBlock, 1, 64) * std::clamp(layer.tuning.unroll, 1, 8), 1024));
     const std::string ns = "pl_l" + std::to_string(layer.index);
 
     std::ostringstream s;
     emitHeaderComment(s, layer, blocks, chunk);
     s << kPreamble << "\n";
-    s << "namespace " << ns << " {\n\n";
+    // Internal linkage: with -fPIC, calls between external functions go through the PLT and are
+    // never inlined (a third of the run time on the PATTERN-KERNELS.md layer).
+    s << "namespace " << ns << " {\nnamespace {\n\n";
     s << "constexpr int64_t kBatch = " << c.batch << ";\n"
       << "constexpr int64_t kInChannels = " << c.inChannels << ", kInH = " << c.inH
       << ", kInW = " << c.inW << ";\n"
@@ -500,7 +519,7 @@ void computeRow(const float* image, float* out, const float* residual, const flo
 }
 
 )";
-    s << "}  // namespace " << ns << "\n\n";
+    s << "}  // namespace\n}  // namespace " << ns << "\n\n";
     s << "extern \"C\" " << entrySignature(layer.index) << ";\n";
     s << "extern \"C\" " << entrySignature(layer.index) << " {\n"
       << "    for (int64_t n = 0; n < " << ns << "::kBatch; ++n) {\n"
