@@ -188,10 +188,9 @@ typedef struct pl_epilogue {
 }
 
 // The accumulators never overlap the input rows, which the compiler cannot prove: without this
-// it vectorises the pattern loops behind run-time overlap checks, or not at all for 3+ filters.
-#if defined(__clang__)
-#define PL_NO_ALIAS _Pragma("clang loop vectorize(assume_safety)")
-#elif defined(__GNUC__)
+// GCC vectorises the pattern loops behind run-time overlap checks, or not at all for 3+
+// filters. (Clang's assume_safety warns wherever it cannot vectorise: strided loops.)
+#if defined(__GNUC__) && !defined(__clang__)
 #define PL_NO_ALIAS _Pragma("GCC ivdep")
 #else
 #define PL_NO_ALIAS
