@@ -11,11 +11,18 @@
 #include "engine/ir/graph.h"
 #include "engine/ir/result.h"
 
+namespace prunelab::engine::codegen {
+struct SparseModel;
+}
+
 namespace prunelab::engine::cpu {
 
 struct CpuOptions {
     int threads = 0;             // 0 = std::thread::hardware_concurrency()
     bool referenceOnly = false;  // run every node with its plain reference kernel (for tests)
+    // The compiler's layers (engine/codegen/passes.h, compiled from this same graph): each
+    // non-dense one runs with its sparse kernel instead of the dense conv. Shared, read-only.
+    std::shared_ptr<const codegen::SparseModel> sparse;
 };
 
 // How one node is executed, for "why isn't it faster?" reports.

@@ -13,6 +13,7 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "engine/codegen/sparse_ir.h"
 #include "engine/ir/graph.h"
 #include "engine/ir/result.h"
 #include "engine/ops/conv.h"
@@ -166,6 +167,15 @@ struct MatMulSpec {
 };
 Result<KernelPtr> makeMatMulKernel(const MatMulSpec& spec, const dnnl::engine& engine, int threads,
                                    std::string& name);
+
+// ---- sparse_kernels.cpp: the compiler's sparse layers (engine/codegen) ----
+
+// A pattern / tile-wise / CSR layer on plain NCHW buffers; inputs: src [, residual for Sum].
+// Fuses a Sum and then one relu / leaky relu / clip / prelu; Unsupported otherwise (the planner
+// then tries a shorter chain). `name` says the storage, the density and what was fused.
+Result<KernelPtr> makeSparseConvKernel(const codegen::LayerCode& layer,
+                                       const std::vector<PostOp>& postOps, int threads,
+                                       std::string& name);
 
 // ---- elementwise_kernels.cpp ----
 

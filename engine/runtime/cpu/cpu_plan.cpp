@@ -13,6 +13,8 @@
 #include "engine/ops/op.h"
 #include "engine/runtime/cpu/cpu_plan.h"
 
+#include "engine/codegen/sparse_ir.h"
+
 namespace prunelab::engine::cpu {
 
 namespace {
@@ -291,6 +293,9 @@ class Planner {
         std::vector<ChainLink> links =
             findChain(m_g, k, p.outChannels, 1, !transposed, m_consumers, m_absorbed);
         Anchor& anchor = m_anchors[static_cast<size_t>(k)];
+        if (const codegen::LayerCode* layer = sparseLayer(k); layer && !transposed) {
+            return planSparseConv(k, *layer, std::move(links), why);
+        }
         auto make = [&](const std::vector<ChainLink>& chain) -> Result<KernelPtr> {
             ConvSpec spec;
             spec.params = p;
@@ -322,6 +327,34 @@ class Planner {
             }
             anchor.dstLayout = spec.dstLayout;
             return makeConvKernel(spec, m_engine, m_threads, anchor.name);
+        };
+        return acceptChain(k, std::move(links), make, why);
+    }
+
+    // The compiler's non-dense layer for node k, when the options carry one.
+    const codegen::LayerCode* sparseLayer(int k) const {
+        if (!m_opt.sparse) return nullptr;
+        for (const codegen::LayerCode& l : m_opt.sparse->layers) {
+            if (l.node == k && l.kind != codegen::KernelKind::Dense && !l.gemm) return &l;
+        }
+        return nullptr;
+    }
+
+    // Plain NCHW in and out (the kernels' layout; the planner converts at the dense
+    // neighbours). A per-channel affine cannot fold into packed weights: it ends the chain.
+    bool planSparseConv(int k, const codegen::LayerCode& layer, std::vector<ChainLink> links,
+                        std::string& why) {
+        Anchor& anchor = m_anchors[static_cast<size_t>(k)];
+        anchor.srcLayout = anchor.dstLayout = Layout::Plain;
+        auto folds =
+            std::find_if(links.begin(), links.end(), [](const ChainLink& l) { return l.fold; });
+        links.erase(folds, links.end());
+        auto make = [&](const std::vector<ChainLink>& chain) -> Result<KernelPtr> {
+            std::vector<PostOp> postOps;
+            for (const ChainLink& l : chain) {
+                for (const PostOp& po : l.postOps) postOps.push_back(po);
+            }
+            return makeSparseConvKernel(layer, postOps, m_threads, anchor.name);
         };
         return acceptChain(k, std::move(links), make, why);
     }

@@ -1,0 +1,171 @@
+// The CPU executor running the compiler's sparse layers: a pruned model compiled by
+// engine/codegen and run with CpuOptions::sparse gives the masked dense model's outputs, with
+// the residual and activation fused into the sparse kernels, on hand-made and real models.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "engine/codegen/passes.h"
+#include "engine/prune/plan.h"
+#include "engine/runtime/reference_runner.h"
+#include "engine/tasks/catalog.h"
+#include "plugins/model-files/model_files.h"
+#include "tests/engine/runtime/runtime_test_util.h"
+
+namespace prunelab::engine {
+namespace {
+
+using testing::GraphBuilder;
+
+prune::PruningPlan planOf(const std::string& scheme, prune::ParamValues values) {
+    prune::PruningPlan plan;
+    plan.defaultEntry = prune::PlanEntry::make(scheme, std::move(values));
+    return plan;
+}
+
+// Runs `pruned` through the executor with its compiled sparse layers and checks every output
+// against the reference runner on the same (masked) weights, within 1e-4 of the range. Returns
+// how many steps ran a sparse kernel.
+int expectSparseMatches(const prune::PrunedModel& pruned, int threads,
+                        const codegen::ChooseOptions& choose = {}) {
+    codegen::CompileOptions co;
+    co.choose = choose;
+    auto compiled = codegen::compileLayers(pruned, co);
+    EXPECT_TRUE(compiled.ok()) << compiled.error().toString();
+    if (!compiled.ok()) return 0;
+    cpu::CpuOptions options;
+    options.threads = threads;
+    options.sparse = std::make_shared<codegen::SparseModel>(std::move(*compiled));
+    auto exec = cpu::CpuExecutor::create(pruned.graph, options);
+    EXPECT_TRUE(exec.ok()) << exec.error().toString();
+    if (!exec.ok()) return 0;
+    const std::vector<Tensor> inputs = testing::randomInputs(pruned.graph, 11);
+    auto expected = runGraphReference(pruned.graph, inputs);
+    EXPECT_TRUE(expected.ok()) << expected.error().toString();
+    if (!expected.ok()) return 0;
+    for (int round = 0; round < 2; ++round) {  // the second run reuses every buffer
+        auto got = (*exec)->run(inputs);
+        EXPECT_TRUE(got.ok()) << got.error().toString();
+        if (!got.ok()) return 0;
+        for (size_t i = 0; i < got->size(); ++i) {
+            const std::vector<float> e = (*expected)[i].toFloatVector();
+            const std::vector<float> g = (*got)[i].toFloatVector();
+            EXPECT_EQ(e.size(), g.size());
+            if (e.size() != g.size() || e.empty()) continue;
+            const auto [lo, hi] = std::minmax_element(e.begin(), e.end());
+            const float tol = 1e-4f * std::max(*hi - *lo, 1e-3f);
+            size_t bad = 0, first = 0;
+            for (size_t j = 0; j < e.size(); ++j) {
+                if (!(std::fabs(g[j] - e[j]) <= tol)) first = bad++ ? first : j;
+            }
+            EXPECT_EQ(bad, 0u) << "output " << i << ": first at [" << first << "] got " << g[first]
+                               << ", want " << e[first] << " (tolerance " << tol << ")";
+        }
+    }
+    int sparse = 0;
+    for (const cpu::KernelChoice& c : (*exec)->kernelReport()) {
+        sparse += c.kernel.rfind("sparse ", 0) == 0;
+    }
+    return sparse;
+}
+
+// conv 3x3 (pattern) + residual Add + Relu, then conv 3x3 (CSR) + PRelu: both chains fuse.
+TEST(SparseExecutor, FusedResidualAndActivationsMatchTheReference) {
+    GraphBuilder b;
+    const ValueId x = b.input({1, 8, 13, 11});
+    ValueId c1 = b.op(OpKind::Conv, {x, b.randomConstant({8, 8, 3, 3}), b.randomConstant({8})},
+                      testing::convAttrs({1, 1}, {1, 1, 1, 1}));
+    ValueId r = b.op(OpKind::Relu, {b.op(OpKind::Add, {c1, x})});
+    ValueId c2 = b.op(OpKind::Conv, {r, b.randomConstant({6, 8, 3, 3}), b.randomConstant({6})},
+                      testing::convAttrs({2, 2}, {1, 1, 1, 1}));
+    b.output(b.op(OpKind::PRelu, {c2, b.randomConstant({6, 1, 1})}));
+    ASSERT_TRUE(b.graph.topoSort().ok());
+
+    prune::ParamValues pattern;
+    pattern.set("patterns", 4);
+    pattern.set("connectivity_rate", 0.5);
+    prune::PruningPlan plan = planOf("pattern", pattern);
+    plan.keepFirstLast = false;
+    prune::ParamValues ns;
+    ns.set("rate", 0.9);
+    std::vector<std::string> convs;
+    for (const Node& n : b.graph.nodes) {
+        if (n.op == OpKind::Conv) convs.push_back(n.name);
+    }
+    ASSERT_EQ(convs.size(), 2u);
+    plan.layers[convs[1]] = prune::PlanEntry::make("non_structured", ns);
+    auto pruned = prune::applyPlan(b.graph, plan);
+    ASSERT_TRUE(pruned.ok()) << pruned.error().toString();
+
+    for (int threads : {1, 2}) {
+        SCOPED_TRACE(threads);
+        EXPECT_EQ(expectSparseMatches(*pruned, threads), 2) << "both convs sparse";
+    }
+    // The report says what was fused and which storage ran.
+    auto compiled = codegen::compileLayers(*pruned, {});
+    ASSERT_TRUE(compiled.ok());
+    cpu::CpuOptions options;
+    options.sparse = std::make_shared<codegen::SparseModel>(std::move(*compiled));
+    auto exec = cpu::CpuExecutor::create(pruned->graph, options);
+    ASSERT_TRUE(exec.ok());
+    const cpu::KernelChoice first = testing::reportFor(**exec, pruned->graph, convs[0]);
+    EXPECT_NE(first.kernel.find("sparse pattern"), std::string::npos) << first.kernel;
+    EXPECT_NE(first.kernel.find("+sum+relu"), std::string::npos) << first.kernel;
+}
+
+// Without a compiled model, or with every layer kept dense, nothing runs sparse.
+TEST(SparseExecutor, DenseDecisionsKeepTheDenseKernels) {
+    GraphBuilder b;
+    const ValueId x = b.input({1, 4, 9, 9});
+    b.output(b.op(OpKind::Conv, {x, b.randomConstant({4, 4, 3, 3})},
+                  testing::convAttrs({1, 1}, {1, 1, 1, 1})));
+    prune::ParamValues ns;
+    ns.set("rate", 0.5);
+    prune::PruningPlan plan = planOf("non_structured", ns);
+    plan.keepFirstLast = false;
+    auto pruned = prune::applyPlan(b.graph, plan);
+    ASSERT_TRUE(pruned.ok());
+    codegen::ChooseOptions strict;
+    strict.csrMaxDensity = 0.1;  // density 0.5 stays dense
+    EXPECT_EQ(expectSparseMatches(*pruned, 1, strict), 0);
+    EXPECT_EQ(expectSparseMatches(*pruned, 1), 0) << "0.5 is above the default CSR threshold";
+    strict.csrMaxDensity = 0.6;
+    EXPECT_EQ(expectSparseMatches(*pruned, 1, strict), 1);
+}
+
+std::optional<Graph> catalogModel(const std::string& id, int64_t h, int64_t w) {
+    auto catalog = loadCatalog(plugins::defaultCatalogPath());
+    if (!catalog.ok()) return std::nullopt;
+    const CatalogEntry* entry = catalog->find(id);
+    if (!entry) return std::nullopt;
+    auto g = plugins::loadCatalogModel(*entry, plugins::assetCacheDir(), h, w);
+    if (!g.ok()) return std::nullopt;
+    return std::move(*g);
+}
+
+TEST(SparseExecutor, RealEsrganPatdnn8MatchesTheMaskedModel) {
+    auto graph = catalogModel("zoom-x2", 40, 48);
+    if (!graph) GTEST_SKIP() << "zoom-x2 is not in the asset cache: run ./prunelab setup";
+    auto plan = prune::presetPlan("patdnn-8");
+    ASSERT_TRUE(plan.ok());
+    auto pruned = prune::applyPlan(*graph, *plan);
+    ASSERT_TRUE(pruned.ok()) << pruned.error().toString();
+    for (int threads : {1, 2}) {
+        SCOPED_TRACE(threads);
+        EXPECT_GE(expectSparseMatches(*pruned, threads), 14) << "the middle convs run sparse";
+    }
+}
+
+TEST(SparseExecutor, BlazeFaceNonStructured90MatchesTheMaskedModel) {
+    auto graph = catalogModel("face-front", 0, 0);
+    if (!graph) GTEST_SKIP() << "face-front is not in the asset cache: run ./prunelab setup";
+    prune::ParamValues ns;
+    ns.set("rate", 0.9);
+    auto pruned = prune::applyPlan(*graph, planOf("non_structured", ns));
+    ASSERT_TRUE(pruned.ok()) << pruned.error().toString();
+    EXPECT_GE(expectSparseMatches(*pruned, 2), 10) << "CSR convs";
+}
+
+}  // namespace
+}  // namespace prunelab::engine
