@@ -13,10 +13,12 @@
 #include <string>
 #include <vector>
 
+#include "app/cli/compile_commands.h"
 #include "app/cli/model_loader.h"
 #include "app/cli/prune_commands.h"
 #include "app/cli/task_commands.h"
 #include "app/cli/train_commands.h"
+#include "engine/codegen/sparse_ir.h"
 #include "engine/io/image.h"
 #include "engine/io/npy.h"
 #include "engine/ir/layer_view.h"
@@ -136,9 +138,15 @@ int cmdRun(const ModelRequest& request, const std::vector<std::string>& inputSpe
 }
 
 int cmdBench(const ModelRequest& request, const std::vector<std::string>& inputSpecs, int threads,
-             int runs) {
+             int runs, bool compare) {
     auto model = loadModel(request);
     if (!model.ok()) return fail(model.error());
+    std::shared_ptr<const codegen::SparseModel> sparse;
+    if (compare) {
+        auto compiled = compileLoadedModel(*model);
+        if (!compiled.ok()) return fail(compiled.error());
+        sparse = std::make_shared<codegen::SparseModel>(std::move(*compiled));
+    }
     auto inputs = makeInputs(*model, inputSpecs);
     if (!inputs.ok()) return fail(inputs.error());
     refrt::BenchRequest bench;
@@ -158,6 +166,7 @@ int cmdBench(const ModelRequest& request, const std::vector<std::string>& inputS
     bench.inputs = *inputs;
     bench.threads = threads;
     bench.runs = runs;
+    bench.sparse = sparse;
     auto table = refrt::benchModel(bench);
     if (!tempDir.empty()) {
         std::error_code ec;
@@ -214,6 +223,15 @@ int main(int argc, char** argv) {
     bench->add_option("--input", inputs, "as for run (default: a photo or random data)");
     bench->add_option("--threads", threads, "threads for every runtime (default 1)");
     bench->add_option("--runs", runs, "timed runs per runtime (default 30)");
+    bool compare = false;
+    bench->add_flag("--compare", compare,
+                    "also run the pruned model's compiled sparse layers (PruneLab sparse)");
+
+    std::string compileOut;
+    CLI::App* compile = app.add_subcommand(
+        "compile", "the sparse compiler's passes on a pruned model: decisions and each pass's IR");
+    addModel(compile);
+    compile->add_option("--out", compileOut, "folder for layers.txt and passes/")->required();
 
     PruneRequest prune;
     CLI::App* pruneCmd =
@@ -322,7 +340,8 @@ int main(int argc, char** argv) {
         task.threads = threads;
         return cmdRunTask(task);
     }
-    if (bench->parsed()) return cmdBench(request, inputs, threads < 1 ? 1 : threads, runs);
+    if (bench->parsed()) return cmdBench(request, inputs, threads < 1 ? 1 : threads, runs, compare);
+    if (compile->parsed()) return cmdCompile(request, compileOut);
     if (pruneCmd->parsed()) {
         prune.model = request;
         return cmdPrune(prune);

@@ -26,6 +26,19 @@ Result<std::vector<LaneStats>> benchModel(const BenchRequest& request) {
                          return {};
                      }});
 
+    std::unique_ptr<cpu::CpuExecutor> sparse;
+    if (request.sparse) {
+        cpu::CpuOptions options;
+        options.threads = request.threads;
+        options.sparse = request.sparse;
+        PL_TRY_ASSIGN(sparse, cpu::CpuExecutor::create(graph, options));
+        PL_TRY(sparse->run(request.inputs));
+        lanes.push_back({"PruneLab sparse", [&]() -> Status {
+                             PL_TRY(sparse->run(request.inputs));
+                             return {};
+                         }});
+    }
+
     std::string ortError, cvError;
     auto ort = OrtRunner::load(request.modelPath, request.threads);
     if (ort.ok()) {
@@ -55,24 +68,39 @@ Result<std::vector<LaneStats>> benchModel(const BenchRequest& request) {
 }
 
 std::string formatBenchTable(const std::vector<LaneStats>& stats) {
+    const LaneStats* ours = stats.empty() ? nullptr : &stats[0];
+    const LaneStats* sparse = nullptr;
+    for (const LaneStats& s : stats) {
+        if (s.ok && s.name == "PruneLab sparse") sparse = &s;
+    }
     std::string out;
     char line[512];
-    std::snprintf(line, sizeof line, "  %-16s %10s %10s %22s\n", "runtime", "median ms", "min ms",
-                  "PruneLab / this (med)");
+    std::snprintf(line, sizeof line, "  %-16s %10s %10s %22s%s\n", "runtime", "median ms", "min ms",
+                  "PruneLab / this (med)", sparse ? "   this / sparse (med)" : "");
     out += line;
-    const LaneStats* ours = stats.empty() ? nullptr : &stats[0];
     for (const LaneStats& s : stats) {
         if (!s.ok) {
             std::string why = s.error.size() > 110 ? s.error.substr(0, 107) + "..." : s.error;
             std::snprintf(line, sizeof line, "  %-16s %10s   (%s)\n", s.name.c_str(), "n/a",
                           why.c_str());
-        } else if (&s == ours || ours == nullptr || !ours->ok) {
-            std::snprintf(line, sizeof line, "  %-16s %10.3f %10.3f\n", s.name.c_str(), s.medianMs,
-                          s.minMs);
-        } else {
-            std::snprintf(line, sizeof line, "  %-16s %10.3f %10.3f %22.3f\n", s.name.c_str(),
-                          s.medianMs, s.minMs, ours->medianMs / s.medianMs);
+            out += line;
+            continue;
         }
+        std::string ratio = "", speedup = "";
+        if (ours && ours->ok && &s != ours) {
+            char r[32];
+            std::snprintf(r, sizeof r, "%22.3f", ours->medianMs / s.medianMs);
+            ratio = r;
+        } else {
+            ratio.assign(22, ' ');
+        }
+        if (sparse && &s != sparse) {
+            char r[32];
+            std::snprintf(r, sizeof r, "   %20.2fx", s.medianMs / sparse->medianMs);
+            speedup = r;
+        }
+        std::snprintf(line, sizeof line, "  %-16s %10.3f %10.3f %s%s\n", s.name.c_str(), s.medianMs,
+                      s.minMs, ratio.c_str(), speedup.c_str());
         out += line;
     }
     return out;

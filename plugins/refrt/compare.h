@@ -3,10 +3,12 @@
 // `prunelab-cli bench` and bench/prunelab-bench.
 #pragma once
 
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "engine/codegen/sparse_ir.h"
 #include "engine/ir/graph.h"
 #include "engine/ir/result.h"
 #include "plugins/refrt/timing.h"
@@ -20,6 +22,9 @@ struct BenchRequest {
     int threads = 1;
     int runs = 30;
     int warmup = 3;
+    // When set, a "PruneLab sparse" lane runs the same graph with these compiled layers
+    // (engine/codegen), and the table adds each lane's time over the sparse one.
+    std::shared_ptr<const engine::codegen::SparseModel> sparse;
 };
 
 // Lane 0 is PruneLab dense; a runtime that cannot load the model gets ok = false and the

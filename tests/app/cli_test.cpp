@@ -262,6 +262,32 @@ int countColour(const engine::Image& image, uint8_t r, uint8_t g, uint8_t b) {
     return n;
 }
 
+// compile writes each pass's IR and the decisions; bench --compare adds the sparse lane.
+TEST(Cli, CompileWritesPassesAndDecisionsAndBenchComparesTheSparseLane) {
+    fs::path dir = tempDir("compile");
+    std::string pruned = (dir / "x2.plab").string();
+    CommandResult r = runCli("prune zoom-x2 --size 48x40 --preset patdnn-8 --out " + pruned);
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+    r = runCli("compile " + pruned + " --size 48x40 --out " + (dir / "c").string());
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+    EXPECT_NE(r.output.find("8 patterns, density 0.123 <= threshold 0.50: pattern kernel"),
+              std::string::npos)
+        << r.output;
+    EXPECT_NE(r.output.find("keepFirstLast"), std::string::npos) << r.output;
+    for (const char* f : {"layers.txt", "passes/01-analyse.txt", "passes/02-choose.txt",
+                          "passes/03-pack.txt", "passes/04-reorder.txt"}) {
+        EXPECT_TRUE(fs::exists(dir / "c" / f)) << f;
+    }
+    r = runCli("bench " + pruned + " --size 48x40 --compare --runs 2");
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+    EXPECT_NE(r.output.find("PruneLab sparse"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("this / sparse"), std::string::npos) << r.output;
+
+    r = runCli("compile " + pruned + " --out " + (dir / "c").string() + "/layers.txt/sub");
+    EXPECT_EQ(r.exitCode, 1) << r.output;
+    EXPECT_NE(r.output.find("cannot create the folder"), std::string::npos) << r.output;
+}
+
 TEST(CliCatalog, ListsEveryBundledModelAsReady) {
     CommandResult r = runCli("catalog");
     ASSERT_EQ(r.exitCode, 0) << r.output;

@@ -1,0 +1,81 @@
+// The compile command: runs the sparse compiler on a pruned model and writes what each pass
+// left, so a student can read how a pattern layer became FKW storage and why a layer stays dense.
+#include "app/cli/compile_commands.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "engine/codegen/passes.h"
+#include "engine/prune/pruned_model.h"
+
+namespace prunelab::cli {
+
+using namespace prunelab::engine;
+
+namespace {
+
+int fail(const Error& e) {
+    std::fprintf(stderr, "prunelab-cli: %s\n", e.toString().c_str());
+    return 1;
+}
+
+Status writeText(const std::filesystem::path& path, const std::string& text) {
+    std::ofstream f(path, std::ios::binary);
+    f << text;
+    f.close();
+    if (!f) return makeError(ErrorCode::Io, "cannot write the file", path.string());
+    return {};
+}
+
+}  // namespace
+
+Result<codegen::SparseModel> compileLoadedModel(const LoadedModel& model) {
+    if (prune::isPlabGraph(model.graph)) {
+        PL_TRY_ASSIGN(prune::PrunedModel pruned, prune::prunedModelFromGraph(model.graph));
+        return codegen::compileLayers(pruned);
+    }
+    return codegen::compileLayers(model.graph);
+}
+
+int cmdCompile(const ModelRequest& request, const std::string& outDir) {
+    auto model = loadModel(request);
+    if (!model.ok()) return fail(model.error());
+    auto compiled = compileLoadedModel(*model);
+    if (!compiled.ok()) return fail(compiled.error());
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    fs::create_directories(fs::path(outDir) / "passes", ec);
+    if (ec)
+        return fail(
+            makeError(ErrorCode::Io, "cannot create the folder: " + ec.message(), outDir));
+    int n = 0;
+    for (const codegen::PassRecord& p : compiled->passes) {
+        char name[64];
+        std::snprintf(name, sizeof name, "%02d-%s.txt", ++n, p.pass.c_str());
+        if (Status st = writeText(fs::path(outDir) / "passes" / name, p.dump); !st.ok())
+            return fail(st.error());
+    }
+    if (Status st = writeText(fs::path(outDir) / "layers.txt", codegen::dumpModel(*compiled));
+        !st.ok())
+        return fail(st.error());
+
+    std::printf("%-4s %-10s %8s %12s  %s\n", "#", "kernel", "density", "kept MMACs", "decision");
+    int64_t dense = 0, kept = 0;
+    for (const codegen::LayerCode& l : compiled->layers) {
+        std::printf("%-4d %-10s %8.3f %12.2f  %s\n", l.index, codegen::kernelKindName(l.kind),
+                    l.density, static_cast<double>(l.keptMacs) / 1e6, l.decision.c_str());
+        dense += l.denseMacs, kept += l.keptMacs;
+    }
+    std::printf(
+        "%zu layers, %.1f of %.1f MMACs kept (%.2fx fewer); passes:", compiled->layers.size(),
+        static_cast<double>(kept) / 1e6, static_cast<double>(dense) / 1e6,
+        kept > 0 ? static_cast<double>(dense) / static_cast<double>(kept) : 0.0);
+    for (const codegen::PassRecord& p : compiled->passes) {
+        std::printf(" %s %.1f ms", p.pass.c_str(), p.milliseconds);
+    }
+    std::printf("\nwrote %s/layers.txt and %s/passes/\n", outDir.c_str(), outDir.c_str());
+    return 0;
+}
+
+}  // namespace prunelab::cli
