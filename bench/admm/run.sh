@@ -76,6 +76,12 @@ bench_arch() {
         --data fashion-mnist --epochs "$dense_epochs" --threads "$THREADS" --seed 1 \
         --out "$dense" "${limits[@]}"
     print_rows  # every retraining starts from this model
+    # The control: the dense model trained for the same extra epochs with nothing pruned. The
+    # retrained models get those epochs too, so this, not the first row, is what they must match.
+    start "$arch-dense-continued" "$arch dense, continued" "+$budget epochs, no pruning" "$CLI" \
+        admm "$dense" --plan "$PLANS/dense.json" --method one-shot --data fashion-mnist \
+        --epochs "$budget" --fine-tune-epochs "$budget" --threads "$THREADS" --seed 1 \
+        --out "$OUT/$arch-dense-continued.onnx" "${limits[@]}"
     local plan p method extra
     for plan in "$@"; do
         p=$(basename "$plan" .json)
