@@ -19,6 +19,8 @@ namespace prunelab::engine::codegen {
 
 namespace {
 
+constexpr int kVectorFloats = 16;  // floats in the generated code's pl_vec
+
 // ---- Text helpers ------------------------------------------------------------------------
 
 // Text that goes into a // comment: printable ASCII only, and no backslash (a backslash at the
@@ -187,31 +189,54 @@ typedef struct pl_epilogue {
 } pl_epilogue;
 }
 
-// The accumulators never overlap the input rows, which the compiler cannot prove: without this
-// GCC vectorises the pattern loops behind run-time overlap checks, or not at all for 3+
-// filters. (Clang's assume_safety warns wherever it cannot vectorise: strided loops.)
-#if defined(__GNUC__) && !defined(__clang__)
-#define PL_NO_ALIAS _Pragma("GCC ivdep")
-#else
-#define PL_NO_ALIAS
-#endif
+// pl_vec: 16 floats as one value, which GCC and Clang map onto the target's SIMD registers
+// (one AVX-512 register, two AVX2, four NEON). Loads go through memcpy: unaligned and
+// alias-safe; a strided load (stride-2 layers) gathers element by element.
+typedef float pl_vec __attribute__((vector_size(64)));
+// (By reference: a vector passed or returned by value changes the calling convention with the
+// target's vector width, which compilers warn about.)
+template <int64_t kStride>
+inline void pl_load(pl_vec& v, const float* p) {
+    if constexpr (kStride == 1) {
+        __builtin_memcpy(&v, p, sizeof v);
+    } else {
+        for (int i = 0; i < 16; ++i) v[i] = p[i * kStride];
+    }
+}
+inline void pl_store(float* p, const pl_vec& v) { __builtin_memcpy(p, &v, sizeof v); }
 
 enum { PL_ACT_NONE = 0, PL_ACT_RELU = 1, PL_ACT_LEAKY = 2, PL_ACT_CLIP = 3, PL_ACT_PRELU = 4 };
 
-// y[i] = act(acc[i] + bias + residual[i]) for one run of n pixels of output channel `channel`.
-// The switch sits outside the loops so that each loop vectorises.
+// y[i] = act(acc[i] + bias + residual[i]) for one run of n pixels of output channel `channel`,
+// in one pass per activation (the switch sits outside the loops so that each loop vectorises).
+template <class Activation>
+inline void pl_finish_with(float* y, const float* acc, int64_t n, float bias,
+                           const float* residual, Activation act) {
+    if (residual) {
+        for (int64_t i = 0; i < n; ++i) y[i] = act(acc[i] + bias + residual[i]);
+    } else {
+        for (int64_t i = 0; i < n; ++i) y[i] = act(acc[i] + bias);
+    }
+}
 inline void pl_finish(float* y, const float* acc, int64_t n, float bias, const float* residual,
                       const pl_epilogue* epi, int64_t channel) {
-    for (int64_t i = 0; i < n; ++i) y[i] = acc[i] + bias + (residual ? residual[i] : 0.0f);
-    const int32_t act = epi ? epi->activation : PL_ACT_NONE;
-    if (act == PL_ACT_RELU) {
-        for (int64_t i = 0; i < n; ++i) y[i] = y[i] < 0.0f ? 0.0f : y[i];
-    } else if (act == PL_ACT_LEAKY || act == PL_ACT_PRELU) {
-        const float slope = act == PL_ACT_LEAKY ? epi->alpha : epi->slopes[channel];
-        for (int64_t i = 0; i < n; ++i) y[i] = y[i] < 0.0f ? slope * y[i] : y[i];
-    } else if (act == PL_ACT_CLIP) {
-        const float lo = epi->clip_min, hi = epi->clip_max;
-        for (int64_t i = 0; i < n; ++i) y[i] = y[i] < lo ? lo : (y[i] > hi ? hi : y[i]);
+    switch (epi ? epi->activation : PL_ACT_NONE) {
+        case PL_ACT_RELU:
+            return pl_finish_with(y, acc, n, bias, residual,
+                                  [](float v) { return v < 0.0f ? 0.0f : v; });
+        case PL_ACT_LEAKY:
+        case PL_ACT_PRELU: {
+            const float slope = epi->activation == PL_ACT_LEAKY ? epi->alpha : epi->slopes[channel];
+            return pl_finish_with(y, acc, n, bias, residual,
+                                  [slope](float v) { return v < 0.0f ? slope * v : v; });
+        }
+        case PL_ACT_CLIP: {
+            const float lo = epi->clip_min, hi = epi->clip_max;
+            return pl_finish_with(y, acc, n, bias, residual,
+                                  [lo, hi](float v) { return v < lo ? lo : (v > hi ? hi : v); });
+        }
+        default:
+            return pl_finish_with(y, acc, n, bias, residual, [](float v) { return v; });
     }
 }
 #endif  // PRUNELAB_KERNEL_ABI_V1
@@ -246,7 +271,7 @@ void emitHeaderComment(std::ostringstream& s, const LayerCode& layer,
       << "// Decision: " << commentText(layer.decision) << "\n"
       << "// Tuning:   filterBlock " << layer.tuning.filterBlock << ", pixelBlock "
       << layer.tuning.pixelBlock << ", unroll " << layer.tuning.unroll << " (source "
-      << commentText(layer.tuning.source) << "): accumulators of " << chunk << " pixels\n"
+      << commentText(layer.tuning.source) << "): runs of " << chunk << " pixels per block call\n"
       << "// Storage:  " << fkw.inputChannel.size() << " kernels of 4 weights in FKW order, "
       << fkw.filterOrder.size() << " stored filters, " << groups << " kernel groups (on average "
       << (groups ? static_cast<double>(kernelsInGroups) / static_cast<double>(groups) : 0.0)
@@ -268,49 +293,71 @@ void emitHeaderComment(std::ostringstream& s, const LayerCode& layer,
     s << "//\n"
       << "// How it runs: for each output row, each block of kFilterBlock output channels and "
          "each\n"
-      << "// run of kChunk output pixels, the block's kernel groups add into kChunk-wide\n"
-      << "// accumulators (one per channel) with the loop of their pattern, whose tap offsets are\n"
+      << "// run of kRun output pixels, the block's function adds every kernel group's 4 taps "
+         "into\n"
+      << "// accumulators held in SIMD registers (one per channel of the block; every loaded "
+         "input\n"
+      << "// vector serves all filters of its group), with tap offsets and weight positions as\n"
       << "// constants; then bias, residual and activation are applied once while writing. Pixels\n"
       << "// near the left and right edges (taps in the padding) take the checked loop at the "
          "end.\n\n";
 }
 
-void emitPatternFunction(std::ostringstream& s, size_t id, prune::Pattern pattern) {
-    const auto taps = tapsOf(pattern);
-    s << "// Pattern " << id << ":";
-    for (const auto& t : taps) s << " (" << t[0] << "," << t[1] << ")";
-    s << "  (row, column)\n";
-    for (int y = 0; y < 3; ++y) {
-        s << "//   ";
-        for (int x = 0; x < 3; ++x) s << ((pattern >> (y * 3 + x) & 1) ? " x" : " .");
-        s << "\n";
-    }
-    s << "template <int kCount>\n"
-      << "inline void pattern" << id
-      << "(Accumulators& acc, const Group& g, const float* const rows[3], int64_t x0) {\n"
-      << "    float w[kCount][4];\n"
-      << "    float* a[kCount];\n"
-      << "    for (int k = 0; k < kCount; ++k) {\n"
-      << "        for (int t = 0; t < 4; ++t) w[k][t] = kWeights[4 * g.kernel[k] + t];\n"
-      << "        a[k] = acc[g.slot[k]];\n"
-      << "    }\n";
-    bool used[3] = {false, false, false};
-    for (const auto& t : taps) used[t[0]] = true;
-    for (int r = 0; r < 3; ++r) {
-        if (used[r]) {
-            s << "    const float* in" << r << " = rows[" << r << "] + x0 * kStrideW - kPadLeft;\n";
+// One filter block as straight-line code: each kernel group's taps loaded once per run and
+// multiplied into the accumulators of the filters that share them. Accumulators stay in
+// registers for the whole block, which the table-driven loops (accumulators in memory, indexed
+// at run time) could not do.
+void emitBlockFunction(std::ostringstream& s, const LayerCode& layer, size_t b,
+                       const Block& block) {
+    const FkwWeights& fkw = layer.fkw;
+    const size_t slots = block.channels.size();
+    s << "// Block " << b << ": output channels " << joinInts(block.channels) << "; "
+      << block.groups.size() << " kernel groups.\n"
+      << "void block" << b
+      << "(const float* const (*rows)[3], int64_t x0, float (&acc)[kFilterBlock][kOutW]) {\n"
+      << "    const int64_t xIn = x0 * kStrideW - kPadLeft;\n"
+      << "    pl_vec";
+    for (size_t k = 0; k < slots; ++k) s << (k ? "," : "") << " a" << k << "[kUnroll] = {}";
+    s << ";\n";
+    for (size_t gi = 0; gi < block.groups.size(); ++gi) {
+        const Group& g = block.groups[gi];
+        const prune::Pattern pattern = fkw.patterns[size_t(g.pattern)];
+        const auto taps = tapsOf(pattern);
+        s << "    {  // input channel " << g.channel << ", pattern " << g.pattern << " (";
+        for (int y = 0; y < 3; ++y) {
+            if (y) s << " ";
+            for (int x = 0; x < 3; ++x) s << ((pattern >> (y * 3 + x) & 1) ? 'x' : '.');
         }
+        s << "), filters";
+        for (int32_t slot : g.slot) s << " " << slot;
+        s << "\n";
+        bool used[3] = {false, false, false};
+        for (const auto& t : taps) used[t[0]] = true;
+        for (int r = 0; r < 3; ++r) {
+            if (used[r]) {
+                s << "        const float* r" << r << " = rows[" << gi << "][" << r << "] + xIn;\n";
+            }
+        }
+        s << "        for (int u = 0; u < kUnroll; ++u) {\n";
+        for (size_t t = 0; t < 4; ++t) {
+            s << "            pl_vec v" << t << ";\n"
+              << "            pl_load<kStrideW>(v" << t << ", r" << taps[t][0]
+              << " + u * kVector * kStrideW + " << taps[t][1] << " * kDilationW);\n";
+        }
+        for (size_t k = 0; k < g.slot.size(); ++k) {
+            const int32_t w = 4 * g.kernel[k];
+            s << "            a" << g.slot[k] << "[u] += kWeights[" << w << "] * v0 + kWeights["
+              << w + 1 << "] * v1 + kWeights[" << w + 2 << "] * v2 + kWeights[" << w + 3
+              << "] * v3;\n";
+        }
+        s << "        }\n"
+          << "    }\n";
     }
-    s << "    PL_NO_ALIAS\n"
-      << "    for (int p = 0; p < kChunk; ++p) {\n";
-    for (size_t t = 0; t < 4; ++t) {
-        s << "        const float v" << t << " = in" << taps[t][0] << "[p * kStrideW + "
-          << taps[t][1] << " * kDilationW];\n";
+    s << "    for (int u = 0; u < kUnroll; ++u) {\n";
+    for (size_t k = 0; k < slots; ++k) {
+        s << "        pl_store(acc[" << k << "] + x0 + u * kVector, a" << k << "[u]);\n";
     }
-    s << "        for (int k = 0; k < kCount; ++k) {\n"
-      << "            a[k][p] += w[k][0] * v0 + w[k][1] * v1 + w[k][2] * v2 + w[k][3] * v3;\n"
-      << "        }\n"
-      << "    }\n"
+    s << "    }\n"
       << "}\n\n";
 }
 
@@ -345,18 +392,18 @@ Result<std::string> emitLayerSource(const LayerCode& layer) {
     const int blockSize = std::clamp(layer.tuning.filterBlock, 1, 8);
     const std::vector<Block> blocks = planBlocks(layer, blockSize);
     const auto [innerLo, innerHi] = innerColumns(c);
-    // Accumulator runs span the whole inner row (up to 1024 pixels, kFilterBlock x 4 KiB of L1):
-    // with random connectivity a group holds about one kernel, so per-group setup paid per
-    // 16-pixel vector cost more than the 4 multiply-adds it served (60 ms against the generic
-    // kernel's 24 on the 64->64 layer of PATTERN-KERNELS.md). Tuning's pixelBlock x unroll is
-    // the floor.
-    const int chunk = static_cast<int>(std::clamp<int64_t>(
-        innerHi - innerLo,
-        std::clamp(layer.tuning.pixelBlock, 1, 64) * std::clamp(layer.tuning.unroll, 1, 8), 1024));
+    // kRun output pixels per block call: kUnroll vectors of kVector pixels per filter, all
+    // kFilterBlock x kUnroll accumulators in registers (at most 16: AVX-512 has 32, and the
+    // loaded inputs and weights need some). Untuned layers get 4 vectors per filter: on the
+    // PATTERN-KERNELS.md layer unroll 1, 2, 4 ran 28, 24.6, 22.5 ms (the block's row pointers
+    // and call are paid per run).
+    const int wanted = layer.tuning.source == "default" ? 4 : layer.tuning.unroll;
+    const int unroll = std::clamp(std::min(wanted, 16 / blockSize), 1, 4);
+    const int run = kVectorFloats * unroll;
     const std::string ns = "pl_l" + std::to_string(layer.index);
 
     std::ostringstream s;
-    emitHeaderComment(s, layer, blocks, chunk);
+    emitHeaderComment(s, layer, blocks, run);
     s << kPreamble << "\n";
     // Internal linkage: with -fPIC, calls between external functions go through the PLT and are
     // never inlined (a third of the run time on the PATTERN-KERNELS.md layer).
@@ -372,7 +419,10 @@ Result<std::string> emitLayerSource(const LayerCode& layer) {
       << "constexpr int64_t kPadTop = " << c.padTop << ", kPadLeft = " << c.padLeft << ";\n"
       << "constexpr int kFilterBlock = " << blockSize
       << ";  // output channels that share each loaded input vector\n"
-      << "constexpr int kChunk = " << chunk << ";  // output pixels per accumulator run\n"
+      << "constexpr int kVector = " << kVectorFloats
+      << ";  // pixels per SIMD accumulator (pl_vec)\n"
+      << "constexpr int kUnroll = " << unroll << ";  // accumulators per filter\n"
+      << "constexpr int kRun = kVector * kUnroll;  // output pixels per block call\n"
       << "// Output columns whose taps all fall inside the input: no bounds checks there.\n"
       << "constexpr int64_t kInnerBegin = " << innerLo << ", kInnerEnd = " << innerHi << ";\n\n";
 
@@ -433,26 +483,16 @@ Result<std::string> emitLayerSource(const LayerCode& layer) {
     }
     s << "};\n\n";
 
-    s << "using Accumulators = float[kFilterBlock][kChunk];\n\n";
-    for (size_t p = 0; p < fkw.patterns.size(); ++p) emitPatternFunction(s, p, fkw.patterns[p]);
-
-    s << "// One group's pass over a run of kChunk pixels starting at output column x0.\n"
-      << "inline void runGroup(Accumulators& acc, const Group& g, const float* const rows[3], "
-         "int64_t x0) {\n"
-      << "    switch (g.pattern) {\n";
-    for (size_t p = 0; p < fkw.patterns.size(); ++p) {
-        s << "        case " << p << ":\n"
-          << "            switch (g.count) {\n";
-        for (int k = 1; k <= blockSize; ++k) {
-            s << "                case " << k << ": return pattern" << p << "<" << k
-              << ">(acc, g, rows, x0);\n";
-        }
-        s << "            }\n"
-          << "            return;\n";
-    }
-    s << "    }\n"
-      << "}\n\n";
-
+    size_t maxGroups = 1;
+    for (const Block& blk : blocks) maxGroups = std::max(maxGroups, blk.groups.size());
+    s << "constexpr int kMaxGroups = " << maxGroups
+      << ";  // kernel groups in the largest block\n\n";
+    for (size_t b = 0; b < blocks.size(); ++b) emitBlockFunction(s, layer, b, blocks[b]);
+    s << "using BlockFunction = void (*)(const float* const (*rows)[3], int64_t x0,\n"
+      << "                               float (&acc)[kFilterBlock][kOutW]);\n"
+      << "const BlockFunction kBlockFunctions[kBlocks] = {";
+    for (size_t b = 0; b < blocks.size(); ++b) s << (b ? ", " : "") << "block" << b;
+    s << "};\n\n";
     s << R"(// Input rows of plane `channel` that output row oy's three tap rows read; a row in the
 // vertical padding reads zeros.
 const float kZeroRow[kInW] = {};
@@ -464,55 +504,57 @@ inline void tapRows(const float* image, int32_t channel, int64_t oy, const float
     }
 }
 
-// One output pixel of every channel of block b, each tap checked (the edge columns).
-inline void edgePixel(int b, const float* image, int64_t oy, int64_t ox, float acc[kFilterBlock]) {
-    for (int s = 0; s < kFilterBlock; ++s) acc[s] = 0.0f;
+// Output columns [from, to) of every channel of block b with each tap checked: the edge
+// columns, whose taps may fall into the padding. rows[g]: tapRows() of the block's group g.
+inline void edgeColumns(int b, const float* const (*rows)[3], int64_t from, int64_t to,
+                        float (&acc)[kFilterBlock][kOutW]) {
+    for (int s = 0; s < kFilterBlock; ++s) {
+        for (int64_t ox = from; ox < to; ++ox) acc[s][ox] = 0.0f;
+    }
     for (int32_t gi = kBlockGroups[b]; gi < kBlockGroups[b + 1]; ++gi) {
         const Group& g = kGroups[gi];
-        const float* rows[3];
-        tapRows(image, g.channel, oy, rows);
         for (int t = 0; t < 4; ++t) {
-            const int64_t ix = ox * kStrideW - kPadLeft + kTaps[g.pattern][t][1] * kDilationW;
-            if (ix < 0 || ix >= kInW) continue;
-            const float v = rows[kTaps[g.pattern][t][0]][ix];
-            for (int k = 0; k < g.count; ++k) acc[g.slot[k]] += kWeights[4 * g.kernel[k] + t] * v;
+            const float* row = rows[gi - kBlockGroups[b]][kTaps[g.pattern][t][0]];
+            const int64_t dx = kTaps[g.pattern][t][1] * kDilationW - kPadLeft;
+            for (int64_t ox = from; ox < to; ++ox) {
+                const int64_t ix = ox * kStrideW + dx;
+                if (ix < 0 || ix >= kInW) continue;
+                for (int k = 0; k < g.count; ++k) {
+                    acc[g.slot[k]][ox] += kWeights[4 * g.kernel[k] + t] * row[ix];
+                }
+            }
         }
     }
 }
 
-// Output row oy of every channel of one batch item.
+// Output row oy of every channel of one batch item: each block's sums for the whole row, then
+// bias, residual and activation over the row (long loops that vectorise).
 void computeRow(const float* image, float* out, const float* residual, const float* bias,
                 const pl_epilogue* epi, int64_t oy) {
     const int64_t rowOffset = oy * kOutW;
     for (int b = 0; b < kBlocks; ++b) {
-        auto finish = [&](int slot, int64_t x0, int64_t n, const float* acc) {
-            const int32_t o = kBlockChannels[b][slot];
-            if (o < 0) return;
-            const int64_t at = o * kOutH * kOutW + rowOffset + x0;
-            pl_finish(out + at, acc, n, bias ? bias[o] : 0.0f, residual ? residual + at : nullptr,
-                      epi, o);
-        };
-        // Runs of kChunk pixels; the last one is moved back to end at kInnerEnd (it recomputes
+        alignas(64) float acc[kFilterBlock][kOutW];
+        // Runs of kRun pixels; the last one is moved back to end at kInnerEnd (it recomputes
         // a few pixels, which only overwrite the same values).
-        const bool chunked = kInnerEnd - kInnerBegin >= kChunk;
-        if (chunked) {
-            for (int64_t x = kInnerBegin; x < kInnerEnd; x += kChunk) {
-                const int64_t x0 = x + kChunk <= kInnerEnd ? x : kInnerEnd - kChunk;
-                alignas(64) Accumulators acc = {};
-                for (int32_t gi = kBlockGroups[b]; gi < kBlockGroups[b + 1]; ++gi) {
-                    const float* rows[3];
-                    tapRows(image, kGroups[gi].channel, oy, rows);
-                    runGroup(acc, kGroups[gi], rows, x0);
-                }
-                for (int s = 0; s < kFilterBlock; ++s) finish(s, x0, kChunk, acc[s]);
-            }
+        const float* rows[kMaxGroups][3];
+        for (int32_t gi = kBlockGroups[b]; gi < kBlockGroups[b + 1]; ++gi) {
+            tapRows(image, kGroups[gi].channel, oy, rows[gi - kBlockGroups[b]]);
         }
-        for (int64_t ox = 0; ox < kOutW; ++ox) {
-            if (chunked && ox == kInnerBegin) ox = kInnerEnd;
-            if (ox >= kOutW) break;
-            float acc[kFilterBlock];
-            edgePixel(b, image, oy, ox, acc);
-            for (int s = 0; s < kFilterBlock; ++s) finish(s, ox, 1, &acc[s]);
+        if (kInnerEnd - kInnerBegin >= kRun) {
+            for (int64_t x = kInnerBegin; x < kInnerEnd; x += kRun) {
+                kBlockFunctions[b](rows, x + kRun <= kInnerEnd ? x : kInnerEnd - kRun, acc);
+            }
+            edgeColumns(b, rows, 0, kInnerBegin, acc);
+            edgeColumns(b, rows, kInnerEnd, kOutW, acc);
+        } else {
+            edgeColumns(b, rows, 0, kOutW, acc);
+        }
+        for (int s = 0; s < kFilterBlock; ++s) {
+            const int32_t o = kBlockChannels[b][s];
+            if (o < 0) continue;
+            const int64_t at = o * kOutH * kOutW + rowOffset;
+            pl_finish(out + at, acc[s], kOutW, bias ? bias[o] : 0.0f,
+                      residual ? residual + at : nullptr, epi, o);
         }
     }
 }

@@ -312,7 +312,8 @@ TEST(Codegen, GeneratedPatternLayersMatchReferenceConv) {
             const std::vector<prune::Pattern> patterns = randomPatterns(index % 2 ? 8 : 4, rng);
             LayerCode layer = patternLayer(index, paramsOf(s), patterns, connectivity, rng);
             layer.tuning.filterBlock = blocks[index % 3];
-            layer.tuning.unroll = index % 2 ? 4 : 1;
+            layer.tuning.source = index % 2 ? "tuned" : "default";  // "default" picks its own
+            layer.tuning.unroll = index % 4 == 1 ? 1 : 2;
             if (index % 2) reorderFilters(layer.fkw);
             model.layers.push_back(std::move(layer));
             names.push_back(std::string(s.name) + ", connectivity " + std::to_string(connectivity) +
