@@ -15,11 +15,6 @@ using namespace prunelab::engine;
 
 namespace {
 
-int fail(const Error& e) {
-    std::fprintf(stderr, "prunelab-cli: %s\n", e.toString().c_str());
-    return 1;
-}
-
 Status writeText(const std::filesystem::path& path, const std::string& text) {
     std::ofstream f(path, std::ios::binary);
     f << text;
@@ -47,8 +42,7 @@ int cmdCompile(const ModelRequest& request, const std::string& outDir) {
     std::error_code ec;
     fs::create_directories(fs::path(outDir) / "passes", ec);
     if (ec)
-        return fail(
-            makeError(ErrorCode::Io, "cannot create the folder: " + ec.message(), outDir));
+        return fail(makeError(ErrorCode::Io, "cannot create the folder: " + ec.message(), outDir));
     int n = 0;
     for (const codegen::PassRecord& p : compiled->passes) {
         char name[64];

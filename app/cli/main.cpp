@@ -33,11 +33,6 @@ using namespace prunelab::engine;
 
 namespace {
 
-int fail(const Error& e) {
-    std::fprintf(stderr, "prunelab-cli: %s\n", e.toString().c_str());
-    return 1;
-}
-
 std::string humanCount(int64_t n) {
     char buf[32];
     if (n >= 1'000'000'000)

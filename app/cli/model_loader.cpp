@@ -1,6 +1,7 @@
 // Model loading and input preparation for the CLI.
 #include "app/cli/model_loader.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -13,6 +14,11 @@
 namespace prunelab::cli {
 
 using namespace prunelab::engine;
+
+int fail(const Error& error) {
+    std::fprintf(stderr, "prunelab-cli: %s\n", error.toString().c_str());
+    return 1;
+}
 
 std::string assetCacheDir() {
     return plugins::assetCacheDir();

@@ -47,6 +47,9 @@ inline constexpr const char* kCatalogIdKey = "prunelab.catalog_id";
 engine::Result<std::vector<engine::Tensor>> makeInputs(const LoadedModel& model,
                                                        const std::vector<std::string>& specs);
 
+// Prints "prunelab-cli: <error>" on stderr and returns the exit code 1: every command's error path.
+int fail(const engine::Error& error);
+
 // The asset cache (${XDG_CACHE_HOME:-~/.cache}/prunelab), as ./prunelab setup fills it.
 std::string assetCacheDir();
 

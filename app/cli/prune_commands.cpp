@@ -20,11 +20,6 @@ using namespace prunelab::engine::prune;
 
 namespace {
 
-int fail(const Error& e) {
-    std::fprintf(stderr, "prunelab-cli: %s\n", e.toString().c_str());
-    return 1;
-}
-
 std::string howText(const LayerPruning& lp) {
     switch (lp.how) {
         case LayerPruning::How::Dense:

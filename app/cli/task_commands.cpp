@@ -18,11 +18,6 @@ using namespace prunelab::engine;
 
 namespace {
 
-int fail(const Error& e) {
-    std::fprintf(stderr, "prunelab-cli: %s\n", e.toString().c_str());
-    return 1;
-}
-
 const char* formatName(ModelFormat f) {
     switch (f) {
         case ModelFormat::Onnx:

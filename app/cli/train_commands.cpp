@@ -51,11 +51,6 @@ void ensureBlasSettings(char** argv) {
 
 namespace {
 
-int fail(const Error& e) {
-    std::fprintf(stderr, "prunelab-cli: %s\n", e.toString().c_str());
-    return 1;
-}
-
 #ifdef PRUNELAB_HAVE_TORCH
 
 std::atomic<bool> g_stop{false};
