@@ -93,8 +93,15 @@ Result<ProcessResult> runProcess(const std::vector<std::string>& argv, const fs:
     posix_spawn_file_actions_addopen(&actions, 1, logPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
                                      0600);
     posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    // Its own process group, so that a timeout kills what the driver started too (cc1plus, as,
+    // ld), not only the driver.
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attr, 0);
     pid_t pid = 0;
-    const int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
+    const int rc = posix_spawn(&pid, args[0], &actions, &attr, args.data(), environ);
+    posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0) {
         return makeError(ErrorCode::NotFound,
@@ -108,7 +115,7 @@ Result<ProcessResult> runProcess(const std::vector<std::string>& argv, const fs:
         if (done == pid) break;
         if (done < 0 && errno != EINTR) break;
         if (std::chrono::steady_clock::now() > deadline) {
-            ::kill(pid, SIGKILL);
+            ::kill(-pid, SIGKILL);
             ::waitpid(pid, &status, 0);
             result.timedOut = true;
             break;

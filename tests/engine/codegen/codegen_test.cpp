@@ -6,14 +6,18 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <limits>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/codegen/emit.h"
@@ -464,6 +468,51 @@ TEST(Codegen, BrokenCompilerGivesAClearError) {
     }
     ASSERT_FALSE(c.ok());
     EXPECT_NE(c.error().message.find("/bin/false"), std::string::npos) << c.error().toString();
+}
+
+// A compiler that never finishes is killed at the time limit and reported.
+TEST(Codegen, HangingCompilerIsKilledAtTheTimeLimit) {
+    TempDir dir;
+    const fs::path script = dir.path() / "slow-c++";
+    {
+        std::ofstream f(script);
+        f << "#!/bin/sh\nif [ \"$1\" = --version ]; then echo slow-c++ 1.0; exit 0; fi\nsleep 30\n";
+    }
+    fs::permissions(script, fs::perms::owner_all);
+    JitOptions options = quickOptions(dir);
+    options.compiler = script.string();
+    options.timeoutSeconds = 1;
+    const auto start = std::chrono::steady_clock::now();
+    auto module = compileModule("extern \"C\" int f() { return 1; }\n", options);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    ASSERT_FALSE(module.ok());
+    EXPECT_NE(module.error().message.find("timed out"), std::string::npos)
+        << module.error().toString();
+    EXPECT_LT(seconds, 10.0);
+}
+
+// Threads compiling the same module at once each get a whole library (temporary names, rename).
+TEST(Codegen, ConcurrentCompilesOfOneModule) {
+    SKIP_WITHOUT_COMPILER();
+    TempDir dir;
+    Rng rng(28);
+    SparseModel model;
+    model.layers.push_back(patternLayer(0, paramsOf(kShapes[1]), randomPatterns(4, rng), 0.5, rng));
+    auto source = emitModuleSource(model);
+    ASSERT_TRUE(source.ok()) << source.error().toString();
+    const JitOptions options = quickOptions(dir);
+    std::vector<std::optional<Result<CompiledModule>>> results(4);
+    std::vector<std::thread> threads;
+    for (auto& r : results) {
+        threads.emplace_back(
+            [&r, &source, &options] { r.emplace(compileModule(*source, options)); });
+    }
+    for (std::thread& t : threads) t.join();
+    for (auto& r : results) {
+        ASSERT_TRUE(r->ok()) << r->error().toString();
+        checkCompiledLayer(r->value(), model.layers[0], rng, "concurrent compile");
+    }
 }
 
 TEST(Codegen, CompileErrorsCarryTheCompilersOutput) {
