@@ -62,8 +62,8 @@ std::array<std::array<int, 2>, 4> tapsOf(prune::Pattern pattern) {
 // ---- The plan baked into a layer's code --------------------------------------------------
 
 // Kernels of one block of filters that read the same input channel with the same pattern: one
-// pass over the input rows serves all of them (load-redundancy elimination). Mirrors the
-// generic kernel's grouping so both run the same arithmetic.
+// pass over the input rows serves all of them (load-redundancy elimination). Blocks are
+// consecutive filters in run order, so the reorder pass decides who can share.
 struct Group {
     int32_t channel = 0;  // absolute input channel
     int32_t pattern = 0;
@@ -249,7 +249,7 @@ std::string entrySignature(int index) {
 }
 
 void emitHeaderComment(std::ostringstream& s, const LayerCode& layer,
-                       const std::vector<Block>& blocks, int chunk) {
+                       const std::vector<Block>& blocks, int run) {
     const ConvParams& c = layer.conv;
     const FkwWeights& fkw = layer.fkw;
     size_t groups = 0, kernelsInGroups = 0;
@@ -271,7 +271,8 @@ void emitHeaderComment(std::ostringstream& s, const LayerCode& layer,
       << "// Decision: " << commentText(layer.decision) << "\n"
       << "// Tuning:   filterBlock " << layer.tuning.filterBlock << ", pixelBlock "
       << layer.tuning.pixelBlock << ", unroll " << layer.tuning.unroll << " (source "
-      << commentText(layer.tuning.source) << "): runs of " << chunk << " pixels per block call\n"
+      << commentText(layer.tuning.source) << "): runs of " << run
+      << " pixels per block call (16-float vectors; pixelBlock is not used)\n"
       << "// Storage:  " << fkw.inputChannel.size() << " kernels of 4 weights in FKW order, "
       << fkw.filterOrder.size() << " stored filters, " << groups << " kernel groups (on average "
       << (groups ? static_cast<double>(kernelsInGroups) / static_cast<double>(groups) : 0.0)
