@@ -166,6 +166,21 @@ std::string uniqueSuffix() {
            std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
 }
 
+// -march=native code built on one machine can crash on another that shares the home
+// directory: the CPU's model and feature flags are part of the key.
+std::string hostCpuIdentity() {
+    std::ifstream f("/proc/cpuinfo");
+    std::string line, id;
+    while (std::getline(f, line)) {
+        if (line.rfind("model name", 0) == 0 || line.rfind("flags", 0) == 0 ||
+            line.rfind("Features", 0) == 0 || line.rfind("CPU part", 0) == 0) {
+            if (id.find(line) == std::string::npos) id += line + "\n";
+        }
+        if (line.empty() && !id.empty()) break;  // the first processor is enough
+    }
+    return id;
+}
+
 template <class F>
 F symbol(void* handle, const std::string& name) {
     return reinterpret_cast<F>(::dlsym(handle, name.c_str()));
@@ -300,6 +315,7 @@ Result<CompiledModule> compileModule(const std::string& source, const JitOptions
     hash.add(compiler);
     hash.add(version.output);
     for (const std::string& f : flags) hash.add(f);
+    hash.add(hostCpuIdentity());
     hash.add(source);
 
     CompiledModule module;

@@ -66,12 +66,12 @@ class CompiledModule {
 
 // Compiles `source` (a module from emitModuleSource) into
 // <cacheDir>/<key>.so, key = hash(source, compiler path and `--version` output, flags, ABI
-// version), or reuses that file when present; loads it and resolves every layer its table
-// lists. Two processes may compile the same key at once: each writes its own temporary file and
-// renames it into place, so neither ever loads a half-written library. Errors: NotFound when no
-// compiler runs (names what was tried), Internal with the compiler's exit status and the tail of
-// its output when compilation fails or times out, Io for the cache directory, Corrupt when the
-// library lacks the module table or a listed layer.
+// version, the host CPU's model and features), or reuses that file when present; loads it and
+// resolves every layer its table lists. Two processes may compile the same key at once: each writes
+// its own temporary file and renames it into place, so neither ever loads a half-written library.
+// Errors: NotFound when no compiler runs (names what was tried), Internal with the compiler's exit
+// status and the tail of its output when compilation fails or times out, Io for the cache
+// directory, Corrupt when the library lacks the module table or a listed layer.
 Result<CompiledModule> compileModule(const std::string& source, const JitOptions& options = {});
 
 // emitModuleSource(model) then compileModule. Layers the module does not hold (see
