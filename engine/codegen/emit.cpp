@@ -292,34 +292,36 @@ void emitHeaderComment(std::ostringstream& s, const LayerCode& layer,
         }
     }
     s << "//\n"
-      << "// How it runs: for each output row, each block of kFilterBlock output channels and "
-         "each\n"
-      << "// run of kRun output pixels, the block's function adds every kernel group's 4 taps "
-         "into\n"
-      << "// accumulators held in SIMD registers (one per channel of the block; every loaded "
-         "input\n"
-      << "// vector serves all filters of its group), with tap offsets and weight positions as\n"
-      << "// constants; then bias, residual and activation are applied once while writing. Pixels\n"
-      << "// near the left and right edges (taps in the padding) take the checked loop at the "
-         "end.\n\n";
+      << "// How it runs: for each kRows output rows, each block of kFilterBlock output channels\n"
+      << "// and each run of kRun output pixels, the block's function adds every kernel group's\n"
+      << "// 4 taps into accumulators held in SIMD registers (one per row and channel of the\n"
+      << "// block; each input vector is loaded once for all rows and filters that use it), with\n"
+      << "// tap offsets and weight positions as constants; then bias, residual and activation\n"
+      << "// are applied once while writing. Pixels near the left and right edges (taps in the\n"
+      << "// padding) take the checked loop at the end.\n\n";
 }
 
 // One filter block as straight-line code: each kernel group's taps loaded once per run and
 // multiplied into the accumulators of the filters that share them. Accumulators stay in
 // registers for the whole block, which the table-driven loops (accumulators in memory, indexed
 // at run time) could not do.
-void emitBlockFunction(std::ostringstream& s, const LayerCode& layer, size_t b,
-                       const Block& block) {
+void emitBlockFunction(std::ostringstream& s, const LayerCode& layer, size_t b, const Block& block,
+                       int rows) {
     const FkwWeights& fkw = layer.fkw;
+    const ConvParams& c = layer.conv;
     const size_t slots = block.channels.size();
     s << "// Block " << b << ": output channels " << joinInts(block.channels) << "; "
       << block.groups.size() << " kernel groups.\n"
-      << "void block" << b
-      << "(const float* const (*rows)[3], int64_t x0, float (&acc)[kFilterBlock][kOutW]) {\n"
-      << "    const int64_t xIn = x0 * kStrideW - kPadLeft;\n"
-      << "    pl_vec";
-    for (size_t k = 0; k < slots; ++k) s << (k ? "," : "") << " a" << k << "[kUnroll] = {}";
-    s << ";\n";
+      << "void block" << b << "(const float* const (*rows)[kTapRows], int64_t x0,\n"
+      << "            float (&acc)[kRows][kFilterBlock][kOutW]) {\n"
+      << "    const int64_t xIn = x0 * kStrideW - kPadLeft;\n";
+    for (int j = 0; j < rows; ++j) {
+        s << "    pl_vec";
+        for (size_t k = 0; k < slots; ++k) {
+            s << (k ? "," : "") << " a" << j << "_" << k << "[kUnroll] = {}";
+        }
+        s << ";  // output row " << j << " of the run\n";
+    }
     for (size_t gi = 0; gi < block.groups.size(); ++gi) {
         const Group& g = block.groups[gi];
         const prune::Pattern pattern = fkw.patterns[size_t(g.pattern)];
@@ -332,31 +334,52 @@ void emitBlockFunction(std::ostringstream& s, const LayerCode& layer, size_t b,
         s << "), filters";
         for (int32_t slot : g.slot) s << " " << slot;
         s << "\n";
-        bool used[3] = {false, false, false};
-        for (const auto& t : taps) used[t[0]] = true;
-        for (int r = 0; r < 3; ++r) {
-            if (used[r]) {
-                s << "        const float* r" << r << " = rows[" << gi << "][" << r << "] + xIn;\n";
+        // Input row i = j * strideH + dy * dilationH serves output row j's taps of row dy, so
+        // rows of a run share the loads of overlapping taps.
+        auto inRow = [&](int j, int dy) { return j * c.strideH + dy * c.dilationH; };
+        std::vector<std::array<int64_t, 2>> loads;  // (input row, tap column)
+        for (int j = 0; j < rows; ++j) {
+            for (const auto& t : taps) {
+                const std::array<int64_t, 2> l = {inRow(j, t[0]), t[1]};
+                if (std::find(loads.begin(), loads.end(), l) == loads.end()) loads.push_back(l);
             }
         }
-        s << "        for (int u = 0; u < kUnroll; ++u) {\n";
-        for (size_t t = 0; t < 4; ++t) {
-            s << "            pl_vec v" << t << ";\n"
-              << "            pl_load<kStrideW>(v" << t << ", r" << taps[t][0]
-              << " + u * kVector * kStrideW + " << taps[t][1] << " * kDilationW);\n";
+        std::vector<int64_t> rowsUsed;
+        for (const auto& l : loads) {
+            if (std::find(rowsUsed.begin(), rowsUsed.end(), l[0]) == rowsUsed.end()) {
+                rowsUsed.push_back(l[0]);
+            }
         }
-        for (size_t k = 0; k < g.slot.size(); ++k) {
-            const int32_t w = 4 * g.kernel[k];
-            s << "            a" << g.slot[k] << "[u] += kWeights[" << w << "] * v0 + kWeights["
-              << w + 1 << "] * v1 + kWeights[" << w + 2 << "] * v2 + kWeights[" << w + 3
-              << "] * v3;\n";
+        std::sort(rowsUsed.begin(), rowsUsed.end());
+        for (int64_t r : rowsUsed) {
+            s << "        const float* r" << r << " = rows[" << gi << "][" << r << "] + xIn;\n";
+        }
+        s << "        for (int u = 0; u < kUnroll; ++u) {\n";
+        for (const auto& l : loads) {
+            s << "            pl_vec v" << l[0] << "_" << l[1] << ";\n"
+              << "            pl_load<kStrideW>(v" << l[0] << "_" << l[1] << ", r" << l[0]
+              << " + u * kVector * kStrideW + " << l[1] << " * kDilationW);\n";
+        }
+        for (int j = 0; j < rows; ++j) {
+            for (size_t k = 0; k < g.slot.size(); ++k) {
+                const int32_t w = 4 * g.kernel[k];
+                s << "            a" << j << "_" << g.slot[k] << "[u] +=";
+                for (size_t t = 0; t < 4; ++t) {
+                    s << (t ? " +" : "") << " kWeights[" << w + int32_t(t) << "] * v"
+                      << inRow(j, taps[t][0]) << "_" << taps[t][1];
+                }
+                s << ";\n";
+            }
         }
         s << "        }\n"
           << "    }\n";
     }
     s << "    for (int u = 0; u < kUnroll; ++u) {\n";
-    for (size_t k = 0; k < slots; ++k) {
-        s << "        pl_store(acc[" << k << "] + x0 + u * kVector, a" << k << "[u]);\n";
+    for (int j = 0; j < rows; ++j) {
+        for (size_t k = 0; k < slots; ++k) {
+            s << "        pl_store(acc[" << j << "][" << k << "] + x0 + u * kVector, a" << j << "_"
+              << k << "[u]);\n";
+        }
     }
     s << "    }\n"
       << "}\n\n";
@@ -393,13 +416,20 @@ Result<std::string> emitLayerSource(const LayerCode& layer) {
     const int blockSize = std::clamp(layer.tuning.filterBlock, 1, 8);
     const std::vector<Block> blocks = planBlocks(layer, blockSize);
     const auto [innerLo, innerHi] = innerColumns(c);
-    // kRun output pixels per block call: kUnroll vectors of kVector pixels per filter, all
-    // kFilterBlock x kUnroll accumulators in registers (at most 16: AVX-512 has 32, and the
-    // loaded inputs and weights need some). Untuned layers get 4 vectors per filter: on the
-    // PATTERN-KERNELS.md layer unroll 1, 2, 4 ran 28, 24.6, 22.5 ms (the block's row pointers
-    // and call are paid per run).
+    // kRun output pixels per block call: kUnroll vectors of kVector pixels per filter and
+    // output row, all kFilterBlock x kRows x kUnroll accumulators in registers (at most 16:
+    // AVX-512 has 32, and the loaded inputs and weights need some). Untuned layers get 4 vectors
+    // per filter: on the PATTERN-KERNELS.md layer unroll 1, 2, 4 ran 28, 24.6, 22.5 ms (the
+    // block's row pointers and call are paid per run).
+    // Output rows per call, so that filters x rows stays 4: neighbouring output rows share the
+    // loads of vertically adjacent taps, which pays when few filters share them. On the
+    // PATTERN-KERNELS.md layer (random connectivity, single thread), filters x rows x unroll
+    // 4x1x4 ran 22.0 ms, 4x2x2 23.1, 2x2x4 20.7, 2x1x4 23.8, 1x3x4 20.6, 1x4x4 23.3; with
+    // group-structured connectivity (4 filters sharing channels and patterns) 4x1x4 14.9, 2x2x4
+    // 16.8.
+    const int rows = std::clamp(4 / blockSize, 1, 3);
     const int wanted = layer.tuning.source == "default" ? 4 : layer.tuning.unroll;
-    const int unroll = std::clamp(std::min(wanted, 16 / blockSize), 1, 4);
+    const int unroll = std::clamp(std::min(wanted, 16 / (blockSize * rows)), 1, 4);
     const int run = kVectorFloats * unroll;
     const std::string ns = "pl_l" + std::to_string(layer.index);
 
@@ -424,6 +454,9 @@ Result<std::string> emitLayerSource(const LayerCode& layer) {
       << ";  // pixels per SIMD accumulator (pl_vec)\n"
       << "constexpr int kUnroll = " << unroll << ";  // accumulators per filter\n"
       << "constexpr int kRun = kVector * kUnroll;  // output pixels per block call\n"
+      << "constexpr int64_t kRows = " << rows << ";  // output rows per block call\n"
+      << "// Input rows a block call reads per kernel: its output rows' three tap rows.\n"
+      << "constexpr int64_t kTapRows = (kRows - 1) * kStrideH + 2 * kDilationH + 1;\n"
       << "// Output columns whose taps all fall inside the input: no bounds checks there.\n"
       << "constexpr int64_t kInnerBegin = " << innerLo << ", kInnerEnd = " << innerHi << ";\n\n";
 
@@ -488,59 +521,65 @@ Result<std::string> emitLayerSource(const LayerCode& layer) {
     for (const Block& blk : blocks) maxGroups = std::max(maxGroups, blk.groups.size());
     s << "constexpr int kMaxGroups = " << maxGroups
       << ";  // kernel groups in the largest block\n\n";
-    for (size_t b = 0; b < blocks.size(); ++b) emitBlockFunction(s, layer, b, blocks[b]);
-    s << "using BlockFunction = void (*)(const float* const (*rows)[3], int64_t x0,\n"
-      << "                               float (&acc)[kFilterBlock][kOutW]);\n"
+    for (size_t b = 0; b < blocks.size(); ++b) emitBlockFunction(s, layer, b, blocks[b], rows);
+    s << "using BlockFunction = void (*)(const float* const (*rows)[kTapRows], int64_t x0,\n"
+      << "                               float (&acc)[kRows][kFilterBlock][kOutW]);\n"
       << "const BlockFunction kBlockFunctions[kBlocks] = {";
     for (size_t b = 0; b < blocks.size(); ++b) s << (b ? ", " : "") << "block" << b;
     s << "};\n\n";
-    s << R"(// Input rows of plane `channel` that output row oy's three tap rows read; a row in the
-// vertical padding reads zeros.
+    s << R"(// The input rows of plane `channel` that output rows oy0 .. oy0 + kRows - 1 read; a row in
+// the vertical padding reads zeros.
 const float kZeroRow[kInW] = {};
-inline void tapRows(const float* image, int32_t channel, int64_t oy, const float* rows[3]) {
+inline void tapRows(const float* image, int32_t channel, int64_t oy0, const float* rows[kTapRows]) {
     const float* plane = image + channel * kInH * kInW;
-    for (int64_t r = 0; r < 3; ++r) {
-        const int64_t iy = oy * kStrideH - kPadTop + r * kDilationH;
+    for (int64_t r = 0; r < kTapRows; ++r) {
+        const int64_t iy = oy0 * kStrideH - kPadTop + r;
         rows[r] = iy >= 0 && iy < kInH ? plane + iy * kInW : kZeroRow;
     }
 }
 
-// Output columns [from, to) of every channel of block b with each tap checked: the edge
+// Output columns [from, to) of the block's rows and channels with each tap checked: the edge
 // columns, whose taps may fall into the padding. rows[g]: tapRows() of the block's group g.
-inline void edgeColumns(int b, const float* const (*rows)[3], int64_t from, int64_t to,
-                        float (&acc)[kFilterBlock][kOutW]) {
-    for (int s = 0; s < kFilterBlock; ++s) {
-        for (int64_t ox = from; ox < to; ++ox) acc[s][ox] = 0.0f;
+inline void edgeColumns(int b, const float* const (*rows)[kTapRows], int64_t from, int64_t to,
+                        float (&acc)[kRows][kFilterBlock][kOutW]) {
+    for (int j = 0; j < kRows; ++j) {
+        for (int s = 0; s < kFilterBlock; ++s) {
+            for (int64_t ox = from; ox < to; ++ox) acc[j][s][ox] = 0.0f;
+        }
     }
     for (int32_t gi = kBlockGroups[b]; gi < kBlockGroups[b + 1]; ++gi) {
         const Group& g = kGroups[gi];
-        for (int t = 0; t < 4; ++t) {
-            const float* row = rows[gi - kBlockGroups[b]][kTaps[g.pattern][t][0]];
-            const int64_t dx = kTaps[g.pattern][t][1] * kDilationW - kPadLeft;
-            for (int64_t ox = from; ox < to; ++ox) {
-                const int64_t ix = ox * kStrideW + dx;
-                if (ix < 0 || ix >= kInW) continue;
-                for (int k = 0; k < g.count; ++k) {
-                    acc[g.slot[k]][ox] += kWeights[4 * g.kernel[k] + t] * row[ix];
+        for (int j = 0; j < kRows; ++j) {
+            for (int t = 0; t < 4; ++t) {
+                const int64_t r = j * kStrideH + kTaps[g.pattern][t][0] * kDilationH;
+                const float* row = rows[gi - kBlockGroups[b]][r];
+                const int64_t dx = kTaps[g.pattern][t][1] * kDilationW - kPadLeft;
+                for (int64_t ox = from; ox < to; ++ox) {
+                    const int64_t ix = ox * kStrideW + dx;
+                    if (ix < 0 || ix >= kInW) continue;
+                    for (int k = 0; k < g.count; ++k) {
+                        acc[j][g.slot[k]][ox] += kWeights[4 * g.kernel[k] + t] * row[ix];
+                    }
                 }
             }
         }
     }
 }
 
-// Output row oy of every channel of one batch item: each block's sums for the whole row, then
-// bias, residual and activation over the row (long loops that vectorise).
-void computeRow(const float* image, float* out, const float* residual, const float* bias,
-                const pl_epilogue* epi, int64_t oy) {
-    const int64_t rowOffset = oy * kOutW;
+// Output rows oy0 .. oy0 + kRows - 1 of every channel of one batch item, of which rows
+// [first, end) are written: each block's sums for the whole rows, then bias, residual and
+// activation per row (long loops that vectorise). Rows outside [first, end) are computed (a
+// negative one from zero rows) and dropped: they belong to other calls.
+void computeRows(const float* image, float* out, const float* residual, const float* bias,
+                 const pl_epilogue* epi, int64_t oy0, int64_t first, int64_t end) {
     for (int b = 0; b < kBlocks; ++b) {
-        alignas(64) float acc[kFilterBlock][kOutW];
+        alignas(64) float acc[kRows][kFilterBlock][kOutW];
+        const float* rows[kMaxGroups][kTapRows];
+        for (int32_t gi = kBlockGroups[b]; gi < kBlockGroups[b + 1]; ++gi) {
+            tapRows(image, kGroups[gi].channel, oy0, rows[gi - kBlockGroups[b]]);
+        }
         // Runs of kRun pixels; the last one is moved back to end at kInnerEnd (it recomputes
         // a few pixels, which only overwrite the same values).
-        const float* rows[kMaxGroups][3];
-        for (int32_t gi = kBlockGroups[b]; gi < kBlockGroups[b + 1]; ++gi) {
-            tapRows(image, kGroups[gi].channel, oy, rows[gi - kBlockGroups[b]]);
-        }
         if (kInnerEnd - kInnerBegin >= kRun) {
             for (int64_t x = kInnerBegin; x < kInnerEnd; x += kRun) {
                 kBlockFunctions[b](rows, x + kRun <= kInnerEnd ? x : kInnerEnd - kRun, acc);
@@ -550,12 +589,15 @@ void computeRow(const float* image, float* out, const float* residual, const flo
         } else {
             edgeColumns(b, rows, 0, kOutW, acc);
         }
-        for (int s = 0; s < kFilterBlock; ++s) {
-            const int32_t o = kBlockChannels[b][s];
-            if (o < 0) continue;
-            const int64_t at = o * kOutH * kOutW + rowOffset;
-            pl_finish(out + at, acc[s], kOutW, bias ? bias[o] : 0.0f,
-                      residual ? residual + at : nullptr, epi, o);
+        for (int j = 0; j < kRows; ++j) {
+            if (oy0 + j < first || oy0 + j >= end) continue;
+            for (int s = 0; s < kFilterBlock; ++s) {
+                const int32_t o = kBlockChannels[b][s];
+                if (o < 0) continue;
+                const int64_t at = (o * kOutH + oy0 + j) * kOutW;
+                pl_finish(out + at, acc[j][s], kOutW, bias ? bias[o] : 0.0f,
+                          residual ? residual + at : nullptr, epi, o);
+            }
         }
     }
 }
@@ -571,9 +613,13 @@ void computeRow(const float* image, float* out, const float* residual, const flo
       << ns << "::kOutW;\n"
       << "        const float* residual = epi && epi->residual ? epi->residual + outItem : "
          "nullptr;\n"
-      << "        for (int64_t oy = rowBegin; oy < rowEnd; ++oy) {\n"
+      << "        for (int64_t oy = rowBegin; oy < rowEnd; oy += " << ns << "::kRows) {\n"
+      << "            // The last call ends at rowEnd; rows before oy it recomputes are not "
+         "written.\n"
+      << "            const int64_t oy0 = oy + " << ns << "::kRows <= rowEnd ? oy : rowEnd - " << ns
+      << "::kRows;\n"
       << "            " << ns
-      << "::computeRow(input + inItem, output + outItem, residual, bias, epi, oy);\n"
+      << "::computeRows(input + inItem, output + outItem, residual, bias, epi, oy0, oy, rowEnd);\n"
       << "        }\n"
       << "    }\n"
       << "}\n";

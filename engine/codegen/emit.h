@@ -49,8 +49,9 @@ bool canEmitLayer(const LayerCode& layer, std::string* why = nullptr);
 // canEmitLayer() is false; InvalidArgument for a non-finite weight or malformed storage.
 // Each block of Tuning::filterBlock (<= 8) filters becomes one straight-line function whose
 // accumulators are GCC/Clang vector-extension values (16 floats; any target those compilers
-// support, the NDK's Clang included; not MSVC), Tuning::unroll of them per filter (4 when the
-// tuning is "default"; at most 16 accumulators per block). Source size grows with the kernels:
+// support, the NDK's Clang included; not MSVC), for 4 / filterBlock output rows at once (up to
+// 3) and Tuning::unroll vectors per filter and row (4 when the tuning is "default"; at most 16
+// accumulators per block). Source size grows with the kernels:
 // about 1 MB and 12 s at -O3 for a 64->64 layer with 1200 kernels.
 Result<std::string> emitLayerSource(const LayerCode& layer);
 

@@ -306,22 +306,22 @@ TEST(Codegen, GeneratedPatternLayersMatchReferenceConv) {
     TempDir dir;
     Rng rng(21);
     // All cases in one module: one compiler run. Filter blocks 1, 4 and 8, short and long
-    // accumulator runs, natural and reordered filters.
+    // accumulator runs, 1 to 3 output rows per call, natural and reordered filters.
     SparseModel model;
     std::vector<std::string> names;
-    const int blocks[] = {4, 1, 8};
+    const int blocks[] = {4, 1, 8, 2};  // 1, 3, 1 and 2 output rows per call
     for (const ConvShape& s : kShapes) {
         for (double connectivity : kConnectivity) {
             const int index = static_cast<int>(model.layers.size());
             const std::vector<prune::Pattern> patterns = randomPatterns(index % 2 ? 8 : 4, rng);
             LayerCode layer = patternLayer(index, paramsOf(s), patterns, connectivity, rng);
-            layer.tuning.filterBlock = blocks[index % 3];
+            layer.tuning.filterBlock = blocks[index % 4];
             layer.tuning.source = index % 2 ? "tuned" : "default";  // "default" picks its own
             layer.tuning.unroll = index % 4 == 1 ? 1 : 2;
             if (index % 2) reorderFilters(layer.fkw);
             model.layers.push_back(std::move(layer));
             names.push_back(std::string(s.name) + ", connectivity " + std::to_string(connectivity) +
-                            ", filterBlock " + std::to_string(blocks[index % 3]));
+                            ", filterBlock " + std::to_string(blocks[index % 4]));
         }
     }
     JitOptions options;
