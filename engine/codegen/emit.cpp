@@ -521,6 +521,11 @@ Result<std::string> emitLayerSource(const LayerCode& layer) {
     for (const Block& blk : blocks) maxGroups = std::max(maxGroups, blk.groups.size());
     s << "constexpr int kMaxGroups = " << maxGroups
       << ";  // kernel groups in the largest block\n\n";
+    s << "// The blocks. In each, aJ_K[u] accumulates output row J of the run for the block's "
+         "filter K\n"
+      << "// (u: which kVector pixels of the run), and vI_X holds the input vector read from tap "
+         "row\n"
+      << "// I (of the kTapRows the run reads) at tap column X.\n\n";
     for (size_t b = 0; b < blocks.size(); ++b) emitBlockFunction(s, layer, b, blocks[b], rows);
     s << "using BlockFunction = void (*)(const float* const (*rows)[kTapRows], int64_t x0,\n"
       << "                               float (&acc)[kRows][kFilterBlock][kOutW]);\n"

@@ -32,7 +32,9 @@ struct KernelEpilogue {
 //                                const pl_epilogue* epi, int64_t rowBegin, int64_t rowEnd);
 // with runSparseLayer()'s semantics: plain NCHW, output rows [rowBegin, rowEnd) of every
 // channel of every batch item are overwritten, nothing else is touched; bias holds outChannels
-// values (nullptr: none). Thread-safe for disjoint row ranges. A module also exports
+// values (nullptr: none). Thread-safe for disjoint row ranges. A call works in steps of up to 3
+// output rows (see emitLayerSource), so a range shorter than that pays for a whole step: give
+// each call several rows. A module also exports
 //   extern "C" int32_t pl_module_abi_version(void);
 //   extern "C" int32_t pl_module_layers(const int32_t** indices);  // count; indices ascending
 using KernelFunction = void (*)(const float* input, float* output, const float* bias,
