@@ -171,6 +171,12 @@ int cmdBench(const ModelRequest& request, const std::vector<std::string>& inputS
     std::printf("%s, %d thread%s, %d runs each, interleaved\n", request.path.c_str(), threads,
                 threads == 1 ? "" : "s", runs);
     std::fputs(refrt::formatBenchTable(*table).c_str(), stdout);
+    if (compare) {
+        auto layers = refrt::profileLayers(bench, std::max(3, runs / 3));
+        if (!layers.ok()) return fail(layers.error());
+        std::printf("\nper layer (medians of profiled runs; ideal = dense MACs / kept MACs):\n");
+        std::fputs(refrt::formatLayerProfile(*layers).c_str(), stdout);
+    }
     return 0;
 }
 

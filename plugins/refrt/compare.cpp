@@ -1,8 +1,10 @@
 // benchModel: builds the three lanes and times them interleaved.
 #include "plugins/refrt/compare.h"
 
+#include <algorithm>
 #include <cstdio>
 
+#include "engine/codegen/sparse_ir.h"
 #include "engine/runtime/cpu/cpu_executor.h"
 #include "plugins/refrt/opencv_runner.h"
 #include "plugins/refrt/ort_runner.h"
@@ -65,6 +67,104 @@ Result<std::vector<LaneStats>> benchModel(const BenchRequest& request) {
     if (!ortError.empty()) stats.push_back({"ONNX Runtime", false, ortError});
     if (!cvError.empty()) stats.push_back({"OpenCV DNN", false, cvError});
     return stats;
+}
+
+namespace {
+
+double median(std::vector<double> v) {
+    if (v.empty()) return 0;
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+    return v[v.size() / 2];
+}
+
+// Per step of `exec`'s plan, the times of `runs` profiled runs.
+struct StepSamples {
+    std::vector<cpu::CpuExecutor::StepTime> steps;  // the last run's, for names
+    std::vector<std::vector<double>> ms;
+};
+
+Status sample(cpu::CpuExecutor& exec, std::span<const Tensor> inputs, StepSamples& out) {
+    PL_TRY(exec.run(inputs));
+    out.steps = exec.lastStepTimes();
+    out.ms.resize(out.steps.size());
+    for (size_t i = 0; i < out.steps.size(); ++i) out.ms[i].push_back(out.steps[i].ms);
+    return {};
+}
+
+}  // namespace
+
+Result<LayerProfile> profileLayers(const BenchRequest& request, int runs) {
+    if (!request.sparse) {
+        return makeError(ErrorCode::InvalidArgument, "profiling layers needs compiled layers");
+    }
+    const Graph& graph = *request.graph;
+    PL_TRY_ASSIGN(auto dense, cpu::CpuExecutor::create(graph, {request.threads}));
+    cpu::CpuOptions options;
+    options.threads = request.threads;
+    options.sparse = request.sparse;
+    PL_TRY_ASSIGN(auto sparse, cpu::CpuExecutor::create(graph, options));
+    dense->setProfiling(true);
+    sparse->setProfiling(true);
+    StepSamples d, s;
+    PL_TRY(dense->run(request.inputs));  // warm-up
+    PL_TRY(sparse->run(request.inputs));
+    for (int r = 0; r < std::max(1, runs); ++r) {
+        PL_TRY(sample(*dense, request.inputs, d));
+        PL_TRY(sample(*sparse, request.inputs, s));
+    }
+    LayerProfile profile;
+    auto stepMedian = [](const StepSamples& x, const std::string& where) {
+        for (size_t i = 0; i < x.steps.size(); ++i) {
+            if (!x.steps[i].layoutChange && x.steps[i].where == where) return median(x.ms[i]);
+        }
+        return 0.0;
+    };
+    for (const codegen::LayerCode& l : request.sparse->layers) {
+        LayerTiming t;
+        t.index = l.index;
+        t.where = graph.describeNode(static_cast<size_t>(l.node));
+        t.kind = codegen::kernelKindName(l.kind);
+        t.denseMs = stepMedian(d, t.where);
+        t.sparseMs = stepMedian(s, t.where);
+        t.denseMacs = l.denseMacs, t.keptMacs = l.keptMacs;
+        t.decision = l.decision;
+        profile.layers.push_back(std::move(t));
+    }
+    auto totals = [](const StepSamples& x, double& all, double& reorders) {
+        for (size_t i = 0; i < x.steps.size(); ++i) {
+            const double m = median(x.ms[i]);
+            all += m;
+            if (x.steps[i].layoutChange) reorders += m;
+        }
+    };
+    totals(d, profile.denseTotalMs, profile.denseReorderMs);
+    totals(s, profile.sparseTotalMs, profile.sparseReorderMs);
+    return profile;
+}
+
+std::string formatLayerProfile(const LayerProfile& p) {
+    std::string out;
+    char line[768];
+    std::snprintf(line, sizeof line, "  %-3s %-9s %10s %10s %8s %10s %10s  %s\n", "#", "kernel",
+                  "dense ms", "sparse ms", "speedup", "ideal", "GFLOP/s", "decision");
+    out += line;
+    for (const LayerTiming& t : p.layers) {
+        const double ideal =
+            t.keptMacs > 0 ? static_cast<double>(t.denseMacs) / static_cast<double>(t.keptMacs) : 0;
+        const double gflops =
+            t.sparseMs > 0 ? 2e-6 * static_cast<double>(t.keptMacs) / t.sparseMs : 0;
+        std::snprintf(line, sizeof line, "  %-3d %-9s %10.3f %10.3f %7.2fx %9.2fx %10.1f  %s\n",
+                      t.index, t.kind.c_str(), t.denseMs, t.sparseMs,
+                      t.sparseMs > 0 ? t.denseMs / t.sparseMs : 0.0, ideal, gflops,
+                      t.decision.c_str());
+        out += line;
+    }
+    std::snprintf(line, sizeof line,
+                  "  all steps: dense %.3f ms (layout changes %.3f), sparse %.3f ms (layout "
+                  "changes %.3f)\n",
+                  p.denseTotalMs, p.denseReorderMs, p.sparseTotalMs, p.sparseReorderMs);
+    out += line;
+    return out;
 }
 
 std::string formatBenchTable(const std::vector<LaneStats>& stats) {

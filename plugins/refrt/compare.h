@@ -31,6 +31,26 @@ struct BenchRequest {
 // reason. An error only when PruneLab itself cannot run the model.
 engine::Result<std::vector<LaneStats>> benchModel(const BenchRequest& request);
 
+// Where the time goes, per compiled layer: the median time of its step in the dense and in the
+// sparse executor (profiled runs, alternating), with the layer's MACs, what the sparse kernel
+// achieved and the compiler's decision; plus the layout changes each executor added.
+struct LayerTiming {
+    int index = 0;      // LayerCode::index
+    std::string where;  // the node
+    std::string kind;   // kernelKindName
+    double denseMs = 0, sparseMs = 0;
+    int64_t denseMacs = 0, keptMacs = 0;
+    std::string decision;
+};
+struct LayerProfile {
+    std::vector<LayerTiming> layers;
+    double denseTotalMs = 0, sparseTotalMs = 0;      // sums of the step medians
+    double denseReorderMs = 0, sparseReorderMs = 0;  // of which layout changes
+};
+// Needs request.sparse. `runs` profiled runs of each executor.
+engine::Result<LayerProfile> profileLayers(const BenchRequest& request, int runs);
+std::string formatLayerProfile(const LayerProfile& profile);
+
 // "PruneLab dense  12.3 ms  11.9 ms\nONNX Runtime ... ratio 1.05" as a fixed-width table.
 std::string formatBenchTable(const std::vector<LaneStats>& stats);
 

@@ -282,6 +282,10 @@ TEST(Cli, CompileWritesPassesAndDecisionsAndBenchComparesTheSparseLane) {
     ASSERT_EQ(r.exitCode, 0) << r.output;
     EXPECT_NE(r.output.find("PruneLab sparse"), std::string::npos) << r.output;
     EXPECT_NE(r.output.find("this / sparse"), std::string::npos) << r.output;
+    // Where the time goes: one row per compiled layer with its decision.
+    EXPECT_NE(r.output.find("per layer"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("layout changes"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("pattern   "), std::string::npos) << r.output;
 
     r = runCli("compile " + pruned + " --out " + (dir / "c").string() + "/layers.txt/sub");
     EXPECT_EQ(r.exitCode, 1) << r.output;

@@ -3,6 +3,7 @@
 #include "engine/runtime/cpu/cpu_executor.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "engine/runtime/cpu/cpu_plan.h"
 #include "engine/runtime/reference_runner.h"
@@ -74,16 +75,30 @@ class PlannedExecutor final : public CpuExecutor {
         for (Tensor& t : m_scratch) ctx.scratch.push_back(t.raw());
         std::vector<std::byte*> in;
         std::vector<std::byte*> out;
-        for (Step& step : m_plan.steps) {
+        if (m_profiling) m_times.assign(m_plan.steps.size(), {});
+        for (size_t k = 0; k < m_plan.steps.size(); ++k) {
+            Step& step = m_plan.steps[k];
             in.clear();
             out.clear();
             for (int id : step.in) in.push_back(id < 0 ? nullptr : m_ptrs[static_cast<size_t>(id)]);
             for (int id : step.out) out.push_back(m_ptrs[static_cast<size_t>(id)]);
+            const auto start = std::chrono::steady_clock::now();
             Status st = step.kernel->run(in, out, ctx);
             if (!st.ok()) return st.error().within(step.where);
+            if (m_profiling) {
+                const std::chrono::duration<double, std::milli> ms =
+                    std::chrono::steady_clock::now() - start;
+                m_times[k] = {step.where, step.layoutChange, ms.count()};
+            }
         }
         return outputs;
     }
+
+    void setProfiling(bool on) override {
+        m_profiling = on;
+        m_times.clear();
+    }
+    std::vector<StepTime> lastStepTimes() const override { return m_times; }
 
     int threads() const override { return m_pool->threads(); }
     std::vector<KernelChoice> kernelReport() const override { return m_plan.report; }
@@ -98,6 +113,8 @@ class PlannedExecutor final : public CpuExecutor {
     std::vector<Tensor> m_scratch;
     std::vector<Tensor> m_blocks;
     std::vector<std::byte*> m_ptrs;
+    bool m_profiling = false;
+    std::vector<StepTime> m_times;
 };
 
 // Just enough of the graph to validate inputs later: input values without constants.

@@ -52,6 +52,17 @@ class CpuExecutor {
     // fresh tensors the caller owns.
     virtual Result<std::vector<Tensor>> run(std::span<const Tensor> inputs) = 0;
 
+    // Per-step wall times of the runs made while profiling is on (off by default: two clock
+    // reads per step), for the "why isn't it faster?" view. Steps run in plan order; `where`
+    // names the node (or the value a layout change converts), as in kernelReport().
+    struct StepTime {
+        std::string where;
+        bool layoutChange = false;  // a reorder between Plain and Nhwc the planner inserted
+        double ms = 0;
+    };
+    virtual void setProfiling(bool on) = 0;
+    virtual std::vector<StepTime> lastStepTimes() const = 0;
+
     virtual int threads() const = 0;
     // One entry per graph node (nodes fused into a conv say so) plus one per inserted layout
     // reorder, in execution order.

@@ -185,7 +185,7 @@ class Planner {
             return cached;
         }
         cached = addSlot(Slot::Kind::Arena, -1, ps.dtype, ps.shape, want);
-        addStep(std::move(reorder), {p}, {cached}, "value '" + val.name + "'");
+        addStep(std::move(reorder), {p}, {cached}, "value '" + val.name + "'", true);
         m_plan.report.push_back(
             {"value '" + val.name + "'",
              std::string("reorder ") + layoutName(ps.layout) + "->" + layoutName(want),
@@ -211,9 +211,10 @@ class Planner {
                    addSlot(Slot::Kind::Arena, -1, val.dtype, val.shape, layout);
     }
 
-    void addStep(KernelPtr kernel, std::vector<int> in, std::vector<int> out, std::string where) {
+    void addStep(KernelPtr kernel, std::vector<int> in, std::vector<int> out, std::string where,
+                 bool layoutChange = false) {
         m_plan.steps.push_back(
-            {std::move(kernel), std::move(in), std::move(out), std::move(where)});
+            {std::move(kernel), std::move(in), std::move(out), std::move(where), layoutChange});
     }
 
     void report(int node, std::string kernel, std::string reason) {
@@ -722,7 +723,8 @@ class Planner {
             KernelPtr kernel = s.layout == Layout::Plain
                                    ? makeCopyKernel(s.bytes)
                                    : makeReorderKernel(s.shape, s.layout, Layout::Plain);
-            addStep(std::move(kernel), {src}, {out}, "graph output '" + m_g.value(v).name + "'");
+            addStep(std::move(kernel), {src}, {out}, "graph output '" + m_g.value(v).name + "'",
+                    s.layout != Layout::Plain);
         }
         return {};
     }

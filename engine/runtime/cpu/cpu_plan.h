@@ -32,9 +32,10 @@ struct Slot {
 
 struct Step {
     KernelPtr kernel;
-    std::vector<int> in;   // slot ids; -1 for an absent optional input
-    std::vector<int> out;  // slot ids
-    std::string where;     // describeNode() of the node it runs, for error contexts
+    std::vector<int> in;        // slot ids; -1 for an absent optional input
+    std::vector<int> out;       // slot ids
+    std::string where;          // describeNode() of the node it runs, for error contexts
+    bool layoutChange = false;  // a reorder the planner inserted between layouts
 };
 
 struct Plan {

@@ -114,6 +114,51 @@ TEST(SparseExecutor, FusedResidualAndActivationsMatchTheReference) {
     EXPECT_NE(first.kernel.find("+sum+relu"), std::string::npos) << first.kernel;
 }
 
+// Profiling times every step of a run; the layout changes between the dense first conv (Nhwc)
+// and the sparse one (plain) are marked. Off, nothing is recorded.
+TEST(SparseExecutor, ProfilingTimesEveryStepAndMarksLayoutChanges) {
+    GraphBuilder b;
+    const ValueId x = b.input({1, 8, 12, 12});
+    ValueId c1 = b.op(OpKind::Conv, {x, b.randomConstant({8, 8, 3, 3})},
+                      testing::convAttrs({1, 1}, {1, 1, 1, 1}));
+    ValueId c2 = b.op(OpKind::Conv, {b.op(OpKind::Relu, {c1}), b.randomConstant({8, 8, 3, 3})},
+                      testing::convAttrs({1, 1}, {1, 1, 1, 1}));
+    b.output(b.op(OpKind::Conv, {b.op(OpKind::Relu, {c2}), b.randomConstant({8, 8, 3, 3})},
+                  testing::convAttrs({1, 1}, {1, 1, 1, 1})));
+    prune::ParamValues pattern;
+    pattern.set("patterns", 4);
+    pattern.set("connectivity_rate", 0.5);
+    auto pruned = prune::applyPlan(b.graph, planOf("pattern", pattern));  // first, last dense
+    ASSERT_TRUE(pruned.ok()) << pruned.error().toString();
+    auto compiled = codegen::compileLayers(*pruned, {});
+    ASSERT_TRUE(compiled.ok()) << compiled.error().toString();
+    cpu::CpuOptions options;
+    options.threads = 1;
+    options.sparse = std::make_shared<codegen::SparseModel>(std::move(*compiled));
+    auto exec = cpu::CpuExecutor::create(pruned->graph, options);
+    ASSERT_TRUE(exec.ok()) << exec.error().toString();
+    const std::vector<Tensor> inputs = testing::randomInputs(pruned->graph, 3);
+    ASSERT_TRUE((*exec)->run(inputs).ok());
+    EXPECT_TRUE((*exec)->lastStepTimes().empty());
+    (*exec)->setProfiling(true);
+    ASSERT_TRUE((*exec)->run(inputs).ok());
+    const auto times = (*exec)->lastStepTimes();
+    ASSERT_GE(times.size(), 3u);
+    int changes = 0, convs = 0;
+    for (const auto& t : times) {
+        EXPECT_GE(t.ms, 0.0) << t.where;
+        EXPECT_FALSE(t.where.empty());
+        changes += t.layoutChange;
+        convs += t.where.rfind("node '", 0) == 0 && t.where.find("(Conv)") != std::string::npos;
+    }
+    EXPECT_EQ(convs, 3) << [&] {
+        std::string all;
+        for (const auto& t : times) all += t.where + "; ";
+        return all;
+    }();
+    EXPECT_GE(changes, 1) << "dense Nhwc -> sparse plain needs a reorder";
+}
+
 // Without a compiled model, or with every layer kept dense, nothing runs sparse.
 TEST(SparseExecutor, DenseDecisionsKeepTheDenseKernels) {
     GraphBuilder b;
