@@ -7,14 +7,12 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <optional>
-#include <random>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -25,27 +23,12 @@
 #include "engine/codegen/pack.h"
 #include "engine/codegen/passes.h"
 #include "engine/ops/op.h"
+#include "tests/engine/codegen/codegen_test_util.h"
 
 namespace prunelab::engine::codegen {
 namespace {
 
 namespace fs = std::filesystem;
-
-// mt19937 is specified bit for bit; the distributions are not, so values are made by hand.
-struct Rng {
-    std::mt19937 engine;
-    explicit Rng(uint32_t seed) : engine(seed) {}
-    float uniform() { return static_cast<float>(engine() >> 8) / static_cast<float>(1u << 24); }
-    float symmetric() { return uniform() * 2.0f - 1.0f; }
-    bool chance(double p) { return uniform() < p; }
-    int64_t below(int64_t n) { return static_cast<int64_t>(engine() % static_cast<uint32_t>(n)); }
-};
-
-Tensor randomTensor(const Shape& shape, Rng& rng) {
-    Tensor t(DataType::Float32, shape);
-    for (float& v : t.span<float>()) v = rng.symmetric();
-    return t;
-}
 
 // A fresh cache directory per test, removed afterwards, so tests never see each other's (or the
 // user's) libraries.
@@ -88,53 +71,12 @@ JitOptions quickOptions(const TempDir& dir) {
 
 // ---- Layers ------------------------------------------------------------------------------
 
-struct ConvShape {
-    const char* name;
-    int64_t n, c, h, w, o, strideH, strideW, padTop, padLeft, padBottom, padRight, dilation, group;
-};
-
-ConvParams paramsOf(const ConvShape& s) {
-    ConvParams p;
-    p.batch = s.n;
-    p.inChannels = s.c, p.inH = s.h, p.inW = s.w;
-    p.outChannels = s.o, p.kernelH = 3, p.kernelW = 3, p.group = s.group;
-    p.strideH = s.strideH, p.strideW = s.strideW;
-    p.padTop = s.padTop, p.padLeft = s.padLeft, p.padBottom = s.padBottom, p.padRight = s.padRight;
-    p.dilationH = p.dilationW = s.dilation;
-    p.outH = (s.h + s.padTop + s.padBottom - 2 * s.dilation - 1) / s.strideH + 1;
-    p.outW = (s.w + s.padLeft + s.padRight - 2 * s.dilation - 1) / s.strideW + 1;
-    return p;
-}
-
-// 4-of-9 patterns that keep the centre, as PatDNN's sets do; `count` distinct ones.
-std::vector<prune::Pattern> randomPatterns(int count, Rng& rng) {
-    std::vector<prune::Pattern> all;
-    for (int m = 0; m < 512; ++m) {
-        if ((m & 16) && __builtin_popcount(static_cast<unsigned>(m)) == 4) {
-            all.push_back(static_cast<prune::Pattern>(m));
-        }
-    }
-    std::shuffle(all.begin(), all.end(), rng.engine);
-    all.resize(static_cast<size_t>(count));
-    return all;
-}
-
-// A Pattern layer with random weights on `patterns`, each kernel kept with probability
-// `connectivity`.
+// A Pattern layer with random weights on `patterns` (patternWeights), each kernel kept with
+// probability `connectivity`.
 LayerCode patternLayer(int index, const ConvParams& c, const std::vector<prune::Pattern>& patterns,
                        double connectivity, Rng& rng) {
-    const int64_t ipg = c.inChannelsPerGroup();
-    Tensor w(DataType::Float32, {c.outChannels, ipg, 3, 3});
-    float* d = w.data<float>();
-    std::vector<int32_t> kernelPattern(static_cast<size_t>(c.outChannels * ipg), -1);
-    for (int64_t k = 0; k < c.outChannels * ipg; ++k) {
-        if (!rng.chance(connectivity)) continue;
-        const auto id = static_cast<int32_t>(rng.below(static_cast<int64_t>(patterns.size())));
-        kernelPattern[size_t(k)] = id;
-        for (int p = 0; p < 9; ++p) {
-            if (patterns[size_t(id)] >> p & 1) d[k * 9 + p] = rng.symmetric();
-        }
-    }
+    std::vector<int32_t> kernelPattern;
+    const Tensor w = patternWeights(c, patterns, connectivity, rng, kernelPattern);
     LayerCode layer;
     layer.index = index;
     layer.kind = KernelKind::Pattern;
@@ -148,110 +90,6 @@ LayerCode patternLayer(int index, const ConvParams& c, const std::vector<prune::
     return layer;
 }
 
-Tensor referenceConv(const LayerCode& layer, const Tensor& x) {
-    const ConvParams& c = layer.conv;
-    Node node;
-    node.op = OpKind::Conv;
-    node.inputs = {0, 1, 2};
-    node.outputs = {3};
-    node.attrs.set("strides", std::vector<int64_t>{c.strideH, c.strideW});
-    node.attrs.set("pads", std::vector<int64_t>{c.padTop, c.padLeft, c.padBottom, c.padRight});
-    node.attrs.set("dilations", std::vector<int64_t>{c.dilationH, c.dilationW});
-    node.attrs.set("group", c.group);
-    const Tensor w = unpackWeights(layer);
-    const Tensor b = Tensor::fromVector<float>({c.outChannels}, layer.bias);
-    const std::vector<const Tensor*> in = {&x, &w, &b};
-    auto out = runReference(node, in);
-    EXPECT_TRUE(out.ok()) << out.error().toString();
-    return out.ok() ? (*out)[0] : Tensor();
-}
-
-// ---- Epilogues ---------------------------------------------------------------------------
-
-enum class EpiCase { None, Relu, Leaky, Clip, PRelu, Residual, ResidualClip };
-const EpiCase kAllEpilogues[] = {EpiCase::None,        EpiCase::Relu,  EpiCase::Leaky,
-                                 EpiCase::Clip,        EpiCase::PRelu, EpiCase::Residual,
-                                 EpiCase::ResidualClip};
-const char* epiName(EpiCase e) {
-    const char* names[] = {"none", "relu", "leaky", "clip", "prelu", "residual", "residual+clip"};
-    return names[static_cast<int>(e)];
-}
-
-Epilogue makeEpilogue(EpiCase e, const Shape& outShape, int64_t channels, Rng& rng,
-                      Tensor& residual, std::vector<float>& slopes) {
-    Epilogue epi;
-    switch (e) {
-        case EpiCase::None:
-            break;
-        case EpiCase::Relu:
-            epi = Epilogue::relu();
-            break;
-        case EpiCase::Leaky:
-            epi = Epilogue::leakyRelu(0.2f);
-            break;
-        case EpiCase::Clip:
-            epi = Epilogue::clip(-0.3f, 0.4f);
-            break;
-        case EpiCase::PRelu:
-            slopes.resize(static_cast<size_t>(channels));
-            for (float& s : slopes) s = rng.symmetric();
-            epi = Epilogue::prelu(slopes.data());
-            break;
-        case EpiCase::Residual:
-        case EpiCase::ResidualClip:
-            residual = randomTensor(outShape, rng);
-            if (e == EpiCase::ResidualClip) epi = Epilogue::clip(-0.5f, 0.5f);
-            epi.residual = residual.data<float>();
-            break;
-    }
-    return epi;
-}
-
-// What the epilogue must do, written out on the reference output [N][C][H][W].
-void applyEpilogue(Tensor& y, const Epilogue& epi, int64_t channels, int64_t plane) {
-    float* d = y.data<float>();
-    for (int64_t e = 0; e < y.elements(); ++e) {
-        float v = d[e] + (epi.residual ? epi.residual[e] : 0.0f);
-        const int64_t ch = e / plane % channels;
-        switch (epi.activation) {
-            case Epilogue::Activation::None:
-                break;
-            case Epilogue::Activation::Relu:
-                v = std::max(v, 0.0f);
-                break;
-            case Epilogue::Activation::LeakyRelu:
-                v = v < 0 ? epi.alpha * v : v;
-                break;
-            case Epilogue::Activation::PRelu:
-                v = v < 0 ? epi.slopes[ch] * v : v;
-                break;
-            case Epilogue::Activation::Clip:
-                v = std::clamp(v, epi.clipMin, epi.clipMax);
-                break;
-        }
-        d[e] = v;
-    }
-}
-
-// Elements farther than 1e-4 of the expected output's range from it (NaN counts as far).
-void expectClose(const Tensor& expected, const Tensor& actual, const std::string& what) {
-    ASSERT_EQ(expected.shape(), actual.shape()) << what;
-    const float* e = expected.data<float>();
-    const float* a = actual.data<float>();
-    const auto [lo, hi] = std::minmax_element(e, e + expected.elements());
-    const float tolerance = 1e-4f * (*hi - *lo) + 1e-6f;
-    int64_t bad = 0, first = -1;
-    for (int64_t i = 0; i < expected.elements(); ++i) {
-        if (!(std::fabs(e[i] - a[i]) <= tolerance)) {
-            if (bad++ == 0) first = i;
-        }
-    }
-    EXPECT_EQ(bad, 0) << what << ": " << bad << " of " << expected.elements()
-                      << " values off by more than " << tolerance << "; first at " << first
-                      << ": expected " << (first >= 0 ? e[first] : 0.0f) << ", got "
-                      << (first >= 0 ? a[first] : 0.0f);
-}
-
 // The compiled layer with every epilogue, whole and in random row pieces (on an output full of
 // NaN, so a row no piece wrote shows), against the reference Conv.
 void checkCompiledLayer(const CompiledModule& module, const LayerCode& layer, Rng& rng,
@@ -261,42 +99,37 @@ void checkCompiledLayer(const CompiledModule& module, const LayerCode& layer, Rn
     const Tensor x = randomTensor({c.batch, c.inChannels, c.inH, c.inW}, rng);
     const Tensor plainOut = referenceConv(layer, x);
     ASSERT_FALSE(plainOut.empty()) << what;
-    for (EpiCase e : kAllEpilogues) {
-        Tensor residual;
-        std::vector<float> slopes;
-        const Epilogue epi =
-            makeEpilogue(e, plainOut.shape(), c.outChannels, rng, residual, slopes);
-        Tensor expected = plainOut.clone();
-        applyEpilogue(expected, epi, c.outChannels, c.outH * c.outW);
+    forEachEpilogue(
+        plainOut, c.outChannels, c.outH * c.outW, rng,
+        [&](const Epilogue& epi, const Tensor& expected, const std::string& name) {
+            Tensor whole(DataType::Float32, expected.shape());
+            module.run(layer, x.data<float>(), whole.data<float>(), epi, 0, c.outH);
+            expectClose(expected, whole, what + ", epilogue " + name + ", whole");
 
-        Tensor whole(DataType::Float32, expected.shape());
-        module.run(layer, x.data<float>(), whole.data<float>(), epi, 0, c.outH);
-        expectClose(expected, whole, what + ", epilogue " + epiName(e) + ", whole");
-
-        Tensor pieces(DataType::Float32, expected.shape());
-        std::fill(pieces.data<float>(), pieces.data<float>() + pieces.elements(),
-                  std::numeric_limits<float>::quiet_NaN());
-        for (int64_t begin = 0; begin < c.outH;) {
-            const int64_t end = std::min(c.outH, begin + 1 + rng.below(3));
-            module.run(layer, x.data<float>(), pieces.data<float>(), epi, begin, end);
-            begin = end;
-        }
-        expectClose(expected, pieces, what + ", epilogue " + epiName(e) + ", in row pieces");
-    }
+            Tensor pieces(DataType::Float32, expected.shape());
+            std::fill(pieces.data<float>(), pieces.data<float>() + pieces.elements(),
+                      std::numeric_limits<float>::quiet_NaN());
+            for (int64_t begin = 0; begin < c.outH;) {
+                const int64_t end = std::min(c.outH, begin + 1 + rng.below(3));
+                module.run(layer, x.data<float>(), pieces.data<float>(), epi, begin, end);
+                begin = end;
+            }
+            expectClose(expected, pieces, what + ", epilogue " + name + ", in row pieces");
+        });
 }
 
 const ConvShape kShapes[] = {
-    // name, n, c, h, w, o, stride hw, pads tlbr, dilation, group
-    {"1 channel, odd", 1, 1, 7, 5, 1, 1, 1, 1, 1, 1, 1, 1, 1},
-    {"many channels, wide", 1, 16, 9, 75, 12, 1, 1, 1, 1, 1, 1, 1, 1},
-    {"batch 2, rows of 131", 2, 5, 4, 131, 7, 1, 1, 1, 1, 1, 1, 1, 1},
-    {"stride 2, odd", 2, 6, 11, 9, 5, 2, 2, 1, 1, 1, 1, 1, 1},
-    {"stride 2, wide", 1, 3, 9, 167, 4, 2, 2, 1, 1, 1, 1, 1, 1},
-    {"no padding", 1, 4, 6, 80, 6, 1, 1, 0, 0, 0, 0, 1, 1},
-    {"asymmetric padding 2", 1, 3, 8, 70, 4, 1, 1, 2, 0, 1, 2, 1, 1},
-    {"dilation 2", 1, 3, 9, 70, 4, 1, 1, 2, 2, 2, 2, 2, 1},
-    {"groups", 1, 8, 7, 69, 6, 1, 1, 1, 1, 1, 1, 1, 2},
-    {"image narrower than the kernel", 1, 2, 5, 2, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+    // name, n, c, h, w, o, kh, kw, stride hw, pads tlbr, dilation hw, group
+    {"1 channel, odd", 1, 1, 7, 5, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"many channels, wide", 1, 16, 9, 75, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"batch 2, rows of 131", 2, 5, 4, 131, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"stride 2, odd", 2, 6, 11, 9, 5, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},
+    {"stride 2, wide", 1, 3, 9, 167, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},
+    {"no padding", 1, 4, 6, 80, 6, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1},
+    {"asymmetric padding 2", 1, 3, 8, 70, 4, 3, 3, 1, 1, 2, 0, 1, 2, 1, 1, 1},
+    {"dilation 2", 1, 3, 9, 70, 4, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1},
+    {"groups", 1, 8, 7, 69, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2},
+    {"image narrower than the kernel", 1, 2, 5, 2, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
 };
 
 const double kConnectivity[] = {0.0, 0.5, 0.9};

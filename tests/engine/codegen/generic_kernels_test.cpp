@@ -4,11 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <optional>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -19,46 +17,12 @@
 #include "engine/prune/plan.h"
 #include "engine/tasks/catalog.h"
 #include "plugins/model-files/model_files.h"
+#include "tests/engine/codegen/codegen_test_util.h"
 
 namespace prunelab::engine::codegen {
 namespace {
 
-// mt19937 is specified bit for bit; the distributions are not, so values are made by hand.
-struct Rng {
-    std::mt19937 engine;
-    explicit Rng(uint32_t seed) : engine(seed) {}
-    float uniform() { return static_cast<float>(engine() >> 8) / static_cast<float>(1u << 24); }
-    float symmetric() { return uniform() * 2.0f - 1.0f; }
-    bool chance(double p) { return uniform() < p; }
-    int64_t below(int64_t n) { return static_cast<int64_t>(engine() % static_cast<uint32_t>(n)); }
-};
-
-Tensor randomTensor(const Shape& shape, Rng& rng) {
-    Tensor t(DataType::Float32, shape);
-    for (float& v : t.span<float>()) v = rng.symmetric();
-    return t;
-}
-
 // ---- Layers ------------------------------------------------------------------------------
-
-struct ConvShape {
-    const char* name;
-    int64_t n, c, h, w, o, kh, kw;
-    int64_t strideH, strideW, padTop, padLeft, padBottom, padRight, dilationH, dilationW, group;
-};
-
-ConvParams paramsOf(const ConvShape& s) {
-    ConvParams p;
-    p.batch = s.n;
-    p.inChannels = s.c, p.inH = s.h, p.inW = s.w;
-    p.outChannels = s.o, p.kernelH = s.kh, p.kernelW = s.kw, p.group = s.group;
-    p.strideH = s.strideH, p.strideW = s.strideW;
-    p.padTop = s.padTop, p.padLeft = s.padLeft, p.padBottom = s.padBottom, p.padRight = s.padRight;
-    p.dilationH = s.dilationH, p.dilationW = s.dilationW;
-    p.outH = (s.h + s.padTop + s.padBottom - (s.kh - 1) * s.dilationH - 1) / s.strideH + 1;
-    p.outW = (s.w + s.padLeft + s.padRight - (s.kw - 1) * s.dilationW - 1) / s.strideW + 1;
-    return p;
-}
 
 // A Gemm [M][K] x [K][N] as the IR holds it: a 1x1 conv on a 1x1 image of batch M.
 ConvParams gemmParams(int64_t m, int64_t k, int64_t n) {
@@ -66,22 +30,6 @@ ConvParams gemmParams(int64_t m, int64_t k, int64_t n) {
     p.batch = m, p.inChannels = k, p.outChannels = n;
     p.inH = p.inW = p.outH = p.outW = p.kernelH = p.kernelW = 1;
     return p;
-}
-
-// The engine's own reference kernels (the op registry), the ground truth.
-Tensor referenceConv(const ConvParams& c, const Tensor& x, const Tensor& w, const Tensor& b) {
-    Node node;
-    node.op = OpKind::Conv;
-    node.inputs = {0, 1, 2};
-    node.outputs = {3};
-    node.attrs.set("strides", std::vector<int64_t>{c.strideH, c.strideW});
-    node.attrs.set("pads", std::vector<int64_t>{c.padTop, c.padLeft, c.padBottom, c.padRight});
-    node.attrs.set("dilations", std::vector<int64_t>{c.dilationH, c.dilationW});
-    node.attrs.set("group", c.group);
-    const std::vector<const Tensor*> in = {&x, &w, &b};
-    auto out = runReference(node, in);
-    EXPECT_TRUE(out.ok()) << out.error().toString();
-    return out.ok() ? (*out)[0] : Tensor();
 }
 
 Tensor referenceGemm(const Tensor& x, const Tensor& w, const Tensor& b) {
@@ -94,40 +42,6 @@ Tensor referenceGemm(const Tensor& x, const Tensor& w, const Tensor& b) {
     auto out = runReference(node, in);
     EXPECT_TRUE(out.ok()) << out.error().toString();
     return out.ok() ? (*out)[0] : Tensor();
-}
-
-// 4-of-9 patterns that keep the centre, as PatDNN's sets do; `count` distinct ones.
-std::vector<prune::Pattern> randomPatterns(int count, Rng& rng) {
-    std::vector<prune::Pattern> all;
-    for (int m = 0; m < 512; ++m) {
-        if ((m & 16) && __builtin_popcount(static_cast<unsigned>(m)) == 4) {
-            all.push_back(static_cast<prune::Pattern>(m));
-        }
-    }
-    std::shuffle(all.begin(), all.end(), rng.engine);
-    all.resize(static_cast<size_t>(count));
-    return all;
-}
-
-// Weights [O][I/g][3][3] pruned to `patterns`, each kernel kept with probability
-// `connectivity` (its pattern index in kernelPattern, -1 when removed). Some kept weights are
-// exactly 0, as a trained layer has.
-Tensor patternWeights(const ConvParams& c, const std::vector<prune::Pattern>& patterns,
-                      double connectivity, Rng& rng, std::vector<int32_t>& kernelPattern) {
-    const int64_t ipg = c.inChannelsPerGroup();
-    Tensor w(DataType::Float32, {c.outChannels, ipg, 3, 3});
-    float* d = w.data<float>();
-    kernelPattern.assign(static_cast<size_t>(c.outChannels * ipg), -1);
-    for (int64_t k = 0; k < c.outChannels * ipg; ++k) {
-        if (!rng.chance(connectivity)) continue;
-        const auto id = static_cast<int32_t>(rng.below(static_cast<int64_t>(patterns.size())));
-        kernelPattern[size_t(k)] = id;
-        for (int p = 0; p < 9; ++p) {
-            if (patterns[size_t(id)] >> p & 1)
-                d[k * 9 + p] = rng.chance(0.05) ? 0 : rng.symmetric();
-        }
-    }
-    return w;
 }
 
 Tensor sparseWeights(const Shape& shape, double density, Rng& rng) {
@@ -172,94 +86,7 @@ LayerCode layerOf(KernelKind kind, const ConvParams& c, bool gemm, const Tensor&
     return layer;
 }
 
-// ---- Epilogues ---------------------------------------------------------------------------
-
-enum class EpiCase { None, Relu, Leaky, Clip, PRelu, Residual, ResidualClip };
-const EpiCase kAllEpilogues[] = {EpiCase::None,        EpiCase::Relu,  EpiCase::Leaky,
-                                 EpiCase::Clip,        EpiCase::PRelu, EpiCase::Residual,
-                                 EpiCase::ResidualClip};
-const char* epiName(EpiCase e) {
-    const char* names[] = {"none", "relu", "leaky", "clip", "prelu", "residual", "residual+clip"};
-    return names[static_cast<int>(e)];
-}
-
-// The epilogue and, in `residual` / `slopes`, what it points at (kept alive by the caller).
-Epilogue makeEpilogue(EpiCase e, const Shape& outShape, int64_t channels, Rng& rng,
-                      Tensor& residual, std::vector<float>& slopes) {
-    Epilogue epi;
-    switch (e) {
-        case EpiCase::None:
-            break;
-        case EpiCase::Relu:
-            epi = Epilogue::relu();
-            break;
-        case EpiCase::Leaky:
-            epi = Epilogue::leakyRelu(0.2f);
-            break;
-        case EpiCase::Clip:
-            epi = Epilogue::clip(-0.3f, 0.4f);
-            break;
-        case EpiCase::PRelu:
-            slopes.resize(static_cast<size_t>(channels));
-            for (float& s : slopes) s = rng.symmetric();
-            epi = Epilogue::prelu(slopes.data());
-            break;
-        case EpiCase::Residual:
-        case EpiCase::ResidualClip:
-            residual = randomTensor(outShape, rng);
-            if (e == EpiCase::ResidualClip) epi = Epilogue::clip(-0.5f, 0.5f);
-            epi.residual = residual.data<float>();
-            break;
-    }
-    return epi;
-}
-
-// What the epilogue must do, written out on the reference output ([N][C][...] or [M][N]).
-void applyEpilogue(Tensor& y, const Epilogue& epi, int64_t channels, int64_t plane) {
-    float* d = y.data<float>();
-    for (int64_t e = 0; e < y.elements(); ++e) {
-        float v = d[e] + (epi.residual ? epi.residual[e] : 0.0f);
-        const int64_t ch = e / plane % channels;
-        switch (epi.activation) {
-            case Epilogue::Activation::None:
-                break;
-            case Epilogue::Activation::Relu:
-                v = std::max(v, 0.0f);
-                break;
-            case Epilogue::Activation::LeakyRelu:
-                v = v < 0 ? epi.alpha * v : v;
-                break;
-            case Epilogue::Activation::PRelu:
-                v = v < 0 ? epi.slopes[ch] * v : v;
-                break;
-            case Epilogue::Activation::Clip:
-                v = std::clamp(v, epi.clipMin, epi.clipMax);
-                break;
-        }
-        d[e] = v;
-    }
-}
-
 // ---- Checking ----------------------------------------------------------------------------
-
-// Elements farther than 1e-4 of the expected output's range from it (NaN counts as far).
-void expectClose(const Tensor& expected, const Tensor& actual, const std::string& what) {
-    ASSERT_EQ(expected.shape(), actual.shape()) << what;
-    const float* e = expected.data<float>();
-    const float* a = actual.data<float>();
-    const auto [lo, hi] = std::minmax_element(e, e + expected.elements());
-    const float tolerance = 1e-4f * (*hi - *lo) + 1e-6f;
-    int64_t bad = 0, first = -1;
-    for (int64_t i = 0; i < expected.elements(); ++i) {
-        if (!(std::fabs(e[i] - a[i]) <= tolerance)) {
-            if (bad++ == 0) first = i;
-        }
-    }
-    EXPECT_EQ(bad, 0) << what << ": " << bad << " of " << expected.elements()
-                      << " values off by more than " << tolerance << "; first at " << first
-                      << ": expected " << (first >= 0 ? e[first] : 0.0f) << ", got "
-                      << (first >= 0 ? a[first] : 0.0f);
-}
 
 // Runs the layer whole, in random row pieces (on an output full of NaN, so a row no piece
 // wrote shows), and through referenceSparseLayer, each against `expected`.
@@ -285,39 +112,29 @@ void checkLayer(const LayerCode& layer, const Tensor& x, const Tensor& expected,
     expectClose(expected, plain, what + ", referenceSparseLayer");
 }
 
+// The layer checked with every epilogue, against `plainOut` (the reference output without one)
+// with that epilogue applied.
+void checkEveryEpilogue(const LayerCode& layer, const Tensor& x, const Tensor& plainOut,
+                        int64_t plane, Rng& rng, const std::string& what) {
+    ASSERT_FALSE(plainOut.empty()) << what;
+    forEachEpilogue(plainOut, layer.conv.outChannels, plane, rng,
+                    [&](const Epilogue& epi, const Tensor& expected, const std::string& name) {
+                        checkLayer(layer, x, expected, epi, rng, what + ", epilogue " + name);
+                    });
+}
+
 // A conv layer of `kind` stored from `w`, checked with every epilogue.
 void checkConv(const LayerCode& layer, const Tensor& w, const Tensor& b, Rng& rng,
                const std::string& what) {
     const ConvParams& c = layer.conv;
     const Tensor x = randomTensor({c.batch, c.inChannels, c.inH, c.inW}, rng);
-    const Tensor plainOut = referenceConv(c, x, w, b);
-    ASSERT_FALSE(plainOut.empty()) << what;
-    for (EpiCase e : kAllEpilogues) {
-        Tensor residual;
-        std::vector<float> slopes;
-        const Epilogue epi =
-            makeEpilogue(e, plainOut.shape(), c.outChannels, rng, residual, slopes);
-        Tensor expected = plainOut.clone();
-        applyEpilogue(expected, epi, c.outChannels, c.outH * c.outW);
-        checkLayer(layer, x, expected, epi, rng, what + ", epilogue " + epiName(e));
-    }
+    checkEveryEpilogue(layer, x, referenceConv(c, x, w, b), c.outH * c.outW, rng, what);
 }
 
 void checkGemm(const LayerCode& layer, const Tensor& w, const Tensor& b, Rng& rng,
                const std::string& what) {
-    const ConvParams& c = layer.conv;
-    const Tensor x = randomTensor({c.batch, c.inChannels}, rng);
-    const Tensor plainOut = referenceGemm(x, w, b);
-    ASSERT_FALSE(plainOut.empty()) << what;
-    for (EpiCase e : kAllEpilogues) {
-        Tensor residual;
-        std::vector<float> slopes;
-        const Epilogue epi =
-            makeEpilogue(e, plainOut.shape(), c.outChannels, rng, residual, slopes);
-        Tensor expected = plainOut.clone();
-        applyEpilogue(expected, epi, c.outChannels, 1);
-        checkLayer(layer, x, expected, epi, rng, what + ", epilogue " + epiName(e));
-    }
+    const Tensor x = randomTensor({layer.conv.batch, layer.conv.inChannels}, rng);
+    checkEveryEpilogue(layer, x, referenceGemm(x, w, b), 1, rng, what);
 }
 
 // 3x3 shapes (the pattern kernels' domain; CSR and tiles run them too).
