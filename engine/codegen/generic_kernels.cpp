@@ -557,18 +557,10 @@ void runSparseLayer(const LayerCode& layer, const float* input, float* output, c
             runPattern(layer, input, output, epi, rowBegin, rowEnd);
             return;
         case KernelKind::TileWise:
-            if (layer.gemm) {
-                runTilesGemm(layer, input, output, epi, rowBegin, rowEnd);
-            } else {
-                runTilesConv(layer, input, output, epi, rowBegin, rowEnd);
-            }
+            (layer.gemm ? runTilesGemm : runTilesConv)(layer, input, output, epi, rowBegin, rowEnd);
             return;
         case KernelKind::Csr:
-            if (layer.gemm) {
-                runCsrGemm(layer, input, output, epi, rowBegin, rowEnd);
-            } else {
-                runCsrConv(layer, input, output, epi, rowBegin, rowEnd);
-            }
+            (layer.gemm ? runCsrGemm : runCsrConv)(layer, input, output, epi, rowBegin, rowEnd);
             return;
         case KernelKind::Dense:
             break;
