@@ -6,8 +6,11 @@
 #include <filesystem>
 #include <fstream>
 
+#include "engine/codegen/emit.h"
+#include "engine/codegen/jit.h"
 #include "engine/codegen/passes.h"
 #include "engine/prune/pruned_model.h"
+#include "engine/runtime/cpu/sparse_measure.h"
 
 namespace prunelab::cli {
 
@@ -25,18 +28,24 @@ Status writeText(const std::filesystem::path& path, const std::string& text) {
 
 }  // namespace
 
-Result<codegen::SparseModel> compileLoadedModel(const LoadedModel& model) {
+Result<codegen::SparseModel> compileLoadedModel(const LoadedModel& model, int measureThreads) {
+    codegen::SparseModel compiled;
     if (prune::isPlabGraph(model.graph)) {
         PL_TRY_ASSIGN(prune::PrunedModel pruned, prune::prunedModelFromGraph(model.graph));
-        return codegen::compileLayers(pruned);
+        PL_TRY_ASSIGN(compiled, codegen::compileLayers(pruned));
+    } else {
+        PL_TRY_ASSIGN(compiled, codegen::compileLayers(model.graph));
     }
-    return codegen::compileLayers(model.graph);
+    if (measureThreads <= 0) return compiled;
+    cpu::MeasureOptions options;
+    options.threads = measureThreads;
+    return cpu::keepFasterKernels(model.graph, std::move(compiled), options);
 }
 
-int cmdCompile(const ModelRequest& request, const std::string& outDir) {
+int cmdCompile(const ModelRequest& request, const std::string& outDir, bool build, bool measure) {
     auto model = loadModel(request);
     if (!model.ok()) return fail(model.error());
-    auto compiled = compileLoadedModel(*model);
+    auto compiled = compileLoadedModel(*model, measure ? 1 : 0);
     if (!compiled.ok()) return fail(compiled.error());
     namespace fs = std::filesystem;
     std::error_code ec;
@@ -69,6 +78,23 @@ int cmdCompile(const ModelRequest& request, const std::string& outDir) {
         std::printf(" %s %.1f ms", p.pass.c_str(), p.milliseconds);
     }
     std::printf("\nwrote %s/layers.txt and %s/passes/\n", outDir.c_str(), outDir.c_str());
+    const fs::path src = fs::path(outDir) / "src";
+    if (Status st = codegen::exportSourcePackage(*compiled, src.string()); !st.ok())
+        return fail(st.error());
+    std::printf("wrote the generated sources to %s (cmake -S %s -B build builds them)\n",
+                src.c_str(), src.c_str());
+    if (!build) return 0;
+    auto module = codegen::compileModel(*compiled);
+    if (!module.ok()) {
+        std::fprintf(stderr, "the generic kernels will run these layers instead\n");
+        return fail(module.error());
+    }
+    const fs::path so = fs::path(outDir) / "kernels.so";
+    fs::copy_file(module->libraryPath(), so, fs::copy_options::overwrite_existing, ec);
+    if (ec) return fail(makeError(ErrorCode::Io, "cannot copy the library: " + ec.message(), so));
+    std::printf("%s %zu generated layer(s) with %s: %s\n",
+                module->fromCache() ? "reused" : "compiled", module->layerIndices().size(),
+                module->compilerIdentity().c_str(), so.c_str());
     return 0;
 }
 

@@ -12,10 +12,16 @@ namespace prunelab::cli {
 
 // The compiler's layers for a loaded model: a .plab's own record of its schemes (patterns,
 // tiles), else what the zeros in a pruned ONNX model show.
-engine::Result<engine::codegen::SparseModel> compileLoadedModel(const LoadedModel& model);
+// With `measureThreads` > 0 every sparse layer is then timed against its dense kernel at that
+// thread count and kept only where faster (cpu::keepFasterKernels).
+engine::Result<engine::codegen::SparseModel> compileLoadedModel(const LoadedModel& model,
+                                                                int measureThreads = 0);
 
 // Writes OUT_DIR/passes/<n>-<pass>.txt (the IR after each pass), OUT_DIR/layers.txt (every
-// layer's kind and decision) and prints the decision table.
-int cmdCompile(const ModelRequest& request, const std::string& outDir);
+// layer's kind and decision), OUT_DIR/src/ (the generated C++ as a standalone CMake package, for
+// another target) and prints the decision table. With `build`, also compiles the generated code
+// for this machine (cached) and copies the shared object to OUT_DIR/kernels.so. With `measure`,
+// layers slower than dense on this machine (1 thread) are kept dense.
+int cmdCompile(const ModelRequest& request, const std::string& outDir, bool build, bool measure);
 
 }  // namespace prunelab::cli

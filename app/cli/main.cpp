@@ -18,6 +18,7 @@
 #include "app/cli/prune_commands.h"
 #include "app/cli/task_commands.h"
 #include "app/cli/train_commands.h"
+#include "engine/codegen/jit.h"
 #include "engine/codegen/sparse_ir.h"
 #include "engine/io/image.h"
 #include "engine/io/npy.h"
@@ -133,14 +134,26 @@ int cmdRun(const ModelRequest& request, const std::vector<std::string>& inputSpe
 }
 
 int cmdBench(const ModelRequest& request, const std::vector<std::string>& inputSpecs, int threads,
-             int runs, bool compare) {
+             int runs, bool compare, bool generic, bool measure) {
     auto model = loadModel(request);
     if (!model.ok()) return fail(model.error());
     std::shared_ptr<const codegen::SparseModel> sparse;
+    std::shared_ptr<const codegen::CompiledModule> generated;
     if (compare) {
-        auto compiled = compileLoadedModel(*model);
+        auto compiled = compileLoadedModel(*model, measure ? threads : 0);
         if (!compiled.ok()) return fail(compiled.error());
         sparse = std::make_shared<codegen::SparseModel>(std::move(*compiled));
+        if (!generic) {
+            auto module = codegen::compileModel(*sparse);
+            if (module.ok()) {
+                generated = std::make_shared<codegen::CompiledModule>(std::move(*module));
+            } else {
+                std::fprintf(stderr,
+                             "prunelab-cli: no generated kernels (%s); the sparse lane "
+                             "runs the generic ones\n",
+                             module.error().toString().c_str());
+            }
+        }
     }
     auto inputs = makeInputs(*model, inputSpecs);
     if (!inputs.ok()) return fail(inputs.error());
@@ -162,6 +175,7 @@ int cmdBench(const ModelRequest& request, const std::vector<std::string>& inputS
     bench.threads = threads;
     bench.runs = runs;
     bench.sparse = sparse;
+    bench.generated = generated;
     auto table = refrt::benchModel(bench);
     if (!tempDir.empty()) {
         std::error_code ec;
@@ -227,12 +241,22 @@ int main(int argc, char** argv) {
     bool compare = false;
     bench->add_flag("--compare", compare,
                     "also run the pruned model's compiled sparse layers (PruneLab sparse)");
+    bool generic = false, noMeasure = false;
+    bench->add_flag("--no-measure", noMeasure,
+                    "with --compare: keep every sparse layer, even where it is slower than dense");
+    bench->add_flag("--generic", generic,
+                    "with --compare: the generic sparse kernels, not host-compiled generated ones");
 
     std::string compileOut;
     CLI::App* compile = app.add_subcommand(
         "compile", "the sparse compiler's passes on a pruned model: decisions and each pass's IR");
     addModel(compile);
-    compile->add_option("--out", compileOut, "folder for layers.txt and passes/")->required();
+    compile->add_option("--out", compileOut, "folder for layers.txt, passes/ and src/")->required();
+    bool compileBuild = false, compileNoMeasure = false;
+    compile->add_flag("--no-measure", compileNoMeasure,
+                      "keep every sparse layer the thresholds chose, without timing it here");
+    compile->add_flag("--build", compileBuild,
+                      "also compile the generated code for this machine (kernels.so)");
 
     PruneRequest prune;
     CLI::App* pruneCmd =
@@ -341,8 +365,10 @@ int main(int argc, char** argv) {
         task.threads = threads;
         return cmdRunTask(task);
     }
-    if (bench->parsed()) return cmdBench(request, inputs, threads < 1 ? 1 : threads, runs, compare);
-    if (compile->parsed()) return cmdCompile(request, compileOut);
+    if (bench->parsed())
+        return cmdBench(request, inputs, threads < 1 ? 1 : threads, runs, compare, generic,
+                        !noMeasure);
+    if (compile->parsed()) return cmdCompile(request, compileOut, compileBuild, !compileNoMeasure);
     if (pruneCmd->parsed()) {
         prune.model = request;
         return cmdPrune(prune);

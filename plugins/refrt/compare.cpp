@@ -33,6 +33,7 @@ Result<std::vector<LaneStats>> benchModel(const BenchRequest& request) {
         cpu::CpuOptions options;
         options.threads = request.threads;
         options.sparse = request.sparse;
+        options.generated = request.generated;
         PL_TRY_ASSIGN(sparse, cpu::CpuExecutor::create(graph, options));
         PL_TRY(sparse->run(request.inputs));
         lanes.push_back({"PruneLab sparse", [&]() -> Status {
@@ -102,6 +103,7 @@ Result<LayerProfile> profileLayers(const BenchRequest& request, int runs) {
     cpu::CpuOptions options;
     options.threads = request.threads;
     options.sparse = request.sparse;
+    options.generated = request.generated;
     PL_TRY_ASSIGN(auto sparse, cpu::CpuExecutor::create(graph, options));
     dense->setProfiling(true);
     sparse->setProfiling(true);

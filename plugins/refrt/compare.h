@@ -13,6 +13,10 @@
 #include "engine/ir/result.h"
 #include "plugins/refrt/timing.h"
 
+namespace prunelab::engine::codegen {
+class CompiledModule;
+}  // namespace prunelab::engine::codegen
+
 namespace prunelab::refrt {
 
 struct BenchRequest {
@@ -25,6 +29,8 @@ struct BenchRequest {
     // When set, a "PruneLab sparse" lane runs the same graph with these compiled layers
     // (engine/codegen), and the table adds each lane's time over the sparse one.
     std::shared_ptr<const engine::codegen::SparseModel> sparse;
+    // Generated kernels for the sparse lane (codegen/jit.h); null: the generic kernels.
+    std::shared_ptr<const engine::codegen::CompiledModule> generated;
 };
 
 // Lane 0 is PruneLab dense; a runtime that cannot load the model gets ok = false and the

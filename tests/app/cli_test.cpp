@@ -278,7 +278,7 @@ TEST(Cli, CompileWritesPassesAndDecisionsAndBenchComparesTheSparseLane) {
                           "passes/03-pack.txt", "passes/04-reorder.txt"}) {
         EXPECT_TRUE(fs::exists(dir / "c" / f)) << f;
     }
-    r = runCli("bench " + pruned + " --size 48x40 --compare --runs 2");
+    r = runCli("bench " + pruned + " --size 48x40 --compare --generic --no-measure --runs 2");
     ASSERT_EQ(r.exitCode, 0) << r.output;
     EXPECT_NE(r.output.find("PruneLab sparse"), std::string::npos) << r.output;
     EXPECT_NE(r.output.find("this / sparse"), std::string::npos) << r.output;
@@ -286,6 +286,22 @@ TEST(Cli, CompileWritesPassesAndDecisionsAndBenchComparesTheSparseLane) {
     EXPECT_NE(r.output.find("per layer"), std::string::npos) << r.output;
     EXPECT_NE(r.output.find("layout changes"), std::string::npos) << r.output;
     EXPECT_NE(r.output.find("pattern   "), std::string::npos) << r.output;
+
+    {  // measured by default: every pattern layer timed against its dense kernel
+        std::ifstream f(dir / "c" / "passes" / "05-measure.txt");
+        std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+        EXPECT_NE(text.find("measured pattern"), std::string::npos) << text;
+    }
+    EXPECT_TRUE(fs::exists(dir / "c" / "src" / "CMakeLists.txt"));
+
+    // --build compiles the generated code for this machine (BlazeFace: small layers, seconds).
+    std::string face = (dir / "face.plab").string();
+    r = runCli("prune face-front --preset patdnn-8 --out " + face);
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+    r = runCli("compile " + face + " --no-measure --build --out " + (dir / "f").string());
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+    EXPECT_NE(r.output.find("generated layer(s) with"), std::string::npos) << r.output;
+    EXPECT_TRUE(fs::exists(dir / "f" / "kernels.so"));
 
     r = runCli("compile " + pruned + " --out " + (dir / "c").string() + "/layers.txt/sub");
     EXPECT_EQ(r.exitCode, 1) << r.output;

@@ -13,7 +13,8 @@
 
 namespace prunelab::engine::codegen {
 struct SparseModel;
-}
+class CompiledModule;
+}  // namespace prunelab::engine::codegen
 
 namespace prunelab::engine::cpu {
 
@@ -23,6 +24,9 @@ struct CpuOptions {
     // The compiler's layers (engine/codegen/passes.h, compiled from this same graph): each
     // non-dense one runs with its sparse kernel instead of the dense conv. Shared, read-only.
     std::shared_ptr<const codegen::SparseModel> sparse;
+    // Generated kernels for some of those layers (codegen/jit.h, compiled from `sparse`): the
+    // layers it holds run its code, the others the generic sparse kernels. Optional.
+    std::shared_ptr<const codegen::CompiledModule> generated;
 };
 
 // How one node is executed, for "why isn't it faster?" reports.

@@ -27,6 +27,10 @@
 #define PL_VECTOR_CLONES
 #endif
 
+namespace prunelab::engine::codegen {
+class CompiledModule;  // codegen/jit.h
+}  // namespace prunelab::engine::codegen
+
 namespace prunelab::engine::cpu {
 
 // How a 4-D float activation sits in memory. Plain is the IR's NCHW (row-major in logical
@@ -173,8 +177,10 @@ Result<KernelPtr> makeMatMulKernel(const MatMulSpec& spec, const dnnl::engine& e
 // A pattern / tile-wise / CSR layer on plain NCHW buffers; inputs: src [, residual for Sum].
 // Fuses a Sum and then one relu / leaky relu / clip / prelu; Unsupported otherwise (the planner
 // then tries a shorter chain). `name` says the storage, the density and what was fused.
+// `generated`, when it holds the layer, runs instead of the generic kernel (name: "generated").
 Result<KernelPtr> makeSparseConvKernel(const codegen::LayerCode& layer,
                                        const std::vector<PostOp>& postOps, int threads,
+                                       std::shared_ptr<const codegen::CompiledModule> generated,
                                        std::string& name);
 
 // ---- elementwise_kernels.cpp ----

@@ -355,7 +355,7 @@ class Planner {
             for (const ChainLink& l : chain) {
                 for (const PostOp& po : l.postOps) postOps.push_back(po);
             }
-            return makeSparseConvKernel(layer, postOps, m_threads, anchor.name);
+            return makeSparseConvKernel(layer, postOps, m_threads, m_opt.generated, anchor.name);
         };
         return acceptChain(k, std::move(links), make, why);
     }

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "engine/codegen/generic_kernels.h"
+#include "engine/codegen/jit.h"
 #include "engine/runtime/cpu/cpu_kernels.h"
 
 namespace prunelab::engine::cpu {
@@ -13,8 +14,13 @@ namespace {
 class SparseConvKernel final : public Kernel {
   public:
     SparseConvKernel(codegen::LayerCode layer, codegen::Epilogue epi, std::vector<float> slopes,
-                     bool residual, int threads)
-        : m_layer(std::move(layer)), m_epi(epi), m_slopes(std::move(slopes)), m_residual(residual) {
+                     bool residual, int threads,
+                     std::shared_ptr<const codegen::CompiledModule> generated)
+        : m_layer(std::move(layer)),
+          m_epi(epi),
+          m_slopes(std::move(slopes)),
+          m_residual(residual),
+          m_generated(std::move(generated)) {
         if (!m_slopes.empty()) m_epi.slopes = m_slopes.data();
         // A few rows per call: each call plans the layer's kernel groups once (see
         // runSparseLayer), and one row per call measured ~25% slower than eight.
@@ -30,7 +36,11 @@ class SparseConvKernel final : public Kernel {
         auto* y = reinterpret_cast<float*>(out[0]);
         const int64_t rows = m_layer.gemm ? m_layer.conv.batch : m_layer.conv.outH;
         ctx.pool->parallelFor(rows, m_grain, [&](int64_t begin, int64_t end) {
-            codegen::runSparseLayer(m_layer, x, y, epi, begin, end);
+            if (m_generated) {
+                m_generated->run(m_layer, x, y, epi, begin, end);
+            } else {
+                codegen::runSparseLayer(m_layer, x, y, epi, begin, end);
+            }
         });
         return {};
     }
@@ -40,6 +50,7 @@ class SparseConvKernel final : public Kernel {
     codegen::Epilogue m_epi;
     std::vector<float> m_slopes;
     bool m_residual;
+    std::shared_ptr<const codegen::CompiledModule> m_generated;  // null: the generic kernel
     int64_t m_grain = 1;
 };
 
@@ -47,7 +58,9 @@ class SparseConvKernel final : public Kernel {
 
 Result<KernelPtr> makeSparseConvKernel(const codegen::LayerCode& layer,
                                        const std::vector<PostOp>& postOps, int threads,
+                                       std::shared_ptr<const codegen::CompiledModule> generated,
                                        std::string& name) {
+    if (generated && generated->layer(layer.index) == nullptr) generated.reset();
     if (layer.kind == codegen::KernelKind::Dense) {
         return makeError(ErrorCode::InvalidArgument, "the compiler kept this layer dense");
     }
@@ -87,9 +100,10 @@ Result<KernelPtr> makeSparseConvKernel(const codegen::LayerCode& layer,
     }
     name = std::string("sparse ") + codegen::kernelKindName(layer.kind) + " " +
            std::to_string(layer.conv.kernelH) + "x" + std::to_string(layer.conv.kernelW) +
-           " (generic, density " + std::to_string(layer.density).substr(0, 5) + ")" + fused;
-    return KernelPtr(
-        std::make_unique<SparseConvKernel>(layer, epi, std::move(slopes), residual, threads));
+           (generated ? " (generated" : " (generic") + std::string(", density ") +
+           std::to_string(layer.density).substr(0, 5) + ")" + fused;
+    return KernelPtr(std::make_unique<SparseConvKernel>(layer, epi, std::move(slopes), residual,
+                                                        threads, std::move(generated)));
 }
 
 }  // namespace prunelab::engine::cpu

@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <cmath>
 
+#include "engine/codegen/jit.h"
 #include "engine/codegen/passes.h"
 #include "engine/prune/plan.h"
+#include "engine/runtime/cpu/sparse_measure.h"
 #include "engine/runtime/reference_runner.h"
 #include "engine/tasks/catalog.h"
 #include "plugins/model-files/model_files.h"
@@ -28,7 +30,7 @@ prune::PruningPlan planOf(const std::string& scheme, prune::ParamValues values) 
 // against the reference runner on the same (masked) weights, within 1e-4 of the range. Returns
 // how many steps ran a sparse kernel.
 int expectSparseMatches(const prune::PrunedModel& pruned, int threads,
-                        const codegen::ChooseOptions& choose = {}) {
+                        const codegen::ChooseOptions& choose = {}, bool generate = false) {
     codegen::CompileOptions co;
     co.choose = choose;
     auto compiled = codegen::compileLayers(pruned, co);
@@ -37,6 +39,12 @@ int expectSparseMatches(const prune::PrunedModel& pruned, int threads,
     cpu::CpuOptions options;
     options.threads = threads;
     options.sparse = std::make_shared<codegen::SparseModel>(std::move(*compiled));
+    if (generate) {
+        auto module = codegen::compileModel(*options.sparse);
+        EXPECT_TRUE(module.ok()) << module.error().toString();
+        if (!module.ok()) return 0;
+        options.generated = std::make_shared<codegen::CompiledModule>(std::move(*module));
+    }
     auto exec = cpu::CpuExecutor::create(pruned.graph, options);
     EXPECT_TRUE(exec.ok()) << exec.error().toString();
     if (!exec.ok()) return 0;
@@ -66,9 +74,14 @@ int expectSparseMatches(const prune::PrunedModel& pruned, int threads,
     int sparse = 0;
     for (const cpu::KernelChoice& c : (*exec)->kernelReport()) {
         sparse += c.kernel.rfind("sparse ", 0) == 0;
+        if (generate && c.kernel.rfind("sparse pattern", 0) == 0) {
+            EXPECT_NE(c.kernel.find("(generated"), std::string::npos) << c.kernel;
+        }
     }
     return sparse;
 }
+
+std::optional<Graph> catalogModel(const std::string& id, int64_t h, int64_t w);
 
 // conv 3x3 (pattern) + residual Add + Relu, then conv 3x3 (CSR) + PRelu: both chains fuse.
 TEST(SparseExecutor, FusedResidualAndActivationsMatchTheReference) {
@@ -114,6 +127,32 @@ TEST(SparseExecutor, FusedResidualAndActivationsMatchTheReference) {
     EXPECT_NE(first.kernel.find("+sum+relu"), std::string::npos) << first.kernel;
 }
 
+// The same chain with the pattern layer's code generated and host-compiled (codegen/jit.h):
+// the generated kernel runs with the fused residual + relu; the CSR layer stays generic.
+TEST(SparseExecutor, GeneratedKernelsRunInTheExecutor) {
+    codegen::JitOptions probe;
+    if (codegen::compileModule("extern \"C\" int pl_probe() { return 1; }", probe).error().code ==
+        ErrorCode::NotFound) {
+        GTEST_SKIP() << "no host C++ compiler: generated kernels cannot be built here";
+    }
+    GraphBuilder b;
+    const ValueId x = b.input({1, 8, 13, 11});
+    ValueId c1 = b.op(OpKind::Conv, {x, b.randomConstant({8, 8, 3, 3}), b.randomConstant({8})},
+                      testing::convAttrs({1, 1}, {1, 1, 1, 1}));
+    b.output(b.op(OpKind::Relu, {b.op(OpKind::Add, {c1, x})}));
+    prune::ParamValues pattern;
+    pattern.set("patterns", 4);
+    pattern.set("connectivity_rate", 0.5);
+    prune::PruningPlan plan = planOf("pattern", pattern);
+    plan.keepFirstLast = false;
+    auto pruned = prune::applyPlan(b.graph, plan);
+    ASSERT_TRUE(pruned.ok()) << pruned.error().toString();
+    for (int threads : {1, 2}) {
+        SCOPED_TRACE(threads);
+        EXPECT_EQ(expectSparseMatches(*pruned, threads, {}, true), 1);
+    }
+}
+
 // Profiling times every step of a run; the layout changes between the dense first conv (Nhwc)
 // and the sparse one (plain) are marked. Off, nothing is recorded.
 TEST(SparseExecutor, ProfilingTimesEveryStepAndMarksLayoutChanges) {
@@ -157,6 +196,50 @@ TEST(SparseExecutor, ProfilingTimesEveryStepAndMarksLayoutChanges) {
         return all;
     }();
     EXPECT_GE(changes, 1) << "dense Nhwc -> sparse plain needs a reorder";
+}
+
+// The measured decision: a layer stays sparse only when it is minSpeedup times faster than its
+// dense step (timings are not asserted: the two extremes make the outcome certain).
+TEST(SparseExecutor, MeasuredDecisionKeepsOnlyFasterLayersAndSaysWhy) {
+    auto graph = catalogModel("zoom-x2", 24, 32);
+    if (!graph) GTEST_SKIP() << "zoom-x2 is not in the asset cache: run ./prunelab setup";
+    auto plan = prune::presetPlan("patdnn-8");
+    ASSERT_TRUE(plan.ok());
+    auto pruned = prune::applyPlan(*graph, *plan);
+    ASSERT_TRUE(pruned.ok()) << pruned.error().toString();
+    auto compiled = codegen::compileLayers(*pruned, {});
+    ASSERT_TRUE(compiled.ok()) << compiled.error().toString();
+    auto countSparse = [](const codegen::SparseModel& m) {
+        return std::count_if(m.layers.begin(), m.layers.end(), [](const codegen::LayerCode& l) {
+            return l.kind != codegen::KernelKind::Dense;
+        });
+    };
+    const auto before = countSparse(*compiled);
+    ASSERT_GE(before, 14);
+
+    cpu::MeasureOptions options;
+    options.runs = 1;
+    options.minSpeedup = 0;  // anything counts as fast enough
+    auto kept = cpu::keepFasterKernels(pruned->graph, *compiled, options);
+    ASSERT_TRUE(kept.ok()) << kept.error().toString();
+    EXPECT_EQ(countSparse(*kept), before);
+    ASSERT_FALSE(kept->passes.empty());
+    EXPECT_EQ(kept->passes.back().pass, "measure");
+    EXPECT_NE(kept->passes.back().dump.find("whole model"), std::string::npos);
+
+    options.minSpeedup = 1e9;  // nothing is a billion times faster
+    auto none = cpu::keepFasterKernels(pruned->graph, *compiled, options);
+    ASSERT_TRUE(none.ok()) << none.error().toString();
+    EXPECT_EQ(countSparse(*none), 0);
+    for (const codegen::LayerCode& l : none->layers) {
+        if (compiled->layers[static_cast<size_t>(l.index)].kind == codegen::KernelKind::Dense) {
+            continue;
+        }
+        EXPECT_NE(l.decision.find("measured pattern"), std::string::npos) << l.decision;
+        EXPECT_NE(l.decision.find("pruning never makes this layer slower"), std::string::npos);
+    }
+    // And the executor then runs none of them sparse.
+    EXPECT_EQ(expectSparseMatches(*pruned, 1, {}, false), before) << "without measuring";
 }
 
 // Without a compiled model, or with every layer kept dense, nothing runs sparse.

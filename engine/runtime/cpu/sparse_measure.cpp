@@ -1,0 +1,128 @@
+// keepFasterKernels: times every step of the dense and the sparse executor on the same inputs,
+// alternating runs, and keeps a sparse layer only where its median beats the dense one.
+#include "engine/runtime/cpu/sparse_measure.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <map>
+
+namespace prunelab::engine::cpu {
+
+namespace {
+
+// Deterministic data for every float input: timings do not depend on values, but NaNs or
+// denormals would.
+std::vector<Tensor> measureInputs(const Graph& graph) {
+    std::vector<Tensor> inputs;
+    uint32_t state = 2024;
+    for (ValueId id : graph.inputs) {
+        const Value& v = graph.value(id);
+        Tensor t(v.dtype, v.shape);
+        if (v.dtype == DataType::Float32) {
+            for (float& x : t.span<float>()) {
+                state = state * 1664525u + 1013904223u;
+                x = static_cast<float>(state >> 8) / static_cast<float>(1u << 24) - 0.5f;
+            }
+        }
+        inputs.push_back(std::move(t));
+    }
+    return inputs;
+}
+
+double median(std::vector<double> v) {
+    if (v.empty()) return 0;
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+    return v[v.size() / 2];
+}
+
+// Median ms per step name (the node's description).
+std::map<std::string, double> medians(const std::map<std::string, std::vector<double>>& ms) {
+    std::map<std::string, double> out;
+    for (const auto& [where, samples] : ms) out[where] = median(samples);
+    return out;
+}
+
+Status sample(CpuExecutor& exec, const std::vector<Tensor>& inputs,
+              std::map<std::string, std::vector<double>>& ms) {
+    PL_TRY(exec.run(inputs));
+    for (const CpuExecutor::StepTime& t : exec.lastStepTimes()) {
+        if (!t.layoutChange) ms[t.where].push_back(t.ms);
+    }
+    return {};
+}
+
+}  // namespace
+
+Result<codegen::SparseModel> keepFasterKernels(const Graph& graph, codegen::SparseModel model,
+                                               const MeasureOptions& options) {
+    const auto start = std::chrono::steady_clock::now();
+    CpuOptions denseOptions;
+    denseOptions.threads = options.threads;
+    CpuOptions sparseOptions = denseOptions;
+    sparseOptions.sparse = std::make_shared<codegen::SparseModel>(model);
+    sparseOptions.generated = options.generated;
+    PL_TRY_ASSIGN(auto dense, CpuExecutor::create(graph, denseOptions));
+    PL_TRY_ASSIGN(auto sparse, CpuExecutor::create(graph, sparseOptions));
+    const std::vector<Tensor> inputs = measureInputs(graph);
+    PL_TRY(dense->run(inputs));  // warm-up: first-touch of buffers, caches
+    PL_TRY(sparse->run(inputs));
+    dense->setProfiling(true);
+    sparse->setProfiling(true);
+    std::map<std::string, std::vector<double>> denseMs, sparseMs;
+    for (int r = 0; r < std::max(1, options.runs); ++r) {
+        PL_TRY(sample(*dense, inputs, denseMs));
+        PL_TRY(sample(*sparse, inputs, sparseMs));
+    }
+    const std::map<std::string, double> d = medians(denseMs), s = medians(sparseMs);
+
+    std::string dump;
+    char line[256];
+    for (codegen::LayerCode& layer : model.layers) {
+        if (layer.kind == codegen::KernelKind::Dense) continue;
+        const std::string where = graph.describeNode(static_cast<size_t>(layer.node));
+        const double dm = d.count(where) ? d.at(where) : 0, sm = s.count(where) ? s.at(where) : 0;
+        const bool keep = sm > 0 && dm >= sm * options.minSpeedup;
+        std::snprintf(line, sizeof line, "measured %s %.3f ms vs dense %.3f ms (%d runs): %s",
+                      codegen::kernelKindName(layer.kind), sm, dm, std::max(1, options.runs),
+                      keep ? "kept" : "dense, so pruning never makes this layer slower");
+        layer.decision += std::string("; ") + line;
+        if (!keep) layer.kind = codegen::KernelKind::Dense;
+        dump += "layer " + std::to_string(layer.index) + ": " + line + "\n";
+    }
+    // The layout changes around sparse layers (plain NCHW between Nhwc dense neighbours) are
+    // not in any layer's own time: the whole model must be faster too, or nothing stays sparse.
+    const bool anySparse = std::any_of(model.layers.begin(), model.layers.end(), [](const auto& l) {
+        return l.kind != codegen::KernelKind::Dense;
+    });
+    if (anySparse) {
+        sparseOptions.sparse = std::make_shared<codegen::SparseModel>(model);
+        PL_TRY_ASSIGN(auto revised, CpuExecutor::create(graph, sparseOptions));
+        PL_TRY(revised->run(inputs));
+        revised->setProfiling(true);
+        std::vector<double> denseTotal, sparseTotal;
+        for (int r = 0; r < std::max(1, options.runs); ++r) {
+            double a = 0, b = 0;
+            PL_TRY(dense->run(inputs));
+            for (const auto& t : dense->lastStepTimes()) a += t.ms;
+            PL_TRY(revised->run(inputs));
+            for (const auto& t : revised->lastStepTimes()) b += t.ms;
+            denseTotal.push_back(a), sparseTotal.push_back(b);
+        }
+        const double dt = median(denseTotal), st = median(sparseTotal);
+        const bool keep = dt >= st * options.minSpeedup;
+        std::snprintf(line, sizeof line, "whole model %.3f ms sparse vs %.3f ms dense: %s", st, dt,
+                      keep ? "kept" : "all dense (the layout changes cost more than they saved)");
+        dump += std::string(line) + "\n";
+        for (codegen::LayerCode& layer : model.layers) {
+            if (keep || layer.kind == codegen::KernelKind::Dense) continue;
+            layer.decision += std::string("; ") + line;
+            layer.kind = codegen::KernelKind::Dense;
+        }
+    }
+    const std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - start;
+    model.passes.push_back({"measure", dump, took.count()});
+    return model;
+}
+
+}  // namespace prunelab::engine::cpu

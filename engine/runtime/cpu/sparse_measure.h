@@ -1,0 +1,31 @@
+// The compiler's measured decision: each sparse layer is timed against the dense kernel on this
+// machine, in place in the model, and kept sparse only when it is faster, so that pruning never
+// makes a layer slower. The density thresholds of codegen::choose() are only the first guess.
+#pragma once
+
+#include <memory>
+
+#include "engine/codegen/sparse_ir.h"
+#include "engine/ir/graph.h"
+#include "engine/ir/result.h"
+#include "engine/runtime/cpu/cpu_executor.h"
+
+namespace prunelab::engine::cpu {
+
+struct MeasureOptions {
+    int threads = 1;
+    int runs = 7;  // profiled runs of each executor; the medians decide
+    // A layer stays sparse when dense ms >= sparse ms * minSpeedup (1: never slower).
+    double minSpeedup = 1.0;
+    std::shared_ptr<const codegen::CompiledModule> generated;  // time these kernels, if given
+};
+
+// Runs `graph` with and without `model`'s sparse layers (random inputs) and turns every sparse
+// layer that was not at least minSpeedup faster than its dense step into a Dense one, its
+// decision saying both times. Then the whole model: when the remaining sparse layers plus the
+// layout changes around them are not minSpeedup faster than dense, all of them turn dense.
+// Appends a "measure" PassRecord with every time.
+Result<codegen::SparseModel> keepFasterKernels(const Graph& graph, codegen::SparseModel model,
+                                               const MeasureOptions& options = {});
+
+}  // namespace prunelab::engine::cpu
