@@ -6,6 +6,7 @@
 
 #include "engine/codegen/sparse_ir.h"
 #include "engine/runtime/cpu/cpu_executor.h"
+#include "engine/runtime/cpu/sparse_measure.h"
 #include "plugins/refrt/opencv_runner.h"
 #include "plugins/refrt/ort_runner.h"
 
@@ -70,30 +71,6 @@ Result<std::vector<LaneStats>> benchModel(const BenchRequest& request) {
     return stats;
 }
 
-namespace {
-
-double median(std::vector<double> v) {
-    if (v.empty()) return 0;
-    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
-    return v[v.size() / 2];
-}
-
-// Per step of `exec`'s plan, the times of `runs` profiled runs.
-struct StepSamples {
-    std::vector<cpu::CpuExecutor::StepTime> steps;  // the last run's, for names
-    std::vector<std::vector<double>> ms;
-};
-
-Status sample(cpu::CpuExecutor& exec, std::span<const Tensor> inputs, StepSamples& out) {
-    PL_TRY(exec.run(inputs));
-    out.steps = exec.lastStepTimes();
-    out.ms.resize(out.steps.size());
-    for (size_t i = 0; i < out.steps.size(); ++i) out.ms[i].push_back(out.steps[i].ms);
-    return {};
-}
-
-}  // namespace
-
 Result<LayerProfile> profileLayers(const BenchRequest& request, int runs) {
     if (!request.sparse) {
         return makeError(ErrorCode::InvalidArgument, "profiling layers needs compiled layers");
@@ -105,42 +82,23 @@ Result<LayerProfile> profileLayers(const BenchRequest& request, int runs) {
     options.sparse = request.sparse;
     options.generated = request.generated;
     PL_TRY_ASSIGN(auto sparse, cpu::CpuExecutor::create(graph, options));
-    dense->setProfiling(true);
-    sparse->setProfiling(true);
-    StepSamples d, s;
-    PL_TRY(dense->run(request.inputs));  // warm-up
-    PL_TRY(sparse->run(request.inputs));
-    for (int r = 0; r < std::max(1, runs); ++r) {
-        PL_TRY(sample(*dense, request.inputs, d));
-        PL_TRY(sample(*sparse, request.inputs, s));
-    }
+    PL_TRY_ASSIGN(auto medians, cpu::profileAlternating(*dense, *sparse, request.inputs, runs));
+    const cpu::StepMedians& d = medians.first;
+    const cpu::StepMedians& s = medians.second;
     LayerProfile profile;
-    auto stepMedian = [](const StepSamples& x, const std::string& where) {
-        for (size_t i = 0; i < x.steps.size(); ++i) {
-            if (!x.steps[i].layoutChange && x.steps[i].where == where) return median(x.ms[i]);
-        }
-        return 0.0;
-    };
     for (const codegen::LayerCode& l : request.sparse->layers) {
         LayerTiming t;
         t.index = l.index;
         t.where = graph.describeNode(static_cast<size_t>(l.node));
         t.kind = codegen::kernelKindName(l.kind);
-        t.denseMs = stepMedian(d, t.where);
-        t.sparseMs = stepMedian(s, t.where);
+        t.denseMs = d.of(t.where);
+        t.sparseMs = s.of(t.where);
         t.denseMacs = l.denseMacs, t.keptMacs = l.keptMacs;
         t.decision = l.decision;
         profile.layers.push_back(std::move(t));
     }
-    auto totals = [](const StepSamples& x, double& all, double& reorders) {
-        for (size_t i = 0; i < x.steps.size(); ++i) {
-            const double m = median(x.ms[i]);
-            all += m;
-            if (x.steps[i].layoutChange) reorders += m;
-        }
-    };
-    totals(d, profile.denseTotalMs, profile.denseReorderMs);
-    totals(s, profile.sparseTotalMs, profile.sparseReorderMs);
+    profile.denseTotalMs = d.totalMs, profile.denseReorderMs = d.layoutChangeMs;
+    profile.sparseTotalMs = s.totalMs, profile.sparseReorderMs = s.layoutChangeMs;
     return profile;
 }
 

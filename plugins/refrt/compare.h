@@ -50,7 +50,7 @@ struct LayerTiming {
 };
 struct LayerProfile {
     std::vector<LayerTiming> layers;
-    double denseTotalMs = 0, sparseTotalMs = 0;      // sums of the step medians
+    double denseTotalMs = 0, sparseTotalMs = 0;      // medians of whole runs
     double denseReorderMs = 0, sparseReorderMs = 0;  // of which layout changes
 };
 // Needs request.sparse. `runs` profiled runs of each executor.

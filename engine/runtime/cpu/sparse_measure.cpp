@@ -36,23 +36,51 @@ double median(std::vector<double> v) {
     return v[v.size() / 2];
 }
 
-// Median ms per step name (the node's description).
-std::map<std::string, double> medians(const std::map<std::string, std::vector<double>>& ms) {
-    std::map<std::string, double> out;
-    for (const auto& [where, samples] : ms) out[where] = median(samples);
-    return out;
-}
+// The samples of one executor's profiled runs, reduced to medians by finish().
+struct Samples {
+    std::map<std::string, std::vector<double>> byStep;
+    std::vector<double> totals, layoutChanges;
 
-Status sample(CpuExecutor& exec, const std::vector<Tensor>& inputs,
-              std::map<std::string, std::vector<double>>& ms) {
-    PL_TRY(exec.run(inputs));
-    for (const CpuExecutor::StepTime& t : exec.lastStepTimes()) {
-        if (!t.layoutChange) ms[t.where].push_back(t.ms);
+    Status take(CpuExecutor& exec, std::span<const Tensor> inputs) {
+        PL_TRY(exec.run(inputs));
+        double total = 0, changes = 0;
+        for (const CpuExecutor::StepTime& t : exec.lastStepTimes()) {
+            total += t.ms;
+            if (t.layoutChange) {
+                changes += t.ms;
+            } else {
+                byStep[t.where].push_back(t.ms);
+            }
+        }
+        totals.push_back(total), layoutChanges.push_back(changes);
+        return {};
     }
-    return {};
-}
+    StepMedians finish() const {
+        StepMedians m;
+        for (const auto& [where, ms] : byStep) m.byStep[where] = median(ms);
+        m.totalMs = median(totals), m.layoutChangeMs = median(layoutChanges);
+        return m;
+    }
+};
 
 }  // namespace
+
+Result<std::pair<StepMedians, StepMedians>> profileAlternating(CpuExecutor& a, CpuExecutor& b,
+                                                               std::span<const Tensor> inputs,
+                                                               int runs) {
+    PL_TRY(a.run(inputs));  // warm-up: first touch of buffers, caches
+    PL_TRY(b.run(inputs));
+    a.setProfiling(true);
+    b.setProfiling(true);
+    Samples sa, sb;
+    for (int r = 0; r < std::max(1, runs); ++r) {
+        PL_TRY(sa.take(a, inputs));
+        PL_TRY(sb.take(b, inputs));
+    }
+    a.setProfiling(false);
+    b.setProfiling(false);
+    return std::pair<StepMedians, StepMedians>{sa.finish(), sb.finish()};
+}
 
 Result<codegen::SparseModel> keepFasterKernels(const Graph& graph, codegen::SparseModel model,
                                                const MeasureOptions& options) {
@@ -65,23 +93,16 @@ Result<codegen::SparseModel> keepFasterKernels(const Graph& graph, codegen::Spar
     PL_TRY_ASSIGN(auto dense, CpuExecutor::create(graph, denseOptions));
     PL_TRY_ASSIGN(auto sparse, CpuExecutor::create(graph, sparseOptions));
     const std::vector<Tensor> inputs = measureInputs(graph);
-    PL_TRY(dense->run(inputs));  // warm-up: first-touch of buffers, caches
-    PL_TRY(sparse->run(inputs));
-    dense->setProfiling(true);
-    sparse->setProfiling(true);
-    std::map<std::string, std::vector<double>> denseMs, sparseMs;
-    for (int r = 0; r < std::max(1, options.runs); ++r) {
-        PL_TRY(sample(*dense, inputs, denseMs));
-        PL_TRY(sample(*sparse, inputs, sparseMs));
-    }
-    const std::map<std::string, double> d = medians(denseMs), s = medians(sparseMs);
+    PL_TRY_ASSIGN(auto perLayer, profileAlternating(*dense, *sparse, inputs, options.runs));
+    const StepMedians& d = perLayer.first;
+    const StepMedians& s = perLayer.second;
 
     std::string dump;
     char line[256];
     for (codegen::LayerCode& layer : model.layers) {
         if (layer.kind == codegen::KernelKind::Dense) continue;
         const std::string where = graph.describeNode(static_cast<size_t>(layer.node));
-        const double dm = d.count(where) ? d.at(where) : 0, sm = s.count(where) ? s.at(where) : 0;
+        const double dm = d.of(where), sm = s.of(where);
         const bool keep = sm > 0 && dm >= sm * options.minSpeedup;
         std::snprintf(line, sizeof line, "measured %s %.3f ms vs dense %.3f ms (%d runs): %s",
                       codegen::kernelKindName(layer.kind), sm, dm, std::max(1, options.runs),
@@ -98,18 +119,8 @@ Result<codegen::SparseModel> keepFasterKernels(const Graph& graph, codegen::Spar
     if (anySparse) {
         sparseOptions.sparse = std::make_shared<codegen::SparseModel>(model);
         PL_TRY_ASSIGN(auto revised, CpuExecutor::create(graph, sparseOptions));
-        PL_TRY(revised->run(inputs));
-        revised->setProfiling(true);
-        std::vector<double> denseTotal, sparseTotal;
-        for (int r = 0; r < std::max(1, options.runs); ++r) {
-            double a = 0, b = 0;
-            PL_TRY(dense->run(inputs));
-            for (const auto& t : dense->lastStepTimes()) a += t.ms;
-            PL_TRY(revised->run(inputs));
-            for (const auto& t : revised->lastStepTimes()) b += t.ms;
-            denseTotal.push_back(a), sparseTotal.push_back(b);
-        }
-        const double dt = median(denseTotal), st = median(sparseTotal);
+        PL_TRY_ASSIGN(auto whole, profileAlternating(*dense, *revised, inputs, options.runs));
+        const double dt = whole.first.totalMs, st = whole.second.totalMs;
         const bool keep = dt >= st * options.minSpeedup;
         std::snprintf(line, sizeof line, "whole model %.3f ms sparse vs %.3f ms dense: %s", st, dt,
                       keep ? "kept" : "all dense (the layout changes cost more than they saved)");

@@ -3,7 +3,11 @@
 // makes a layer slower. The density thresholds of codegen::choose() are only the first guess.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <span>
+#include <string>
+#include <utility>
 
 #include "engine/codegen/sparse_ir.h"
 #include "engine/ir/graph.h"
@@ -19,6 +23,23 @@ struct MeasureOptions {
     double minSpeedup = 1.0;
     std::shared_ptr<const codegen::CompiledModule> generated;  // time these kernels, if given
 };
+
+// One executor's profile: the median ms of each step (by its `where`, layout changes apart) and
+// of whole runs, and how much of a run the layout changes take.
+struct StepMedians {
+    std::map<std::string, double> byStep;  // compute steps only
+    double totalMs = 0;                    // median over runs of the whole run
+    double layoutChangeMs = 0;             // median over runs of the layout changes' sum
+    double of(const std::string& where) const {
+        auto it = byStep.find(where);
+        return it == byStep.end() ? 0 : it->second;
+    }
+};
+// Warms up, then profiles `runs` runs of each executor, alternating (so a noisy neighbour hits
+// both alike): what the measured decision and bench --compare's per-layer table both read.
+Result<std::pair<StepMedians, StepMedians>> profileAlternating(CpuExecutor& a, CpuExecutor& b,
+                                                               std::span<const Tensor> inputs,
+                                                               int runs);
 
 // Runs `graph` with and without `model`'s sparse layers (random inputs) and turns every sparse
 // layer that was not at least minSpeedup faster than its dense step into a Dense one, its
