@@ -1,6 +1,7 @@
 // Pattern pruning (PatDNN, ASPLOS'20): every 3x3 kernel keeps exactly 4 weights, the centre
 // plus 3 others, chosen from a small set of k patterns learnt from the weights; connectivity
 // pruning then removes whole kernels (input-output channel pairs) with the smallest norm.
+// Optionally filters in groups share their patterns and kept kernels: the compiler's lever.
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -86,7 +87,20 @@ class PatternScheme final : public Scheme {
                         "Choose the pattern set per layer, or one set for all layers together.",
                         ParamSpec::Type::Choice};
         scope.choices = {"layer", "model"};
-        return {k, rate, scope};
+        // Why a group: with each filter free, a loaded input vector feeds about one filter's
+        // taps and the kernel is bound by loads (PATTERN-KERNELS.md); when G filters keep the
+        // same input channels with the same patterns, the generated code loads each input once
+        // for all G (register blocking over filters), at the cost of a coarser choice.
+        ParamSpec group{"filter_group",
+                        "Filters per group",
+                        "Consecutive filters that keep the same input channels with the same "
+                        "patterns, so the compiled kernel loads each input once for the group.",
+                        ParamSpec::Type::Integer,
+                        1,
+                        8,
+                        1};
+        group.allowed = {1, 2, 4, 8};
+        return {k, rate, scope, group};
     }
 
     std::string explain(const ParamValues& values) const override {
@@ -103,6 +117,12 @@ class PatternScheme final : public Scheme {
         if (rate > 0) {
             text += " Connectivity pruning then removes the " + percentText(rate) +
                     " of kernels with the smallest norm entirely.";
+        }
+        const int64_t group = static_cast<int64_t>(values.number("filter_group", 1));
+        if (group > 1) {
+            text += " Filters go in groups of " + std::to_string(group) +
+                    " that keep the same input channels with the same patterns, so the "
+                    "compiled code loads each input once for the whole group.";
         }
         return text;
     }
@@ -122,12 +142,17 @@ class PatternScheme final : public Scheme {
     //  4. Connectivity: the round(rate * kernels) kernels with the smallest projected norm
     //     become all zero (ties: the higher kernel index goes first), per layer.
     //  5. Repeat 1-4 on the result until it no longer changes (exact idempotence).
+    // With filter groups of G (consecutive output channels within one conv group), steps 3 and
+    // 4 work on group kernels: the G kernels of one input channel, whose squares are summed.
+    // The pattern maximising the summed kept energy is the L2-nearest common support, and
+    // round(rate * group kernels) group kernels with the smallest kept energy per filter go.
     Result<std::vector<LayerProjection>> project(std::span<const LayerWeights> layers,
                                                  const ParamValues& values) const override {
         PL_TRY(values.validate(params()));
         const size_t k = static_cast<size_t>(values.number("patterns", 8));
         const double rate = values.number("connectivity_rate", 0);
         const bool modelScope = values.choice("pattern_scope", "layer") == "model";
+        const auto group = static_cast<int64_t>(values.number("filter_group", 1));
         for (const LayerWeights& layer : layers) {
             PL_TRY(gemmView(layer));
             if (!supports(layer)) {
@@ -141,14 +166,14 @@ class PatternScheme final : public Scheme {
         // Step 5: repeat on the result until it is a fixed point (see projectToFixedPoint()):
         // on weights with zeros a tie can change the set; on ordinary weights it is one pass.
         return projectToFixedPoint(layers, [&](std::span<const LayerWeights> unit) {
-            return projectOnce(unit, k, rate, modelScope);
+            return projectOnce(unit, k, rate, modelScope, group);
         });
     }
 
   private:
     // Steps 1 to 4 once.
     static std::vector<LayerProjection> projectOnce(std::span<const LayerWeights> layers, size_t k,
-                                                    double rate, bool modelScope) {
+                                                    double rate, bool modelScope, int64_t group) {
         static const std::vector<Pattern> candidates = candidatePatterns();
 
         // Step 1: per layer, the winning candidate of each kernel.
@@ -173,7 +198,8 @@ class PatternScheme final : public Scheme {
 
         std::vector<LayerProjection> out;
         for (size_t l = 0; l < layers.size(); ++l) {
-            out.push_back(projectLayer(layers[l], chooseSet(counts[l], candidates, k), rate));
+            out.push_back(
+                projectLayer(layers[l], chooseSet(counts[l], candidates, k), rate, group));
         }
         return out;
     }
@@ -190,28 +216,50 @@ class PatternScheme final : public Scheme {
         return set;
     }
 
-    // Steps 3 and 4 for one layer.
+    // Steps 3 and 4 for one layer, on group kernels (a single kernel when the group is 1).
     static LayerProjection projectLayer(const LayerWeights& layer, std::vector<Pattern> set,
-                                        double rate) {
+                                        double rate, int64_t group) {
         const std::span<const float> w = layer.weights.span<float>();
         const int64_t kernels = layer.weights.elements() / 9;
-        std::vector<int32_t> chosen(static_cast<size_t>(kernels));
-        std::vector<double> norms(static_cast<size_t>(kernels));
-        for (int64_t kn = 0; kn < kernels; ++kn) {
-            const std::array<double, 9> sq = kernelSquares(w, kn);
-            const int32_t c = bestPattern(sq, set);
-            chosen[static_cast<size_t>(kn)] = c;
-            norms[static_cast<size_t>(kn)] = keptEnergy(sq, set[static_cast<size_t>(c)]);
+        const int64_t outChannels = layer.weights.dim(0), inPerGroup = layer.weights.dim(1);
+        const int64_t outPerGroup = outChannels / std::max<int64_t>(layer.groups, 1);
+        // Group kernels in order: filter group (never across conv groups), then input channel.
+        // members[g] lists the kernels of group kernel g.
+        std::vector<std::vector<int64_t>> members;
+        for (int64_t o0 = 0; o0 < outChannels;) {
+            const int64_t end = std::min({o0 + group, (o0 / outPerGroup + 1) * outPerGroup});
+            for (int64_t i = 0; i < inPerGroup; ++i) {
+                std::vector<int64_t>& m = members.emplace_back();
+                for (int64_t o = o0; o < end; ++o) m.push_back(o * inPerGroup + i);
+            }
+            o0 = end;
         }
-        const int64_t removed = std::llround(rate * static_cast<double>(kernels));
-        const std::vector<uint8_t> keptKernel = keepLargest(norms, kernels - removed);
+        const auto groupKernels = static_cast<int64_t>(members.size());
+        std::vector<int32_t> chosen(static_cast<size_t>(kernels));
+        std::vector<double> norms(static_cast<size_t>(groupKernels));
+        for (int64_t g = 0; g < groupKernels; ++g) {
+            std::array<double, 9> sq{};
+            for (int64_t kn : members[static_cast<size_t>(g)]) {
+                const std::array<double, 9> one = kernelSquares(w, kn);
+                for (size_t p = 0; p < 9; ++p) sq[p] += one[p];
+            }
+            const int32_t c = bestPattern(sq, set);
+            for (int64_t kn : members[static_cast<size_t>(g)]) chosen[static_cast<size_t>(kn)] = c;
+            // Per filter, so that a smaller last group is not removed for being small.
+            norms[static_cast<size_t>(g)] =
+                keptEnergy(sq, set[static_cast<size_t>(c)]) /
+                static_cast<double>(members[static_cast<size_t>(g)].size());
+        }
+        const int64_t removed = std::llround(rate * static_cast<double>(groupKernels));
+        const std::vector<uint8_t> keptGroup = keepLargest(norms, groupKernels - removed);
+        for (int64_t g = 0; g < groupKernels; ++g) {
+            if (keptGroup[static_cast<size_t>(g)]) continue;
+            for (int64_t kn : members[static_cast<size_t>(g)]) chosen[static_cast<size_t>(kn)] = -1;
+        }
 
         std::vector<uint8_t> keep(w.size(), 0);
         for (int64_t kn = 0; kn < kernels; ++kn) {
-            if (!keptKernel[static_cast<size_t>(kn)]) {
-                chosen[static_cast<size_t>(kn)] = -1;
-                continue;
-            }
+            if (chosen[static_cast<size_t>(kn)] < 0) continue;
             const Pattern p = set[static_cast<size_t>(chosen[static_cast<size_t>(kn)])];
             for (size_t b = 0; b < 9; ++b) keep[static_cast<size_t>(kn * 9) + b] = p >> b & 1u;
         }

@@ -190,6 +190,76 @@ TEST(Pattern, IdempotentOnAlreadyPrunedWeights) {
     }
 }
 
+// Filter groups: the G filters of a group (consecutive, within one conv group) keep the same
+// kernels with the same pattern; that pattern keeps the most summed energy of the set; the
+// group kernels removed are round(rate * group kernels) with the smallest energy per filter.
+TEST(Pattern, FilterGroupsShareKernelsAndPatterns) {
+    // 10 filters in groups of 4 leave a group of 2; the grouped conv's groups never mix.
+    std::vector<LayerWeights> layers = {randomLayer("ten", 10, 6, 3, 3, 4),
+                                        randomLayer("grouped", 12, 3, 3, 3, 5, 2)};
+    for (int64_t g : {int64_t{2}, int64_t{4}, int64_t{8}}) {
+        for (double rate : {0.0, 0.5, 0.8}) {
+            ParamValues v = params({{"connectivity_rate", rate}, {"filter_group", g}});
+            auto r = scheme().project(layers, v);
+            ASSERT_TRUE(r.ok()) << r.error().toString();
+            std::vector<LayerWeights> twice;
+            for (size_t l = 0; l < layers.size(); ++l) {
+                const LayerWeights& layer = layers[l];
+                const LayerProjection& p = (*r)[l];
+                auto w = layer.weights.span<float>();
+                auto m = p.mask.span<uint8_t>();
+                const int64_t out = layer.weights.dim(0), in = layer.weights.dim(1);
+                const int64_t outPerGroup = out / layer.groups;
+                int64_t groupKernels = 0, removed = 0;
+                double maxRemoved = -1, minKept = INFINITY;
+                for (int64_t o0 = 0; o0 < out;) {
+                    const int64_t end = std::min({o0 + g, (o0 / outPerGroup + 1) * outPerGroup});
+                    for (int64_t i = 0; i < in; ++i) {
+                        ++groupKernels;
+                        const int32_t c = p.kernelPattern[size_t(o0 * in + i)];
+                        auto summed = [&](Pattern q) {
+                            double e = 0;
+                            for (int64_t o = o0; o < end; ++o) e += energy(w, o * in + i, q);
+                            return e / double(end - o0);
+                        };
+                        for (int64_t o = o0; o < end; ++o) {
+                            ASSERT_EQ(p.kernelPattern[size_t(o * in + i)], c)
+                                << layer.name << " filter " << o << " channel " << i;
+                            for (int b = 0; b < 9; ++b) {
+                                const bool kept = c >= 0 && (p.patternSet[size_t(c)] >> b & 1);
+                                EXPECT_EQ(m[size_t((o * in + i) * 9 + b)], kept ? 1 : 0);
+                            }
+                        }
+                        double best = 0;
+                        for (Pattern q : p.patternSet) best = std::max(best, summed(q));
+                        if (c < 0) {
+                            ++removed;
+                            maxRemoved = std::max(maxRemoved, best);
+                        } else {
+                            EXPECT_DOUBLE_EQ(summed(p.patternSet[size_t(c)]), best);
+                            minKept = std::min(minKept, best);
+                        }
+                    }
+                    o0 = end;
+                }
+                EXPECT_EQ(removed, std::llround(rate * double(groupKernels))) << layer.name;
+                if (removed > 0) {
+                    EXPECT_LE(maxRemoved, minKept) << layer.name;
+                }
+                twice.push_back(asLayer(layer, p));
+            }
+            auto again = scheme().project(twice, v);
+            ASSERT_TRUE(again.ok());
+            for (size_t l = 0; l < layers.size(); ++l) {
+                EXPECT_TRUE((*again)[l].mask.identical((*r)[l].mask)) << layers[l].name;
+            }
+        }
+    }
+    EXPECT_NE(scheme().explain(params({{"filter_group", int64_t{4}}})).find("groups of 4"),
+              std::string::npos);
+    EXPECT_FALSE(scheme().project(layers, params({{"filter_group", int64_t{3}}})).ok());
+}
+
 TEST(Pattern, ErrorsNameTheLayer) {
     std::vector<LayerWeights> layers = {randomLayer("conv1x1", 4, 4, 1, 1, 1)};
     EXPECT_FALSE(scheme().supports(layers[0]));
