@@ -169,6 +169,13 @@ const ConvShape kOtherShapes[] = {
     {"2x3 stride 2x1", 2, 2, 6, 5, 3, 2, 3, 2, 1, 0, 1, 1, 1, 1, 1, 1},
     {"dilation 2x3 stride 3x2", 1, 3, 9, 11, 2, 2, 3, 3, 2, 1, 0, 0, 2, 2, 3, 1},
     {"7x7 stride 2", 1, 3, 15, 13, 4, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1},
+    // The tile kernel's blocking: 1x1 stride-1 unpadded layers run whole planes as one pixel
+    // run, cut into chunks (many outputs make short chunks) with vector remainders; many kept
+    // rows per tile make full row blocks plus remainders; im2col panels across output rows.
+    {"1x1 many outputs, chunked plane", 2, 40, 9, 31, 300, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1},
+    {"1x1 groups, many rows", 1, 24, 5, 23, 60, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 3},
+    {"3x3 many outputs, chunked", 1, 6, 11, 37, 150, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"3x3 stride 2, many outputs", 1, 7, 13, 29, 70, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},
 };
 
 const double kDensities[] = {0.0, 0.1, 0.5, 1.0};
@@ -317,7 +324,10 @@ TEST(GenericKernels, TilesMatchReferenceConv) {
 struct GemmShape {
     int64_t m, k, n;
 };
-const GemmShape kGemmShapes[] = {{1, 1, 1}, {5, 37, 11}, {3, 64, 40}, {8, 9, 130}};
+// M = 1 (one dot per kept row), M > 1 in one chunk of m (with vector remainders) and in several
+// (300 x 200: chunks of m of the tile kernel's pixel-block multiple).
+const GemmShape kGemmShapes[] = {{1, 1, 1},   {5, 37, 11},  {3, 64, 40},   {8, 9, 130},
+                                 {1, 70, 45}, {37, 50, 70}, {300, 20, 200}};
 
 TEST(GenericKernels, CsrAndTilesMatchReferenceGemm) {
     Rng rng(41);
