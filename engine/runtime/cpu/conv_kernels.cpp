@@ -249,6 +249,7 @@ std::string convName(const ConvSpec& spec, const char* impl, size_t pieces) {
     if (p.dilationH != 1 || p.dilationW != 1) name += " d" + std::to_string(p.dilationH);
     name += " +bias" + postOpSuffix(spec.postOps);
     name += std::string(" ") + layoutName(spec.srcLayout);
+    if (spec.dstLayout != spec.srcLayout) name += std::string("->") + layoutName(spec.dstLayout);
     if (pieces > 1) name += " x" + std::to_string(pieces) + " row bands";
     return name + " (" + impl + ")";
 }

@@ -307,7 +307,17 @@ class Planner {
             const ValueId out = chain.empty() ? n.outputs[0] : chain.back().out;
             // A graph output is written plain, straight into the caller's tensor; except after
             // a transposed conv, whose fast (matmul) form needs channels-last: reorder instead.
-            spec.dstLayout = m_g.isGraphOutput(out) && !transposed ? Layout::Plain : Layout::Nhwc;
+            // So is a value only sparse convs read (they run plain), and a plain value (a sparse
+            // conv's output) is read as it is: a reorder there moves the whole activation
+            // through memory for nothing (20 ms of Real-ESRGAN's 191 at 320x240, one thread).
+            const bool plainOut =
+                (m_g.isGraphOutput(out) || onlySparseConsumers(out)) && !transposed;
+            // A graph input is plain too; it is read as it is only when the output is written
+            // plain as well, so dense models keep the kernels they were benchmarked with.
+            const bool graphInput =
+                std::find(m_g.inputs.begin(), m_g.inputs.end(), n.inputs[0]) != m_g.inputs.end();
+            const bool plainIn =
+                !transposed && (producedPlain(n.inputs[0]) || (plainOut && graphInput));
             for (const ChainLink& l : chain) {
                 if (l.fold) {
                     foldConv(spec, l.scale, l.shift);
@@ -316,20 +326,52 @@ class Planner {
                 }
             }
             PL_TRY(checkPostOpCount(spec.postOps));
-            if (spec.dstLayout == Layout::Plain) {
-                // oneDNN has few kernels for channels-last in, plain out (its reference conv is
-                // 100x slower); then write channels-last and reorder into the output.
-                auto plainOut = makeConvKernel(spec, m_engine, m_threads, anchor.name);
-                if (plainOut.ok() && anchor.name.find("(ref") == std::string::npos) {
-                    anchor.dstLayout = Layout::Plain;
-                    return plainOut;
+            // oneDNN lacks fast kernels for some layout pairs (channels-last in, plain out: its
+            // reference conv, 100x slower): the wanted pair first, the channels-last pair last.
+            std::vector<std::pair<Layout, Layout>> tries;
+            for (Layout src : {plainIn ? Layout::Plain : Layout::Nhwc, Layout::Nhwc}) {
+                for (Layout dst : {plainOut ? Layout::Plain : Layout::Nhwc, Layout::Nhwc}) {
+                    if (std::find(tries.begin(), tries.end(), std::pair{src, dst}) == tries.end()) {
+                        tries.emplace_back(src, dst);
+                    }
                 }
-                spec.dstLayout = Layout::Nhwc;
             }
-            anchor.dstLayout = spec.dstLayout;
+            for (size_t t = 0; t + 1 < tries.size(); ++t) {
+                spec.srcLayout = tries[t].first;
+                spec.dstLayout = tries[t].second;
+                std::string name;
+                auto kernel = makeConvKernel(spec, m_engine, m_threads, name);
+                if (kernel.ok() && name.find("(ref") == std::string::npos) {
+                    anchor.name = name;
+                    anchor.srcLayout = spec.srcLayout;
+                    anchor.dstLayout = spec.dstLayout;
+                    return kernel;
+                }
+            }
+            spec.srcLayout = anchor.srcLayout = Layout::Nhwc;
+            spec.dstLayout = anchor.dstLayout = Layout::Nhwc;
             return makeConvKernel(spec, m_engine, m_threads, anchor.name);
         };
         return acceptChain(k, std::move(links), make, why);
+    }
+
+    // Whether `v` is read only by convs that run sparse (plain layout), so a dense producer
+    // should write it plain.
+    bool onlySparseConsumers(ValueId v) const {
+        const std::vector<int>& users = m_consumers[static_cast<size_t>(v)];
+        return !users.empty() && std::all_of(users.begin(), users.end(), [&](int c) {
+            const Node& user = m_g.nodes[static_cast<size_t>(c)];
+            return user.op == OpKind::Conv && !user.inputs.empty() && user.inputs[0] == v &&
+                   sparseLayer(c) != nullptr;
+        });
+    }
+
+    // Whether `v` is written plain by a conv planned before (a sparse conv's output). Anchors
+    // are planned in node order, before any slot exists, so this asks the producer's anchor.
+    bool producedPlain(ValueId v) const {
+        return std::any_of(m_anchors.begin(), m_anchors.end(), [&](const Anchor& a) {
+            return a.kernel && a.out == v && a.dstLayout == Layout::Plain;
+        });
     }
 
     // The compiler's non-dense layer for node k, when the options carry one.

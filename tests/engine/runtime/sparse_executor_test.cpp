@@ -162,7 +162,12 @@ TEST(SparseExecutor, ProfilingTimesEveryStepAndMarksLayoutChanges) {
                       testing::convAttrs({1, 1}, {1, 1, 1, 1}));
     ValueId c2 = b.op(OpKind::Conv, {b.op(OpKind::Relu, {c1}), b.randomConstant({8, 8, 3, 3})},
                       testing::convAttrs({1, 1}, {1, 1, 1, 1}));
-    b.output(b.op(OpKind::Conv, {b.op(OpKind::Relu, {c2}), b.randomConstant({8, 8, 3, 3})},
+    // Pooling runs channels-last only: the sparse conv's plain output must be reordered.
+    Attributes pool;
+    pool.set("kernel_shape", std::vector<int64_t>{2, 2});
+    pool.set("strides", std::vector<int64_t>{2, 2});
+    ValueId p = b.op(OpKind::MaxPool, {b.op(OpKind::Relu, {c2})}, pool);
+    b.output(b.op(OpKind::Conv, {p, b.randomConstant({8, 8, 3, 3})},
                   testing::convAttrs({1, 1}, {1, 1, 1, 1})));
     prune::ParamValues pattern;
     pattern.set("patterns", 4);
@@ -195,7 +200,43 @@ TEST(SparseExecutor, ProfilingTimesEveryStepAndMarksLayoutChanges) {
         for (const auto& t : times) all += t.where + "; ";
         return all;
     }();
-    EXPECT_GE(changes, 1) << "dense Nhwc -> sparse plain needs a reorder";
+    EXPECT_GE(changes, 1) << "sparse plain -> pooling Nhwc needs a reorder";
+}
+
+// A dense conv next to a sparse one reads and writes the plain layout itself (oneDNN has
+// kernels for it) instead of a reorder moving the whole activation: no layout change at all.
+TEST(SparseExecutor, DenseNeighboursOfSparseConvsHandOverPlainWithoutReorders) {
+    GraphBuilder b;
+    const ValueId x = b.input({1, 16, 20, 24});
+    ValueId v = x;
+    for (int i = 0; i < 4; ++i) {
+        v = b.op(OpKind::Relu, {b.op(OpKind::Conv, {v, b.randomConstant({16, 16, 3, 3})},
+                                     testing::convAttrs({1, 1}, {1, 1, 1, 1}))});
+    }
+    b.output(v);
+    prune::ParamValues pattern;
+    pattern.set("patterns", 4);
+    pattern.set("connectivity_rate", 0.5);
+    auto pruned = prune::applyPlan(b.graph, planOf("pattern", pattern));  // first, last dense
+    ASSERT_TRUE(pruned.ok()) << pruned.error().toString();
+    EXPECT_EQ(expectSparseMatches(*pruned, 2), 2);
+    auto compiled = codegen::compileLayers(*pruned, {});
+    ASSERT_TRUE(compiled.ok()) << compiled.error().toString();
+    cpu::CpuOptions options;
+    options.sparse = std::make_shared<codegen::SparseModel>(std::move(*compiled));
+    auto exec = cpu::CpuExecutor::create(pruned->graph, options);
+    ASSERT_TRUE(exec.ok()) << exec.error().toString();
+    (*exec)->setProfiling(true);
+    ASSERT_TRUE((*exec)->run(testing::randomInputs(pruned->graph, 5)).ok());
+    std::string steps;
+    int changes = 0;
+    for (const auto& t : (*exec)->lastStepTimes()) {
+        changes += t.layoutChange;
+        steps += t.where + "; ";
+    }
+    std::string kernels;
+    for (const cpu::KernelChoice& c : (*exec)->kernelReport()) kernels += c.kernel + "; ";
+    EXPECT_EQ(changes, 0) << steps << "\nkernels: " << kernels;
 }
 
 // The measured decision: a layer stays sparse only when it is minSpeedup times faster than its
