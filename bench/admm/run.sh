@@ -2,9 +2,11 @@
 # The ADMM accuracy benchmark (issue 5): dense vs one-shot + fine-tune vs gradual magnitude vs
 # ADMM on Fashion-MNIST, same seed and the same epoch budget for every method, through the real
 # prunelab-cli. Prints a Markdown table (accuracy, wall time); not a test: it takes minutes.
-#   bench/admm/run.sh [lenet5] [vgg] [sr] [quick]   (default: lenet5; quick = small subsets)
+#   bench/admm/run.sh [lenet5] [vgg] [sr] [sr-groups] [quick]   (default: lenet5; quick = subsets)
 # sr: Real-ESRGAN x2 at 64x48, pattern 8x, label-free on vtest.avi frames (first 80% train,
 # last 20% test); the metric is the PSNR of the pruned model's output against the dense one.
+# sr-groups: the compiler's 8x plan (bench/compile) with free filters and with filter groups of 4
+# (same kept MACs), one-shot, to price the group structure the fast kernels want.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -15,17 +17,19 @@ THREADS="${THREADS:-1}"
 mkdir -p "$OUT"
 [ -x "$CLI" ] || { echo "build first: ./prunelab build" >&2; exit 1; }
 
-want_lenet=0 want_vgg=0 want_sr=0 quick=0
+want_lenet=0 want_vgg=0 want_sr=0 want_groups=0 quick=0
 for a in "$@"; do
     case "$a" in
         lenet5) want_lenet=1 ;;
         vgg) want_vgg=1 ;;
         sr) want_sr=1 ;;
+        sr-groups) want_groups=1 ;;
         quick) quick=1 ;;
-        *) echo "unknown argument '$a' (lenet5, vgg, quick)" >&2; exit 1 ;;
+        *) echo "unknown argument '$a' (lenet5, vgg, sr, sr-groups, quick)" >&2; exit 1 ;;
     esac
 done
-[ $want_lenet = 1 ] || [ $want_vgg = 1 ] || [ $want_sr = 1 ] || want_lenet=1
+[ $want_lenet = 1 ] || [ $want_vgg = 1 ] || [ $want_sr = 1 ] || [ $want_groups = 1 ] ||
+    want_lenet=1
 
 # limits: the quick run uses subsets (numbers then only compare methods with each other).
 limits=()
@@ -130,6 +134,18 @@ if [ $want_sr = 1 ]; then
             --test-limit 32 --batch 4 --lr 1e-4 --epochs 6 --fine-tune-epochs 2 \
             --updates-per-epoch 1 --threads "$THREADS" --seed 1 \
             --history "$OUT/sr-x2-$method.csv" --out "$OUT/sr-x2-$method.onnx" "${extra[@]}"
+    done
+    print_rows
+fi
+if [ $want_groups = 1 ]; then
+    video="${XDG_CACHE_HOME:-$HOME/.cache}/prunelab/video/vtest.avi"
+    for plan in esrgan-pattern-8x esrgan-pattern-8x-g4; do
+        start "sr-x2-$plan" "zoom-x2 $plan (PSNR dB)" "one-shot (6 epochs)" "$CLI" admm \
+            zoom-x2 --size 64x48 --plan "$ROOT/bench/compile/$plan.json" --method one-shot \
+            --data "frames:$video:train" --test "frames:$video:test" --limit 192 \
+            --test-limit 32 --batch 4 --lr 1e-4 --epochs 6 --fine-tune-epochs 2 \
+            --updates-per-epoch 1 --threads "$THREADS" --seed 1 \
+            --history "$OUT/sr-x2-$plan.csv" --out "$OUT/sr-x2-$plan.onnx"
     done
     print_rows
 fi
