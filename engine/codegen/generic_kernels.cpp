@@ -630,9 +630,10 @@ const TileKernel& tileKernel() {
     return kernel;
 }
 
-// Pixels (or Gemm rows) per chunk: the chunk's outputs of every channel (revisited by each tile)
-// kept within 128 KB of L2, and a gathered panel (columns x chunk) within 64 KB, a whole number
-// of pixel blocks. Measured on PP-OCR det's 192->192 1x1 layer (16x20): ...
+// Pixels (or Gemm rows) per chunk, a whole number of pixel blocks: the chunk's outputs of every
+// channel (revisited by each tile) within 256 KB of L2 and a tile's input panel (columns x
+// chunk) within 64 KB. 128 KB of outputs cut PP-OCR det's 384-channel 8x10 layers into 48 + 32
+// pixels, each chunk re-reading all the weights: 256 KB keeps their 80 pixels whole.
 constexpr int64_t kTileOutputFloats = 1 << 16;
 constexpr int64_t kTilePanelFloats = 1 << 14;
 
@@ -642,48 +643,38 @@ int64_t tileChunk(const TileKernel& k, int64_t channels, int64_t columns) {
     return std::max(k.width, limit / k.width * k.width);
 }
 
-// The im2col values of column (channel plane, ty, tx) for output pixels [p0, p1) of the plane
-// (consecutive, across output rows), zero where they fall into the padding.
-void gatherTapPixels(const ConvParams& c, const float* plane, const Tap& tap, int64_t p0,
-                     int64_t p1, float* dst) {
-    const int64_t outW = c.outW, sw = c.strideW;
-    const int64_t offset = tap.x * c.dilationW - c.padLeft;
-    const Range valid = validOutputs(offset, sw, c.inW, outW);
-    int64_t oy = p0 / outW, a = p0 - oy * outW;
-    float* d = dst - a;  // indexed by ox in output row oy
-    for (int64_t left = p1 - p0; left > 0; ++oy, d += outW, a = 0) {
-        const int64_t b = std::min(outW, a + left);
-        const int64_t iy = oy * c.strideH - c.padTop + tap.y * c.dilationH;
-        if (iy < 0 || iy >= c.inH) {
-            std::fill(d + a, d + b, 0.0f);
-        } else {
-            const int64_t lo = std::clamp(valid.lo, a, b), hi = std::clamp(valid.hi, lo, b);
-            const float* row = plane + iy * c.inW + offset;
-            std::fill(d + a, d + lo, 0.0f);
-            if (sw == 1) {
-                std::copy(row + lo, row + hi, d + lo);
-            } else {
-                for (int64_t ox = lo; ox < hi; ++ox) d[ox] = row[ox * sw];
-            }
-            std::fill(d + hi, d + b, 0.0f);
-        }
-        left -= b - a;
-    }
-}
-
-// Scratch the tile kernels share within one call.
-struct TileScratch {
+// Buffers the tile kernels reuse from call to call on each thread: allocated per call (zeroed,
+// and above 128 KB mapped and unmapped by malloc each time) they were a third of an 8x10
+// depthwise layer's time.
+struct TileWorkspace {
     std::vector<const float*> src, tailSrc;
-    std::vector<float> tail;
-    explicit TileScratch(int64_t columns)
-        : src(size_t(columns)), tailSrc(size_t(columns)), tail(size_t(columns) * 16) {}
+    std::vector<float> tail, padded, scratch, panel;
 };
 
+TileWorkspace& tileWorkspace(int64_t columns) {
+    thread_local TileWorkspace w;
+    if (w.src.size() < size_t(columns)) {
+        w.src.resize(size_t(columns));
+        w.tailSrc.resize(size_t(columns));
+        w.tail.resize(size_t(columns) * 16);
+    }
+    return w;
+}
+
+// `v` grown to at least n floats (kept contents are stale: callers write what they read, or
+// read it only into values they drop).
+float* grown(std::vector<float>& v, int64_t n) {
+    if (v.size() < size_t(n)) v.resize(size_t(n));
+    return v.data();
+}
+
 // Every tile's row blocks over one run of `pixels` outputs (row o's at out + o * stride).
-// source(group, j, column, tap) gives column j's input for the run's first pixel in that group.
+// source(group, j, column, tap index in plan.taps) gives column j's input for the run's first pixel
+// in that group.
 template <class Source>
 void runTilePlan(const TileKernel& k, const TilePlan& plan, const float* weights,
-                 const Source& source, float* out, int64_t stride, int64_t pixels, TileScratch& s) {
+                 const Source& source, float* out, int64_t stride, int64_t pixels,
+                 TileWorkspace& s) {
     for (const PlannedTile& t : plan.tiles) {
         const std::vector<int32_t>& cols = *t.columns;
         for (size_t b0 = t.firstBlock; b0 < t.endBlock;) {
@@ -691,7 +682,7 @@ void runTilePlan(const TileKernel& k, const TilePlan& plan, const float* weights
             size_t b1 = b0;
             while (b1 < t.endBlock && plan.blocks[b1].group == group) ++b1;
             for (size_t j = 0; j < cols.size(); ++j) {
-                s.src[j] = source(group, j, cols[j], plan.taps[t.firstTap + j]);
+                s.src[j] = source(group, j, cols[j], t.firstTap + j);
             }
             BlockRun run;
             run.blocks = plan.blocks.data() + b0;
@@ -710,68 +701,106 @@ void runTilePlan(const TileKernel& k, const TilePlan& plan, const float* weights
     }
 }
 
-// Stride-1 convs with a larger kernel or padding: the input rows this call needs are copied once
-// into a zero-padded buffer (rows of wp = inW + padLeft + padRight), and outputs are computed on
-// that padded width, where every tap's im2col row is one contiguous run of the buffer
-// (offset ty * dh * wp + tx * dw): no per-tile gathering. The (kw - 1) * dw junk columns per
-// row go into a scratch, and the real ones are copied out with the epilogue.
-// PP-OCR det's 24x96 3x3 layer at 64x80: gathering each tile's panel 1.20 ms, this ... ms.
-void runTilesConvPadded(const LayerCode& layer, const TileKernel& k, const TilePlan& plan,
+// Convs other than 1x1 stride-1 unpadded: the input rows a call needs are copied once into a
+// zero-padded buffer split into stride phases (phase (py, px) holds padded input pixels
+// (y * sh + py, x * sw + px)), and outputs are computed on the phases' width wq = outW +
+// (kw - 1) * dw / sw. Then every tap's im2col row is one contiguous run of one phase (tap
+// offsets a = ty * dh, b = tx * dw read phase (a % sh, b % sw) from row a / sh, column b / sw):
+// the tiles read their panels in place. The junk columns past outW of each row go into a
+// scratch, the real ones are copied out with the epilogue. Only the (channel, phase) pairs some
+// tile reads are copied (a 75% tile plan leaves most depthwise channels without any).
+// Measured against gathering each tile's im2col panel per chunk (7-8 kept rows share each
+// gathered value, so the copies cost as much as the FMAs): synthetic 24x96 3x3 at 64x80 1.19 ->
+// 0.72 ms; PP-OCR det's 3x3 24x96 layers 1.29x -> 2.2x of dense, its depthwise 0.30x -> ...
+void runTilesConvPhases(const LayerCode& layer, const TileKernel& k, const TilePlan& plan,
                         const float* input, float* output, const Epilogue& epi, int64_t rowBegin,
                         int64_t rowEnd) {
     const ConvParams& c = layer.conv;
     const int64_t inPlane = c.inH * c.inW, outPlane = c.outH * c.outW, outW = c.outW;
     const int64_t inPerGroup = c.inChannelsPerGroup();
-    const int64_t wp = c.inW + c.padLeft + c.padRight, dh = c.dilationH, dw = c.dilationW;
+    const int64_t sh = c.strideH, sw = c.strideW, dh = c.dilationH, dw = c.dilationW;
+    const int64_t phases = sh * sw;
+    const int64_t extraH = (c.kernelH - 1) * dh / sh, wq = outW + (c.kernelW - 1) * dw / sw;
+    // Per tap: its phase, and its row and column in the phase (divisions, so once per call).
+    std::vector<int64_t> tapPhase(plan.taps.size()), tapRow(plan.taps.size());
+    std::vector<int64_t> tapCol(plan.taps.size()), tapOffset(plan.taps.size());
+    for (size_t i = 0; i < plan.taps.size(); ++i) {
+        const int64_t a = plan.taps[i].y * dh, b = plan.taps[i].x * dw;
+        tapPhase[i] = a % sh * sw + b % sw;
+        tapRow[i] = a / sh;
+        tapCol[i] = b / sw;
+    }
+    std::vector<uint8_t> needed(size_t(c.inChannels * phases), 0);
+    for (const PlannedTile& t : plan.tiles) {
+        for (size_t b = t.firstBlock; b < t.endBlock; ++b) {
+            if (b > t.firstBlock && plan.blocks[b].group == plan.blocks[b - 1].group) continue;
+            for (size_t j = 0; j < t.columns->size(); ++j) {
+                const size_t i = t.firstTap + j;
+                const int64_t ch = plan.blocks[b].group * inPerGroup + plan.taps[i].channel;
+                needed[size_t(ch * phases + tapPhase[i])] = 1;
+            }
+        }
+    }
     // Output rows per pass: their scratch (all channels) within kTileOutputFloats.
     const int64_t passRows =
-        std::max<int64_t>(1, kTileOutputFloats / std::max<int64_t>(1, c.outChannels * wp));
+        std::max<int64_t>(1, kTileOutputFloats / std::max<int64_t>(1, c.outChannels * wq));
     const int64_t maxRows = std::min(passRows, rowEnd - rowBegin);
-    const int64_t maxHp = maxRows + (c.kernelH - 1) * dh;
     // Whole vectors only: each channel's scratch run is rounded up to the vector, and the
-    // padded input has a vector of slack at its end, so the kernel computes (and the copy-out
-    // drops) a few junk values instead of taking its partial-vector path, which copies every
-    // column's last values (on 8x10 depthwise layers, run 2 rows per call, that was most of
-    // the work).
+    // buffer has a vector of slack at its end, so the kernel computes (and the copy-out drops)
+    // a few junk values instead of taking its partial-vector path, which copies every column's
+    // last values (on 8x10 depthwise layers, run 2 rows per call, that was most of the work).
     const int64_t lanes = k.lanes;
-    std::vector<float> padded(size_t(c.inChannels * maxHp * wp + lanes));
-    std::vector<float> scratch(
-        size_t(c.outChannels * ((maxRows * wp + lanes - 1) / lanes * lanes)));
-    TileScratch s(plan.maxColumns);
+    TileWorkspace& s = tileWorkspace(plan.maxColumns);
+    float* padded = grown(s.padded, c.inChannels * phases * (maxRows + extraH) * wq + lanes);
+    float* scratch = grown(s.scratch, c.outChannels * ((maxRows * wq + lanes - 1) / lanes * lanes));
     for (int64_t n = 0; n < c.batch; ++n) {
         const float* in = input + n * c.inChannels * inPlane;
         float* out = output + n * c.outChannels * outPlane;
         for (int64_t r0 = rowBegin; r0 < rowEnd; r0 += passRows) {
             const int64_t rows = std::min(passRows, rowEnd - r0);
-            const int64_t hp = rows + (c.kernelH - 1) * dh;
+            const int64_t hq = rows + extraH;
             for (int64_t ch = 0; ch < c.inChannels; ++ch) {
-                for (int64_t lr = 0; lr < hp; ++lr) {
-                    float* d = padded.data() + (ch * hp + lr) * wp;
-                    const int64_t iy = r0 + lr - c.padTop;
-                    if (iy < 0 || iy >= c.inH) {
-                        std::fill(d, d + wp, 0.0f);
-                        continue;
+                for (int64_t ph = 0; ph < phases; ++ph) {
+                    if (!needed[size_t(ch * phases + ph)]) continue;
+                    const int64_t py = ph / sw, px = ph % sw;
+                    const Range valid = validOutputs(px - c.padLeft, sw, c.inW, wq);
+                    for (int64_t lr = 0; lr < hq; ++lr) {
+                        float* d = padded + ((ch * phases + ph) * hq + lr) * wq;
+                        const int64_t iy = (r0 + lr) * sh + py - c.padTop;
+                        if (iy < 0 || iy >= c.inH) {
+                            std::fill(d, d + wq, 0.0f);
+                            continue;
+                        }
+                        const float* row = in + ch * inPlane + iy * c.inW + px - c.padLeft;
+                        std::fill(d, d + valid.lo, 0.0f);
+                        if (sw == 1) {
+                            std::copy(row + valid.lo, row + valid.hi, d + valid.lo);
+                        } else {
+                            for (int64_t x = valid.lo; x < valid.hi; ++x) d[x] = row[x * sw];
+                        }
+                        std::fill(d + valid.hi, d + wq, 0.0f);
                     }
-                    const float* row = in + ch * inPlane + iy * c.inW;
-                    std::fill(d, d + c.padLeft, 0.0f);
-                    std::copy(row, row + c.inW, d + c.padLeft);
-                    std::fill(d + c.padLeft + c.inW, d + wp, 0.0f);
                 }
             }
-            // The last row's junk columns are not computed: the reads stay inside the buffer.
-            const int64_t nq = ((rows - 1) * wp + outW + lanes - 1) / lanes * lanes;
+            // The last row's junk columns are computed only up to the vector: the reads stay
+            // inside the buffer and its slack.
+            const int64_t nq = ((rows - 1) * wq + outW + lanes - 1) / lanes * lanes;
             for (int64_t o = 0; o < c.outChannels; ++o) {
-                std::fill_n(scratch.data() + o * nq, nq, layer.bias[size_t(o)]);
+                std::fill_n(scratch + o * nq, nq, layer.bias[size_t(o)]);
             }
-            const auto source = [&](int64_t group, size_t, int32_t, const Tap& tap) {
-                return padded.data() + ((group * inPerGroup + tap.channel) * hp + tap.y * dh) * wp +
-                       tap.x * dw;
+            for (size_t i = 0; i < plan.taps.size(); ++i) {
+                tapOffset[i] = (tapPhase[i] * hq + tapRow[i]) * wq + tapCol[i];
+            }
+            const int64_t channelFloats = phases * hq * wq;
+            const auto source = [&](int64_t group, size_t, int32_t, size_t i) {
+                return padded + (group * inPerGroup + plan.taps[i].channel) * channelFloats +
+                       tapOffset[i];
             };
-            runTilePlan(k, plan, layer.tiles.blocks.data(), source, scratch.data(), nq, nq, s);
+            runTilePlan(k, plan, layer.tiles.blocks.data(), source, scratch, nq, nq, s);
             for (int64_t o = 0; o < c.outChannels; ++o) {
                 float* y = out + o * outPlane + r0 * outW;
                 for (int64_t r = 0; r < rows; ++r) {
-                    const float* q = scratch.data() + o * nq + r * wp;
+                    const float* q = scratch + o * nq + r * wq;
                     std::copy(q, q + outW, y + r * outW);
                 }
                 const int64_t at = n * c.outChannels * outPlane + o * outPlane + r0 * outW;
@@ -782,28 +811,25 @@ void runTilesConvPadded(const LayerCode& layer, const TileKernel& k, const TileP
     }
 }
 
-// Output pixels [rowBegin * outW, rowEnd * outW) of each plane are consecutive, so the rows are
-// one run of pixels, cut into chunks. Per chunk: bias, then each tile's panel (1x1 stride-1
-// unpadded: pointers straight into the input planes; else the im2col values gathered) and its
-// row blocks, then the epilogue while the chunk is still in cache.
+// 1x1 stride-1 unpadded convs: output pixels [rowBegin * outW, rowEnd * outW) of each plane are
+// consecutive and each column's input is the same run of its input plane, so the tiles read the
+// input planes in place, over chunks of the run. Per chunk: bias, every tile, then the epilogue
+// while the chunk is still in cache. Other convs: runTilesConvPhases.
 void runTilesConv(const LayerCode& layer, const float* input, float* output, const Epilogue& epi,
                   int64_t rowBegin, int64_t rowEnd) {
     const ConvParams& c = layer.conv;
     const TileKernel& k = tileKernel();
     const TilePlan plan = planTiles(layer, k.rows);
-    const int64_t inPlane = c.inH * c.inW, outPlane = c.outH * c.outW;
-    const int64_t inPerGroup = c.inChannelsPerGroup();
     const bool direct = c.kernelH == 1 && c.kernelW == 1 && c.strideH == 1 && c.strideW == 1 &&
                         c.padTop == 0 && c.padLeft == 0 && c.inH == c.outH && c.inW == c.outW;
-    if (!direct && c.strideH == 1 && c.strideW == 1 &&
-        c.outW == c.inW + c.padLeft + c.padRight - (c.kernelW - 1) * c.dilationW &&
-        c.outH == c.inH + c.padTop + c.padBottom - (c.kernelH - 1) * c.dilationH) {
-        runTilesConvPadded(layer, k, plan, input, output, epi, rowBegin, rowEnd);
+    if (!direct) {
+        runTilesConvPhases(layer, k, plan, input, output, epi, rowBegin, rowEnd);
         return;
     }
+    const int64_t inPlane = c.inH * c.inW, outPlane = c.outH * c.outW;
+    const int64_t inPerGroup = c.inChannelsPerGroup();
     const int64_t chunk = tileChunk(k, c.outChannels, plan.maxColumns);
-    std::vector<float> panel(direct ? 0 : size_t(plan.maxColumns * chunk));
-    TileScratch s(plan.maxColumns);
+    TileWorkspace& s = tileWorkspace(plan.maxColumns);
     const int64_t first = rowBegin * c.outW, last = rowEnd * c.outW;
     for (int64_t n = 0; n < c.batch; ++n) {
         const float* in = input + n * c.inChannels * inPlane;
@@ -813,13 +839,8 @@ void runTilesConv(const LayerCode& layer, const float* input, float* output, con
             for (int64_t o = 0; o < c.outChannels; ++o) {
                 std::fill(out + o * outPlane + p0, out + o * outPlane + p1, layer.bias[size_t(o)]);
             }
-            const auto source = [&](int64_t group, size_t j, int32_t column,
-                                    const Tap& tap) -> const float* {
-                const float* groupIn = in + group * inPerGroup * inPlane;
-                if (direct) return groupIn + column * inPlane + p0;
-                float* d = panel.data() + int64_t(j) * chunk;
-                gatherTapPixels(c, groupIn + tap.channel * inPlane, tap, p0, p1, d);
-                return d;
+            const auto source = [&](int64_t group, size_t, int32_t column, size_t) {
+                return in + (group * inPerGroup + column) * inPlane + p0;
             };
             runTilePlan(k, plan, layer.tiles.blocks.data(), source, out + p0, outPlane, p1 - p0, s);
             for (int64_t o = 0; o < c.outChannels; ++o) {
@@ -919,25 +940,26 @@ void runTilesGemm(const LayerCode& layer, const float* input, float* output, con
     const int64_t chunk = tileChunk(kernel, nOut, plan.maxColumns);
     // The panel's and scratch's rows are `chunk` long, a whole number of vectors: the kernel
     // runs whole vectors past `len` (finite values, dropped) rather than its partial path.
-    std::vector<float> panel(size_t(plan.maxColumns * chunk)), scratch(size_t(nOut * chunk));
-    TileScratch s(plan.maxColumns);
+    TileWorkspace& s = tileWorkspace(plan.maxColumns);
+    float* panel = grown(s.panel, plan.maxColumns * chunk);
+    float* scratch = grown(s.scratch, nOut * chunk);
     for (int64_t m0 = rowBegin; m0 < rowEnd; m0 += chunk) {
         const int64_t len = std::min(rowEnd - m0, chunk);
         for (int64_t o = 0; o < nOut; ++o) {
-            std::fill_n(scratch.data() + o * chunk, len, layer.bias[size_t(o)]);
+            std::fill_n(scratch + o * chunk, len, layer.bias[size_t(o)]);
         }
-        const auto source = [&](int64_t, size_t j, int32_t column, const Tap&) -> const float* {
-            float* d = panel.data() + int64_t(j) * chunk;
+        const auto source = [&](int64_t, size_t j, int32_t column, size_t) -> const float* {
+            float* d = panel + int64_t(j) * chunk;
             for (int64_t i = 0; i < len; ++i) d[i] = input[(m0 + i) * k + column];
             return d;
         };
         const int64_t whole = (len + kernel.lanes - 1) / kernel.lanes * kernel.lanes;
-        runTilePlan(kernel, plan, tw.blocks.data(), source, scratch.data(), chunk, whole, s);
+        runTilePlan(kernel, plan, tw.blocks.data(), source, scratch, chunk, whole, s);
         for (int64_t i = 0; i < len; ++i) {
             const int64_t m = m0 + i;
             for (int64_t o = 0; o < nOut; ++o) {
-                const float v = scratch[size_t(o * chunk + i)] +
-                                (epi.residual ? epi.residual[m * nOut + o] : 0.0f);
+                const float v =
+                    scratch[o * chunk + i] + (epi.residual ? epi.residual[m * nOut + o] : 0.0f);
                 output[m * nOut + o] = finishValue(v, epi, slopeOf(epi, o));
             }
         }
