@@ -444,18 +444,32 @@ struct TilePlan {
 TilePlan planTiles(const LayerCode& layer, int maxRows) {
     const TileWeights& tw = layer.tiles;
     const int64_t outPerGroup = layer.conv.outChannelsPerGroup();
+    const bool pointwise = layer.conv.kernelH == 1 && layer.conv.kernelW == 1;
     TilePlan plan;
+    size_t keptRows = 0, keptColumns = 0;
+    for (size_t t = 0; t < tw.rows.size(); ++t) {
+        keptRows += tw.rows[t].size();
+        keptColumns += tw.columns[t].size();
+    }
+    plan.tiles.reserve(tw.rows.size());
+    plan.blocks.reserve(keptRows);  // at least one row per block
+    plan.taps.reserve(keptColumns);
     for (size_t t = 0; t < tw.rows.size(); ++t) {
         const std::vector<int32_t>& rows = tw.rows[t];
         const std::vector<int32_t>& cols = tw.columns[t];
         if (rows.empty() || cols.empty()) continue;
         const int64_t ncols = static_cast<int64_t>(cols.size());
         PlannedTile pt{&cols, plan.blocks.size(), 0, plan.taps.size()};
-        for (int32_t col : cols) plan.taps.push_back(decodeColumn(layer.conv, col));
+        for (int32_t col : cols) {
+            plan.taps.push_back(pointwise ? Tap{col, 0, 0} : decodeColumn(layer.conv, col));
+        }
         for (size_t begin = 0; begin < rows.size();) {
-            const int64_t group = rows[begin] / outPerGroup;
+            // Rows are sorted: a group's rows end at its first row past the group's channels.
+            // (A division per row was a fifth of a 384-channel 8x10 layer's time, 2 rows per
+            // call.)
+            const int64_t group = rows[begin] / outPerGroup, groupEnd = (group + 1) * outPerGroup;
             size_t end = begin;
-            while (end < rows.size() && rows[end] / outPerGroup == group) ++end;
+            while (end < rows.size() && rows[end] < groupEnd) ++end;
             const auto run = static_cast<int64_t>(end - begin);
             const int64_t pieces = (run + maxRows - 1) / maxRows;
             for (int64_t p = 0, first = 0; p < pieces; ++p) {
