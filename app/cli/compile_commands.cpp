@@ -9,6 +9,7 @@
 #include "engine/codegen/emit.h"
 #include "engine/codegen/jit.h"
 #include "engine/codegen/passes.h"
+#include "engine/codegen/tune.h"
 #include "engine/prune/pruned_model.h"
 #include "engine/runtime/cpu/sparse_measure.h"
 
@@ -28,7 +29,8 @@ Status writeText(const std::filesystem::path& path, const std::string& text) {
 
 }  // namespace
 
-Result<codegen::SparseModel> compileLoadedModel(const LoadedModel& model, int measureThreads) {
+Result<codegen::SparseModel> compileLoadedModel(const LoadedModel& model, int measureThreads,
+                                                bool tune) {
     codegen::SparseModel compiled;
     if (prune::isPlabGraph(model.graph)) {
         PL_TRY_ASSIGN(prune::PrunedModel pruned, prune::prunedModelFromGraph(model.graph));
@@ -36,16 +38,18 @@ Result<codegen::SparseModel> compileLoadedModel(const LoadedModel& model, int me
     } else {
         PL_TRY_ASSIGN(compiled, codegen::compileLayers(model.graph));
     }
+    if (tune) PL_TRY(codegen::tune(compiled));
     if (measureThreads <= 0) return compiled;
     cpu::MeasureOptions options;
     options.threads = measureThreads;
     return cpu::keepFasterKernels(model.graph, std::move(compiled), options);
 }
 
-int cmdCompile(const ModelRequest& request, const std::string& outDir, bool build, bool measure) {
+int cmdCompile(const ModelRequest& request, const std::string& outDir, bool build, bool measure,
+               bool tune) {
     auto model = loadModel(request);
     if (!model.ok()) return fail(model.error());
-    auto compiled = compileLoadedModel(*model, measure ? 1 : 0);
+    auto compiled = compileLoadedModel(*model, measure ? 1 : 0, tune);
     if (!compiled.ok()) return fail(compiled.error());
     namespace fs = std::filesystem;
     std::error_code ec;
@@ -89,12 +93,28 @@ int cmdCompile(const ModelRequest& request, const std::string& outDir, bool buil
         std::fprintf(stderr, "the generic kernels will run these layers instead\n");
         return fail(module.error());
     }
+    // One library per layer (each loads on its own: its own module table); kernels.so stays the
+    // first of them for scripts that expect one file.
     const fs::path so = fs::path(outDir) / "kernels.so";
-    fs::copy_file(module->libraryPath(), so, fs::copy_options::overwrite_existing, ec);
+    const fs::path libs = fs::path(outDir) / "kernels";
+    fs::remove_all(libs, ec);
+    fs::create_directories(libs, ec);
+    const std::vector<std::string>& paths = module->libraryPaths();
+    for (size_t i = 0; i < paths.size() && !ec; ++i) {
+        // compileModel's libraries follow the layers, whose indices ascend.
+        const std::string name = paths.size() == module->layerIndices().size()
+                                     ? "layer_" + std::to_string(module->layerIndices()[i]) + ".so"
+                                     : "library_" + std::to_string(i) + ".so";
+        fs::copy_file(paths[i], libs / name, fs::copy_options::overwrite_existing, ec);
+    }
+    if (!ec) fs::copy_file(module->libraryPath(), so, fs::copy_options::overwrite_existing, ec);
     if (ec) return fail(makeError(ErrorCode::Io, "cannot copy the library: " + ec.message(), so));
-    std::printf("%s %zu generated layer(s) with %s: %s\n",
-                module->fromCache() ? "reused" : "compiled", module->layerIndices().size(),
-                module->compilerIdentity().c_str(), so.c_str());
+    std::printf(
+        "%s %zu generated layer(s) with %s (%zu of %zu libraries compiled now): %s/ (%s: "
+        "the first)\n",
+        module->fromCache() ? "reused" : "compiled", module->layerIndices().size(),
+        module->compilerIdentity().c_str(), static_cast<size_t>(module->compiled()), paths.size(),
+        libs.c_str(), so.c_str());
     return 0;
 }
 

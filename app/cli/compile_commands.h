@@ -13,15 +13,20 @@ namespace prunelab::cli {
 // The compiler's layers for a loaded model: a .plab's own record of its schemes (patterns,
 // tiles), else what the zeros in a pruned ONNX model show.
 // With `measureThreads` > 0 every sparse layer is then timed against its dense kernel at that
-// thread count and kept only where faster (cpu::keepFasterKernels).
+// thread count and kept only where faster (cpu::keepFasterKernels). With `tune`, the tune pass
+// (codegen::tune, default options: this machine's caches) runs before that.
 engine::Result<engine::codegen::SparseModel> compileLoadedModel(const LoadedModel& model,
-                                                                int measureThreads = 0);
+                                                                int measureThreads = 0,
+                                                                bool tune = false);
 
 // Writes OUT_DIR/passes/<n>-<pass>.txt (the IR after each pass), OUT_DIR/layers.txt (every
 // layer's kind and decision), OUT_DIR/src/ (the generated C++ as a standalone CMake package, for
 // another target) and prints the decision table. With `build`, also compiles the generated code
-// for this machine (cached) and copies the shared object to OUT_DIR/kernels.so. With `measure`,
-// layers slower than dense on this machine (1 thread) are kept dense.
-int cmdCompile(const ModelRequest& request, const std::string& outDir, bool build, bool measure);
+// for this machine (cached, one library per layer) and copies the libraries to
+// OUT_DIR/kernels/layer_<i>.so and the first of them to OUT_DIR/kernels.so. With `measure`,
+// layers slower than dense on this machine (1 thread) are kept dense. With `tune`, the tune
+// pass's choices (and its record, passes/NN-tune.txt) come first.
+int cmdCompile(const ModelRequest& request, const std::string& outDir, bool build, bool measure,
+               bool tune = false);
 
 }  // namespace prunelab::cli

@@ -134,13 +134,13 @@ int cmdRun(const ModelRequest& request, const std::vector<std::string>& inputSpe
 }
 
 int cmdBench(const ModelRequest& request, const std::vector<std::string>& inputSpecs, int threads,
-             int runs, bool compare, bool generic, bool measure) {
+             int runs, bool compare, bool generic, bool measure, bool tune) {
     auto model = loadModel(request);
     if (!model.ok()) return fail(model.error());
     std::shared_ptr<const codegen::SparseModel> sparse;
     std::shared_ptr<const codegen::CompiledModule> generated;
     if (compare) {
-        auto compiled = compileLoadedModel(*model, measure ? threads : 0);
+        auto compiled = compileLoadedModel(*model, measure ? threads : 0, tune && !generic);
         if (!compiled.ok()) return fail(compiled.error());
         sparse = std::make_shared<codegen::SparseModel>(std::move(*compiled));
         if (!generic) {
@@ -246,6 +246,9 @@ int main(int argc, char** argv) {
                     "with --compare: keep every sparse layer, even where it is slower than dense");
     bench->add_flag("--generic", generic,
                     "with --compare: the generic sparse kernels, not host-compiled generated ones");
+    bool benchTune = false;
+    bench->add_flag("--tune", benchTune,
+                    "with --compare: time block sizes and unrolling per layer first (cached)");
 
     std::string compileOut;
     CLI::App* compile = app.add_subcommand(
@@ -257,6 +260,9 @@ int main(int argc, char** argv) {
                       "keep every sparse layer the thresholds chose, without timing it here");
     compile->add_flag("--build", compileBuild,
                       "also compile the generated code for this machine (kernels.so)");
+    bool compileTune = false;
+    compile->add_flag("--tune", compileTune,
+                      "time block sizes and unrolling per pattern layer on this machine (cached)");
 
     PruneRequest prune;
     CLI::App* pruneCmd =
@@ -367,8 +373,9 @@ int main(int argc, char** argv) {
     }
     if (bench->parsed())
         return cmdBench(request, inputs, threads < 1 ? 1 : threads, runs, compare, generic,
-                        !noMeasure);
-    if (compile->parsed()) return cmdCompile(request, compileOut, compileBuild, !compileNoMeasure);
+                        !noMeasure, benchTune);
+    if (compile->parsed())
+        return cmdCompile(request, compileOut, compileBuild, !compileNoMeasure, compileTune);
     if (pruneCmd->parsed()) {
         prune.model = request;
         return cmdPrune(prune);

@@ -248,8 +248,11 @@ std::string entrySignature(int index) {
            "int64_t rowBegin, int64_t rowEnd)";
 }
 
+// Where a non-default tuning came from ("tuned", "cache") and its time stay out of the text: a
+// layer tuned now and the same layer tuned from the cache must give the same source, hence the
+// same cached library (the one the tune pass timed).
 void emitHeaderComment(std::ostringstream& s, const LayerCode& layer,
-                       const std::vector<Block>& blocks, int run) {
+                       const std::vector<Block>& blocks, int rows, int unroll, int run) {
     const ConvParams& c = layer.conv;
     const FkwWeights& fkw = layer.fkw;
     size_t groups = 0, kernelsInGroups = 0;
@@ -269,9 +272,9 @@ void emitHeaderComment(std::ostringstream& s, const LayerCode& layer,
       << "// Density:  " << layer.density << " of the weights kept; " << layer.keptMacs << " of "
       << layer.denseMacs << " MACs\n"
       << "// Decision: " << commentText(layer.decision) << "\n"
-      << "// Tuning:   filterBlock " << layer.tuning.filterBlock << ", pixelBlock "
-      << layer.tuning.pixelBlock << ", unroll " << layer.tuning.unroll << " (source "
-      << commentText(layer.tuning.source) << "): runs of " << run
+      << "// Tuning:   filterBlock " << layer.tuning.filterBlock << ", rows " << rows << ", unroll "
+      << unroll << " (" << (layer.tuning.source == "default" ? "default" : "chosen")
+      << "): runs of " << run
       << " pixels per block call (16-float vectors; pixelBlock is not used)\n"
       << "// Storage:  " << fkw.inputChannel.size() << " kernels of 4 weights in FKW order, "
       << fkw.filterOrder.size() << " stored filters, " << groups << " kernel groups (on average "
@@ -427,14 +430,17 @@ Result<std::string> emitLayerSource(const LayerCode& layer) {
     // 4x1x4 ran 22.0 ms, 4x2x2 23.1, 2x2x4 20.7, 2x1x4 23.8, 1x3x4 20.6, 1x4x4 23.3; with
     // group-structured connectivity (4 filters sharing channels and patterns) 4x1x4 14.9, 2x2x4
     // 16.8.
-    const int rows = std::clamp(4 / blockSize, 1, 3);
+    // A tuned row count is kept to the same accumulator limit (8 filters: at most 2 rows).
+    const int rows = layer.tuning.rows > 0
+                         ? std::clamp(layer.tuning.rows, 1, std::clamp(16 / blockSize, 1, 3))
+                         : std::clamp(4 / blockSize, 1, 3);
     const int wanted = layer.tuning.source == "default" ? 4 : layer.tuning.unroll;
     const int unroll = std::clamp(std::min(wanted, 16 / (blockSize * rows)), 1, 4);
     const int run = kVectorFloats * unroll;
     const std::string ns = "pl_l" + std::to_string(layer.index);
 
     std::ostringstream s;
-    emitHeaderComment(s, layer, blocks, run);
+    emitHeaderComment(s, layer, blocks, rows, unroll, run);
     s << kPreamble << "\n";
     // Internal linkage: with -fPIC, calls between external functions go through the PLT and are
     // never inlined (a third of the run time on the PATTERN-KERNELS.md layer).
@@ -631,21 +637,25 @@ void computeRows(const float* image, float* out, const float* residual, const fl
     return s.str();
 }
 
-Result<std::string> emitModuleSource(const SparseModel& model) {
+namespace {
+
+// The generated layers of `layers` (those canEmitLayer allows) in one translation unit with
+// the module table; the others are listed in the header comment.
+Result<std::string> moduleSource(const std::vector<const LayerCode*>& layers) {
     std::ostringstream s;
     std::vector<int> indices;
     std::ostringstream body, skipped;
-    for (const LayerCode& layer : model.layers) {
+    for (const LayerCode* layer : layers) {
         std::string why;
-        if (!canEmitLayer(layer, &why)) {
-            if (layer.kind != KernelKind::Dense) {
-                skipped << "//   layer " << layer.index << ": " << commentText(why) << "\n";
+        if (!canEmitLayer(*layer, &why)) {
+            if (layer->kind != KernelKind::Dense) {
+                skipped << "//   layer " << layer->index << ": " << commentText(why) << "\n";
             }
             continue;
         }
-        PL_TRY_ASSIGN(std::string text, emitLayerSource(layer));
+        PL_TRY_ASSIGN(std::string text, emitLayerSource(*layer));
         body << "\n" << text;
-        indices.push_back(layer.index);
+        indices.push_back(layer->index);
     }
     std::sort(indices.begin(), indices.end());
     s << "// PruneLab generated module: " << indices.size()
@@ -666,6 +676,23 @@ Result<std::string> emitModuleSource(const SparseModel& model) {
       << "    return " << idx.size() << ";\n"
       << "}\n";
     return s.str();
+}
+
+}  // namespace
+
+Result<std::string> emitModuleSource(const SparseModel& model) {
+    std::vector<const LayerCode*> layers;
+    for (const LayerCode& layer : model.layers) layers.push_back(&layer);
+    return moduleSource(layers);
+}
+
+Result<std::string> emitLayerModuleSource(const LayerCode& layer) {
+    std::string why;
+    if (!canEmitLayer(layer, &why)) {
+        return makeError(ErrorCode::Unsupported, "no generated code: " + why,
+                         "compiled layer " + std::to_string(layer.index));
+    }
+    return moduleSource({&layer});
 }
 
 std::string emitAbiHeader(const std::vector<int>& indices) {

@@ -51,9 +51,9 @@ bool canEmitLayer(const LayerCode& layer, std::string* why = nullptr);
 // canEmitLayer() is false; InvalidArgument for a non-finite weight or malformed storage.
 // Each block of Tuning::filterBlock (<= 8) filters becomes one straight-line function whose
 // accumulators are GCC/Clang vector-extension values (16 floats; any target those compilers
-// support, the NDK's Clang included; not MSVC), for 4 / filterBlock output rows at once (up to
-// 3) and Tuning::unroll vectors per filter and row (4 when the tuning is "default"; at most 16
-// accumulators per block). Source size grows with the kernels:
+// support, the NDK's Clang included; not MSVC), for Tuning::rows output rows at once (0: 4 /
+// filterBlock; up to 3) and Tuning::unroll vectors per filter and row (4 when the tuning is
+// "default"; at most 16 accumulators per block). Source size grows with the kernels:
 // about 1 MB and 12 s at -O3 for a 64->64 layer with 1200 kernels.
 Result<std::string> emitLayerSource(const LayerCode& layer);
 
@@ -61,6 +61,12 @@ Result<std::string> emitLayerSource(const LayerCode& layer);
 // (pl_module_layers, pl_module_abi_version). The header comment lists the layers left to the
 // generic kernels and why. A model with no emittable layer gives a module with an empty table.
 Result<std::string> emitModuleSource(const SparseModel& model);
+
+// One emittable layer as a module of its own (the same text emitModuleSource gives for a model
+// of that layer alone): what compileModel and the tune pass compile, one library per layer, so
+// that both reach the same cached library for the same layer and tuning. Unsupported when
+// canEmitLayer() is false.
+Result<std::string> emitLayerModuleSource(const LayerCode& layer);
 
 // The C ABI as a header (pl_epilogue, the entry points of `indices`, the module table).
 std::string emitAbiHeader(const std::vector<int>& indices);

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cassert>
 #include <cerrno>
@@ -18,9 +19,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <system_error>
 #include <thread>
+
+#include "engine/codegen/jit_internal.h"
 
 extern char** environ;
 
@@ -36,30 +40,6 @@ static_assert(static_cast<int>(Epilogue::Activation::None) == 0 &&
 namespace {
 
 namespace fs = std::filesystem;
-
-// ---- Content hash --------------------------------------------------------------------------
-
-// Two FNV-1a passes with different bases: 128 bits is plenty to tell sources apart (the cache
-// is no security boundary: whoever can write it can write the compiler's output anyway).
-struct Hasher {
-    uint64_t a = 0xcbf29ce484222325ull, b = 0x84222325cbf29ce4ull;
-    void add(const std::string& s) {
-        for (unsigned char ch : s) {
-            a = (a ^ ch) * 0x100000001b3ull;
-            b = (b ^ ch) * 0x100000001b3ull;
-            b ^= b >> 29;
-        }
-        // A separator, so ("ab", "c") and ("a", "bc") differ.
-        a = (a ^ 0xff) * 0x100000001b3ull;
-        b = (b ^ 0xfe) * 0x100000001b3ull;
-    }
-    std::string hex() const {
-        char buf[33];
-        std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(a),
-                      static_cast<unsigned long long>(b));
-        return buf;
-    }
-};
 
 // ---- Processes -----------------------------------------------------------------------------
 
@@ -153,21 +133,31 @@ Result<std::string> findCompiler(const JitOptions& options) {
 }
 
 fs::path defaultCacheDir() {
-    const char* xdg = std::getenv("XDG_CACHE_HOME");
-    if (xdg && *xdg) return fs::path(xdg) / "prunelab" / "kernels";
-    const char* home = std::getenv("HOME");
-    return fs::path(home && *home ? home : "/tmp") / ".cache" / "prunelab" / "kernels";
+    return fs::path(detail::cacheRoot()) / "kernels";
 }
 
-// A name no other thread or process is using for its temporary files.
+template <class F>
+F symbol(void* handle, const std::string& name) {
+    return reinterpret_cast<F>(::dlsym(handle, name.c_str()));
+}
+
+}  // namespace
+
+namespace detail {
+
+std::string cacheRoot() {
+    const char* xdg = std::getenv("XDG_CACHE_HOME");
+    if (xdg && *xdg) return (fs::path(xdg) / "prunelab").string();
+    const char* home = std::getenv("HOME");
+    return (fs::path(home && *home ? home : "/tmp") / ".cache" / "prunelab").string();
+}
+
 std::string uniqueSuffix() {
     static std::atomic<uint64_t> counter{0};
     return std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1)) + "-" +
            std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
 }
 
-// -march=native code built on one machine can crash on another that shares the home
-// directory: the CPU's model and feature flags are part of the key.
 std::string hostCpuIdentity() {
     std::ifstream f("/proc/cpuinfo");
     std::string line, id;
@@ -181,12 +171,31 @@ std::string hostCpuIdentity() {
     return id;
 }
 
-template <class F>
-F symbol(void* handle, const std::string& name) {
-    return reinterpret_cast<F>(::dlsym(handle, name.c_str()));
+std::string CompilerIdentity::describe() const {
+    return path + " (" + version.substr(0, version.find('\n')) + ")";
 }
 
-}  // namespace
+Result<CompilerIdentity> identifyCompiler(const JitOptions& options) {
+    CompilerIdentity id;
+    PL_TRY_ASSIGN(id.path, findCompiler(options));
+    id.flags = options.flags.empty() ? defaultJitFlags() : options.flags;
+    // The log goes to the temporary directory: identifying must not need the cache to exist.
+    const fs::path logPath = fs::temp_directory_path() / ("prunelab-cc-" + uniqueSuffix() + ".log");
+    auto version = runProcess({id.path, "--version"}, logPath, options.timeoutSeconds);
+    std::error_code ec;
+    fs::remove(logPath, ec);
+    if (!version.ok()) return version.error();
+    if (version->exitCode != 0 || version->output.empty()) {
+        return makeError(ErrorCode::NotFound, "the C++ compiler '" + id.path +
+                                                  "' does not answer --version (exit " +
+                                                  std::to_string(version->exitCode) +
+                                                  "): " + tail(version->output, 500));
+    }
+    id.version = version->output;
+    return id;
+}
+
+}  // namespace detail
 
 std::vector<std::string> defaultJitFlags() {
     return {"-O3", "-march=native", "-std=c++20"};
@@ -211,21 +220,26 @@ CompiledModule::CompiledModule(CompiledModule&& other) noexcept {
 
 CompiledModule& CompiledModule::operator=(CompiledModule&& other) noexcept {
     if (this != &other) {
-        if (m_handle) ::dlclose(m_handle);
-        m_handle = other.m_handle;
-        other.m_handle = nullptr;
+        for (void* h : m_handles) {
+            if (h) ::dlclose(h);
+        }
+        m_handles = std::move(other.m_handles);
+        other.m_handles.clear();
         m_indices = std::move(other.m_indices);
         m_functions = std::move(other.m_functions);
-        m_path = std::move(other.m_path);
+        m_paths = std::move(other.m_paths);
         m_key = std::move(other.m_key);
         m_compiler = std::move(other.m_compiler);
         m_fromCache = other.m_fromCache;
+        m_compiledCount = other.m_compiledCount;
     }
     return *this;
 }
 
 CompiledModule::~CompiledModule() {
-    if (m_handle) ::dlclose(m_handle);
+    for (void* h : m_handles) {
+        if (h) ::dlclose(h);  // a library that failed to load left none
+    }
 }
 
 KernelFunction CompiledModule::layer(int index) const {
@@ -242,6 +256,42 @@ void CompiledModule::run(const LayerCode& layer, const float* input, float* outp
     if (!f || rowBegin >= rowEnd) return;
     const KernelEpilogue k = toKernelEpilogue(epi);
     f(input, output, layer.bias.empty() ? nullptr : layer.bias.data(), &k, rowBegin, rowEnd);
+}
+
+CompiledModule CompiledModule::combine(std::vector<CompiledModule> parts) {
+    if (parts.size() == 1) return std::move(parts.front());
+    CompiledModule all;
+    all.m_fromCache = true;
+    detail::Hasher hash;
+    for (CompiledModule& part : parts) {
+        all.m_handles.insert(all.m_handles.end(), part.m_handles.begin(), part.m_handles.end());
+        part.m_handles.clear();
+        for (size_t i = 0; i < part.m_indices.size(); ++i) {
+            if (all.layer(part.m_indices[i])) continue;
+            all.m_indices.push_back(part.m_indices[i]);
+            all.m_functions.push_back(part.m_functions[i]);
+        }
+        all.m_paths.insert(all.m_paths.end(), part.m_paths.begin(), part.m_paths.end());
+        hash.add(part.m_key);
+        all.m_fromCache = all.m_fromCache && part.m_fromCache;
+        all.m_compiledCount += part.m_compiledCount;
+        if (all.m_compiler.empty()) all.m_compiler = part.m_compiler;
+    }
+    // Ascending, as one library's table is.
+    std::vector<size_t> order(all.m_indices.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(),
+              [&](size_t x, size_t y) { return all.m_indices[x] < all.m_indices[y]; });
+    std::vector<int> indices;
+    std::vector<KernelFunction> functions;
+    for (size_t i : order) {
+        indices.push_back(all.m_indices[i]);
+        functions.push_back(all.m_functions[i]);
+    }
+    all.m_indices = std::move(indices);
+    all.m_functions = std::move(functions);
+    all.m_key = hash.hex();
+    return all;
 }
 
 // ---- Compilation -------------------------------------------------------------------------------
@@ -287,95 +337,149 @@ Status loadLibrary(const fs::path& path, void*& handle, std::vector<int>& indice
 
 }  // namespace
 
-Result<CompiledModule> compileModule(const std::string& source, const JitOptions& options) {
-    PL_TRY_ASSIGN(const std::string compiler, findCompiler(options));
-    const std::vector<std::string> flags =
-        options.flags.empty() ? defaultJitFlags() : options.flags;
-    const fs::path dir = options.cacheDir.empty() ? defaultCacheDir() : fs::path(options.cacheDir);
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec) {
-        return makeError(ErrorCode::Io, "cannot create the kernel cache: " + ec.message(),
-                         dir.string());
-    }
-
-    // The compiler's identity: a changed compiler (an upgrade behind the same path) must miss.
-    const std::string stem = "tmp-" + uniqueSuffix();
-    const fs::path logPath = dir / (stem + ".log");
-    PL_TRY_ASSIGN(const ProcessResult version,
-                  runProcess({compiler, "--version"}, logPath, options.timeoutSeconds));
-    if (version.exitCode != 0 || version.output.empty()) {
-        fs::remove(logPath, ec);
-        return makeError(ErrorCode::NotFound,
-                         "the C++ compiler '" + compiler + "' does not answer --version (exit " +
-                             std::to_string(version.exitCode) + "): " + tail(version.output, 500));
-    }
-    Hasher hash;
-    hash.add("prunelab kernel abi " + std::to_string(kKernelAbiVersion));
-    hash.add(compiler);
-    hash.add(version.output);
-    for (const std::string& f : flags) hash.add(f);
-    hash.add(hostCpuIdentity());
-    hash.add(source);
-
-    CompiledModule module;
-    module.m_key = hash.hex();
-    module.m_compiler = compiler + " (" + version.output.substr(0, version.output.find('\n')) + ")";
-    const fs::path library = dir / (module.m_key + ".so");
-    module.m_path = library.string();
-
-    if (fs::exists(library, ec)) {
-        const Status loaded =
-            loadLibrary(library, module.m_handle, module.m_indices, module.m_functions);
-        if (loaded.ok()) {
-            module.m_fromCache = true;
-            fs::remove(logPath, ec);
-            return module;
+// Builds (or loads from the cache) one library; `compiler` was identified once for all.
+struct CompiledModuleAccess {
+    static Result<CompiledModule> compile(const detail::CompilerIdentity& compiler,
+                                          const std::string& source, const JitOptions& options) {
+        const fs::path dir =
+            options.cacheDir.empty() ? defaultCacheDir() : fs::path(options.cacheDir);
+        std::error_code ec;
+        fs::create_directories(dir, ec);
+        if (ec) {
+            return makeError(ErrorCode::Io, "cannot create the kernel cache: " + ec.message(),
+                             dir.string());
         }
-        // A damaged cache entry is rebuilt rather than reported: the cache is only a cache.
-        fs::remove(library, ec);
-    }
+        detail::Hasher hash;
+        hash.add("prunelab kernel abi " + std::to_string(kKernelAbiVersion));
+        hash.add(compiler.path);
+        hash.add(compiler.version);
+        for (const std::string& f : compiler.flags) hash.add(f);
+        hash.add(detail::hostCpuIdentity());
+        hash.add(source);
 
-    const fs::path tmpSource = dir / (stem + ".cpp");
-    const fs::path tmpLibrary = dir / (stem + ".so");
-    {
-        std::ofstream f(tmpSource, std::ios::binary | std::ios::trunc);
-        f << source;
-        f.close();
-        if (!f) return makeError(ErrorCode::Io, "cannot write the source", tmpSource.string());
-    }
-    std::vector<std::string> argv = {compiler};
-    argv.insert(argv.end(), flags.begin(), flags.end());
-    argv.insert(argv.end(), {"-fPIC", "-shared", "-o", tmpLibrary.string(), tmpSource.string()});
-    PL_TRY_ASSIGN(const ProcessResult run, runProcess(argv, logPath, options.timeoutSeconds));
-    if (run.timedOut || run.exitCode != 0) {
-        fs::remove(tmpLibrary, ec);
-        fs::remove(tmpSource, ec);
+        CompiledModule module;
+        module.m_key = hash.hex();
+        module.m_compiler = compiler.describe();
+        const fs::path library = dir / (module.m_key + ".so");
+        module.m_paths = {library.string()};
+        module.m_handles = {nullptr};
+
+        if (fs::exists(library, ec)) {
+            const Status loaded =
+                loadLibrary(library, module.m_handles[0], module.m_indices, module.m_functions);
+            if (loaded.ok()) {
+                module.m_fromCache = true;
+                return module;
+            }
+            // A damaged cache entry is rebuilt rather than reported: the cache is only a cache.
+            fs::remove(library, ec);
+        }
+
+        const std::string stem = "tmp-" + detail::uniqueSuffix();
+        const fs::path logPath = dir / (stem + ".log");
+        const fs::path tmpSource = dir / (stem + ".cpp");
+        const fs::path tmpLibrary = dir / (stem + ".so");
+        {
+            std::ofstream f(tmpSource, std::ios::binary | std::ios::trunc);
+            f << source;
+            f.close();
+            if (!f) return makeError(ErrorCode::Io, "cannot write the source", tmpSource.string());
+        }
+        std::vector<std::string> argv = {compiler.path};
+        argv.insert(argv.end(), compiler.flags.begin(), compiler.flags.end());
+        argv.insert(argv.end(),
+                    {"-fPIC", "-shared", "-o", tmpLibrary.string(), tmpSource.string()});
+        auto run = runProcess(argv, logPath, options.timeoutSeconds);
+        if (!run.ok() || run->timedOut || run->exitCode != 0) {
+            fs::remove(tmpLibrary, ec);
+            fs::remove(tmpSource, ec);
+            fs::remove(logPath, ec);
+            if (!run.ok()) return run.error();
+            const std::string why =
+                run->timedOut ? "timed out after " + std::to_string(options.timeoutSeconds) + " s"
+                              : "failed (exit " + std::to_string(run->exitCode) + ")";
+            return makeError(ErrorCode::Internal,
+                             "compiling the generated kernels with '" + compiler.path + "' " + why +
+                                 "; the generic kernels can run instead. Compiler output: " +
+                                 tail(run->output, 2000));
+        }
+        // rename() is atomic: another process sees either no library or a whole one. The source
+        // is kept beside it for reading.
+        fs::rename(tmpLibrary, library, ec);
+        if (ec) {
+            fs::remove(tmpLibrary, ec);
+            fs::remove(tmpSource, ec);
+            fs::remove(logPath, ec);
+            return makeError(ErrorCode::Io, "cannot move the library into the cache",
+                             library.string());
+        }
+        fs::rename(tmpSource, dir / (module.m_key + ".cpp"), ec);
         fs::remove(logPath, ec);
-        const std::string why =
-            run.timedOut ? "timed out after " + std::to_string(options.timeoutSeconds) + " s"
-                         : "failed (exit " + std::to_string(run.exitCode) + ")";
-        return makeError(ErrorCode::Internal,
-                         "compiling the generated kernels with '" + compiler + "' " + why +
-                             "; the generic kernels can run instead. Compiler output: " +
-                             tail(run.output, 2000));
+        module.m_compiledCount = 1;
+        PL_TRY(loadLibrary(library, module.m_handles[0], module.m_indices, module.m_functions));
+        return module;
     }
-    // rename() is atomic: another process sees either no library or a whole one. The source is
-    // kept beside it for reading.
-    fs::rename(tmpLibrary, library, ec);
-    if (ec) {
-        fs::remove(tmpLibrary, ec);
-        return makeError(ErrorCode::Io, "cannot move the library into the cache", library.string());
+};
+
+Result<CompiledModule> compileModule(const std::string& source, const JitOptions& options) {
+    PL_TRY_ASSIGN(const detail::CompilerIdentity compiler, detail::identifyCompiler(options));
+    return CompiledModuleAccess::compile(compiler, source, options);
+}
+
+std::vector<Result<CompiledModule>> compileModules(const std::vector<std::string>& sources,
+                                                   const JitOptions& options) {
+    auto compiler = detail::identifyCompiler(options);
+    std::vector<std::optional<Result<CompiledModule>>> slots(sources.size());
+    if (compiler.ok()) {
+        const unsigned hardware = std::max(1u, std::thread::hardware_concurrency());
+        const size_t jobs = std::min<size_t>(
+            sources.size(), options.jobs > 0 ? size_t(options.jobs) : size_t(hardware));
+        std::atomic<size_t> next{0};
+        auto work = [&] {
+            for (size_t i = next++; i < sources.size(); i = next++) {
+                slots[i].emplace(CompiledModuleAccess::compile(*compiler, sources[i], options));
+            }
+        };
+        std::vector<std::thread> threads;
+        for (size_t t = 1; t < jobs; ++t) threads.emplace_back(work);
+        work();
+        for (std::thread& t : threads) t.join();
     }
-    fs::rename(tmpSource, dir / (module.m_key + ".cpp"), ec);
-    fs::remove(logPath, ec);
-    PL_TRY(loadLibrary(library, module.m_handle, module.m_indices, module.m_functions));
-    return module;
+    std::vector<Result<CompiledModule>> results;
+    results.reserve(sources.size());
+    for (auto& slot : slots) {
+        if (slot) {
+            results.push_back(std::move(*slot));
+        } else {
+            results.push_back(compiler.error());
+        }
+    }
+    return results;
 }
 
 Result<CompiledModule> compileModel(const SparseModel& model, const JitOptions& options) {
-    PL_TRY_ASSIGN(const std::string source, emitModuleSource(model));
-    return compileModule(source, options);
+    std::vector<std::string> sources;
+    std::vector<int> indices;
+    for (const LayerCode& layer : model.layers) {
+        if (!canEmitLayer(layer)) continue;
+        PL_TRY_ASSIGN(std::string source, emitLayerModuleSource(layer));
+        sources.push_back(std::move(source));
+        indices.push_back(layer.index);
+    }
+    if (sources.empty()) {
+        // No layer to generate: still a (tableless) library, as callers expect one.
+        PL_TRY_ASSIGN(std::string source, emitModuleSource(model));
+        return compileModule(source, options);
+    }
+    std::vector<Result<CompiledModule>> results = compileModules(sources, options);
+    std::vector<CompiledModule> parts;
+    for (size_t i = 0; i < results.size(); ++i) {
+        if (!results[i].ok()) {
+            return results[i].error().within("compiled layer " + std::to_string(indices[i]));
+        }
+        parts.push_back(std::move(results[i].value()));
+    }
+    return CompiledModule::combine(std::move(parts));
 }
 
 }  // namespace prunelab::engine::codegen

@@ -23,6 +23,8 @@ struct JitOptions {
     // Empty = ${XDG_CACHE_HOME:-$HOME/.cache}/prunelab/kernels.
     std::string cacheDir;
     int timeoutSeconds = 300;  // the compiler is killed after this
+    // Compilers run at once by compileModules / compileModel; 0 = hardware_concurrency().
+    int jobs = 0;
 };
 
 // -O3 -march=native -std=c++20 (plus -fPIC -shared, always added).
@@ -31,9 +33,10 @@ std::vector<std::string> defaultJitFlags();
 // The C ABI form of an Epilogue (the generated code's pl_epilogue).
 KernelEpilogue toKernelEpilogue(const Epilogue& epi);
 
-// A loaded library of generated layers. Move-only; the library is unloaded (dlclose) when the
-// last module holding it goes, after which its function pointers must not be called. Calls are
-// thread-safe (the generated code has no state).
+// Loaded libraries of generated layers: one from compileModule, or one per layer from
+// compileModel, seen as one table of layers. Move-only; the libraries are unloaded (dlclose) when
+// the module goes, after which its function pointers must not be called. Calls are thread-safe
+// (the generated code has no state).
 class CompiledModule {
   public:
     CompiledModule() = default;
@@ -50,18 +53,32 @@ class CompiledModule {
     void run(const LayerCode& layer, const float* input, float* output, const Epilogue& epi,
              int64_t rowBegin, int64_t rowEnd) const;
 
-    const std::string& libraryPath() const { return m_path; }
-    const std::string& key() const { return m_key; }  // the cache key (hex)
-    bool fromCache() const { return m_fromCache; }    // loaded without running the compiler
+    // Every library, in the order they were combined (compileModel: layer order), and the
+    // first of them ("" for an empty module): the whole module only when it holds one library.
+    const std::vector<std::string>& libraryPaths() const { return m_paths; }
+    const std::string& libraryPath() const { return m_paths.empty() ? m_empty : m_paths.front(); }
+    // The cache key (hex): the library's own, or for several, a hash of all of theirs in order
+    // (equal keys: the same libraries).
+    const std::string& key() const { return m_key; }
+    // Loaded without running the compiler: true only when every library came from the cache.
+    bool fromCache() const { return m_fromCache; }
+    // How many libraries the compiler built (0 when all came from the cache).
+    int compiled() const { return m_compiledCount; }
     const std::string& compilerIdentity() const { return m_compiler; }  // path + first line
 
+    // One module holding every part's libraries and layers (a layer index held twice: the first
+    // part's wins). Parts must share a compiler.
+    static CompiledModule combine(std::vector<CompiledModule> parts);
+
   private:
-    friend Result<CompiledModule> compileModule(const std::string&, const JitOptions&);
-    void* m_handle = nullptr;
+    friend struct CompiledModuleAccess;
+    std::vector<void*> m_handles;
     std::vector<int> m_indices;
     std::vector<KernelFunction> m_functions;  // parallel to m_indices
-    std::string m_path, m_key, m_compiler;
+    std::vector<std::string> m_paths;
+    std::string m_key, m_compiler, m_empty;
     bool m_fromCache = false;
+    int m_compiledCount = 0;
 };
 
 // Compiles `source` (a module from emitModuleSource) into
@@ -74,7 +91,16 @@ class CompiledModule {
 // directory, Corrupt when the library lacks the module table or a listed layer.
 Result<CompiledModule> compileModule(const std::string& source, const JitOptions& options = {});
 
-// emitModuleSource(model) then compileModule. Layers the module does not hold (see
+// compileModule for each source, up to options.jobs compilers at once (cache hits load without
+// one); results parallel to `sources`. The compiler's --version runs once: when no compiler
+// runs, every result is that NotFound.
+std::vector<Result<CompiledModule>> compileModules(const std::vector<std::string>& sources,
+                                                   const JitOptions& options = {});
+
+// One library per emittable layer (emitLayerModuleSource, each cached under its own key, so a
+// plan change recompiles only the changed layers), compiled in parallel, combined into one
+// module. A model with no emittable layer gives one library with an empty table. The first
+// failing layer's error (named) when any fails. Layers the module does not hold (see
 // canEmitLayer) run with runSparseLayer; the caller reports which.
 Result<CompiledModule> compileModel(const SparseModel& model, const JitOptions& options = {});
 

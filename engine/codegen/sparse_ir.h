@@ -56,6 +56,7 @@ struct Tuning {
     int filterBlock = 4;  // output channels computed together (register blocking)
     int pixelBlock = 16;  // output pixels per inner iteration (one AVX-512 vector of floats)
     int unroll = 1;       // inner-loop unroll factor
+    int rows = 0;         // output rows per inner iteration (0: derived from filterBlock)
     std::string source = "default";  // "default", "tuned", "cache"
     double measuredMs = 0;           // the tuned kernel's time, when measured
 };

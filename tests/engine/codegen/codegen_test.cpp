@@ -1,6 +1,7 @@
 // Generated kernels (engine/codegen/emit.h) compiled by the JIT (jit.h): each generated pattern
-// layer against the op registry's reference Conv, the compile cache's hits and misses, hostile
-// layer names, broken compilers and the exported source package.
+// layer against the op registry's reference Conv, the compile cache's hits and misses, one
+// library per layer, hostile layer names, broken compilers, the exported source package and
+// the tune pass (tune.h).
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -22,6 +23,7 @@
 #include "engine/codegen/jit.h"
 #include "engine/codegen/pack.h"
 #include "engine/codegen/passes.h"
+#include "engine/codegen/tune.h"
 #include "engine/ops/op.h"
 #include "tests/engine/codegen/codegen_test_util.h"
 
@@ -412,6 +414,290 @@ TEST(Codegen, ExportedSourcePackageBuildsWithCmake) {
         if (name.rfind("libprunelab_kernels", 0) == 0) found = true;
     }
     EXPECT_TRUE(found) << "no libprunelab_kernels in " << build;
+}
+
+// ---- One library per layer ---------------------------------------------------------------
+
+// The layer run whole (through the module, or the generic kernel when `module` is null) against
+// referenceSparseLayer on random input.
+void expectMatchesReferenceSparse(const CompiledModule* module, const LayerCode& layer, Rng& rng,
+                                  const std::string& what) {
+    const ConvParams& c = layer.conv;
+    const Tensor x = randomTensor({c.batch, c.inChannels, c.inH, c.inW}, rng);
+    Tensor expected(DataType::Float32, {c.batch, c.outChannels, c.outH, c.outW});
+    referenceSparseLayer(layer, x.data<float>(), expected.data<float>(), Epilogue{});
+    Tensor actual(DataType::Float32, expected.shape());
+    std::fill(actual.data<float>(), actual.data<float>() + actual.elements(),
+              std::numeric_limits<float>::quiet_NaN());
+    if (module) {
+        ASSERT_NE(module->layer(layer.index), nullptr) << what;
+        module->run(layer, x.data<float>(), actual.data<float>(), Epilogue{}, 0, c.outH);
+    } else {
+        runSparseLayer(layer, x.data<float>(), actual.data<float>(), Epilogue{}, 0, c.outH);
+    }
+    expectClose(expected, actual, what);
+}
+
+// Three small pattern layers and one CSR layer (never generated).
+SparseModel threeLayerModel(Rng& rng) {
+    SparseModel model;
+    model.layers.push_back(patternLayer(0, paramsOf(kShapes[1]), randomPatterns(4, rng), 0.5, rng));
+    model.layers.push_back(patternLayer(1, paramsOf(kShapes[3]), randomPatterns(8, rng), 0.9, rng));
+    LayerCode csr = model.layers[0];
+    csr.index = 2;
+    csr.kind = KernelKind::Csr;
+    model.layers.push_back(csr);
+    model.layers.push_back(patternLayer(3, paramsOf(kShapes[5]), randomPatterns(4, rng), 0.5, rng));
+    return model;
+}
+
+TEST(Codegen, CompileModelBuildsOneLibraryPerLayerAndRecompilesOnlyChangedOnes) {
+    SKIP_WITHOUT_COMPILER();
+    TempDir dir;
+    Rng rng(29);
+    const SparseModel model = threeLayerModel(rng);
+    JitOptions options = quickOptions(dir);
+    options.jobs = 2;
+
+    auto first = compileModel(model, options);
+    ASSERT_TRUE(first.ok()) << first.error().toString();
+    EXPECT_EQ(first->layerIndices(), (std::vector<int>{0, 1, 3}));
+    ASSERT_EQ(first->libraryPaths().size(), 3u);
+    EXPECT_EQ(first->libraryPath(), first->libraryPaths()[0]);
+    EXPECT_NE(first->libraryPaths()[0], first->libraryPaths()[1]);
+    EXPECT_NE(first->libraryPaths()[1], first->libraryPaths()[2]);
+    EXPECT_FALSE(first->fromCache());
+    EXPECT_EQ(first->compiled(), 3);
+
+    auto again = compileModel(model, options);
+    ASSERT_TRUE(again.ok()) << again.error().toString();
+    EXPECT_TRUE(again->fromCache());
+    EXPECT_EQ(again->compiled(), 0);
+    EXPECT_EQ(again->key(), first->key());
+
+    SparseModel changed = model;
+    changed.layers[1].fkw.weights[0] += 1.0f;
+    auto second = compileModel(changed, options);
+    ASSERT_TRUE(second.ok()) << second.error().toString();
+    EXPECT_FALSE(second->fromCache()) << "one layer changed: not everything from the cache";
+    EXPECT_EQ(second->compiled(), 1) << "only the changed layer is compiled again";
+    ASSERT_EQ(second->libraryPaths().size(), 3u);
+    EXPECT_EQ(second->libraryPaths()[0], first->libraryPaths()[0]);
+    EXPECT_NE(second->libraryPaths()[1], first->libraryPaths()[1]);
+    EXPECT_EQ(second->libraryPaths()[2], first->libraryPaths()[2]);
+    EXPECT_NE(second->key(), first->key());
+    for (const LayerCode& layer : changed.layers) {
+        if (layer.kind != KernelKind::Pattern) {
+            EXPECT_EQ(second->layer(layer.index), nullptr);
+            continue;
+        }
+        expectMatchesReferenceSparse(&*second, layer, rng,
+                                     "per-layer library of layer " + std::to_string(layer.index));
+    }
+}
+
+// Emission honours a tuned row count (kept to 16 accumulators) and leaves where the tuning came
+// from out of the text, so "tuned" and "cache" give one library.
+TEST(Codegen, TunedRowsAreEmittedAndTheTuningSourceIsNotInTheText) {
+    Rng rng(30);
+    LayerCode layer = patternLayer(0, paramsOf(kShapes[1]), randomPatterns(4, rng), 0.5, rng);
+    layer.tuning.filterBlock = 2;
+    layer.tuning.rows = 3;
+    layer.tuning.unroll = 2;
+    layer.tuning.source = "tuned";
+    layer.tuning.measuredMs = 1.5;
+    auto tuned = emitLayerModuleSource(layer);
+    ASSERT_TRUE(tuned.ok()) << tuned.error().toString();
+    EXPECT_NE(tuned->find("constexpr int64_t kRows = 3;"), std::string::npos);
+    EXPECT_NE(tuned->find("constexpr int kUnroll = 2;"), std::string::npos);
+    layer.tuning.source = "cache";
+    layer.tuning.measuredMs = 9;
+    auto cached = emitLayerModuleSource(layer);
+    ASSERT_TRUE(cached.ok()) << cached.error().toString();
+    EXPECT_EQ(*tuned, *cached);
+    layer.tuning.filterBlock = 8;  // 8 x 3 rows would be 24 accumulators: 2 rows, 1 vector
+    auto capped = emitLayerModuleSource(layer);
+    ASSERT_TRUE(capped.ok()) << capped.error().toString();
+    EXPECT_NE(capped->find("constexpr int64_t kRows = 2;"), std::string::npos);
+    EXPECT_NE(capped->find("constexpr int kUnroll = 1;"), std::string::npos);
+}
+
+// ---- The tune pass -------------------------------------------------------------------------
+
+// A compiler script that answers --version as "tune-test-cc 1.0" and compiles with the real
+// compiler, or (working = false) fails every compile: the same identity either way, so its
+// cache entries stay valid while it proves that nothing was compiled.
+void writeCompilerScript(const fs::path& path, bool working) {
+    {
+        std::ofstream f(path, std::ios::trunc);
+        f << "#!/bin/sh\nif [ \"$1\" = --version ]; then echo tune-test-cc 1.0; exit 0; fi\n"
+          << (working ? "exec \"${CXX:-c++}\" \"$@\"\n" : "echo no compiling here >&2; exit 1\n");
+    }
+    fs::permissions(path, fs::perms::owner_all);
+}
+
+bool isCandidate(const Tuning& t, const std::vector<Tuning>& candidates) {
+    for (const Tuning& c : candidates) {
+        if (c.filterBlock == t.filterBlock && c.rows == t.rows && c.unroll == t.unroll) return true;
+    }
+    return false;
+}
+
+size_t countOf(const std::string& text, const std::string& what) {
+    size_t n = 0;
+    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+}
+
+std::vector<fs::path> jsonFiles(const fs::path& dir) {
+    std::vector<fs::path> files;
+    for (const auto& entry : fs::directory_iterator(dir)) {
+        if (entry.path().extension() == ".json") files.push_back(entry.path());
+    }
+    return files;
+}
+
+TEST(Codegen, TunePicksATimedCandidateCachesItAndReusesItsLibrary) {
+    SKIP_WITHOUT_COMPILER();
+    TempDir dir;
+    Rng rng(31);
+    const SparseModel model = threeLayerModel(rng);
+    const fs::path script = dir.path() / "tune-cc";
+    writeCompilerScript(script, true);
+    TuneOptions options;
+    options.jit = quickOptions(dir);
+    options.jit.cacheDir = (dir.path() / "kernels").string();
+    options.jit.compiler = script.string();
+    options.jit.jobs = 2;
+    options.cacheDir = (dir.path() / "tuning").string();
+    options.runs = 3;
+    const std::vector<Tuning> candidates = defaultTuneCandidates();
+    ASSERT_EQ(candidates.size(), 5u);
+
+    SparseModel tuned = model;
+    const Status st = tune(tuned, options);
+    ASSERT_TRUE(st.ok()) << st.error().toString();
+    ASSERT_FALSE(tuned.passes.empty());
+    const PassRecord& record = tuned.passes.back();
+    EXPECT_EQ(record.pass, "tune");
+    for (const Tuning& c : candidates) {  // every candidate timed for each of the 3 layers
+        const std::string line = "filters " + std::to_string(c.filterBlock) + " x rows " +
+                                 std::to_string(c.rows) + " x unroll " + std::to_string(c.unroll) +
+                                 ": ";
+        EXPECT_EQ(countOf(record.dump, line), 3u) << line << "\n" << record.dump;
+    }
+    EXPECT_EQ(countOf(record.dump, "<- pick"), 3u) << record.dump;
+    EXPECT_EQ(countOf(record.dump, "generated kernel"), 3u) << record.dump;
+    for (const LayerCode& layer : tuned.layers) {
+        if (layer.kind != KernelKind::Pattern) {
+            EXPECT_EQ(layer.tuning.source, "default") << "only pattern layers are tuned";
+            continue;
+        }
+        EXPECT_EQ(layer.tuning.source, "tuned");
+        EXPECT_TRUE(isCandidate(layer.tuning, candidates)) << layer.index;
+        EXPECT_GT(layer.tuning.measuredMs, 0.0);
+    }
+    EXPECT_EQ(jsonFiles(options.cacheDir).size(), 3u);
+
+    // The picked variants are the libraries the tune pass built and timed.
+    auto module = compileModel(tuned, options.jit);
+    ASSERT_TRUE(module.ok()) << module.error().toString();
+    EXPECT_TRUE(module->fromCache());
+    for (const LayerCode& layer : tuned.layers) {
+        if (layer.kind == KernelKind::Pattern) {
+            expectMatchesReferenceSparse(&*module, layer, rng,
+                                         "tuned layer " + std::to_string(layer.index));
+        }
+    }
+
+    // Again with a compiler that cannot compile: every layer from the cache, nothing compiled.
+    writeCompilerScript(script, false);
+    SparseModel again = model;
+    ASSERT_TRUE(tune(again, options).ok());
+    for (size_t i = 0; i < again.layers.size(); ++i) {
+        if (again.layers[i].kind != KernelKind::Pattern) continue;
+        EXPECT_EQ(again.layers[i].tuning.source, "cache") << again.passes.back().dump;
+        EXPECT_EQ(again.layers[i].tuning.filterBlock, tuned.layers[i].tuning.filterBlock);
+        EXPECT_EQ(again.layers[i].tuning.rows, tuned.layers[i].tuning.rows);
+        EXPECT_EQ(again.layers[i].tuning.unroll, tuned.layers[i].tuning.unroll);
+        EXPECT_EQ(again.layers[i].tuning.measuredMs, tuned.layers[i].tuning.measuredMs);
+    }
+    EXPECT_EQ(countOf(again.passes.back().dump, "from the cache"), 3u) << again.passes.back().dump;
+    auto cachedModule = compileModel(again, options.jit);  // "cache" emits as "tuned" did
+    ASSERT_TRUE(cachedModule.ok()) << cachedModule.error().toString();
+    EXPECT_TRUE(cachedModule->fromCache());
+
+    // A changed weight misses: its candidates would be compiled, which this compiler refuses,
+    // so the generic kernel is tuned for it instead; the other layers still hit.
+    SparseModel changed = model;
+    changed.layers[0].fkw.weights[0] += 1.0f;
+    ASSERT_TRUE(tune(changed, options).ok());
+    const std::string& dump = changed.passes.back().dump;
+    EXPECT_EQ(changed.layers[0].tuning.source, "tuned") << dump;
+    EXPECT_NE(dump.find("no candidate compiled"), std::string::npos) << dump;
+    EXPECT_NE(dump.find("no compiling here"), std::string::npos) << dump;
+    EXPECT_EQ(changed.layers[1].tuning.source, "cache") << dump;
+    EXPECT_EQ(changed.layers[3].tuning.source, "cache") << dump;
+    expectMatchesReferenceSparse(nullptr, changed.layers[0], rng, "generic after a miss");
+
+    // Corrupt cache files are ignored (tuned again, the libraries still cached) and rewritten.
+    writeCompilerScript(script, true);
+    const std::vector<fs::path> files = jsonFiles(options.cacheDir);
+    ASSERT_GE(files.size(), 3u);
+    const char* garbage[] = {"{not json", "", "{\"version\": 1, \"key\": 7, \"pick\": 99}"};
+    for (size_t i = 0; i < files.size(); ++i) {
+        std::ofstream f(files[i], std::ios::trunc);
+        f << garbage[i % 3];
+    }
+    SparseModel corrupt = model;
+    ASSERT_TRUE(tune(corrupt, options).ok());
+    for (const LayerCode& layer : corrupt.layers) {
+        if (layer.kind == KernelKind::Pattern) {
+            EXPECT_EQ(layer.tuning.source, "tuned") << corrupt.passes.back().dump;
+        }
+    }
+    SparseModel afterCorrupt = model;
+    ASSERT_TRUE(tune(afterCorrupt, options).ok());
+    for (const LayerCode& layer : afterCorrupt.layers) {
+        if (layer.kind == KernelKind::Pattern) {
+            EXPECT_EQ(layer.tuning.source, "cache") << afterCorrupt.passes.back().dump;
+        }
+    }
+    for (const auto& entry : fs::directory_iterator(options.cacheDir)) {  // no temporary left
+        EXPECT_EQ(entry.path().filename().string().rfind("tmp-", 0), std::string::npos)
+            << entry.path();
+    }
+}
+
+TEST(Codegen, TuneWithoutACompilerTunesTheGenericFilterBlock) {
+    TempDir dir;
+    Rng rng(32);
+    SparseModel model;
+    model.layers.push_back(patternLayer(0, paramsOf(kShapes[1]), randomPatterns(4, rng), 0.5, rng));
+    TuneOptions options;
+    options.jit = quickOptions(dir);
+    options.jit.compiler = "/nonexistent/bin/c++";
+    options.cacheDir = (dir.path() / "tuning").string();
+    options.runs = 3;
+    ASSERT_TRUE(tune(model, options).ok());
+    const std::string& dump = model.passes.back().dump;
+    EXPECT_NE(dump.find("no working compiler"), std::string::npos) << dump;
+    EXPECT_NE(dump.find("/nonexistent/bin/c++"), std::string::npos) << dump;
+    EXPECT_NE(dump.find("generic kernel"), std::string::npos) << dump;
+    for (const char* c : {"filterBlock 1: ", "filterBlock 2: ", "filterBlock 4: "}) {
+        EXPECT_NE(dump.find(c), std::string::npos) << c << "\n" << dump;
+    }
+    const Tuning& t = model.layers[0].tuning;
+    EXPECT_EQ(t.source, "tuned");
+    EXPECT_TRUE(t.filterBlock == 1 || t.filterBlock == 2 || t.filterBlock == 4) << t.filterBlock;
+    expectMatchesReferenceSparse(nullptr, model.layers[0], rng, "generic, tuned");
+
+    SparseModel again;
+    again.layers.push_back(model.layers[0]);
+    again.layers[0].tuning = Tuning{};
+    ASSERT_TRUE(tune(again, options).ok());
+    EXPECT_EQ(again.layers[0].tuning.source, "cache") << again.passes.back().dump;
+    EXPECT_EQ(again.layers[0].tuning.filterBlock, t.filterBlock);
 }
 
 }  // namespace
