@@ -363,15 +363,17 @@ void emitBlockFunction(std::ostringstream& s, const LayerCode& layer, size_t b, 
               << "            pl_load<kStrideW>(v" << l[0] << "_" << l[1] << ", r" << l[0]
               << " + u * kVector * kStrideW + " << l[1] << " * kDilationW);\n";
         }
+        // One statement per tap, each a fused multiply-add into the accumulator: written as
+        // one sum of 4 products, GCC computed the sum apart (a multiply, 3 FMAs, an add) and
+        // spilled more; on the 64->64 layer (groups of 4 filters) 10.2 -> 9.6 ms.
         for (int j = 0; j < rows; ++j) {
             for (size_t k = 0; k < g.slot.size(); ++k) {
                 const int32_t w = 4 * g.kernel[k];
-                s << "            a" << j << "_" << g.slot[k] << "[u] +=";
                 for (size_t t = 0; t < 4; ++t) {
-                    s << (t ? " +" : "") << " kWeights[" << w + int32_t(t) << "] * v"
-                      << inRow(j, taps[t][0]) << "_" << taps[t][1];
+                    s << "            a" << j << "_" << g.slot[k] << "[u] += kWeights["
+                      << w + int32_t(t) << "] * v" << inRow(j, taps[t][0]) << "_" << taps[t][1]
+                      << ";\n";
                 }
-                s << ";\n";
             }
         }
         s << "        }\n"
