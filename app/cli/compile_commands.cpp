@@ -29,8 +29,9 @@ Status writeText(const std::filesystem::path& path, const std::string& text) {
 
 }  // namespace
 
-Result<codegen::SparseModel> compileLoadedModel(const LoadedModel& model, int measureThreads,
-                                                bool tune) {
+Result<codegen::SparseModel> compileLoadedModel(
+    const LoadedModel& model, int measureThreads, bool tune,
+    std::shared_ptr<const codegen::CompiledModule>* generated) {
     codegen::SparseModel compiled;
     if (prune::isPlabGraph(model.graph)) {
         PL_TRY_ASSIGN(prune::PrunedModel pruned, prune::prunedModelFromGraph(model.graph));
@@ -39,9 +40,20 @@ Result<codegen::SparseModel> compileLoadedModel(const LoadedModel& model, int me
         PL_TRY_ASSIGN(compiled, codegen::compileLayers(model.graph));
     }
     if (tune) PL_TRY(codegen::tune(compiled));
+    if (generated) {
+        auto module = codegen::compileModel(compiled);
+        if (module.ok()) {
+            *generated = std::make_shared<codegen::CompiledModule>(std::move(*module));
+        } else {
+            std::fprintf(stderr, "prunelab-cli: no generated kernels (%s); the generic ones run\n",
+                         module.error().toString().c_str());
+        }
+    }
     if (measureThreads <= 0) return compiled;
     cpu::MeasureOptions options;
     options.threads = measureThreads;
+    // The decision must time the kernels that will run: the generic ones can be 1.5x slower.
+    if (generated) options.generated = *generated;
     return cpu::keepFasterKernels(model.graph, std::move(compiled), options);
 }
 
@@ -49,7 +61,8 @@ int cmdCompile(const ModelRequest& request, const std::string& outDir, bool buil
                bool tune) {
     auto model = loadModel(request);
     if (!model.ok()) return fail(model.error());
-    auto compiled = compileLoadedModel(*model, measure ? 1 : 0, tune);
+    std::shared_ptr<const codegen::CompiledModule> generated;
+    auto compiled = compileLoadedModel(*model, measure ? 1 : 0, tune, build ? &generated : nullptr);
     if (!compiled.ok()) return fail(compiled.error());
     namespace fs = std::filesystem;
     std::error_code ec;
@@ -88,11 +101,14 @@ int cmdCompile(const ModelRequest& request, const std::string& outDir, bool buil
     std::printf("wrote the generated sources to %s (cmake -S %s -B build builds them)\n",
                 src.c_str(), src.c_str());
     if (!build) return 0;
-    auto module = codegen::compileModel(*compiled);
-    if (!module.ok()) {
-        std::fprintf(stderr, "the generic kernels will run these layers instead\n");
-        return fail(module.error());
+    if (!generated) {
+        return fail(makeError(
+            ErrorCode::NotFound,
+            "no generated kernels were built (the reason is above); the generic kernels will run "
+            "these layers instead",
+            outDir));
     }
+    const codegen::CompiledModule* module = generated.get();
     // One library per layer (each loads on its own: its own module table); kernels.so stays the
     // first of them for scripts that expect one file.
     const fs::path so = fs::path(outDir) / "kernels.so";

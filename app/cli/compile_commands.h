@@ -3,21 +3,26 @@
 // bench --compare.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "app/cli/model_loader.h"
+#include "engine/codegen/jit.h"
 #include "engine/codegen/sparse_ir.h"
 
 namespace prunelab::cli {
 
 // The compiler's layers for a loaded model: a .plab's own record of its schemes (patterns,
 // tiles), else what the zeros in a pruned ONNX model show.
-// With `measureThreads` > 0 every sparse layer is then timed against its dense kernel at that
-// thread count and kept only where faster (cpu::keepFasterKernels). With `tune`, the tune pass
-// (codegen::tune, default options: this machine's caches) runs before that.
-engine::Result<engine::codegen::SparseModel> compileLoadedModel(const LoadedModel& model,
-                                                                int measureThreads = 0,
-                                                                bool tune = false);
+// With `tune`, the tune pass (codegen::tune, default options: this machine's caches) runs
+// first. With `generated`, the layers' generated code is compiled (cached) into *generated; when
+// no compiler runs it stays null and a line on stderr says the generic kernels run. With
+// `measureThreads` > 0 every sparse layer is then timed against its dense kernel at that thread
+// count, with the kernels that will run (generated or generic), and kept only where faster
+// (cpu::keepFasterKernels).
+engine::Result<engine::codegen::SparseModel> compileLoadedModel(
+    const LoadedModel& model, int measureThreads = 0, bool tune = false,
+    std::shared_ptr<const engine::codegen::CompiledModule>* generated = nullptr);
 
 // Writes OUT_DIR/passes/<n>-<pass>.txt (the IR after each pass), OUT_DIR/layers.txt (every
 // layer's kind and decision), OUT_DIR/src/ (the generated C++ as a standalone CMake package, for

@@ -140,20 +140,10 @@ int cmdBench(const ModelRequest& request, const std::vector<std::string>& inputS
     std::shared_ptr<const codegen::SparseModel> sparse;
     std::shared_ptr<const codegen::CompiledModule> generated;
     if (compare) {
-        auto compiled = compileLoadedModel(*model, measure ? threads : 0, tune && !generic);
+        auto compiled = compileLoadedModel(*model, measure ? threads : 0, tune && !generic,
+                                           generic ? nullptr : &generated);
         if (!compiled.ok()) return fail(compiled.error());
         sparse = std::make_shared<codegen::SparseModel>(std::move(*compiled));
-        if (!generic) {
-            auto module = codegen::compileModel(*sparse);
-            if (module.ok()) {
-                generated = std::make_shared<codegen::CompiledModule>(std::move(*module));
-            } else {
-                std::fprintf(stderr,
-                             "prunelab-cli: no generated kernels (%s); the sparse lane "
-                             "runs the generic ones\n",
-                             module.error().toString().c_str());
-            }
-        }
     }
     auto inputs = makeInputs(*model, inputSpecs);
     if (!inputs.ok()) return fail(inputs.error());
