@@ -402,7 +402,12 @@ void runPattern(const LayerCode& layer, const float* input, float* output, const
 // broadcast weights (R * W / lanes multiply-adds per W / lanes + R loads, and the output loaded
 // and stored once per tile instead of once per weight). The previous loop (one axpy over an
 // output row per weight: 1 multiply-add per load and store of the output) ran PP-OCR det's
-// tile-75 plan at 0.31x of the dense conv.
+// tile-75 plan at 0.34x of PruneLab's dense model and its 1x1 layers at 0.26x; this runs them at
+// 0.9x and 1.6x (1 thread, every layer sparse). What limits the 1x1 layers now is call size:
+// the runtime gives each call rows / (4 x threads) rows, 20 pixels on the 8x10 layers, where
+// the kernel computes 2 vectors for 1.25 vectors of pixels and re-reads every weight per call:
+// a 384x384 1x1 8x10 layer takes 0.048 ms in one call, 0.11 ms in 2-row calls, 0.14 ms in 1-row
+// calls (2 threads). With one call per thread the det 1x1 layers run at 2.0x of dense.
 
 // GCC / Clang vector extensions: one value of 4, 8 or 16 floats, mapped onto one SSE, AVX or
 // AVX-512 register in the functions compiled for that ISA below. Loaded and stored with
@@ -433,8 +438,9 @@ struct PlannedTile {
 struct TilePlan {
     std::vector<PlannedTile> tiles;  // tiles with at least one row and one column
     std::vector<TileBlock> blocks;
-    std::vector<Tap> taps;  // decoded once: per group and column it cost 2 divisions, which
-                            // made depthwise layers (25 columns x 96 groups per call) 30% slower
+    // The columns decoded once per call. Decoding them (and their stride-phase offsets) per group
+    // and column, divisions all, made a 384-channel 5x5 depthwise 8x10 layer 0.156 ms, not 0.086.
+    std::vector<Tap> taps;
     int64_t maxColumns = 0;
 };
 
@@ -508,9 +514,9 @@ struct BlockRun {
     const float** tailSrc = nullptr;  // columns pointers of scratch
 };
 
-// R rows x P vectors: acc[r][p] += w[j][r] * src[j][at + p * lanes] over every column j, then
+// R rows x P vectors: acc[r][p] += w[r][j] * src[j][at + p * lanes] over every column j, then
 // added to the output. Partial: only the first `valid` values of the single vector are stored
-// (the inputs are a zero-padded copy, so the lanes past `valid` compute garbage-free zeros).
+// (its inputs are a zero-padded copy of the columns' last values).
 template <class V, int R, int P, bool Partial>
 [[gnu::always_inline]] inline void microKernel(const BlockRun& a, const TileBlock& b,
                                                const float* const* src, int64_t at, int64_t outAt,
@@ -608,8 +614,9 @@ template <class V, int R, int P>
 // One entry per ISA, each with the whole kernel inlined (flatten) and compiled for it; picked
 // once at load time. Register budgets: AVX-512 has 32 vector registers, so 8 rows x 3 vectors
 // (24 accumulators, 3 inputs, and the weight broadcast folded into the multiply-add); AVX2 and
-// SSE have 16: 4 x 3 (12 accumulators, 3 inputs, 1 broadcast). 8 rows rather than 6 x 4: PP-OCR
-// det's 3x3 layers keep 7-8 rows per tile, which one 8-row block covers.
+// SSE have 16: 4 x 3 (12 accumulators, 3 inputs, 1 broadcast). 8 x 3 and 6 x 4 measured the
+// same (within 4%) on synthetic 1x1 384x384 8x10, 192x192 16x20 and 3x3 24x96 64x80 layers; 8
+// rows because PP-OCR det's 3x3 layers keep 7-8 rows per tile, which one 8-row block covers.
 // ISA flags rather than "arch=": GCC inlines only callees of the same -march into a function.
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
 #define PL_TILE_ISAS 1
@@ -725,7 +732,8 @@ void runTilePlan(const TileKernel& k, const TilePlan& plan, const float* weights
 // tile reads are copied (a 75% tile plan leaves most depthwise channels without any).
 // Measured against gathering each tile's im2col panel per chunk (7-8 kept rows share each
 // gathered value, so the copies cost as much as the FMAs): synthetic 24x96 3x3 at 64x80 1.19 ->
-// 0.72 ms; PP-OCR det's 3x3 24x96 layers 1.29x -> 2.2x of dense, its depthwise 0.30x -> ...
+// 0.70 ms; on PP-OCR det tile-75 (1 thread) its 3x3 24x96 layers went from 1.3x to 2.4x of
+// PruneLab dense and its depthwise ones from 0.30x to 0.6x.
 void runTilesConvPhases(const LayerCode& layer, const TileKernel& k, const TilePlan& plan,
                         const float* input, float* output, const Epilogue& epi, int64_t rowBegin,
                         int64_t rowEnd) {
