@@ -336,5 +336,20 @@ TEST(SparseExecutor, BlazeFaceNonStructured90MatchesTheMaskedModel) {
     EXPECT_GE(expectSparseMatches(*pruned, 2), 10) << "CSR convs";
 }
 
+// Tile-wise on PP-OCR det: every kind of conv it has (1x1, 3x3, depthwise, stride 2) runs the
+// tile kernels, one call per thread, and matches the masked model.
+TEST(SparseExecutor, PpOcrDetTile75MatchesTheMaskedModel) {
+    auto graph = catalogModel("text-finder", 64, 96);
+    if (!graph) GTEST_SKIP() << "text-finder is not in the asset cache: run ./prunelab setup";
+    auto plan = prune::presetPlan("tile-75");
+    ASSERT_TRUE(plan.ok());
+    auto pruned = prune::applyPlan(*graph, *plan);
+    ASSERT_TRUE(pruned.ok()) << pruned.error().toString();
+    for (int threads : {1, 2}) {
+        SCOPED_TRACE(threads);
+        EXPECT_GE(expectSparseMatches(*pruned, threads), 20) << "tile-wise convs";
+    }
+}
+
 }  // namespace
 }  // namespace prunelab::engine
