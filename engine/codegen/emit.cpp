@@ -205,7 +205,14 @@ inline void pl_load(pl_vec& v, const float* p) {
 }
 inline void pl_store(float* p, const pl_vec& v) { __builtin_memcpy(p, &v, sizeof v); }
 
-enum { PL_ACT_NONE = 0, PL_ACT_RELU = 1, PL_ACT_LEAKY = 2, PL_ACT_CLIP = 3, PL_ACT_PRELU = 4 };
+enum {
+    PL_ACT_NONE = 0,
+    PL_ACT_RELU = 1,
+    PL_ACT_LEAKY = 2,
+    PL_ACT_CLIP = 3,
+    PL_ACT_PRELU = 4,
+    PL_ACT_HARDSWISH = 5  // y = x * min(max(x + 3, 0), 6) / 6
+};
 
 // y[i] = act(acc[i] + bias + residual[i]) for one run of n pixels of output channel `channel`,
 // in one pass per activation (the switch sits outside the loops so that each loop vectorises).
@@ -235,6 +242,11 @@ inline void pl_finish(float* y, const float* acc, int64_t n, float bias, const f
             return pl_finish_with(y, acc, n, bias, residual,
                                   [lo, hi](float v) { return v < lo ? lo : (v > hi ? hi : v); });
         }
+        case PL_ACT_HARDSWISH:
+            return pl_finish_with(y, acc, n, bias, residual, [](float v) {
+                const float r = v + 3.0f < 0.0f ? 0.0f : (v + 3.0f > 6.0f ? 6.0f : v + 3.0f);
+                return v * r * (1.0f / 6.0f);
+            });
         default:
             return pl_finish_with(y, acc, n, bias, residual, [](float v) { return v; });
     }

@@ -129,6 +129,11 @@ PL_CODEGEN_CLONES void finishRow(float* __restrict y, const float* __restrict re
             for (int64_t i = 0; i < n; ++i) y[i] = std::min(std::max(y[i], lo), hi);
             break;
         }
+        case Epilogue::Activation::HardSwish:
+            for (int64_t i = 0; i < n; ++i) {
+                y[i] = y[i] * std::min(std::max(y[i] + 3.0f, 0.0f), 6.0f) * (1.0f / 6.0f);
+            }
+            break;
     }
 }
 
@@ -145,6 +150,8 @@ float finishValue(float v, const Epilogue& epi, float slope) {
             return v < 0.0f ? slope * v : v;
         case Epilogue::Activation::Clip:
             return std::min(std::max(v, epi.clipMin), epi.clipMax);
+        case Epilogue::Activation::HardSwish:
+            return v * std::min(std::max(v + 3.0f, 0.0f), 6.0f) * (1.0f / 6.0f);
     }
     return v;
 }

@@ -12,7 +12,8 @@ namespace prunelab::engine::codegen {
 // What happens to each output value after the bias, fused into the kernel so that the value is
 // written once: y = activation(conv + bias + residual).
 struct Epilogue {
-    enum class Activation : uint8_t { None, Relu, LeakyRelu, Clip, PRelu };
+    // HardSwish: y = x * min(max(x + 3, 0), 6) / 6 (MobileNetV3, PP-OCR's backbones).
+    enum class Activation : uint8_t { None, Relu, LeakyRelu, Clip, PRelu, HardSwish };
     Activation activation = Activation::None;
     float alpha = 0.01f;             // LeakyRelu: y = x < 0 ? alpha * x : x
     float clipMin = 0, clipMax = 6;  // Clip: y = min(max(x, clipMin), clipMax)
@@ -27,6 +28,7 @@ struct Epilogue {
     static Epilogue leakyRelu(float a) { return {Activation::LeakyRelu, a}; }
     static Epilogue clip(float lo, float hi) { return {Activation::Clip, 0.01f, lo, hi}; }
     static Epilogue prelu(const float* s) { return {Activation::PRelu, 0.01f, 0, 6, s}; }
+    static Epilogue hardSwish() { return {Activation::HardSwish}; }
 };
 
 // Computes output rows [rowBegin, rowEnd) of every output channel of every batch item of

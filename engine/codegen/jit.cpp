@@ -34,7 +34,8 @@ static_assert(static_cast<int>(Epilogue::Activation::None) == 0 &&
                   static_cast<int>(Epilogue::Activation::Relu) == 1 &&
                   static_cast<int>(Epilogue::Activation::LeakyRelu) == 2 &&
                   static_cast<int>(Epilogue::Activation::Clip) == 3 &&
-                  static_cast<int>(Epilogue::Activation::PRelu) == 4,
+                  static_cast<int>(Epilogue::Activation::PRelu) == 4 &&
+                  static_cast<int>(Epilogue::Activation::HardSwish) == 5,
               "the generated code's PL_ACT_* values follow Epilogue::Activation");
 
 namespace {

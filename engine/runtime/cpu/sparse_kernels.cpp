@@ -96,13 +96,19 @@ Result<KernelPtr> makeSparseConvKernel(const codegen::LayerCode& layer,
                                            : codegen::Epilogue::Activation::LeakyRelu;
             epi.alpha = po.alpha;
             fused += po.alpha == 0 ? "+relu" : "+leaky_relu";
+        } else if (po.alg == dnnl::algorithm::eltwise_hardswish) {
+            // PP-OCR's and MobileNetV3's activation: without it each of their convs would be
+            // followed by 4 element-wise passes over memory (Add, Clip, Div, Mul).
+            epi.activation = codegen::Epilogue::Activation::HardSwish;
+            fused += "+hardswish";
         } else if (po.alg == dnnl::algorithm::eltwise_clip) {
             epi.activation = codegen::Epilogue::Activation::Clip;
             epi.clipMin = po.alpha, epi.clipMax = po.beta;
             fused += "+clip";
         } else {
             return makeError(ErrorCode::Unsupported,
-                             "the sparse kernels fuse relu, leaky relu, clip and prelu only");
+                             "the sparse kernels fuse relu, leaky relu, clip, prelu and "
+                             "hardswish only");
         }
     }
     name = std::string("sparse ") + codegen::kernelKindName(layer.kind) + " " +

@@ -86,7 +86,8 @@ Tensor referenceConv(const LayerCode& layer, const Tensor& x) {
 // ---- Epilogues ---------------------------------------------------------------------------
 
 const char* epiName(EpiCase e) {
-    const char* names[] = {"none", "relu", "leaky", "clip", "prelu", "residual", "residual+clip"};
+    const char* names[] = {"none",  "relu",     "leaky",         "clip",
+                           "prelu", "residual", "residual+clip", "hardswish"};
     return names[static_cast<int>(e)];
 }
 
@@ -116,6 +117,9 @@ Epilogue makeEpilogue(EpiCase e, const Shape& outShape, int64_t channels, Rng& r
             if (e == EpiCase::ResidualClip) epi = Epilogue::clip(-0.5f, 0.5f);
             epi.residual = residual.data<float>();
             break;
+        case EpiCase::HardSwish:
+            epi = Epilogue::hardSwish();
+            break;
     }
     return epi;
 }
@@ -139,6 +143,10 @@ void applyEpilogue(Tensor& y, const Epilogue& epi, int64_t channels, int64_t pla
                 break;
             case Epilogue::Activation::Clip:
                 v = std::clamp(v, epi.clipMin, epi.clipMax);
+                break;
+            case Epilogue::Activation::HardSwish:
+                // The definition (ONNX HardSwish), written out.
+                v = v * std::clamp(v / 6.0f + 0.5f, 0.0f, 1.0f);
                 break;
         }
         d[e] = v;

@@ -53,10 +53,10 @@ Tensor referenceConv(const LayerCode& layer, const Tensor& x);
 
 // ---- Epilogues ---------------------------------------------------------------------------
 
-enum class EpiCase { None, Relu, Leaky, Clip, PRelu, Residual, ResidualClip };
-inline constexpr EpiCase kAllEpilogues[] = {EpiCase::None,        EpiCase::Relu,  EpiCase::Leaky,
-                                            EpiCase::Clip,        EpiCase::PRelu, EpiCase::Residual,
-                                            EpiCase::ResidualClip};
+enum class EpiCase { None, Relu, Leaky, Clip, PRelu, Residual, ResidualClip, HardSwish };
+inline constexpr EpiCase kAllEpilogues[] = {
+    EpiCase::None,  EpiCase::Relu,     EpiCase::Leaky,        EpiCase::Clip,
+    EpiCase::PRelu, EpiCase::Residual, EpiCase::ResidualClip, EpiCase::HardSwish};
 const char* epiName(EpiCase e);
 
 // The epilogue and, in `residual` / `slopes`, what it points at (kept alive by the caller).
