@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cassert>
 #include <string>
 
 namespace prunelab::engine::codegen {
@@ -202,6 +203,47 @@ Result<TileWeights> packTiles(const Tensor& weights, const prune::TileStructure&
 
 // Written defensively (indices checked, bad entries skipped): the verifier unpacks storage it
 // has not trusted yet, and a corrupted layer must show up as a mismatch, not a crash.
+void scaleOutputChannels(LayerCode& layer, std::span<const float> scale,
+                         std::span<const float> shift) {
+    const auto outs = static_cast<size_t>(layer.conv.outChannels);
+    assert(scale.size() == outs && shift.size() == outs);
+    if (layer.bias.size() != outs) layer.bias.assign(outs, 0.0f);
+    for (size_t o = 0; o < outs; ++o) layer.bias[o] = layer.bias[o] * scale[o] + shift[o];
+    switch (layer.kind) {
+        case KernelKind::Pattern: {
+            FkwWeights& fkw = layer.fkw;
+            for (size_t f = 0; f < fkw.filterOrder.size(); ++f) {
+                const float s = scale[size_t(fkw.filterOrder[f])];
+                for (size_t i = size_t(fkw.kernelStart[f]) * 4;
+                     i < size_t(fkw.kernelStart[f + 1]) * 4; ++i) {
+                    fkw.weights[i] *= s;
+                }
+            }
+            break;
+        }
+        case KernelKind::TileWise: {
+            TileWeights& tw = layer.tiles;
+            for (size_t t = 0; t < tw.rows.size(); ++t) {
+                const size_t cols = tw.columns[t].size();
+                for (size_t r = 0; r < tw.rows[t].size(); ++r) {
+                    float* row = tw.blocks.data() + tw.blockStart[t] + r * cols;
+                    for (size_t j = 0; j < cols; ++j) row[j] *= scale[size_t(tw.rows[t][r])];
+                }
+            }
+            break;
+        }
+        case KernelKind::Csr:
+            for (size_t o = 0; o < outs; ++o) {
+                for (int32_t e = layer.csr.rowStart[o]; e < layer.csr.rowStart[o + 1]; ++e) {
+                    layer.csr.values[size_t(e)] *= scale[o];
+                }
+            }
+            break;
+        case KernelKind::Dense:
+            break;
+    }
+}
+
 Tensor unpackWeights(const LayerCode& layer) {
     if (layer.kind == KernelKind::Dense) return {};
     const ConvParams& c = layer.conv;

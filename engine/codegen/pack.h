@@ -24,6 +24,13 @@ CsrWeights packCsr(const Tensor& weights);
 // weights: float32 [O][I/g][kh][kw] or [O][K]; `tiles` as the tile-wise scheme reported it.
 Result<TileWeights> packTiles(const Tensor& weights, const prune::TileStructure& tiles);
 
+// y = (conv + bias) * scale[o] + shift[o] folded into the layer: every stored weight of output
+// channel o times scale[o], bias[o] * scale[o] + shift[o] (`scale` and `shift` have outChannels
+// values). A per-channel affine after a conv (a BatchNormalization, PP-OCR's learnable scalar
+// affine) then costs nothing at run time, as it does for the dense convs.
+void scaleOutputChannels(LayerCode& layer, std::span<const float> scale,
+                         std::span<const float> shift);
+
 // The dense weights [O][I/g][kh][kw] (from layer.conv) the layer's storage holds; for a Dense
 // layer, empty (its weights stay in the graph).
 Tensor unpackWeights(const LayerCode& layer);

@@ -178,7 +178,12 @@ Result<KernelPtr> makeMatMulKernel(const MatMulSpec& spec, const dnnl::engine& e
 // Fuses a Sum and then one relu / leaky relu / clip / prelu; Unsupported otherwise (the planner
 // then tries a shorter chain). `name` says the storage, the density and what was fused.
 // `generated`, when it holds the layer, runs instead of the generic kernel (name: "generated").
+// `scale` / `shift` (outChannels values each, or both empty): a per-channel affine folded in
+// before the post-ops, y = (conv + bias) * scale + shift; a scale needs the generic kernel (a
+// generated layer's weights are baked in: Unsupported).
 Result<KernelPtr> makeSparseConvKernel(const codegen::LayerCode& layer,
+                                       const std::vector<float>& scale,
+                                       const std::vector<float>& shift,
                                        const std::vector<PostOp>& postOps, int threads,
                                        std::shared_ptr<const codegen::CompiledModule> generated,
                                        std::string& name);

@@ -13,6 +13,7 @@
 #include "engine/ops/op.h"
 #include "engine/runtime/cpu/cpu_plan.h"
 
+#include "engine/codegen/jit.h"
 #include "engine/codegen/sparse_ir.h"
 
 namespace prunelab::engine::cpu {
@@ -384,20 +385,41 @@ class Planner {
     }
 
     // Plain NCHW in and out (the kernels' layout; the planner converts at the dense
-    // neighbours). A per-channel affine cannot fold into packed weights: it ends the chain.
+    // neighbours). Per-channel affines right after the conv fold into a copy of the packed
+    // weights, as into dense weights; not into generated code (weights baked in) unless they only
+    // shift, and not after a post-op: there they end the chain.
     bool planSparseConv(int k, const codegen::LayerCode& layer, std::vector<ChainLink> links,
                         std::string& why) {
         Anchor& anchor = m_anchors[static_cast<size_t>(k)];
         anchor.srcLayout = anchor.dstLayout = Layout::Plain;
-        auto folds =
-            std::find_if(links.begin(), links.end(), [](const ChainLink& l) { return l.fold; });
-        links.erase(folds, links.end());
+        const bool baked = m_opt.generated && m_opt.generated->layer(layer.index) != nullptr;
+        auto leading = links.begin();
+        while (leading != links.end() && leading->fold &&
+               !(baked && std::any_of(leading->scale.begin(), leading->scale.end(),
+                                      [](float s) { return s != 1; }))) {
+            ++leading;
+        }
+        links.erase(std::find_if(leading, links.end(), [](const ChainLink& l) { return l.fold; }),
+                    links.end());
         auto make = [&](const std::vector<ChainLink>& chain) -> Result<KernelPtr> {
+            std::vector<float> scale, shift;
             std::vector<PostOp> postOps;
             for (const ChainLink& l : chain) {
+                if (l.fold) {
+                    // y * s1 + t1, then * s2 + t2 = y * (s1 s2) + (t1 s2 + t2).
+                    if (scale.empty()) {
+                        scale.assign(l.scale.size(), 1.0f);
+                        shift.assign(l.shift.size(), 0.0f);
+                    }
+                    for (size_t c = 0; c < scale.size(); ++c) {
+                        scale[c] *= l.scale[c];
+                        shift[c] = shift[c] * l.scale[c] + l.shift[c];
+                    }
+                }
                 for (const PostOp& po : l.postOps) postOps.push_back(po);
             }
-            return makeSparseConvKernel(layer, postOps, m_threads, m_opt.generated, anchor.name);
+            return makeSparseConvKernel(layer, scale, shift, postOps, m_threads, m_opt.generated,
+                                        anchor.name);
         };
         return acceptChain(k, std::move(links), make, why);
     }

@@ -5,6 +5,7 @@
 
 #include "engine/codegen/generic_kernels.h"
 #include "engine/codegen/jit.h"
+#include "engine/codegen/pack.h"
 #include "engine/runtime/cpu/cpu_kernels.h"
 
 namespace prunelab::engine::cpu {
@@ -64,12 +65,22 @@ class SparseConvKernel final : public Kernel {
 }  // namespace
 
 Result<KernelPtr> makeSparseConvKernel(const codegen::LayerCode& layer,
+                                       const std::vector<float>& scale,
+                                       const std::vector<float>& shift,
                                        const std::vector<PostOp>& postOps, int threads,
                                        std::shared_ptr<const codegen::CompiledModule> generated,
                                        std::string& name) {
     if (generated && generated->layer(layer.index) == nullptr) generated.reset();
     if (layer.kind == codegen::KernelKind::Dense) {
         return makeError(ErrorCode::InvalidArgument, "the compiler kept this layer dense");
+    }
+    codegen::LayerCode folded = layer;
+    if (!scale.empty()) {
+        if (generated && std::any_of(scale.begin(), scale.end(), [](float s) { return s != 1; })) {
+            return makeError(ErrorCode::Unsupported,
+                             "a generated layer's weights are baked in: no scale folds into it");
+        }
+        codegen::scaleOutputChannels(folded, scale, shift);
     }
     // The epilogue is act(conv + bias + residual): a Sum first, then at most one activation.
     codegen::Epilogue epi;
@@ -114,9 +125,10 @@ Result<KernelPtr> makeSparseConvKernel(const codegen::LayerCode& layer,
     name = std::string("sparse ") + codegen::kernelKindName(layer.kind) + " " +
            std::to_string(layer.conv.kernelH) + "x" + std::to_string(layer.conv.kernelW) +
            (generated ? " (generated" : " (generic") + std::string(", density ") +
-           std::to_string(layer.density).substr(0, 5) + ")" + fused;
-    return KernelPtr(std::make_unique<SparseConvKernel>(layer, epi, std::move(slopes), residual,
-                                                        threads, std::move(generated)));
+           std::to_string(layer.density).substr(0, 5) + ")" + (scale.empty() ? "" : "+affine") +
+           fused;
+    return KernelPtr(std::make_unique<SparseConvKernel>(std::move(folded), epi, std::move(slopes),
+                                                        residual, threads, std::move(generated)));
 }
 
 }  // namespace prunelab::engine::cpu

@@ -147,6 +147,43 @@ TEST(PackTiles, RejectsNonzeroOutsideTiles) {
     expectSameWeights(unpackWeights(layer), w);
 }
 
+// A per-channel affine folded into each storage: every weight of output channel o (and its
+// bias) scaled by scale[o], then the shift added to the bias; nothing else moves.
+TEST(ScaleOutputChannels, FoldsIntoEveryStorage) {
+    const Tensor w = randomPatternWeights({6, 4, 3, 3}, 0.6, 77);
+    std::vector<float> scale = {0.5f, -2, 1, 3, 0.25f, -1}, shift = {1, 2, 3, 4, 5, 6};
+    Tensor expected = w.clone();
+    for (int64_t e = 0; e < expected.elements(); ++e) {
+        expected.data<float>()[e] *= scale[size_t(e / (4 * 9))];
+    }
+    prune::TileStructure tiles;
+    tiles.tileWidth = 16;
+    for (int32_t c = 0; c < 36; ++c) tiles.keptColumns.push_back(c);
+    tiles.keptRows = {{0, 1, 2, 3, 4, 5}, {0, 1, 2, 3, 4, 5}, {0, 1, 2, 3, 4, 5}};
+    for (KernelKind kind : {KernelKind::Pattern, KernelKind::TileWise, KernelKind::Csr}) {
+        SCOPED_TRACE(kernelKindName(kind));
+        LayerCode layer = layerFor(w, kind);
+        if (kind == KernelKind::Pattern) {
+            auto fkw = packFkw(w, kPatterns);
+            ASSERT_TRUE(fkw.ok()) << fkw.error().toString();
+            layer.fkw = *fkw;
+            reorderFilters(layer.fkw);  // the fold must follow filterOrder, not storage order
+        } else if (kind == KernelKind::TileWise) {
+            auto packed = packTiles(w, tiles);
+            ASSERT_TRUE(packed.ok()) << packed.error().toString();
+            layer.tiles = *packed;
+        } else {
+            layer.csr = packCsr(w);
+        }
+        layer.bias = {1, 1, 1, 1, 1, 0};
+        scaleOutputChannels(layer, scale, shift);
+        expectSameWeights(unpackWeights(layer), expected);
+        for (size_t o = 0; o < 6; ++o) {
+            EXPECT_EQ(layer.bias[o], (o < 5 ? 1.0f : 0.0f) * scale[o] + shift[o]) << o;
+        }
+    }
+}
+
 // ---- real schemes through applyPlan ----
 
 Graph smallNet(uint32_t seed = 7) {

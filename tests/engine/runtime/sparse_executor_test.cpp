@@ -30,7 +30,8 @@ prune::PruningPlan planOf(const std::string& scheme, prune::ParamValues values) 
 // against the reference runner on the same (masked) weights, within 1e-4 of the range. Returns
 // how many steps ran a sparse kernel.
 int expectSparseMatches(const prune::PrunedModel& pruned, int threads,
-                        const codegen::ChooseOptions& choose = {}, bool generate = false) {
+                        const codegen::ChooseOptions& choose = {}, bool generate = false,
+                        std::string* kernels = nullptr) {
     codegen::CompileOptions co;
     co.choose = choose;
     auto compiled = codegen::compileLayers(pruned, co);
@@ -73,6 +74,7 @@ int expectSparseMatches(const prune::PrunedModel& pruned, int threads,
     }
     int sparse = 0;
     for (const cpu::KernelChoice& c : (*exec)->kernelReport()) {
+        if (kernels) *kernels += c.kernel + "\n";
         sparse += c.kernel.rfind("sparse ", 0) == 0;
         if (generate && c.kernel.rfind("sparse pattern", 0) == 0) {
             EXPECT_NE(c.kernel.find("(generated"), std::string::npos) << c.kernel;
@@ -337,7 +339,8 @@ TEST(SparseExecutor, BlazeFaceNonStructured90MatchesTheMaskedModel) {
 }
 
 // Tile-wise on PP-OCR det: every kind of conv it has (1x1, 3x3, depthwise, stride 2) runs the
-// tile kernels, one call per thread, and matches the masked model.
+// tile kernels, one call per thread, with its learnable scalar affine folded in and its
+// decomposed hardswish fused, and matches the masked model.
 TEST(SparseExecutor, PpOcrDetTile75MatchesTheMaskedModel) {
     auto graph = catalogModel("text-finder", 64, 96);
     if (!graph) GTEST_SKIP() << "text-finder is not in the asset cache: run ./prunelab setup";
@@ -347,7 +350,12 @@ TEST(SparseExecutor, PpOcrDetTile75MatchesTheMaskedModel) {
     ASSERT_TRUE(pruned.ok()) << pruned.error().toString();
     for (int threads : {1, 2}) {
         SCOPED_TRACE(threads);
-        EXPECT_GE(expectSparseMatches(*pruned, threads), 20) << "tile-wise convs";
+        std::string kernels;
+        EXPECT_GE(expectSparseMatches(*pruned, threads, {}, false, &kernels), 20)
+            << "tile-wise convs";
+        EXPECT_NE(kernels.find("sparse tile-wise 1x1 (generic, density 0.25"), std::string::npos)
+            << kernels;
+        EXPECT_NE(kernels.find("+affine+hardswish"), std::string::npos) << kernels;
     }
 }
 
