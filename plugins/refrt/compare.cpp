@@ -2,7 +2,9 @@
 #include "plugins/refrt/compare.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <map>
 
 #include "engine/codegen/sparse_ir.h"
 #include "engine/runtime/cpu/cpu_executor.h"
@@ -97,6 +99,20 @@ Result<LayerProfile> profileLayers(const BenchRequest& request, int runs) {
         t.decision = l.decision;
         profile.layers.push_back(std::move(t));
     }
+    std::map<std::string, StepTiming> others;
+    for (const auto* lane : {&d, &s}) {
+        for (const auto& [where, ms] : lane->byStep) {
+            StepTiming& t = others[where];
+            t.where = where;
+            (lane == &d ? t.denseMs : t.sparseMs) = ms;
+        }
+    }
+    for (const LayerTiming& t : profile.layers) others.erase(t.where);
+    for (auto& [where, t] : others) profile.others.push_back(std::move(t));
+    std::stable_sort(
+        profile.others.begin(), profile.others.end(), [](const StepTiming& a, const StepTiming& b) {
+            return std::fabs(a.sparseMs - a.denseMs) > std::fabs(b.sparseMs - b.denseMs);
+        });
     profile.denseTotalMs = d.totalMs, profile.denseReorderMs = d.layoutChangeMs;
     profile.sparseTotalMs = s.totalMs, profile.sparseReorderMs = s.layoutChangeMs;
     return profile;
@@ -117,6 +133,18 @@ std::string formatLayerProfile(const LayerProfile& p) {
                       t.index, t.kind.c_str(), t.denseMs, t.sparseMs,
                       t.sparseMs > 0 ? t.denseMs / t.sparseMs : 0.0, ideal, gflops,
                       t.decision.c_str());
+        out += line;
+    }
+    double otherDense = 0, otherSparse = 0;
+    for (const StepTiming& t : p.others) otherDense += t.denseMs, otherSparse += t.sparseMs;
+    std::snprintf(line, sizeof line,
+                  "  other steps: dense %.3f ms, sparse %.3f ms; the largest differences:\n",
+                  otherDense, otherSparse);
+    out += line;
+    for (size_t i = 0; i < p.others.size() && i < 5; ++i) {
+        const StepTiming& t = p.others[i];
+        std::snprintf(line, sizeof line, "      %10.3f %10.3f  %s\n", t.denseMs, t.sparseMs,
+                      t.where.c_str());
         out += line;
     }
     std::snprintf(line, sizeof line,

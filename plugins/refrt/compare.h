@@ -48,8 +48,16 @@ struct LayerTiming {
     int64_t denseMacs = 0, keptMacs = 0;
     std::string decision;
 };
+// A step that is not a compiled layer (element-wise ops, pooling, dense layers' neighbours):
+// in the sparse lane it may run in another layout or unfused, which is where a sparse model can
+// lose what its layers gained.
+struct StepTiming {
+    std::string where;
+    double denseMs = 0, sparseMs = 0;  // 0 when the lane has no such step (fused away)
+};
 struct LayerProfile {
     std::vector<LayerTiming> layers;
+    std::vector<StepTiming> others;  // every other compute step, largest |sparse - dense| first
     double denseTotalMs = 0, sparseTotalMs = 0;      // medians of whole runs
     double denseReorderMs = 0, sparseReorderMs = 0;  // of which layout changes
 };
