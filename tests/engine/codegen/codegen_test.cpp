@@ -522,6 +522,22 @@ TEST(Codegen, TunedRowsAreEmittedAndTheTuningSourceIsNotInTheText) {
     EXPECT_NE(capped->find("constexpr int kUnroll = 1;"), std::string::npos);
 }
 
+// Untuned, a layer gets as many vectors per run (up to 4) as fit between its edge columns: a
+// longer run would send every pixel through the checked edge loop.
+TEST(Codegen, UntunedRunsFitBetweenTheEdges) {
+    Rng rng(31);
+    for (auto [width, vectors] : {std::pair{40, 2}, {66, 4}, {20, 1}, {300, 4}}) {
+        ConvParams c = paramsOf(kShapes[1]);
+        c.inW = c.outW = width;  // 3x3, pad 1: width - 2 unchecked columns
+        LayerCode layer = patternLayer(0, c, randomPatterns(4, rng), 0.5, rng);
+        auto text = emitLayerModuleSource(layer);
+        ASSERT_TRUE(text.ok()) << text.error().toString();
+        EXPECT_NE(text->find("constexpr int kUnroll = " + std::to_string(vectors) + ";"),
+                  std::string::npos)
+            << "width " << width;
+    }
+}
+
 // ---- The tune pass -------------------------------------------------------------------------
 
 // A compiler script that answers --version as "tune-test-cc 1.0" and compiles with the real
