@@ -109,9 +109,8 @@ int cmdCompile(const ModelRequest& request, const std::string& outDir, bool buil
             outDir));
     }
     const codegen::CompiledModule* module = generated.get();
-    // One library per layer (each loads on its own: its own module table); kernels.so stays the
-    // first of them for scripts that expect one file.
-    const fs::path so = fs::path(outDir) / "kernels.so";
+    // One library per layer, each with its own module table (a single kernels.so holding only
+    // the first layer would mislead).
     const fs::path libs = fs::path(outDir) / "kernels";
     fs::remove_all(libs, ec);
     fs::create_directories(libs, ec);
@@ -123,14 +122,12 @@ int cmdCompile(const ModelRequest& request, const std::string& outDir, bool buil
                                      : "library_" + std::to_string(i) + ".so";
         fs::copy_file(paths[i], libs / name, fs::copy_options::overwrite_existing, ec);
     }
-    if (!ec) fs::copy_file(module->libraryPath(), so, fs::copy_options::overwrite_existing, ec);
-    if (ec) return fail(makeError(ErrorCode::Io, "cannot copy the library: " + ec.message(), so));
-    std::printf(
-        "%s %zu generated layer(s) with %s (%zu of %zu libraries compiled now): %s/ (%s: "
-        "the first)\n",
-        module->fromCache() ? "reused" : "compiled", module->layerIndices().size(),
-        module->compilerIdentity().c_str(), static_cast<size_t>(module->compiled()), paths.size(),
-        libs.c_str(), so.c_str());
+    if (ec)
+        return fail(makeError(ErrorCode::Io, "cannot copy the libraries: " + ec.message(), libs));
+    std::printf("%s %zu generated layer(s) with %s (%zu of %zu libraries compiled now): %s/\n",
+                module->fromCache() ? "reused" : "compiled", module->layerIndices().size(),
+                module->compilerIdentity().c_str(), static_cast<size_t>(module->compiled()),
+                paths.size(), libs.c_str());
     return 0;
 }
 

@@ -28,7 +28,7 @@ engine::Result<engine::codegen::SparseModel> compileLoadedModel(
 // layer's kind and decision), OUT_DIR/src/ (the generated C++ as a standalone CMake package, for
 // another target) and prints the decision table. With `build`, also compiles the generated code
 // for this machine (cached, one library per layer) and copies the libraries to
-// OUT_DIR/kernels/layer_<i>.so and the first of them to OUT_DIR/kernels.so. With `measure`,
+// OUT_DIR/kernels/layer_<i>.so. With `measure`,
 // layers slower than dense on this machine (1 thread) are kept dense. With `tune`, the tune
 // pass's choices (and its record, passes/NN-tune.txt) come first.
 int cmdCompile(const ModelRequest& request, const std::string& outDir, bool build, bool measure,

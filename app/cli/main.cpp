@@ -249,7 +249,7 @@ int main(int argc, char** argv) {
     compile->add_flag("--no-measure", compileNoMeasure,
                       "keep every sparse layer the thresholds chose, without timing it here");
     compile->add_flag("--build", compileBuild,
-                      "also compile the generated code for this machine (kernels.so)");
+                      "also compile the generated code for this machine (kernels/layer_N.so)");
     bool compileTune = false;
     compile->add_flag("--tune", compileTune,
                       "time block sizes and unrolling per pattern layer on this machine (cached)");
