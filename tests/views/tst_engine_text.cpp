@@ -1,0 +1,31 @@
+// Engine values as workbench text: errors keep the file they name, shapes and counts read well.
+#include <QtTest>
+
+#include "views/common/engine_text.h"
+
+using namespace prunelab;
+
+class TestEngineText : public QObject {
+    Q_OBJECT
+
+  private slots:
+    void errorNamesFileAndProblem() {
+        const engine::Error e =
+            engine::makeError(engine::ErrorCode::Corrupt, "not a protobuf", "broken.onnx");
+        const QString text = views::errorText(e);
+        QVERIFY2(text.contains(QStringLiteral("broken.onnx")), qPrintable(text));
+        QVERIFY2(text.contains(QStringLiteral("not a protobuf")), qPrintable(text));
+    }
+    void shapes() {
+        QCOMPARE(views::shapeText({1, 3, 128, 128}), QStringLiteral("1x3x128x128"));
+        QCOMPARE(views::shapeText({}), QStringLiteral("scalar"));
+    }
+    void counts() {
+        QCOMPARE(views::countText(12), QStringLiteral("12"));
+        QCOMPARE(views::countText(1234), QStringLiteral("1.23 k"));
+        QCOMPARE(views::countText(1234567), QStringLiteral("1.23 M"));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestEngineText)
+#include "tst_engine_text.moc"
