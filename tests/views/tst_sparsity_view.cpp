@@ -105,6 +105,73 @@ class TestSparsityView : public QObject {
         QCOMPARE(coloured, expected);
     }
 
+    // Every layer of both models, in whatever mode it is drawn: one coloured pixel per kept
+    // weight (per kernel with a kept weight when kernels larger than 1x1 are cells).
+    void everyLayerDrawsItsKeptWeights() {
+        if (!m_patdnn || !m_tile) QSKIP(qPrintable(QStringLiteral("SKIPPED: ") + m_whyPatdnn));
+        int modes[3] = {0, 0, 0};
+        for (const auto* model : {&*m_patdnn, &*m_tile}) {
+            for (const LayerPruning& l : model->layers) {
+                const SparsityData d = views::sparsityDataFromLayer(l.projection, l.layer.name);
+                QCOMPARE(d.outChannels, l.layer.outChannels);
+                QCOMPARE(d.inPerGroup, l.layer.inPerGroup);
+                ++modes[static_cast<int>(d.mode)];
+                int64_t expected = maskKept(l.projection.mask);
+                if (d.mode == SparsityData::Mode::KernelDensity && d.kernelSize() > 1) {
+                    expected = 0;
+                    const auto mask = l.projection.mask.span<uint8_t>();
+                    for (size_t k = 0; k < mask.size(); k += static_cast<size_t>(d.kernelSize()))
+                        expected += std::any_of(
+                            mask.begin() + static_cast<std::ptrdiff_t>(k),
+                            mask.begin() + static_cast<std::ptrdiff_t>(k + d.kernelSize()),
+                            [](uint8_t m) { return m != 0; });
+                }
+                SparsityMap map;
+                map.setData(d);
+                const QImage image = map.renderImage(1);
+                int64_t coloured = 0;
+                for (int y = 0; y < image.height(); ++y)
+                    for (int x = 0; x < image.width(); ++x)
+                        coloured += isViridis(image.pixel(x, y));
+                QVERIFY2(coloured == expected, l.layer.name.c_str());
+            }
+        }
+        QVERIFY2(modes[0] > 0 && modes[1] > 0 && modes[2] > 0, "all three modes occur");
+    }
+
+    void zoomsWithWheelAndKeys() {
+        if (!m_patdnn) QSKIP(qPrintable(QStringLiteral("SKIPPED: ") + m_whyPatdnn));
+        QVERIFY(m_patternLayer);
+        SparsityMap map;
+        map.resize(500, 400);
+        map.show();
+        map.activateWindow();
+        QVERIFY(QTest::qWaitForWindowActive(&map));
+        map.setData(
+            views::sparsityDataFromLayer(m_patternLayer->projection, m_patternLayer->layer.name));
+        // The wheel zooms about the pointer: the weight under it stays under it (when the map
+        // is larger than the viewport, so that it can scroll).
+        map.setZoom(20);
+        map.scrollToWeight(m_patternLayer->layer.outChannels / 2, 0, 1, 1);
+        const QPoint at = map.weightRect(m_patternLayer->layer.outChannels / 2, 0, 1, 1).center();
+        const views::SparsityCell before = map.cellAt(at);
+        QVERIFY(before.valid);
+        QWheelEvent up(at, map.viewport()->mapToGlobal(at), QPoint(), QPoint(0, 120), Qt::NoButton,
+                       Qt::NoModifier, Qt::NoScrollPhase, false);
+        QApplication::sendEvent(map.viewport(), &up);
+        QVERIFY(map.zoom() > 20);
+        const views::SparsityCell after = map.cellAt(at);
+        QCOMPARE(after.filter, before.filter);
+        QCOMPARE(after.y, before.y);
+        QCOMPARE(after.x, before.x);
+        const double wheeled = map.zoom();
+        QTest::keyClick(&map, Qt::Key_Equal, Qt::ControlModifier);
+        QVERIFY(map.zoom() > wheeled);
+        QTest::keyClick(&map, Qt::Key_Minus, Qt::ControlModifier);
+        QTest::keyClick(&map, Qt::Key_Minus, Qt::ControlModifier);
+        QVERIFY(map.zoom() < wheeled);
+    }
+
     void hoverReportsTheEnginesKernel() {
         if (!m_patdnn) QSKIP(qPrintable(QStringLiteral("SKIPPED: ") + m_whyPatdnn));
         QVERIFY(m_patternLayer);

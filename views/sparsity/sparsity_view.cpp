@@ -487,7 +487,9 @@ void SparsityMap::paintUnits(QPainter& painter, const QRect& units, double scale
 }
 
 void SparsityMap::paintTileLines(QPainter& painter, const QRect& units, double scale) const {
-    if (m_data.mode != SparsityData::Mode::Gemm || m_data.tiles.tileWidth <= 0) return;
+    // Below 4 pixels a cell cannot spare the line's width: it would hide a whole column of
+    // weights. The tiles still show there, as the change in which rows are pruned.
+    if (m_data.mode != SparsityData::Mode::Gemm || m_data.tiles.tileWidth <= 0 || scale < 4) return;
     QPen pen(QColor::fromRgb(kTileLine));
     pen.setWidthF(std::max(1.0, scale / 4));
     painter.setPen(pen);

@@ -116,7 +116,8 @@ class SparsityMap : public QAbstractScrollArea {
     QString describeAt(QPoint viewportPos) const;
     static QString describe(const SparsityCell& cell, const SparsityData& data);
 
-    // The whole map at `pixelsPerUnit` (clamped so neither side exceeds 16384 pixels).
+    // The whole map at `pixelsPerUnit` (clamped so neither side exceeds 16384 pixels). Tile lines
+    // are drawn from 4 pixels per unit up; below, every pixel is a weight's colour or mark.
     QImage renderImage(double pixelsPerUnit) const;
     // The whole map; false (and nothing written) when the file cannot be written.
     bool exportPng(const QString& path) const;
