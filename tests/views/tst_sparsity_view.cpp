@@ -405,6 +405,22 @@ class TestSparsityView : public QObject {
         for (int k = 0; k < 10; ++k) map.viewport()->repaint();
         qInfo("512x512 3x3 layer at 20 px per cell: %.2f ms per repaint",
               static_cast<double>(timer.nsecsElapsed()) / 1e7);
+        // Past a few hundred thousand cells the SVG embeds the picture instead of rectangles.
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString svg = dir.filePath(QStringLiteral("large.svg"));
+        const QString png = dir.filePath(QStringLiteral("large.png"));
+        timer.restart();
+        QVERIFY(map.exportSvg(svg));
+        QVERIFY(map.exportPng(png));
+        qInfo("exports: %.0f ms, SVG %lld kB, PNG %lld kB",
+              static_cast<double>(timer.nsecsElapsed()) / 1e6,
+              static_cast<long long>(QFileInfo(svg).size() / 1024),
+              static_cast<long long>(QFileInfo(png).size() / 1024));
+        QVERIFY(QSvgRenderer(svg).isValid());
+        const QImage loaded(png);
+        QCOMPARE(loaded.width(), loaded.height());
+        QVERIFY(loaded.width() >= 2048);
     }
 };
 
