@@ -1,0 +1,220 @@
+// The workbench window (see main_window.h).
+#include "app/gui/main_window.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QDockWidget>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QHeaderView>
+#include <QInputDialog>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QMimeData>
+#include <QSettings>
+#include <QSortFilterProxyModel>
+#include <QStatusBar>
+#include <QTableView>
+#include <QUndoStack>
+#include <cstdio>
+
+#include "app/gui/model_opener.h"
+#include "views/common/engine_text.h"
+#include "views/model/layer_table_model.h"
+#include "views/prune/prune_panel.h"
+#include "views/session/model_session.h"
+
+namespace prunelab::gui {
+
+namespace {
+
+constexpr int kMaxRecent = 8;
+const char* const kRecentKey = "recentFiles";
+
+}  // namespace
+
+MainWindow::MainWindow(bool interactive, QWidget* parent)
+    : QMainWindow(parent),
+      m_interactive(interactive),
+      m_session(new views::ModelSession(workbenchOpener(), this)),
+      m_layerModel(new views::LayerTableModel(m_session, this)),
+      m_proxy(new QSortFilterProxyModel(this)),
+      m_table(new QTableView(this)),
+      m_prunePanel(new views::PrunePanel(this)) {
+    setWindowTitle(tr("PruneLab"));
+    setAcceptDrops(true);
+
+    m_proxy->setSourceModel(m_layerModel);
+    m_proxy->setSortRole(views::LayerTableModel::kSortRole);
+    m_table->setModel(m_proxy);
+    m_table->setSortingEnabled(true);
+    // Model order (the order data flows) until a person sorts by a column.
+    m_table->sortByColumn(-1, Qt::AscendingOrder);
+    m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_table->setSelectionMode(QAbstractItemView::SingleSelection);
+    m_table->horizontalHeader()->setStretchLastSection(true);
+    m_table->setTextElideMode(Qt::ElideLeft);
+    m_table->setWordWrap(false);
+    m_table->verticalHeader()->setDefaultSectionSize(m_table->fontMetrics().height() + 6);
+    setCentralWidget(m_table);
+    m_views.insert(QStringLiteral("layers"), m_table);
+
+    auto* dock = new QDockWidget(tr("Prune"), this);
+    dock->setObjectName(QStringLiteral("pruneDock"));
+    dock->setWidget(m_prunePanel);
+    dock->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable);
+    addDockWidget(Qt::RightDockWidgetArea, dock);
+    m_views.insert(QStringLiteral("prune"), m_prunePanel);
+
+    connect(
+        m_table->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
+        [this](const QModelIndex& current) {
+            if (!current.isValid()) {
+                emit layerSelected(-1, QString());
+                return;
+            }
+            const QModelIndex source = m_proxy->mapToSource(current);
+            emit layerSelected(
+                source.row(),
+                m_layerModel->data(m_layerModel->index(source.row(), views::LayerTableModel::Name))
+                    .toString());
+        });
+    connect(m_prunePanel, &views::PrunePanel::applyRequested, m_session,
+            &views::ModelSession::applyPlan);
+    connect(m_prunePanel, &views::PrunePanel::resetRequested, m_session,
+            &views::ModelSession::resetPlan);
+    connect(m_prunePanel, &views::PrunePanel::invalidPlan, this, &MainWindow::showError);
+    connect(m_session, &views::ModelSession::failed, this, &MainWindow::showError);
+    connect(m_session, &views::ModelSession::busyChanged, this, [this](bool busy) {
+        m_prunePanel->setActionsEnabled(!busy && m_session->hasModel());
+        if (busy) statusBar()->showMessage(tr("Working..."));
+    });
+    connect(m_session, &views::ModelSession::modelLoaded, this, [this] {
+        setWindowTitle(tr("PruneLab - %1").arg(m_session->source()));
+        m_table->resizeColumnsToContents();
+        // Framework names share long prefixes and differ at the end (the tooltip has it all).
+        constexpr int kMaxNameWidth = 320;
+        if (m_table->columnWidth(views::LayerTableModel::Name) > kMaxNameWidth)
+            m_table->setColumnWidth(views::LayerTableModel::Name, kMaxNameWidth);
+        rememberRecent(m_session->source());
+    });
+    connect(m_session, &views::ModelSession::planApplied, this, [this] {
+        // Scheme names are longer than "dense", which the column was sized for.
+        m_table->resizeColumnToContents(views::LayerTableModel::Scheme);
+        updateSummary();
+    });
+
+    buildMenus();
+    statusBar()->showMessage(tr("Open a model: File > Open, a catalog model, or drop a file here"));
+}
+
+void MainWindow::buildMenus() {
+    QMenu* file = menuBar()->addMenu(tr("&File"));
+    QAction* open = file->addAction(tr("&Open..."), this, &MainWindow::chooseFile);
+    open->setShortcut(QKeySequence::Open);
+    file->addAction(tr("Open &Catalog Model..."), this, &MainWindow::chooseCatalogModel);
+    m_recentMenu = file->addMenu(tr("Open &Recent"));
+    updateRecentMenu();
+    file->addSeparator();
+    QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
+    quit->setShortcut(QKeySequence::Quit);
+
+    QMenu* edit = menuBar()->addMenu(tr("&Edit"));
+    QAction* undo = m_session->undoStack()->createUndoAction(this, tr("&Undo"));
+    undo->setShortcut(QKeySequence::Undo);
+    QAction* redo = m_session->undoStack()->createRedoAction(this, tr("&Redo"));
+    redo->setShortcut(QKeySequence::Redo);
+    edit->addAction(undo);
+    edit->addAction(redo);
+}
+
+void MainWindow::openModel(const QString& source) {
+    statusBar()->showMessage(tr("Opening %1...").arg(source));
+    m_session->openModel(source);
+}
+
+void MainWindow::chooseFile() {
+    const QString path = QFileDialog::getOpenFileName(
+        this, tr("Open a model"), QString(),
+        tr("Models (*.onnx *.param *.json *.plab);;ONNX (*.onnx);;ncnn (*.param);;"
+           "waifu2x (*.json);;PruneLab (*.plab);;All files (*)"));
+    if (!path.isEmpty()) openModel(path);
+}
+
+void MainWindow::chooseCatalogModel() {
+    auto choices = catalogChoices();
+    if (!choices.ok()) {
+        showError(
+            tr("Could not read the model catalog: %1").arg(views::errorText(choices.error())));
+        return;
+    }
+    QStringList names;
+    for (const CatalogChoice& c : *choices) names << QStringLiteral("%1 (%2)").arg(c.name, c.id);
+    bool ok = false;
+    const QString picked = QInputDialog::getItem(this, tr("Open a catalog model"),
+                                                 tr("Bundled models:"), names, 0, false, &ok);
+    if (!ok) return;
+    const auto i = names.indexOf(picked);
+    if (i >= 0) openModel((*choices)[static_cast<size_t>(i)].id);
+}
+
+void MainWindow::rememberRecent(const QString& source) {
+    if (!m_interactive) return;
+    QSettings settings;
+    QStringList recent = settings.value(kRecentKey).toStringList();
+    // A file is remembered by its absolute path, so it reopens from any working directory.
+    const QFileInfo info(source);
+    const QString key = info.exists() ? info.absoluteFilePath() : source;
+    recent.removeAll(key);
+    recent.prepend(key);
+    while (recent.size() > kMaxRecent) recent.removeLast();
+    settings.setValue(kRecentKey, recent);
+    updateRecentMenu();
+}
+
+void MainWindow::updateRecentMenu() {
+    m_recentMenu->clear();
+    const QStringList recent = QSettings().value(kRecentKey).toStringList();
+    for (const QString& source : recent) {
+        QAction* a = m_recentMenu->addAction(QFileInfo(source).fileName(), this,
+                                             [this, source] { openModel(source); });
+        a->setToolTip(source);
+    }
+    m_recentMenu->setEnabled(!recent.isEmpty());
+}
+
+void MainWindow::showError(const QString& message) {
+    statusBar()->showMessage(message);
+    if (m_interactive) {
+        QMessageBox::warning(this, tr("PruneLab"), message);
+    } else {
+        std::fprintf(stderr, "prunelab: %s\n", qPrintable(message));
+    }
+}
+
+void MainWindow::updateSummary() {
+    if (!m_session->hasModel()) return;
+    const auto& s = m_session->state().stats;
+    statusBar()->showMessage(
+        tr("%1: %2 prunable layers, density %3 %, MACs %4 of %5 kept")
+            .arg(m_session->source())
+            .arg(m_session->layers().size())
+            .arg(s.density() * 100, 0, 'f', 1)
+            .arg(views::countText(s.keptModelMacs), views::countText(s.modelMacs)));
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
+    const QList<QUrl> urls = event->mimeData()->urls();
+    if (urls.size() == 1 && urls.front().isLocalFile()) event->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent* event) {
+    const QList<QUrl> urls = event->mimeData()->urls();
+    if (urls.size() != 1 || !urls.front().isLocalFile()) return;
+    event->acceptProposedAction();
+    openModel(urls.front().toLocalFile());
+}
+
+}  // namespace prunelab::gui

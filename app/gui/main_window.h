@@ -1,0 +1,63 @@
+// The workbench window: File menu (open, catalog models, recent files), drag and drop, the
+// layer table, the prune panel and undo. Errors from the engine become messages; a bad file
+// never closes the window.
+#pragma once
+
+#include <QMainWindow>
+#include <QMap>
+
+namespace prunelab::views {
+class LayerTableModel;
+class ModelSession;
+class PrunePanel;
+}  // namespace prunelab::views
+
+class QMenu;
+class QSortFilterProxyModel;
+class QTableView;
+
+namespace prunelab::gui {
+
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+
+  public:
+    // `interactive` false (screenshots, tests): errors go to stderr and the status bar instead
+    // of a modal box, and nothing is added to the recent files.
+    explicit MainWindow(bool interactive = true, QWidget* parent = nullptr);
+
+    views::ModelSession* session() const { return m_session; }
+    // A view by the name --view uses ("layers"); nullptr when unknown.
+    QWidget* namedView(const QString& name) const { return m_views.value(name, nullptr); }
+    QStringList viewNames() const { return m_views.keys(); }
+    void openModel(const QString& source);
+
+  signals:
+    // The layer selected in the table, by its index in prunableLayers() order and its name;
+    // -1 and empty when the selection is cleared.
+    void layerSelected(int layer, const QString& name);
+
+  protected:
+    void dragEnterEvent(QDragEnterEvent* event) override;
+    void dropEvent(QDropEvent* event) override;
+
+  private:
+    void buildMenus();
+    void chooseFile();
+    void chooseCatalogModel();
+    void rememberRecent(const QString& source);
+    void updateRecentMenu();
+    void showError(const QString& message);
+    void updateSummary();
+
+    bool m_interactive;
+    views::ModelSession* m_session;
+    views::LayerTableModel* m_layerModel;
+    QSortFilterProxyModel* m_proxy;
+    QTableView* m_table;
+    views::PrunePanel* m_prunePanel;
+    QMenu* m_recentMenu = nullptr;
+    QMap<QString, QWidget*> m_views;
+};
+
+}  // namespace prunelab::gui

@@ -1,0 +1,21 @@
+// How the workbench opens a model: the CLI's loader (a file in any format the plugins read, or a
+// catalog id bound to its catalog size), wrapped as the session's ModelOpener.
+#pragma once
+
+#include "views/session/model_session.h"
+
+namespace prunelab::gui {
+
+views::ModelOpener workbenchOpener();
+
+// The bundled catalog's models as (id, friendly name) for the catalog picker; empty with a
+// message when the catalog cannot be read.
+struct CatalogChoice {
+    QString id, name, description;
+};
+engine::Result<std::vector<CatalogChoice>> catalogChoices();
+
+// What the workbench opens when started with no model: the bundled demo model.
+inline constexpr const char* kDemoModel = "face-front";
+
+}  // namespace prunelab::gui
