@@ -56,6 +56,8 @@ PrunePanel::PrunePanel(QWidget* parent) : QWidget(parent) {
     auto* buttons = new QHBoxLayout;
     m_apply = new QPushButton(tr("Apply"), this);
     m_reset = new QPushButton(tr("Reset"), this);
+    m_apply->setObjectName(QStringLiteral("apply"));
+    m_reset->setObjectName(QStringLiteral("reset"));
     m_reset->setToolTip(tr("Back to the dense model as opened (undoable)"));
     buttons->addWidget(m_apply);
     buttons->addWidget(m_reset);
