@@ -3,7 +3,6 @@
 
 #include <QFileInfo>
 #include <QFutureWatcher>
-#include <QThreadPool>
 #include <QUndoCommand>
 #include <QUndoStack>
 #include <QtConcurrent/QtConcurrentRun>
@@ -56,8 +55,12 @@ ModelSession::ModelSession(ModelOpener opener, QObject* parent)
     : QObject(parent), m_opener(std::move(opener)), m_undo(new QUndoStack(this)) {}
 
 ModelSession::~ModelSession() {
-    // Watchers are children and die with us; the jobs only hold their own copies.
-    QThreadPool::globalInstance()->waitForDone();
+    // The jobs hold only their own copies, but one still running at exit would use the engine
+    // while its statics are destroyed. Only our own jobs: the pool is shared.
+    for (QFutureWatcherBase* watcher : findChildren<QFutureWatcherBase*>()) {
+        watcher->disconnect(this);
+        watcher->waitForFinished();
+    }
 }
 
 const engine::Graph& ModelSession::currentGraph() const {
