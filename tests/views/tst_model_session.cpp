@@ -11,6 +11,7 @@
 
 #include "app/gui/model_opener.h"
 #include "engine/prune/plan.h"
+#include "engine/prune/pruned_model.h"
 #include "engine/prune/stats.h"
 #include "engine/tasks/catalog.h"
 #include "views/model/layer_table_model.h"
@@ -174,6 +175,29 @@ class TestModelSession : public QObject {
         QVERIFY(m_session->hasModel());
         QCOMPARE(m_session->source(), QString::fromLatin1(kModel));
         QCOMPARE(m_table->rowCount(), rows);
+    }
+
+    void plabOpensWithItsOwnPruning() {
+        auto plan = engine::prune::presetPlan("patdnn-8");
+        QVERIFY(plan.ok());
+        auto pruned = engine::prune::applyPlan(m_session->originalGraph(), plan.value());
+        QVERIFY(pruned.ok());
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("face-patdnn8.plab"));
+        QVERIFY(engine::prune::savePlabFile(pruned.value(), path.toStdString()).ok());
+
+        QSignalSpy loaded(m_session.get(), &views::ModelSession::modelLoaded);
+        m_session->openModel(path);
+        QVERIFY(loaded.wait(kTimeoutMs));
+        QVERIFY(m_session->currentPlan() == plan.value());
+        const engine::prune::ModelStats stats = engine::prune::modelStats(pruned.value());
+        for (int r = 0; r < m_table->rowCount(); ++r) {
+            QCOMPARE(m_table->index(r, LayerTableModel::Scheme).data().toString(),
+                     QString::fromStdString(stats.layers[static_cast<size_t>(r)].scheme));
+        }
+        // Nothing to reset to: the .plab as opened is the baseline.
+        m_session->resetPlan();
+        QVERIFY(!m_session->undoStack()->canUndo());
     }
 
   private:

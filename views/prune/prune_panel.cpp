@@ -58,7 +58,7 @@ PrunePanel::PrunePanel(QWidget* parent) : QWidget(parent) {
     m_reset = new QPushButton(tr("Reset"), this);
     m_apply->setObjectName(QStringLiteral("apply"));
     m_reset->setObjectName(QStringLiteral("reset"));
-    m_reset->setToolTip(tr("Back to the dense model as opened (undoable)"));
+    m_reset->setToolTip(tr("Back to the model as opened (undoable)"));
     buttons->addWidget(m_apply);
     buttons->addWidget(m_reset);
     layout->addLayout(buttons);

@@ -7,6 +7,7 @@
 #include <QUndoStack>
 #include <QtConcurrent/QtConcurrentRun>
 
+#include "engine/prune/pruned_model.h"
 #include "views/common/engine_text.h"
 
 namespace prunelab::views {
@@ -19,6 +20,7 @@ struct LoadResult {
     engine::Result<engine::Graph> graph = engine::makeError(engine::ErrorCode::Internal, "");
     std::vector<engine::Layer> layers;
     engine::prune::ModelStats stats;
+    std::optional<engine::prune::PrunedModel> plab;  // a .plab's own pruning
 };
 struct ApplyResult {
     engine::Result<engine::prune::PrunedModel> pruned =
@@ -112,10 +114,11 @@ void ModelSession::openModel(const QString& source) {
         m_layers = std::move(r->layers);
         ++m_modelGeneration;
         m_undo->clear();
-        auto dense = std::make_shared<PruneState>();
-        dense->stats = std::move(r->stats);
-        m_denseState = dense;
-        m_state = std::move(dense);
+        auto opened = std::make_shared<PruneState>();
+        opened->pruned = std::move(r->plab);
+        opened->stats = std::move(r->stats);
+        m_openedState = opened;
+        m_state = std::move(opened);
         emit modelLoaded();
         emit planApplied();
     });
@@ -124,10 +127,21 @@ void ModelSession::openModel(const QString& source) {
     watcher->setFuture(QtConcurrent::run([opener, source] {
         auto r = std::make_shared<LoadResult>();
         r->graph = opener(source);
-        if (r->graph.ok()) {
-            r->layers = engine::prunableLayers(r->graph.value());
+        if (!r->graph.ok()) return r;
+        const engine::Graph& graph = r->graph.value();
+        r->layers = engine::prunableLayers(graph);
+        if (engine::prune::isPlabGraph(graph)) {
+            // A .plab keeps its plan, schemes and masks: show them as `prunelab-cli stats` does.
+            auto pruned = engine::prune::prunedModelFromGraph(graph);
+            if (!pruned.ok()) {
+                r->graph = pruned.error();
+                return r;
+            }
+            r->stats = engine::prune::modelStats(pruned.value());
+            r->plab = std::move(pruned).value();
+        } else {
             // A pruned ONNX file shows its own density: the masks are its zeros.
-            r->stats = engine::prune::modelStats(r->graph.value());
+            r->stats = engine::prune::modelStats(graph);
         }
         return r;
     }));
@@ -164,8 +178,8 @@ void ModelSession::applyPlan(const engine::prune::PruningPlan& plan) {
 }
 
 void ModelSession::resetPlan() {
-    if (!hasModel() || !m_state->pruned) return;
-    pushState(m_denseState, tr("Reset to dense"));
+    if (!hasModel() || m_state == m_openedState) return;
+    pushState(m_openedState, tr("Reset"));
 }
 
 void ModelSession::pushState(std::shared_ptr<const PruneState> state, const QString& text) {

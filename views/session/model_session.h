@@ -24,8 +24,9 @@ namespace prunelab::views {
 // the plugins' loader in. Called on a worker thread: it must not touch shared state.
 using ModelOpener = std::function<engine::Result<engine::Graph>(const QString& source)>;
 
-// One applied state of the model. Dense (no plan): `pruned` is empty and `stats` come from the
-// graph's own zeros. States are immutable and shared, so undo restores the very same tensors.
+// One applied state of the model. No plan: `pruned` is empty and `stats` come from the graph's
+// own zeros. A .plab opens with its stored pruning in `pruned` (its graph is then the opened
+// one). States are immutable and shared, so undo restores the very same tensors.
 struct PruneState {
     std::optional<engine::prune::PrunedModel> pruned;
     engine::prune::ModelStats stats;
@@ -44,18 +45,18 @@ class ModelSession : public QObject {
     // Applies to the opened model in the background: planApplied() or failed(). No-op without
     // a model. Pushes an undo command.
     void applyPlan(const engine::prune::PruningPlan& plan);
-    // Back to the dense model as opened (undoable).
+    // Back to the model as opened (undoable): dense, or a .plab file's own pruning.
     void resetPlan();
 
     bool hasModel() const { return m_graph.has_value(); }
     bool isBusy() const { return m_jobs > 0; }
     QString source() const { return m_source; }                      // as given to openModel()
     const engine::Graph& originalGraph() const { return *m_graph; }  // requires hasModel()
-    // The pruned graph when a plan is applied, else the original.
+    // The pruned graph when a plan is applied, else the original (for a .plab, the same).
     const engine::Graph& currentGraph() const;
     const std::vector<engine::Layer>& layers() const { return m_layers; }
     const PruneState& state() const { return *m_state; }  // requires hasModel()
-    // The plan of the current state; nullopt when dense.
+    // The plan of the current state (a .plab's own when opened); nullopt when dense.
     std::optional<engine::prune::PruningPlan> currentPlan() const;
     QUndoStack* undoStack() const { return m_undo; }
 
@@ -81,7 +82,7 @@ class ModelSession : public QObject {
     std::optional<engine::Graph> m_graph;
     std::vector<engine::Layer> m_layers;
     std::shared_ptr<const PruneState> m_state;
-    std::shared_ptr<const PruneState> m_denseState;  // as opened; what Reset goes back to
+    std::shared_ptr<const PruneState> m_openedState;  // as opened; what Reset goes back to
     // Bumped by every open request and every loaded model: a result that arrives for an older
     // request or model is dropped instead of overwriting newer state.
     quint64 m_openRequest = 0, m_modelGeneration = 0;
