@@ -8,3 +8,14 @@ target_sources(prunelab_views PRIVATE
   sparsity/density_strip.cpp
   patterns/pattern_view.h
   patterns/pattern_view.cpp)
+# The compiler view (pipeline steps, generated source, storage picture) and the "why isn't it
+# faster?" speed view (issue 7).
+target_sources(prunelab_views PRIVATE
+  kernels/cpp_highlighter.h
+  kernels/cpp_highlighter.cpp
+  kernels/storage_diagram.h
+  kernels/storage_diagram.cpp
+  kernels/kernels_view.h
+  kernels/kernels_view.cpp
+  speed/speed_view.h
+  speed/speed_view.cpp)

@@ -7,3 +7,11 @@ prunelab_gui_test(views_widgets_test
   tst_pattern_view.cpp
   widgets_test_util.h
   LIBS prunelab_model_files)
+# The compiler view and the speed view (issue 7): BlazeFace compiled, and profiled through
+# prunelab_refrt.
+prunelab_gui_test(views_compiler_test
+  tst_compiler_views_main.cpp
+  tst_kernels_view.cpp
+  tst_speed_view.cpp
+  widgets_test_util.h
+  LIBS prunelab_model_files prunelab_refrt)
