@@ -10,6 +10,7 @@
 #include <QTextLayout>
 #include <QtTest>
 
+#include <cmath>
 #include <optional>
 
 #include "engine/codegen/emit.h"
@@ -272,6 +273,41 @@ class TestKernelsView : public QObject {
                 inked += image.pixel(x, y) != base &&
                          image.pixel(x, y) != diagram.palette().base().color().rgb();
         QVERIFY(inked > 100);
+    }
+
+    void csrDiagramCountsTheNonzeros() {
+        if (!m_pattern) QSKIP(qPrintable(QStringLiteral("SKIPPED: ") + m_why));
+        // patdnn-8 leaves BlazeFace's 1x1 convs to non-structured pruning: CSR layers.
+        const cg::LayerCode* layer = largestLayer(*m_pattern, cg::KernelKind::Csr);
+        QVERIFY2(layer, "patdnn-8 gave BlazeFace a CSR layer");
+        views::StorageDiagram diagram;
+        diagram.resize(600, 400);
+        diagram.setLayer(*layer);
+        const auto& s = diagram.summary();
+        QCOMPARE(s.nonzeros, static_cast<int64_t>(layer->csr.values.size()));
+        QCOMPARE(s.filters, layer->conv.outChannels);
+        // The compiler's density counts the same weights from the other side.
+        QCOMPARE(s.nonzeros, static_cast<int64_t>(std::llround(
+                                 layer->density * static_cast<double>(s.filters * s.columns))));
+        QVERIFY(diagram.caption().contains(QLocale().toString(s.nonzeros)));
+        const QImage image = diagram.grab().toImage();
+        views::testing::dumpForReview(image, QStringLiteral("storage_csr"));
+        QVERIFY(!image.isNull());
+    }
+
+    void highlighterCarriesBlockComments() {
+        QPlainTextEdit edit;
+        views::CppHighlighter h(edit.document());
+        edit.setPlainText(QStringLiteral("/* for\nint 12 */ int x = 34;\n#include <x>\nfloat y;"));
+        const QTextBlock first = edit.document()->begin();
+        const QTextBlock second = first.next();
+        QCOMPARE(formatAt(first, 3).foreground(), h.commentFormat().foreground());    // "for"
+        QCOMPARE(formatAt(second, 0).foreground(), h.commentFormat().foreground());   // "int"
+        QCOMPARE(formatAt(second, 4).foreground(), h.commentFormat().foreground());   // "12"
+        QCOMPARE(formatAt(second, 10).foreground(), h.keywordFormat().foreground());  // int
+        QCOMPARE(formatAt(second, 18).foreground(), h.numberFormat().foreground());   // 34
+        QCOMPARE(formatAt(second.next(), 1).foreground(), h.preprocessorFormat().foreground());
+        QCOMPARE(formatAt(second.next().next(), 0).foreground(), h.keywordFormat().foreground());
     }
 
     void exportWritesTheSource() {
