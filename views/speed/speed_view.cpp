@@ -235,7 +235,7 @@ void SpeedView::fitLabels() {
     const QMargins m = layout()->contentsMargins();
     const int w = std::max(50, width() - m.left() - m.right());
     for (QLabel* label : findChildren<QLabel*>())
-        if (label->wordWrap()) label->setMinimumHeight(label->heightForWidth(w));
+        if (label->wordWrap()) label->setMinimumHeight(std::max(0, label->heightForWidth(w)));
 }
 
 void SpeedView::setData(SpeedData data) {
