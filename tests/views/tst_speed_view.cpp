@@ -7,10 +7,10 @@
 #include <memory>
 #include <optional>
 
+#include "app/gui/speed_from_profile.h"
 #include "engine/codegen/passes.h"
 #include "engine/runtime/cpu/sparse_measure.h"
 #include "tests/views/widgets_test_util.h"
-#include "views/speed/speed_from_profile.h"
 #include "views/speed/speed_view.h"
 
 using namespace prunelab;

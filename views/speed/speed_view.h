@@ -1,7 +1,8 @@
 // The "why isn't it faster?" view: per compiled layer, dense ms against compiled ms as bars,
 // with kept MACs, achieved GFLOP/s, the speedup against the ideal one, and the compiler's
 // decision in words for the selected layer. Built from a plain SpeedData (see
-// speed_from_profile.h for bench --compare's profile; speedDataFromMeasure for the measure pass).
+// app/gui/speed_from_profile.h for bench --compare's profile; speedDataFromMeasure for the measure
+// pass).
 #pragma once
 
 #include <QWidget>

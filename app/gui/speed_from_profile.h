@@ -1,6 +1,5 @@
 // bench --compare's per-layer profile (plugins/refrt/compare.h) as the speed view's SpeedData.
-// Header-only on purpose: prunelab_views stays on engine headers; app/gui and the tests, which
-// link prunelab_refrt, include this where they turn a profile into the view's input.
+// In app/, not views/: views see only engine headers, and this one reads a plugin's result.
 #pragma once
 
 #include "plugins/refrt/compare.h"
