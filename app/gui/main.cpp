@@ -1,13 +1,16 @@
 // prunelab: the Qt workbench. `prunelab [MODEL]` opens MODEL (a file or a catalog id; the demo
-// model when none); `prunelab MODEL [--plan PLAN.json] [--view NAME] --screenshot OUT.png`
-// renders the window (or one view) with that model and plan, writes the PNG and exits.
+// model when none); `prunelab MODEL [--plan P.json | --preset NAME] [--view NAME] [--layer N]
+// --screenshot OUT.png` renders the window (or one view) with that model, plan and layer, writes
+// the PNG and exits.
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QPixmap>
 #include <QTimer>
 #include <cstdio>
+#include <memory>
 #include <optional>
 
+#include "app/gui/analysis_tabs.h"
 #include "app/gui/main_window.h"
 #include "app/gui/model_opener.h"
 #include "engine/prune/plan.h"
@@ -23,12 +26,27 @@ int die(const QString& message) {
     return 1;
 }
 
-// Takes the screenshot once the model (and the plan, when one was given) is in.
+// The layer --layer names, or the first one the plan pruned (a dense layer's map says little).
+int layerToShow(const views::ModelSession& session, int requested) {
+    if (requested >= 0) return requested;
+    if (session.hasModel() && session.state().pruned) {
+        const auto& layers = session.state().pruned->layers;
+        for (size_t i = 0; i < layers.size(); ++i)
+            if (layers[i].how != engine::prune::LayerPruning::How::Dense)
+                return static_cast<int>(i);
+    }
+    return 0;
+}
+
+// Takes the screenshot once the model (and the plan, when one was given) is in and the tabs'
+// background jobs (compile, generated source, and for the speed view a measure) are done.
 void captureWhenReady(gui::MainWindow& window, const QString& out, const QString& viewName,
-                      QSize size, std::optional<engine::prune::PruningPlan> plan) {
+                      QSize size, std::optional<engine::prune::PruningPlan> plan,
+                      int requestedLayer) {
     views::ModelSession* session = window.session();
     gui::MainWindow* w = &window;
-    auto capture = [w, out, viewName, size] {
+    gui::AnalysisTabs* tabs = window.analysisTabs();
+    auto capture = [w, tabs, out, viewName, size] {
         QWidget* target = w;
         if (!viewName.isEmpty()) {
             target = w->namedView(viewName);
@@ -36,8 +54,14 @@ void captureWhenReady(gui::MainWindow& window, const QString& out, const QString
             // losing it does not matter.
             target->setParent(nullptr);
         }
-        target->resize(size);
-        target->show();
+        // Twice: the speed view's wrapped labels take their minimum heights from the width the
+        // view had hidden; the first resize gives it its real width, the second its height.
+        for (int i = 0; i < 2; ++i) {
+            target->resize(size);
+            target->show();
+            QApplication::processEvents();
+        }
+        tabs->fitMaps();
         QApplication::processEvents();
         const QPixmap shot = target->grab();
         if (shot.isNull() || !shot.save(out, "PNG")) {
@@ -46,17 +70,44 @@ void captureWhenReady(gui::MainWindow& window, const QString& out, const QString
         }
         QApplication::exit(0);
     };
+    // Polled rather than chained on signals: the jobs start one another (compile, then the
+    // selected layer's source), and only an idle session and idle tabs mean all are done.
+    auto* poll = new QTimer(w);
+    poll->setInterval(50);
+    auto measured = std::make_shared<bool>(false);
+    QObject::connect(poll, &QTimer::timeout, w, [=] {
+        if (session->isBusy() || tabs->isBusy()) return;
+        if (viewName == QStringLiteral("speed") && tabs->compiled() && !*measured) {
+            *measured = true;
+            tabs->measure(2);  // few runs: a picture of the view, not a benchmark
+            return;
+        }
+        poll->stop();
+        capture();
+    });
+    auto select = [=] {
+        const int layer = layerToShow(*session, requestedLayer);
+        if (layer >= static_cast<int>(session->layers().size())) {
+            QApplication::exit(die(QStringLiteral("--layer %1: the model has %2 prunable layers")
+                                       .arg(layer)
+                                       .arg(session->layers().size())));
+            return;
+        }
+        w->selectLayer(layer);
+        if (QWidget* page = tabs->page(viewName)) tabs->setCurrentWidget(page);
+        poll->start();
+    };
     QObject::connect(session, &views::ModelSession::failed, &window,
                      [] { QApplication::exit(1); });  // the window printed the message
     QObject::connect(session, &views::ModelSession::modelLoaded, &window, [=] {
         if (plan) {
             session->applyPlan(*plan);
         } else {
-            QTimer::singleShot(0, w, capture);
+            QTimer::singleShot(0, w, select);
         }
     });
     QObject::connect(session, &views::ModelSession::planApplied, &window, [=] {
-        if (plan && session->currentPlan()) QTimer::singleShot(0, w, capture);
+        if (plan && session->currentPlan()) QTimer::singleShot(0, w, select);
     });
 }
 
@@ -78,8 +129,13 @@ int main(int argc, char** argv) {
     const QCommandLineOption planOption(QStringLiteral("plan"),
                                         QStringLiteral("Apply this pruning plan (JSON)."),
                                         QStringLiteral("PLAN.json"));
+    const QCommandLineOption presetOption(QStringLiteral("preset"),
+                                          QStringLiteral("Apply this preset plan (e.g. patdnn-8)."),
+                                          QStringLiteral("NAME"));
     const QCommandLineOption viewOption(
-        QStringLiteral("view"), QStringLiteral("Screenshot only this view (layers, prune)."),
+        QStringLiteral("view"),
+        QStringLiteral("Show this view; with --screenshot, only it (layers, prune, sparsity, "
+                       "patterns, kernels, speed)."),
         QStringLiteral("NAME"));
     const QCommandLineOption shotOption(QStringLiteral("screenshot"),
                                         QStringLiteral("Write a PNG of the window and exit."),
@@ -87,7 +143,11 @@ int main(int argc, char** argv) {
     const QCommandLineOption sizeOption(QStringLiteral("size"),
                                         QStringLiteral("Screenshot size (default 1280x800)."),
                                         QStringLiteral("WxH"), QStringLiteral("1280x800"));
-    parser.addOptions({planOption, viewOption, shotOption, sizeOption});
+    const QCommandLineOption layerOption(
+        QStringLiteral("layer"),
+        QStringLiteral("Select this prunable layer (0-based; default the first pruned one)."),
+        QStringLiteral("N"));
+    parser.addOptions({planOption, presetOption, viewOption, shotOption, sizeOption, layerOption});
     parser.process(app);
 
     const QStringList args = parser.positionalArguments();
@@ -96,28 +156,56 @@ int main(int argc, char** argv) {
     const bool screenshot = parser.isSet(shotOption);
 
     std::optional<engine::prune::PruningPlan> plan;
+    if (parser.isSet(planOption) && parser.isSet(presetOption))
+        return die(QStringLiteral("give --plan or --preset, not both"));
     if (parser.isSet(planOption)) {
         auto loaded = engine::prune::loadPlanFile(parser.value(planOption).toStdString());
         if (!loaded.ok()) return die(views::errorText(loaded.error()));
         plan = std::move(loaded).value();
+    } else if (parser.isSet(presetOption)) {
+        auto preset = engine::prune::presetPlan(parser.value(presetOption).toStdString());
+        if (!preset.ok()) return die(views::errorText(preset.error()));
+        plan = std::move(preset).value();
     }
     const QStringList wh = parser.value(sizeOption).split(QLatin1Char('x'));
     const QSize size(wh.size() == 2 ? wh[0].toInt() : 0, wh.size() == 2 ? wh[1].toInt() : 0);
     if (size.width() < 64 || size.height() < 64 || size.width() > 8192 || size.height() > 8192)
         return die(QStringLiteral("--size must be WxH between 64 and 8192, e.g. 1280x800"));
 
+    int layer = -1;
+    if (parser.isSet(layerOption)) {
+        bool ok = false;
+        layer = parser.value(layerOption).toInt(&ok);
+        if (!ok || layer < 0)
+            return die(QStringLiteral("--layer must be a layer index, 0 or more"));
+    }
+
     gui::MainWindow window(!screenshot);
+    const QString view = parser.value(viewOption);
+    if (!view.isEmpty() && !window.namedView(view)) {
+        return die(QStringLiteral("no view named '%1' (views: %2)")
+                       .arg(view, window.viewNames().join(QStringLiteral(", "))));
+    }
     if (screenshot) {
-        const QString view = parser.value(viewOption);
-        if (!view.isEmpty() && !window.namedView(view)) {
-            return die(QStringLiteral("no view named '%1' (views: %2)")
-                           .arg(view, window.viewNames().join(QStringLiteral(", "))));
-        }
-        captureWhenReady(window, parser.value(shotOption), view, size, plan);
+        captureWhenReady(window, parser.value(shotOption), view, size, plan, layer);
     } else {
+        gui::MainWindow* w = &window;
+        auto select = [w, layer, view] {
+            w->selectLayer(layerToShow(*w->session(), layer));
+            if (QWidget* page = w->analysisTabs()->page(view))
+                w->analysisTabs()->setCurrentWidget(page);
+        };
+        QObject::connect(window.session(), &views::ModelSession::modelLoaded, &window,
+                         [w, plan, select] {
+                             if (plan) {
+                                 w->session()->applyPlan(*plan);
+                             } else {
+                                 select();
+                             }
+                         });
         if (plan) {
-            QObject::connect(window.session(), &views::ModelSession::modelLoaded, &window,
-                             [&window, plan] { window.session()->applyPlan(*plan); });
+            QObject::connect(window.session(), &views::ModelSession::planApplied, &window, select,
+                             Qt::SingleShotConnection);
         }
         window.resize(size);
         window.show();

@@ -15,11 +15,13 @@
 #include <QMimeData>
 #include <QSettings>
 #include <QSortFilterProxyModel>
+#include <QSplitter>
 #include <QStatusBar>
 #include <QTableView>
 #include <QUndoStack>
 #include <cstdio>
 
+#include "app/gui/analysis_tabs.h"
 #include "app/gui/model_opener.h"
 #include "views/common/engine_text.h"
 #include "views/model/layer_table_model.h"
@@ -42,7 +44,8 @@ MainWindow::MainWindow(bool interactive, QWidget* parent)
       m_layerModel(new views::LayerTableModel(m_session, this)),
       m_proxy(new QSortFilterProxyModel(this)),
       m_table(new QTableView(this)),
-      m_prunePanel(new views::PrunePanel(this)) {
+      m_prunePanel(new views::PrunePanel(this)),
+      m_tabs(new AnalysisTabs(m_session, this)) {
     setWindowTitle(tr("PruneLab"));
     setAcceptDrops(true);
 
@@ -58,8 +61,15 @@ MainWindow::MainWindow(bool interactive, QWidget* parent)
     m_table->setTextElideMode(Qt::ElideLeft);
     m_table->setWordWrap(false);
     m_table->verticalHeader()->setDefaultSectionSize(m_table->fontMetrics().height() + 6);
-    setCentralWidget(m_table);
+    auto* central = new QSplitter(Qt::Horizontal, this);
+    central->addWidget(m_table);
+    central->addWidget(m_tabs);
+    // The maps need the room; the table's name and density columns fit in the rest.
+    central->setStretchFactor(0, 2);
+    central->setStretchFactor(1, 3);
+    setCentralWidget(central);
     m_views.insert(QStringLiteral("layers"), m_table);
+    for (const QString& name : AnalysisTabs::pageNames()) m_views.insert(name, m_tabs->page(name));
 
     auto* dock = new QDockWidget(tr("Prune"), this);
     dock->setObjectName(QStringLiteral("pruneDock"));
@@ -81,6 +91,9 @@ MainWindow::MainWindow(bool interactive, QWidget* parent)
                 m_layerModel->data(m_layerModel->index(source.row(), views::LayerTableModel::Name))
                     .toString());
         });
+    connect(this, &MainWindow::layerSelected, m_tabs,
+            [this](int layer) { m_tabs->selectLayer(layer); });
+    connect(m_tabs, &AnalysisTabs::layerClicked, this, &MainWindow::selectLayer);
     connect(m_prunePanel, &views::PrunePanel::applyRequested, m_session,
             &views::ModelSession::applyPlan);
     connect(m_prunePanel, &views::PrunePanel::resetRequested, m_session,
@@ -133,6 +146,18 @@ void MainWindow::buildMenus() {
 void MainWindow::openModel(const QString& source) {
     statusBar()->showMessage(tr("Opening %1...").arg(source));
     m_session->openModel(source);
+}
+
+void MainWindow::selectLayer(int layer) {
+    if (layer < 0 || layer >= m_layerModel->rowCount()) {
+        m_table->selectionModel()->clearCurrentIndex();
+        m_table->clearSelection();
+        return;
+    }
+    const QModelIndex index = m_proxy->mapFromSource(m_layerModel->index(layer, 0));
+    m_table->selectionModel()->setCurrentIndex(
+        index, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+    m_table->scrollTo(index);
 }
 
 void MainWindow::chooseFile() {

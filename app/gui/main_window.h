@@ -1,6 +1,6 @@
 // The workbench window: File menu (open, catalog models, recent files), drag and drop, the
-// layer table, the prune panel and undo. Errors from the engine become messages; a bad file
-// never closes the window.
+// layer table, the analysis tabs on its selected layer, the prune panel and undo. Errors from the
+// engine become messages; a bad file never closes the window.
 #pragma once
 
 #include <QMainWindow>
@@ -18,6 +18,8 @@ class QTableView;
 
 namespace prunelab::gui {
 
+class AnalysisTabs;
+
 class MainWindow : public QMainWindow {
     Q_OBJECT
 
@@ -30,7 +32,12 @@ class MainWindow : public QMainWindow {
     // A view by the name --view uses ("layers"); nullptr when unknown.
     QWidget* namedView(const QString& name) const { return m_views.value(name, nullptr); }
     QStringList viewNames() const { return m_views.keys(); }
+    AnalysisTabs* analysisTabs() const { return m_tabs; }
+    QTableView* layerTable() const { return m_table; }
     void openModel(const QString& source);
+    // Selects prunable layer `layer` (prunableLayers() order) in the table, which every view
+    // follows; -1 clears the selection.
+    void selectLayer(int layer);
 
   signals:
     // The layer selected in the table, by its index in prunableLayers() order and its name;
@@ -56,6 +63,7 @@ class MainWindow : public QMainWindow {
     QSortFilterProxyModel* m_proxy;
     QTableView* m_table;
     views::PrunePanel* m_prunePanel;
+    AnalysisTabs* m_tabs;
     QMenu* m_recentMenu = nullptr;
     QMap<QString, QWidget*> m_views;
 };

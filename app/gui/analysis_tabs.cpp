@@ -1,0 +1,339 @@
+// The window's analysis tabs (see analysis_tabs.h).
+#include "app/gui/analysis_tabs.h"
+
+#include <QEvent>
+#include <QFutureWatcher>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSplitter>
+#include <QStackedWidget>
+#include <QVBoxLayout>
+#include <QtConcurrent/QtConcurrentRun>
+
+#include "engine/codegen/passes.h"
+#include "engine/runtime/cpu/sparse_measure.h"
+#include "views/common/engine_text.h"
+#include "views/kernels/kernels_view.h"
+#include "views/patterns/pattern_view.h"
+#include "views/session/model_session.h"
+#include "views/sparsity/density_strip.h"
+#include "views/sparsity/sparsity_view.h"
+#include "views/speed/speed_view.h"
+
+namespace prunelab::gui {
+
+namespace cg = engine::codegen;
+
+namespace {
+
+// Page 0 of every tab: what to do to see something, instead of a dense model's empty pictures.
+QLabel* placeholder(const QString& text, QWidget* parent) {
+    auto* label = new QLabel(text, parent);
+    label->setAlignment(Qt::AlignCenter);
+    label->setWordWrap(true);
+    label->setMargin(24);
+    return label;
+}
+
+// What a compile or measure job hands back: the model, or why there is none, as text the tab
+// shows (errors are read on the UI thread, after the job).
+struct CompileResult {
+    std::shared_ptr<const cg::SparseModel> model;
+    QString error;
+};
+
+}  // namespace
+
+AnalysisTabs::AnalysisTabs(views::ModelSession* session, QWidget* parent)
+    : QTabWidget(parent),
+      m_session(session),
+      m_sparsityStack(new QStackedWidget(this)),
+      m_patternsStack(new QStackedWidget(this)),
+      m_kernelsStack(new QStackedWidget(this)),
+      m_speedStack(new QStackedWidget(this)),
+      m_kernelsWaiting(placeholder(QString(), this)),
+      m_sparsity(new views::SparsityView(this)),
+      m_strip(new views::DensityStrip(this)),
+      m_layerPatterns(new views::PatternView(this)),
+      m_modelPatterns(new views::PatternView(this)),
+      m_kernels(new views::KernelsView(this)),
+      m_speed(new views::SpeedView(this)),
+      m_measureButton(new QPushButton(tr("Measure"), this)),
+      m_measureBusy(new QProgressBar(this)),
+      m_measureStatus(new QLabel(this)) {
+    const QString apply = tr("Apply a plan (the Prune panel) to see %1.");
+
+    auto* sparsityPage = new QWidget(this);
+    auto* sparsityLayout = new QVBoxLayout(sparsityPage);
+    sparsityLayout->setContentsMargins(0, 0, 0, 0);
+    sparsityLayout->addWidget(m_sparsity, 1);
+    sparsityLayout->addWidget(m_strip);
+    m_sparsityStack->addWidget(placeholder(apply.arg(tr("which weights each layer keeps")), this));
+    m_sparsityStack->addWidget(sparsityPage);
+
+    auto* patterns = new QSplitter(Qt::Horizontal, this);
+    patterns->addWidget(m_layerPatterns);
+    patterns->addWidget(m_modelPatterns);
+    m_patternsStack->addWidget(placeholder(apply.arg(tr("the kernel patterns it uses")), this));
+    m_patternsStack->addWidget(patterns);
+
+    m_kernelsStack->addWidget(placeholder(apply.arg(tr("what the sparse compiler makes")), this));
+    m_kernelsStack->addWidget(m_kernelsWaiting);
+    m_kernelsStack->addWidget(m_kernels);
+
+    auto* speedPage = new QWidget(this);
+    auto* speedLayout = new QVBoxLayout(speedPage);
+    speedLayout->setContentsMargins(0, 0, 0, 0);
+    auto* bar = new QHBoxLayout;
+    m_measureBusy->setRange(0, 0);  // busy, not progress: the measure reports no steps
+    m_measureBusy->setMaximumWidth(160);
+    m_measureBusy->hide();
+    m_measureStatus->setText(
+        tr("Timings take a while: press Measure to time every compiled layer on this machine."));
+    bar->addWidget(m_measureButton);
+    bar->addWidget(m_measureBusy);
+    bar->addWidget(m_measureStatus, 1);
+    speedLayout->addLayout(bar);
+    speedLayout->addWidget(m_speed, 1);
+    m_speedStack->addWidget(
+        placeholder(apply.arg(tr("whether the pruned layers run faster")), this));
+    m_speedStack->addWidget(speedPage);
+
+    addTab(m_sparsityStack, tr("Sparsity"));
+    addTab(m_patternsStack, tr("Patterns"));
+    addTab(m_kernelsStack, tr("Kernels"));
+    addTab(m_speedStack, tr("Speed"));
+
+    m_speed->installEventFilter(this);
+    connect(m_strip, &views::DensityStrip::layerSelected, this, &AnalysisTabs::layerClicked);
+    connect(m_speed, &views::SpeedView::layerSelected, this, [this](int index) {
+        if (!m_compiled) return;
+        for (const cg::LayerCode& code : m_compiled->layers) {
+            if (code.index != index) continue;
+            const int layer = prunableOfNode(code.node);
+            if (layer >= 0) emit layerClicked(layer);
+        }
+    });
+    connect(m_measureButton, &QPushButton::clicked, this, [this] { measure(3); });
+    connect(m_session, &views::ModelSession::planApplied, this, &AnalysisTabs::planChanged);
+    connect(m_session, &views::ModelSession::modelLoaded, this, [this] {
+        m_layer = -1;  // the table's rows are a new model's
+        planChanged();
+    });
+}
+
+bool AnalysisTabs::eventFilter(QObject* watched, QEvent* event) {
+    // SpeedView fits its wrapped labels' minimum heights on resize with heightForWidth, which
+    // QLabel expands to the current minimum: once narrow, the view would never get shorter
+    // again. Clearing them first lets its own fit start from the text.
+    if (watched == m_speed && event->type() == QEvent::Resize) {
+        for (QLabel* label : m_speed->findChildren<QLabel*>())
+            if (label->wordWrap()) label->setMinimumHeight(0);
+    }
+    return QTabWidget::eventFilter(watched, event);
+}
+
+QStringList AnalysisTabs::pageNames() {
+    return {QStringLiteral("sparsity"), QStringLiteral("patterns"), QStringLiteral("kernels"),
+            QStringLiteral("speed")};
+}
+
+QWidget* AnalysisTabs::page(const QString& name) const {
+    const auto i = pageNames().indexOf(name);
+    return i < 0 ? nullptr : widget(static_cast<int>(i));
+}
+
+int AnalysisTabs::prunableOfNode(int node) const {
+    const auto& layers = m_session->layers();
+    for (size_t i = 0; i < layers.size(); ++i)
+        if (layers[i].node == node) return static_cast<int>(i);
+    return -1;
+}
+
+const cg::LayerCode* AnalysisTabs::codeOf(int layer) const {
+    if (!m_compiled || layer < 0 || layer >= static_cast<int>(m_session->layers().size()))
+        return nullptr;
+    const int node = m_session->layers()[static_cast<size_t>(layer)].node;
+    for (const cg::LayerCode& code : m_compiled->layers)
+        if (code.node == node) return &code;
+    return nullptr;
+}
+
+void AnalysisTabs::jobDone(int& counter) {
+    --counter;
+    if (!isBusy()) emit idle();
+}
+
+void AnalysisTabs::planChanged() {
+    ++m_planGeneration;
+    m_compiled.reset();
+    const bool pruned = m_session->hasModel() && m_session->state().pruned.has_value();
+    const int page = pruned ? 1 : 0;
+    m_sparsityStack->setCurrentIndex(page);
+    m_patternsStack->setCurrentIndex(page);
+    m_kernelsStack->setCurrentIndex(page);
+    m_speedStack->setCurrentIndex(page);
+    m_measureButton->setEnabled(false);
+    m_speed->setData({});
+    if (!pruned) {
+        showLayer();
+        return;
+    }
+    const views::PruneState& state = m_session->state();
+    m_strip->setData(views::densityStripFromStats(state.stats));
+    m_modelPatterns->setData(views::patternDataFromModel(state.stats, *state.pruned));
+    m_kernelsWaiting->setText(tr("Compiling the pruned model..."));
+    showLayer();
+
+    const quint64 generation = m_planGeneration;
+    auto* watcher = new QFutureWatcher<CompileResult>(this);
+    connect(watcher, &QFutureWatcher<CompileResult>::finished, this, [this, watcher, generation] {
+        watcher->deleteLater();
+        const CompileResult r = watcher->result();
+        if (generation == m_planGeneration) {
+            if (r.model) {
+                m_compiled = r.model;
+                m_speed->setData(views::speedDataFromMeasure(*m_compiled));
+                m_measureButton->setEnabled(true);
+                showLayer();
+            } else {
+                m_kernelsWaiting->setText(tr("The sparse compiler failed: %1").arg(r.error));
+            }
+        }
+        jobDone(m_compileJobs);
+    });
+    ++m_compileJobs;
+    // A PrunedModel copy shares its graph's tensors; the session's state is never touched from
+    // the worker, and undo may drop it meanwhile.
+    watcher->setFuture(QtConcurrent::run([pruned = *state.pruned] {
+        CompileResult r;
+        auto model = cg::compileLayers(pruned);
+        if (model.ok()) {
+            r.model = std::make_shared<const cg::SparseModel>(std::move(model).value());
+        } else {
+            r.error = views::errorText(model.error());
+        }
+        return r;
+    }));
+}
+
+void AnalysisTabs::selectLayer(int layer) {
+    if (layer == m_layer) return;
+    m_layer = layer;
+    showLayer();
+}
+
+void AnalysisTabs::showLayer() {
+    ++m_kernelsRequest;
+    const bool pruned = m_session->hasModel() && m_session->state().pruned.has_value();
+    const int count = pruned ? static_cast<int>(m_session->state().pruned->layers.size()) : 0;
+    if (!pruned || m_layer < 0 || m_layer >= count) {
+        m_strip->setSelectedLayer(-1);
+        m_sparsity->setData({});
+        m_layerPatterns->setData({});
+        if (pruned) {
+            m_kernelsWaiting->setText(tr("Select a layer in the table or the density strip."));
+            m_kernelsStack->setCurrentIndex(1);
+        }
+        return;
+    }
+    const views::PruneState& state = m_session->state();
+    const auto& lp = state.pruned->layers[static_cast<size_t>(m_layer)];
+    m_strip->setSelectedLayer(m_layer);
+    m_sparsity->setData(views::sparsityDataFromLayer(lp.projection, lp.layer.name));
+    fitMaps();
+    // By name: the statistics need not list the layers in the same order.
+    for (const engine::prune::LayerStats& stats : state.stats.layers) {
+        if (stats.name == lp.layer.name) {
+            m_layerPatterns->setData(views::patternDataFromLayer(stats, lp.projection));
+            break;
+        }
+    }
+    if (!m_compiled) {
+        m_kernelsStack->setCurrentIndex(1);  // the compile's message stays
+        return;
+    }
+    const cg::LayerCode* code = codeOf(m_layer);
+    if (!code) {
+        m_kernelsWaiting->setText(
+            tr("%1 is not among the compiled layers.").arg(QString::fromStdString(lp.layer.name)));
+        m_kernelsStack->setCurrentIndex(1);
+        m_speed->selectLayer(-1);
+        return;
+    }
+    m_speed->selectLayer(code->index);
+    startKernels(*code);
+}
+
+void AnalysisTabs::startKernels(const cg::LayerCode& code) {
+    m_kernelsWaiting->setText(
+        tr("Generating the code of %1...").arg(QString::fromStdString(code.name)));
+    m_kernelsStack->setCurrentIndex(1);
+    const quint64 request = m_kernelsRequest;
+    auto* watcher = new QFutureWatcher<std::shared_ptr<views::KernelsData>>(this);
+    connect(watcher, &QFutureWatcher<std::shared_ptr<views::KernelsData>>::finished, this,
+            [this, watcher, request] {
+                watcher->deleteLater();
+                if (request == m_kernelsRequest) {
+                    m_kernels->setData(std::move(*watcher->result()));
+                    m_kernelsStack->setCurrentIndex(2);
+                }
+                jobDone(m_kernelsJobs);
+            });
+    ++m_kernelsJobs;
+    // The model is shared, so a newer plan replacing m_compiled cannot free the layer under us.
+    watcher->setFuture(QtConcurrent::run([model = m_compiled, layer = &code] {
+        return std::make_shared<views::KernelsData>(
+            views::kernelsDataFromLayer(*layer, model->passes));
+    }));
+}
+
+void AnalysisTabs::fitMaps() {
+    m_sparsity->map()->zoomToFit();
+}
+
+void AnalysisTabs::measure(int runs) {
+    if (!m_compiled || m_measureJobs > 0 || !m_session->state().pruned) return;
+    m_measureButton->setEnabled(false);
+    m_measureBusy->show();
+    m_measureStatus->setText(tr("Timing the dense and the compiled model (%1 runs each); the "
+                                "window stays usable.")
+                                 .arg(runs));
+    const quint64 generation = m_planGeneration;
+    auto* watcher = new QFutureWatcher<CompileResult>(this);
+    connect(watcher, &QFutureWatcher<CompileResult>::finished, this, [this, watcher, generation] {
+        watcher->deleteLater();
+        m_measureBusy->hide();
+        const CompileResult r = watcher->result();
+        if (generation == m_planGeneration) {
+            m_measureButton->setEnabled(true);
+            if (r.model) {
+                m_speed->setData(views::speedDataFromMeasure(*r.model));
+                const cg::LayerCode* code = codeOf(m_layer);
+                m_speed->selectLayer(code ? code->index : -1);
+                m_measureStatus->setText(tr("Measured on this machine; Measure again to retime."));
+            } else {
+                m_measureStatus->setText(tr("The measure failed: %1").arg(r.error));
+            }
+        }
+        jobDone(m_measureJobs);
+    });
+    ++m_measureJobs;
+    engine::cpu::MeasureOptions options;
+    options.runs = runs;
+    watcher->setFuture(
+        QtConcurrent::run([graph = m_session->state().pruned->graph, model = m_compiled, options] {
+            CompileResult r;
+            auto measured = engine::cpu::keepFasterKernels(graph, *model, options);
+            if (measured.ok()) {
+                r.model = std::make_shared<const cg::SparseModel>(std::move(measured).value());
+            } else {
+                r.error = views::errorText(measured.error());
+            }
+            return r;
+        }));
+}
+
+}  // namespace prunelab::gui

@@ -1,0 +1,98 @@
+// The window's central tabs (Sparsity, Patterns, Kernels, Speed) on the session's selected layer,
+// with the compiled model, the generated source and the measured timings built off the UI thread.
+#pragma once
+
+#include <QTabWidget>
+#include <memory>
+
+#include "engine/codegen/sparse_ir.h"
+
+class QLabel;
+class QProgressBar;
+class QPushButton;
+class QStackedWidget;
+
+namespace prunelab::views {
+class DensityStrip;
+class KernelsView;
+class ModelSession;
+class PatternView;
+class SparsityView;
+class SpeedView;
+}  // namespace prunelab::views
+
+namespace prunelab::gui {
+
+class AnalysisTabs : public QTabWidget {
+    Q_OBJECT
+
+  public:
+    explicit AnalysisTabs(views::ModelSession* session, QWidget* parent = nullptr);
+
+    // The tab pages by their --view names ("sparsity", ...); nullptr when unknown.
+    QWidget* page(const QString& name) const;
+    static QStringList pageNames();
+
+    views::SparsityView* sparsityView() const { return m_sparsity; }
+    views::DensityStrip* densityStrip() const { return m_strip; }
+    views::PatternView* layerPatternView() const { return m_layerPatterns; }
+    views::PatternView* modelPatternView() const { return m_modelPatterns; }
+    views::KernelsView* kernelsView() const { return m_kernels; }
+    views::SpeedView* speedView() const { return m_speed; }
+    // The compiled layers of the current plan; nullptr while compiling or without a plan.
+    const engine::codegen::SparseModel* compiled() const { return m_compiled.get(); }
+    int selectedLayer() const { return m_layer; }
+    // A background job (compile, source, measure) is running; idle() follows when none is.
+    bool isBusy() const { return m_compileJobs + m_kernelsJobs + m_measureJobs > 0; }
+    bool isMeasuring() const { return m_measureJobs > 0; }
+    // Times the compiled model (cpu::keepFasterKernels with `runs` runs) in the background; a
+    // no-op without a compiled model or while a measure runs.
+    void measure(int runs);
+    // Zooms the sparsity map so the whole layer fits its current size.
+    void fitMaps();
+
+  public slots:
+    // The layer by its prunableLayers() index (-1: none). Echoes never emit layerClicked.
+    void selectLayer(int layer);
+
+  protected:
+    bool eventFilter(QObject* watched, QEvent* event) override;
+
+  signals:
+    // A person picked a layer in a view (density strip or speed bars): prunableLayers() index.
+    void layerClicked(int layer);
+    void idle();
+
+  private:
+    void planChanged();
+    void showLayer();
+    void startKernels(const engine::codegen::LayerCode& code);
+    void jobDone(int& counter);
+    // The compiled layer of prunable layer `layer`; nullptr when not compiled.
+    const engine::codegen::LayerCode* codeOf(int layer) const;
+    int prunableOfNode(int node) const;
+
+    views::ModelSession* m_session;
+    int m_layer = -1;
+    // Bumped on every plan change and layer selection: a result for an older one is dropped.
+    quint64 m_planGeneration = 0, m_kernelsRequest = 0;
+    int m_compileJobs = 0, m_kernelsJobs = 0, m_measureJobs = 0;
+    std::shared_ptr<const engine::codegen::SparseModel> m_compiled;
+
+    QStackedWidget* m_sparsityStack;
+    QStackedWidget* m_patternsStack;
+    QStackedWidget* m_kernelsStack;
+    QStackedWidget* m_speedStack;
+    QLabel* m_kernelsWaiting;
+    views::SparsityView* m_sparsity;
+    views::DensityStrip* m_strip;
+    views::PatternView* m_layerPatterns;
+    views::PatternView* m_modelPatterns;
+    views::KernelsView* m_kernels;
+    views::SpeedView* m_speed;
+    QPushButton* m_measureButton;
+    QProgressBar* m_measureBusy;
+    QLabel* m_measureStatus;
+};
+
+}  // namespace prunelab::gui
