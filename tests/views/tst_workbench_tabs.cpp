@@ -1,0 +1,194 @@
+// The window's analysis tabs on BlazeFace (face-front) with patdnn-8: every view follows the
+// selected layer and agrees with the engine, clicks in the views select table rows, and the real
+// `prunelab --view X --screenshot` writes a PNG of the requested size for each tab.
+#include <QDeadlineTimer>
+#include <QImage>
+#include <QProcess>
+#include <QSignalSpy>
+#include <QStackedWidget>
+#include <QTableView>
+#include <QTemporaryDir>
+#include <QtTest>
+#include <algorithm>
+#include <filesystem>
+
+#include "app/gui/analysis_tabs.h"
+#include "app/gui/main_window.h"
+#include "engine/prune/plan.h"
+#include "views/kernels/kernels_view.h"
+#include "views/patterns/pattern_view.h"
+#include "views/session/model_session.h"
+#include "views/sparsity/density_strip.h"
+#include "views/sparsity/sparsity_view.h"
+#include "views/speed/speed_view.h"
+
+using namespace prunelab;
+
+namespace {
+
+bool haveBlazeFace() {
+    return std::filesystem::exists(PRUNELAB_CACHE_DIR "/models/blazeface");
+}
+
+#define SKIP_WITHOUT_BLAZEFACE()                                                          \
+    if (!haveBlazeFace())                                                                 \
+    QSKIP("SKIPPED: face-front (BlazeFace) is not in the asset cache " PRUNELAB_CACHE_DIR \
+          "; run ./prunelab setup")
+
+int stackPage(gui::AnalysisTabs* tabs, const char* name) {
+    auto* stack = qobject_cast<QStackedWidget*>(tabs->page(QString::fromLatin1(name)));
+    return stack ? stack->currentIndex() : -2;
+}
+
+}  // namespace
+
+class TestWorkbenchTabs : public QObject {
+    Q_OBJECT
+
+  private:
+    // Opens face-front and applies patdnn-8; false (with a failure recorded) when it cannot.
+    bool openAndPrune(gui::MainWindow& window) {
+        QSignalSpy loaded(window.session(), &views::ModelSession::modelLoaded);
+        window.openModel(QStringLiteral("face-front"));
+        if (!loaded.wait(60'000)) return false;
+        gui::AnalysisTabs* tabs = window.analysisTabs();
+        // No plan yet: every tab says what to do instead of drawing a dense model.
+        for (const char* name : {"sparsity", "patterns", "kernels", "speed"})
+            if (stackPage(tabs, name) != 0) return false;
+        auto plan = engine::prune::presetPlan("patdnn-8");
+        if (!plan.ok()) return false;
+        QSignalSpy applied(window.session(), &views::ModelSession::planApplied);
+        window.session()->applyPlan(*plan);
+        if (!applied.wait(60'000)) return false;
+        QDeadlineTimer deadline(60'000);
+        while ((tabs->isBusy() || !tabs->compiled()) && !deadline.hasExpired()) QTest::qWait(20);
+        return tabs->compiled() != nullptr;
+    }
+
+  private slots:
+    void viewsFollowTheSelectedLayer() {
+        SKIP_WITHOUT_BLAZEFACE();
+        gui::MainWindow window(/*interactive=*/false);
+        window.resize(1280, 800);
+        window.show();
+        QVERIFY(openAndPrune(window));
+        gui::AnalysisTabs* tabs = window.analysisTabs();
+        const views::PruneState& state = window.session()->state();
+        QVERIFY(state.pruned);
+        const auto& pruned = *state.pruned;
+        QCOMPARE(pruned.layers.size(), window.session()->layers().size());
+
+        // Every layer, whatever its kind (3x3, depthwise, 1x1): none may crash a view.
+        int patternLayers = 0;
+        for (size_t i = 0; i < pruned.layers.size(); ++i) {
+            const auto& lp = pruned.layers[i];
+            window.selectLayer(static_cast<int>(i));
+            QCOMPARE(tabs->selectedLayer(), static_cast<int>(i));
+            QCOMPARE(window.layerTable()->currentIndex().row(), static_cast<int>(i));
+
+            const views::SparsityData& sparsity = tabs->sparsityView()->map()->data();
+            QCOMPARE(sparsity.layerName, lp.layer.name);
+            const auto mask = lp.projection.mask.span<uint8_t>();
+            const int64_t kept =
+                std::count_if(mask.begin(), mask.end(), [](uint8_t m) { return m; });
+            QCOMPARE(sparsity.keptCount(), kept);
+            QCOMPARE(tabs->densityStrip()->selectedLayer(), static_cast<int>(i));
+
+            const auto stats = std::find_if(state.stats.layers.begin(), state.stats.layers.end(),
+                                            [&](const auto& s) { return s.name == lp.layer.name; });
+            QVERIFY(stats != state.stats.layers.end());
+            const views::PatternData& patterns = tabs->layerPatternView()->data();
+            for (const auto& [pattern, count] : stats->patternHistogram)
+                QCOMPARE(patterns.countOf(pattern), count);
+            if (!stats->patternHistogram.empty()) ++patternLayers;
+
+            // The kernels tab shows this layer's compiled decision once its source is built.
+            const auto code = std::find_if(
+                tabs->compiled()->layers.begin(), tabs->compiled()->layers.end(),
+                [&](const engine::codegen::LayerCode& c) { return c.node == lp.layer.node; });
+            QVERIFY2(code != tabs->compiled()->layers.end(), lp.layer.name.c_str());
+            QTRY_VERIFY_WITH_TIMEOUT(!tabs->isBusy(), 60'000);
+            QCOMPARE(stackPage(tabs, "kernels"), 2);
+            QCOMPARE(tabs->kernelsView()->data().layer.node, lp.layer.node);
+            QCOMPARE(tabs->kernelsView()->data().layer.decision, code->decision);
+            QCOMPARE(tabs->speedView()->selectedIndex(), code->index);
+        }
+        QVERIFY2(patternLayers > 0, "patdnn-8 pruned no BlazeFace layer with patterns");
+
+        // The model-wide pattern view sums every layer's histogram.
+        int64_t keptKernels = 0;
+        for (const auto& s : state.stats.layers)
+            for (const auto& [pattern, count] : s.patternHistogram) keptKernels += count;
+        int64_t shown = 0;
+        for (const auto& e : tabs->modelPatternView()->data().entries) shown += e.count;
+        QCOMPARE(shown, keptKernels);
+    }
+
+    void clicksInViewsSelectTableRows() {
+        SKIP_WITHOUT_BLAZEFACE();
+        gui::MainWindow window(/*interactive=*/false);
+        window.resize(1280, 800);
+        window.show();
+        QVERIFY(openAndPrune(window));
+        gui::AnalysisTabs* tabs = window.analysisTabs();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+
+        tabs->setCurrentWidget(tabs->page(QStringLiteral("sparsity")));
+        views::DensityStrip* strip = tabs->densityStrip();
+        QTRY_VERIFY(strip->isVisible() && strip->barCount() > 5);
+        QTest::mouseClick(strip, Qt::LeftButton, {}, strip->barSlot(5).center());
+        QCOMPARE(window.layerTable()->currentIndex().row(), 5);
+        QCOMPARE(tabs->selectedLayer(), 5);
+        QCOMPARE(tabs->sparsityView()->map()->data().layerName, window.session()->layers()[5].name);
+
+        tabs->setCurrentWidget(tabs->page(QStringLiteral("speed")));
+        views::SpeedBars* bars = tabs->speedView()->bars();
+        QTRY_VERIFY(bars->isVisible() && bars->rowCount() > 3);
+        QTest::mouseClick(bars, Qt::LeftButton, {}, bars->rowRect(3).center());
+        const engine::codegen::LayerCode& code = tabs->compiled()->layers[3];
+        const int row = window.layerTable()->currentIndex().row();
+        QVERIFY(row >= 0);
+        QCOMPARE(window.session()->layers()[static_cast<size_t>(row)].node, code.node);
+        QTRY_VERIFY_WITH_TIMEOUT(!tabs->isBusy(), 60'000);
+        QCOMPARE(tabs->kernelsView()->data().layer.index, code.index);
+    }
+
+    void screenshotOfEveryTab_data() {
+        QTest::addColumn<QString>("view");
+        for (const char* v : {"sparsity", "patterns", "kernels", "speed"})
+            QTest::newRow(v) << QString::fromLatin1(v);
+    }
+
+    void screenshotOfEveryTab() {
+        SKIP_WITHOUT_BLAZEFACE();
+        QFETCH(QString, view);
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString planPath = dir.filePath(QStringLiteral("patdnn-8.json"));
+        auto plan = engine::prune::presetPlan("patdnn-8");
+        QVERIFY(plan.ok());
+        QVERIFY(engine::prune::savePlanFile(*plan, planPath.toStdString()).ok());
+        const QString out = dir.filePath(view + QStringLiteral(".png"));
+        QProcess p;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+        p.setProcessEnvironment(env);
+        p.start(QStringLiteral(PRUNELAB_GUI_BINARY),
+                {QStringLiteral("face-front"), QStringLiteral("--plan"), planPath,
+                 QStringLiteral("--view"), view, QStringLiteral("--size"),
+                 QStringLiteral("960x600"), QStringLiteral("--screenshot"), out});
+        QVERIFY(p.waitForFinished(180'000));
+        QVERIFY2(p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0,
+                 p.readAllStandardError().constData());
+        QImage image(out);
+        QVERIFY2(!image.isNull(), qPrintable(out));
+        QCOMPARE(image.size(), QSize(960, 600));
+        QSet<QRgb> colours;
+        for (int y = 0; y < image.height(); y += 7)
+            for (int x = 0; x < image.width(); x += 7) colours.insert(image.pixel(x, y));
+        QVERIFY2(colours.size() > 3, "the screenshot is (nearly) one colour");
+    }
+};
+
+QTEST_MAIN(TestWorkbenchTabs)
+#include "tst_workbench_tabs.moc"
