@@ -4,7 +4,9 @@
 // the PNG and exits.
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QImage>
 #include <QPixmap>
+#include <QSet>
 #include <QTimer>
 #include <cstdio>
 #include <memory>
@@ -24,6 +26,20 @@ namespace {
 int die(const QString& message) {
     std::fprintf(stderr, "prunelab: %s\n", qPrintable(message));
     return 1;
+}
+
+// A picture of at most 256 colours (tables, text) as an exact palette image, a third of the
+// bytes of RGB; others as they are, since quantising would change the colour maps.
+QImage smallestExact(const QImage& image) {
+    QSet<QRgb> colours;
+    for (int y = 0; y < image.height(); ++y) {
+        const auto* line = reinterpret_cast<const QRgb*>(image.constScanLine(y));
+        for (int x = 0; x < image.width(); ++x) {
+            colours.insert(line[x]);
+            if (colours.size() > 256) return image;
+        }
+    }
+    return image.convertToFormat(QImage::Format_Indexed8, Qt::ThresholdDither);
 }
 
 // The layer --layer names, or the first one the plan pruned (a dense layer's map says little).
@@ -63,8 +79,9 @@ void captureWhenReady(gui::MainWindow& window, const QString& out, const QString
         }
         tabs->fitMaps();
         QApplication::processEvents();
-        const QPixmap shot = target->grab();
-        if (shot.isNull() || !shot.save(out, "PNG")) {
+        const QImage shot = smallestExact(target->grab().toImage());
+        // Quality 0 is zlib's strongest compression: the gallery's pictures live in the repo.
+        if (shot.isNull() || !shot.save(out, "PNG", /*quality=*/0)) {
             QApplication::exit(die(QStringLiteral("could not write the screenshot %1").arg(out)));
             return;
         }

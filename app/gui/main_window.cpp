@@ -64,9 +64,10 @@ MainWindow::MainWindow(bool interactive, QWidget* parent)
     auto* central = new QSplitter(Qt::Horizontal, this);
     central->addWidget(m_table);
     central->addWidget(m_tabs);
-    // The maps need the room; the table's name and density columns fit in the rest.
+    // The maps need the room; the table's name, scheme and density columns fit in the rest.
     central->setStretchFactor(0, 2);
     central->setStretchFactor(1, 3);
+    central->setSizes({400, 600});
     setCentralWidget(central);
     m_views.insert(QStringLiteral("layers"), m_table);
     for (const QString& name : AnalysisTabs::pageNames()) m_views.insert(name, m_tabs->page(name));
