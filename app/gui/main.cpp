@@ -4,9 +4,7 @@
 // the PNG and exits.
 #include <QApplication>
 #include <QCommandLineParser>
-#include <QImage>
 #include <QPixmap>
-#include <QSet>
 #include <QTimer>
 #include <cstdio>
 #include <memory>
@@ -26,20 +24,6 @@ namespace {
 int die(const QString& message) {
     std::fprintf(stderr, "prunelab: %s\n", qPrintable(message));
     return 1;
-}
-
-// A picture of at most 256 colours (tables, text) as an exact palette image, a third of the
-// bytes of RGB; others as they are, since quantising would change the colour maps.
-QImage smallestExact(const QImage& image) {
-    QSet<QRgb> colours;
-    for (int y = 0; y < image.height(); ++y) {
-        const auto* line = reinterpret_cast<const QRgb*>(image.constScanLine(y));
-        for (int x = 0; x < image.width(); ++x) {
-            colours.insert(line[x]);
-            if (colours.size() > 256) return image;
-        }
-    }
-    return image.convertToFormat(QImage::Format_Indexed8, Qt::ThresholdDither);
 }
 
 // The layer --layer names, or the first one the plan pruned (a dense layer's map says little).
@@ -79,7 +63,7 @@ void captureWhenReady(gui::MainWindow& window, const QString& out, const QString
         }
         tabs->fitMaps();
         QApplication::processEvents();
-        const QImage shot = smallestExact(target->grab().toImage());
+        const QPixmap shot = target->grab();
         // Quality 0 is zlib's strongest compression: the gallery's pictures live in the repo.
         if (shot.isNull() || !shot.save(out, "PNG", /*quality=*/0)) {
             QApplication::exit(die(QStringLiteral("could not write the screenshot %1").arg(out)));
