@@ -124,6 +124,39 @@ class TestWorkbenchTabs : public QObject {
         QCOMPARE(shown, keptKernels);
     }
 
+    // PP-OCR's direction classifier ends in a MatMul (a Gemm-like layer) after 3x3, depthwise
+    // and 1x1 convs: every view takes every one of them, under a scheme that prunes them all.
+    void everyLayerKindOfAClassifier() {
+        if (!std::filesystem::exists(PRUNELAB_CACHE_DIR "/models/ppocr"))
+            QSKIP(
+                "SKIPPED: text-direction (PP-OCR cls) is not in the asset cache " PRUNELAB_CACHE_DIR
+                "; run ./prunelab setup");
+        gui::MainWindow window(/*interactive=*/false);
+        window.resize(1280, 800);
+        window.show();
+        QSignalSpy loaded(window.session(), &views::ModelSession::modelLoaded);
+        window.openModel(QStringLiteral("text-direction"));
+        QVERIFY(loaded.wait(60'000));
+        auto plan = engine::prune::presetPlan("uniform-75");
+        QVERIFY(plan.ok());
+        plan->keepFirstLast = false;
+        QSignalSpy applied(window.session(), &views::ModelSession::planApplied);
+        window.session()->applyPlan(*plan);
+        QVERIFY(applied.wait(60'000));
+        gui::AnalysisTabs* tabs = window.analysisTabs();
+        QTRY_VERIFY_WITH_TIMEOUT(!tabs->isBusy() && tabs->compiled(), 60'000);
+        const auto& layers = window.session()->layers();
+        bool sawMatMul = false;
+        for (size_t i = 0; i < layers.size(); ++i) {
+            window.selectLayer(static_cast<int>(i));
+            QTRY_VERIFY_WITH_TIMEOUT(!tabs->isBusy(), 60'000);
+            QCOMPARE(tabs->sparsityView()->map()->data().layerName, layers[i].name);
+            QCOMPARE(tabs->kernelsView()->data().layer.node, layers[i].node);
+            sawMatMul = sawMatMul || tabs->kernelsView()->data().layer.gemm;
+        }
+        QVERIFY2(sawMatMul, "no Gemm/MatMul layer reached the kernels view");
+    }
+
     void clicksInViewsSelectTableRows() {
         SKIP_WITHOUT_BLAZEFACE();
         gui::MainWindow window(/*interactive=*/false);
