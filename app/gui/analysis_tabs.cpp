@@ -177,6 +177,10 @@ void AnalysisTabs::planChanged() {
     m_speedStack->setCurrentIndex(page);
     m_measureButton->setEnabled(false);
     m_speed->setData({});
+    if (!isMeasuring()) {
+        m_measureStatus->setText(tr(
+            "Timings take a while: press Measure to time every compiled layer on this machine."));
+    }
     if (!pruned) {
         showLayer();
         return;
@@ -295,7 +299,14 @@ void AnalysisTabs::fitMaps() {
 }
 
 void AnalysisTabs::measure(int runs) {
-    if (!m_compiled || m_measureJobs > 0 || !m_session->state().pruned) return;
+    if (!m_compiled || !m_session->state().pruned) return;
+    if (m_measureJobs > 0) {
+        // A measure cannot be stopped midway; its result will be dropped if the plan changed.
+        m_measureStatus->setText(
+            tr("Still timing (an earlier plan's measure may be running); "
+               "press Measure again when it ends."));
+        return;
+    }
     m_measureButton->setEnabled(false);
     m_measureBusy->show();
     m_measureStatus->setText(tr("Timing the dense and the compiled model (%1 runs each); the "

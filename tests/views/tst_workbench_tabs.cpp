@@ -1,6 +1,6 @@
 // The window's analysis tabs on BlazeFace (face-front) with patdnn-8: every view follows the
-// selected layer and agrees with the engine, clicks in the views select table rows, and the real
-// `prunelab --view X --screenshot` writes a PNG of the requested size for each tab.
+// selected layer and agrees with the engine, clicks in the views select table rows, every layer
+// kind (MatMul too) is shown, and `prunelab --view X --screenshot` writes each tab's PNG.
 #include <QDeadlineTimer>
 #include <QImage>
 #include <QProcess>
