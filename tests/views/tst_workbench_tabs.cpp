@@ -157,6 +157,23 @@ class TestWorkbenchTabs : public QObject {
         QVERIFY2(sawMatMul, "no Gemm/MatMul layer reached the kernels view");
     }
 
+    // Measure runs in the background (the call returns at once) and fills the speed view with
+    // the measure pass's times.
+    void measureInTheBackground() {
+        SKIP_WITHOUT_BLAZEFACE();
+        gui::MainWindow window(/*interactive=*/false);
+        QVERIFY(openAndPrune(window));
+        gui::AnalysisTabs* tabs = window.analysisTabs();
+        QVERIFY(tabs->speedView()->barCount() > 0);
+        for (const views::SpeedLayer& l : tabs->speedView()->data().layers) QVERIFY(!l.measured());
+        tabs->measure(1);
+        QVERIFY(tabs->isMeasuring());
+        QTRY_VERIFY_WITH_TIMEOUT(!tabs->isMeasuring(), 120'000);
+        const auto& layers = tabs->speedView()->data().layers;
+        QVERIFY(std::any_of(layers.begin(), layers.end(),
+                            [](const views::SpeedLayer& l) { return l.measured(); }));
+    }
+
     void clicksInViewsSelectTableRows() {
         SKIP_WITHOUT_BLAZEFACE();
         gui::MainWindow window(/*interactive=*/false);
