@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "app/gui/analysis_tabs.h"
+#include "app/gui/appearance.h"
 #include "app/gui/main_window.h"
 #include "app/gui/model_opener.h"
 #include "engine/prune/plan.h"
@@ -148,7 +149,12 @@ int main(int argc, char** argv) {
         QStringLiteral("layer"),
         QStringLiteral("Select this prunable layer (0-based; default the first pruned one)."),
         QStringLiteral("N"));
-    parser.addOptions({planOption, presetOption, viewOption, shotOption, sizeOption, layerOption});
+    const QCommandLineOption darkOption(QStringLiteral("dark"),
+                                        QStringLiteral("Use the dark palette."));
+    const QCommandLineOption projectorOption(
+        QStringLiteral("projector"), QStringLiteral("Projector mode: text 1.5 times larger."));
+    parser.addOptions({planOption, presetOption, viewOption, shotOption, sizeOption, layerOption,
+                       darkOption, projectorOption});
     parser.process(app);
 
     const QStringList args = parser.positionalArguments();
@@ -180,6 +186,13 @@ int main(int argc, char** argv) {
         if (!ok || layer < 0)
             return die(QStringLiteral("--layer must be a layer index, 0 or more"));
     }
+
+    // The remembered palette and font size for a person; screenshots stay in the default look
+    // unless asked, so the gallery does not depend on who took it.
+    gui::Appearance appearance = screenshot ? gui::Appearance{} : gui::loadAppearance();
+    if (parser.isSet(darkOption)) appearance.dark = true;
+    if (parser.isSet(projectorOption)) appearance.projector = true;
+    gui::applyAppearance(appearance);
 
     gui::MainWindow window(!screenshot);
     const QString view = parser.value(viewOption);

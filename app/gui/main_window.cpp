@@ -22,6 +22,7 @@
 #include <cstdio>
 
 #include "app/gui/analysis_tabs.h"
+#include "app/gui/appearance.h"
 #include "app/gui/model_opener.h"
 #include "views/common/engine_text.h"
 #include "views/model/layer_table_model.h"
@@ -142,6 +143,25 @@ void MainWindow::buildMenus() {
     redo->setShortcut(QKeySequence::Redo);
     edit->addAction(undo);
     edit->addAction(redo);
+
+    QMenu* view = menuBar()->addMenu(tr("&View"));
+    const Appearance current = currentAppearance();
+    QAction* dark = view->addAction(tr("&Dark Palette"));
+    dark->setCheckable(true);
+    dark->setChecked(current.dark);
+    QAction* projector = view->addAction(tr("&Projector Mode (Larger Text)"));
+    projector->setCheckable(true);
+    projector->setChecked(current.projector);
+    auto apply = [this, dark, projector] {
+        Appearance a;
+        a.dark = dark->isChecked();
+        a.projector = projector->isChecked();
+        applyAppearance(a);
+        // Screenshots and tests must not change what a person's next session looks like.
+        if (m_interactive) saveAppearance(a);
+    };
+    connect(dark, &QAction::toggled, this, apply);
+    connect(projector, &QAction::toggled, this, apply);
 }
 
 void MainWindow::openModel(const QString& source) {

@@ -1,5 +1,6 @@
 // The workbench window: File menu (open, catalog models, recent files), drag and drop, the
-// layer table, the analysis tabs on its selected layer, the prune panel and undo. Errors from the
+// layer table, the analysis tabs on its selected layer, the prune panel, undo, and the View
+// menu's palette and projector mode. Errors from the
 // engine become messages; a bad file never closes the window.
 #pragma once
 
