@@ -231,11 +231,16 @@ void SpeedView::resizeEvent(QResizeEvent* event) {
 
 void SpeedView::fitLabels() {
     // A wrapped label's minimum height does not follow its width in a layout: give each the
-    // height its text needs at the current width, so no line is cut off.
+    // height its text needs at the current width, so no line is cut off. The old minimum goes
+    // first: QLabel's heightForWidth never answers less than it, so once narrow the view would
+    // never get shorter again.
     const QMargins m = layout()->contentsMargins();
     const int w = std::max(50, width() - m.left() - m.right());
-    for (QLabel* label : findChildren<QLabel*>())
-        if (label->wordWrap()) label->setMinimumHeight(std::max(0, label->heightForWidth(w)));
+    for (QLabel* label : findChildren<QLabel*>()) {
+        if (!label->wordWrap()) continue;
+        label->setMinimumHeight(0);
+        label->setMinimumHeight(std::max(0, label->heightForWidth(w)));
+    }
 }
 
 void SpeedView::setData(SpeedData data) {
