@@ -15,8 +15,10 @@
 #include "engine/codegen/passes.h"
 #include "engine/runtime/cpu/sparse_measure.h"
 #include "views/common/engine_text.h"
+#include "views/compare/compare_view.h"
 #include "views/kernels/kernels_view.h"
 #include "views/patterns/pattern_view.h"
+#include "views/session/experiment.h"
 #include "views/session/model_session.h"
 #include "views/sparsity/density_strip.h"
 #include "views/sparsity/sparsity_view.h"
@@ -46,7 +48,7 @@ struct CompileResult {
 
 }  // namespace
 
-AnalysisTabs::AnalysisTabs(views::ModelSession* session, QWidget* parent)
+AnalysisTabs::AnalysisTabs(views::ModelSession* session, views::ExperimentLog* log, QWidget* parent)
     : QTabWidget(parent),
       m_session(session),
       m_sparsityStack(new QStackedWidget(this)),
@@ -105,6 +107,10 @@ AnalysisTabs::AnalysisTabs(views::ModelSession* session, QWidget* parent)
     addTab(m_patternsStack, tr("Patterns"));
     addTab(m_kernelsStack, tr("Kernels"));
     addTab(m_speedStack, tr("Speed"));
+    if (log) {
+        m_compare = new views::CompareView(log, this);
+        addTab(m_compare, tr("Compare"));
+    }
 
     m_speed->installEventFilter(this);
     connect(m_strip, &views::DensityStrip::layerSelected, this, &AnalysisTabs::layerClicked);
@@ -137,7 +143,7 @@ bool AnalysisTabs::eventFilter(QObject* watched, QEvent* event) {
 
 QStringList AnalysisTabs::pageNames() {
     return {QStringLiteral("sparsity"), QStringLiteral("patterns"), QStringLiteral("kernels"),
-            QStringLiteral("speed")};
+            QStringLiteral("speed"), QStringLiteral("compare")};
 }
 
 QWidget* AnalysisTabs::page(const QString& name) const {
@@ -325,6 +331,8 @@ void AnalysisTabs::measure(int runs) {
                 const cg::LayerCode* code = codeOf(m_layer);
                 m_speed->selectLayer(code ? code->index : -1);
                 m_measureStatus->setText(tr("Measured on this machine; Measure again to retime."));
+                const views::SpeedData speed = views::speedDataFromMeasure(*r.model);
+                emit measured(speed.compiledTotalMs, speed.denseTotalMs);
             } else {
                 m_measureStatus->setText(tr("The measure failed: %1").arg(r.error));
             }

@@ -1,5 +1,6 @@
 // The window's central tabs (Sparsity, Patterns, Kernels, Speed) on the session's selected layer,
-// with the compiled model, the generated source and the measured timings built off the UI thread.
+// with the compiled model, the generated source and the measured timings built off the UI thread,
+// and Compare, the session's experiments side by side.
 #pragma once
 
 #include <QTabWidget>
@@ -13,7 +14,9 @@ class QPushButton;
 class QStackedWidget;
 
 namespace prunelab::views {
+class CompareView;
 class DensityStrip;
+class ExperimentLog;
 class KernelsView;
 class ModelSession;
 class PatternView;
@@ -27,7 +30,9 @@ class AnalysisTabs : public QTabWidget {
     Q_OBJECT
 
   public:
-    explicit AnalysisTabs(views::ModelSession* session, QWidget* parent = nullptr);
+    // `log` (may be null: no Compare tab) is borrowed; the window owns it beside the session.
+    explicit AnalysisTabs(views::ModelSession* session, views::ExperimentLog* log = nullptr,
+                          QWidget* parent = nullptr);
 
     // The tab pages by their --view names ("sparsity", ...); nullptr when unknown.
     QWidget* page(const QString& name) const;
@@ -39,6 +44,7 @@ class AnalysisTabs : public QTabWidget {
     views::PatternView* modelPatternView() const { return m_modelPatterns; }
     views::KernelsView* kernelsView() const { return m_kernels; }
     views::SpeedView* speedView() const { return m_speed; }
+    views::CompareView* compareView() const { return m_compare; }
     // The compiled layers of the current plan; nullptr while compiling or without a plan.
     const engine::codegen::SparseModel* compiled() const { return m_compiled.get(); }
     int selectedLayer() const { return m_layer; }
@@ -62,6 +68,9 @@ class AnalysisTabs : public QTabWidget {
     // A person picked a layer in a view (density strip or speed bars): prunableLayers() index.
     void layerClicked(int layer);
     void idle();
+    // A measure of the current plan ended with whole-model times (0 when the pass did not time
+    // the whole model, e.g. every layer turned dense).
+    void measured(double compiledMs, double denseMs);
 
   private:
     void planChanged();
@@ -90,6 +99,7 @@ class AnalysisTabs : public QTabWidget {
     views::PatternView* m_modelPatterns;
     views::KernelsView* m_kernels;
     views::SpeedView* m_speed;
+    views::CompareView* m_compare = nullptr;
     QPushButton* m_measureButton;
     QProgressBar* m_measureBusy;
     QLabel* m_measureStatus;

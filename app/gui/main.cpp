@@ -16,6 +16,7 @@
 #include "app/gui/model_opener.h"
 #include "engine/prune/plan.h"
 #include "views/common/engine_text.h"
+#include "views/session/experiment.h"
 #include "views/session/model_session.h"
 
 using namespace prunelab;
@@ -103,7 +104,7 @@ void captureWhenReady(gui::MainWindow& window, const QString& out, const QString
                      [] { QApplication::exit(1); });  // the window printed the message
     QObject::connect(session, &views::ModelSession::modelLoaded, &window, [=] {
         if (plan) {
-            session->applyPlan(*plan);
+            w->experiments()->applyPlan(*plan);
         } else {
             QTimer::singleShot(0, w, select);
         }
@@ -137,7 +138,7 @@ int main(int argc, char** argv) {
     const QCommandLineOption viewOption(
         QStringLiteral("view"),
         QStringLiteral("Show this view; with --screenshot, only it (layers, prune, sparsity, "
-                       "patterns, kernels, speed)."),
+                       "patterns, kernels, speed, compare)."),
         QStringLiteral("NAME"));
     const QCommandLineOption shotOption(QStringLiteral("screenshot"),
                                         QStringLiteral("Write a PNG of the window and exit."),
@@ -212,7 +213,7 @@ int main(int argc, char** argv) {
         QObject::connect(window.session(), &views::ModelSession::modelLoaded, &window,
                          [w, plan, select] {
                              if (plan) {
-                                 w->session()->applyPlan(*plan);
+                                 w->experiments()->applyPlan(*plan);
                              } else {
                                  select();
                              }

@@ -27,6 +27,7 @@
 #include "views/common/engine_text.h"
 #include "views/model/layer_table_model.h"
 #include "views/prune/prune_panel.h"
+#include "views/session/experiment.h"
 #include "views/session/model_session.h"
 
 namespace prunelab::gui {
@@ -42,11 +43,12 @@ MainWindow::MainWindow(bool interactive, QWidget* parent)
     : QMainWindow(parent),
       m_interactive(interactive),
       m_session(new views::ModelSession(workbenchOpener(), this)),
+      m_experiments(new views::ExperimentLog(m_session, this)),
       m_layerModel(new views::LayerTableModel(m_session, this)),
       m_proxy(new QSortFilterProxyModel(this)),
       m_table(new QTableView(this)),
       m_prunePanel(new views::PrunePanel(this)),
-      m_tabs(new AnalysisTabs(m_session, this)) {
+      m_tabs(new AnalysisTabs(m_session, m_experiments, this)) {
     setWindowTitle(tr("PruneLab"));
     setAcceptDrops(true);
 
@@ -71,7 +73,8 @@ MainWindow::MainWindow(bool interactive, QWidget* parent)
     central->setSizes({400, 600});
     setCentralWidget(central);
     m_views.insert(QStringLiteral("layers"), m_table);
-    for (const QString& name : AnalysisTabs::pageNames()) m_views.insert(name, m_tabs->page(name));
+    for (const QString& name : AnalysisTabs::pageNames())
+        if (QWidget* page = m_tabs->page(name)) m_views.insert(name, page);
 
     auto* dock = new QDockWidget(tr("Prune"), this);
     dock->setObjectName(QStringLiteral("pruneDock"));
@@ -96,8 +99,13 @@ MainWindow::MainWindow(bool interactive, QWidget* parent)
     connect(this, &MainWindow::layerSelected, m_tabs,
             [this](int layer) { m_tabs->selectLayer(layer); });
     connect(m_tabs, &AnalysisTabs::layerClicked, this, &MainWindow::selectLayer);
-    connect(m_prunePanel, &views::PrunePanel::applyRequested, m_session,
-            &views::ModelSession::applyPlan);
+    // Through the log, so each applied plan becomes an experiment.
+    connect(m_prunePanel, &views::PrunePanel::applyRequested, m_experiments,
+            [this](const engine::prune::PruningPlan& plan) { m_experiments->applyPlan(plan); });
+    connect(m_tabs, &AnalysisTabs::measured, m_experiments,
+            [this](double compiledMs, double denseMs) {
+                m_experiments->setLatency(compiledMs, denseMs);
+            });
     connect(m_prunePanel, &views::PrunePanel::resetRequested, m_session,
             &views::ModelSession::resetPlan);
     connect(m_prunePanel, &views::PrunePanel::invalidPlan, this, &MainWindow::showError);

@@ -8,6 +8,7 @@
 #include <QMap>
 
 namespace prunelab::views {
+class ExperimentLog;
 class LayerTableModel;
 class ModelSession;
 class PrunePanel;
@@ -30,6 +31,8 @@ class MainWindow : public QMainWindow {
     explicit MainWindow(bool interactive = true, QWidget* parent = nullptr);
 
     views::ModelSession* session() const { return m_session; }
+    // Every plan applied in this window, with its measured times (the Compare tab's rows).
+    views::ExperimentLog* experiments() const { return m_experiments; }
     // A view by the name --view uses ("layers"); nullptr when unknown.
     QWidget* namedView(const QString& name) const { return m_views.value(name, nullptr); }
     QStringList viewNames() const { return m_views.keys(); }
@@ -60,6 +63,7 @@ class MainWindow : public QMainWindow {
 
     bool m_interactive;
     views::ModelSession* m_session;
+    views::ExperimentLog* m_experiments;
     views::LayerTableModel* m_layerModel;
     QSortFilterProxyModel* m_proxy;
     QTableView* m_table;
