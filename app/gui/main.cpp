@@ -1,5 +1,6 @@
-// prunelab: the Qt workbench. `prunelab [MODEL]` opens MODEL (a file or a catalog id; the demo
-// model when none); `prunelab MODEL [--plan P.json | --preset NAME] [--view NAME] [--layer N]
+// prunelab: the Qt workbench. `prunelab [MODEL]` opens MODEL (a file, a catalog id or a
+// .prunelab project; the demo model when none); `prunelab MODEL [--plan P.json | --preset NAME]
+// [--view NAME] [--layer N]
 // --screenshot OUT.png` renders the window (or one view) with that model, plan and layer, writes
 // the PNG and exits.
 #include <QApplication>
@@ -127,7 +128,8 @@ int main(int argc, char** argv) {
     parser.addHelpOption();
     parser.addPositionalArgument(
         QStringLiteral("model"),
-        QStringLiteral("A model file (.onnx, .param, .json, .plab) or a catalog id (default %1)")
+        QStringLiteral("A model file (.onnx, .param, .json, .plab), a catalog id or a .prunelab "
+                       "project (default %1)")
             .arg(QString::fromLatin1(gui::kDemoModel)));
     const QCommandLineOption planOption(QStringLiteral("plan"),
                                         QStringLiteral("Apply this pruning plan (JSON)."),

@@ -29,6 +29,7 @@
 #include "views/prune/prune_panel.h"
 #include "views/session/experiment.h"
 #include "views/session/model_session.h"
+#include "views/session/project.h"
 
 namespace prunelab::gui {
 
@@ -44,6 +45,7 @@ MainWindow::MainWindow(bool interactive, QWidget* parent)
       m_interactive(interactive),
       m_session(new views::ModelSession(workbenchOpener(), this)),
       m_experiments(new views::ExperimentLog(m_session, this)),
+      m_project(new views::ProjectManager(m_session, m_experiments, this)),
       m_layerModel(new views::LayerTableModel(m_session, this)),
       m_proxy(new QSortFilterProxyModel(this)),
       m_table(new QTableView(this)),
@@ -110,6 +112,15 @@ MainWindow::MainWindow(bool interactive, QWidget* parent)
             &views::ModelSession::resetPlan);
     connect(m_prunePanel, &views::PrunePanel::invalidPlan, this, &MainWindow::showError);
     connect(m_session, &views::ModelSession::failed, this, &MainWindow::showError);
+    connect(m_project, &views::ProjectManager::failed, this, &MainWindow::showError);
+    connect(m_project, &views::ProjectManager::opened, this, [this](const QString& path) {
+        setWindowTitle(tr("PruneLab - %1").arg(QFileInfo(path).fileName()));
+        statusBar()->showMessage(tr("Opened the project %1").arg(path));
+    });
+    connect(m_project, &views::ProjectManager::saved, this, [this](const QString& path) {
+        setWindowTitle(tr("PruneLab - %1").arg(QFileInfo(path).fileName()));
+        statusBar()->showMessage(tr("Saved the project %1").arg(path));
+    });
     connect(m_session, &views::ModelSession::busyChanged, this, [this](bool busy) {
         m_prunePanel->setActionsEnabled(!busy && m_session->hasModel());
         if (busy) statusBar()->showMessage(tr("Working..."));
@@ -138,8 +149,15 @@ void MainWindow::buildMenus() {
     QAction* open = file->addAction(tr("&Open..."), this, &MainWindow::chooseFile);
     open->setShortcut(QKeySequence::Open);
     file->addAction(tr("Open &Catalog Model..."), this, &MainWindow::chooseCatalogModel);
+    file->addAction(tr("Open &Project..."), this, &MainWindow::chooseProjectToOpen);
     m_recentMenu = file->addMenu(tr("Open &Recent"));
     updateRecentMenu();
+    file->addSeparator();
+    QAction* save = file->addAction(tr("&Save Project"), this, [this] { saveProject(false); });
+    save->setShortcut(QKeySequence::Save);
+    QAction* saveAs =
+        file->addAction(tr("Save Project &As..."), this, [this] { saveProject(true); });
+    saveAs->setShortcut(QKeySequence::SaveAs);
     file->addSeparator();
     QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
@@ -173,8 +191,40 @@ void MainWindow::buildMenus() {
 }
 
 void MainWindow::openModel(const QString& source) {
+    if (source.endsWith(QLatin1String(".prunelab"), Qt::CaseInsensitive)) {
+        openProject(source);
+        return;
+    }
     statusBar()->showMessage(tr("Opening %1...").arg(source));
     m_session->openModel(source);
+}
+
+void MainWindow::openProject(const QString& path) {
+    statusBar()->showMessage(tr("Opening the project %1...").arg(path));
+    m_project->open(path);
+}
+
+void MainWindow::chooseProjectToOpen() {
+    const QString path = QFileDialog::getOpenFileName(this, tr("Open a project"), QString(),
+                                                      tr("PruneLab projects (*.prunelab)"));
+    if (!path.isEmpty()) openProject(path);
+}
+
+void MainWindow::saveProject(bool askPath) {
+    if (!m_session->hasModel()) {
+        showError(tr("Open a model first: a project saves a model's plans and experiments."));
+        return;
+    }
+    QString path = m_project->path();
+    if (askPath || path.isEmpty()) {
+        path = QFileDialog::getSaveFileName(this, tr("Save the project"),
+                                            path.isEmpty() ? tr("untitled.prunelab") : path,
+                                            tr("PruneLab projects (*.prunelab)"));
+        if (path.isEmpty()) return;
+        if (!path.endsWith(QLatin1String(".prunelab"))) path += QLatin1String(".prunelab");
+    }
+    const engine::Status saved = m_project->save(path);
+    if (!saved.ok()) showError(views::errorText(saved.error()));
 }
 
 void MainWindow::selectLayer(int layer) {
@@ -192,8 +242,9 @@ void MainWindow::selectLayer(int layer) {
 void MainWindow::chooseFile() {
     const QString path = QFileDialog::getOpenFileName(
         this, tr("Open a model"), QString(),
-        tr("Models (*.onnx *.param *.json *.plab);;ONNX (*.onnx);;ncnn (*.param);;"
-           "waifu2x (*.json);;PruneLab (*.plab);;All files (*)"));
+        tr("Models and projects (*.onnx *.param *.json *.plab *.prunelab);;ONNX (*.onnx);;"
+           "ncnn (*.param);;waifu2x (*.json);;PruneLab (*.plab);;PruneLab projects "
+           "(*.prunelab);;All files (*)"));
     if (!path.isEmpty()) openModel(path);
 }
 

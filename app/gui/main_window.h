@@ -11,6 +11,7 @@ namespace prunelab::views {
 class ExperimentLog;
 class LayerTableModel;
 class ModelSession;
+class ProjectManager;
 class PrunePanel;
 }  // namespace prunelab::views
 
@@ -33,12 +34,16 @@ class MainWindow : public QMainWindow {
     views::ModelSession* session() const { return m_session; }
     // Every plan applied in this window, with its measured times (the Compare tab's rows).
     views::ExperimentLog* experiments() const { return m_experiments; }
+    // Save, open and autosave of .prunelab projects.
+    views::ProjectManager* project() const { return m_project; }
     // A view by the name --view uses ("layers"); nullptr when unknown.
     QWidget* namedView(const QString& name) const { return m_views.value(name, nullptr); }
     QStringList viewNames() const { return m_views.keys(); }
     AnalysisTabs* analysisTabs() const { return m_tabs; }
     QTableView* layerTable() const { return m_table; }
+    // A model file or catalog id; a .prunelab file opens as a project.
     void openModel(const QString& source);
+    void openProject(const QString& path);
     // Selects prunable layer `layer` (prunableLayers() order) in the table, which every view
     // follows; -1 clears the selection.
     void selectLayer(int layer);
@@ -56,6 +61,8 @@ class MainWindow : public QMainWindow {
     void buildMenus();
     void chooseFile();
     void chooseCatalogModel();
+    void chooseProjectToOpen();
+    void saveProject(bool askPath);
     void rememberRecent(const QString& source);
     void updateRecentMenu();
     void showError(const QString& message);
@@ -64,6 +71,7 @@ class MainWindow : public QMainWindow {
     bool m_interactive;
     views::ModelSession* m_session;
     views::ExperimentLog* m_experiments;
+    views::ProjectManager* m_project;
     views::LayerTableModel* m_layerModel;
     QSortFilterProxyModel* m_proxy;
     QTableView* m_table;
