@@ -9,10 +9,13 @@
 #include <QtTest>
 #include <filesystem>
 
+#include "app/gui/analysis_tabs.h"
+#include "app/gui/main_window.h"
 #include "app/gui/model_opener.h"
 #include "engine/prune/plan.h"
 #include "engine/tasks/catalog.h"
 #include "views/common/engine_text.h"
+#include "views/compare/compare_view.h"
 #include "views/session/experiment.h"
 #include "views/session/model_session.h"
 #include "views/session/project.h"
@@ -219,6 +222,27 @@ class TestProject : public QObject {
         QCOMPARE(onDisk.value(), w.project.snapshot());
         QVERIFY(!w.project.isDirty());
         QFile::remove(views::recoveryPath());
+    }
+
+    void theWindowOpensAProjectGivenAsItsModel() {
+        // What `prunelab PROJECT.prunelab` does: the window's openModel takes a project.
+        Workbench a;
+        QVERIFY(a.open());
+        QVERIFY(a.apply("tile-75"));
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("window.prunelab"));
+        QVERIFY(a.project.save(path).ok());
+
+        gui::MainWindow window(/*interactive=*/false);
+        QSignalSpy opened(window.project(), &views::ProjectManager::opened);
+        window.openModel(path);
+        QVERIFY(opened.wait(kTimeoutMs));
+        QCOMPARE(window.experiments()->experiments(), a.log.experiments());
+        QCOMPARE(*window.session()->currentPlan(), *a.session.currentPlan());
+        QVERIFY(window.windowTitle().contains(QStringLiteral("window.prunelab")));
+        // The Compare tab shows the restored experiment.
+        QVERIFY(window.namedView(QStringLiteral("compare")) != nullptr);
+        QCOMPARE(window.analysisTabs()->compareView()->model()->rowCount(), 1);
     }
 
     void writesAreAtomic() {
