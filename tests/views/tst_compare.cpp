@@ -11,6 +11,8 @@
 #include <QtTest>
 #include <filesystem>
 
+#include "app/gui/analysis_tabs.h"
+#include "app/gui/main_window.h"
 #include "app/gui/model_opener.h"
 #include "engine/prune/plan.h"
 #include "engine/prune/stats.h"
@@ -18,6 +20,7 @@
 #include "views/compare/compare_view.h"
 #include "views/session/experiment.h"
 #include "views/session/model_session.h"
+#include "views/speed/speed_view.h"
 
 using namespace prunelab;
 using views::CompareModel;
@@ -193,6 +196,43 @@ class TestCompare : public QObject {
         QString error;
         QVERIFY(!view.exportCsv(dir.filePath(QStringLiteral("no/such/dir/x.csv")), &error));
         QVERIFY2(error.contains(QStringLiteral("x.csv")), qPrintable(error));
+    }
+
+    void aMeasureInTheWindowFillsTheExperimentsLatency() {
+        if (!modelCached())
+            QSKIP("face-front (BlazeFace) is not in the asset cache " PRUNELAB_CACHE_DIR
+                  ": run ./prunelab setup");
+        gui::MainWindow window(/*interactive=*/false);
+        gui::AnalysisTabs* tabs = window.analysisTabs();
+        QVERIFY(tabs->compareView() != nullptr);
+        QCOMPARE(window.namedView(QStringLiteral("compare")), tabs->compareView());
+        QSignalSpy loaded(window.session(), &views::ModelSession::modelLoaded);
+        window.openModel(QString::fromLatin1(kModel));
+        QVERIFY(loaded.wait(kTimeoutMs));
+        auto plan = engine::prune::presetPlan("patdnn-8");
+        QVERIFY(plan.ok());
+        QSignalSpy idle(tabs, &gui::AnalysisTabs::idle);
+        window.experiments()->applyPlan(plan.value());
+        QTRY_VERIFY_WITH_TIMEOUT(tabs->compiled() != nullptr && !tabs->isBusy(), kTimeoutMs);
+        QCOMPARE(window.experiments()->experiments().size(), size_t{1});
+        QVERIFY(!window.experiments()->experiments()[0].latencyMs);
+
+        QSignalSpy measured(tabs, &gui::AnalysisTabs::measured);
+        tabs->measure(1);
+        QVERIFY(measured.wait(kTimeoutMs));
+        // The experiment holds the measure pass's whole-model times, as the Speed tab shows them.
+        const views::SpeedData& speed = tabs->speedView()->data();
+        const Experiment& e = window.experiments()->experiments()[0];
+        qInfo("whole model: compiled %.3f ms, dense %.3f ms", speed.compiledTotalMs,
+              speed.denseTotalMs);
+        if (speed.compiledTotalMs > 0) {
+            QCOMPARE(e.latencyMs, std::optional<double>(speed.compiledTotalMs));
+            QCOMPARE(e.denseLatencyMs, std::optional<double>(speed.denseTotalMs));
+            QVERIFY(tabs->compareView()->axes().x == views::CompareAxes::X::LatencyMs);
+        } else {
+            // Every layer turned dense: the pass did not time the whole model.
+            QVERIFY(!e.latencyMs);
+        }
     }
 };
 

@@ -122,6 +122,23 @@ class TestProject : public QObject {
         QCOMPARE(b.log.experiments().back().id, 3);
     }
 
+    void aDenseProjectOpensUnchanged() {
+        // No plan applied when saved: the model as opened is the project, nothing to autosave.
+        Workbench a;
+        QVERIFY(a.open());
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("dense.prunelab"));
+        QVERIFY(a.project.save(path).ok());
+        QVERIFY(!views::readProject(path)->current.has_value());
+        Workbench b;
+        QSignalSpy opened(&b.project, &views::ProjectManager::opened);
+        b.project.open(path);
+        QVERIFY(opened.wait(kTimeoutMs));
+        QVERIFY(!b.session.currentPlan().has_value());
+        QVERIFY(!b.project.isDirty());
+        QCOMPARE(b.project.snapshot(), views::readProject(path).value());
+    }
+
     void badProjectFilesFailNamingTheFile_data() {
         QTest::addColumn<QByteArray>("bytes");
         const Project valid{QString::fromLatin1(kModel), {}, std::nullopt, {}};

@@ -165,16 +165,10 @@ ProjectManager::ProjectManager(ModelSession* session, ExperimentLog* log, QObjec
     connect(m_autosave, &QTimer::timeout, this, &ProjectManager::autosave);
     connect(log, &ExperimentLog::changed, this, &ProjectManager::markDirty);
     connect(session, &ModelSession::planApplied, this, [this] {
-        if (m_opening && m_opening->current && m_session->currentPlan() &&
-            QString::fromStdString(engine::prune::planToJson(*m_session->currentPlan())) ==
-                *m_opening->current) {
-            // The project's own plan is back: the open is complete.
-            m_path = m_openingPath;
-            m_opening.reset();
-            m_restoring = false;
-            m_dirty = false;
-            m_autosave->stop();
-            emit opened(m_path);
+        if (m_opening) {
+            // The open is complete when the project's own plan (or dense) is on screen; other
+            // states on the way (the model as opened) are not changes of the person's.
+            if (m_restoring && currentPlanText() == m_opening->current) finishOpen();
             return;
         }
         markDirty();
@@ -195,8 +189,7 @@ Project ProjectManager::snapshot() const {
     Project p;
     p.model = m_session->hasModel() ? m_session->source() : QString();
     for (const Experiment& e : m_log->experiments()) p.history.push_back(e.plan);
-    if (auto plan = m_session->currentPlan())
-        p.current = QString::fromStdString(engine::prune::planToJson(*plan));
+    p.current = currentPlanText();
     p.experiments = m_log->experiments();
     return p;
 }
@@ -229,18 +222,27 @@ void ProjectManager::open(const QString& path) {
     m_session->openModel(m_opening->model);
 }
 
+std::optional<QString> ProjectManager::currentPlanText() const {
+    if (auto plan = m_session->currentPlan())
+        return QString::fromStdString(engine::prune::planToJson(*plan));
+    return std::nullopt;
+}
+
+void ProjectManager::finishOpen() {
+    m_path = m_openingPath;
+    m_opening.reset();
+    m_restoring = false;
+    m_dirty = false;
+    m_autosave->stop();
+    emit opened(m_path);
+}
+
 void ProjectManager::restore() {
     m_restoring = true;
     m_log->setExperiments(m_opening->experiments);
-    if (!m_opening->current) {
-        m_path = m_openingPath;
-        m_opening.reset();
-        m_restoring = false;
-        m_dirty = false;
-        m_autosave->stop();
-        emit opened(m_path);
-        return;
-    }
+    // The model as opened already shows the project's plan (dense, or a .plab's own): the
+    // planApplied that follows modelLoaded completes the open.
+    if (currentPlanText() == m_opening->current) return;
     // Checked when the file was read, so it parses; applied directly, not through the log:
     // it is an experiment the project already holds.
     auto plan = engine::prune::parsePlanJson(m_opening->current->toStdString());

@@ -79,6 +79,8 @@ class ProjectManager : public QObject {
     void markDirty();
     void autosave();
     void restore();
+    void finishOpen();
+    std::optional<QString> currentPlanText() const;  // planToJson of the session's plan
 
     ModelSession* m_session;
     ExperimentLog* m_log;
