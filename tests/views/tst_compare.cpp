@@ -146,6 +146,18 @@ class TestCompare : public QObject {
         }
         QCOMPARE(log.experiments().size(), size_t{2});
         QCOMPARE(view.model()->rowCount(), 2);
+        // A plan the engine refuses records nothing and leaves no request waiting (the undo
+        // steps below would otherwise be taken for it).
+        {
+            auto bad = engine::prune::presetPlan("patdnn-8");
+            QVERIFY(bad.ok());
+            bad->defaultEntry = engine::prune::PlanEntry::make("no_such_scheme", {});
+            QSignalSpy failed(&session, &views::ModelSession::failed);
+            log.applyPlan(bad.value());
+            QVERIFY(failed.wait(kTimeoutMs));
+            QTRY_VERIFY(!session.isBusy());
+            QCOMPARE(log.experiments().size(), size_t{2});
+        }
         QCOMPARE(view.model()->index(1, CompareModel::Density).data(Qt::EditRole).toDouble(),
                  log.experiments()[1].density);
 

@@ -144,9 +144,10 @@ ExperimentLog::ExperimentLog(ModelSession* session, QObject* parent)
     : QObject(parent), m_session(session) {
     connect(session, &ModelSession::planApplied, this, &ExperimentLog::stateChanged);
     connect(session, &ModelSession::modelLoaded, this, [this] { m_pending.clear(); });
-    // A failed apply never lands; a failed open leaves the pending applies in flight.
-    connect(session, &ModelSession::failed, this, [this](const QString& message) {
-        if (!m_pending.empty() && message.startsWith(tr("Could not apply"))) m_pending.pop_front();
+    // A failed apply never lands. When the session is idle no apply is in flight (its result
+    // handler has run before busyChanged), so whatever still waits was refused or dropped.
+    connect(session, &ModelSession::busyChanged, this, [this](bool busy) {
+        if (!busy) m_pending.clear();
     });
 }
 
@@ -168,9 +169,12 @@ void ExperimentLog::stateChanged() {
     if (!plan) return;
     // An apply lands with its own plan; undo, redo and reset bring back a state whose plan no
     // request is waiting for, so they only move the current experiment.
-    if (!m_pending.empty() && m_pending.front().plan == *plan) {
-        const Pending request = std::move(m_pending.front());
-        m_pending.pop_front();
+    // Applies run concurrently and may land in any order.
+    const auto pending = std::find_if(m_pending.begin(), m_pending.end(),
+                                      [&](const Pending& p) { return p.plan == *plan; });
+    if (pending != m_pending.end()) {
+        const Pending request = std::move(*pending);
+        m_pending.erase(pending);
         const engine::prune::ModelStats& s = m_session->state().stats;
         Experiment e;
         e.id = m_nextId++;

@@ -81,7 +81,7 @@ class ExperimentLog : public QObject {
         engine::prune::PruningPlan plan;
         QString label;
     };
-    std::deque<Pending> m_pending;  // requested applies, oldest first
+    std::deque<Pending> m_pending;  // applies requested and not landed yet, oldest first
     int m_nextId = 1, m_currentId = -1;
 };
 
