@@ -17,6 +17,7 @@
 #include "engine/prune/plan.h"
 #include "engine/prune/stats.h"
 #include "engine/tasks/catalog.h"
+#include "tests/views/widgets_test_util.h"
 #include "views/compare/compare_view.h"
 #include "views/session/experiment.h"
 #include "views/session/model_session.h"
@@ -32,11 +33,7 @@ constexpr int kTimeoutMs = 120'000;
 const char* const kModel = "face-front";
 
 bool modelCached() {
-    auto catalog = engine::loadCatalog(PRUNELAB_SOURCE_DIR "/assets/catalog.json");
-    if (!catalog.ok()) return false;
-    const engine::CatalogEntry* e = catalog->find(kModel);
-    return e && !e->files.empty() &&
-           std::filesystem::exists(std::string(PRUNELAB_CACHE_DIR) + "/" + e->files[0]);
+    return !views::testing::cachedModelFile(kModel).isEmpty();
 }
 
 std::vector<int> front(std::initializer_list<QPointF> points) {

@@ -14,6 +14,7 @@
 #include "engine/prune/pruned_model.h"
 #include "engine/prune/stats.h"
 #include "engine/tasks/catalog.h"
+#include "tests/views/widgets_test_util.h"
 #include "views/model/layer_table_model.h"
 #include "views/session/model_session.h"
 
@@ -27,12 +28,7 @@ const char* const kModel = "face-front";
 
 // The model's file in the asset cache, or empty when ./prunelab setup has not fetched it.
 QString cachedModelFile() {
-    auto catalog = engine::loadCatalog(PRUNELAB_SOURCE_DIR "/assets/catalog.json");
-    if (!catalog.ok()) return {};
-    const engine::CatalogEntry* e = catalog->find(kModel);
-    if (!e || e->files.empty()) return {};
-    const std::string path = std::string(PRUNELAB_CACHE_DIR) + "/" + e->files[0];
-    return std::filesystem::exists(path) ? QString::fromStdString(path) : QString();
+    return views::testing::cachedModelFile(kModel);
 }
 
 // Each layer's weight tensor, for comparing states bit for bit.

@@ -14,6 +14,7 @@
 #include "app/gui/model_opener.h"
 #include "engine/prune/plan.h"
 #include "engine/tasks/catalog.h"
+#include "tests/views/widgets_test_util.h"
 #include "views/common/engine_text.h"
 #include "views/compare/compare_view.h"
 #include "views/session/experiment.h"
@@ -30,11 +31,7 @@ constexpr int kTimeoutMs = 120'000;
 const char* const kModel = "face-front";
 
 bool modelCached() {
-    auto catalog = engine::loadCatalog(PRUNELAB_SOURCE_DIR "/assets/catalog.json");
-    if (!catalog.ok()) return false;
-    const engine::CatalogEntry* e = catalog->find(kModel);
-    return e && !e->files.empty() &&
-           std::filesystem::exists(std::string(PRUNELAB_CACHE_DIR) + "/" + e->files[0]);
+    return !views::testing::cachedModelFile(kModel).isEmpty();
 }
 
 // A window's worth of state: session, experiment log and project manager.

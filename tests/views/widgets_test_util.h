@@ -1,11 +1,12 @@
-// Shared by the sparsity, density strip and pattern view tests: BlazeFace from the asset cache,
-// pruned with a preset, and the layer a test looks at, chosen by what the engine produced.
+// Shared by the workbench's tests: a catalog model's file in the asset cache, and BlazeFace
+// pruned with a preset (the layer a test looks at is chosen by what the engine produced).
 #pragma once
 
 #include <QDir>
 #include <QImage>
 #include <QString>
 
+#include <filesystem>
 #include <optional>
 #include <string>
 
@@ -14,6 +15,17 @@
 #include "plugins/model-files/model_files.h"
 
 namespace prunelab::views::testing {
+
+// The catalog model's file in the asset cache, or empty when ./prunelab setup has not fetched
+// it (the tests then skip, naming it).
+inline QString cachedModelFile(const std::string& id) {
+    auto catalog = engine::loadCatalog(std::string(PRUNELAB_SOURCE_DIR) + "/assets/catalog.json");
+    if (!catalog.ok()) return {};
+    const engine::CatalogEntry* e = catalog->find(id);
+    if (!e || e->files.empty()) return {};
+    const std::string path = std::string(PRUNELAB_CACHE_DIR) + "/" + e->files[0];
+    return std::filesystem::exists(path) ? QString::fromStdString(path) : QString();
+}
 
 // BlazeFace (catalog id "face-front") pruned with `preset`; the reason in `why` when the model
 // is not in the cache or pruning fails (the tests skip, naming it).
