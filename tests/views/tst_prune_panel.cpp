@@ -6,6 +6,7 @@
 #include <QtTest>
 
 #include "engine/prune/plan.h"
+#include "engine/prune/scheme.h"
 #include "views/prune/prune_panel.h"
 
 using namespace prunelab;
@@ -51,6 +52,38 @@ class TestPrunePanel : public QObject {
         QVERIFY(apply);
         QTest::mouseClick(apply, Qt::LeftButton);
         QCOMPARE(spy.count(), 1);
+    }
+
+    void showPlanShowsAPresetOrTheSchemeAndValues() {
+        views::PrunePanel panel;
+        QSignalSpy spy(&panel, &views::PrunePanel::applyRequested);
+        auto* preset = panel.findChild<QComboBox*>(QStringLiteral("preset"));
+        auto* scheme = panel.findChild<QComboBox*>(QStringLiteral("scheme"));
+        QVERIFY(preset && scheme);
+
+        panel.showPlan(engine::prune::presetPlan("patdnn-8").value());
+        QCOMPARE(preset->currentData().toString(), QStringLiteral("patdnn-8"));
+
+        // Not a preset: Custom, with the plan's scheme and its parameters in the controls.
+        const engine::prune::Scheme* s = engine::prune::findScheme("non_structured");
+        QVERIFY(s);
+        engine::prune::ParamValues values;
+        for (const engine::prune::ParamSpec& spec : s->params())
+            if (spec.type == engine::prune::ParamSpec::Type::Real)
+                values.set(spec.key, spec.defaultNumber > 0.5 ? 0.4 : 0.6);
+        engine::prune::PruningPlan custom;
+        custom.defaultEntry = engine::prune::PlanEntry::make("non_structured", values);
+        panel.showPlan(custom);
+        QCOMPARE(preset->currentIndex(), 0);
+        QCOMPARE(scheme->currentData().toString(), QStringLiteral("non_structured"));
+        auto shown = panel.plan();
+        QVERIFY(shown.ok());
+        for (const engine::prune::ParamSpec& spec : s->params())
+            if (spec.type != engine::prune::ParamSpec::Type::Choice)
+                QCOMPARE(shown->defaultEntry.params.number(spec.key, -1),
+                         values.number(spec.key, spec.defaultNumber));
+        // Showing is not applying.
+        QCOMPARE(spy.count(), 0);
     }
 };
 

@@ -33,6 +33,7 @@ PrunePanel::PrunePanel(QWidget* parent) : QWidget(parent) {
     auto* layout = new QVBoxLayout(this);
     auto* top = new QFormLayout;
     m_preset = new QComboBox(this);
+    m_preset->setObjectName(QStringLiteral("preset"));
     m_preset->addItem(tr("Custom (scheme below)"));
     for (const std::string& name : engine::prune::presetNames())
         m_preset->addItem(QString::fromStdString(name), QString::fromStdString(name));
@@ -40,6 +41,7 @@ PrunePanel::PrunePanel(QWidget* parent) : QWidget(parent) {
         tr("Named plans from the literature; editing a parameter makes it custom"));
     top->addRow(tr("Preset"), m_preset);
     m_scheme = new QComboBox(this);
+    m_scheme->setObjectName(QStringLiteral("scheme"));
     for (const engine::prune::Scheme* s : engine::prune::allSchemes()) {
         m_scheme->addItem(
             QString::fromUtf8(s->displayName().data(),
@@ -252,6 +254,30 @@ bool PrunePanel::selectPreset(const QString& name) {
     if (i < 0) return false;
     m_preset->setCurrentIndex(i);
     return true;
+}
+
+void PrunePanel::showPlan(const engine::prune::PruningPlan& plan) {
+    const std::string json = engine::prune::planToJson(plan);
+    for (const std::string& name : engine::prune::presetNames()) {
+        auto preset = engine::prune::presetPlan(name);
+        if (preset.ok() && engine::prune::planToJson(*preset) == json) {
+            selectPreset(QString::fromStdString(name));
+            return;
+        }
+    }
+    // Filling, not editing: the preset goes to Custom here once, not per control.
+    m_filling = true;
+    {
+        const QSignalBlocker block(m_preset);
+        m_preset->setCurrentIndex(0);
+    }
+    if (!plan.defaultEntry.dense) {
+        m_scheme->setCurrentIndex(
+            std::max(0, m_scheme->findData(QString::fromStdString(plan.defaultEntry.scheme))));
+        setValues(plan.defaultEntry.params);
+    }
+    m_filling = false;
+    updateExplanation();
 }
 
 void PrunePanel::setActionsEnabled(bool enabled) {

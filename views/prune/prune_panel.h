@@ -26,6 +26,10 @@ class PrunePanel : public QWidget {
     engine::Result<engine::prune::PruningPlan> plan() const;
     // Selects a preset by name ("patdnn-8"); false when there is none.
     bool selectPreset(const QString& name);
+    // Shows a plan applied elsewhere (--plan, a .plab, a project, an undo): its preset when it
+    // equals one (as JSON), else Custom with the scheme and parameters of its default entry.
+    // A dense default entry leaves the scheme controls as they are. Emits nothing.
+    void showPlan(const engine::prune::PruningPlan& plan);
     // Apply / Reset are disabled while there is no model or a job runs.
     void setActionsEnabled(bool enabled);
 
