@@ -226,6 +226,8 @@ int main(int argc, char** argv) {
         }
         window.resize(size);
         window.show();
+        // Screenshots never offer: nothing may wait on a person there.
+        window.offerRecovery();
     }
     window.openModel(model);
     return QApplication::exec();

@@ -3,16 +3,20 @@
 
 #include <QAction>
 #include <QApplication>
+#include <QCloseEvent>
 #include <QDockWidget>
 #include <QDragEnterEvent>
 #include <QDropEvent>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QHBoxLayout>
 #include <QHeaderView>
 #include <QInputDialog>
+#include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
+#include <QPushButton>
 #include <QSettings>
 #include <QSortFilterProxyModel>
 #include <QSplitter>
@@ -37,6 +41,7 @@ namespace {
 
 constexpr int kMaxRecent = 8;
 const char* const kRecentKey = "recentFiles";
+const char* const kCleanExitKey = "lastCleanExit";
 
 }  // namespace
 
@@ -114,6 +119,11 @@ MainWindow::MainWindow(bool interactive, QWidget* parent)
     connect(m_session, &views::ModelSession::failed, this, &MainWindow::showError);
     connect(m_project, &views::ProjectManager::failed, this, &MainWindow::showError);
     connect(m_project, &views::ProjectManager::opened, this, [this](const QString& path) {
+        if (m_project->path().isEmpty()) {
+            setWindowTitle(tr("PruneLab - %1 (recovered, unsaved)").arg(m_session->source()));
+            statusBar()->showMessage(tr("Restored unsaved work from %1").arg(path));
+            return;
+        }
         setWindowTitle(tr("PruneLab - %1").arg(QFileInfo(path).fileName()));
         statusBar()->showMessage(tr("Opened the project %1").arg(path));
     });
@@ -135,6 +145,9 @@ MainWindow::MainWindow(bool interactive, QWidget* parent)
         rememberRecent(m_session->source());
     });
     connect(m_session, &views::ModelSession::planApplied, this, [this] {
+        // Whatever applied it (--plan, a .plab, a project, undo), the panel shows the plan
+        // that is in, so Apply re-applies what is on screen.
+        if (auto plan = m_session->currentPlan()) m_prunePanel->showPlan(*plan);
         // Scheme names are longer than "dense", which the column was sized for.
         m_table->resizeColumnToContents(views::LayerTableModel::Scheme);
         updateSummary();
@@ -195,13 +208,95 @@ void MainWindow::openModel(const QString& source) {
         openProject(source);
         return;
     }
+    if (!confirmUnsaved(tr("Save the changes to this session before opening %1?").arg(source)))
+        return;
     statusBar()->showMessage(tr("Opening %1...").arg(source));
     m_session->openModel(source);
 }
 
 void MainWindow::openProject(const QString& path) {
+    if (!confirmUnsaved(tr("Save the changes to this session before opening %1?").arg(path)))
+        return;
     statusBar()->showMessage(tr("Opening the project %1...").arg(path));
     m_project->open(path);
+}
+
+MainWindow::UnsavedChoice MainWindow::askUnsaved(const QString& question) {
+    if (!m_project->isDirty()) return UnsavedChoice::Discard;
+    UnsavedChoice choice = UnsavedChoice::Discard;
+    if (m_unsavedPrompt) {
+        choice = m_unsavedPrompt(question);
+    } else if (m_interactive) {
+        const auto button = QMessageBox::question(
+            this, tr("PruneLab"), question,
+            QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, QMessageBox::Save);
+        choice = button == QMessageBox::Save      ? UnsavedChoice::Save
+                 : button == QMessageBox::Discard ? UnsavedChoice::Discard
+                                                  : UnsavedChoice::Cancel;
+    }
+    if (choice != UnsavedChoice::Save) return choice;
+    saveProject(false);
+    // A cancelled file dialog or a failed write leaves it unsaved: keep the work open.
+    return m_project->isDirty() ? UnsavedChoice::Cancel : UnsavedChoice::Save;
+}
+
+bool MainWindow::confirmUnsaved(const QString& question) {
+    const UnsavedChoice choice = askUnsaved(question);
+    // Discarded from the project file, still kept in the recovery file.
+    if (choice == UnsavedChoice::Discard) m_project->flushAutosave(true);
+    return choice != UnsavedChoice::Cancel;
+}
+
+bool MainWindow::recoveryIsNewer(const QString& recoveryFile, const QDateTime& lastCleanExit) {
+    const QFileInfo info(recoveryFile);
+    if (!info.isFile()) return false;
+    return !lastCleanExit.isValid() || info.lastModified() > lastCleanExit;
+}
+
+bool MainWindow::offerRecovery() {
+    const QString path = views::recoveryPath();
+    if (!recoveryIsNewer(path, QSettings().value(kCleanExitKey).toDateTime())) return false;
+    if (!m_recoveryBar) {
+        // A bar, not a question: the window opens as asked and the person decides when ready.
+        m_recoveryBar = new QWidget(this);
+        m_recoveryBar->setObjectName(QStringLiteral("recoveryBar"));
+        auto* row = new QHBoxLayout(m_recoveryBar);
+        row->setContentsMargins(0, 0, 0, 0);
+        row->addWidget(new QLabel(tr("Unsaved work from a session that did not close"), this));
+        auto* restore = new QPushButton(tr("Restore"), m_recoveryBar);
+        restore->setObjectName(QStringLiteral("restore"));
+        auto* dismiss = new QPushButton(tr("Dismiss"), m_recoveryBar);
+        dismiss->setObjectName(QStringLiteral("dismiss"));
+        row->addWidget(restore);
+        row->addWidget(dismiss);
+        connect(restore, &QPushButton::clicked, this, &MainWindow::restoreRecovery);
+        connect(dismiss, &QPushButton::clicked, m_recoveryBar, &QWidget::hide);
+        statusBar()->addPermanentWidget(m_recoveryBar);
+    }
+    m_recoveryBar->show();
+    return true;
+}
+
+void MainWindow::restoreRecovery() {
+    if (m_recoveryBar) m_recoveryBar->hide();
+    // Not confirmUnsaved: its discard would overwrite the very file being restored.
+    if (askUnsaved(tr("Save the changes to this session before restoring the unsaved work?")) ==
+        UnsavedChoice::Cancel)
+        return;
+    statusBar()->showMessage(tr("Restoring unsaved work..."));
+    m_project->openRecovery(views::recoveryPath());
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+    // Saved, or discarded from the project file but flushed to the recovery file: a pending
+    // autosave never dies with the window.
+    if (!confirmUnsaved(tr("Save the changes to this session before closing?"))) {
+        event->ignore();
+        return;
+    }
+    // After the flush: a recovery file older than this exit holds nothing to offer.
+    if (m_interactive) QSettings().setValue(kCleanExitKey, QDateTime::currentDateTimeUtc());
+    event->accept();
 }
 
 void MainWindow::chooseProjectToOpen() {

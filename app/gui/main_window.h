@@ -1,11 +1,13 @@
 // The workbench window: File menu (open, catalog models, recent files), drag and drop, the
 // layer table, the analysis tabs on its selected layer, the prune panel, undo, and the View
-// menu's palette and projector mode. Errors from the
-// engine become messages; a bad file never closes the window.
+// menu's palette and projector mode. Errors from the engine become messages; a bad file never
+// closes the window, and unsaved work is asked about, autosaved on close and offered back.
 #pragma once
 
+#include <QDateTime>
 #include <QMainWindow>
 #include <QMap>
+#include <functional>
 
 namespace prunelab::views {
 class ExperimentLog;
@@ -27,6 +29,12 @@ class MainWindow : public QMainWindow {
     Q_OBJECT
 
   public:
+    // What to do with unsaved work before it would be closed or replaced.
+    enum class UnsavedChoice { Save, Discard, Cancel };
+    // Asked with the question to show; the default asks with a message box when interactive
+    // and answers Discard otherwise (discarded work still goes to the recovery file).
+    using UnsavedPrompt = std::function<UnsavedChoice(const QString& question)>;
+
     // `interactive` false (screenshots, tests): errors go to stderr and the status bar instead
     // of a modal box, and nothing is added to the recent files.
     explicit MainWindow(bool interactive = true, QWidget* parent = nullptr);
@@ -48,6 +56,21 @@ class MainWindow : public QMainWindow {
     // follows; -1 clears the selection.
     void selectLayer(int layer);
 
+    // Replaces the Save / Discard / Cancel question (tests answer it without a box).
+    void setUnsavedPrompt(UnsavedPrompt prompt) { m_unsavedPrompt = std::move(prompt); }
+    // True when the work may be closed or replaced: nothing unsaved, or the person saved it or
+    // chose to discard it (a pending autosave then goes to the recovery file, never lost).
+    bool confirmUnsaved(const QString& question);
+    // A recovery file written after the last clean exit means a session ended without closing
+    // the window: its work is only there. `lastCleanExit` invalid: any recovery file counts.
+    static bool recoveryIsNewer(const QString& recoveryFile, const QDateTime& lastCleanExit);
+    // Shows a non-modal bar offering to restore recoveryPath() when it is newer than the last
+    // clean exit (QSettings); returns whether it did. Never called for screenshots.
+    bool offerRecovery();
+    // Opens recoveryPath() as unsaved work and hides the bar.
+    void restoreRecovery();
+    QWidget* recoveryBar() const { return m_recoveryBar; }
+
   signals:
     // The layer selected in the table, by its index in prunableLayers() order and its name;
     // -1 and empty when the selection is cleared.
@@ -56,8 +79,12 @@ class MainWindow : public QMainWindow {
   protected:
     void dragEnterEvent(QDragEnterEvent* event) override;
     void dropEvent(QDropEvent* event) override;
+    void closeEvent(QCloseEvent* event) override;
 
   private:
+    // Asks (or the injected prompt answers); Save saves and turns into Cancel when the work is
+    // still unsaved after it. Discard when nothing is unsaved.
+    UnsavedChoice askUnsaved(const QString& question);
     void buildMenus();
     void chooseFile();
     void chooseCatalogModel();
@@ -79,6 +106,8 @@ class MainWindow : public QMainWindow {
     AnalysisTabs* m_tabs;
     QMenu* m_recentMenu = nullptr;
     QMap<QString, QWidget*> m_views;
+    UnsavedPrompt m_unsavedPrompt;
+    QWidget* m_recoveryBar = nullptr;
 };
 
 }  // namespace prunelab::gui

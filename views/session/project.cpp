@@ -171,10 +171,24 @@ ProjectManager::ProjectManager(ModelSession* session, ExperimentLog* log, QObjec
             if (m_restoring && currentPlanText() == m_opening->current) finishOpen();
             return;
         }
+        if (m_modelJustOpened) {
+            // The model as opened (dense, or a .plab's own plan) is no change of the person's.
+            m_modelJustOpened = false;
+            return;
+        }
         markDirty();
     });
     connect(session, &ModelSession::modelLoaded, this, [this] {
-        if (m_opening && !m_restoring) restore();
+        if (m_opening) {
+            if (!m_restoring) restore();
+            return;
+        }
+        // Another model, not a project: a new, unsaved piece of work that must not autosave
+        // over the previous project's file.
+        m_path.clear();
+        m_dirty = false;
+        m_autosave->stop();
+        m_modelJustOpened = true;
     });
     connect(session, &ModelSession::failed, this, [this](const QString& message) {
         if (!m_opening) return;
@@ -219,7 +233,30 @@ void ProjectManager::open(const QString& path) {
     m_opening = std::move(project).value();
     m_openingPath = path;
     m_restoring = false;
+    m_openingRecovery = false;
     m_session->openModel(m_opening->model);
+}
+
+void ProjectManager::openRecovery(const QString& path) {
+    open(path);
+    if (m_opening) m_openingRecovery = true;
+}
+
+void ProjectManager::flushAutosave(bool toRecovery) {
+    m_autosave->stop();
+    if (!m_dirty || !m_session->hasModel()) return;
+    if (!toRecovery) {
+        autosave();
+        return;
+    }
+    const QString path = recoveryPath();
+    QDir().mkpath(QFileInfo(path).absolutePath());
+    const engine::Status written = writeProject(path, snapshot());
+    if (!written.ok()) {
+        emit failed(tr("Autosave failed: %1").arg(errorText(written.error())));
+        return;
+    }
+    emit autosaved(path);
 }
 
 std::optional<QString> ProjectManager::currentPlanText() const {
@@ -229,12 +266,16 @@ std::optional<QString> ProjectManager::currentPlanText() const {
 }
 
 void ProjectManager::finishOpen() {
-    m_path = m_openingPath;
+    const bool recovered = m_openingRecovery;
+    m_path = recovered ? QString() : m_openingPath;
+    const QString opened = m_openingPath;
     m_opening.reset();
     m_restoring = false;
-    m_dirty = false;
+    m_openingRecovery = false;
+    // Recovered work was never saved by the person: it stays unsaved until they save it.
+    m_dirty = recovered;
     m_autosave->stop();
-    emit opened(m_path);
+    emit this->opened(opened);
 }
 
 void ProjectManager::restore() {

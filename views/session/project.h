@@ -60,8 +60,17 @@ class ProjectManager : public QObject {
     // current plan: opened() when done, failed() (naming the file) when the file is bad or the
     // model does not open; the open work is then untouched.
     void open(const QString& path);
+    // Opens a recovery file like open(), but as unsaved work: path() stays empty and the
+    // project is dirty, so the next save asks where to go instead of overwriting the copy.
+    void openRecovery(const QString& path);
+    // Writes a pending autosave now (on close: the 30 s wait would never end). `toRecovery`
+    // writes to recoveryPath() even for a saved project, so discarded changes never overwrite
+    // the person's file. Does nothing when there is nothing unsaved.
+    void flushAutosave(bool toRecovery = false);
 
-    QString path() const { return m_path; }  // empty until saved or opened
+    // Empty until saved or opened; emptied when another model (not a project) opens.
+    QString path() const { return m_path; }
+    // Changed since the last save or open; an autosave to the recovery file does not clear it.
     bool isDirty() const { return m_dirty; }
     // Autosave waits this long after a change (default 30 s), then writes to path() or, for an
     // unsaved project, to recoveryPath().
@@ -88,6 +97,8 @@ class ProjectManager : public QObject {
     QString m_path;
     bool m_dirty = false;
     bool m_restoring = false;
+    bool m_openingRecovery = false;
+    bool m_modelJustOpened = false;  // the planApplied right after modelLoaded is no change
     // The project being opened, waiting for its model to load.
     std::optional<Project> m_opening;
     QString m_openingPath;
