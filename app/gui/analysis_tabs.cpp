@@ -1,7 +1,6 @@
 // The window's analysis tabs (see analysis_tabs.h).
 #include "app/gui/analysis_tabs.h"
 
-#include <QEvent>
 #include <QFutureWatcher>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -11,6 +10,7 @@
 #include <QStackedWidget>
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
+#include <algorithm>
 
 #include "engine/codegen/passes.h"
 #include "engine/runtime/cpu/sparse_measure.h"
@@ -112,7 +112,6 @@ AnalysisTabs::AnalysisTabs(views::ModelSession* session, views::ExperimentLog* l
         addTab(m_compare, tr("Compare"));
     }
 
-    m_speed->installEventFilter(this);
     connect(m_strip, &views::DensityStrip::layerSelected, this, &AnalysisTabs::layerClicked);
     connect(m_speed, &views::SpeedView::layerSelected, this, [this](int index) {
         if (!m_compiled) return;
@@ -122,7 +121,7 @@ AnalysisTabs::AnalysisTabs(views::ModelSession* session, views::ExperimentLog* l
             if (layer >= 0) emit layerClicked(layer);
         }
     });
-    connect(m_measureButton, &QPushButton::clicked, this, [this] { measure(3); });
+    connect(m_measureButton, &QPushButton::clicked, this, [this] { measure(m_measureRuns); });
     connect(m_session, &views::ModelSession::planApplied, this, &AnalysisTabs::planChanged);
     connect(m_session, &views::ModelSession::modelLoaded, this, [this] {
         m_layer = -1;  // the table's rows are a new model's
@@ -130,15 +129,13 @@ AnalysisTabs::AnalysisTabs(views::ModelSession* session, views::ExperimentLog* l
     });
 }
 
-bool AnalysisTabs::eventFilter(QObject* watched, QEvent* event) {
-    // SpeedView fits its wrapped labels' minimum heights on resize with heightForWidth, which
-    // QLabel expands to the current minimum: once narrow, the view would never get shorter
-    // again. Clearing them first lets its own fit start from the text.
-    if (watched == m_speed && event->type() == QEvent::Resize) {
-        for (QLabel* label : m_speed->findChildren<QLabel*>())
-            if (label->wordWrap()) label->setMinimumHeight(0);
-    }
-    return QTabWidget::eventFilter(watched, event);
+void AnalysisTabs::setMeasureSettings(int threads, int runs) {
+    m_measureThreads = std::max(1, threads);
+    m_measureRuns = std::max(1, runs);
+}
+
+bool AnalysisTabs::canMeasure() const {
+    return m_compiled && m_session->hasModel() && m_session->state().pruned && m_measureJobs == 0;
 }
 
 QStringList AnalysisTabs::pageNames() {
@@ -315,9 +312,10 @@ void AnalysisTabs::measure(int runs) {
     }
     m_measureButton->setEnabled(false);
     m_measureBusy->show();
-    m_measureStatus->setText(tr("Timing the dense and the compiled model (%1 runs each); the "
-                                "window stays usable.")
-                                 .arg(runs));
+    m_measureStatus->setText(tr("Timing the dense and the compiled model (%1 runs each, %2 "
+                                "threads); the window stays usable.")
+                                 .arg(runs)
+                                 .arg(m_measureThreads));
     const quint64 generation = m_planGeneration;
     auto* watcher = new QFutureWatcher<CompileResult>(this);
     connect(watcher, &QFutureWatcher<CompileResult>::finished, this, [this, watcher, generation] {
@@ -342,6 +340,7 @@ void AnalysisTabs::measure(int runs) {
     ++m_measureJobs;
     engine::cpu::MeasureOptions options;
     options.runs = runs;
+    options.threads = m_measureThreads;
     watcher->setFuture(
         QtConcurrent::run([graph = m_session->state().pruned->graph, model = m_compiled, options] {
             CompileResult r;

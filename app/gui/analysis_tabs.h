@@ -51,18 +51,22 @@ class AnalysisTabs : public QTabWidget {
     // A background job (compile, source, measure) is running; idle() follows when none is.
     bool isBusy() const { return m_compileJobs + m_kernelsJobs + m_measureJobs > 0; }
     bool isMeasuring() const { return m_measureJobs > 0; }
-    // Times the compiled model (cpu::keepFasterKernels with `runs` runs) in the background; a
-    // no-op without a compiled model or while a measure runs.
+    // Times the compiled model (cpu::keepFasterKernels with `runs` runs, measureThreads()
+    // threads) in the background; a no-op without a compiled model or while a measure runs.
     void measure(int runs);
+    // What the Measure button times with (Edit > Settings): `threads` >= 1, `runs` >= 1. A
+    // measure already running keeps the values it started with.
+    void setMeasureSettings(int threads, int runs);
+    int measureThreads() const { return m_measureThreads; }
+    int measureRuns() const { return m_measureRuns; }
+    // Whether measure() would start now (a compiled plan and no measure running).
+    bool canMeasure() const;
     // Zooms the sparsity map so the whole layer fits its current size.
     void fitMaps();
 
   public slots:
     // The layer by its prunableLayers() index (-1: none). Echoes never emit layerClicked.
     void selectLayer(int layer);
-
-  protected:
-    bool eventFilter(QObject* watched, QEvent* event) override;
 
   signals:
     // A person picked a layer in a view (density strip or speed bars): prunableLayers() index.
@@ -86,6 +90,7 @@ class AnalysisTabs : public QTabWidget {
     // Bumped on every plan change and layer selection: a result for an older one is dropped.
     quint64 m_planGeneration = 0, m_kernelsRequest = 0;
     int m_compileJobs = 0, m_kernelsJobs = 0, m_measureJobs = 0;
+    int m_measureThreads = 1, m_measureRuns = 3;
     std::shared_ptr<const engine::codegen::SparseModel> m_compiled;
 
     QStackedWidget* m_sparsityStack;

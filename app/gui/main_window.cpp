@@ -28,6 +28,7 @@
 #include "app/gui/analysis_tabs.h"
 #include "app/gui/appearance.h"
 #include "app/gui/model_opener.h"
+#include "app/gui/shortcuts_dialog.h"
 #include "views/common/engine_text.h"
 #include "views/model/layer_table_model.h"
 #include "views/prune/prune_panel.h"
@@ -40,14 +41,21 @@ namespace prunelab::gui {
 namespace {
 
 constexpr int kMaxRecent = 8;
-const char* const kRecentKey = "recentFiles";
 const char* const kCleanExitKey = "lastCleanExit";
+
+// The platform's key for a standard action, or `fallback` where the platform has none (the
+// generic Linux theme binds no Preferences key, for one).
+QKeySequence standardKey(QKeySequence::StandardKey key, const char* fallback) {
+    const QKeySequence sequence(key);
+    return sequence.isEmpty() ? QKeySequence(QString::fromLatin1(fallback)) : sequence;
+}
 
 }  // namespace
 
 MainWindow::MainWindow(bool interactive, QWidget* parent)
     : QMainWindow(parent),
       m_interactive(interactive),
+      m_settings(interactive ? loadSettings() : WorkbenchSettings{}),
       m_session(new views::ModelSession(workbenchOpener(), this)),
       m_experiments(new views::ExperimentLog(m_session, this)),
       m_project(new views::ProjectManager(m_session, m_experiments, this)),
@@ -133,6 +141,8 @@ MainWindow::MainWindow(bool interactive, QWidget* parent)
     });
     connect(m_session, &views::ModelSession::busyChanged, this, [this](bool busy) {
         m_prunePanel->setActionsEnabled(!busy && m_session->hasModel());
+        m_applyAction->setEnabled(!busy && m_session->hasModel());
+        m_resetAction->setEnabled(!busy && m_session->hasModel());
         if (busy) statusBar()->showMessage(tr("Working..."));
     });
     connect(m_session, &views::ModelSession::modelLoaded, this, [this] {
@@ -154,53 +164,141 @@ MainWindow::MainWindow(bool interactive, QWidget* parent)
     });
 
     buildMenus();
+    // main() applied the look before the window existed (--dark for a screenshot included).
+    m_settings.appearance = currentAppearance();
+    applySettings(m_settings);
     statusBar()->showMessage(tr("Open a model: File > Open, a catalog model, or drop a file here"));
 }
 
 void MainWindow::buildMenus() {
     QMenu* file = menuBar()->addMenu(tr("&File"));
     QAction* open = file->addAction(tr("&Open..."), this, &MainWindow::chooseFile);
-    open->setShortcut(QKeySequence::Open);
-    file->addAction(tr("Open &Catalog Model..."), this, &MainWindow::chooseCatalogModel);
+    open->setShortcut(standardKey(QKeySequence::Open, "Ctrl+O"));
+    QAction* catalog =
+        file->addAction(tr("Open &Catalog Model..."), this, &MainWindow::chooseCatalogModel);
+    catalog->setShortcut(QKeySequence(tr("Ctrl+Shift+O")));
     file->addAction(tr("Open &Project..."), this, &MainWindow::chooseProjectToOpen);
     m_recentMenu = file->addMenu(tr("Open &Recent"));
     updateRecentMenu();
     file->addSeparator();
     QAction* save = file->addAction(tr("&Save Project"), this, [this] { saveProject(false); });
-    save->setShortcut(QKeySequence::Save);
+    save->setShortcut(standardKey(QKeySequence::Save, "Ctrl+S"));
     QAction* saveAs =
         file->addAction(tr("Save Project &As..."), this, [this] { saveProject(true); });
-    saveAs->setShortcut(QKeySequence::SaveAs);
+    saveAs->setShortcut(standardKey(QKeySequence::SaveAs, "Ctrl+Shift+S"));
     file->addSeparator();
     QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
-    quit->setShortcut(QKeySequence::Quit);
+    quit->setShortcut(standardKey(QKeySequence::Quit, "Ctrl+Q"));
 
     QMenu* edit = menuBar()->addMenu(tr("&Edit"));
     QAction* undo = m_session->undoStack()->createUndoAction(this, tr("&Undo"));
-    undo->setShortcut(QKeySequence::Undo);
+    undo->setShortcut(standardKey(QKeySequence::Undo, "Ctrl+Z"));
     QAction* redo = m_session->undoStack()->createRedoAction(this, tr("&Redo"));
-    redo->setShortcut(QKeySequence::Redo);
+    redo->setShortcut(standardKey(QKeySequence::Redo, "Ctrl+Shift+Z"));
     edit->addAction(undo);
     edit->addAction(redo);
+    edit->addSeparator();
+    QAction* settings = edit->addAction(tr("Se&ttings..."), this, [this] { showSettingsDialog(); });
+    settings->setShortcut(standardKey(QKeySequence::Preferences, "Ctrl+,"));
+    settings->setMenuRole(QAction::PreferencesRole);
+
+    // The prune panel's buttons and the Speed tab's Measure, reachable without the mouse. The
+    // buttons' click() does nothing while they are disabled (no model, a job running).
+    QMenu* prune = menuBar()->addMenu(tr("&Prune"));
+    auto clickPanel = [this](const char* name) {
+        if (auto* button = m_prunePanel->findChild<QPushButton*>(QString::fromLatin1(name)))
+            button->click();
+    };
+    m_applyAction =
+        prune->addAction(tr("&Apply Plan"), this, [clickPanel] { clickPanel("apply"); });
+    m_applyAction->setShortcut(QKeySequence(tr("Ctrl+Return")));
+    m_resetAction = prune->addAction(tr("&Reset to the Model as Opened"), this,
+                                     [clickPanel] { clickPanel("reset"); });
+    m_resetAction->setShortcut(QKeySequence(tr("Ctrl+R")));
+    m_applyAction->setEnabled(false);
+    m_resetAction->setEnabled(false);
+    prune->addSeparator();
+    m_measureAction = prune->addAction(tr("&Measure Speed"), this, [this] {
+        if (QWidget* speed = m_tabs->page(QStringLiteral("speed"))) m_tabs->setCurrentWidget(speed);
+        if (m_tabs->canMeasure()) {
+            m_tabs->measure(m_settings.measureRuns);
+        } else {
+            statusBar()->showMessage(
+                tr("Nothing to measure yet: apply a plan and wait for the compile, or for the "
+                   "running measure to end."));
+        }
+    });
+    // F5, not QKeySequence::Refresh: that is Ctrl+R (Reset) on some platforms.
+    m_measureAction->setShortcut(QKeySequence(Qt::Key_F5));
 
     QMenu* view = menuBar()->addMenu(tr("&View"));
-    const Appearance current = currentAppearance();
-    QAction* dark = view->addAction(tr("&Dark Palette"));
-    dark->setCheckable(true);
-    dark->setChecked(current.dark);
-    QAction* projector = view->addAction(tr("&Projector Mode (Larger Text)"));
-    projector->setCheckable(true);
-    projector->setChecked(current.projector);
-    auto apply = [this, dark, projector] {
-        Appearance a;
-        a.dark = dark->isChecked();
-        a.projector = projector->isChecked();
-        applyAppearance(a);
+    // Ctrl+1.. in tab order, from the tabs themselves: a tab added later gets the next key.
+    for (int i = 0; i < m_tabs->count() && i < 9; ++i) {
+        QAction* tab = view->addAction(m_tabs->tabText(i).remove(QLatin1Char('&')), this,
+                                       [this, i] { m_tabs->setCurrentIndex(i); });
+        tab->setShortcut(QKeySequence(QStringLiteral("Ctrl+%1").arg(i + 1)));
+    }
+    view->addSeparator();
+    m_darkAction = view->addAction(tr("&Dark Palette"));
+    m_darkAction->setCheckable(true);
+    m_darkAction->setShortcut(QKeySequence(tr("Ctrl+Shift+D")));
+    m_projectorAction = view->addAction(tr("&Projector Mode (Larger Text)"));
+    m_projectorAction->setCheckable(true);
+    m_projectorAction->setShortcut(QKeySequence(tr("F11")));
+    auto apply = [this] {
+        WorkbenchSettings s = m_settings;
+        s.appearance.dark = m_darkAction->isChecked();
+        s.appearance.projector = m_projectorAction->isChecked();
+        applySettings(s);
         // Screenshots and tests must not change what a person's next session looks like.
-        if (m_interactive) saveAppearance(a);
+        if (m_interactive) saveAppearance(s.appearance);
     };
-    connect(dark, &QAction::toggled, this, apply);
-    connect(projector, &QAction::toggled, this, apply);
+    connect(m_darkAction, &QAction::toggled, this, apply);
+    connect(m_projectorAction, &QAction::toggled, this, apply);
+
+    QMenu* help = menuBar()->addMenu(tr("&Help"));
+    QAction* keys =
+        help->addAction(tr("&Keyboard Shortcuts..."), this, [this] { showShortcutsDialog(); });
+    keys->setShortcut(QKeySequence(tr("Ctrl+/")));
+}
+
+void MainWindow::applySettings(const WorkbenchSettings& settings) {
+    m_settings = settings;
+    const Appearance now = currentAppearance();
+    // applyAppearance resets the style; only when the look changed.
+    if (now.dark != settings.appearance.dark || now.projector != settings.appearance.projector)
+        applyAppearance(settings.appearance);
+    m_tabs->setMeasureSettings(settings.effectiveMeasureThreads(), settings.measureRuns);
+    m_project->setAutosaveInterval(settings.autosaveSeconds * 1000);
+    {
+        const QSignalBlocker blockDark(m_darkAction), blockProjector(m_projectorAction);
+        m_darkAction->setChecked(settings.appearance.dark);
+        m_projectorAction->setChecked(settings.appearance.projector);
+    }
+    if (m_settingsDialog) m_settingsDialog->showSettings(settings);
+}
+
+SettingsDialog* MainWindow::showSettingsDialog() {
+    if (!m_settingsDialog) {
+        m_settingsDialog = new SettingsDialog(this);
+        connect(m_settingsDialog, &SettingsDialog::settingsChanged, this,
+                &MainWindow::applySettings);
+        connect(m_settingsDialog, &SettingsDialog::recentFilesCleared, this,
+                &MainWindow::updateRecentMenu);
+    }
+    // What the window runs with, which for a screenshot or test window is not QSettings'.
+    m_settingsDialog->showSettings(m_settings);
+    m_settingsDialog->show();
+    m_settingsDialog->raise();
+    m_settingsDialog->activateWindow();
+    return m_settingsDialog;
+}
+
+ShortcutsDialog* MainWindow::showShortcutsDialog() {
+    auto* dialog = new ShortcutsDialog(this, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->show();
+    return dialog;
 }
 
 void MainWindow::openModel(const QString& source) {
@@ -363,20 +461,20 @@ void MainWindow::chooseCatalogModel() {
 void MainWindow::rememberRecent(const QString& source) {
     if (!m_interactive) return;
     QSettings settings;
-    QStringList recent = settings.value(kRecentKey).toStringList();
+    QStringList recent = settings.value(QLatin1String(kRecentFilesKey)).toStringList();
     // A file is remembered by its absolute path, so it reopens from any working directory.
     const QFileInfo info(source);
     const QString key = info.exists() ? info.absoluteFilePath() : source;
     recent.removeAll(key);
     recent.prepend(key);
     while (recent.size() > kMaxRecent) recent.removeLast();
-    settings.setValue(kRecentKey, recent);
+    settings.setValue(QLatin1String(kRecentFilesKey), recent);
     updateRecentMenu();
 }
 
 void MainWindow::updateRecentMenu() {
     m_recentMenu->clear();
-    const QStringList recent = QSettings().value(kRecentKey).toStringList();
+    const QStringList recent = QSettings().value(QLatin1String(kRecentFilesKey)).toStringList();
     for (const QString& source : recent) {
         QAction* a = m_recentMenu->addAction(QFileInfo(source).fileName(), this,
                                              [this, source] { openModel(source); });

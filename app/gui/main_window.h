@@ -1,13 +1,16 @@
 // The workbench window: File menu (open, catalog models, recent files), drag and drop, the
-// layer table, the analysis tabs on its selected layer, the prune panel, undo, and the View
-// menu's palette and projector mode. Errors from the engine become messages; a bad file never
-// closes the window, and unsaved work is asked about, autosaved on close and offered back.
+// layer table, the analysis tabs on its selected layer, the prune panel, undo, the View menu's
+// palette and projector mode, Edit > Settings and Help > Keyboard Shortcuts. Errors from the
+// engine become messages; a bad file never closes the window, and unsaved work is asked about,
+// autosaved on close and offered back.
 #pragma once
 
 #include <QDateTime>
 #include <QMainWindow>
 #include <QMap>
 #include <functional>
+
+#include "app/gui/settings_dialog.h"
 
 namespace prunelab::views {
 class ExperimentLog;
@@ -17,6 +20,7 @@ class ProjectManager;
 class PrunePanel;
 }  // namespace prunelab::views
 
+class QAction;
 class QMenu;
 class QSortFilterProxyModel;
 class QTableView;
@@ -24,6 +28,7 @@ class QTableView;
 namespace prunelab::gui {
 
 class AnalysisTabs;
+class ShortcutsDialog;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -36,7 +41,9 @@ class MainWindow : public QMainWindow {
     using UnsavedPrompt = std::function<UnsavedChoice(const QString& question)>;
 
     // `interactive` false (screenshots, tests): errors go to stderr and the status bar instead
-    // of a modal box, and nothing is added to the recent files.
+    // of a modal box, nothing is added to the recent files, and the settings start from the
+    // defaults (the look from what main() applied) instead of QSettings, so a gallery picture
+    // does not depend on who took it.
     explicit MainWindow(bool interactive = true, QWidget* parent = nullptr);
 
     views::ModelSession* session() const { return m_session; }
@@ -71,6 +78,17 @@ class MainWindow : public QMainWindow {
     void restoreRecovery();
     QWidget* recoveryBar() const { return m_recoveryBar; }
 
+    // What the window runs with now (Edit > Settings).
+    const WorkbenchSettings& settings() const { return m_settings; }
+    // Applies every setting at once: the look (applyAppearance), the Measure button's threads
+    // and runs, the autosave interval; the View menu and an open Settings dialog follow.
+    // Saves nothing (the dialog saves what a person changes).
+    void applySettings(const WorkbenchSettings& settings);
+    // Opens Edit > Settings (non-modal, one per window) and returns it.
+    SettingsDialog* showSettingsDialog();
+    // Opens Help > Keyboard Shortcuts, built from the actions as they are now.
+    ShortcutsDialog* showShortcutsDialog();
+
   signals:
     // The layer selected in the table, by its index in prunableLayers() order and its name;
     // -1 and empty when the selection is cleared.
@@ -96,6 +114,7 @@ class MainWindow : public QMainWindow {
     void updateSummary();
 
     bool m_interactive;
+    WorkbenchSettings m_settings;
     views::ModelSession* m_session;
     views::ExperimentLog* m_experiments;
     views::ProjectManager* m_project;
@@ -108,6 +127,12 @@ class MainWindow : public QMainWindow {
     QMap<QString, QWidget*> m_views;
     UnsavedPrompt m_unsavedPrompt;
     QWidget* m_recoveryBar = nullptr;
+    SettingsDialog* m_settingsDialog = nullptr;
+    QAction* m_darkAction = nullptr;
+    QAction* m_projectorAction = nullptr;
+    QAction* m_measureAction = nullptr;
+    QAction* m_applyAction = nullptr;
+    QAction* m_resetAction = nullptr;
 };
 
 }  // namespace prunelab::gui

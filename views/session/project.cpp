@@ -301,6 +301,10 @@ void ProjectManager::setAutosaveInterval(int ms) {
     m_autosave->setInterval(ms);
 }
 
+int ProjectManager::autosaveInterval() const {
+    return m_autosave->interval();
+}
+
 void ProjectManager::markDirty() {
     if (m_restoring || !m_session->hasModel()) return;
     m_dirty = true;

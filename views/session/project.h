@@ -73,8 +73,10 @@ class ProjectManager : public QObject {
     // Changed since the last save or open; an autosave to the recovery file does not clear it.
     bool isDirty() const { return m_dirty; }
     // Autosave waits this long after a change (default 30 s), then writes to path() or, for an
-    // unsaved project, to recoveryPath().
+    // unsaved project, to recoveryPath(). The window sets it from Edit > Settings; a pending
+    // autosave restarts its wait with the new interval.
     void setAutosaveInterval(int ms);
+    int autosaveInterval() const;
     // Where the next autosave goes.
     QString autosavePath() const { return m_path.isEmpty() ? recoveryPath() : m_path; }
 
