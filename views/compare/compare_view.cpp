@@ -3,6 +3,7 @@
 
 #include <QChart>
 #include <QChartView>
+#include <QEvent>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QHBoxLayout>
@@ -325,6 +326,7 @@ CompareView::CompareView(ExperimentLog* log, QWidget* parent)
     m_chartView->setRenderHint(QPainter::Antialiasing);
     m_chart->legend()->setAlignment(Qt::AlignBottom);
     m_note->setWordWrap(true);
+    followPalette();
 
     auto* csv = new QPushButton(tr("Export CSV..."), this);
     auto* png = new QPushButton(tr("Export PNG..."), this);
@@ -347,6 +349,19 @@ CompareView::CompareView(ExperimentLog* log, QWidget* parent)
 
     connect(log, &ExperimentLog::changed, this, &CompareView::rebuildChart);
     rebuildChart();
+}
+
+void CompareView::changeEvent(QEvent* event) {
+    QWidget::changeEvent(event);
+    if (event->type() == QEvent::PaletteChange) followPalette();
+}
+
+void CompareView::followPalette() {
+    const QChart::ChartTheme theme = palette().color(QPalette::Window).lightness() < 128
+                                         ? QChart::ChartThemeDark
+                                         : QChart::ChartThemeLight;
+    // setTheme restyles every series and axis: only when the theme really changes.
+    if (m_chart->theme() != theme) m_chart->setTheme(theme);
 }
 
 void CompareView::rebuildChart() {

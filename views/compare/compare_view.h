@@ -87,8 +87,14 @@ class CompareView : public QWidget {
     bool exportCsv(const QString& path, QString* error = nullptr) const;
     bool exportPng(const QString& path, QString* error = nullptr);
 
+  protected:
+    // A palette change (light / dark) re-themes the chart, which does not follow palettes.
+    void changeEvent(QEvent* event) override;
+
   private:
     void rebuildChart();
+    // ChartThemeDark on a dark window colour, else ChartThemeLight; the series are restyled.
+    void followPalette();
     void chooseCsv();
     void choosePng();
 

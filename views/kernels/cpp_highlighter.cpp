@@ -31,12 +31,21 @@ CppHighlighter::CppHighlighter(QTextDocument* document) : QSyntaxHighlighter(doc
                                           "[fFuUlL]*\\b"));
     m_preprocessorPattern = QRegularExpression(QStringLiteral("^\\s*#"));
 
-    m_keyword.setForeground(QColor(0x1f, 0x4e, 0xb4));
     m_keyword.setFontWeight(QFont::Bold);
-    m_number.setForeground(QColor(0x9c, 0x5d, 0x00));
-    m_comment.setForeground(QColor(0x5a, 0x7d, 0x4a));
     m_comment.setFontItalic(true);
-    m_preprocessor.setForeground(QColor(0x8e, 0x2c, 0x8e));
+    m_dark = true;  // so that the call below sets the light colours
+    setDarkBackground(false);
+}
+
+void CppHighlighter::setDarkBackground(bool dark) {
+    if (dark == m_dark) return;
+    m_dark = dark;
+    // The same hues, lighter on dark: the light set's dark blue is unreadable on near black.
+    m_keyword.setForeground(dark ? QColor(0x7a, 0xa6, 0xf0) : QColor(0x1f, 0x4e, 0xb4));
+    m_number.setForeground(dark ? QColor(0xe0, 0xa8, 0x50) : QColor(0x9c, 0x5d, 0x00));
+    m_comment.setForeground(dark ? QColor(0x8c, 0xb8, 0x7a) : QColor(0x5a, 0x7d, 0x4a));
+    m_preprocessor.setForeground(dark ? QColor(0xd0, 0x8c, 0xd0) : QColor(0x8e, 0x2c, 0x8e));
+    rehighlight();
 }
 
 void CppHighlighter::highlightBlock(const QString& text) {

@@ -13,6 +13,11 @@ class CppHighlighter : public QSyntaxHighlighter {
   public:
     explicit CppHighlighter(QTextDocument* document);
 
+    // Colours that read on a dark background (true) or a light one; re-colours the document
+    // when that changes. The view calls it when its palette changes.
+    void setDarkBackground(bool dark);
+    bool darkBackground() const { return m_dark; }
+
     // Exposed so tests (and a theme switch) can compare a fragment's format with the rule's.
     const QTextCharFormat& keywordFormat() const { return m_keyword; }
     const QTextCharFormat& numberFormat() const { return m_number; }
@@ -25,6 +30,7 @@ class CppHighlighter : public QSyntaxHighlighter {
   private:
     QRegularExpression m_keywordPattern, m_numberPattern, m_preprocessorPattern;
     QTextCharFormat m_keyword, m_number, m_comment, m_preprocessor;
+    bool m_dark = false;
 };
 
 }  // namespace prunelab::views

@@ -6,6 +6,7 @@
 #include <QAction>
 #include <QApplication>
 #include <QClipboard>
+#include <QEvent>
 #include <QFile>
 #include <QFileDialog>
 #include <QFontDatabase>
@@ -131,6 +132,12 @@ KernelsData kernelsDataFromLayer(const cg::LayerCode& layer,
     return d;
 }
 
+void KernelsView::changeEvent(QEvent* event) {
+    QWidget::changeEvent(event);
+    if (event->type() == QEvent::PaletteChange)
+        m_highlighter->setDarkBackground(palette().color(QPalette::Base).lightness() < 128);
+}
+
 KernelsView::KernelsView(QWidget* parent) : QWidget(parent) {
     auto* layout = new QVBoxLayout(this);
     m_title = new QLabel(this);
@@ -163,6 +170,7 @@ KernelsView::KernelsView(QWidget* parent) : QWidget(parent) {
     m_source->setFont(mono);
     m_source->setLineWrapMode(QPlainTextEdit::NoWrap);
     m_highlighter = new CppHighlighter(m_source->document());
+    m_highlighter->setDarkBackground(palette().color(QPalette::Base).lightness() < 128);
     m_diagram = new StorageDiagram(this);
 
     auto* left = new QSplitter(Qt::Vertical, this);

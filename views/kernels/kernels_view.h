@@ -73,6 +73,10 @@ class KernelsView : public QWidget {
     void copySource() const;
     void exportSourceInteractive();  // asks for a file name, reports failures in a message box
 
+  protected:
+    // The highlighter's colours follow a light / dark palette.
+    void changeEvent(QEvent* event) override;
+
   private:
     void showStep(int row);
 

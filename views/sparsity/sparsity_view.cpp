@@ -4,6 +4,7 @@
 #include "views/sparsity/sparsity_view.h"
 
 #include <QBoxLayout>
+#include <QEvent>
 #include <QFile>
 #include <QFileInfo>
 #include <QHelpEvent>
@@ -88,9 +89,15 @@ SparsityMap::SparsityMap(QWidget* parent) : QAbstractScrollArea(parent) {
     setMouseTracking(true);
     viewport()->setMouseTracking(true);
     setFocusPolicy(Qt::StrongFocus);
+    m_blank = blankFor(palette());
+    m_gap = gapFor(palette());
+    // Named (whatsThis) so Help > Keyboard Shortcuts lists them beside the menus' actions.
     auto shortcut = [this](const QKeySequence& keys, void (SparsityMap::*slot)()) {
         auto* s = new QShortcut(keys, this);
         s->setContext(Qt::WidgetWithChildrenShortcut);
+        s->setWhatsThis(slot == &SparsityMap::zoomIn    ? tr("Zoom in (sparsity map)")
+                        : slot == &SparsityMap::zoomOut ? tr("Zoom out (sparsity map)")
+                                                        : tr("Fit the layer (sparsity map)"));
         connect(s, &QShortcut::activated, this, slot);
     };
     // Ctrl+= as well as Ctrl++: on most keyboards "+" needs Shift, and people press "=".
@@ -98,6 +105,21 @@ SparsityMap::SparsityMap(QWidget* parent) : QAbstractScrollArea(parent) {
     shortcut(QKeySequence::ZoomIn, &SparsityMap::zoomIn);
     shortcut(QKeySequence::ZoomOut, &SparsityMap::zoomOut);
     shortcut(QKeySequence(Qt::CTRL | Qt::Key_0), &SparsityMap::zoomToFit);
+}
+
+bool SparsityMap::isDark(const QPalette& palette) {
+    return palette.color(QPalette::Window).lightness() < 128;
+}
+
+void SparsityMap::changeEvent(QEvent* event) {
+    QAbstractScrollArea::changeEvent(event);
+    if (event->type() != QEvent::PaletteChange) return;
+    const QRgb blank = blankFor(palette()), gap = gapFor(palette());
+    if (blank == m_blank && gap == m_gap) return;
+    m_blank = blank;
+    m_gap = gap;
+    rebuildImage();
+    viewport()->update();
 }
 
 int SparsityMap::unitsPerKernelX() const {
@@ -173,7 +195,7 @@ QRgb SparsityMap::cellColour(int64_t filter, int64_t channel, int y, int x) cons
     const bool wholeKernel = m_data.mode == SparsityData::Mode::KernelDensity;
     if (wholeKernel && m_data.kernelSize() > 1) {
         const int kept = m_data.keptInKernel(filter, channel);
-        if (kept == 0) return kBlank;
+        if (kept == 0) return m_blank;
         return viridis(static_cast<double>(kept) / static_cast<double>(m_data.kernelSize())).rgb();
     }
     const auto w = static_cast<size_t>(k * m_data.kernelSize() + y * m_data.kw + x);
@@ -185,7 +207,7 @@ QRgb SparsityMap::cellColour(int64_t filter, int64_t channel, int y, int x) cons
             !m_rowKeptInTile[static_cast<size_t>(tile)][static_cast<size_t>(filter)])
             return kPrunedRow;
     }
-    if (!m_data.kept[w]) return kBlank;
+    if (!m_data.kept[w]) return m_blank;
     return viridis(m_data.magnitude[w] / top).rgb();
 }
 
@@ -196,7 +218,7 @@ void SparsityMap::rebuildImage() {
         return;
     }
     m_unitImage = QImage(size, QImage::Format_RGB32);
-    m_unitImage.fill(kGap);
+    m_unitImage.fill(m_gap);
     for (int64_t o = 0; o < m_data.outChannels; ++o) {
         for (int64_t i = 0; i < m_data.inPerGroup; ++i) {
             const QPoint g = gridPosition(o, i);
@@ -469,7 +491,7 @@ void SparsityMap::paintUnits(QPainter& painter, const QRect& units, double scale
             int start = units.left();
             for (int ux = units.left(); ux <= units.right() + 1; ++ux) {
                 if (ux <= units.right() && line[ux] == line[start]) continue;
-                if (line[start] != kBlank)
+                if (line[start] != m_blank)
                     painter.fillRect(QRectF(start * scale, uy * scale, (ux - start) * scale, scale),
                                      QColor::fromRgb(line[start]));
                 start = ux;
@@ -525,7 +547,7 @@ QImage SparsityMap::renderImage(double pixelsPerUnit) const {
     QImage image(QSize(static_cast<int>(std::ceil(units.width() * scale)),
                        static_cast<int>(std::ceil(units.height() * scale))),
                  QImage::Format_RGB32);
-    image.fill(kBlank);
+    image.fill(m_blank);
     QPainter painter(&image);
     paintUnits(painter, QRect(QPoint(0, 0), units), scale, false);
     return image;
@@ -552,7 +574,7 @@ bool SparsityMap::exportSvg(const QString& path) const {
     svg.setDescription(QStringLiteral("PruneLab sparsity map"));
     QPainter painter;
     if (!painter.begin(&svg)) return false;
-    painter.fillRect(QRectF(QPointF(0, 0), QSizeF(units) * kScale), QColor::fromRgb(kBlank));
+    painter.fillRect(QRectF(QPointF(0, 0), QSizeF(units) * kScale), QColor::fromRgb(m_blank));
     // Rectangles stay sharp at any zoom; past a few hundred thousand cells the file would be
     // too large for a browser, so big layers embed the picture instead.
     const bool vector = static_cast<int64_t>(units.width()) * units.height() <= 300000;
@@ -584,10 +606,12 @@ void SparsityLegend::paintEvent(QPaintEvent*) {
     const int line = fm.height();
     const int barWidth = 18;
     const QString title = m_fraction ? QStringLiteral("kept") : QStringLiteral("|w|");
+    // QPainter's default pen is black whatever the palette.
+    painter.setPen(palette().windowText().color());
     painter.drawText(QPoint(4, line), title);
     // Swatches for what is not on the colour scale, at the bottom.
     QStringList names{QStringLiteral("pruned")};
-    QList<QRgb> colours{SparsityMap::kBlank};
+    QList<QRgb> colours{SparsityMap::blankFor(palette())};
     if (m_mode == SparsityData::Mode::Gemm) {
         names << QStringLiteral("pruned column") << QStringLiteral("pruned in tile");
         colours << SparsityMap::kPrunedColumn << SparsityMap::kPrunedRow;

@@ -87,6 +87,13 @@ class SparsityMap : public QAbstractScrollArea {
     static constexpr QRgb kPrunedColumn = 0xfff2c4c4;
     static constexpr QRgb kPrunedRow = 0xffc9dcf2;
     static constexpr QRgb kTileLine = 0xff202020;
+    // Under a dark palette the blank and the gaps go dark too, so a mostly pruned layer is not
+    // a white sheet in a dark window (the data colours stay).
+    static constexpr QRgb kBlankDark = 0xff1e1e20;
+    static constexpr QRgb kGapDark = 0xff48484c;
+    static bool isDark(const QPalette& palette);
+    static QRgb blankFor(const QPalette& palette) { return isDark(palette) ? kBlankDark : kBlank; }
+    static QRgb gapFor(const QPalette& palette) { return isDark(palette) ? kGapDark : kGap; }
     static constexpr double kMinZoom = 0.125, kMaxZoom = 48;
 
     explicit SparsityMap(QWidget* parent = nullptr);
@@ -100,6 +107,8 @@ class SparsityMap : public QAbstractScrollArea {
     void zoomIn();
     void zoomOut();
     void zoomToFit();
+    // The blank of pruned weights as drawn now (kBlank, or kBlankDark under a dark palette).
+    QRgb blank() const { return m_blank; }
 
     // The whole map in units.
     QSize unitSize() const;
@@ -134,6 +143,7 @@ class SparsityMap : public QAbstractScrollArea {
     void mouseMoveEvent(QMouseEvent* event) override;
     void mouseReleaseEvent(QMouseEvent* event) override;
     bool viewportEvent(QEvent* event) override;
+    void changeEvent(QEvent* event) override;
 
   private:
     int unitsPerKernelX() const;
@@ -151,8 +161,9 @@ class SparsityMap : public QAbstractScrollArea {
     void updateScrollBars();
 
     SparsityData m_data;
-    QImage m_unitImage;                 // one pixel per unit, built once per setData
-    std::vector<int32_t> m_columnTile;  // Gemm: tile of each column, -1 pruned
+    QImage m_unitImage;                   // one pixel per unit, built once per setData
+    QRgb m_blank = kBlank, m_gap = kGap;  // from the palette
+    std::vector<int32_t> m_columnTile;    // Gemm: tile of each column, -1 pruned
     std::vector<std::vector<uint8_t>> m_rowKeptInTile;  // Gemm: [tile][row]
     double m_zoom = 4;
     bool m_panning = false;
