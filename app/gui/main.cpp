@@ -1,15 +1,16 @@
 // prunelab: the Qt workbench. `prunelab [MODEL]` opens MODEL (a file, a catalog id or a
-// .prunelab project; the demo model when none); `prunelab MODEL [--plan P.json | --preset NAME]
-// [--view NAME] [--layer N]
-// --screenshot OUT.png` renders the window (or one view) with that model, plan and layer, writes
-// the PNG and exits.
+// .prunelab project; the demo model when none); `prunelab MODEL [--plan P.json | --preset NAME]...
+// [--view NAME] [--layer N] [--dark] --screenshot OUT.png` renders the window (or one view) with
+// that model, plans (each one an experiment, the last one shown) and layer, writes the PNG and
+// exits.
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QPixmap>
 #include <QTimer>
 #include <cstdio>
+#include <functional>
 #include <memory>
-#include <optional>
+#include <vector>
 
 #include "app/gui/analysis_tabs.h"
 #include "app/gui/appearance.h"
@@ -41,10 +42,43 @@ int layerToShow(const views::ModelSession& session, int requested) {
     return 0;
 }
 
-// Takes the screenshot once the model (and the plan, when one was given) is in and the tabs'
+// Applies `plans` one after the other once the first model is in (each becomes an experiment in
+// the Compare tab), then calls `done`; `done` alone when there are none. Each waits for the one
+// before it to land, so the experiments keep the order given. Models opened later, undo and
+// reset are the person's: nothing here runs again.
+void applyInTurn(gui::MainWindow& window, std::vector<engine::prune::PruningPlan> plans,
+                 std::function<void()> done) {
+    struct Turn {
+        std::vector<engine::prune::PruningPlan> plans;
+        size_t next = 0;
+        bool started = false, finished = false;
+    };
+    gui::MainWindow* w = &window;
+    auto turn = std::make_shared<Turn>();
+    turn->plans = std::move(plans);
+    auto applyNext = [w, turn, done] {
+        if (turn->next >= turn->plans.size()) {
+            turn->finished = true;
+            done();
+            return;
+        }
+        w->experiments()->applyPlan(turn->plans[turn->next++]);
+    };
+    QObject::connect(w->session(), &views::ModelSession::modelLoaded, w, [w, turn, applyNext] {
+        if (turn->started) return;
+        turn->started = true;
+        QTimer::singleShot(0, w, applyNext);
+    });
+    QObject::connect(w->session(), &views::ModelSession::planApplied, w, [w, turn, applyNext] {
+        if (turn->next == 0 || turn->finished || !w->session()->currentPlan()) return;
+        QTimer::singleShot(0, w, applyNext);
+    });
+}
+
+// Takes the screenshot once the model (and the plans, when given) are in and the tabs'
 // background jobs (compile, generated source, and for the speed view a measure) are done.
 void captureWhenReady(gui::MainWindow& window, const QString& out, const QString& viewName,
-                      QSize size, std::optional<engine::prune::PruningPlan> plan,
+                      QSize size, std::vector<engine::prune::PruningPlan> plans,
                       int requestedLayer) {
     views::ModelSession* session = window.session();
     gui::MainWindow* w = &window;
@@ -103,16 +137,7 @@ void captureWhenReady(gui::MainWindow& window, const QString& out, const QString
     };
     QObject::connect(session, &views::ModelSession::failed, &window,
                      [] { QApplication::exit(1); });  // the window printed the message
-    QObject::connect(session, &views::ModelSession::modelLoaded, &window, [=] {
-        if (plan) {
-            w->experiments()->applyPlan(*plan);
-        } else {
-            QTimer::singleShot(0, w, select);
-        }
-    });
-    QObject::connect(session, &views::ModelSession::planApplied, &window, [=] {
-        if (plan && session->currentPlan()) QTimer::singleShot(0, w, select);
-    });
+    applyInTurn(window, std::move(plans), select);
 }
 
 }  // namespace
@@ -131,12 +156,16 @@ int main(int argc, char** argv) {
         QStringLiteral("A model file (.onnx, .param, .json, .plab), a catalog id or a .prunelab "
                        "project (default %1)")
             .arg(QString::fromLatin1(gui::kDemoModel)));
-    const QCommandLineOption planOption(QStringLiteral("plan"),
-                                        QStringLiteral("Apply this pruning plan (JSON)."),
-                                        QStringLiteral("PLAN.json"));
-    const QCommandLineOption presetOption(QStringLiteral("preset"),
-                                          QStringLiteral("Apply this preset plan (e.g. patdnn-8)."),
-                                          QStringLiteral("NAME"));
+    const QCommandLineOption planOption(
+        QStringLiteral("plan"),
+        QStringLiteral("Apply this pruning plan (JSON). Give it again for more experiments (the "
+                       "Compare tab); the last one is shown."),
+        QStringLiteral("PLAN.json"));
+    const QCommandLineOption presetOption(
+        QStringLiteral("preset"),
+        QStringLiteral("Apply this preset plan (e.g. patdnn-8). Give it again for more "
+                       "experiments (the Compare tab); the last one is shown."),
+        QStringLiteral("NAME"));
     const QCommandLineOption viewOption(
         QStringLiteral("view"),
         QStringLiteral("Show this view; with --screenshot, only it (layers, prune, sparsity, "
@@ -165,17 +194,18 @@ int main(int argc, char** argv) {
     const QString model = args.isEmpty() ? QString::fromLatin1(gui::kDemoModel) : args.front();
     const bool screenshot = parser.isSet(shotOption);
 
-    std::optional<engine::prune::PruningPlan> plan;
+    std::vector<engine::prune::PruningPlan> plans;
     if (parser.isSet(planOption) && parser.isSet(presetOption))
         return die(QStringLiteral("give --plan or --preset, not both"));
-    if (parser.isSet(planOption)) {
-        auto loaded = engine::prune::loadPlanFile(parser.value(planOption).toStdString());
+    for (const QString& file : parser.values(planOption)) {
+        auto loaded = engine::prune::loadPlanFile(file.toStdString());
         if (!loaded.ok()) return die(views::errorText(loaded.error()));
-        plan = std::move(loaded).value();
-    } else if (parser.isSet(presetOption)) {
-        auto preset = engine::prune::presetPlan(parser.value(presetOption).toStdString());
+        plans.push_back(std::move(loaded).value());
+    }
+    for (const QString& name : parser.values(presetOption)) {
+        auto preset = engine::prune::presetPlan(name.toStdString());
         if (!preset.ok()) return die(views::errorText(preset.error()));
-        plan = std::move(preset).value();
+        plans.push_back(std::move(preset).value());
     }
     const QStringList wh = parser.value(sizeOption).split(QLatin1Char('x'));
     const QSize size(wh.size() == 2 ? wh[0].toInt() : 0, wh.size() == 2 ? wh[1].toInt() : 0);
@@ -204,7 +234,7 @@ int main(int argc, char** argv) {
                        .arg(view, window.viewNames().join(QStringLiteral(", "))));
     }
     if (screenshot) {
-        captureWhenReady(window, parser.value(shotOption), view, size, plan, layer);
+        captureWhenReady(window, parser.value(shotOption), view, size, std::move(plans), layer);
     } else {
         gui::MainWindow* w = &window;
         auto select = [w, layer, view] {
@@ -212,18 +242,7 @@ int main(int argc, char** argv) {
             if (QWidget* page = w->analysisTabs()->page(view))
                 w->analysisTabs()->setCurrentWidget(page);
         };
-        QObject::connect(window.session(), &views::ModelSession::modelLoaded, &window,
-                         [w, plan, select] {
-                             if (plan) {
-                                 w->experiments()->applyPlan(*plan);
-                             } else {
-                                 select();
-                             }
-                         });
-        if (plan) {
-            QObject::connect(window.session(), &views::ModelSession::planApplied, &window, select,
-                             Qt::SingleShotConnection);
-        }
+        applyInTurn(window, std::move(plans), select);
         window.resize(size);
         window.show();
         // Screenshots never offer: nothing may wait on a person there.

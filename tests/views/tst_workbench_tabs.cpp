@@ -238,6 +238,35 @@ class TestWorkbenchTabs : public QObject {
             for (int x = 0; x < image.width(); x += 7) colours.insert(image.pixel(x, y));
         QVERIFY2(colours.size() > 3, "the screenshot is (nearly) one colour");
     }
+
+    // Several --preset: each applied in turn (the gallery's Compare shot); --dark: a dark
+    // picture, the chart included.
+    void darkScreenshotOfSeveralPlans() {
+        SKIP_WITHOUT_BLAZEFACE();
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString out = dir.filePath(QStringLiteral("compare.png"));
+        QProcess p;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+        p.setProcessEnvironment(env);
+        p.start(
+            QStringLiteral(PRUNELAB_GUI_BINARY),
+            {QStringLiteral("face-front"), QStringLiteral("--preset"), QStringLiteral("uniform-50"),
+             QStringLiteral("--preset"), QStringLiteral("patdnn-8"), QStringLiteral("--view"),
+             QStringLiteral("compare"), QStringLiteral("--dark"), QStringLiteral("--size"),
+             QStringLiteral("960x600"), QStringLiteral("--screenshot"), out});
+        QVERIFY(p.waitForFinished(180'000));
+        QVERIFY2(p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0,
+                 p.readAllStandardError().constData());
+        const QImage image(out);
+        QVERIFY2(!image.isNull(), qPrintable(out));
+        long sum = 0, n = 0;
+        for (int y = 0; y < image.height(); y += 7)
+            for (int x = 0; x < image.width(); x += 7, ++n)
+                sum += QColor(image.pixel(x, y)).lightness();
+        QVERIFY2(sum / n < 100, qPrintable(QStringLiteral("mean lightness %1").arg(sum / n)));
+    }
 };
 
 QTEST_MAIN(TestWorkbenchTabs)
