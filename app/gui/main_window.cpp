@@ -234,8 +234,9 @@ void MainWindow::buildMenus() {
     QMenu* view = menuBar()->addMenu(tr("&View"));
     // Ctrl+1.. in tab order, from the tabs themselves: a tab added later gets the next key.
     for (int i = 0; i < m_tabs->count() && i < 9; ++i) {
-        QAction* tab = view->addAction(m_tabs->tabText(i).remove(QLatin1Char('&')), this,
-                                       [this, i] { m_tabs->setCurrentIndex(i); });
+        QAction* tab =
+            view->addAction(tr("%1 Tab").arg(m_tabs->tabText(i).remove(QLatin1Char('&'))), this,
+                            [this, i] { m_tabs->setCurrentIndex(i); });
         tab->setShortcut(QKeySequence(QStringLiteral("Ctrl+%1").arg(i + 1)));
     }
     view->addSeparator();

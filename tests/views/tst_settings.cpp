@@ -5,6 +5,7 @@
 #include <QApplication>
 #include <QChartView>
 #include <QCheckBox>
+#include <QDir>
 #include <QMenu>
 #include <QPlainTextEdit>
 #include <QPushButton>
@@ -50,6 +51,15 @@ int meanLightness(QWidget* widget) {
         for (int x = 2; x < image.width() - 2; x += 5, ++n)
             sum += QColor(image.pixel(x, y)).lightness();
     return n ? static_cast<int>(sum / n) : -1;
+}
+
+// With PRUNELAB_VIEWS_DUMP=<folder> set, saves a picture of `widget` there for a person to look
+// at without a display (as the other view tests do).
+void dumpForReview(QWidget* widget, const QString& name) {
+    const QString folder = qEnvironmentVariable("PRUNELAB_VIEWS_DUMP");
+    if (folder.isEmpty()) return;
+    QDir().mkpath(folder);
+    widget->grab().save(QDir(folder).filePath(name + QStringLiteral(".png")));
 }
 
 }  // namespace
@@ -104,6 +114,7 @@ class TestSettings : public QObject {
         darkAction->setChecked(false);
         QVERIFY(!dialog->darkBox()->isChecked());
         QVERIFY(QApplication::palette().color(QPalette::Window).lightness() > 128);
+        dumpForReview(dialog, QStringLiteral("settings_dialog"));
         dialog->projectorBox()->setChecked(true);
         QVERIFY(gui::currentAppearance().projector);
         QVERIFY(QSettings().value(QStringLiteral("appearance/projector")).toBool());
@@ -187,6 +198,7 @@ class TestSettings : public QObject {
 
         gui::ShortcutsDialog* dialog = window.showShortcutsDialog();
         QTableWidget* table = dialog->table();
+        dumpForReview(dialog, QStringLiteral("shortcuts_dialog"));
         QCOMPARE(table->rowCount(), static_cast<int>(listed.size() + viewShortcuts.size()));
         for (int row = 0; row < static_cast<int>(listed.size()); ++row) {
             const QAction* a = listed[row];
