@@ -26,6 +26,7 @@
 #include "engine/onnx/onnx_import.h"
 #include "engine/ops/op.h"
 #include "engine/runtime/cpu/cpu_executor.h"
+#include "engine/train/blas_env.h"
 #include "plugins/refrt/compare.h"
 
 namespace prunelab::cli {
@@ -389,7 +390,7 @@ int main(int argc, char** argv) {
     if (argc > 1) {
         std::string command = argv[1];
         if (command == "train-base" || command == "admm" || command == "eval") {
-            prunelab::cli::ensureBlasSettings(argv);
+            prunelab::engine::train::ensureBlasSettings(argv);
         }
     }
     return prunelab::cli::main(argc, argv);

@@ -27,28 +27,6 @@ namespace prunelab::cli {
 using namespace prunelab::engine;
 using namespace prunelab::engine::train;
 
-void ensureBlasSettings(char** argv) {
-    bool changed = false;
-    if (!std::getenv("OPENBLAS_NUM_THREADS")) {
-        setenv("OPENBLAS_NUM_THREADS", "1", 1);
-        changed = true;
-    }
-    if (!std::getenv("OPENBLAS_CORETYPE")) {
-        std::ifstream cpuinfo("/proc/cpuinfo");
-        std::string line;
-        while (std::getline(cpuinfo, line)) {
-            if (line.rfind("flags", 0) == 0) {
-                if (line.find(" avx512f") != std::string::npos) {
-                    setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
-                    changed = true;
-                }
-                break;
-            }
-        }
-    }
-    if (changed) execv("/proc/self/exe", argv);  // returns only on failure: run as we are
-}
-
 namespace {
 
 #ifdef PRUNELAB_HAVE_TORCH
@@ -82,35 +60,9 @@ std::function<void(const TrainProgress&)> progressPrinter() {
     };
 }
 
-// Pictures for folder and frame data take the model's own input size.
-PictureOptions pictureFor(const Graph& g) {
-    PictureOptions p;
-    const Shape& s = g.value(g.inputs[0]).shape;
-    if (s.size() == 4) {
-        p.channels = static_cast<int>(s[1]);
-        p.height = static_cast<int>(s[2]);
-        p.width = static_cast<int>(s[3]);
-    }
-    return p;
-}
-
 // The test split: --test, else the ":test" half of a data set that has one.
 std::string testSpecFor(const TrainRequest& r) {
-    if (!r.test.empty()) return r.test;
-    if (r.data == "fashion-mnist" || r.data == "mnist") return r.data + ":test";
-    return {};
-}
-
-Status checkShapes(const Graph& g, const Dataset& data) {
-    Shape want = g.value(g.inputs[0]).shape;
-    Shape got = data.exampleShape();
-    got.insert(got.begin(), 1);
-    if (g.inputs.size() != 1 || want != got) {
-        return makeError(ErrorCode::ShapeMismatch, "the model takes " + shapeToString(want) +
-                                                       " but " + data.describe() + " gives " +
-                                                       shapeToString(got));
-    }
-    return {};
+    return r.test.empty() ? testSpecOf(r.data) : r.test;
 }
 
 Status writeHistoryCsv(const std::string& path, const std::vector<IterationRecord>& history) {
@@ -188,10 +140,10 @@ int cmdTrainBase(const TrainRequest& r) {
     if (r.out.empty()) return fail(makeError(ErrorCode::InvalidArgument, "--out M.onnx is needed"));
     auto model = buildArch(r.arch, static_cast<uint32_t>(r.seed));
     if (!model.ok()) return fail(model.error());
-    PictureOptions picture = pictureFor(*model);
+    PictureOptions picture = pictureOptionsFor(*model);
     auto data = openDataset(r.data, picture, r.limit);
     if (!data.ok()) return fail(data.error());
-    if (Status st = checkShapes(*model, **data); !st.ok()) return fail(st.error());
+    if (Status st = checkInputShape(*model, **data); !st.ok()) return fail(st.error());
     auto test = openTest(r, picture);
     if (!test.ok()) return fail(test.error());
     std::printf("training %s on %s for %d epoch(s)\n", r.arch.c_str(), (*data)->describe().c_str(),
@@ -240,10 +192,10 @@ int cmdAdmm(const TrainRequest& r) {
     request.keepBatchNorm = true;
     auto model = loadModel(request);
     if (!model.ok()) return fail(model.error());
-    PictureOptions picture = pictureFor(model->graph);
+    PictureOptions picture = pictureOptionsFor(model->graph);
     auto data = openDataset(r.data, picture, r.limit);
     if (!data.ok()) return fail(data.error());
-    if (Status st = checkShapes(model->graph, **data); !st.ok()) return fail(st.error());
+    if (Status st = checkInputShape(model->graph, **data); !st.ok()) return fail(st.error());
     auto test = openTest(r, picture);
     if (!test.ok()) return fail(test.error());
     if ((*data)->classNames().empty()) ro.distill = true;  // no labels: distil the dense model
@@ -277,9 +229,9 @@ int cmdAdmm(const TrainRequest& r) {
 int cmdEval(const TrainRequest& r) {
     auto model = loadModel(r.model);
     if (!model.ok()) return fail(model.error());
-    auto data = openDataset(r.data, pictureFor(model->graph), r.limit);
+    auto data = openDataset(r.data, pictureOptionsFor(model->graph), r.limit);
     if (!data.ok()) return fail(data.error());
-    if (Status st = checkShapes(model->graph, **data); !st.ok()) return fail(st.error());
+    if (Status st = checkInputShape(model->graph, **data); !st.ok()) return fail(st.error());
     if (!r.against.empty()) {
         ModelRequest denseRequest = r.model;
         denseRequest.path = r.against;

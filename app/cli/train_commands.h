@@ -40,10 +40,4 @@ int cmdTrainBase(const TrainRequest& request);
 int cmdAdmm(const TrainRequest& request);
 int cmdEval(const TrainRequest& request);
 
-// OpenBLAS reads its settings once, when it loads: the training commands re-run the process
-// with OPENBLAS_NUM_THREADS=1 (torch threads itself; nested threads ran 13x slower here) and,
-// on AVX-512 machines it misdetects, OPENBLAS_CORETYPE=SkylakeX. Returns only if nothing had
-// to change (or the re-run failed to start).
-void ensureBlasSettings(char** argv);
-
 }  // namespace prunelab::cli

@@ -941,4 +941,38 @@ std::vector<uint32_t> epochOrder(size_t size, uint64_t seed, int epoch) {
     return order;
 }
 
+PictureOptions pictureOptionsFor(const Graph& model) {
+    PictureOptions p;
+    if (model.inputs.empty()) return p;
+    const Shape& s = model.value(model.inputs[0]).shape;
+    if (s.size() == 4) {
+        p.channels = static_cast<int>(s[1]);
+        p.height = static_cast<int>(s[2]);
+        p.width = static_cast<int>(s[3]);
+    }
+    return p;
+}
+
+Status checkInputShape(const Graph& model, const Dataset& data) {
+    if (model.inputs.size() != 1) {
+        return makeError(ErrorCode::ShapeMismatch, "the model has " +
+                                                       std::to_string(model.inputs.size()) +
+                                                       " inputs; training feeds one picture input");
+    }
+    Shape want = model.value(model.inputs[0]).shape;
+    Shape got = data.exampleShape();
+    got.insert(got.begin(), 1);
+    if (want != got) {
+        return makeError(ErrorCode::ShapeMismatch, "the model takes " + shapeToString(want) +
+                                                       " but " + data.describe() + " gives " +
+                                                       shapeToString(got));
+    }
+    return {};
+}
+
+std::string testSpecOf(const std::string& spec) {
+    if (spec == "fashion-mnist" || spec == "mnist") return spec + ":test";
+    return {};
+}
+
 }  // namespace prunelab::engine::train

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine/io/image.h"
+#include "engine/ir/graph.h"
 #include "engine/ir/result.h"
 #include "engine/ir/tensor.h"
 
@@ -62,15 +63,21 @@ Result<std::unique_ptr<Dataset>> loadImageFolder(const std::string& dir,
 // Unlabelled frames for distillation: a video file (every `stride`-th frame, at most
 // `maxFrames`) or a folder of pictures. Decoded once at load. NotFound/Corrupt name the file;
 // InvalidArgument when no frame could be read.
-Result<std::unique_ptr<Dataset>> loadFrames(const std::string& path,
-                                            const PictureOptions& options, int stride = 1,
-                                            size_t maxFrames = 0);
+Result<std::unique_ptr<Dataset>> loadFrames(const std::string& path, const PictureOptions& options,
+                                            int stride = 1, size_t maxFrames = 0);
 
 // A data spec as the CLI takes it:
 //   fashion-mnist | fashion-mnist:test | mnist | mnist:test | folder:PATH | frames:PATH
 // `picture` sizes folder and frame data (the model's input). Unknown specs list the known ones.
-Result<std::unique_ptr<Dataset>> openDataset(const std::string& spec,
-                                             const PictureOptions& picture, size_t limit = 0);
+Result<std::unique_ptr<Dataset>> openDataset(const std::string& spec, const PictureOptions& picture,
+                                             size_t limit = 0);
+
+// Folder and frame pictures for `model`: its only input's channels, height and width.
+PictureOptions pictureOptionsFor(const Graph& model);
+// ShapeMismatch naming both shapes unless `model` has one input that takes `data`'s examples.
+Status checkInputShape(const Graph& model, const Dataset& data);
+// The held-out split of a spec that has one ("mnist" -> "mnist:test"); empty otherwise.
+std::string testSpecOf(const std::string& spec);
 
 // The examples [begin, end) of `data` (shares it; `data` must outlive the view).
 std::unique_ptr<Dataset> subsetView(const Dataset& data, size_t begin, size_t end);

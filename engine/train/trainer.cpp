@@ -433,6 +433,7 @@ Status addRecord(Session& s, RunState& st, const Hooks& h, int admmIteration,
     r.primal = std::move(primal);
     r.dual = std::move(dual);
     r.density = h.density ? h.density() : 1;
+    if (s.options.onRecord) s.options.onRecord(r);
     st.history.push_back(std::move(r));
     if (update) {
         st.updateLossSum = 0, st.updateLossCount = 0;
@@ -633,6 +634,9 @@ Result<TrainResult> retrain(const Graph& denseIn, const prune::PruningPlan& plan
         }
         PL_TRY(loadCheckpoint(options.checkpointPath, fp, m, *s.optimizer, st));
         resumed = true;
+        // Live charts of a resumed run start from the history the checkpoint carries.
+        if (options.onRecord)
+            for (const IterationRecord& r : st.history) options.onRecord(r);
     }
     // Which layers the plan prunes (and, for one-shot, the masks) come from one projection.
     PL_TRY_ASSIGN(Projection first, projectLayers(m, plan, {}));

@@ -76,6 +76,8 @@ struct TrainOptions {
     // ADMM: called after every Z/U update with layer `watchLayer` (when it is pruned).
     int watchLayer = -1;
     std::function<void(const AdmmSnapshot&)> onAdmmUpdate;
+    // Called with every history row as it is added (live charts), on the training thread.
+    std::function<void(const IterationRecord&)> onRecord;
 };
 
 enum class RetrainMethod { Admm, OneShot, Gradual };

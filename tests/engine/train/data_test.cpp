@@ -1,6 +1,7 @@
 // Trainer data sets: real Fashion-MNIST, MNIST JSON and vtest.avi from the asset cache, plus
 // idx, JSON, picture folders and videos written (or broken) here on purpose, and epoch order.
 #include "engine/train/data.h"
+#include "engine/train/zoo.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -589,6 +590,34 @@ TEST(OpenDataset, SpecsAndUnknownSpec) {
     auto frames = openDataset("frames:" + (dir.path() / "cat").string(), o);
     ASSERT_TRUE(frames.ok()) << frames.error().toString();
     EXPECT_EQ((*frames)->size(), 3u);
+}
+
+// The CLI and the workbench size pictures and check data against the model the same way.
+TEST(TrainInputs, PicturesFollowTheModelAndAMismatchNamesBothShapes) {
+    auto lenet = buildLenet5(1);
+    ASSERT_TRUE(lenet.ok()) << lenet.error().toString();
+    PictureOptions p = pictureOptionsFor(*lenet);
+    EXPECT_EQ(p.channels, 1);
+    EXPECT_EQ(p.height, 28);
+    EXPECT_EQ(p.width, 28);
+    EXPECT_EQ(testSpecOf("mnist"), "mnist:test");
+    EXPECT_EQ(testSpecOf("fashion-mnist"), "fashion-mnist:test");
+    EXPECT_EQ(testSpecOf("frames:clip.avi"), "");
+
+    TempDir dir("shapes");
+    writeFolder(dir.path());
+    PictureOptions rgb;
+    rgb.height = rgb.width = 8;
+    auto folder = openDataset("folder:" + dir.str(), rgb);
+    ASSERT_TRUE(folder.ok()) << folder.error().toString();
+    Status st = checkInputShape(*lenet, **folder);
+    ASSERT_FALSE(st.ok());
+    EXPECT_EQ(st.error().code, ErrorCode::ShapeMismatch);
+    EXPECT_NE(st.error().message.find("28"), std::string::npos) << st.error().message;
+    EXPECT_NE(st.error().message.find("8"), std::string::npos) << st.error().message;
+    auto grey = openDataset("folder:" + dir.str(), p);
+    ASSERT_TRUE(grey.ok()) << grey.error().toString();
+    EXPECT_TRUE(checkInputShape(*lenet, **grey).ok());
 }
 
 TEST(SubsetView, MapsIndicesAndClamps) {

@@ -127,8 +127,16 @@ TEST_F(Trainer, AdmmRecordsResidualsGrowsRhoAndEndsOnTheConstraintSet) {
     std::vector<AdmmSnapshot> snapshots;
     m_options.watchLayer = 1;
     m_options.onAdmmUpdate = [&](const AdmmSnapshot& snap) { snapshots.push_back(snap); };
+    std::vector<IterationRecord> live;  // what the workbench's charts see while it runs
+    m_options.onRecord = [&](const IterationRecord& rec) { live.push_back(rec); };
     auto r = retrain(m_model, plan, *m_train, m_options, ro);
     ASSERT_TRUE(r.ok()) << r.error().toString();
+    ASSERT_EQ(live.size(), r->history.size());
+    for (size_t k = 0; k < live.size(); ++k) {
+        EXPECT_EQ(live[k].step, r->history[k].step);
+        EXPECT_EQ(live[k].admmIteration, r->history[k].admmIteration);
+        EXPECT_EQ(live[k].primal, r->history[k].primal);
+    }
     // The watched layer's W, Z, U at each update: Z is on the constraint set (80% zeros) and
     // U = U_prev + W - Z.
     ASSERT_EQ(snapshots.size(), 4u);
