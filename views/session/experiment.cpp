@@ -66,6 +66,10 @@ QJsonObject experimentToJson(const Experiment& e) {
     writeOptional(o, "denseLatencyMs", e.denseLatencyMs);
     writeOptional(o, "accuracy", e.accuracy);
     writeOptional(o, "psnrDb", e.psnrDb);
+    if (!e.trainedModel.isEmpty()) {
+        o.insert(QStringLiteral("retrainMethod"), e.retrainMethod);
+        o.insert(QStringLiteral("trainedModel"), e.trainedModel);
+    }
     return o;
 }
 
@@ -108,6 +112,14 @@ engine::Result<Experiment> experimentFromJson(const QJsonObject& o) {
     for (const auto& [key, out] : metrics)
         if (!readOptional(o, key, *out))
             return fieldError(QString::fromLatin1(key), "must be a number or absent");
+    const std::pair<const char*, QString*> retrained[] = {{"retrainMethod", &e.retrainMethod},
+                                                          {"trainedModel", &e.trainedModel}};
+    for (const auto& [key, out] : retrained) {
+        const QJsonValue v = o.value(QLatin1String(key));
+        if (v.isUndefined()) continue;
+        if (!v.isString()) return fieldError(QString::fromLatin1(key), "must be text or absent");
+        *out = v.toString();
+    }
     return e;
 }
 
@@ -122,20 +134,18 @@ QString mainScheme(const engine::prune::PruningPlan& plan) {
     return QString::fromStdString(most->first);
 }
 
+QString planLabel(const engine::prune::PruningPlan& plan) {
+    // A preset is named by its preset name, which says more than its scheme alone.
+    for (const std::string& name : engine::prune::presetNames()) {
+        auto preset = engine::prune::presetPlan(name);
+        if (preset.ok() && preset.value() == plan) return QString::fromStdString(name);
+    }
+    return mainScheme(plan);
+}
+
 QString experimentName(const engine::prune::PruningPlan& plan, const QString& model,
                        const QString& label) {
-    QString what = label;
-    if (what.isEmpty()) {
-        // A preset is named by its preset name, which says more than its scheme alone.
-        for (const std::string& name : engine::prune::presetNames()) {
-            auto preset = engine::prune::presetPlan(name);
-            if (preset.ok() && preset.value() == plan) {
-                what = QString::fromStdString(name);
-                break;
-            }
-        }
-    }
-    if (what.isEmpty()) what = mainScheme(plan);
+    const QString what = label.isEmpty() ? planLabel(plan) : label;
     const QString file = QFileInfo(model).fileName();
     return QStringLiteral("%1 on %2").arg(what, file.isEmpty() ? model : file);
 }
@@ -163,15 +173,27 @@ const Experiment* ExperimentLog::find(int id) const {
     return nullptr;
 }
 
+void ExperimentLog::adoptRetrained(const engine::Graph& trained,
+                                   const engine::prune::PruningPlan& plan, const QString& method,
+                                   const QString& trainedModel, std::optional<double> accuracy,
+                                   std::optional<double> psnrDb) {
+    if (!m_session->hasModel()) return;
+    m_pending.push_back({plan, QStringLiteral("%1, %2-retrained").arg(planLabel(plan), method),
+                         trainedModel, method, accuracy, psnrDb});
+    m_session->adoptTrained(trained, plan, trainedModel, tr("Retrain (%1)").arg(method));
+}
+
 void ExperimentLog::stateChanged() {
     const auto plan = m_session->currentPlan();
     m_currentId = -1;
     if (!plan) return;
+    const QString origin = m_session->state().trainedModel;
     // An apply lands with its own plan; undo, redo and reset bring back a state whose plan no
     // request is waiting for, so they only move the current experiment.
     // Applies run concurrently and may land in any order.
-    const auto pending = std::find_if(m_pending.begin(), m_pending.end(),
-                                      [&](const Pending& p) { return p.plan == *plan; });
+    const auto pending = std::find_if(m_pending.begin(), m_pending.end(), [&](const Pending& p) {
+        return p.plan == *plan && p.trainedModel == origin;
+    });
     if (pending != m_pending.end()) {
         const Pending request = std::move(*pending);
         m_pending.erase(pending);
@@ -187,6 +209,10 @@ void ExperimentLog::stateChanged() {
         e.denseMacs = s.modelMacs;
         e.storageBytes = s.bestBytes;
         e.denseBytes = s.denseBytes;
+        e.accuracy = request.accuracy;
+        e.psnrDb = request.psnrDb;
+        e.retrainMethod = request.retrainMethod;
+        e.trainedModel = request.trainedModel;
         m_experiments.push_back(std::move(e));
         m_currentId = m_experiments.back().id;
         emit changed();
@@ -194,7 +220,7 @@ void ExperimentLog::stateChanged() {
     }
     const QString text = QString::fromStdString(engine::prune::planToJson(*plan));
     for (auto it = m_experiments.rbegin(); it != m_experiments.rend(); ++it) {
-        if (it->plan == text && it->model == m_session->source()) {
+        if (it->plan == text && it->model == m_session->source() && it->trainedModel == origin) {
             m_currentId = it->id;
             return;
         }

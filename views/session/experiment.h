@@ -11,6 +11,7 @@
 #include <optional>
 #include <vector>
 
+#include "engine/ir/graph.h"
 #include "engine/ir/result.h"
 #include "engine/prune/plan.h"
 
@@ -29,8 +30,11 @@ struct Experiment {
     int64_t storageBytes = 0, denseBytes = 0;  // ModelStats bestBytes, denseBytes
     // Whole-model times of the measure pass (Speed tab's Measure), in ms.
     std::optional<double> latencyMs, denseLatencyMs;
-    std::optional<double> accuracy;  // in [0, 1]; set by retraining (later)
-    std::optional<double> psnrDb;    // super-resolution models; set by retraining (later)
+    std::optional<double> accuracy;  // in [0, 1]; set by retraining
+    std::optional<double> psnrDb;    // against the dense model, when retrained without labels
+    // A retrained experiment: how ("admm", "one-shot", "gradual") and the .plab file holding
+    // its weights (the plan alone cannot reproduce them). Empty for a plain projection.
+    QString retrainMethod, trainedModel;
 
     bool operator==(const Experiment& other) const = default;
 };
@@ -42,6 +46,8 @@ engine::Result<Experiment> experimentFromJson(const QJsonObject& object);
 // The experiment's name: "<plan's preset name or scheme> on <model's file name or id>".
 QString experimentName(const engine::prune::PruningPlan& plan, const QString& model,
                        const QString& label = {});
+// A plan's short name: its preset's name when it is one, else its main scheme.
+QString planLabel(const engine::prune::PruningPlan& plan);
 // The main scheme of a plan: the default entry's, else the one most layers name, else "dense".
 QString mainScheme(const engine::prune::PruningPlan& plan);
 
@@ -65,6 +71,11 @@ class ExperimentLog : public QObject {
     // Sets the measured whole-model times of experiment `id` (the current one when -1).
     void setLatency(double compiledMs, double denseMs, int id = -1);
     void setAccuracy(int id, std::optional<double> accuracy, std::optional<double> psnrDb);
+    // Puts retrained weights into the session (undoable) and records them as an experiment
+    // with its method, metric and the .plab file they were saved to.
+    void adoptRetrained(const engine::Graph& trained, const engine::prune::PruningPlan& plan,
+                        const QString& method, const QString& trainedModel,
+                        std::optional<double> accuracy, std::optional<double> psnrDb);
     // Replaces every experiment (a project being opened); ids continue after the largest.
     void setExperiments(std::vector<Experiment> experiments);
 
@@ -80,6 +91,8 @@ class ExperimentLog : public QObject {
     struct Pending {
         engine::prune::PruningPlan plan;
         QString label;
+        QString trainedModel, retrainMethod;  // retrained weights (adoptRetrained)
+        std::optional<double> accuracy, psnrDb;
     };
     std::deque<Pending> m_pending;  // applies requested and not landed yet, oldest first
     int m_nextId = 1, m_currentId = -1;

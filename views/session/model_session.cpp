@@ -177,6 +177,54 @@ void ModelSession::applyPlan(const engine::prune::PruningPlan& plan) {
     }));
 }
 
+void ModelSession::adoptTrained(const engine::Graph& trained,
+                                const engine::prune::PruningPlan& plan, const QString& trainedModel,
+                                const QString& text) {
+    if (!hasModel()) return;
+    const quint64 generation = m_modelGeneration;
+    auto* watcher = new QFutureWatcher<std::shared_ptr<ApplyResult>>(this);
+    connect(watcher, &QFutureWatcherBase::finished, this,
+            [this, watcher, generation, trainedModel, text] {
+                watcher->deleteLater();
+                const JobGuard guard(this);
+                std::shared_ptr<ApplyResult> r = watcher->result();
+                if (generation != m_modelGeneration) return;
+                if (!r->pruned.ok()) {
+                    emit failed(tr("Could not take the retrained weights of %1: %2")
+                                    .arg(sourceName(m_source), errorText(r->pruned.error())));
+                    return;
+                }
+                auto state = std::make_shared<PruneState>();
+                state->pruned = std::move(r->pruned).value();
+                state->stats = std::move(r->stats);
+                state->trainedModel = trainedModel;
+                pushState(std::move(state), text);
+            });
+    jobStarted();
+    // The trained weights already satisfy the plan, so projecting them again changes nothing
+    // and gives the masks and statistics every view reads. A model whose layers differ from the
+    // opened one (another file) would leave the views describing weights that are not there.
+    watcher->setFuture(QtConcurrent::run([trained, plan, layers = m_layers] {
+        auto r = std::make_shared<ApplyResult>();
+        std::vector<engine::Layer> got = engine::prunableLayers(trained);
+        bool same = got.size() == layers.size();
+        for (size_t i = 0; same && i < got.size(); ++i)
+            same = got[i].name == layers[i].name && got[i].node == layers[i].node &&
+                   got[i].outChannels == layers[i].outChannels &&
+                   got[i].inPerGroup == layers[i].inPerGroup;
+        if (!same) {
+            r->pruned = engine::makeError(
+                engine::ErrorCode::InvalidArgument,
+                "the retrained model's layers are not the opened model's (" +
+                    std::to_string(got.size()) + " vs " + std::to_string(layers.size()) + ")");
+            return r;
+        }
+        r->pruned = engine::prune::applyPlan(trained, plan);
+        if (r->pruned.ok()) r->stats = engine::prune::modelStats(r->pruned.value());
+        return r;
+    }));
+}
+
 void ModelSession::resetPlan() {
     if (!hasModel() || m_state == m_openedState) return;
     pushState(m_openedState, tr("Reset"));

@@ -30,6 +30,7 @@ using ModelOpener = std::function<engine::Result<engine::Graph>(const QString& s
 struct PruneState {
     std::optional<engine::prune::PrunedModel> pruned;
     engine::prune::ModelStats stats;
+    QString trainedModel;  // retrained weights: the .plab they were saved to; else empty
 };
 
 class ModelSession : public QObject {
@@ -47,6 +48,10 @@ class ModelSession : public QObject {
     void applyPlan(const engine::prune::PruningPlan& plan);
     // Back to the model as opened (undoable): dense, or a .plab file's own pruning.
     void resetPlan();
+    // Makes retrained weights under `plan` the current state (undoable, named `text`), in the
+    // background: planApplied() or failed(). `trained` must have the opened model's layers.
+    void adoptTrained(const engine::Graph& trained, const engine::prune::PruningPlan& plan,
+                      const QString& trainedModel, const QString& text);
 
     bool hasModel() const { return m_graph.has_value(); }
     bool isBusy() const { return m_jobs > 0; }
