@@ -19,3 +19,10 @@ target_sources(prunelab_views PRIVATE
   kernels/kernels_view.cpp
   speed/speed_view.h
   speed/speed_view.cpp)
+# The retrain panel and its W/Z/U animation (issue 7); the trainer itself comes from the app.
+target_sources(prunelab_views PRIVATE
+  train/retrain_job.h
+  train/admm_animation.h
+  train/admm_animation.cpp
+  train/retrain_panel.h
+  train/retrain_panel.cpp)

@@ -140,12 +140,12 @@ bool AnalysisTabs::canMeasure() const {
 
 QStringList AnalysisTabs::pageNames() {
     return {QStringLiteral("sparsity"), QStringLiteral("patterns"), QStringLiteral("kernels"),
-            QStringLiteral("speed"), QStringLiteral("compare")};
+            QStringLiteral("speed"),    QStringLiteral("compare"),  QStringLiteral("retrain")};
 }
 
 QWidget* AnalysisTabs::page(const QString& name) const {
     const auto i = pageNames().indexOf(name);
-    return i < 0 ? nullptr : widget(static_cast<int>(i));
+    return i < 0 || i >= count() ? nullptr : widget(static_cast<int>(i));
 }
 
 int AnalysisTabs::prunableOfNode(int node) const {

@@ -17,6 +17,7 @@
 #include "app/gui/main_window.h"
 #include "app/gui/model_opener.h"
 #include "engine/prune/plan.h"
+#include "engine/train/blas_env.h"
 #include "views/common/engine_text.h"
 #include "views/session/experiment.h"
 #include "views/session/model_session.h"
@@ -143,6 +144,8 @@ void captureWhenReady(gui::MainWindow& window, const QString& out, const QString
 }  // namespace
 
 int main(int argc, char** argv) {
+    // The Retrain tab runs libtorch in this process: OpenBLAS must see its settings at load.
+    prunelab::engine::train::ensureBlasSettings(argv);
     QApplication app(argc, argv);
     QApplication::setOrganizationName(QStringLiteral("PruneLab"));
     QApplication::setApplicationName(QStringLiteral("PruneLab"));

@@ -24,10 +24,13 @@
 #include <QTableView>
 #include <QUndoStack>
 #include <cstdio>
+#include <filesystem>
 
+#include "app/cli/model_loader.h"
 #include "app/gui/analysis_tabs.h"
 #include "app/gui/appearance.h"
 #include "app/gui/model_opener.h"
+#include "app/gui/retrainer.h"
 #include "app/gui/shortcuts_dialog.h"
 #include "views/common/engine_text.h"
 #include "views/model/layer_table_model.h"
@@ -35,6 +38,7 @@
 #include "views/session/experiment.h"
 #include "views/session/model_session.h"
 #include "views/session/project.h"
+#include "views/train/retrain_panel.h"
 
 namespace prunelab::gui {
 
@@ -87,6 +91,19 @@ MainWindow::MainWindow(bool interactive, QWidget* parent)
     central->setStretchFactor(1, 3);
     central->setSizes({400, 600});
     setCentralWidget(central);
+    // Retraining is a tab beside the views it changes: the charts and the W/Z/U animation need
+    // the room, and the sparsity map shows the result one click away.
+    m_retrainPanel =
+        new views::RetrainPanel(m_session, m_experiments, workbenchRetrainer(), m_tabs);
+    const std::string video = cli::assetCacheDir() + "/video/vtest.avi";
+    if (std::filesystem::exists(video))
+        m_retrainPanel->setDefaultVideo(QString::fromStdString(video));
+    m_tabs->addTab(m_retrainPanel, tr("Retrain"));
+    connect(this, &MainWindow::layerSelected, m_retrainPanel, &views::RetrainPanel::setWatchLayer);
+    connect(m_retrainPanel, &views::RetrainPanel::finished, this,
+            [this](bool ok, const QString& message) {
+                if (ok) statusBar()->showMessage(message);
+            });
     m_views.insert(QStringLiteral("layers"), m_table);
     for (const QString& name : AnalysisTabs::pageNames())
         if (QWidget* page = m_tabs->page(name)) m_views.insert(name, page);

@@ -18,6 +18,7 @@ class LayerTableModel;
 class ModelSession;
 class ProjectManager;
 class PrunePanel;
+class RetrainPanel;
 }  // namespace prunelab::views
 
 class QAction;
@@ -55,6 +56,7 @@ class MainWindow : public QMainWindow {
     QWidget* namedView(const QString& name) const { return m_views.value(name, nullptr); }
     QStringList viewNames() const { return m_views.keys(); }
     AnalysisTabs* analysisTabs() const { return m_tabs; }
+    views::RetrainPanel* retrainPanel() const { return m_retrainPanel; }
     QTableView* layerTable() const { return m_table; }
     // A model file or catalog id; a .prunelab file opens as a project.
     void openModel(const QString& source);
@@ -122,6 +124,7 @@ class MainWindow : public QMainWindow {
     QSortFilterProxyModel* m_proxy;
     QTableView* m_table;
     views::PrunePanel* m_prunePanel;
+    views::RetrainPanel* m_retrainPanel = nullptr;
     AnalysisTabs* m_tabs;
     QMenu* m_recentMenu = nullptr;
     QMap<QString, QWidget*> m_views;

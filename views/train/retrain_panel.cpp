@@ -1,0 +1,681 @@
+// The retrain panel (see retrain_panel.h): the form, the worker run and the live charts.
+#include "views/train/retrain_panel.h"
+
+#include <QChart>
+#include <QChartView>
+#include <QComboBox>
+#include <QDateTime>
+#include <QDir>
+#include <QDoubleSpinBox>
+#include <QFile>
+#include <QFileDialog>
+#include <QFormLayout>
+#include <QFutureWatcher>
+#include <QGridLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineSeries>
+#include <QLogValueAxis>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QStandardPaths>
+#include <QTextStream>
+#include <QVBoxLayout>
+#include <QValueAxis>
+#include <QtConcurrent/QtConcurrentRun>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <mutex>
+
+#include "engine/prune/pruned_model.h"
+#include "views/common/engine_text.h"
+#include "views/session/experiment.h"
+#include "views/session/model_session.h"
+#include "views/train/admm_animation.h"
+
+namespace prunelab::views {
+
+using engine::train::RetrainMethod;
+
+// Shared by the panel and the worker: Stop, Pause and the throttle of progress messages.
+struct RetrainPanel::Control {
+    std::atomic<bool> cancel{false};
+    std::mutex mutex;
+    std::condition_variable resumed;
+    bool paused = false;
+    std::chrono::steady_clock::time_point lastPost{};
+};
+
+namespace {
+
+// A step can take a millisecond on LeNet-5: posting every one would flood the event loop.
+constexpr auto kProgressInterval = std::chrono::milliseconds(50);
+
+double norm(const std::vector<double>& parts) {
+    double sum = 0;
+    for (double v : parts) sum += v * v;
+    return std::sqrt(sum);
+}
+
+// Grows an axis to take `v` (value axes only; the log axes are sized in onRecord).
+void extend(QValueAxis* axis, double v, bool& first) {
+    if (first) {
+        axis->setRange(v, v + 1e-9);
+        first = false;
+        return;
+    }
+    axis->setRange(std::min(axis->min(), v), std::max(axis->max(), v));
+}
+
+QChart* makeChart(const QString& title) {
+    auto* chart = new QChart();
+    chart->setTitle(title);
+    chart->legend()->setVisible(true);
+    chart->legend()->setAlignment(Qt::AlignBottom);
+    chart->setMargins(QMargins(4, 4, 4, 4));
+    return chart;
+}
+
+QLineSeries* addSeries(QChart* chart, const QString& name, QAbstractAxis* x, QAbstractAxis* y) {
+    auto* s = new QLineSeries(chart);
+    s->setName(name);
+    chart->addSeries(s);
+    s->attachAxis(x);
+    s->attachAxis(y);
+    return s;
+}
+
+// The trainer's own names (retrainMethodName lives with libtorch, which the views never link).
+QString methodName(RetrainMethod m) {
+    switch (m) {
+        case RetrainMethod::Admm:
+            return QStringLiteral("admm");
+        case RetrainMethod::OneShot:
+            return QStringLiteral("one-shot");
+        case RetrainMethod::Gradual:
+            return QStringLiteral("gradual");
+    }
+    return QStringLiteral("admm");
+}
+
+QString formatSeconds(double s) {
+    if (!(s >= 0) || !std::isfinite(s)) return QStringLiteral("?");
+    const int total = static_cast<int>(std::lround(s));
+    if (total < 60) return QObject::tr("%1 s").arg(total);
+    return QObject::tr("%1 min %2 s").arg(total / 60).arg(total % 60, 2, 10, QLatin1Char('0'));
+}
+
+}  // namespace
+
+RetrainPanel::RetrainPanel(ModelSession* session, ExperimentLog* experiments,
+                           RetrainFunction retrainer, QWidget* parent)
+    : QWidget(parent),
+      m_session(session),
+      m_experiments(experiments),
+      m_retrainer(std::move(retrainer)),
+      m_runsFolder(QDir(QStandardPaths::writableLocation(QStandardPaths::AppDataLocation))
+                       .filePath(QStringLiteral("runs"))) {
+    buildForm();
+    connect(session, &ModelSession::modelLoaded, this, [this] {
+        m_lastRequest.reset();  // a checkpoint of another model cannot be resumed into this one
+        m_animation->clear();
+        updateEnabled();
+    });
+    connect(session, &ModelSession::planApplied, this, &RetrainPanel::updateEnabled);
+    connect(session, &ModelSession::busyChanged, this, &RetrainPanel::updateEnabled);
+    updateEnabled();
+}
+
+RetrainPanel::~RetrainPanel() {
+    if (m_control) {
+        m_control->cancel = true;
+        {
+            const std::lock_guard lock(m_control->mutex);
+            m_control->paused = false;
+        }
+        m_control->resumed.notify_all();
+    }
+    // The worker calls back into this panel through queued calls only, which Qt drops once the
+    // panel is gone; waiting keeps the trainer from outliving the data it was given.
+    for (QFutureWatcherBase* watcher : findChildren<QFutureWatcherBase*>()) {
+        watcher->disconnect(this);
+        watcher->waitForFinished();
+    }
+}
+
+void RetrainPanel::buildForm() {
+    auto* layout = new QVBoxLayout(this);
+    m_unavailable = new QLabel(this);
+    m_unavailable->setWordWrap(true);
+    layout->addWidget(m_unavailable);
+
+    auto* form = new QFormLayout;
+    m_data = new QComboBox(this);
+    m_data->setObjectName(QStringLiteral("retrainData"));
+    m_data->addItem(tr("Fashion-MNIST (with labels)"), QStringLiteral("fashion-mnist"));
+    m_data->addItem(tr("MNIST digits (with labels)"), QStringLiteral("mnist"));
+    m_data->addItem(tr("Video frames (no labels: learn from the dense model)"),
+                    QStringLiteral("frames:"));
+    m_data->addItem(tr("Image folder (one sub-folder per class)..."), QStringLiteral("folder:"));
+    m_data->addItem(tr("Video file (no labels)..."), QStringLiteral("pick-video"));
+    connect(m_data, &QComboBox::activated, this, [this](int index) {
+        const QString spec = m_data->itemData(index).toString();
+        if (spec == QLatin1String("folder:")) chooseFolder(QStringLiteral("folder"));
+        if (spec == QLatin1String("pick-video")) chooseFolder(QStringLiteral("video"));
+    });
+    form->addRow(tr("&Data"), m_data);
+
+    m_method = new QComboBox(this);
+    m_method->addItem(tr("ADMM (train toward the constraint, then prune)"),
+                      static_cast<int>(RetrainMethod::Admm));
+    m_method->addItem(tr("One-shot prune + fine-tune"), static_cast<int>(RetrainMethod::OneShot));
+    m_method->addItem(tr("Gradual pruning"), static_cast<int>(RetrainMethod::Gradual));
+    form->addRow(tr("&Method"), m_method);
+
+    auto spin = [this](int lo, int hi, int value, const QString& special = {}) {
+        auto* s = new QSpinBox(this);
+        s->setRange(lo, hi);
+        s->setValue(value);
+        if (!special.isEmpty()) s->setSpecialValueText(special);
+        return s;
+    };
+    auto dspin = [this](double lo, double hi, double value, int decimals, double step) {
+        auto* s = new QDoubleSpinBox(this);
+        s->setDecimals(decimals);
+        s->setRange(lo, hi);
+        s->setSingleStep(step);
+        s->setValue(value);
+        return s;
+    };
+    m_epochs = spin(1, 1000, 3);
+    m_fineTune = spin(0, 1000, 1);
+    auto* epochs = new QHBoxLayout;
+    epochs->addWidget(m_epochs);
+    epochs->addWidget(new QLabel(tr("of which fine-tune"), this));
+    epochs->addWidget(m_fineTune);
+    form->addRow(tr("&Epochs"), epochs);
+    m_steps = spin(0, 1000000, 0, tr("all"));
+    form->addRow(tr("&Steps per epoch"), m_steps);
+    m_limit = spin(0, 100000000, 0, tr("all"));
+    form->addRow(tr("Training &examples"), m_limit);
+    m_batch = spin(1, 4096, 64);
+    form->addRow(tr("&Batch"), m_batch);
+    m_lr = dspin(1e-6, 1, 1e-3, 6, 1e-4);
+    form->addRow(tr("&Learning rate"), m_lr);
+    m_rho = dspin(1e-6, 10, 1e-3, 6, 1e-3);
+    m_rhoMul = dspin(1, 10, 1.3, 2, 0.1);
+    m_rhoMax = dspin(1e-6, 100, 0.1, 4, 0.01);
+    auto* rho = new QHBoxLayout;
+    rho->addWidget(m_rho);
+    rho->addWidget(new QLabel(tr("x"), this));
+    rho->addWidget(m_rhoMul);
+    rho->addWidget(new QLabel(tr("per update, up to"), this));
+    rho->addWidget(m_rhoMax);
+    form->addRow(tr("&Rho"), rho);
+    m_updates = spin(1, 1000, 2);
+    form->addRow(tr("ADMM &updates per epoch"), m_updates);
+    layout->addLayout(form);
+
+    auto* buttons = new QHBoxLayout;
+    m_start = new QPushButton(tr("Start"), this);
+    m_pause = new QPushButton(tr("Pause"), this);
+    m_stop = new QPushButton(tr("Stop"), this);
+    m_resume = new QPushButton(tr("Resume from Checkpoint"), this);
+    m_resume->setToolTip(tr("Continue the last run that was stopped, from its last checkpoint"));
+    for (QPushButton* b : {m_start, m_pause, m_stop, m_resume}) buttons->addWidget(b);
+    buttons->addStretch();
+    layout->addLayout(buttons);
+    connect(m_start, &QPushButton::clicked, this, &RetrainPanel::start);
+    connect(m_pause, &QPushButton::clicked, this, &RetrainPanel::pause);
+    connect(m_stop, &QPushButton::clicked, this, &RetrainPanel::stop);
+    connect(m_resume, &QPushButton::clicked, this, &RetrainPanel::resume);
+
+    m_progress = new QProgressBar(this);
+    m_progress->setRange(0, 1000);
+    m_progress->setValue(0);
+    layout->addWidget(m_progress);
+    m_status = new QLabel(this);
+    m_status->setWordWrap(true);
+    layout->addWidget(m_status);
+
+    // Loss per step; the metric per record; residuals and rho per ADMM update.
+    auto* charts = new QGridLayout;
+    auto addView = [&](QChart* chart, int row, int column) {
+        auto* view = new QChartView(chart, this);
+        view->setRenderHint(QPainter::Antialiasing);
+        view->setMinimumHeight(180);
+        charts->addWidget(view, row, column);
+    };
+    m_lossChart = makeChart(tr("Training loss"));
+    auto* lossX = new QValueAxis(m_lossChart);
+    lossX->setTitleText(tr("step"));
+    lossX->setLabelFormat(QStringLiteral("%d"));
+    auto* lossY = new QValueAxis(m_lossChart);
+    m_lossChart->addAxis(lossX, Qt::AlignBottom);
+    m_lossChart->addAxis(lossY, Qt::AlignLeft);
+    m_loss = addSeries(m_lossChart, tr("loss"), lossX, lossY);
+    addView(m_lossChart, 0, 0);
+
+    m_metricChart = makeChart(tr("Accuracy"));
+    auto* metricX = new QValueAxis(m_metricChart);
+    metricX->setTitleText(tr("step"));
+    metricX->setLabelFormat(QStringLiteral("%d"));
+    auto* metricY = new QValueAxis(m_metricChart);
+    m_metricChart->addAxis(metricX, Qt::AlignBottom);
+    m_metricChart->addAxis(metricY, Qt::AlignLeft);
+    m_metric = addSeries(m_metricChart, tr("held-out"), metricX, metricY);
+    addView(m_metricChart, 0, 1);
+
+    m_admmChart = makeChart(tr("ADMM residuals and rho"));
+    auto* admmX = new QValueAxis(m_admmChart);
+    admmX->setTitleText(tr("update"));
+    admmX->setLabelFormat(QStringLiteral("%d"));
+    auto* residualY = new QLogValueAxis(m_admmChart);
+    residualY->setTitleText(tr("||.|| (log)"));
+    residualY->setLabelFormat(QStringLiteral("%.2g"));
+    auto* rhoY = new QLogValueAxis(m_admmChart);
+    rhoY->setTitleText(tr("rho (log)"));
+    rhoY->setLabelFormat(QStringLiteral("%.1g"));
+    m_admmChart->addAxis(admmX, Qt::AlignBottom);
+    m_admmChart->addAxis(residualY, Qt::AlignLeft);
+    m_admmChart->addAxis(rhoY, Qt::AlignRight);
+    m_primal = addSeries(m_admmChart, tr("primal ||W - Z||"), admmX, residualY);
+    m_dual = addSeries(m_admmChart, tr("dual ||Z - Z_prev||"), admmX, residualY);
+    m_rhoSeries = addSeries(m_admmChart, tr("rho"), admmX, rhoY);
+    addView(m_admmChart, 1, 0);
+
+    auto* animationBox = new QGroupBox(tr("W, Z and U of the selected layer"), this);
+    auto* animationLayout = new QVBoxLayout(animationBox);
+    m_animation = new AdmmAnimation(animationBox);
+    animationLayout->addWidget(m_animation);
+    charts->addWidget(animationBox, 1, 1);
+    layout->addLayout(charts, 1);
+    clearCharts();
+}
+
+void RetrainPanel::setDefaultVideo(const QString& path) {
+    m_defaultVideo = path;
+    const int index =
+        m_data->findData(QStringLiteral("frames:"), Qt::UserRole, Qt::MatchStartsWith);
+    if (index >= 0) {
+        m_data->setItemData(index, QStringLiteral("frames:") + path);
+        m_data->setItemData(index, path, Qt::ToolTipRole);
+    }
+}
+
+void RetrainPanel::setWatchLayer(int layer) {
+    m_watchLayer = layer;
+}
+
+void RetrainPanel::setData(const QString& spec) {
+    int index = m_data->findData(spec);
+    if (index < 0) {
+        m_data->addItem(spec, spec);
+        index = m_data->count() - 1;
+    }
+    m_data->setCurrentIndex(index);
+}
+
+QString RetrainPanel::data() const {
+    return m_data->currentData().toString();
+}
+
+void RetrainPanel::setMethod(RetrainMethod method) {
+    m_method->setCurrentIndex(m_method->findData(static_cast<int>(method)));
+}
+
+void RetrainPanel::setEpochs(int epochs, int fineTuneEpochs) {
+    m_epochs->setValue(epochs);
+    m_fineTune->setValue(fineTuneEpochs);
+}
+
+void RetrainPanel::setStepsPerEpoch(int steps) {
+    m_steps->setValue(steps);
+}
+
+void RetrainPanel::setTrainingLimit(int examples) {
+    m_limit->setValue(examples);
+}
+
+void RetrainPanel::setRho(double rho, double multiplier, double max, int updatesPerEpoch) {
+    m_rho->setValue(rho);
+    m_rhoMul->setValue(multiplier);
+    m_rhoMax->setValue(max);
+    m_updates->setValue(updatesPerEpoch);
+}
+
+void RetrainPanel::chooseFolder(const QString& kind) {
+    const QString path =
+        kind == QLatin1String("folder")
+            ? QFileDialog::getExistingDirectory(this, tr("Image folder (one sub-folder per class)"))
+            : QFileDialog::getOpenFileName(this, tr("Video for label-free retraining"), {},
+                                           tr("Videos (*.avi *.mp4 *.mkv *.mov *.webm)"));
+    if (path.isEmpty()) {
+        m_data->setCurrentIndex(0);
+        return;
+    }
+    setData(
+        (kind == QLatin1String("folder") ? QStringLiteral("folder:") : QStringLiteral("frames:")) +
+        path);
+}
+
+int RetrainPanel::lossPoints() const {
+    return m_loss->count();
+}
+int RetrainPanel::metricPoints() const {
+    return m_metric->count();
+}
+int RetrainPanel::residualPoints() const {
+    return m_primal->count();
+}
+
+bool RetrainPanel::canResume() const {
+    return m_state == State::Idle && m_lastRequest && !m_runFolder.isEmpty() &&
+           QFile::exists(QString::fromStdString(m_lastRequest->options.checkpointPath));
+}
+
+std::optional<RetrainRequest> RetrainPanel::requestFromForm(QString* why) const {
+    if (!m_retrainer) {
+        *why = tr("This build of PruneLab has no trainer (it was built without libtorch).");
+        return std::nullopt;
+    }
+    if (!m_session->hasModel()) {
+        *why = tr("Open a model first.");
+        return std::nullopt;
+    }
+    const auto plan = m_session->currentPlan();
+    if (!plan) {
+        *why = tr("Apply a pruning plan first: retraining recovers what a plan removed.");
+        return std::nullopt;
+    }
+    const QString spec = data();
+    if (spec == QLatin1String("frames:") || spec == QLatin1String("folder:") ||
+        spec == QLatin1String("pick-video")) {
+        *why = tr("Choose the data's folder or video first.");
+        return std::nullopt;
+    }
+    RetrainRequest r;
+    r.model = m_session->source().toStdString();
+    r.plan = *plan;
+    r.data = spec.toStdString();
+    r.limit = static_cast<size_t>(m_limit->value());
+    r.options.epochs = m_epochs->value();
+    r.options.batchSize = m_batch->value();
+    r.options.learningRate = m_lr->value();
+    r.options.maxStepsPerEpoch = static_cast<size_t>(m_steps->value());
+    r.retrain.method = static_cast<RetrainMethod>(m_method->currentData().toInt());
+    r.retrain.fineTuneEpochs = std::min(m_fineTune->value(), m_epochs->value());
+    r.retrain.rho = m_rho->value();
+    r.retrain.rhoMultiplier = m_rhoMul->value();
+    r.retrain.rhoMax = std::max(m_rhoMax->value(), m_rho->value());
+    r.retrain.admmUpdatesPerEpoch = m_updates->value();
+    return r;
+}
+
+void RetrainPanel::start() {
+    if (m_state != State::Idle) return;
+    QString why;
+    auto request = requestFromForm(&why);
+    if (!request) {
+        m_lastError = why;
+        m_status->setText(why);
+        emit finished(false, why);
+        return;
+    }
+    // Each run keeps its checkpoint, history and result together, never over an earlier run.
+    m_runFolder =
+        QDir(m_runsFolder)
+            .filePath(QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-hhmmss-zzz")));
+    if (!QDir().mkpath(m_runFolder)) {
+        m_lastError = tr("Cannot create the run folder %1").arg(m_runFolder);
+        m_status->setText(m_lastError);
+        emit finished(false, m_lastError);
+        return;
+    }
+    request->options.checkpointPath =
+        QDir(m_runFolder).filePath(QStringLiteral("checkpoint.pt")).toStdString();
+    clearCharts();
+    run(std::move(*request), false);
+}
+
+void RetrainPanel::resume() {
+    if (!canResume()) return;
+    clearCharts();  // the checkpoint's history comes back through onRecord
+    run(*m_lastRequest, true);
+}
+
+void RetrainPanel::pause() {
+    if (!m_control || (m_state != State::Running && m_state != State::Paused)) return;
+    bool paused = false;
+    {
+        const std::lock_guard lock(m_control->mutex);
+        m_control->paused = !m_control->paused;
+        paused = m_control->paused;
+    }
+    m_control->resumed.notify_all();
+    setState(paused ? State::Paused : State::Running);
+}
+
+void RetrainPanel::stop() {
+    if (!m_control || m_state == State::Idle) return;
+    m_control->cancel = true;
+    {
+        const std::lock_guard lock(m_control->mutex);
+        m_control->paused = false;
+    }
+    m_control->resumed.notify_all();
+    setState(State::Stopping);
+}
+
+void RetrainPanel::run(RetrainRequest request, bool resume) {
+    m_lastRequest = request;
+    m_lastError.clear();
+    auto control = std::make_shared<Control>();
+    m_control = control;
+    const bool distilling = request.data.rfind("frames:", 0) == 0;
+    m_metricChart->setTitle(distilling ? tr("PSNR against the dense model (dB)")
+                                       : tr("Accuracy (held-out)"));
+    QString layerName;
+    if (m_watchLayer >= 0 && m_watchLayer < static_cast<int>(m_session->layers().size()))
+        layerName =
+            QString::fromStdString(m_session->layers()[static_cast<size_t>(m_watchLayer)].name);
+
+    // Callbacks run on the worker: they post to this panel, which Qt skips once it is gone.
+    request.options.cancel = &control->cancel;
+    request.options.progress = [this, control](const engine::train::TrainProgress& p) {
+        {
+            std::unique_lock lock(control->mutex);
+            control->resumed.wait(lock, [&] { return !control->paused || control->cancel; });
+        }
+        const auto now = std::chrono::steady_clock::now();
+        if (now - control->lastPost < kProgressInterval && p.step != p.steps) return;
+        control->lastPost = now;
+        QMetaObject::invokeMethod(
+            this, [this, p] { onProgress(p); }, Qt::QueuedConnection);
+    };
+    request.options.onRecord = [this](const engine::train::IterationRecord& r) {
+        QMetaObject::invokeMethod(
+            this, [this, r] { onRecord(r); }, Qt::QueuedConnection);
+    };
+    request.options.watchLayer = m_watchLayer;
+    request.options.onAdmmUpdate = [this, layerName](const engine::train::AdmmSnapshot& s) {
+        QMetaObject::invokeMethod(
+            this, [this, s, layerName] { m_animation->addSnapshot(s, layerName); },
+            Qt::QueuedConnection);
+    };
+    request.resume = resume;
+
+    auto* watcher = new QFutureWatcher<std::shared_ptr<engine::Result<RetrainOutcome>>>(this);
+    connect(watcher, &QFutureWatcherBase::finished, this, [this, watcher, resume] {
+        watcher->deleteLater();
+        onDone(watcher->result(), resume);
+    });
+    m_status->setText(resume ? tr("Resuming from the checkpoint...") : tr("Opening the data..."));
+    m_progress->setValue(0);
+    setState(State::Running);
+    watcher->setFuture(QtConcurrent::run([fn = m_retrainer, request = std::move(request)] {
+        return std::make_shared<engine::Result<RetrainOutcome>>(fn(request));
+    }));
+}
+
+void RetrainPanel::onProgress(const engine::train::TrainProgress& p) {
+    const double done = p.steps ? static_cast<double>(p.step) / static_cast<double>(p.steps) : 0;
+    m_progress->setValue(static_cast<int>(done * 1000));
+    const double left = done > 0 ? p.secondsElapsed * (1 - done) / done : -1;
+    if (m_state == State::Running) {
+        m_status->setText(tr("%1: epoch %2 of %3, step %4 of %5, loss %6, %7 left")
+                              .arg(QString::fromStdString(p.phase))
+                              .arg(p.epoch + 1)
+                              .arg(p.epochs)
+                              .arg(p.step)
+                              .arg(p.steps)
+                              .arg(p.loss, 0, 'g', 4)
+                              .arg(formatSeconds(left)));
+    }
+    if (std::isfinite(p.loss)) {
+        auto* x = qobject_cast<QValueAxis*>(m_loss->attachedAxes().at(0));
+        auto* y = qobject_cast<QValueAxis*>(m_loss->attachedAxes().at(1));
+        bool first = m_loss->count() == 0;
+        bool firstY = first;
+        extend(x, static_cast<double>(p.step), first);
+        extend(y, p.loss, firstY);
+        m_loss->append(static_cast<double>(p.step), p.loss);
+    }
+}
+
+void RetrainPanel::onRecord(const engine::train::IterationRecord& r) {
+    if (std::isfinite(r.metric) && r.metric != 0) {
+        auto* x = qobject_cast<QValueAxis*>(m_metric->attachedAxes().at(0));
+        auto* y = qobject_cast<QValueAxis*>(m_metric->attachedAxes().at(1));
+        bool first = m_metric->count() == 0;
+        bool firstY = first;
+        extend(x, static_cast<double>(r.step), first);
+        extend(y, r.metric, firstY);
+        m_metric->append(static_cast<double>(r.step), r.metric);
+    }
+    if (r.admmIteration < 0) return;
+    const double primal = norm(r.primal), dual = norm(r.dual);
+    const double x = r.admmIteration + 1;
+    // Log axes cannot show zero: the first dual residual (no previous Z) is left out.
+    if (primal > 0) m_primal->append(x, primal);
+    if (dual > 0) m_dual->append(x, dual);
+    if (r.rho > 0) m_rhoSeries->append(x, r.rho);
+    auto* xAxis = qobject_cast<QValueAxis*>(m_primal->attachedAxes().at(0));
+    xAxis->setRange(1, std::max(2.0, x));
+    double lo = 0, hi = 0;
+    for (QLineSeries* s : {m_primal, m_dual}) {
+        for (const QPointF& pt : s->points()) {
+            lo = lo == 0 ? pt.y() : std::min(lo, pt.y());
+            hi = std::max(hi, pt.y());
+        }
+    }
+    if (hi > 0) m_primal->attachedAxes().at(1)->setRange(lo / 2, hi * 2);
+    if (r.rho > 0) {
+        double rlo = r.rho, rhi = r.rho;
+        for (const QPointF& pt : m_rhoSeries->points()) {
+            rlo = std::min(rlo, pt.y());
+            rhi = std::max(rhi, pt.y());
+        }
+        m_rhoSeries->attachedAxes().at(1)->setRange(rlo / 2, rhi * 2);
+    }
+}
+
+void RetrainPanel::onDone(std::shared_ptr<engine::Result<RetrainOutcome>> outcome, bool resumed) {
+    const bool cancelled = m_control && m_control->cancel;
+    m_control.reset();
+    setState(State::Idle);
+    if (!outcome->ok()) {
+        const engine::Error& e = outcome->error();
+        m_lastError = cancelled ? tr("Stopped. Resume continues from the last checkpoint.")
+                                : tr("Retraining failed: %1").arg(errorText(e));
+        m_status->setText(m_lastError);
+        updateEnabled();
+        emit finished(false, m_lastError);
+        return;
+    }
+    const RetrainOutcome& o = outcome->value();
+    const RetrainRequest request = *m_lastRequest;
+    // The weights are what the person made: save them with the run before anything else.
+    const QString plab = QDir(m_runFolder).filePath(QStringLiteral("retrained.plab"));
+    auto pruned = engine::prune::applyPlan(o.result.model, request.plan);
+    engine::Status saved = pruned.ok()
+                               ? engine::prune::savePlabFile(pruned.value(), plab.toStdString())
+                               : engine::Status(pruned.error());
+    if (!saved.ok()) {
+        m_lastError =
+            tr("Retrained, but could not save %1: %2").arg(plab, errorText(saved.error()));
+        m_status->setText(m_lastError);
+        updateEnabled();
+        emit finished(false, m_lastError);
+        return;
+    }
+    QFile csv(QDir(m_runFolder).filePath(QStringLiteral("history.csv")));
+    if (csv.open(QIODevice::WriteOnly | QIODevice::Truncate)) {
+        QTextStream out(&csv);
+        out << "phase,epoch,step,admm_iteration,loss,metric,rho,density,primal,dual\n";
+        for (const auto& r : o.result.history) {
+            out << QString::fromStdString(r.phase) << ',' << r.epoch << ',' << r.step << ','
+                << r.admmIteration << ',' << r.loss << ',' << r.metric << ',' << r.rho << ','
+                << r.density << ',' << norm(r.primal) << ',' << norm(r.dual) << '\n';
+        }
+    }
+    const QString method = methodName(request.retrain.method);
+    std::optional<double> accuracy, psnr;
+    const bool measured = !o.result.history.empty() && o.result.metric != 0;
+    if (measured) (o.distilled ? psnr : accuracy) = o.result.metric;
+    m_experiments->adoptRetrained(o.result.model, request.plan, method, plab, accuracy, psnr);
+    m_progress->setValue(1000);
+    const QString metric =
+        !measured     ? tr("no held-out data to measure on")
+        : o.distilled ? tr("PSNR against the dense model %1 dB").arg(o.result.metric, 0, 'f', 2)
+                      : tr("held-out accuracy %1%").arg(100 * o.result.metric, 0, 'f', 2);
+    m_status->setText(tr("%1 %2: %3 steps in %4; %5. Saved to %6")
+                          .arg(method, resumed ? tr("(resumed)") : QString())
+                          .arg(o.result.steps)
+                          .arg(formatSeconds(o.result.seconds), metric, plab));
+    m_lastRequest.reset();  // finished: nothing left to resume
+    updateEnabled();
+    emit finished(true, m_status->text());
+}
+
+void RetrainPanel::clearCharts() {
+    for (QLineSeries* s : {m_loss, m_metric, m_primal, m_dual, m_rhoSeries}) s->clear();
+    m_animation->clear();
+}
+
+void RetrainPanel::setState(State state) {
+    if (m_state == state) return;
+    m_state = state;
+    m_pause->setText(state == State::Paused ? tr("Continue") : tr("Pause"));
+    if (state == State::Paused) m_status->setText(tr("Paused."));
+    if (state == State::Stopping) m_status->setText(tr("Stopping after this step..."));
+    updateEnabled();
+    emit stateChanged(state);
+}
+
+void RetrainPanel::updateEnabled() {
+    const bool idle = m_state == State::Idle;
+    m_unavailable->setVisible(!m_retrainer);
+    if (!m_retrainer)
+        m_unavailable->setText(
+            tr("Retraining needs libtorch, and this build of PruneLab was made without it."));
+    const bool ready =
+        m_retrainer && m_session->hasModel() && m_session->currentPlan() && !m_session->isBusy();
+    m_start->setEnabled(idle && ready);
+    m_pause->setEnabled(m_state == State::Running || m_state == State::Paused);
+    m_stop->setEnabled(m_state == State::Running || m_state == State::Paused);
+    m_resume->setEnabled(canResume() && ready);
+    for (QWidget* w :
+         std::initializer_list<QWidget*>{m_data, m_method, m_epochs, m_fineTune, m_steps, m_limit,
+                                         m_batch, m_lr, m_rho, m_rhoMul, m_rhoMax, m_updates})
+        w->setEnabled(idle && m_retrainer);
+    if (idle && m_retrainer && m_session->hasModel() && !m_session->currentPlan() &&
+        m_lastError.isEmpty())
+        m_status->setText(tr("Apply a pruning plan, then retrain to win back what it removed."));
+}
+
+}  // namespace prunelab::views
