@@ -21,6 +21,7 @@
 #include "views/common/engine_text.h"
 #include "views/session/experiment.h"
 #include "views/session/model_session.h"
+#include "views/train/retrain_panel.h"
 
 using namespace prunelab;
 
@@ -76,11 +77,26 @@ void applyInTurn(gui::MainWindow& window, std::vector<engine::prune::PruningPlan
     });
 }
 
+// What --retrain asks for: data to retrain on once the plans are in, and steps per epoch.
+struct RetrainStart {
+    QString data;
+    int stepsPerEpoch = 0;
+};
+
+// Starts the Retrain tab's run when --retrain gave data; a refusal is an error like any other.
+void startRetrain(gui::MainWindow& window, const RetrainStart& retrain) {
+    if (retrain.data.isEmpty()) return;
+    views::RetrainPanel* panel = window.retrainPanel();
+    panel->setData(retrain.data);
+    panel->setStepsPerEpoch(retrain.stepsPerEpoch);
+    panel->start();
+}
+
 // Takes the screenshot once the model (and the plans, when given) are in and the tabs'
 // background jobs (compile, generated source, and for the speed view a measure) are done.
 void captureWhenReady(gui::MainWindow& window, const QString& out, const QString& viewName,
-                      QSize size, std::vector<engine::prune::PruningPlan> plans,
-                      int requestedLayer) {
+                      QSize size, std::vector<engine::prune::PruningPlan> plans, int requestedLayer,
+                      const RetrainStart& retrain) {
     views::ModelSession* session = window.session();
     gui::MainWindow* w = &window;
     gui::AnalysisTabs* tabs = window.analysisTabs();
@@ -116,6 +132,7 @@ void captureWhenReady(gui::MainWindow& window, const QString& out, const QString
     auto measured = std::make_shared<bool>(false);
     QObject::connect(poll, &QTimer::timeout, w, [=] {
         if (session->isBusy() || tabs->isBusy()) return;
+        if (w->retrainPanel()->state() != views::RetrainPanel::State::Idle) return;
         if (viewName == QStringLiteral("speed") && tabs->compiled() && !*measured) {
             *measured = true;
             tabs->measure(2);  // few runs: a picture of the view, not a benchmark
@@ -134,10 +151,15 @@ void captureWhenReady(gui::MainWindow& window, const QString& out, const QString
         }
         w->selectLayer(layer);
         if (QWidget* page = tabs->page(viewName)) tabs->setCurrentWidget(page);
+        startRetrain(*w, retrain);
         poll->start();
     };
     QObject::connect(session, &views::ModelSession::failed, &window,
                      [] { QApplication::exit(1); });  // the window printed the message
+    QObject::connect(window.retrainPanel(), &views::RetrainPanel::finished, &window,
+                     [](bool ok, const QString& message) {
+                         if (!ok) QApplication::exit(die(message));
+                     });
     applyInTurn(window, std::move(plans), select);
 }
 
@@ -172,7 +194,7 @@ int main(int argc, char** argv) {
     const QCommandLineOption viewOption(
         QStringLiteral("view"),
         QStringLiteral("Show this view; with --screenshot, only it (layers, prune, sparsity, "
-                       "patterns, kernels, speed, compare)."),
+                       "patterns, kernels, speed, compare, retrain)."),
         QStringLiteral("NAME"));
     const QCommandLineOption shotOption(QStringLiteral("screenshot"),
                                         QStringLiteral("Write a PNG of the window and exit."),
@@ -188,8 +210,17 @@ int main(int argc, char** argv) {
                                         QStringLiteral("Use the dark palette."));
     const QCommandLineOption projectorOption(
         QStringLiteral("projector"), QStringLiteral("Projector mode: text 1.5 times larger."));
+    const QCommandLineOption retrainOption(
+        QStringLiteral("retrain"),
+        QStringLiteral("Retrain under the (last) plan once it is in: fashion-mnist, mnist, "
+                       "folder:DIR or frames:VIDEO. With --screenshot, the picture waits for it."),
+        QStringLiteral("DATA"));
+    const QCommandLineOption retrainStepsOption(
+        QStringLiteral("retrain-steps"),
+        QStringLiteral("Steps per epoch for --retrain (default: the whole data set)."),
+        QStringLiteral("N"), QStringLiteral("0"));
     parser.addOptions({planOption, presetOption, viewOption, shotOption, sizeOption, layerOption,
-                       darkOption, projectorOption});
+                       darkOption, projectorOption, retrainOption, retrainStepsOption});
     parser.process(app);
 
     const QStringList args = parser.positionalArguments();
@@ -215,6 +246,15 @@ int main(int argc, char** argv) {
     if (size.width() < 64 || size.height() < 64 || size.width() > 8192 || size.height() > 8192)
         return die(QStringLiteral("--size must be WxH between 64 and 8192, e.g. 1280x800"));
 
+    RetrainStart retrain;
+    retrain.data = parser.value(retrainOption);
+    bool stepsOk = false;
+    retrain.stepsPerEpoch = parser.value(retrainStepsOption).toInt(&stepsOk);
+    if (!stepsOk || retrain.stepsPerEpoch < 0)
+        return die(QStringLiteral("--retrain-steps must be 0 (all) or more"));
+    if (!retrain.data.isEmpty() && plans.empty())
+        return die(QStringLiteral("--retrain needs a plan to retrain under (--plan or --preset)"));
+
     int layer = -1;
     if (parser.isSet(layerOption)) {
         bool ok = false;
@@ -237,13 +277,15 @@ int main(int argc, char** argv) {
                        .arg(view, window.viewNames().join(QStringLiteral(", "))));
     }
     if (screenshot) {
-        captureWhenReady(window, parser.value(shotOption), view, size, std::move(plans), layer);
+        captureWhenReady(window, parser.value(shotOption), view, size, std::move(plans), layer,
+                         retrain);
     } else {
         gui::MainWindow* w = &window;
-        auto select = [w, layer, view] {
+        auto select = [w, layer, view, retrain] {
             w->selectLayer(layerToShow(*w->session(), layer));
             if (QWidget* page = w->analysisTabs()->page(view))
                 w->analysisTabs()->setCurrentWidget(page);
+            startRetrain(*w, retrain);
         };
         applyInTurn(window, std::move(plans), select);
         window.resize(size);

@@ -51,9 +51,12 @@ class AdmmAnimation::Canvas : public QWidget {
                             (height() - label - 8) / std::max<int64_t>(rows * (a.m_kh + 1), 1))));
         const struct {
             const std::vector<float>* values;
+            float scale;
             QString title;
-        } panels[] = {
-            {&f.w, tr("W (weights)")}, {&f.z, tr("Z (projected)")}, {&f.u, tr("U (running gap)")}};
+        } panels[] = {{&f.w, a.m_scale, tr("W (weights)")},
+                      {&f.z, a.m_scale, tr("Z (projected)")},
+                      // U is a small accumulated gap; on W's scale it would be all dark.
+                      {&f.u, f.uScale, tr("U (running gap, own scale)")}};
         int x0 = 10;
         for (const auto& panel : panels) {
             p.setPen(palette().color(QPalette::Text));
@@ -73,7 +76,7 @@ class AdmmAnimation::Canvas : public QWidget {
                             if (v == 0.0f) {
                                 p.fillRect(r, palette().alternateBase());
                             } else {
-                                p.fillRect(r, viridis(std::abs(v) / a.m_scale));
+                                p.fillRect(r, viridis(std::abs(v) / panel.scale));
                             }
                         }
                     }
@@ -149,6 +152,9 @@ void AdmmAnimation::addSnapshot(const engine::train::AdmmSnapshot& snapshot,
         sum += d * d;
     }
     f.distance = std::sqrt(sum);
+    float uPeak = 0;
+    for (float v : f.u) uPeak = std::max(uPeak, std::abs(v));
+    f.uScale = uPeak > 0 ? uPeak : 1;
     if (m_frames.empty()) {
         float peak = 0;
         for (float v : f.w) peak = std::max(peak, std::abs(v));

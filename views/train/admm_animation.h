@@ -40,6 +40,7 @@ class AdmmAnimation : public QWidget {
         int iteration = 0;
         std::vector<float> w, z, u;
         double distance = 0;
+        float uScale = 1;  // U's own peak: its values are far smaller than W's
     };
     void updateCaption();
 

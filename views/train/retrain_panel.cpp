@@ -154,6 +154,8 @@ void RetrainPanel::buildForm() {
     layout->addWidget(m_unavailable);
 
     auto* form = new QFormLayout;
+    // Numbers need a few digits, not the window's width; the charts below take that.
+    form->setFieldGrowthPolicy(QFormLayout::FieldsStayAtSizeHint);
     m_data = new QComboBox(this);
     m_data->setObjectName(QStringLiteral("retrainData"));
     m_data->addItem(tr("Fashion-MNIST (with labels)"), QStringLiteral("fashion-mnist"));
@@ -197,7 +199,10 @@ void RetrainPanel::buildForm() {
     epochs->addWidget(m_epochs);
     epochs->addWidget(new QLabel(tr("of which fine-tune"), this));
     epochs->addWidget(m_fineTune);
-    form->addRow(tr("&Epochs"), epochs);
+    epochs->addStretch();
+    auto* epochsLabel = new QLabel(tr("&Epochs"), this);
+    epochsLabel->setBuddy(m_epochs);
+    form->addRow(epochsLabel, epochs);
     m_steps = spin(0, 1000000, 0, tr("all"));
     form->addRow(tr("&Steps per epoch"), m_steps);
     m_limit = spin(0, 100000000, 0, tr("all"));
@@ -215,7 +220,10 @@ void RetrainPanel::buildForm() {
     rho->addWidget(m_rhoMul);
     rho->addWidget(new QLabel(tr("per update, up to"), this));
     rho->addWidget(m_rhoMax);
-    form->addRow(tr("&Rho"), rho);
+    rho->addStretch();
+    auto* rhoLabel = new QLabel(tr("&Rho"), this);
+    rhoLabel->setBuddy(m_rho);
+    form->addRow(rhoLabel, rho);
     m_updates = spin(1, 1000, 2);
     form->addRow(tr("ADMM &updates per epoch"), m_updates);
     layout->addLayout(form);
@@ -274,6 +282,10 @@ void RetrainPanel::buildForm() {
     auto* admmX = new QValueAxis(m_admmChart);
     admmX->setTitleText(tr("update"));
     admmX->setLabelFormat(QStringLiteral("%d"));
+    // One tick per update: the default five ticks label 1..2 as "1 1 2".
+    admmX->setTickType(QValueAxis::TicksDynamic);
+    admmX->setTickAnchor(1);
+    admmX->setTickInterval(1);
     auto* residualY = new QLogValueAxis(m_admmChart);
     residualY->setTitleText(tr("||.|| (log)"));
     residualY->setLabelFormat(QStringLiteral("%.2g"));
@@ -633,8 +645,8 @@ void RetrainPanel::onDone(std::shared_ptr<engine::Result<RetrainOutcome>> outcom
         !measured     ? tr("no held-out data to measure on")
         : o.distilled ? tr("PSNR against the dense model %1 dB").arg(o.result.metric, 0, 'f', 2)
                       : tr("held-out accuracy %1%").arg(100 * o.result.metric, 0, 'f', 2);
-    m_status->setText(tr("%1 %2: %3 steps in %4; %5. Saved to %6")
-                          .arg(method, resumed ? tr("(resumed)") : QString())
+    m_status->setText(tr("%1%2: %3 steps in %4; %5. Saved to %6")
+                          .arg(method, resumed ? tr(" (resumed)") : QString())
                           .arg(o.result.steps)
                           .arg(formatSeconds(o.result.seconds), metric, plab));
     m_lastRequest.reset();  // finished: nothing left to resume
