@@ -1,0 +1,126 @@
+// Lane factories: an executor per lane, captured by the RunModel that drives it.
+#include "engine/live/lanes.h"
+
+#include <algorithm>
+#include <memory>
+
+#include "engine/codegen/jit.h"
+#include "engine/codegen/passes.h"
+#include "engine/prune/pruned_model.h"
+#include "engine/runtime/cpu/cpu_executor.h"
+#include "engine/runtime/cpu/sparse_measure.h"
+
+namespace prunelab::engine::live {
+
+namespace {
+
+RunModel runWith(std::shared_ptr<cpu::CpuExecutor> exec) {
+    return [exec](std::span<const Tensor> inputs) { return exec->run(inputs); };
+}
+
+Result<Lane> laneFromCompiled(const Graph& graph, codegen::SparseModel compiled,
+                              const CompiledLaneOptions& options) {
+    std::shared_ptr<const codegen::CompiledModule> generated;
+    std::string kernels = "generic sparse kernels";
+    if (options.generate) {
+        auto module = codegen::compileModel(compiled);
+        if (module.ok()) {
+            generated = std::make_shared<codegen::CompiledModule>(std::move(*module));
+            kernels = "generated kernels";
+        } else {
+            kernels =
+                "generic sparse kernels (no generated code: " + module.error().toString() + ")";
+        }
+    }
+    if (options.measure) {
+        cpu::MeasureOptions measure;
+        measure.threads = options.threads;
+        measure.runs = options.measureRuns;
+        measure.generated = generated;  // decide on the kernels that will run
+        PL_TRY_ASSIGN(compiled, cpu::keepFasterKernels(graph, std::move(compiled), measure));
+    }
+    int sparse = 0;
+    for (const codegen::LayerCode& layer : compiled.layers) {
+        if (layer.kind != codegen::KernelKind::Dense) ++sparse;
+    }
+    cpu::CpuOptions cpuOptions;
+    cpuOptions.threads = options.threads;
+    cpuOptions.sparse = std::make_shared<const codegen::SparseModel>(std::move(compiled));
+    cpuOptions.generated = generated;
+    const size_t layers = cpuOptions.sparse->layers.size();
+    PL_TRY_ASSIGN(std::unique_ptr<cpu::CpuExecutor> exec,
+                  cpu::CpuExecutor::create(graph, cpuOptions));
+    Lane lane;
+    lane.name = "PruneLab compiled";
+    lane.detail = std::to_string(sparse) + " of " + std::to_string(layers) + " layers sparse, " +
+                  kernels + ", " + std::to_string(exec->threads()) + " thread(s)" +
+                  (options.measure ? "; sparse only where measured faster here" : "");
+    lane.run = runWith(std::move(exec));
+    return lane;
+}
+
+}  // namespace
+
+namespace {
+
+const char* rateKey(const prune::PlanEntry& entry) {
+    if (entry.dense) return nullptr;
+    if (entry.params.has("connectivity_rate")) return "connectivity_rate";
+    if (entry.params.has("rate")) return "rate";
+    return nullptr;
+}
+
+}  // namespace
+
+prune::PruningPlan planAtRate(prune::PruningPlan plan, double rate) {
+    rate = std::clamp(rate, 0.0, 0.95);
+    bool pattern = false;
+    auto set = [&](prune::PlanEntry& entry) {
+        if (const char* key = rateKey(entry)) {
+            entry.params.set(key, rate);
+            pattern = pattern || std::string(key) == "connectivity_rate";
+        }
+    };
+    set(plan.defaultEntry);
+    for (auto& [name, entry] : plan.layers) set(entry);
+    if (plan.fallbackParams.has("rate")) {
+        plan.fallbackParams.set("rate", pattern ? 1.0 - (1.0 - rate) * 4.0 / 9.0 : rate);
+    }
+    return plan;
+}
+
+double planRate(const prune::PruningPlan& plan) {
+    if (const char* key = rateKey(plan.defaultEntry))
+        return plan.defaultEntry.params.number(key, -1);
+    for (const auto& [name, entry] : plan.layers) {
+        if (const char* key = rateKey(entry)) return entry.params.number(key, -1);
+    }
+    return -1;
+}
+
+Result<Lane> denseLane(const Graph& graph, int threads) {
+    cpu::CpuOptions options;
+    options.threads = threads;
+    PL_TRY_ASSIGN(std::unique_ptr<cpu::CpuExecutor> exec, cpu::CpuExecutor::create(graph, options));
+    Lane lane;
+    lane.name = "PruneLab dense";
+    lane.detail = "oneDNN convs, " + std::to_string(exec->threads()) + " thread(s)";
+    lane.run = runWith(std::move(exec));
+    return lane;
+}
+
+Result<Lane> compiledLane(const prune::PrunedModel& pruned, const CompiledLaneOptions& options) {
+    PL_TRY_ASSIGN(codegen::SparseModel compiled, codegen::compileLayers(pruned));
+    return laneFromCompiled(pruned.graph, std::move(compiled), options);
+}
+
+Result<Lane> compiledLane(const Graph& pruned, const CompiledLaneOptions& options) {
+    if (prune::isPlabGraph(pruned)) {
+        PL_TRY_ASSIGN(prune::PrunedModel model, prune::prunedModelFromGraph(pruned));
+        return compiledLane(model, options);
+    }
+    PL_TRY_ASSIGN(codegen::SparseModel compiled, codegen::compileLayers(pruned));
+    return laneFromCompiled(pruned, std::move(compiled), options);
+}
+
+}  // namespace prunelab::engine::live
