@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "app/cli/compile_commands.h"
+#include "app/cli/live_command.h"
 #include "app/cli/model_loader.h"
 #include "app/cli/prune_commands.h"
 #include "app/cli/task_commands.h"
@@ -338,6 +339,31 @@ int main(int argc, char** argv) {
     CLI::App* demo = app.add_subcommand(
         "demo", "the headless demo: PruneLab and ONNX Runtime on the bundled photos");
 
+    LiveRequest live;
+    CLI::App* liveCmd = app.add_subcommand(
+        "live", "the live demo without a window: dense and compiled pruned model on frames");
+    addModel(liveCmd);
+    liveCmd
+        ->add_option("--pruned", live.pruned,
+                     "a preset (patdnn-8, ...), a plan .json, or a pruned .plab / .onnx")
+        ->required();
+    liveCmd->add_option("--source", live.source,
+                        "vtest.avi (the bundled video, default), a video or picture file, or a "
+                        "camera: camera:N, /dev/videoN");
+    liveCmd->add_option("--camera-size", live.cameraSize,
+                        "the size a camera captures at, WxH (default: the camera's own)");
+    liveCmd->add_option("--frames", live.frames, "frames through both lanes (default 60)");
+    liveCmd->add_option("--threads", live.threads, "threads for each lane (default 1)");
+    liveCmd->add_option("--reference", live.reference,
+                        "lane A: prunelab (PruneLab dense, default) or ort (ONNX Runtime)");
+    liveCmd->add_option("--record", live.recordPath, "write the side-by-side clip (.avi)");
+    liveCmd->add_option("--csv", live.csvPath, "write every frame's timings");
+    liveCmd->add_option("--as", request.as, "decode like this catalog model");
+    liveCmd->add_flag("--generic", live.generic,
+                      "the generic sparse kernels, not host-compiled generated ones");
+    liveCmd->add_flag("--no-measure", live.noMeasure,
+                      "keep every sparse layer, even where it is slower than dense");
+
     CLI11_PARSE(app, argc, argv);
 
     if (!size.empty()) {
@@ -377,6 +403,10 @@ int main(int argc, char** argv) {
         return cmdSensitivity(sens);
     }
     if (demo->parsed()) return runHeadlessDemo();
+    if (liveCmd->parsed()) {
+        live.model = request;
+        return cmdLive(live);
+    }
     train.model = request;
     if (trainBase->parsed()) return cmdTrainBase(train);
     if (admm->parsed()) return cmdAdmm(train);

@@ -423,6 +423,48 @@ TEST(CliCatalog, HeadlessDemoFindsAndAgrees) {
     EXPECT_EQ(r.output.find("failed"), std::string::npos) << r.output;
 }
 
+// The live demo without a window, as ./prunelab run shows it: both lanes on the bundled video,
+// ONNX Runtime as lane A too, the CSV with a row per frame, and clear errors.
+TEST(CliLive, BothLanesOnTheBundledVideoWithACsv) {
+    const fs::path dir = tempDir("live");
+    const std::string csv = (dir / "frames.csv").string();
+    CommandResult r = runCli(
+        "live face-back --pruned patdnn-8 --frames 4 --generic --no-measure "
+        "--csv " +
+        csv);
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+    EXPECT_NE(r.output.find("vtest.avi (768x576, 10 fps)"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("speedup, engine only"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("4 processed"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("layers sparse, generic sparse kernels"), std::string::npos)
+        << r.output;
+    std::ifstream in(csv);
+    int lines = 0;
+    for (std::string line; std::getline(in, line);) ++lines;
+    EXPECT_EQ(lines, 5);  // header + 4 frames
+
+    r = runCli(
+        "live face-back --pruned patdnn-8 --frames 2 --generic --no-measure "
+        "--reference ort");
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+    EXPECT_NE(r.output.find("lane A: ONNX Runtime dense"), std::string::npos) << r.output;
+}
+
+TEST(CliLive, BadSourcesPlansAndModelsAreExplained) {
+    CommandResult r = runCli("live face-back --pruned patdnn-8 --source /nonexistent/clip.mp4");
+    EXPECT_EQ(r.exitCode, 1);
+    EXPECT_NE(r.output.find("/nonexistent/clip.mp4"), std::string::npos) << r.output;
+    r = runCli("live face-back --pruned /nonexistent/plan.json");
+    EXPECT_EQ(r.exitCode, 1);
+    EXPECT_NE(r.output.find("/nonexistent/plan.json"), std::string::npos) << r.output;
+    r = runCli("live " + kBlazeFace + " --pruned patdnn-8");
+    EXPECT_EQ(r.exitCode, 1);
+    EXPECT_NE(r.output.find("catalog"), std::string::npos) << r.output;
+    r = runCli("live face-back --pruned patdnn-8 --source camera:63");
+    EXPECT_EQ(r.exitCode, 1);
+    EXPECT_NE(r.output.find("/dev/video63"), std::string::npos) << r.output;
+}
+
 }  // namespace catalog_cli
 
 }  // namespace

@@ -1,0 +1,25 @@
+// prunelab-cli live: the dense and the compiled pruned model on live frames, side by side.
+#pragma once
+
+#include <string>
+
+#include "app/cli/model_loader.h"
+
+namespace prunelab::cli {
+
+struct LiveRequest {
+    ModelRequest model;  // the dense model (a catalog id, or a file with --as)
+    std::string pruned;  // a preset name, a plan .json, or a pruned .plab / .onnx
+    std::string source = "vtest.avi";
+    std::string cameraSize;  // WxH a camera captures at; empty: its own
+    int frames = 60;
+    int threads = 1;
+    std::string reference = "prunelab";  // lane A: prunelab (dense) or ort
+    std::string recordPath, csvPath;
+    bool generic = false;    // generic sparse kernels instead of generated ones
+    bool noMeasure = false;  // keep every sparse layer, even where measured slower
+};
+
+int cmdLive(const LiveRequest& request);
+
+}  // namespace prunelab::cli
