@@ -26,3 +26,9 @@ target_sources(prunelab_views PRIVATE
   train/admm_animation.cpp
   train/retrain_panel.h
   train/retrain_panel.cpp)
+# The Live tab (issue 8): the engine's live pipeline on a worker thread, two panes, the speedup.
+target_sources(prunelab_views PRIVATE
+  live/live_pane.h
+  live/live_pane.cpp
+  live/live_view.h
+  live/live_view.cpp)

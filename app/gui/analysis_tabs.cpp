@@ -140,7 +140,8 @@ bool AnalysisTabs::canMeasure() const {
 
 QStringList AnalysisTabs::pageNames() {
     return {QStringLiteral("sparsity"), QStringLiteral("patterns"), QStringLiteral("kernels"),
-            QStringLiteral("speed"),    QStringLiteral("compare"),  QStringLiteral("retrain")};
+            QStringLiteral("speed"),    QStringLiteral("compare"),  QStringLiteral("retrain"),
+            QStringLiteral("live")};
 }
 
 QWidget* AnalysisTabs::page(const QString& name) const {

@@ -19,6 +19,7 @@
 #include "engine/prune/plan.h"
 #include "engine/train/blas_env.h"
 #include "views/common/engine_text.h"
+#include "views/live/live_view.h"
 #include "views/session/experiment.h"
 #include "views/session/model_session.h"
 #include "views/train/retrain_panel.h"
@@ -77,14 +78,18 @@ void applyInTurn(gui::MainWindow& window, std::vector<engine::prune::PruningPlan
     });
 }
 
-// What --retrain asks for: data to retrain on once the plans are in, and steps per epoch.
+// What --retrain and --live ask for once the plans are in: data to retrain on and steps per
+// epoch; frames of the Live tab to show before a screenshot.
 struct RetrainStart {
     QString data;
     int stepsPerEpoch = 0;
+    int liveFrames = 0;
 };
 
-// Starts the Retrain tab's run when --retrain gave data; a refusal is an error like any other.
+// Starts the Retrain tab's run when --retrain gave data, and the Live tab with --live; a
+// refusal is an error like any other.
 void startRetrain(gui::MainWindow& window, const RetrainStart& retrain) {
+    if (retrain.liveFrames > 0) window.liveView()->start();
     if (retrain.data.isEmpty()) return;
     views::RetrainPanel* panel = window.retrainPanel();
     panel->setData(retrain.data);
@@ -133,6 +138,7 @@ void captureWhenReady(gui::MainWindow& window, const QString& out, const QString
     QObject::connect(poll, &QTimer::timeout, w, [=] {
         if (session->isBusy() || tabs->isBusy()) return;
         if (w->retrainPanel()->state() != views::RetrainPanel::State::Idle) return;
+        if (w->liveView()->framesShown() < retrain.liveFrames) return;
         if (viewName == QStringLiteral("speed") && tabs->compiled() && !*measured) {
             *measured = true;
             tabs->measure(2);  // few runs: a picture of the view, not a benchmark
@@ -156,6 +162,8 @@ void captureWhenReady(gui::MainWindow& window, const QString& out, const QString
     };
     QObject::connect(session, &views::ModelSession::failed, &window,
                      [] { QApplication::exit(1); });  // the window printed the message
+    QObject::connect(window.liveView(), &views::LiveView::failed, &window,
+                     [](const QString& message) { QApplication::exit(die(message)); });
     QObject::connect(window.retrainPanel(), &views::RetrainPanel::finished, &window,
                      [](bool ok, const QString& message) {
                          if (!ok) QApplication::exit(die(message));
@@ -194,7 +202,7 @@ int main(int argc, char** argv) {
     const QCommandLineOption viewOption(
         QStringLiteral("view"),
         QStringLiteral("Show this view; with --screenshot, only it (layers, prune, sparsity, "
-                       "patterns, kernels, speed, compare, retrain)."),
+                       "patterns, kernels, speed, compare, retrain, live)."),
         QStringLiteral("NAME"));
     const QCommandLineOption shotOption(QStringLiteral("screenshot"),
                                         QStringLiteral("Write a PNG of the window and exit."),
@@ -219,8 +227,14 @@ int main(int argc, char** argv) {
         QStringLiteral("retrain-steps"),
         QStringLiteral("Steps per epoch for --retrain (default: the whole data set)."),
         QStringLiteral("N"), QStringLiteral("0"));
+    const QCommandLineOption liveOption(
+        QStringLiteral("live"),
+        QStringLiteral("Start the Live tab once the plans are in (the bundled video through the "
+                       "dense and the pruned model). With --screenshot, the picture is taken "
+                       "after N frames."),
+        QStringLiteral("N"), QStringLiteral("0"));
     parser.addOptions({planOption, presetOption, viewOption, shotOption, sizeOption, layerOption,
-                       darkOption, projectorOption, retrainOption, retrainStepsOption});
+                       darkOption, projectorOption, retrainOption, retrainStepsOption, liveOption});
     parser.process(app);
 
     const QStringList args = parser.positionalArguments();
@@ -252,6 +266,11 @@ int main(int argc, char** argv) {
     retrain.stepsPerEpoch = parser.value(retrainStepsOption).toInt(&stepsOk);
     if (!stepsOk || retrain.stepsPerEpoch < 0)
         return die(QStringLiteral("--retrain-steps must be 0 (all) or more"));
+    bool liveOk = false;
+    retrain.liveFrames = parser.value(liveOption).toInt(&liveOk);
+    if (!liveOk || retrain.liveFrames < 0 || retrain.liveFrames > 100000)
+        return die(QStringLiteral("--live must be a number of frames, e.g. --live 20"));
+    if (parser.isSet(liveOption) && retrain.liveFrames == 0) retrain.liveFrames = 1;
     if (!retrain.data.isEmpty() && plans.empty())
         return die(QStringLiteral("--retrain needs a plan to retrain under (--plan or --preset)"));
 

@@ -33,6 +33,7 @@
 #include "app/gui/retrainer.h"
 #include "app/gui/shortcuts_dialog.h"
 #include "views/common/engine_text.h"
+#include "views/live/live_view.h"
 #include "views/model/layer_table_model.h"
 #include "views/prune/prune_panel.h"
 #include "views/session/experiment.h"
@@ -104,6 +105,17 @@ MainWindow::MainWindow(bool interactive, QWidget* parent)
             [this](bool ok, const QString& message) {
                 if (ok) statusBar()->showMessage(message);
             });
+    // The live demo: the catalog entry says how to feed and draw the session's model.
+    views::LiveSetup live;
+    live.entryFor = [](const QString& source) -> std::optional<engine::CatalogEntry> {
+        cli::ModelRequest request;
+        request.path = source.toStdString();
+        auto entry = cli::resolveEntry(request);
+        return entry.ok() ? *entry : std::nullopt;
+    };
+    live.bundledVideo = QString::fromStdString(video);
+    m_liveView = new views::LiveView(m_session, std::move(live), m_tabs);
+    m_tabs->addTab(m_liveView, tr("Live"));
     m_views.insert(QStringLiteral("layers"), m_table);
     for (const QString& name : AnalysisTabs::pageNames())
         if (QWidget* page = m_tabs->page(name)) m_views.insert(name, page);

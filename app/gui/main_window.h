@@ -18,6 +18,7 @@ class LayerTableModel;
 class ModelSession;
 class ProjectManager;
 class PrunePanel;
+class LiveView;
 class RetrainPanel;
 }  // namespace prunelab::views
 
@@ -57,6 +58,7 @@ class MainWindow : public QMainWindow {
     QStringList viewNames() const { return m_views.keys(); }
     AnalysisTabs* analysisTabs() const { return m_tabs; }
     views::RetrainPanel* retrainPanel() const { return m_retrainPanel; }
+    views::LiveView* liveView() const { return m_liveView; }
     QTableView* layerTable() const { return m_table; }
     // A model file or catalog id; a .prunelab file opens as a project.
     void openModel(const QString& source);
@@ -125,6 +127,7 @@ class MainWindow : public QMainWindow {
     QTableView* m_table;
     views::PrunePanel* m_prunePanel;
     views::RetrainPanel* m_retrainPanel = nullptr;
+    views::LiveView* m_liveView = nullptr;
     AnalysisTabs* m_tabs;
     QMenu* m_recentMenu = nullptr;
     QMap<QString, QWidget*> m_views;

@@ -1,0 +1,651 @@
+// The Live tab (see live_view.h): the engine's live pipeline on a worker thread, its newest
+// frame shown by a timer, lane B rebuilt off the UI thread when the rate slider moves.
+#include "views/live/live_view.h"
+
+#include <QApplication>
+#include <QComboBox>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QGridLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QPushButton>
+#include <QRegularExpression>
+#include <QSlider>
+#include <QSpinBox>
+#include <QStandardItemModel>
+#include <QTimer>
+#include <QVBoxLayout>
+#include <QtConcurrent>
+#include <thread>
+
+#include "engine/live/live_recorder.h"
+#include "views/common/engine_text.h"
+#include "views/live/live_pane.h"
+#include "views/session/model_session.h"
+
+namespace prunelab::views {
+
+namespace live = engine::live;
+
+namespace {
+
+constexpr int kPollMs = 30;
+constexpr int kRateDebounceMs = 400;
+
+QImage toQImage(const engine::Image& image) {
+    if (image.empty()) return {};
+    return QImage(image.rgb.data(), image.width, image.height, image.width * 3,
+                  QImage::Format_RGB888)
+        .copy();
+}
+
+bool isImageTask(engine::Task task) {
+    return task == engine::Task::SuperResolution || task == engine::Task::Denoise;
+}
+
+QString laneNumbers(const live::LatencySummary& s) {
+    if (s.count == 0) return {};
+    return QObject::tr("%1 fps · %2 ms (p90 %3 ms)")
+        .arg(s.fps(), 0, 'f', 1)
+        .arg(s.median, 0, 'f', 1)
+        .arg(s.p90, 0, 'f', 1);
+}
+
+}  // namespace
+
+struct LiveView::Shown {
+    QImage a, b, before;
+    double aMs = 0, bMs = 0;
+    live::LiveStats stats;
+};
+
+struct LiveView::Job {
+    engine::CatalogEntry entry;
+    engine::Graph dense;
+    engine::Shape inputShape;
+    std::optional<engine::prune::PrunedModel>
+        pruned;  // the session's, used when the rate is its own
+    engine::prune::PruningPlan plan;
+    double rate = -1;
+    live::SourceSpec source;
+    std::string bundled;
+    int threads = 1;
+    bool generated = true, measured = true;
+};
+
+namespace {
+
+// Lane B for `job` at `rate`: the session's own pruned weights (retrained ones included) when
+// the rate is the plan's, else the plan re-applied at that rate.
+engine::Result<live::Lane> buildLaneB(const engine::Graph& dense,
+                                      const std::optional<engine::prune::PrunedModel>& pruned,
+                                      const engine::prune::PruningPlan& plan, double rate,
+                                      int threads, bool generated, bool measured) {
+    live::CompiledLaneOptions options;
+    options.threads = threads;
+    options.generate = generated;
+    options.measure = measured;
+    if (pruned && (rate < 0 || std::abs(rate - live::planRate(plan)) < 1e-9))
+        return live::compiledLane(*pruned, options);
+    auto applied = engine::prune::applyPlan(dense, rate < 0 ? plan : live::planAtRate(plan, rate));
+    if (!applied.ok()) return applied.error();
+    return live::compiledLane(*applied, options);
+}
+
+}  // namespace
+
+LiveView::LiveView(ModelSession* session, LiveSetup setup, QWidget* parent)
+    : QWidget(parent), m_session(session), m_setup(std::move(setup)) {
+    buildUi();
+    m_poll = new QTimer(this);
+    m_poll->setInterval(kPollMs);
+    connect(m_poll, &QTimer::timeout, this, &LiveView::poll);
+    m_rateDebounce = new QTimer(this);
+    m_rateDebounce->setSingleShot(true);
+    m_rateDebounce->setInterval(kRateDebounceMs);
+    connect(m_rateDebounce, &QTimer::timeout, this, &LiveView::rebuildLaneB);
+    // A new model or plan: lane B would show the old one, so the demo stops and says why.
+    auto changed = [this] {
+        m_rate = -1;
+        if (m_session->hasModel() && m_session->state().pruned) {
+            const double r = live::planRate(m_session->state().pruned->plan);
+            if (r >= 0) {
+                const QSignalBlocker block(m_rateSlider);
+                m_rateSlider->setValue(static_cast<int>(std::lround(r * 100)));
+                m_rateLabel->setText(tr("%1%").arg(m_rateSlider->value()));
+            }
+        }
+        if (m_state != State::Idle) {
+            stop();
+            showMessage(tr("The model or plan changed: press Start to run the new one."));
+        }
+    };
+    connect(m_session, &ModelSession::modelLoaded, this, changed);
+    connect(m_session, &ModelSession::planApplied, this, changed);
+}
+
+LiveView::~LiveView() {
+    m_stop = true;
+    if (m_worker.joinable()) m_worker.join();
+    for (QFuture<void>& f : m_rebuilds) f.waitForFinished();
+    std::lock_guard lock(m_mutex);
+    if (m_recorder) (void)m_recorder->close();
+}
+
+void LiveView::buildUi() {
+    auto* layout = new QVBoxLayout(this);
+    auto* controls = new QHBoxLayout;
+    m_sourceBox = new QComboBox(this);
+    m_sourceBox->setObjectName(QStringLiteral("liveSource"));
+    m_sourceBox->addItem(tr("Bundled video (vtest.avi)"), QStringLiteral("vtest.avi"));
+    for (const live::CameraInfo& c : live::listCameras()) {
+        m_sourceBox->addItem(tr("Camera %1 (%2, %3x%4)")
+                                 .arg(c.index)
+                                 .arg(QString::fromStdString(c.device))
+                                 .arg(c.width)
+                                 .arg(c.height),
+                             QStringLiteral("camera:%1").arg(c.index));
+    }
+    m_sourceBox->addItem(tr("Video or picture file…"), QString());
+    connect(m_sourceBox, &QComboBox::activated, this, [this](int index) {
+        if (!m_sourceBox->itemData(index).toString().isEmpty()) return;
+        const QString file = QFileDialog::getOpenFileName(
+            this, tr("Video or picture"), QString(),
+            tr("Videos and pictures (*.avi *.mp4 *.mkv *.mov *.webm *.png *.jpg *.jpeg *.bmp);;"
+               "All files (*)"));
+        if (file.isEmpty()) {
+            m_sourceBox->setCurrentIndex(0);
+            return;
+        }
+        setSource(file);
+    });
+    auto* sourceLabel = new QLabel(tr("&Source"), this);
+    sourceLabel->setBuddy(m_sourceBox);
+    controls->addWidget(sourceLabel);
+    controls->addWidget(m_sourceBox, 1);
+
+    m_resolution = new QComboBox(this);
+    m_resolution->setObjectName(QStringLiteral("liveResolution"));
+    m_resolution->addItem(tr("Camera's own size"), QString());
+    for (const char* size : {"320x240", "640x480", "1280x720"})
+        m_resolution->addItem(QString::fromLatin1(size), QString::fromLatin1(size));
+    m_resolution->setToolTip(
+        tr("The size a camera captures at (videos and pictures keep theirs)."));
+    auto cameraChosen = [this] {
+        m_resolution->setEnabled(source().startsWith(QStringLiteral("camera:")));
+    };
+    connect(m_sourceBox, &QComboBox::currentIndexChanged, this, cameraChosen);
+    cameraChosen();
+    controls->addWidget(m_resolution);
+
+    // Targets that have not landed are listed with the reason, so a class sees what is coming.
+    m_target = new QComboBox(this);
+    m_target->setObjectName(QStringLiteral("liveTarget"));
+    m_target->addItem(tr("CPU (this computer)"));
+    m_target->addItem(tr("GPU through Vulkan: not available yet"));
+    m_target->addItem(tr("Phone: not available yet"));
+    if (auto* model = qobject_cast<QStandardItemModel*>(m_target->model())) {
+        const QString reasons[] = {
+            QString(), tr("The Vulkan backend has not landed in this build yet."),
+            tr("The phone agent (a tethered phone over adb) has not landed in this build yet.")};
+        for (int i = 1; i < 3; ++i) {
+            model->item(i)->setEnabled(false);
+            model->item(i)->setToolTip(reasons[i]);
+        }
+    }
+    auto* targetLabel = new QLabel(tr("&Target"), this);
+    targetLabel->setBuddy(m_target);
+    controls->addWidget(targetLabel);
+    controls->addWidget(m_target);
+
+    m_threads = new QSpinBox(this);
+    m_threads->setObjectName(QStringLiteral("liveThreads"));
+    m_threads->setRange(1, std::max(1, static_cast<int>(std::thread::hardware_concurrency())));
+    m_threads->setValue(std::min(2, m_threads->maximum()));
+    m_threads->setToolTip(tr("Threads for each lane: both lanes always get the same number."));
+    auto* threadsLabel = new QLabel(tr("T&hreads"), this);
+    threadsLabel->setBuddy(m_threads);
+    connect(m_threads, &QSpinBox::valueChanged, this, [this] {
+        if (m_state == State::Idle) return;
+        stop();
+        showMessage(
+            tr("Threads changed: press Start to run both lanes with %1.").arg(m_threads->value()));
+    });
+    controls->addWidget(threadsLabel);
+    controls->addWidget(m_threads);
+
+    m_startStop = new QPushButton(tr("Start"), this);
+    m_startStop->setObjectName(QStringLiteral("liveStart"));
+    connect(m_startStop, &QPushButton::clicked, this,
+            [this] { m_state == State::Idle ? start() : stop(); });
+    controls->addWidget(m_startStop);
+    m_record = new QPushButton(tr("Record"), this);
+    m_record->setObjectName(QStringLiteral("liveRecord"));
+    m_record->setToolTip(tr("Save the side-by-side video and a CSV of every frame's timings."));
+    m_record->setEnabled(false);
+    connect(m_record, &QPushButton::clicked, this, &LiveView::onRecordClicked);
+    controls->addWidget(m_record);
+    m_fullScreen = new QPushButton(tr("Full Screen"), this);
+    connect(m_fullScreen, &QPushButton::clicked, this, &LiveView::toggleFullScreen);
+    controls->addWidget(m_fullScreen);
+    layout->addLayout(controls);
+
+    auto* rateRow = new QHBoxLayout;
+    m_rateSlider = new QSlider(Qt::Horizontal, this);
+    m_rateSlider->setObjectName(QStringLiteral("liveRate"));
+    m_rateSlider->setRange(0, 95);
+    m_rateSlider->setValue(72);  // patdnn-8's connectivity, the default plan
+    m_rateSlider->setToolTip(
+        tr("How much lane B prunes. Moving it re-prunes and recompiles in the background; the "
+           "video keeps running and the new model takes over when it is ready."));
+    m_rateLabel = new QLabel(tr("%1%").arg(m_rateSlider->value()), this);
+    m_rateLabel->setMinimumWidth(
+        m_rateLabel->fontMetrics().horizontalAdvance(QStringLiteral("100%")));
+    auto* rateLabel = new QLabel(tr("&Pruning rate"), this);
+    rateLabel->setBuddy(m_rateSlider);
+    connect(m_rateSlider, &QSlider::valueChanged, this, [this](int v) {
+        m_rateLabel->setText(tr("%1%").arg(v));
+        m_rate = v / 100.0;
+        if (m_state == State::Running) m_rateDebounce->start();
+    });
+    rateRow->addWidget(rateLabel);
+    rateRow->addWidget(m_rateSlider, 1);
+    rateRow->addWidget(m_rateLabel);
+    layout->addLayout(rateRow);
+
+    auto* panes = new QHBoxLayout;
+    m_paneA = new LivePane(tr("Dense"), this);
+    m_paneB = new LivePane(tr("Pruned"), this);
+    connect(m_paneA, &LivePane::splitMoved, m_paneB, &LivePane::setSplit);
+    connect(m_paneB, &LivePane::splitMoved, m_paneA, &LivePane::setSplit);
+    panes->addWidget(m_paneA);
+    panes->addWidget(m_paneB);
+    layout->addLayout(panes, 1);
+
+    auto* numbers = new QHBoxLayout;
+    m_speedup = new QLabel(this);
+    m_speedup->setObjectName(QStringLiteral("liveSpeedup"));
+    QFont big = m_speedup->font();
+    big.setPointSizeF(big.pointSizeF() * 2.4);
+    big.setBold(true);
+    m_speedup->setFont(big);
+    m_overhead = new QLabel(this);
+    m_overhead->setWordWrap(true);
+    numbers->addWidget(m_speedup);
+    numbers->addWidget(m_overhead, 1);
+    layout->addLayout(numbers);
+    m_sparkline = new LatencySparkline(this);
+    layout->addWidget(m_sparkline);
+    m_status = new QLabel(this);
+    m_status->setObjectName(QStringLiteral("liveStatus"));
+    m_status->setWordWrap(true);
+    m_status->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    layout->addWidget(m_status);
+    showMessage(
+        tr("Press Start: the same frames go through the dense and the pruned model, one "
+           "after the other, with the same threads."));
+}
+
+void LiveView::setSource(const QString& spec) {
+    int index = m_sourceBox->findData(spec);
+    if (index < 0) {
+        m_sourceBox->insertItem(m_sourceBox->count() - 1, QFileInfo(spec).fileName(), spec);
+        index = m_sourceBox->count() - 2;
+    }
+    m_sourceBox->setCurrentIndex(index);
+}
+
+QString LiveView::source() const {
+    return m_sourceBox->currentData().toString();
+}
+
+void LiveView::setCameraResolution(const QString& wxh) {
+    const int index = m_resolution->findData(wxh);
+    m_resolution->setCurrentIndex(index < 0 ? 0 : index);
+}
+
+void LiveView::setThreads(int threads) {
+    m_threads->setValue(threads);
+}
+
+int LiveView::threads() const {
+    return m_threads->value();
+}
+
+void LiveView::setPruningRate(double rate) {
+    m_rateSlider->setValue(static_cast<int>(std::lround(std::clamp(rate, 0.0, 0.95) * 100)));
+    m_rate = m_rateSlider->value() / 100.0;
+}
+
+double LiveView::pruningRate() const {
+    return m_rateSlider->value() / 100.0;
+}
+
+live::LiveStats LiveView::stats() const {
+    std::lock_guard lock(m_mutex);
+    return m_pipeline ? m_pipeline->stats() : live::LiveStats{};
+}
+
+bool LiveView::isRecording() const {
+    std::lock_guard lock(m_mutex);
+    return m_recorder != nullptr;
+}
+
+QString LiveView::message() const {
+    return m_status->text();
+}
+
+void LiveView::setState(State state) {
+    if (m_state == state) return;
+    m_state = state;
+    m_startStop->setText(state == State::Idle ? tr("Start") : tr("Stop"));
+    m_record->setEnabled(state == State::Running);
+    m_sourceBox->setEnabled(state == State::Idle);
+    m_resolution->setEnabled(state == State::Idle &&
+                             source().startsWith(QStringLiteral("camera:")));
+    state == State::Running ? m_poll->start() : m_poll->stop();
+    emit stateChanged(state);
+}
+
+void LiveView::showMessage(const QString& text) {
+    m_status->setText(text);
+}
+
+std::optional<LiveView::Job> LiveView::makeJob(QString* why) const {
+    if (!m_session->hasModel()) {
+        *why = tr("Open a model first (File > Open, or a catalog model).");
+        return std::nullopt;
+    }
+    std::optional<engine::CatalogEntry> entry =
+        m_setup.entryFor ? m_setup.entryFor(m_session->source()) : std::nullopt;
+    if (!entry) {
+        *why = tr("%1 is not a catalog model, so the demo does not know how to feed it pictures "
+                  "and draw its results. Open one from the catalog.")
+                   .arg(QFileInfo(m_session->source()).fileName());
+        return std::nullopt;
+    }
+    Job job;
+    job.entry = *entry;
+    job.dense = m_session->originalGraph();
+    if (job.dense.inputs.size() != 1) {
+        *why = tr("The live demo runs models with one picture input.");
+        return std::nullopt;
+    }
+    job.inputShape = job.dense.value(job.dense.inputs[0]).shape;
+    if (m_session->state().pruned) {
+        job.pruned = m_session->state().pruned;
+        job.plan = job.pruned->plan;
+    } else {
+        auto preset = engine::prune::presetPlan("patdnn-8");
+        if (!preset.ok()) {
+            *why = errorText(preset.error());
+            return std::nullopt;
+        }
+        job.plan = *preset;
+    }
+    job.rate = m_rate;
+    auto spec = live::parseSource(source().toStdString(), m_setup.bundledVideo.toStdString());
+    if (!spec.ok()) {
+        *why = errorText(spec.error());
+        return std::nullopt;
+    }
+    job.source = *spec;
+    const QStringList size = m_resolution->currentData().toString().split(QLatin1Char('x'));
+    if (size.size() == 2) {
+        job.source.width = size[0].toInt();
+        job.source.height = size[1].toInt();
+    }
+    job.bundled = m_setup.bundledVideo.toStdString();
+    job.threads = m_threads->value();
+    job.generated = m_generated;
+    job.measured = m_measured;
+    return job;
+}
+
+void LiveView::start() {
+    if (m_state != State::Idle || m_worker.joinable()) return;
+    QString why;
+    std::optional<Job> job = makeJob(&why);
+    if (!job) {
+        showMessage(why);
+        emit failed(why);
+        return;
+    }
+    m_stop = false;
+    m_framesShown = 0;
+    m_swapsSeen = 0;
+    m_sparkline->clear();
+    const bool imageTask = isImageTask(job->entry.task);
+    m_paneA->setSplitEnabled(imageTask);
+    m_paneB->setSplitEnabled(imageTask);
+    m_paneA->setTitle(tr("Dense"));
+    m_paneB->setTitle(job->pruned ? tr("Pruned (the session's plan)") : tr("Pruned (patdnn-8)"));
+    m_speedup->clear();
+    m_overhead->clear();
+    showMessage(tr("Compiling the pruned model for %1 thread(s)… (generated kernels are cached "
+                   "after the first time)")
+                    .arg(job->threads));
+    setState(State::Preparing);
+    auto shared = std::make_shared<const Job>(std::move(*job));
+    m_worker = std::thread([this, shared] {
+        const Job& j = *shared;
+        auto report = [this](const QString& error) {
+            QMetaObject::invokeMethod(
+                this, [this, error] { finishRun(error); }, Qt::QueuedConnection);
+        };
+        auto a = live::denseLane(j.dense, j.threads);
+        if (!a.ok()) return report(errorText(a.error()));
+        auto b = buildLaneB(j.dense, j.pruned, j.plan, j.rate, j.threads, j.generated, j.measured);
+        if (!b.ok()) return report(errorText(b.error()));
+        if (m_stop) return report({});
+        auto source = live::openSource(j.source);
+        if (!source.ok()) return report(errorText(source.error()));
+        const std::string bundled = j.bundled;
+        const bool pace = j.source.pace;
+        live::FrameGrabber grabber(std::move(*source), [bundled, pace] {
+            auto spec = live::parseSource("vtest.avi", bundled);
+            if (!spec.ok()) return engine::Result<std::unique_ptr<live::FrameSource>>(spec.error());
+            spec->pace = pace;
+            return live::openSource(*spec);
+        });
+        auto pipeline = std::make_shared<live::LivePipeline>(j.entry, j.inputShape, std::move(*a),
+                                                             std::move(*b));
+        {
+            std::lock_guard lock(m_mutex);
+            m_pipeline = pipeline;
+        }
+        const QString sourceName = QString::fromStdString(grabber.sourceName());
+        const QString laneB = QString::fromStdString(pipeline->stats().laneB);
+        QMetaObject::invokeMethod(
+            this,
+            [this, sourceName, laneB] {
+                setState(State::Running);
+                showMessage(tr("Running on %1. Lane B: %2").arg(sourceName, laneB));
+            },
+            Qt::QueuedConnection);
+        live::LiveRunOptions run;
+        run.stop = &m_stop;
+        run.onFrame = [this](const live::LiveFrame& f, const live::LiveStats& stats) {
+            auto shown = std::make_unique<Shown>();
+            shown->a = toQImage(f.a.drawn);
+            shown->b = toQImage(f.b.drawn);
+            shown->before = toQImage(f.before);
+            shown->aMs = f.a.ms;
+            shown->bMs = f.b.ms;
+            shown->stats = stats;
+            std::lock_guard lock(m_mutex);
+            m_shown = std::move(shown);  // an unshown older frame is simply replaced
+            if (m_recorder) {
+                engine::Status added = m_recorder->add(f, stats);
+                if (!added.ok()) {
+                    m_messages << errorText(added.error());
+                    (void)m_recorder->close();
+                    m_recorder.reset();
+                }
+            }
+            return true;
+        };
+        run.onMessage = [this](const std::string& m) {
+            std::lock_guard lock(m_mutex);
+            m_messages << QString::fromStdString(m);
+        };
+        auto summary = live::runLive(grabber, *pipeline, nullptr, run);
+        grabber.stop();
+        report(summary.ok() ? QString() : errorText(summary.error()));
+    });
+}
+
+void LiveView::stop() {
+    if (m_state == State::Idle) return;
+    m_stop = true;
+    m_rateDebounce->stop();
+    // The worker ends after its current frame (or compile) and reports through finishRun.
+    m_startStop->setEnabled(false);
+    showMessage(tr("Stopping after the current frame…"));
+}
+
+void LiveView::finishRun(const QString& error) {
+    if (m_worker.joinable()) m_worker.join();
+    poll();  // the last frame and messages
+    stopRecording();
+    {
+        std::lock_guard lock(m_mutex);
+        m_shown.reset();
+    }
+    m_startStop->setEnabled(true);
+    setState(State::Idle);
+    if (!error.isEmpty()) {
+        showMessage(tr("Stopped: %1").arg(error));
+        emit failed(error);
+    } else {
+        const live::LiveStats s = stats();
+        showMessage(tr("Stopped after %1 frames.").arg(s.frames));
+    }
+}
+
+void LiveView::poll() {
+    std::unique_ptr<Shown> shown;
+    QStringList messages;
+    {
+        std::lock_guard lock(m_mutex);
+        shown = std::move(m_shown);
+        messages = std::exchange(m_messages, {});
+    }
+    if (!messages.isEmpty()) showMessage(messages.join(QLatin1Char('\n')));
+    if (!shown) return;
+    const live::LiveStats& s = shown->stats;
+    const bool split = !shown->before.isNull() && m_paneA->split() >= 0;
+    m_paneA->setFrame(shown->a, split ? shown->before : QImage());
+    m_paneB->setFrame(shown->b, split ? shown->before : QImage());
+    m_paneA->setNumbers(laneNumbers(s.a));
+    m_paneB->setNumbers(laneNumbers(s.b));
+    m_paneA->setTitle(QString::fromStdString(s.laneA));
+    m_sparkline->add(shown->aMs, shown->bMs);
+    const double speedup = s.speedup();
+    m_speedup->setText(speedup >= 1.0 ? tr("%1x faster").arg(speedup, 0, 'f', 2)
+                                      : tr("%1x (slower)").arg(speedup, 0, 'f', 2));
+    const double frameB = s.b.median + s.overhead.median;
+    m_overhead->setText(
+        tr("Same frames, same %1 thread(s), lanes one after the other. Overhead (capture, "
+           "pre- and post-processing, drawing): %2 ms per frame, %3% of the pruned lane's "
+           "frame time. %4 frames, medians over the last %5.")
+            .arg(m_threads->value())
+            .arg(s.overhead.median, 0, 'f', 1)
+            .arg(frameB > 0 ? 100.0 * s.overhead.median / frameB : 0.0, 0, 'f', 1)
+            .arg(s.frames)
+            .arg(s.a.count));
+    if (s.laneBSwaps > m_swapsSeen) {
+        m_swapsSeen = static_cast<int>(s.laneBSwaps);
+        m_paneB->setTitle(tr("Pruned at %1%").arg(m_rateSlider->value()));
+        showMessage(tr("Lane B swapped in: %1").arg(QString::fromStdString(s.laneB)));
+        emit laneSwapped();
+    }
+    ++m_framesShown;
+    emit frameShown();
+}
+
+void LiveView::rebuildLaneB() {
+    if (m_state != State::Running || !m_session->hasModel()) return;
+    QString why;
+    std::optional<Job> job = makeJob(&why);
+    std::shared_ptr<live::LivePipeline> pipeline;
+    {
+        std::lock_guard lock(m_mutex);
+        pipeline = m_pipeline;
+    }
+    if (!job || !pipeline) return;
+    int generation = 0;
+    {
+        std::lock_guard lock(m_mutex);
+        generation = ++m_rebuildGeneration;
+    }
+    showMessage(tr("Re-pruning at %1% and compiling in the background; the video keeps running…")
+                    .arg(m_rateSlider->value()));
+    // Rebuilds may overlap when the slider moves again; only the newest one swaps its lane in.
+    m_rebuilds.removeIf([](const QFuture<void>& f) { return f.isFinished(); });
+    auto shared = std::make_shared<const Job>(std::move(*job));
+    m_rebuilds << QtConcurrent::run([this, shared, pipeline, generation] {
+        const Job& j = *shared;
+        auto b = buildLaneB(j.dense, j.pruned, j.plan, j.rate, j.threads, j.generated, j.measured);
+        std::lock_guard lock(m_mutex);
+        if (!b.ok()) {
+            m_messages << tr("Could not rebuild lane B: %1").arg(errorText(b.error()));
+            return;
+        }
+        if (generation == m_rebuildGeneration) pipeline->replaceLaneB(std::move(*b));
+    });
+}
+
+void LiveView::startRecording(const QString& clipPath, const QString& csvPath) {
+    auto recorder = live::LiveRecorder::open(clipPath.toStdString(), csvPath.toStdString(), 10);
+    if (!recorder.ok()) {
+        showMessage(tr("Cannot record: %1").arg(errorText(recorder.error())));
+        return;
+    }
+    {
+        std::lock_guard lock(m_mutex);
+        m_recorder = std::move(*recorder);
+        m_recordPath = clipPath;
+    }
+    m_record->setText(tr("Stop Recording"));
+    showMessage(tr("Recording to %1").arg(clipPath));
+}
+
+void LiveView::stopRecording() {
+    std::unique_ptr<live::LiveRecorder> recorder;
+    QString path;
+    {
+        std::lock_guard lock(m_mutex);
+        recorder = std::move(m_recorder);
+        path = m_recordPath;
+    }
+    m_record->setText(tr("Record"));
+    if (!recorder) return;
+    const engine::Status closed = recorder->close();
+    showMessage(closed.ok() ? tr("Saved %1 frames to %2").arg(recorder->frames()).arg(path)
+                            : tr("Recording failed: %1").arg(errorText(closed.error())));
+}
+
+void LiveView::onRecordClicked() {
+    if (isRecording()) {
+        stopRecording();
+        return;
+    }
+    const QString clip = QFileDialog::getSaveFileName(this, tr("Record the demo"),
+                                                      QStringLiteral("prunelab-live.avi"),
+                                                      tr("Motion-JPEG video (*.avi)"));
+    if (clip.isEmpty()) return;
+    QString csv = clip;
+    csv.replace(QRegularExpression(QStringLiteral("\\.avi$")), QString());
+    startRecording(clip, csv + QStringLiteral(".csv"));
+}
+
+void LiveView::toggleFullScreen() {
+    QWidget* w = window();
+    w->setWindowState(w->windowState() ^ Qt::WindowFullScreen);
+    m_fullScreen->setText(w->windowState() & Qt::WindowFullScreen ? tr("Exit Full Screen")
+                                                                  : tr("Full Screen"));
+}
+
+}  // namespace prunelab::views

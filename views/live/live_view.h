@@ -1,0 +1,145 @@
+// The Live tab: the same frames through the dense model and the compiled pruned model, side by
+// side with their FPS, the speedup, a latency sparkline, a pruning-rate slider that recompiles
+// lane B in the background without stopping the video, recording and fullscreen. The engine's
+// live pipeline runs on a worker thread; the tab polls its newest frame, so a slow model never
+// queues work on the UI thread.
+#pragma once
+
+#include <QFuture>
+#include <QImage>
+#include <QList>
+#include <QString>
+#include <QWidget>
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "engine/live/live_pipeline.h"
+
+class QComboBox;
+class QLabel;
+class QPushButton;
+class QSlider;
+class QSpinBox;
+class QTimer;
+
+namespace prunelab::engine::live {
+class LiveRecorder;
+}
+
+namespace prunelab::views {
+
+class LatencySparkline;
+class LivePane;
+class ModelSession;
+
+struct LiveSetup {
+    // How to feed and draw the session's model (its catalog entry); nullopt: the tab says the
+    // model needs one.
+    std::function<std::optional<engine::CatalogEntry>(const QString& source)> entryFor;
+    QString bundledVideo;  // the default source, and the fallback when a source fails
+};
+
+class LiveView : public QWidget {
+    Q_OBJECT
+
+  public:
+    enum class State { Idle, Preparing, Running };
+
+    LiveView(ModelSession* session, LiveSetup setup, QWidget* parent = nullptr);
+    ~LiveView() override;  // stops the pipeline and waits for it
+
+    // "vtest.avi", a file, or "camera:N" (engine::live::parseSource).
+    void setSource(const QString& spec);
+    QString source() const;
+    // A camera's capture size, e.g. 640x480; empty: the camera's own.
+    void setCameraResolution(const QString& wxh);
+    void setThreads(int threads);  // both lanes; restarts a running demo
+    int threads() const;
+    // Lane B's pruning rate; while running, lane B is re-pruned and recompiled in the
+    // background and swapped in at the next frame.
+    void setPruningRate(double rate);
+    double pruningRate() const;
+    // Generated (host-compiled) kernels, and the measured decision; both on by default.
+    void setGenerated(bool on) { m_generated = on; }
+    void setMeasured(bool on) { m_measured = on; }
+
+    State state() const { return m_state; }
+    engine::live::LiveStats stats() const;
+    int framesShown() const { return m_framesShown; }
+    int laneSwaps() const { return m_swapsSeen; }
+    bool isRecording() const;
+    QString message() const;
+    LivePane* paneA() const { return m_paneA; }
+    LivePane* paneB() const { return m_paneB; }
+    LatencySparkline* sparkline() const { return m_sparkline; }
+
+  public slots:
+    void start();
+    void stop();
+    // The side-by-side clip (.avi) and, when csvPath is not empty, per-frame timings.
+    void startRecording(const QString& clipPath, const QString& csvPath);
+    void stopRecording();
+    void toggleFullScreen();
+
+  signals:
+    void stateChanged(State state);
+    void frameShown();
+    void laneSwapped();
+    // The demo stopped on an error (named); the session is untouched.
+    void failed(const QString& message);
+
+  private:
+    struct Shown;  // the newest frame, converted for painting, waiting for the timer
+    struct Job;    // what the worker needs, copied from the session on the UI thread
+
+    void buildUi();
+    void setState(State state);
+    void showMessage(const QString& text);
+    void poll();
+    void rebuildLaneB();
+    void finishRun(const QString& error);
+    std::optional<Job> makeJob(QString* why) const;
+    void onRecordClicked();
+
+    ModelSession* m_session;
+    LiveSetup m_setup;
+    State m_state = State::Idle;
+    bool m_generated = true, m_measured = true;
+    double m_rate = -1;  // -1: the plan's own
+    int m_framesShown = 0, m_swapsSeen = 0;
+
+    std::thread m_worker;
+    std::atomic<bool> m_stop{false};
+    mutable std::mutex m_mutex;  // guards the members below it
+    std::shared_ptr<engine::live::LivePipeline> m_pipeline;
+    std::unique_ptr<Shown> m_shown;
+    std::unique_ptr<engine::live::LiveRecorder> m_recorder;
+    QString m_recordPath;
+    QStringList m_messages;
+    QList<QFuture<void>> m_rebuilds;  // lane B rebuilds in flight (UI thread only)
+    int m_rebuildGeneration = 0;
+
+    QComboBox* m_sourceBox;
+    QComboBox* m_target;
+    QComboBox* m_resolution;  // cameras only
+    QSpinBox* m_threads;
+    QSlider* m_rateSlider;
+    QLabel* m_rateLabel;
+    QPushButton* m_startStop;
+    QPushButton* m_record;
+    QPushButton* m_fullScreen;
+    LivePane* m_paneA;
+    LivePane* m_paneB;
+    QLabel* m_speedup;
+    QLabel* m_overhead;
+    QLabel* m_status;
+    LatencySparkline* m_sparkline;
+    QTimer* m_poll;
+    QTimer* m_rateDebounce;
+};
+
+}  // namespace prunelab::views
