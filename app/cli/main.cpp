@@ -417,6 +417,7 @@ int main(int argc, char** argv) {
 }  // namespace prunelab::cli
 
 int main(int argc, char** argv) {
+    prunelab::engine::runOpenCvOnCallingThread();  // before any image work: see engine/io/image.h
     if (argc > 1) {
         std::string command = argv[1];
         if (command == "train-base" || command == "admm" || command == "eval") {

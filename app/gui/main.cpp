@@ -16,6 +16,7 @@
 #include "app/gui/appearance.h"
 #include "app/gui/main_window.h"
 #include "app/gui/model_opener.h"
+#include "engine/io/image.h"
 #include "engine/prune/plan.h"
 #include "engine/train/blas_env.h"
 #include "views/common/engine_text.h"
@@ -174,6 +175,7 @@ void captureWhenReady(gui::MainWindow& window, const QString& out, const QString
 }  // namespace
 
 int main(int argc, char** argv) {
+    engine::runOpenCvOnCallingThread();  // before any image work: see engine/io/image.h
     // The Retrain tab runs libtorch in this process: OpenBLAS must see its settings at load.
     prunelab::engine::train::ensureBlasSettings(argv);
     QApplication app(argc, argv);

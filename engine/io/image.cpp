@@ -1,6 +1,7 @@
 // Image loading with OpenCV's codecs and resize (a library does this job better than we would).
 #include "engine/io/image.h"
 
+#include <mutex>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -58,6 +59,11 @@ Status writeImage(const std::string& path, const Image& image) {
                          path);
     }
     return {};
+}
+
+void runOpenCvOnCallingThread() {
+    static std::once_flag once;
+    std::call_once(once, [] { cv::setNumThreads(0); });
 }
 
 Image resizeImage(const Image& image, int width, int height, Interpolation how) {

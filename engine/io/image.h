@@ -50,6 +50,13 @@ Status writeImage(const std::string& path, const Image& image);
 // Resizes with OpenCV (Cubic and Linear as cv::resize; Area for downscaling).
 Image resizeImage(const Image& image, int width, int height, Interpolation how);
 
+// Makes OpenCV run its image operations on the calling thread, process-wide (once; cheap to
+// call again). Debian's OpenCV 4.6 parallelises with TBB: those workers take cores the engine
+// does not count (the live demo promises both lanes the same threads), and they outlive main,
+// where their thread-exit hook reads OpenCV's already destroyed TLS and aborts the process.
+// The engine's own thread pools own the cores. OpenCV DNN (a dense reference) sets its own.
+void runOpenCvOnCallingThread();
+
 // Loads `path` and returns a float32 tensor of exactly `inputShape` (batch 1).
 Result<Tensor> loadImageAsInput(const std::string& path, const Shape& inputShape,
                                 const ImageToTensor& options = {});

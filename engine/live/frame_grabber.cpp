@@ -6,6 +6,7 @@ namespace prunelab::engine::live {
 FrameGrabber::FrameGrabber(std::unique_ptr<FrameSource> source, SourceFactory fallback)
     : m_source(std::move(source)), m_fallback(std::move(fallback)) {
     if (m_source) m_sourceName = m_source->describe();
+    runOpenCvOnCallingThread();  // decoding and colour conversion on this thread only
 }
 
 FrameGrabber::~FrameGrabber() {

@@ -25,7 +25,11 @@ LivePipeline::LivePipeline(CatalogEntry entry, Shape inputShape, Lane a, Lane b,
       m_b(std::move(b)),
       m_statsA(options.window),
       m_statsB(options.window),
-      m_overhead(options.window) {}
+      m_overhead(options.window) {
+    // Pre- and post-processing on the pipeline's thread: the lanes' thread counts are the only
+    // cores in use, and no OpenCV worker outlives the process's end (see image.h).
+    runOpenCvOnCallingThread();
+}
 
 Result<LaneOutput> LivePipeline::runLane(const Lane& lane, const TaskInput& input,
                                          const Image& frame, double& postMs, double& drawMs) {
