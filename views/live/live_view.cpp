@@ -138,6 +138,9 @@ void LiveView::buildUi() {
     auto* controls = new QHBoxLayout;
     m_sourceBox = new QComboBox(this);
     m_sourceBox->setObjectName(QStringLiteral("liveSource"));
+    // Long names (a file's) elide rather than widen the window.
+    m_sourceBox->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    m_sourceBox->setMinimumContentsLength(12);
     m_sourceBox->addItem(tr("Bundled video (vtest.avi)"), QStringLiteral("vtest.avi"));
     for (const live::CameraInfo& c : live::listCameras()) {
         m_sourceBox->addItem(tr("Camera %1 (%2, %3x%4)")
@@ -182,6 +185,8 @@ void LiveView::buildUi() {
     // Targets that have not landed are listed with the reason, so a class sees what is coming.
     m_target = new QComboBox(this);
     m_target->setObjectName(QStringLiteral("liveTarget"));
+    m_target->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    m_target->setMinimumContentsLength(10);
     m_target->addItem(tr("CPU (this computer)"));
     m_target->addItem(tr("GPU through Vulkan: not available yet"));
     m_target->addItem(tr("Phone: not available yet"));
@@ -219,16 +224,13 @@ void LiveView::buildUi() {
     m_startStop->setObjectName(QStringLiteral("liveStart"));
     connect(m_startStop, &QPushButton::clicked, this,
             [this] { m_state == State::Idle ? start() : stop(); });
-    controls->addWidget(m_startStop);
     m_record = new QPushButton(tr("Record"), this);
     m_record->setObjectName(QStringLiteral("liveRecord"));
     m_record->setToolTip(tr("Save the side-by-side video and a CSV of every frame's timings."));
     m_record->setEnabled(false);
     connect(m_record, &QPushButton::clicked, this, &LiveView::onRecordClicked);
-    controls->addWidget(m_record);
     m_fullScreen = new QPushButton(tr("Full Screen"), this);
     connect(m_fullScreen, &QPushButton::clicked, this, &LiveView::toggleFullScreen);
-    controls->addWidget(m_fullScreen);
     layout->addLayout(controls);
 
     auto* rateRow = new QHBoxLayout;
@@ -249,6 +251,11 @@ void LiveView::buildUi() {
         m_rate = v / 100.0;
         if (m_state == State::Running) m_rateDebounce->start();
     });
+    // Two rows, so the tab fits beside the layer table on a 1280-pixel projector.
+    rateRow->addWidget(m_startStop);
+    rateRow->addWidget(m_record);
+    rateRow->addWidget(m_fullScreen);
+    rateRow->addSpacing(12);
     rateRow->addWidget(rateLabel);
     rateRow->addWidget(m_rateSlider, 1);
     rateRow->addWidget(m_rateLabel);
