@@ -8,9 +8,8 @@
 
 #include "app/cli/model_loader.h"
 #include "engine/live/live_recorder.h"
-#include "engine/onnx/onnx_import.h"
 #include "engine/prune/plan.h"
-#include "plugins/refrt/ort_runner.h"
+#include "plugins/refrt/ort_lane.h"
 
 namespace prunelab::cli {
 
@@ -52,19 +51,10 @@ Result<live::Lane> prunedLane(const LiveRequest& request, const LoadedModel& den
 
 Result<live::Lane> referenceLane(const LiveRequest& request, const LoadedModel& dense) {
     if (request.reference == "prunelab") return live::denseLane(dense.graph, request.threads);
-    if (request.reference != "ort") {
-        return makeError(ErrorCode::InvalidArgument, "--reference is prunelab or ort",
-                         request.reference);
-    }
-    PL_TRY_ASSIGN(std::string bytes, exportOnnxBytes(dense.graph));
-    PL_TRY_ASSIGN(std::unique_ptr<refrt::OrtRunner> ort,
-                  refrt::OrtRunner::loadBytes(bytes, dense.path, request.threads));
-    std::shared_ptr<refrt::OrtRunner> shared(std::move(ort));
-    live::Lane lane;
-    lane.name = "ONNX Runtime dense";
-    lane.detail = std::to_string(request.threads) + " thread(s)";
-    lane.run = [shared](std::span<const Tensor> in) { return shared->run(in); };
-    return lane;
+    if (request.reference == "ort")
+        return refrt::onnxRuntimeLane(dense.graph, request.threads, dense.path);
+    return makeError(ErrorCode::InvalidArgument, "--reference is prunelab or ort",
+                     request.reference);
 }
 
 void printSummary(const live::LiveRunSummary& s, int threads) {

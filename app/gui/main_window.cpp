@@ -32,6 +32,7 @@
 #include "app/gui/model_opener.h"
 #include "app/gui/retrainer.h"
 #include "app/gui/shortcuts_dialog.h"
+#include "plugins/refrt/ort_lane.h"
 #include "views/common/engine_text.h"
 #include "views/live/live_view.h"
 #include "views/model/layer_table_model.h"
@@ -114,6 +115,9 @@ MainWindow::MainWindow(bool interactive, QWidget* parent)
         return entry.ok() ? *entry : std::nullopt;
     };
     live.bundledVideo = QString::fromStdString(video);
+    live.onnxRuntimeLane = [](const engine::Graph& graph, int threads) {
+        return refrt::onnxRuntimeLane(graph, threads, "the workbench's model");
+    };
     m_liveView = new views::LiveView(m_session, std::move(live), m_tabs);
     m_tabs->addTab(m_liveView, tr("Live"));
     m_views.insert(QStringLiteral("layers"), m_table);

@@ -14,6 +14,7 @@
 #include "app/gui/main_window.h"
 #include "app/gui/model_opener.h"
 #include "engine/prune/plan.h"
+#include "plugins/refrt/ort_lane.h"
 #include "views/live/live_pane.h"
 #include "views/live/live_view.h"
 #include "views/session/model_session.h"
@@ -178,6 +179,25 @@ class TestLive : public QObject {
         QVERIFY2(failed.at(0).at(0).toString().contains(QStringLiteral("catalog")),
                  qPrintable(failed.at(0).at(0).toString()));
         QCOMPARE(m_view->state(), LiveView::State::Idle);
+    }
+
+    void onnxRuntimeCanBeTheDenseLane() {
+        m_view->setOnnxRuntimeReference(true);  // not offered by this setup: stays PruneLab
+        m_view.reset();
+        views::LiveSetup withOrt = setup();
+        withOrt.onnxRuntimeLane = [](const engine::Graph& graph, int threads) {
+            return refrt::onnxRuntimeLane(graph, threads, "BlazeFace");
+        };
+        m_view = std::make_unique<LiveView>(m_session.get(), withOrt);
+        m_view->setGenerated(false);
+        m_view->setMeasured(false);
+        m_view->setThreads(1);
+        m_view->setOnnxRuntimeReference(true);
+        m_view->start();
+        QTRY_VERIFY_WITH_TIMEOUT(m_view->framesShown() >= 3, kTimeoutMs);
+        QCOMPARE(QString::fromStdString(m_view->stats().laneA),
+                 QStringLiteral("ONNX Runtime dense"));
+        QVERIFY(m_view->stats().a.median > 0);
     }
 
     void theWindowHasALiveTab() {

@@ -72,6 +72,7 @@ struct LiveView::Job {
     std::string bundled;
     int threads = 1;
     bool generated = true, measured = true;
+    std::function<engine::Result<live::Lane>(const engine::Graph&, int)> reference;  // lane A
 };
 
 namespace {
@@ -151,6 +152,8 @@ void LiveView::buildUi() {
                              QStringLiteral("camera:%1").arg(c.index));
     }
     m_sourceBox->addItem(tr("Video or picture file…"), QString());
+    // A camera when there is one (the demo is about what the room sees), else the video.
+    if (m_sourceBox->count() > 2) m_sourceBox->setCurrentIndex(1);
     connect(m_sourceBox, &QComboBox::activated, this, [this](int index) {
         if (!m_sourceBox->itemData(index).toString().isEmpty()) return;
         const QString file = QFileDialog::getOpenFileName(
@@ -199,6 +202,29 @@ void LiveView::buildUi() {
             model->item(i)->setToolTip(reasons[i]);
         }
     }
+    m_reference = new QComboBox(this);
+    m_reference->setObjectName(QStringLiteral("liveReference"));
+    m_reference->addItem(tr("PruneLab dense"));
+    m_reference->addItem(tr("ONNX Runtime dense"));
+    m_reference->setToolTip(
+        tr("The left lane: PruneLab's own dense runtime, or ONNX Runtime as an outside "
+           "reference, to show the dense side is a fair baseline."));
+    if (!m_setup.onnxRuntimeLane) {
+        if (auto* model = qobject_cast<QStandardItemModel*>(m_reference->model())) {
+            model->item(1)->setEnabled(false);
+            model->item(1)->setToolTip(tr("This build has no ONNX Runtime."));
+        }
+    }
+    connect(m_reference, &QComboBox::currentIndexChanged, this, [this] {
+        if (m_state == State::Idle) return;
+        stop();
+        showMessage(tr("Dense lane changed: press Start to run it."));
+    });
+    auto* referenceLabel = new QLabel(tr("&Dense lane"), this);
+    referenceLabel->setBuddy(m_reference);
+    controls->addWidget(referenceLabel);
+    controls->addWidget(m_reference);
+
     auto* targetLabel = new QLabel(tr("&Target"), this);
     targetLabel->setBuddy(m_target);
     controls->addWidget(targetLabel);
@@ -316,6 +342,10 @@ void LiveView::setThreads(int threads) {
     m_threads->setValue(threads);
 }
 
+void LiveView::setOnnxRuntimeReference(bool on) {
+    m_reference->setCurrentIndex(on && m_setup.onnxRuntimeLane ? 1 : 0);
+}
+
 int LiveView::threads() const {
     return m_threads->value();
 }
@@ -349,6 +379,7 @@ void LiveView::setState(State state) {
     m_startStop->setText(state == State::Idle ? tr("Start") : tr("Stop"));
     m_record->setEnabled(state == State::Running);
     m_sourceBox->setEnabled(state == State::Idle);
+    m_reference->setEnabled(state == State::Idle);
     m_resolution->setEnabled(state == State::Idle &&
                              source().startsWith(QStringLiteral("camera:")));
     state == State::Running ? m_poll->start() : m_poll->stop();
@@ -405,6 +436,8 @@ std::optional<LiveView::Job> LiveView::makeJob(QString* why) const {
     }
     job.bundled = m_setup.bundledVideo.toStdString();
     job.threads = m_threads->value();
+    if (m_reference->currentIndex() == 1 && m_setup.onnxRuntimeLane)
+        job.reference = m_setup.onnxRuntimeLane;
     job.generated = m_generated;
     job.measured = m_measured;
     return job;
@@ -426,7 +459,7 @@ void LiveView::start() {
     const bool imageTask = isImageTask(job->entry.task);
     m_paneA->setSplitEnabled(imageTask);
     m_paneB->setSplitEnabled(imageTask);
-    m_paneA->setTitle(tr("Dense"));
+    m_paneA->setTitle(m_reference->currentText());
     m_paneB->setTitle(job->pruned ? tr("Pruned (the session's plan)") : tr("Pruned (patdnn-8)"));
     m_speedup->clear();
     m_overhead->clear();
@@ -441,7 +474,8 @@ void LiveView::start() {
             QMetaObject::invokeMethod(
                 this, [this, error] { finishRun(error); }, Qt::QueuedConnection);
         };
-        auto a = live::denseLane(j.dense, j.threads);
+        auto a =
+            j.reference ? j.reference(j.dense, j.threads) : live::denseLane(j.dense, j.threads);
         if (!a.ok()) return report(errorText(a.error()));
         auto b = buildLaneB(j.dense, j.pruned, j.plan, j.rate, j.threads, j.generated, j.measured);
         if (!b.ok()) return report(errorText(b.error()));

@@ -41,6 +41,9 @@ struct LiveSetup {
     // model needs one.
     std::function<std::optional<engine::CatalogEntry>(const QString& source)> entryFor;
     QString bundledVideo;  // the default source, and the fallback when a source fails
+    // ONNX Runtime as lane A (views do not link the plugins); empty: only PruneLab dense.
+    std::function<engine::Result<engine::live::Lane>(const engine::Graph&, int threads)>
+        onnxRuntimeLane;
 };
 
 class LiveView : public QWidget {
@@ -58,6 +61,8 @@ class LiveView : public QWidget {
     // A camera's capture size, e.g. 640x480; empty: the camera's own.
     void setCameraResolution(const QString& wxh);
     void setThreads(int threads);  // both lanes; restarts a running demo
+    // Lane A: PruneLab's dense runtime (false) or ONNX Runtime (true, when the app offers it).
+    void setOnnxRuntimeReference(bool on);
     int threads() const;
     // Lane B's pruning rate; while running, lane B is re-pruned and recompiled in the
     // background and swapped in at the next frame.
@@ -125,6 +130,7 @@ class LiveView : public QWidget {
 
     QComboBox* m_sourceBox;
     QComboBox* m_target;
+    QComboBox* m_reference;   // lane A
     QComboBox* m_resolution;  // cameras only
     QSpinBox* m_threads;
     QSlider* m_rateSlider;
