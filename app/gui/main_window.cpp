@@ -108,12 +108,7 @@ MainWindow::MainWindow(bool interactive, QWidget* parent)
             });
     // The live demo: the catalog entry says how to feed and draw the session's model.
     views::LiveSetup live;
-    live.entryFor = [](const QString& source) -> std::optional<engine::CatalogEntry> {
-        cli::ModelRequest request;
-        request.path = source.toStdString();
-        auto entry = cli::resolveEntry(request);
-        return entry.ok() ? *entry : std::nullopt;
-    };
+    live.entryFor = catalogEntryFor;
     live.bundledVideo = QString::fromStdString(video);
     live.onnxRuntimeLane = [](const engine::Graph& graph, int threads) {
         return refrt::onnxRuntimeLane(graph, threads, "the workbench's model");

@@ -25,4 +25,11 @@ engine::Result<std::vector<CatalogChoice>> catalogChoices() {
     return choices;
 }
 
+std::optional<engine::CatalogEntry> catalogEntryFor(const QString& source) {
+    cli::ModelRequest request;
+    request.path = source.toStdString();
+    auto entry = cli::resolveEntry(request);
+    return entry.ok() ? *entry : std::nullopt;
+}
+
 }  // namespace prunelab::gui

@@ -9,7 +9,6 @@
 #include <fstream>
 #include <opencv2/videoio.hpp>
 
-#include "app/cli/model_loader.h"
 #include "app/gui/analysis_tabs.h"
 #include "app/gui/main_window.h"
 #include "app/gui/model_opener.h"
@@ -34,12 +33,7 @@ std::string cacheDir() {
 
 views::LiveSetup setup() {
     views::LiveSetup s;
-    s.entryFor = [](const QString& source) -> std::optional<engine::CatalogEntry> {
-        cli::ModelRequest request;
-        request.path = source.toStdString();
-        auto entry = cli::resolveEntry(request);
-        return entry.ok() ? *entry : std::nullopt;
-    };
+    s.entryFor = gui::catalogEntryFor;
     s.bundledVideo = QString::fromStdString(cacheDir() + "/video/vtest.avi");
     return s;
 }

@@ -58,6 +58,16 @@ class TempDir {
     fs::path m_path;
 };
 
+// The first `fraction` of vtest.avi's bytes as `dir`/vtest_cut.avi: a file that ends mid-stream.
+fs::path truncatedVideo(const fs::path& dir, double fraction) {
+    std::ifstream in(video(), std::ios::binary);
+    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), {});
+    bytes.resize(static_cast<size_t>(static_cast<double>(bytes.size()) * fraction));
+    const fs::path cut = dir / "vtest_cut.avi";
+    std::ofstream(cut, std::ios::binary).write(bytes.data(), static_cast<long>(bytes.size()));
+    return cut;
+}
+
 SourceSpec videoSpec(bool pace) {
     SourceSpec spec;
     spec.kind = SourceSpec::Kind::Video;
@@ -196,13 +206,7 @@ TEST(FrameSource, VideoIsPacedAtItsFrameRate) {
 TEST(FrameSource, TruncatedVideoSaysWhereItStops) {
     REQUIRE_ASSET(video());
     TempDir dir("cut");
-    const fs::path cut = dir.path() / "vtest_cut.avi";
-    {
-        std::ifstream in(video(), std::ios::binary);
-        std::vector<char> bytes((std::istreambuf_iterator<char>(in)), {});
-        bytes.resize(bytes.size() * 3 / 10);
-        std::ofstream(cut, std::ios::binary).write(bytes.data(), static_cast<long>(bytes.size()));
-    }
+    const fs::path cut = truncatedVideo(dir.path(), 0.3);
     SourceSpec spec = videoSpec(false);
     spec.path = cut.string();
     auto source = openSource(spec);
@@ -224,13 +228,7 @@ TEST(FrameSource, TruncatedVideoSaysWhereItStops) {
 TEST(FrameGrabber, SourceFailingMidStreamSwitchesToTheFallbackWithAMessage) {
     REQUIRE_ASSET(video());
     TempDir dir("switch");
-    const fs::path cut = dir.path() / "vtest_cut.avi";
-    {
-        std::ifstream in(video(), std::ios::binary);
-        std::vector<char> bytes((std::istreambuf_iterator<char>(in)), {});
-        bytes.resize(bytes.size() / 10);
-        std::ofstream(cut, std::ios::binary).write(bytes.data(), static_cast<long>(bytes.size()));
-    }
+    const fs::path cut = truncatedVideo(dir.path(), 0.1);
     SourceSpec spec = videoSpec(false);
     spec.path = cut.string();
     auto source = openSource(spec);
