@@ -57,6 +57,7 @@ std::string tail(const std::string& text, size_t n) {
 
 struct ProcessResult {
     bool timedOut = false;
+    bool cancelled = false;
     int exitCode = -1;   // -1 when killed by a signal
     std::string output;  // stdout and stderr together
 };
@@ -64,7 +65,7 @@ struct ProcessResult {
 // Runs argv[0] (a path) with argv, stdin from /dev/null and stdout + stderr into `logPath`,
 // killing it after `timeoutSeconds`. Error only when it could not be started.
 Result<ProcessResult> runProcess(const std::vector<std::string>& argv, const fs::path& logPath,
-                                 int timeoutSeconds) {
+                                 int timeoutSeconds, const std::atomic<bool>* cancel = nullptr) {
     std::vector<char*> args;
     for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
@@ -95,10 +96,12 @@ Result<ProcessResult> runProcess(const std::vector<std::string>& argv, const fs:
         const pid_t done = ::waitpid(pid, &status, WNOHANG);
         if (done == pid) break;
         if (done < 0 && errno != EINTR) break;
-        if (std::chrono::steady_clock::now() > deadline) {
+        const bool cancelled = cancel && cancel->load();
+        if (cancelled || std::chrono::steady_clock::now() > deadline) {
             ::kill(-pid, SIGKILL);
             ::waitpid(pid, &status, 0);
-            result.timedOut = true;
+            result.timedOut = !cancelled;
+            result.cancelled = cancelled;
             break;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -390,12 +393,20 @@ struct CompiledModuleAccess {
         argv.insert(argv.end(), compiler.flags.begin(), compiler.flags.end());
         argv.insert(argv.end(),
                     {"-fPIC", "-shared", "-o", tmpLibrary.string(), tmpSource.string()});
-        auto run = runProcess(argv, logPath, options.timeoutSeconds);
-        if (!run.ok() || run->timedOut || run->exitCode != 0) {
+        if (options.cancel && options.cancel->load()) {
+            fs::remove(tmpSource, ec);
+            return makeError(ErrorCode::Cancelled, "compiling the generated kernels was cancelled");
+        }
+        auto run = runProcess(argv, logPath, options.timeoutSeconds, options.cancel);
+        if (!run.ok() || run->timedOut || run->cancelled || run->exitCode != 0) {
             fs::remove(tmpLibrary, ec);
             fs::remove(tmpSource, ec);
             fs::remove(logPath, ec);
             if (!run.ok()) return run.error();
+            if (run->cancelled) {
+                return makeError(ErrorCode::Cancelled,
+                                 "compiling the generated kernels was cancelled");
+            }
             const std::string why =
                 run->timedOut ? "timed out after " + std::to_string(options.timeoutSeconds) + " s"
                               : "failed (exit " + std::to_string(run->exitCode) + ")";

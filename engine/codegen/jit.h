@@ -3,6 +3,7 @@
 // failure is an Error the caller can report before falling back to the generic kernels.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -25,6 +26,10 @@ struct JitOptions {
     int timeoutSeconds = 300;  // the compiler is killed after this
     // Compilers run at once by compileModules / compileModel; 0 = hardware_concurrency().
     int jobs = 0;
+    // When it turns true, running compilers are killed, none is started, and the compile
+    // returns Cancelled (nothing half-built enters the cache). A window closing mid-compile
+    // does not wait minutes for it.
+    const std::atomic<bool>* cancel = nullptr;
 };
 
 // -O3 -march=native -std=c++20 (plus -fPIC -shared, always added).

@@ -22,8 +22,12 @@ Result<Lane> laneFromCompiled(const Graph& graph, codegen::SparseModel compiled,
                               const CompiledLaneOptions& options) {
     std::shared_ptr<const codegen::CompiledModule> generated;
     std::string kernels = "generic sparse kernels";
+    auto cancelled = [&] { return options.cancel && options.cancel->load(); };
     if (options.generate) {
-        auto module = codegen::compileModel(compiled);
+        codegen::JitOptions jit;
+        jit.cancel = options.cancel;
+        auto module = codegen::compileModel(compiled, jit);
+        if (cancelled()) return makeError(ErrorCode::Cancelled, "compiling lane B was cancelled");
         if (module.ok()) {
             generated = std::make_shared<codegen::CompiledModule>(std::move(*module));
             kernels = "generated kernels";
@@ -32,7 +36,7 @@ Result<Lane> laneFromCompiled(const Graph& graph, codegen::SparseModel compiled,
                 "generic sparse kernels (no generated code: " + module.error().toString() + ")";
         }
     }
-    if (options.measure) {
+    if (options.measure && !cancelled()) {
         cpu::MeasureOptions measure;
         measure.threads = options.threads;
         measure.runs = options.measureRuns;

@@ -3,6 +3,7 @@
 // RunModel, so the app can add ONNX Runtime as an external dense reference the same way.
 #pragma once
 
+#include <atomic>
 #include <string>
 
 #include "engine/ir/graph.h"
@@ -27,6 +28,8 @@ struct CompiledLaneOptions {
     // The measured decision (cpu::keepFasterKernels): layers not faster sparse run dense.
     bool measure = true;
     int measureRuns = 5;
+    // Set to stop: a compile in progress is killed and the lane comes back Cancelled.
+    const std::atomic<bool>* cancel = nullptr;
 };
 
 // The plan with its pruning rate set to `rate` (0..0.95) in every entry that has one: "rate",

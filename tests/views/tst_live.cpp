@@ -2,6 +2,8 @@
 // frames through both lanes on the tab's worker thread, the rate slider swapping lane B in while
 // the video runs, recording a clip, and a source that fails mid-stream switching to the bundled
 // video. Offscreen; generic sparse kernels keep the compile short.
+#include <QElapsedTimer>
+#include <QFile>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -192,6 +194,38 @@ class TestLive : public QObject {
         QCOMPARE(QString::fromStdString(m_view->stats().laneA),
                  QStringLiteral("ONNX Runtime dense"));
         QVERIFY(m_view->stats().a.median > 0);
+    }
+
+    // Closing the tab while lane B's kernels compile kills the compile instead of waiting for
+    // it (a first Real-ESRGAN compile takes minutes). The compiler is a fake that never ends,
+    // given through $CXX as a person would give another compiler.
+    void closingWhileCompilingDoesNotWait() {
+        QTemporaryDir dir;
+        const QString script = dir.filePath(QStringLiteral("never-ending-fake-c++"));
+        {
+            QFile f(script);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(
+                "#!/bin/sh\nif [ \"$1\" = --version ]; then echo fake-c++ 1.0; exit 0; "
+                "fi\nsleep 120\n");
+        }
+        QFile::setPermissions(script, QFileDevice::ReadOwner | QFileDevice::ExeOwner);
+        const QByteArray saved = qgetenv("CXX");
+        qputenv("CXX", script.toUtf8());
+        m_view->setGenerated(true);
+        m_view->start();
+        QTest::qWait(1500);  // well into the compile
+        QCOMPARE(m_view->state(), LiveView::State::Preparing);
+        QElapsedTimer timer;
+        timer.start();
+        m_view.reset();
+        const qint64 ms = timer.elapsed();
+        if (saved.isEmpty()) {
+            qunsetenv("CXX");
+        } else {
+            qputenv("CXX", saved);
+        }
+        QVERIFY2(ms < 10'000, qPrintable(QStringLiteral("closing took %1 ms").arg(ms)));
     }
 
     void theWindowHasALiveTab() {

@@ -82,8 +82,10 @@ namespace {
 engine::Result<live::Lane> buildLaneB(const engine::Graph& dense,
                                       const std::optional<engine::prune::PrunedModel>& pruned,
                                       const engine::prune::PruningPlan& plan, double rate,
-                                      int threads, bool generated, bool measured) {
+                                      int threads, bool generated, bool measured,
+                                      const std::atomic<bool>* cancel) {
     live::CompiledLaneOptions options;
+    options.cancel = cancel;
     options.threads = threads;
     options.generate = generated;
     options.measure = measured;
@@ -477,9 +479,10 @@ void LiveView::start() {
         auto a =
             j.reference ? j.reference(j.dense, j.threads) : live::denseLane(j.dense, j.threads);
         if (!a.ok()) return report(errorText(a.error()));
-        auto b = buildLaneB(j.dense, j.pruned, j.plan, j.rate, j.threads, j.generated, j.measured);
+        auto b = buildLaneB(j.dense, j.pruned, j.plan, j.rate, j.threads, j.generated, j.measured,
+                            &m_stop);
+        if (m_stop) return report({});  // stopped (or closed) while compiling: not an error
         if (!b.ok()) return report(errorText(b.error()));
-        if (m_stop) return report({});
         auto source = live::openSource(j.source);
         if (!source.ok()) return report(errorText(source.error()));
         const std::string bundled = j.bundled;
@@ -628,8 +631,10 @@ void LiveView::rebuildLaneB() {
     auto shared = std::make_shared<const Job>(std::move(*job));
     m_rebuilds << QtConcurrent::run([this, shared, pipeline, generation] {
         const Job& j = *shared;
-        auto b = buildLaneB(j.dense, j.pruned, j.plan, j.rate, j.threads, j.generated, j.measured);
+        auto b = buildLaneB(j.dense, j.pruned, j.plan, j.rate, j.threads, j.generated, j.measured,
+                            &m_stop);
         std::lock_guard lock(m_mutex);
+        if (m_stop) return;  // the demo stopped: nothing to swap into
         if (!b.ok()) {
             m_messages << tr("Could not rebuild lane B: %1").arg(errorText(b.error()));
             return;

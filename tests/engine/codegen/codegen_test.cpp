@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -325,6 +326,42 @@ TEST(Codegen, HangingCompilerIsKilledAtTheTimeLimit) {
     EXPECT_NE(module.error().message.find("timed out"), std::string::npos)
         << module.error().toString();
     EXPECT_LT(seconds, 10.0);
+}
+
+// Cancelling kills a running compiler at once (a window closing mid-compile must not wait for
+// it), says Cancelled, and leaves nothing in the cache.
+TEST(Codegen, CancelKillsARunningCompileAndCachesNothing) {
+    TempDir dir;
+    const fs::path script = dir.path() / "slow-c++";
+    {
+        std::ofstream f(script);
+        f << "#!/bin/sh\nif [ \"$1\" = --version ]; then echo slow-c++ 1.0; exit 0; fi\nsleep 30\n";
+    }
+    fs::permissions(script, fs::perms::owner_all);
+    JitOptions options = quickOptions(dir);
+    options.compiler = script.string();
+    options.timeoutSeconds = 60;
+    std::atomic<bool> cancel{false};
+    options.cancel = &cancel;
+    std::thread canceller([&cancel] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        cancel = true;
+    });
+    const auto start = std::chrono::steady_clock::now();
+    auto module = compileModule("extern \"C\" int f() { return 1; }\n", options);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    canceller.join();
+    ASSERT_FALSE(module.ok());
+    EXPECT_EQ(module.error().code, ErrorCode::Cancelled) << module.error().toString();
+    EXPECT_LT(seconds, 10.0);  // not the 30 s the compiler would take, nor the 60 s limit
+    for (const auto& entry : fs::recursive_directory_iterator(dir.path())) {
+        EXPECT_NE(entry.path().extension(), ".so") << entry.path();
+    }
+    // Already cancelled: no compiler starts at all.
+    auto again = compileModule("extern \"C\" int g() { return 2; }\n", options);
+    ASSERT_FALSE(again.ok());
+    EXPECT_EQ(again.error().code, ErrorCode::Cancelled);
 }
 
 // Threads compiling the same module at once each get a whole library (temporary names, rename).
