@@ -306,15 +306,21 @@ TEST(Codegen, BrokenCompilerGivesAClearError) {
     EXPECT_NE(c.error().message.find("/bin/false"), std::string::npos) << c.error().toString();
 }
 
-// A compiler that never finishes is killed at the time limit and reported.
-TEST(Codegen, HangingCompilerIsKilledAtTheTimeLimit) {
-    TempDir dir;
-    const fs::path script = dir.path() / "slow-c++";
+// A stand-in compiler (named as one) that answers --version and then takes 30 s to compile.
+fs::path writeSlowCompiler(const fs::path& dir) {
+    const fs::path script = dir / "slow-c++";
     {
         std::ofstream f(script);
         f << "#!/bin/sh\nif [ \"$1\" = --version ]; then echo slow-c++ 1.0; exit 0; fi\nsleep 30\n";
     }
     fs::permissions(script, fs::perms::owner_all);
+    return script;
+}
+
+// A compiler that never finishes is killed at the time limit and reported.
+TEST(Codegen, HangingCompilerIsKilledAtTheTimeLimit) {
+    TempDir dir;
+    const fs::path script = writeSlowCompiler(dir.path());
     JitOptions options = quickOptions(dir);
     options.compiler = script.string();
     options.timeoutSeconds = 1;
@@ -332,12 +338,7 @@ TEST(Codegen, HangingCompilerIsKilledAtTheTimeLimit) {
 // it), says Cancelled, and leaves nothing in the cache.
 TEST(Codegen, CancelKillsARunningCompileAndCachesNothing) {
     TempDir dir;
-    const fs::path script = dir.path() / "slow-c++";
-    {
-        std::ofstream f(script);
-        f << "#!/bin/sh\nif [ \"$1\" = --version ]; then echo slow-c++ 1.0; exit 0; fi\nsleep 30\n";
-    }
-    fs::permissions(script, fs::perms::owner_all);
+    const fs::path script = writeSlowCompiler(dir.path());
     JitOptions options = quickOptions(dir);
     options.compiler = script.string();
     options.timeoutSeconds = 60;
