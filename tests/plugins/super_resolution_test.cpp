@@ -24,6 +24,7 @@
 #include "engine/tasks/preprocess.h"
 #include "plugins/import-ncnn/ncnn_import.h"
 #include "plugins/import-waifu2x/waifu2x_import.h"
+#include "tests/test_cache.h"
 
 namespace {
 
@@ -33,11 +34,7 @@ namespace fs = std::filesystem;
 
 // Where ./prunelab setup put the assets: $XDG_CACHE_HOME/prunelab when set, else the folder
 // CMake saw at configure time.
-std::string cacheDir() {
-    const char* xdg = std::getenv("XDG_CACHE_HOME");
-    if (xdg && *xdg) return std::string(xdg) + "/prunelab";
-    return PRUNELAB_CACHE_DIR;
-}
+using prunelab::testing::cacheDir;
 
 // A missing asset is a broken setup, not a reason to skip: these tests are the only end-to-end
 // check that the importers produce working models.

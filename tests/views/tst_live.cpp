@@ -16,6 +16,7 @@
 #include "app/gui/model_opener.h"
 #include "engine/prune/plan.h"
 #include "plugins/refrt/ort_lane.h"
+#include "tests/test_cache.h"
 #include "views/live/live_pane.h"
 #include "views/live/live_view.h"
 #include "views/session/model_session.h"
@@ -27,11 +28,7 @@ namespace {
 
 constexpr int kTimeoutMs = 120'000;
 
-std::string cacheDir() {
-    const char* xdg = std::getenv("XDG_CACHE_HOME");
-    if (xdg && *xdg) return std::string(xdg) + "/prunelab";
-    return PRUNELAB_CACHE_DIR;
-}
+using prunelab::testing::cacheDir;
 
 views::LiveSetup setup() {
     views::LiveSetup s;

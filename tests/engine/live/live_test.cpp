@@ -23,17 +23,14 @@
 #include "engine/onnx/onnx_import.h"
 #include "engine/prune/plan.h"
 #include "engine/runtime/cpu/cpu_executor.h"
+#include "tests/test_cache.h"
 
 namespace prunelab::engine::live {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string cacheDir() {
-    const char* xdg = std::getenv("XDG_CACHE_HOME");
-    if (xdg && *xdg) return std::string(xdg) + "/prunelab";
-    return PRUNELAB_CACHE_DIR;
-}
+using prunelab::testing::cacheDir;
 
 std::string video() {
     return cacheDir() + "/video/vtest.avi";

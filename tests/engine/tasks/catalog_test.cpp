@@ -14,15 +14,12 @@
 #include "engine/runtime/cpu/cpu_executor.h"
 #include "engine/tasks/catalog.h"
 #include "engine/tasks/draw.h"
+#include "tests/test_cache.h"
 
 namespace prunelab::engine {
 namespace {
 
-std::string cacheDir() {
-    const char* xdg = std::getenv("XDG_CACHE_HOME");
-    if (xdg && *xdg) return std::string(xdg) + "/prunelab";
-    return PRUNELAB_CACHE_DIR;
-}
+using prunelab::testing::cacheDir;
 
 const std::string kCatalogPath = std::string(PRUNELAB_SOURCE_DIR) + "/assets/catalog.json";
 

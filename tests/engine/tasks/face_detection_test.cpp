@@ -18,6 +18,7 @@
 #include "engine/tasks/face_detection.h"
 #include "engine/tasks/preprocess.h"
 #include "plugins/refrt/ort_runner.h"
+#include "tests/test_cache.h"
 
 namespace prunelab::engine {
 namespace {
@@ -221,11 +222,7 @@ TEST(BlazeFaceDecode, WrongShapesAreInvalidArgument) {
 // ---------------------------------------------------------------------------------------------
 // Real models on real photos
 
-std::string cacheDir() {
-    const char* xdg = std::getenv("XDG_CACHE_HOME");
-    if (xdg != nullptr && *xdg != '\0') return std::string(xdg) + "/prunelab";
-    return PRUNELAB_CACHE_DIR;
-}
+using prunelab::testing::cacheDir;
 
 std::string assetPath(const std::string& rel) {
     return cacheDir() + "/" + rel;

@@ -2,6 +2,7 @@
 // idx, JSON, picture folders and videos written (or broken) here on purpose, and epoch order.
 #include "engine/train/data.h"
 #include "engine/train/zoo.h"
+#include "tests/test_cache.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -24,11 +25,7 @@ namespace fs = std::filesystem;
 
 const std::string kFashionDir = "/usr/share/datasets/fashion-mnist";
 
-std::string cacheDir() {
-    const char* xdg = std::getenv("XDG_CACHE_HOME");
-    if (xdg && *xdg) return std::string(xdg) + "/prunelab";
-    return PRUNELAB_CACHE_DIR;
-}
+using prunelab::testing::cacheDir;
 
 // A missing asset is a failed test, never a skip: the suite must not pass on an empty cache.
 #define REQUIRE_ASSET(path)                                                               \

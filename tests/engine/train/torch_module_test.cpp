@@ -20,6 +20,7 @@
 #include "engine/train/zoo.h"
 #include "plugins/import-ncnn/ncnn_import.h"
 #include "plugins/import-waifu2x/waifu2x_import.h"
+#include "tests/test_cache.h"
 
 namespace prunelab::engine::train {
 namespace {
@@ -28,11 +29,7 @@ namespace fs = std::filesystem;
 
 // Where ./prunelab setup put the assets: $XDG_CACHE_HOME/prunelab when set, else the cache the
 // build was configured with.
-std::string cacheDir() {
-    const char* xdg = std::getenv("XDG_CACHE_HOME");
-    if (xdg != nullptr && *xdg != '\0') return std::string(xdg) + "/prunelab";
-    return PRUNELAB_CACHE_DIR;
-}
+using prunelab::testing::cacheDir;
 
 // A missing asset is a broken setup, not a reason to skip.
 #define REQUIRE_ASSET(path) \

@@ -15,17 +15,14 @@
 #include "engine/train/data.h"
 #include "engine/train/trainer.h"
 #include "engine/train/zoo.h"
+#include "tests/test_cache.h"
 
 namespace prunelab::engine::train {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string cacheDir() {
-    const char* xdg = std::getenv("XDG_CACHE_HOME");
-    if (xdg && *xdg) return std::string(xdg) + "/prunelab";
-    return PRUNELAB_CACHE_DIR;
-}
+using prunelab::testing::cacheDir;
 
 prune::PruningPlan nonStructured(double rate) {
     prune::PruningPlan plan;
