@@ -579,7 +579,7 @@ void LiveView::poll() {
     if (!messages.isEmpty()) showMessage(messages.join(QLatin1Char('\n')));
     if (!shown) return;
     const live::LiveStats& s = shown->stats;
-    const bool split = !shown->before.isNull() && m_paneA->split() >= 0;
+    const bool split = !shown->before.isNull();  // image models: before | after
     m_paneA->setFrame(shown->a, split ? shown->before : QImage());
     m_paneB->setFrame(shown->b, split ? shown->before : QImage());
     m_paneA->setNumbers(laneNumbers(s.a));
