@@ -296,6 +296,8 @@ int main(int argc, char** argv) {
         cmd->add_option("--epochs", train.epochs, "epochs in all (default 2)");
         cmd->add_option("--batch", train.batch, "batch size (default 64)");
         cmd->add_option("--lr", train.learningRate, "Adam learning rate (default 1e-3)");
+        cmd->add_option("--lr-final", train.learningRateFinal,
+                        "decay the learning rate to this along a half cosine (default: constant)");
         cmd->add_option("--seed", train.seed, "seed for data order and initial weights");
         cmd->add_option("--threads", train.threads, "threads (default: one per core)");
         cmd->add_option("--limit", train.limit, "use the first N training examples");

@@ -11,6 +11,7 @@
 #include "engine/ir/graph.h"
 #include "engine/ir/result.h"
 #include "engine/tasks/catalog.h"
+#include "plugins/model-files/model_files.h"
 
 namespace prunelab::cli {
 
@@ -39,7 +40,7 @@ engine::Result<std::pair<int64_t, int64_t>> parseSize(const std::string& wxh);
 engine::Result<LoadedModel> loadModel(const ModelRequest& request);
 
 // The metadata key under which a model derived from a catalog model keeps that model's id.
-inline constexpr const char* kCatalogIdKey = "prunelab.catalog_id";
+inline constexpr const char* kCatalogIdKey = plugins::kCatalogIdKey;
 
 // Each spec is FILE (for the first input; an image is resized and laid out as the input
 // declares, a .npy is fed as it is) or NAME=FILE.npy. Inputs with no spec get a photo from the

@@ -222,4 +222,97 @@ Result<PrunedModel> loadPlabFile(const std::string& path, const OnnxImportOption
     return prunedModelFromGraph(std::move(graph));
 }
 
+namespace {
+
+// The operands a trainer changes (engine/train/torch_module.cpp trains exactly these).
+bool isTrainedOperand(OpKind op, size_t input) {
+    switch (op) {
+        case OpKind::Conv:
+        case OpKind::ConvTranspose:
+        case OpKind::Gemm:
+            return input == 1 || input == 2;
+        case OpKind::MatMul:
+        case OpKind::PRelu:
+            return input == 1;
+        case OpKind::BatchNormalization:
+            return input == 1 || input == 2;
+        default:
+            return false;
+    }
+}
+
+}  // namespace
+
+Result<Graph> transplantWeights(const Graph& trained, const Graph& dense) {
+    const Graph& from = trained;
+    if (from.nodes.size() != dense.nodes.size()) {
+        return makeError(ErrorCode::InvalidArgument,
+                         "the trained model has " + std::to_string(from.nodes.size()) +
+                             " nodes and the model it should fit has " +
+                             std::to_string(dense.nodes.size()) + ": they are not the same model");
+    }
+    Graph out = dense;
+    for (size_t n = 0; n < from.nodes.size(); ++n) {
+        const Node& a = from.nodes[n];
+        const Node& b = dense.nodes[n];
+        if (a.op != b.op || a.inputs.size() != b.inputs.size()) {
+            return makeError(ErrorCode::InvalidArgument,
+                             "node " + std::to_string(n) + " is " + from.describeNode(a) +
+                                 " in the trained model but " + dense.describeNode(b) +
+                                 " in the model it should fit");
+        }
+        for (size_t i = 0; i < a.inputs.size(); ++i) {
+            if (!isTrainedOperand(a.op, i) || a.inputs[i] == kNoValue) continue;
+            if (b.inputs[i] == kNoValue) {
+                return makeError(
+                    ErrorCode::InvalidArgument,
+                    "operand " + std::to_string(i) + " is missing in the model it should fit",
+                    dense.describeNode(b));
+            }
+            const Value& va = from.value(a.inputs[i]);
+            Value& vb = out.value(b.inputs[i]);
+            if (!va.isConstant() || !vb.isConstant()) continue;
+            if (va.shape != vb.shape || va.dtype != vb.dtype) {
+                return makeError(ErrorCode::InvalidArgument,
+                                 "value '" + va.name + "' is " + shapeToString(va.shape) +
+                                     " in the trained model but " + shapeToString(vb.shape) +
+                                     " in the model it should fit",
+                                 dense.describeNode(b));
+            }
+            vb.constant = va.constant;
+        }
+    }
+    for (const auto& [key, value] : trained.metadata) out.metadata[key] = value;
+    return out;
+}
+
+Result<PrunedModel> rebindPrunedModel(const PrunedModel& trained, const Graph& dense) {
+    PrunedModel out;
+    PL_TRY_ASSIGN(out.graph, transplantWeights(trained.graph, dense));
+    out.plan = trained.plan;
+    out.layers = trained.layers;
+    // Each layer's view must point at the same weight in both graphs (it is the same model).
+    const std::vector<Layer> layers = prunableLayers(out.graph);
+    if (layers.size() != out.layers.size()) {
+        return makeError(ErrorCode::InvalidArgument,
+                         "the pruned model has " + std::to_string(out.layers.size()) +
+                             " prunable layers and the model it should fit " +
+                             std::to_string(layers.size()));
+    }
+    bool structured = false;
+    for (size_t i = 0; i < layers.size(); ++i) {
+        if (layers[i].node != out.layers[i].layer.node ||
+            layers[i].outChannels != out.layers[i].layer.outChannels ||
+            layers[i].inPerGroup != out.layers[i].layer.inPerGroup) {
+            return makeError(ErrorCode::InvalidArgument,
+                             "prunable layer " + std::to_string(i) + " ('" + layers[i].name +
+                                 "') differs between the pruned model and the model it should fit");
+        }
+        out.layers[i].layer = layers[i];
+        structured |= out.layers[i].scheme == "structured";
+    }
+    if (structured) return applyPlan(out.graph, out.plan);
+    return out;
+}
+
 }  // namespace prunelab::engine::prune

@@ -34,4 +34,16 @@ Result<PrunedModel> prunedModelFromGraph(Graph graph);
 // Whether the graph carries a .plab's metadata.
 bool isPlabGraph(const Graph& graph);
 
+// The weights of `trained` carried onto `dense`, the same model imported at another input size:
+// the values a trainer changes (conv, gemm and matmul weights and biases, PReLU slopes,
+// normalisation scale and shift) are copied into a copy of `dense`, and `trained`'s metadata
+// (its plan, statistics and .plab records) joins `dense`'s. InvalidArgument names the first node
+// or value that differs.
+Result<Graph> transplantWeights(const Graph& trained, const Graph& dense);
+
+// The same for a pruned model (e.g. a retrained .plab saved at the size it was trained at):
+// masks, patterns, tiles and the plan are kept as they are. A structured plan is applied again
+// on the result to give its shrunk model (pruned channels are all zero, so the same go).
+Result<PrunedModel> rebindPrunedModel(const PrunedModel& trained, const Graph& dense);
+
 }  // namespace prunelab::engine::prune

@@ -203,6 +203,25 @@ Result<CatalogEntry> parseEntry(const json& j, const std::string& path) {
         f.fail("sample", "'" + e.sample + "' is not a path inside the cache");
     }
     if (f.error) return *f.error;
+    if (j.contains("demo")) {
+        const json* demo = f.object("demo");
+        if (f.error) return *f.error;
+        Fields d(*demo, path + ".demo");
+        CatalogDemo cd;
+        cd.file = d.string("file");
+        cd.sha256 = d.string("sha256");
+        cd.plan = d.string("plan");
+        cd.words = d.string("words");
+        cd.madeBy = d.string("made_by");
+        if (d.error) return *d.error;
+        if (!safeRelativePath(cd.file))
+            d.fail("file", "'" + cd.file + "' is not a path inside the catalog's folder");
+        bool hex = cd.sha256.size() == 64;
+        for (char c : cd.sha256) hex &= (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+        if (!hex) d.fail("sha256", "needs 64 lowercase hex digits");
+        if (d.error) return *d.error;
+        e.demo = std::move(cd);
+    }
 
     Fields in(*input, path + ".input");
     e.width = in.integer("width", 0, 0, 4096);

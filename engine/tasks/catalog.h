@@ -29,6 +29,17 @@ const char* taskName(Task task);
 
 enum class ModelFormat { Onnx, Ncnn, Waifu2xJson };
 
+// A pruned and retrained version of a catalog model that ships with PruneLab (assets/demo/), so
+// a class sees a pruned model that still works without waiting for training. Made by the
+// command in `madeBy`; plugins/model-files/demo_models.h loads it.
+struct CatalogDemo {
+    std::string file;    // relative to the catalog's folder, e.g. "demo/zoom-x2.plab"
+    std::string sha256;  // of the file, checked before it is read
+    std::string plan;    // the plan in a researcher's words
+    std::string words;   // the same for a class, e.g. "8 times fewer sums, retrained"
+    std::string madeBy;  // the command that makes it again
+};
+
 struct CatalogEntry {
     std::string id;        // stable, lowercase, e.g. "face-back"
     std::string name;      // friendly, e.g. "Face finder"
@@ -39,6 +50,7 @@ struct CatalogEntry {
     std::vector<std::string> files;  // relative to the asset cache; ncnn: .param then .bin
     std::string sample;              // a picture in the cache to show it on
     std::string licence, source;
+    std::optional<CatalogDemo> demo;  // the bundled pruned-and-retrained model, if any
 
     // Input: a fixed W x H, or 0 x 0 when the model takes the picture's own size (rounded up to
     // `multipleOf`, and shrunk so its longer side is at most `maxSide` when that is set).

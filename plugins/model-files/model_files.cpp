@@ -6,6 +6,7 @@
 
 #include "engine/onnx/onnx_import.h"
 #include "engine/onnx/onnx_inputs.h"
+#include "engine/prune/pruned_model.h"
 #include "plugins/import-ncnn/ncnn_import.h"
 #include "plugins/import-waifu2x/waifu2x_import.h"
 
@@ -52,10 +53,28 @@ Result<Graph> loadModelFile(const std::string& path, int64_t height, int64_t wid
     PL_TRY_ASSIGN(auto declared, readOnnxInputs(path));
     OnnxImportOptions options;
     options.foldBatchNorm = foldBatchNorm;
+    bool fixedElsewhere = false;  // a dim the file fixes at another size than the one asked for
     for (const OnnxDeclaredInput& in : declared) {
         options.inputShapes[in.name] = bindImageSize(in.shape, height, width);
+        for (size_t d = 0; d < in.shape.size(); ++d)
+            fixedElsewhere |= in.shape[d] > 0 && in.shape[d] != options.inputShapes[in.name][d];
     }
-    return importOnnxFile(path, options);
+    if (!fixedElsewhere) return importOnnxFile(path, options);
+    // A pruned or retrained copy of a catalog model saved at the size it was trained at: its
+    // weights fit the same model at any size, so they go onto the catalog model bound there.
+    OnnxImportOptions own;
+    own.foldBatchNorm = foldBatchNorm;
+    auto saved = importOnnxFile(path, own);
+    if (!saved.ok()) return saved.error();
+    auto id = saved->metadata.find(kCatalogIdKey);
+    if (id == saved->metadata.end()) return importOnnxFile(path, options);  // says which dim
+    PL_TRY_ASSIGN(Catalog catalog, loadCatalog(defaultCatalogPath()));
+    const CatalogEntry* entry = catalog.find(id->second);
+    if (entry == nullptr || entry->width > 0) return importOnnxFile(path, options);
+    PL_TRY_ASSIGN(Graph dense, loadCatalogModel(*entry, assetCacheDir(), height, width));
+    auto moved = prune::transplantWeights(*saved, dense);
+    if (!moved.ok()) return moved.error().within(path);
+    return moved;
 }
 
 Result<Graph> loadCatalogModel(const CatalogEntry& entry, const std::string& cacheDir,

@@ -12,6 +12,10 @@
 
 namespace prunelab::plugins {
 
+// The metadata key a pruned copy of a catalog model keeps its catalog id under, so it is fed,
+// decoded and (at another size) loaded like the original.
+inline constexpr const char* kCatalogIdKey = "prunelab.catalog_id";
+
 // ${XDG_CACHE_HOME:-$HOME/.cache}/prunelab, as ./prunelab setup fills it.
 std::string assetCacheDir();
 
@@ -23,7 +27,9 @@ std::string defaultCatalogPath();
 // not declare one): 320x240, the live demo's size.
 constexpr int64_t kDefaultWidth = 320, kDefaultHeight = 240;
 
-// Reads .onnx / .plab (dynamic dims bound to height x width when those are > 0), .param (ncnn;
+// Reads .onnx / .plab (dynamic dims bound to height x width when those are > 0; a file saved at
+// a fixed size of a catalog model that takes any size, such as a retrained .plab, has its
+// weights carried onto the catalog model at height x width), .param (ncnn;
 // the .bin beside it with the same stem) or .json (waifu2x). Unsupported names the extension.
 // ONNX BatchNormalization is folded into its conv unless `foldBatchNorm` is false (retraining
 // keeps it as a node so that it trains; see engine/train/trainer.h).

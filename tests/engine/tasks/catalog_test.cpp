@@ -135,6 +135,39 @@ TEST(Catalog, BadCatalogsNameTheFileAndJsonPath) {
     EXPECT_EQ(e.code, ErrorCode::Unsupported);
 }
 
+// A bundled demo model: its file stays inside the catalog's folder and its checksum is a real
+// sha256, so a hostile catalog can neither point elsewhere nor skip the check.
+TEST(Catalog, DemoModelEntriesAreCheckedAndNamed) {
+    const std::string sha(64, 'a');
+    // The entry of oneModel() with a "demo" value added.
+    auto withDemo = [](const std::string& demo) {
+        std::string text = oneModel("");
+        const std::string source = R"("source": "s",)";
+        return text.replace(text.find(source), source.size(), source + R"( "demo": )" + demo + ",");
+    };
+    auto c = parseCatalog(withDemo(R"({"file": "demo/x.plab", "sha256": ")" + sha +
+                                   R"(", "plan": "p", "words": "w", "made_by": "m"})"),
+                          "test.json");
+    ASSERT_TRUE(c.ok()) << c.error().toString();
+    ASSERT_TRUE(c->entries[0].demo);
+    EXPECT_EQ(c->entries[0].demo->file, "demo/x.plab");
+    EXPECT_EQ(c->entries[0].demo->madeBy, "m");
+    EXPECT_FALSE(parseCatalog(oneModel(""), "test.json")->entries[0].demo);
+
+    Error e = parseError(withDemo(R"({"file": "../x.plab", "sha256": ")" + sha +
+                                  R"(", "plan": "p", "words": "w", "made_by": "m"})"));
+    EXPECT_NE(e.toString().find("$.models[0].demo.file"), std::string::npos) << e.toString();
+    e = parseError(withDemo(
+        R"({"file": "demo/x.plab", "sha256": "abc", "plan": "p", "words": "w", "made_by": "m"})"));
+    EXPECT_NE(e.toString().find("$.models[0].demo.sha256"), std::string::npos) << e.toString();
+    e = parseError(withDemo(R"({"file": "demo/x.plab"})"));
+    EXPECT_NE(e.toString().find("$.models[0].demo.sha256: is missing"), std::string::npos)
+        << e.toString();
+    e = parseError(withDemo(R"("demo/x.plab")"));
+    EXPECT_NE(e.toString().find("$.models[0].demo: needs an object"), std::string::npos)
+        << e.toString();
+}
+
 TEST(Catalog, MissingKeyNamesIt) {
     std::string text = oneModel("");
     size_t at = text.find(R"("licence": "MIT",)");
