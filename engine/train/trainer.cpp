@@ -479,6 +479,14 @@ Result<TrainResult> runLoop(Session& s, RunState& st, const Hooks& h,
                 torch::Tensor p = h.penalty(st);
                 if (p.defined()) total = total + p;
             }
+            if (o.learningRateFinal >= 0 && totalSteps > 0) {
+                const double t = static_cast<double>(st.step) / static_cast<double>(totalSteps);
+                const double lr = o.learningRateFinal + 0.5 *
+                                                            (o.learningRate - o.learningRateFinal) *
+                                                            (1 + std::cos(M_PI * t));
+                for (auto& group : s.optimizer->param_groups())
+                    static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+            }
             s.optimizer->zero_grad();
             total.backward();
             s.optimizer->step();
@@ -546,8 +554,8 @@ std::string fingerprintOf(const std::string& method, const prune::PruningPlan* p
                           const Graph& model) {
     const size_t dataSize = data.size();
     char text[512];
-    std::snprintf(text, sizeof text, "%s e%d b%d lr%g wd%g s%llu m%zu n%zu", method.c_str(),
-                  o.epochs, o.batchSize, o.learningRate, o.weightDecay,
+    std::snprintf(text, sizeof text, "%s e%d b%d lr%g>%g wd%g s%llu m%zu n%zu", method.c_str(),
+                  o.epochs, o.batchSize, o.learningRate, o.learningRateFinal, o.weightDecay,
                   static_cast<unsigned long long>(o.seed), o.maxStepsPerEpoch, dataSize);
     std::string fp = text;
     if (r) {

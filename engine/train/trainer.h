@@ -62,6 +62,11 @@ struct TrainOptions {
     int epochs = 1;  // the whole budget (retraining: ADMM + fine-tune)
     int batchSize = 64;
     double learningRate = 1e-3;  // Adam
+    // When >= 0, the learning rate falls from learningRate to this along a half cosine over the
+    // whole run (a step's rate depends only on the step, so a resumed run matches a straight
+    // one). Fine-tuning to a close match (distilling a super-resolution model) gains from the
+    // small steps at the end; -1 keeps the rate constant.
+    double learningRateFinal = -1;
     double weightDecay = 0;
     uint64_t seed = 1;
     int threads = 0;                // 0: one per core

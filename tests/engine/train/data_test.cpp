@@ -589,6 +589,69 @@ TEST(OpenDataset, SpecsAndUnknownSpec) {
     EXPECT_EQ((*frames)->size(), 3u);
 }
 
+// "A+B": frames of a video and a folder of pictures distilled together; parts that do not fit
+// together are refused by name.
+TEST(OpenDataset, PlusJoinsDataSetsOfTheSameShape) {
+    PictureOptions o;
+    o.height = o.width = 8;
+    TempDir dir("union");
+    writeFolder(dir.path());
+    const std::string cat = "frames:" + (dir.path() / "cat").string();
+    auto both = openDataset(cat + "+" + cat, o);
+    ASSERT_TRUE(both.ok()) << both.error().toString();
+    EXPECT_EQ((*both)->size(), 6u);
+    auto last = (*both)->get(5);
+    auto first = (*both)->get(2);
+    ASSERT_TRUE(last.ok() && first.ok());
+    EXPECT_TRUE(last->input.identical(first->input));
+    EXPECT_EQ((*both)->get(6).error().code, ErrorCode::OutOfRange);
+    EXPECT_NE((*both)->describe().find(" + "), std::string::npos);
+
+    auto limited = openDataset(cat + "+" + cat, o, 2);  // the limit caps each part
+    ASSERT_TRUE(limited.ok()) << limited.error().toString();
+    EXPECT_EQ((*limited)->size(), 4u);
+
+    REQUIRE_ASSET(kFashionDir + "/t10k-images-idx3-ubyte.gz");
+    auto mixed = openDataset(cat + "+fashion-mnist:test", o, 10);
+    ASSERT_FALSE(mixed.ok());
+    EXPECT_EQ(mixed.error().code, ErrorCode::InvalidArgument);
+    EXPECT_NE(mixed.error().toString().find("fashion-mnist:test"), std::string::npos)
+        << mixed.error().toString();
+    auto missing = openDataset(cat + "+frames:/no/such/video.avi", o);
+    ASSERT_FALSE(missing.ok());
+    EXPECT_NE(missing.error().toString().find("/no/such/video.avi"), std::string::npos);
+}
+
+// A model that takes NHWC pictures (BlazeFace) gets [H, W, C] examples with the same values.
+TEST(TrainInputs, ChannelsLastModelsGetChannelsLastExamples) {
+    Graph nhwc;
+    nhwc.inputs.push_back(nhwc.addValue("image", DataType::Float32, {1, 6, 8, 3}));
+    PictureOptions p = pictureOptionsFor(nhwc);
+    EXPECT_TRUE(p.channelsLast);
+    EXPECT_EQ(p.channels, 3);
+    EXPECT_EQ(p.height, 6);
+    EXPECT_EQ(p.width, 8);
+    TempDir dir("nhwc");
+    writeFolder(dir.path());
+    const std::string spec = "frames:" + (dir.path() / "cat").string();
+    auto last = openDataset(spec, p);
+    ASSERT_TRUE(last.ok()) << last.error().toString();
+    EXPECT_EQ((*last)->exampleShape(), (Shape{6, 8, 3}));
+    PictureOptions planar = p;
+    planar.channelsLast = false;
+    auto first = openDataset(spec, planar);
+    ASSERT_TRUE(first.ok()) << first.error().toString();
+    auto a = (*last)->get(1);
+    auto b = (*first)->get(1);
+    ASSERT_TRUE(a.ok() && b.ok());
+    const float* hwc = a->input.data<float>();
+    const float* chw = b->input.data<float>();
+    for (int y = 0; y < 6; ++y)
+        for (int x = 0; x < 8; ++x)
+            for (int c = 0; c < 3; ++c)
+                ASSERT_EQ(hwc[(y * 8 + x) * 3 + c], chw[(c * 6 + y) * 8 + x]) << y << x << c;
+}
+
 // The CLI and the workbench size pictures and check data against the model the same way.
 TEST(TrainInputs, PicturesFollowTheModelAndAMismatchNamesBothShapes) {
     auto lenet = buildLenet5(1);
