@@ -479,11 +479,11 @@ Result<TrainResult> runLoop(Session& s, RunState& st, const Hooks& h,
                 torch::Tensor p = h.penalty(st);
                 if (p.defined()) total = total + p;
             }
-            if (o.learningRateFinal >= 0 && totalSteps > 0) {
-                const double t = static_cast<double>(st.step) / static_cast<double>(totalSteps);
-                const double lr = o.learningRateFinal + 0.5 *
-                                                            (o.learningRate - o.learningRateFinal) *
-                                                            (1 + std::cos(M_PI * t));
+            double lr = o.learningRate;
+            if (o.learningRateFinal >= 0 && totalSteps > 1) {
+                const double t = static_cast<double>(st.step) / static_cast<double>(totalSteps - 1);
+                lr = o.learningRateFinal +
+                     0.5 * (o.learningRate - o.learningRateFinal) * (1 + std::cos(M_PI * t));
                 for (auto& group : s.optimizer->param_groups())
                     static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
             }
@@ -508,6 +508,7 @@ Result<TrainResult> runLoop(Session& s, RunState& st, const Hooks& h,
                 p.epoch = st.epoch, p.epochs = o.epochs;
                 p.step = st.step, p.steps = totalSteps;
                 p.loss = lossValue;
+                p.learningRate = lr;
                 p.secondsElapsed =
                     std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
                 o.progress(p);

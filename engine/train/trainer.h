@@ -32,6 +32,7 @@ struct TrainProgress {
     int64_t step = 0;  // optimiser steps done, over the whole run
     int64_t steps = 0;
     double loss = 0;
+    double learningRate = 0;  // of the step just taken
     double secondsElapsed = 0;
 };
 

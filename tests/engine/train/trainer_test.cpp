@@ -96,6 +96,33 @@ TEST_F(Trainer, DenseTrainingLearnsSomething) {
     EXPECT_GT(r->metric, 0.3) << "ten classes: chance is 0.1";
 }
 
+// --lr-final: the rate starts at learningRate, falls every step along a half cosine and takes
+// the last step at learningRateFinal; without it the rate stays put.
+TEST_F(Trainer, LearningRateFallsAlongAHalfCosineToTheFinalRate) {
+    std::vector<double> rates;
+    m_options.progress = [&](const TrainProgress& p) { rates.push_back(p.learningRate); };
+    m_options.learningRate = 1e-3;
+    m_options.learningRateFinal = 1e-5;
+    RetrainOptions ro;
+    ro.method = RetrainMethod::OneShot;
+    ro.fineTuneEpochs = 3;
+    auto r = retrain(m_model, nonStructured(0.5), *m_train, m_options, ro);
+    ASSERT_TRUE(r.ok()) << r.error().toString();
+    ASSERT_EQ(rates.size(), 12u);
+    EXPECT_DOUBLE_EQ(rates.front(), 1e-3);
+    EXPECT_NEAR(rates.back(), 1e-5, 1e-12);
+    for (size_t i = 1; i < rates.size(); ++i) EXPECT_LT(rates[i], rates[i - 1]) << i;
+    // Half way (step 5.5 of 0..11) the cosine is at its mean.
+    EXPECT_NEAR((rates[5] + rates[6]) / 2, (1e-3 + 1e-5) / 2, 2e-5);
+
+    rates.clear();
+    m_options.learningRateFinal = -1;
+    r = retrain(m_model, nonStructured(0.5), *m_train, m_options, ro);
+    ASSERT_TRUE(r.ok()) << r.error().toString();
+    ASSERT_EQ(rates.size(), 12u);
+    for (double rate : rates) EXPECT_DOUBLE_EQ(rate, 1e-3);
+}
+
 TEST_F(Trainer, OneShotMasksStayExactlyZeroThroughFineTuning) {
     prune::PruningPlan plan = nonStructured(0.9);
     RetrainOptions ro;
