@@ -330,6 +330,9 @@ int main(int argc, char** argv) {
                      "also checkpoint every N steps (default: at ADMM updates and epoch ends)")
         ->check(CLI::NonNegativeNumber);
     admm->add_option("--history", train.historyCsv, "write the per-iteration history as CSV");
+    admm->add_option("--init", train.init,
+                     "start from this pruned model's weights (an earlier run under the same "
+                     "plan); the model stays the teacher");
 
     CLI::App* eval = app.add_subcommand("eval", "accuracy on data, or PSNR against a model");
     addModel(eval);

@@ -18,6 +18,7 @@
 #include "engine/prune/pruned_model.h"
 #include "engine/train/data.h"
 #include "engine/train/zoo.h"
+#include "plugins/model-files/model_files.h"
 #ifdef PRUNELAB_HAVE_TORCH
 #include "engine/train/trainer.h"
 #endif
@@ -202,6 +203,12 @@ int cmdAdmm(const TrainRequest& r) {
     auto test = openTest(r, picture);
     if (!test.ok()) return fail(test.error());
     if ((*data)->classNames().empty()) ro.distill = true;  // no labels: distil the dense model
+    if (!r.init.empty()) {
+        // At its own size: its weights go onto the model whatever size either was bound to.
+        auto start = plugins::loadModelFile(r.init, 0, 0, !request.keepBatchNorm);
+        if (!start.ok()) return fail(start.error());
+        ro.start = std::move(*start);
+    }
 
     TrainOptions o = trainOptions(r, test->get());
     o.checkpointPath = r.resume.empty() ? r.checkpoint : r.resume;

@@ -20,6 +20,7 @@ struct TrainRequest {
     std::string resume;       // resume from (and keep writing) this checkpoint
     int checkpointEvery = 0;  // also checkpoint every N optimiser steps (0: updates, epoch ends)
     std::string historyCsv;   // write the per-iteration history
+    std::string init;         // start from this pruned model's weights
     std::string method = "admm";
     std::string against;  // eval: PSNR against this (dense) model
     int epochs = 2;

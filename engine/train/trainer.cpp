@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "engine/onnx/onnx_passes.h"
+#include "engine/prune/pruned_model.h"
 #include "engine/train/torch_module.h"
 
 namespace prunelab::engine::train {
@@ -67,8 +68,15 @@ torch::Tensor lossFor(const std::vector<torch::Tensor>& out, const Batch& batch,
             torch::log_softmax(out[0], 1), torch::softmax((*teacher)[0], 1),
             torch::nn::functional::KLDivFuncOptions().reduction(torch::kBatchMean));
     }
+    if (out.size() == 1) return torch::mse_loss(out[0], (*teacher)[0]);
+    // Several outputs (a detector's boxes in pixels and its scores as logits): each one's error
+    // relative to the teacher's spread, or the largest numbers would be all that is learned
+    // (BlazeFace distilled on plain MSE kept its boxes and lost every face score).
     torch::Tensor loss = torch::zeros({});
-    for (size_t i = 0; i < out.size(); ++i) loss = loss + torch::mse_loss(out[i], (*teacher)[i]);
+    for (size_t i = 0; i < out.size(); ++i) {
+        const torch::Tensor& t = (*teacher)[i];
+        loss = loss + torch::mse_loss(out[i], t) / (t.var(/*unbiased=*/false) + 1e-6);
+    }
     return loss;
 }
 
@@ -620,14 +628,21 @@ Result<TrainResult> retrain(const Graph& denseIn, const prune::PruningPlan& plan
                          "ADMM needs updates per epoch >= 1, rho > 0, multiplier >= 1, rho max "
                          ">= rho; gradual needs steps >= 1");
     }
+    Graph started;
+    if (ro.start) {
+        auto moved = prune::transplantWeights(*ro.start, dense);
+        if (!moved.ok()) return moved.error().within("the weights to start from");
+        started = std::move(*moved);
+    }
+    const Graph& student = ro.start ? started : dense;
     Session s{data, options, nullptr, nullptr, nullptr};
     const bool needTeacher = ro.distill;
-    PL_TRY(setUp(s, dense, ro.distill, needTeacher ? &dense : nullptr));
+    PL_TRY(setUp(s, student, ro.distill, needTeacher ? &dense : nullptr));
     IrModule& m = *s.student;
     const size_t n = m.layers().size();
     const int mainEpochs = options.epochs - ro.fineTuneEpochs;
     const std::string fp =
-        fingerprintOf(retrainMethodName(ro.method), &plan, options, &ro, data, dense);
+        fingerprintOf(retrainMethodName(ro.method), &plan, options, &ro, data, student);
 
     RunState st;
     st.rho = ro.rho;

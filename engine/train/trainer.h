@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -103,6 +104,10 @@ struct RetrainOptions {
     int gradualSteps = 10;
     // Label-free: the dense model's outputs are the targets (the data's labels are ignored).
     bool distill = false;
+    // Start from these weights instead of the dense model's (an earlier retraining under the
+    // same plan, at any input size: prune::transplantWeights); the dense model stays the
+    // teacher. InvalidArgument when it is not the same model.
+    std::optional<Graph> start;
 };
 
 struct TrainResult {

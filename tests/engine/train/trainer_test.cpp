@@ -123,6 +123,39 @@ TEST_F(Trainer, LearningRateFallsAlongAHalfCosineToTheFinalRate) {
     for (double rate : rates) EXPECT_DOUBLE_EQ(rate, 1e-3);
 }
 
+// --init: a second run continues from the first one's weights (here with a rate too small to
+// move them), and weights of another model are refused by name.
+TEST_F(Trainer, StartsFromEarlierWeightsAndRefusesAnotherModel) {
+    prune::PruningPlan plan = nonStructured(0.5);
+    RetrainOptions ro;
+    ro.method = RetrainMethod::OneShot;
+    ro.fineTuneEpochs = 3;
+    auto first = retrain(m_model, plan, *m_train, m_options, ro);
+    ASSERT_TRUE(first.ok()) << first.error().toString();
+    ro.start = first->model;
+    m_options.learningRate = 1e-12;
+    auto second = retrain(m_model, plan, *m_train, m_options, ro);
+    ASSERT_TRUE(second.ok()) << second.error().toString();
+    const Layer layer = prunableLayers(m_model)[1];
+    auto a = prune::layerWeights(first->model, layer);
+    auto b = prune::layerWeights(second->model, layer);
+    auto fresh = prune::applyPlan(m_model, plan);
+    ASSERT_TRUE(a.ok() && b.ok() && fresh.ok());
+    const std::vector<float> wa = a->weights.toFloatVector(), wb = b->weights.toFloatVector();
+    for (size_t i = 0; i < wa.size(); ++i) ASSERT_NEAR(wa[i], wb[i], 1e-6f) << i;
+    auto projected = prune::layerWeights(fresh->graph, layer);
+    EXPECT_NE(projected->weights.toFloatVector(), wb) << "it did not start from the dense model";
+
+    auto vgg = buildArch("vgg-small", 1);
+    ASSERT_TRUE(vgg.ok()) << vgg.error().toString();
+    ro.start = *vgg;
+    auto wrong = retrain(m_model, plan, *m_train, m_options, ro);
+    ASSERT_FALSE(wrong.ok());
+    EXPECT_EQ(wrong.error().code, ErrorCode::InvalidArgument);
+    EXPECT_NE(wrong.error().toString().find("the weights to start from"), std::string::npos)
+        << wrong.error().toString();
+}
+
 TEST_F(Trainer, OneShotMasksStayExactlyZeroThroughFineTuning) {
     prune::PruningPlan plan = nonStructured(0.9);
     RetrainOptions ro;
