@@ -32,3 +32,7 @@ target_sources(prunelab_views PRIVATE
   live/live_pane.cpp
   live/live_view.h
   live/live_view.cpp)
+# The start page (issue 16): demo, lessons, open and recent cards; the app fills in what they do.
+target_sources(prunelab_views PRIVATE
+  start/start_page.h
+  start/start_page.cpp)

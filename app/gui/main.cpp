@@ -1,8 +1,8 @@
 // prunelab: the Qt workbench. `prunelab [MODEL]` opens MODEL (a file, a catalog id or a
-// .prunelab project; the demo model when none); `prunelab MODEL [--plan P.json | --preset NAME]...
+// .prunelab project; the start page when none); `prunelab MODEL [--plan P.json | --preset NAME]...
 // [--view NAME] [--layer N] [--dark] --screenshot OUT.png` renders the window (or one view) with
 // that model, plans (each one an experiment, the last one shown) and layer, writes the PNG and
-// exits.
+// exits; `prunelab --screenshot OUT.png` renders the start page.
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QPixmap>
@@ -98,6 +98,33 @@ void startRetrain(gui::MainWindow& window, const RetrainStart& retrain) {
     panel->start();
 }
 
+// Renders the window, or its view `viewName` alone, at `size` into `out` and exits.
+void captureNow(gui::MainWindow* w, const QString& out, const QString& viewName, QSize size) {
+    QWidget* target = w;
+    if (!viewName.isEmpty()) {
+        target = w->namedView(viewName);
+        // Rendered alone at the requested size: the exit follows, so the window's layout
+        // losing it does not matter.
+        target->setParent(nullptr);
+    }
+    // Twice: the speed view's wrapped labels take their minimum heights from the width the
+    // view had hidden; the first resize gives it its real width, the second its height.
+    for (int i = 0; i < 2; ++i) {
+        target->resize(size);
+        target->show();
+        QApplication::processEvents();
+    }
+    w->analysisTabs()->fitMaps();
+    QApplication::processEvents();
+    const QPixmap shot = target->grab();
+    // Quality 0 is zlib's strongest compression: the gallery's pictures live in the repo.
+    if (shot.isNull() || !shot.save(out, "PNG", /*quality=*/0)) {
+        QApplication::exit(die(QStringLiteral("could not write the screenshot %1").arg(out)));
+        return;
+    }
+    QApplication::exit(0);
+}
+
 // Takes the screenshot once the model (and the plans, when given) are in and the tabs'
 // background jobs (compile, generated source, and for the speed view a measure) are done.
 void captureWhenReady(gui::MainWindow& window, const QString& out, const QString& viewName,
@@ -106,31 +133,7 @@ void captureWhenReady(gui::MainWindow& window, const QString& out, const QString
     views::ModelSession* session = window.session();
     gui::MainWindow* w = &window;
     gui::AnalysisTabs* tabs = window.analysisTabs();
-    auto capture = [w, tabs, out, viewName, size] {
-        QWidget* target = w;
-        if (!viewName.isEmpty()) {
-            target = w->namedView(viewName);
-            // Rendered alone at the requested size: the exit follows, so the window's layout
-            // losing it does not matter.
-            target->setParent(nullptr);
-        }
-        // Twice: the speed view's wrapped labels take their minimum heights from the width the
-        // view had hidden; the first resize gives it its real width, the second its height.
-        for (int i = 0; i < 2; ++i) {
-            target->resize(size);
-            target->show();
-            QApplication::processEvents();
-        }
-        tabs->fitMaps();
-        QApplication::processEvents();
-        const QPixmap shot = target->grab();
-        // Quality 0 is zlib's strongest compression: the gallery's pictures live in the repo.
-        if (shot.isNull() || !shot.save(out, "PNG", /*quality=*/0)) {
-            QApplication::exit(die(QStringLiteral("could not write the screenshot %1").arg(out)));
-            return;
-        }
-        QApplication::exit(0);
-    };
+    auto capture = [w, out, viewName, size] { captureNow(w, out, viewName, size); };
     // Polled rather than chained on signals: the jobs start one another (compile, then the
     // selected layer's source), and only an idle session and idle tabs mean all are done.
     auto* poll = new QTimer(w);
@@ -189,8 +192,7 @@ int main(int argc, char** argv) {
     parser.addPositionalArgument(
         QStringLiteral("model"),
         QStringLiteral("A model file (.onnx, .param, .json, .plab), a catalog id or a .prunelab "
-                       "project (default %1)")
-            .arg(QString::fromLatin1(gui::kDemoModel)));
+                       "project (none: the start page, with its demos one click away)"));
     const QCommandLineOption planOption(
         QStringLiteral("plan"),
         QStringLiteral("Apply this pruning plan (JSON). Give it again for more experiments (the "
@@ -241,7 +243,7 @@ int main(int argc, char** argv) {
 
     const QStringList args = parser.positionalArguments();
     if (args.size() > 1) return die(QStringLiteral("one model at a time; got %1").arg(args.size()));
-    const QString model = args.isEmpty() ? QString::fromLatin1(gui::kDemoModel) : args.front();
+    const QString model = args.isEmpty() ? QString() : args.front();
     const bool screenshot = parser.isSet(shotOption);
 
     std::vector<engine::prune::PruningPlan> plans;
@@ -283,6 +285,14 @@ int main(int argc, char** argv) {
         if (!ok || layer < 0)
             return die(QStringLiteral("--layer must be a layer index, 0 or more"));
     }
+    // Without a model the window shows the start page: there is nothing to prune, show or run.
+    if (model.isEmpty() &&
+        (!plans.empty() || parser.isSet(viewOption) || parser.isSet(layerOption) ||
+         parser.isSet(liveOption) || !retrain.data.isEmpty())) {
+        return die(
+            QStringLiteral("--plan, --preset, --view, --layer, --live and --retrain need a "
+                           "model, e.g. prunelab face-front --preset patdnn-8"));
+    }
 
     // The remembered palette and font size for a person; screenshots stay in the default look
     // unless asked, so the gallery does not depend on who took it.
@@ -297,7 +307,11 @@ int main(int argc, char** argv) {
         return die(QStringLiteral("no view named '%1' (views: %2)")
                        .arg(view, window.viewNames().join(QStringLiteral(", "))));
     }
-    if (screenshot) {
+    if (screenshot && model.isEmpty()) {
+        QTimer::singleShot(0, &window, [w = &window, out = parser.value(shotOption), size] {
+            captureNow(w, out, QString(), size);
+        });
+    } else if (screenshot) {
         captureWhenReady(window, parser.value(shotOption), view, size, std::move(plans), layer,
                          retrain);
     } else {
@@ -314,6 +328,6 @@ int main(int argc, char** argv) {
         // Screenshots never offer: nothing may wait on a person there.
         window.offerRecovery();
     }
-    window.openModel(model);
+    if (!model.isEmpty()) window.openModel(model);
     return QApplication::exec();
 }

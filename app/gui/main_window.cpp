@@ -20,11 +20,14 @@
 #include <QSettings>
 #include <QSortFilterProxyModel>
 #include <QSplitter>
+#include <QStackedWidget>
 #include <QStatusBar>
 #include <QTableView>
+#include <QTimer>
 #include <QUndoStack>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 
 #include "app/cli/model_loader.h"
 #include "app/gui/analysis_tabs.h"
@@ -32,6 +35,7 @@
 #include "app/gui/model_opener.h"
 #include "app/gui/retrainer.h"
 #include "app/gui/shortcuts_dialog.h"
+#include "plugins/model-files/demo_models.h"
 #include "plugins/refrt/ort_lane.h"
 #include "views/common/engine_text.h"
 #include "views/live/live_view.h"
@@ -40,6 +44,7 @@
 #include "views/session/experiment.h"
 #include "views/session/model_session.h"
 #include "views/session/project.h"
+#include "views/start/start_page.h"
 #include "views/train/retrain_panel.h"
 
 namespace prunelab::gui {
@@ -54,6 +59,18 @@ const char* const kCleanExitKey = "lastCleanExit";
 QKeySequence standardKey(QKeySequence::StandardKey key, const char* fallback) {
     const QKeySequence sequence(key);
     return sequence.isEmpty() ? QKeySequence(QString::fromLatin1(fallback)) : sequence;
+}
+
+// The bundled catalog's entry `id`; nullptr when the catalog cannot be read or has no such id.
+const engine::CatalogEntry* bundledEntry(const QString& id) {
+    auto catalog = cli::bundledCatalog();
+    return catalog.ok() ? (*catalog)->find(id.toStdString()) : nullptr;
+}
+
+// The picture a catalog model is shown on, in the asset cache; empty when it has none.
+QString samplePhoto(const engine::CatalogEntry& entry) {
+    if (entry.sample.empty()) return {};
+    return QString::fromStdString(cli::assetCacheDir() + "/" + entry.sample);
 }
 
 }  // namespace
@@ -92,7 +109,10 @@ MainWindow::MainWindow(bool interactive, QWidget* parent)
     central->setStretchFactor(0, 2);
     central->setStretchFactor(1, 3);
     central->setSizes({400, 600});
-    setCentralWidget(central);
+    // Pages (see Page): this workbench, and the start page shown until a model opens.
+    m_pages = new QStackedWidget(this);
+    setCentralWidget(m_pages);
+    addPage(Page::Workbench, central);
     // Retraining is a tab beside the views it changes: the charts and the W/Z/U animation need
     // the room, and the sparsity map shows the result one click away.
     m_retrainPanel =
@@ -125,6 +145,9 @@ MainWindow::MainWindow(bool interactive, QWidget* parent)
     dock->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable);
     addDockWidget(Qt::RightDockWidgetArea, dock);
     m_views.insert(QStringLiteral("prune"), m_prunePanel);
+    m_pruneDock = dock;
+    m_liveDefaultSource = m_liveView->source();
+    buildStartPage();
 
     connect(
         m_table->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
@@ -190,12 +213,35 @@ MainWindow::MainWindow(bool interactive, QWidget* parent)
         m_table->resizeColumnToContents(views::LayerTableModel::Scheme);
         updateSummary();
     });
+    // Whatever opened it (a demo, a file, a project, a recovery), a model is worked on in the
+    // workbench; a demo goes on to its retrained model and the Live tab.
+    connect(m_session, &views::ModelSession::modelLoaded, this, [this] {
+        showPage(Page::Workbench);
+        // Queued: the session follows modelLoaded with planApplied, which stops the Live tab;
+        // the demo starts after every slot of this open has run.
+        QTimer::singleShot(0, this, [this] {
+            if (m_demoStep == DemoStep::Loading && m_session->source() == m_demo) continueDemo();
+        });
+    });
+    connect(m_session, &views::ModelSession::planApplied, this, [this] {
+        if (m_demoStep == DemoStep::Adopting) startDemoLive();
+    });
+    connect(m_session, &views::ModelSession::failed, this, [this] {
+        // The retrained model not taken (the window said why): the demo still runs, lane B
+        // pruning the model as it opened.
+        if (m_demoStep == DemoStep::Adopting) {
+            startDemoLive();
+        } else {
+            m_demoStep = DemoStep::None;
+        }
+    });
 
     buildMenus();
     // main() applied the look before the window existed (--dark for a screenshot included).
     m_settings.appearance = currentAppearance();
     applySettings(m_settings);
     statusBar()->showMessage(tr("Open a model: File > Open, a catalog model, or drop a file here"));
+    showPage(Page::Start);
 }
 
 void MainWindow::buildMenus() {
@@ -208,6 +254,9 @@ void MainWindow::buildMenus() {
     file->addAction(tr("Open &Project..."), this, &MainWindow::chooseProjectToOpen);
     m_recentMenu = file->addMenu(tr("Open &Recent"));
     updateRecentMenu();
+    // Alt+Home as in web browsers; Ctrl+Home is the table's first row.
+    QAction* start = file->addAction(tr("Start &Page"), this, [this] { showPage(Page::Start); });
+    start->setShortcut(QKeySequence(tr("Alt+Home")));
     file->addSeparator();
     QAction* save = file->addAction(tr("&Save Project"), this, [this] { saveProject(false); });
     save->setShortcut(standardKey(QKeySequence::Save, "Ctrl+S"));
@@ -331,6 +380,7 @@ ShortcutsDialog* MainWindow::showShortcutsDialog() {
 }
 
 void MainWindow::openModel(const QString& source) {
+    m_demoStep = DemoStep::None;  // a person's own choice replaces a demo still opening
     if (source.endsWith(QLatin1String(".prunelab"), Qt::CaseInsensitive)) {
         openProject(source);
         return;
@@ -342,10 +392,173 @@ void MainWindow::openModel(const QString& source) {
 }
 
 void MainWindow::openProject(const QString& path) {
+    m_demoStep = DemoStep::None;
     if (!confirmUnsaved(tr("Save the changes to this session before opening %1?").arg(path)))
         return;
     statusBar()->showMessage(tr("Opening the project %1...").arg(path));
     m_project->open(path);
+}
+
+// ---- Pages and the start page's demos ----
+
+void MainWindow::addPage(Page page, QWidget* widget) {
+    m_pages->addWidget(widget);
+    m_pageWidgets.insert(page, widget);
+}
+
+void MainWindow::showPage(Page page) {
+    QWidget* widget = m_pageWidgets.value(page, nullptr);
+    if (!widget) return;
+    const bool changed = m_pages->currentWidget() != widget;
+    m_pages->setCurrentWidget(widget);
+    // The Prune dock acts on the workbench's model; beside the cards it is clutter.
+    m_pruneDock->setVisible(page == Page::Workbench);
+    if (page == Page::Start) {
+        // Nothing runs behind the cards: a demo left running takes the cores the next one needs.
+        m_liveView->stop();
+        m_startPage->refreshRecent();
+    }
+    if (changed) emit pageChanged(page);
+}
+
+MainWindow::Page MainWindow::page() const {
+    return m_pageWidgets.key(m_pages->currentWidget(), Page::Workbench);
+}
+
+void MainWindow::buildStartPage() {
+    views::StartSetup setup;
+    // `photo`: a picture in the cache that shows the idea better than the model's sample (the
+    // kite is a speck in a zoom card's strip; a butterfly's wings show blocky against sharp).
+    struct Words {
+        QString id, title, sentence, photo;
+        bool blocky;
+    };
+    const Words words[] = {
+        {QStringLiteral("zoom-x2"), tr("Zoom and enhance, with a smaller brain"),
+         tr("A video grows twice as big, made by the whole network and by one with most of its "
+            "connections removed."),
+         QStringLiteral("photos/butterfly.jpg"), true},
+        {QStringLiteral("face-back"), tr("Find the faces"),
+         tr("A face finder puts a box around every face it sees, the big brain beside the "
+            "small one."),
+         QString(), false},
+        {QStringLiteral("text-finder"), tr("Find the text"),
+         tr("A text finder boxes each line of words in a picture, and the small brain races the "
+            "big one."),
+         QString(), false},
+    };
+    for (const Words& w : words) {
+        const engine::CatalogEntry* entry = bundledEntry(w.id);
+        if (!entry) continue;  // a catalog without it cannot open it either
+        views::StartDemo demo;
+        demo.id = w.id;
+        demo.title = w.title;
+        demo.sentence = w.sentence;
+        demo.blockyLeftHalf = w.blocky;
+        const QString photo =
+            QString::fromStdString(cli::assetCacheDir()) + QLatin1Char('/') + w.photo;
+        demo.picture = !w.photo.isEmpty() && QFileInfo::exists(photo) ? photo : samplePhoto(*entry);
+        demo.note = entry->demo
+                        ? tr("Small brain: %1").arg(QString::fromStdString(entry->demo->words))
+                        : tr("Small brain: pruned as it opens, not retrained yet");
+        demo.details = tr("%1 (%2): %3\nPruned lane: %4")
+                           .arg(QString::fromStdString(entry->name), w.id,
+                                QString::fromStdString(entry->research),
+                                entry->demo ? QString::fromStdString(entry->demo->plan)
+                                            : tr("the patdnn-8 preset applied when it starts, "
+                                                 "not retrained"));
+        setup.demos << demo;
+    }
+    setup.openDemo = [this](const QString& id) { openDemo(id); };
+    setup.chooseFile = [this] { chooseFile(); };
+    setup.chooseCatalogModel = [this] { chooseCatalogModel(); };
+    setup.openRecent = [this](const QString& source) { openModel(source); };
+    setup.recent = [this] {
+        QList<views::StartRecent> out;
+        // A screenshot or test window shows what a first run shows, whoever takes it.
+        if (!m_interactive) return out;
+        for (const QString& source :
+             QSettings().value(QLatin1String(kRecentFilesKey)).toStringList()) {
+            views::StartRecent r;
+            r.source = source;
+            const QFileInfo info(source);
+            // rememberRecent keeps files by absolute path; anything else is a catalog id.
+            if (info.isAbsolute()) {
+                r.name = info.fileName();
+                r.kind = source.endsWith(QLatin1String(".prunelab"), Qt::CaseInsensitive)
+                             ? tr("project")
+                             : tr("model");
+                r.missing = !info.exists();
+            } else {
+                const engine::CatalogEntry* entry = bundledEntry(source);
+                r.name = entry ? QString::fromStdString(entry->name) : source;
+                r.kind = tr("bundled model %1").arg(source);
+            }
+            out << r;
+        }
+        return out;
+    };
+    m_startPage = new views::StartPage(std::move(setup), m_pages);
+    m_startPage->setObjectName(QStringLiteral("startPage"));
+    addPage(Page::Start, m_startPage);
+}
+
+void MainWindow::openDemo(const QString& catalogId) {
+    if (!confirmUnsaved(tr("Save the changes to this session before starting the demo?"))) return;
+    m_demo = catalogId;
+    m_demoStep = DemoStep::Loading;
+    statusBar()->showMessage(tr("Opening the demo %1...").arg(catalogId));
+    m_session->openModel(catalogId);
+}
+
+void MainWindow::continueDemo() {
+    m_demoStep = DemoStep::None;
+    const engine::CatalogEntry* entry = bundledEntry(m_demo);
+    if (!entry || !entry->demo) {
+        startDemoLive();  // no retrained model yet: lane B prunes the model as it opened
+        return;
+    }
+    auto demo = plugins::loadDemoModel(*entry, m_session->originalGraph());
+    if (!demo.ok()) {
+        // A missing or damaged demo file is a fault to report, not to hide; the demo still runs.
+        showError(tr("The demo's retrained model could not be used, so the small brain is "
+                     "pruned without retraining: %1")
+                      .arg(views::errorText(demo.error())));
+        startDemoLive();
+        return;
+    }
+    const QString path = QString::fromStdString(
+        (std::filesystem::path(plugins::demoBaseDir()) / entry->demo->file).string());
+    m_demoStep = DemoStep::Adopting;
+    m_session->adoptTrained(demo->graph, demo->plan, path,
+                            tr("Demo: %1").arg(QString::fromStdString(entry->demo->words)));
+}
+
+void MainWindow::startDemoLive() {
+    m_demoStep = DemoStep::None;
+    showPage(Page::Workbench);
+    m_tabs->setCurrentWidget(m_liveView);
+    QString source = m_liveDefaultSource;
+    // The bundled video has no text in it: without a camera, a text finder reads its own photo.
+    const engine::CatalogEntry* entry = bundledEntry(m_demo);
+    if (entry && entry->task == engine::Task::TextDetection &&
+        !source.startsWith(QLatin1String("camera:"))) {
+        const QString photo = samplePhoto(*entry);
+        if (QFileInfo::exists(photo)) source = photo;
+    }
+    m_liveView->setSource(source);
+    if (m_liveView->state() == views::LiveView::State::Idle) {
+        m_liveView->start();
+        return;
+    }
+    // The demo before it stops after its current frame (opening this model stopped it).
+    auto once = std::make_shared<QMetaObject::Connection>();
+    *once = connect(m_liveView, &views::LiveView::stateChanged, this,
+                    [this, once](views::LiveView::State state) {
+                        if (state != views::LiveView::State::Idle) return;
+                        disconnect(*once);
+                        m_liveView->start();
+                    });
 }
 
 MainWindow::UnsavedChoice MainWindow::askUnsaved(const QString& question) {
@@ -462,11 +675,14 @@ void MainWindow::selectLayer(int layer) {
 }
 
 void MainWindow::chooseFile() {
-    const QString path = QFileDialog::getOpenFileName(
-        this, tr("Open a model"), QString(),
-        tr("Models and projects (*.onnx *.param *.json *.plab *.prunelab);;ONNX (*.onnx);;"
-           "ncnn (*.param);;waifu2x (*.json);;PruneLab (*.plab);;PruneLab projects "
-           "(*.prunelab);;All files (*)"));
+    const QString path =
+        m_fileChooser
+            ? m_fileChooser()
+            : QFileDialog::getOpenFileName(
+                  this, tr("Open a model"), QString(),
+                  tr("Models and projects (*.onnx *.param *.json *.plab *.prunelab);;ONNX "
+                     "(*.onnx);;ncnn (*.param);;waifu2x (*.json);;PruneLab (*.plab);;PruneLab "
+                     "projects (*.prunelab);;All files (*)"));
     if (!path.isEmpty()) openModel(path);
 }
 
@@ -510,6 +726,7 @@ void MainWindow::updateRecentMenu() {
         a->setToolTip(source);
     }
     m_recentMenu->setEnabled(!recent.isEmpty());
+    if (m_startPage) m_startPage->refreshRecent();
 }
 
 void MainWindow::showError(const QString& message) {

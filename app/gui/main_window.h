@@ -1,8 +1,8 @@
-// The workbench window: File menu (open, catalog models, recent files), drag and drop, the
-// layer table, the analysis tabs on its selected layer, the prune panel, undo, the View menu's
-// palette and projector mode, Edit > Settings and Help > Keyboard Shortcuts. Errors from the
-// engine become messages; a bad file never closes the window, and unsaved work is asked about,
-// autosaved on close and offered back.
+// The workbench window: the start page (demos one click away) until a model opens, File menu
+// (open, catalog models, recent files, start page), drag and drop, the layer table, the analysis
+// tabs on its selected layer, the prune panel, undo, the View menu's palette and projector mode,
+// Edit > Settings and Help > Keyboard Shortcuts. Errors from the engine become messages; a bad file
+// never closes the window, and unsaved work is asked about, autosaved on close and offered back.
 #pragma once
 
 #include <QDateTime>
@@ -20,9 +20,12 @@ class ProjectManager;
 class PrunePanel;
 class LiveView;
 class RetrainPanel;
+class StartPage;
 }  // namespace prunelab::views
 
 class QAction;
+class QDockWidget;
+class QStackedWidget;
 class QMenu;
 class QSortFilterProxyModel;
 class QTableView;
@@ -47,6 +50,25 @@ class MainWindow : public QMainWindow {
     // defaults (the look from what main() applied) instead of QSettings, so a gallery picture
     // does not depend on who took it.
     explicit MainWindow(bool interactive = true, QWidget* parent = nullptr);
+
+    // The central area is a stack of pages: the start page (cards: demos, lessons, open, recent;
+    // shown until a model opens, and on File > Start Page) and the workbench (layer table,
+    // analysis tabs, the Prune dock). Opening any model switches to the workbench. To add a
+    // page: an enumerator here, then in the constructor `addPage(Page::X, widget)`; showPage
+    // shows the Prune dock on the workbench only.
+    enum class Page { Start, Workbench };
+    void showPage(Page page);
+    Page page() const;
+    views::StartPage* startPage() const { return m_startPage; }
+    // The start page's demos: opens catalog model `catalogId` with no dialog, adopts its bundled
+    // pruned-and-retrained model when it has one (plugins/model-files/demo_models.h), then shows
+    // the Live tab and starts it (a camera when there is one, else the bundled video; for the
+    // text finder, the bundled text photo instead of the video, which has no text in it).
+    void openDemo(const QString& catalogId);
+    // Asks for a model file to open (File > Open, the start page's Open card); returns the path,
+    // empty when cancelled. The default is a file dialog; tests inject their own.
+    using FileChooser = std::function<QString()>;
+    void setFileChooser(FileChooser chooser) { m_fileChooser = std::move(chooser); }
 
     views::ModelSession* session() const { return m_session; }
     // Every plan applied in this window, with its measured times (the Compare tab's rows).
@@ -97,6 +119,7 @@ class MainWindow : public QMainWindow {
     // The layer selected in the table, by its index in prunableLayers() order and its name;
     // -1 and empty when the selection is cleared.
     void layerSelected(int layer, const QString& name);
+    void pageChanged(Page page);
 
   protected:
     void dragEnterEvent(QDragEnterEvent* event) override;
@@ -109,6 +132,11 @@ class MainWindow : public QMainWindow {
     UnsavedChoice askUnsaved(const QString& question);
     void buildMenus();
     void chooseFile();
+    void addPage(Page page, QWidget* widget);
+    void buildStartPage();
+    // The demo's next step once its model is in: adopt the bundled retrained model, or start.
+    void continueDemo();
+    void startDemoLive();
     void chooseCatalogModel();
     void chooseProjectToOpen();
     void saveProject(bool askPath);
@@ -131,6 +159,16 @@ class MainWindow : public QMainWindow {
     AnalysisTabs* m_tabs;
     QMenu* m_recentMenu = nullptr;
     QMap<QString, QWidget*> m_views;
+    QStackedWidget* m_pages = nullptr;
+    QMap<Page, QWidget*> m_pageWidgets;
+    views::StartPage* m_startPage = nullptr;
+    QDockWidget* m_pruneDock = nullptr;
+    FileChooser m_fileChooser;
+    // The demo being opened (a catalog id) and where it is: waiting for the model, or for the
+    // retrained demo model to be adopted. Any other open clears it.
+    QString m_demo;
+    enum class DemoStep { None, Loading, Adopting } m_demoStep = DemoStep::None;
+    QString m_liveDefaultSource;  // what the Live tab chose at start: a camera, else the video
     UnsavedPrompt m_unsavedPrompt;
     QWidget* m_recoveryBar = nullptr;
     SettingsDialog* m_settingsDialog = nullptr;

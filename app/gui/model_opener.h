@@ -22,7 +22,4 @@ struct CatalogChoice {
 };
 engine::Result<std::vector<CatalogChoice>> catalogChoices();
 
-// What the workbench opens when started with no model: the bundled demo model.
-inline constexpr const char* kDemoModel = "face-front";
-
 }  // namespace prunelab::gui
