@@ -149,19 +149,18 @@ MainWindow::MainWindow(bool interactive, QWidget* parent)
     m_liveDefaultSource = m_liveView->source();
     buildStartPage();
 
-    connect(
-        m_table->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
-        [this](const QModelIndex& current) {
-            if (!current.isValid()) {
-                emit layerSelected(-1, QString());
-                return;
-            }
-            const QModelIndex source = m_proxy->mapToSource(current);
-            emit layerSelected(
-                source.row(),
-                m_layerModel->data(m_layerModel->index(source.row(), views::LayerTableModel::Name))
-                    .toString());
-        });
+    connect(m_table->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
+            [this](const QModelIndex& current) {
+                if (!current.isValid()) {
+                    emit layerSelected(-1, QString());
+                    return;
+                }
+                const QModelIndex source = m_proxy->mapToSource(current);
+                const QString name = m_layerModel->index(source.row(), 0)
+                                         .data(views::LayerTableModel::kFullNameRole)
+                                         .toString();
+                emit layerSelected(source.row(), name);
+            });
     connect(this, &MainWindow::layerSelected, m_tabs,
             [this](int layer) { m_tabs->selectLayer(layer); });
     connect(m_tabs, &AnalysisTabs::layerClicked, this, &MainWindow::selectLayer);

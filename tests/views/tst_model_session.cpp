@@ -72,8 +72,13 @@ class TestModelSession : public QObject {
         QCOMPARE(m_table->rowCount(), static_cast<int>(layers.size()));
         for (int r = 0; r < m_table->rowCount(); ++r) {
             const auto& l = layers[static_cast<size_t>(r)];
-            QCOMPARE(m_table->index(r, LayerTableModel::Name).data().toString(),
+            // The full name by role; shown without the prefix every layer shares.
+            QCOMPARE(m_table->index(r, LayerTableModel::Name)
+                         .data(LayerTableModel::kFullNameRole)
+                         .toString(),
                      QString::fromStdString(l.name));
+            QVERIFY(QString::fromStdString(l.name).endsWith(
+                m_table->index(r, LayerTableModel::Name).data().toString()));
             QCOMPARE(m_table->index(r, LayerTableModel::Macs)
                          .data(LayerTableModel::kSortRole)
                          .toLongLong(),
@@ -111,7 +116,10 @@ class TestModelSession : public QObject {
         int pattern = 0;
         for (int r = 0; r < m_table->rowCount(); ++r) {
             const auto& s = stats.layers[static_cast<size_t>(r)];
-            QCOMPARE(m_table->index(r, LayerTableModel::Scheme).data().toString(),
+            // The scheme by its sort role: a dense layer's cell also says why it is dense.
+            QCOMPARE(m_table->index(r, LayerTableModel::Scheme)
+                         .data(LayerTableModel::kSortRole)
+                         .toString(),
                      QString::fromStdString(s.scheme));
             QCOMPARE(m_table->index(r, LayerTableModel::Density)
                          .data(LayerTableModel::kSortRole)
@@ -188,7 +196,9 @@ class TestModelSession : public QObject {
         QVERIFY(m_session->currentPlan() == plan.value());
         const engine::prune::ModelStats stats = engine::prune::modelStats(pruned.value());
         for (int r = 0; r < m_table->rowCount(); ++r) {
-            QCOMPARE(m_table->index(r, LayerTableModel::Scheme).data().toString(),
+            QCOMPARE(m_table->index(r, LayerTableModel::Scheme)
+                         .data(LayerTableModel::kSortRole)
+                         .toString(),
                      QString::fromStdString(stats.layers[static_cast<size_t>(r)].scheme));
         }
         // Nothing to reset to: the .plab as opened is the baseline.

@@ -1,8 +1,12 @@
 // The layer table (see layer_table_model.h).
 #include "views/model/layer_table_model.h"
 
+#include <string>
+#include <vector>
+
 #include "engine/ops/op_kind.h"
 #include "views/common/engine_text.h"
+#include "views/model/layer_text.h"
 #include "views/session/model_session.h"
 
 namespace prunelab::views {
@@ -29,6 +33,9 @@ LayerTableModel::LayerTableModel(const ModelSession* session, QObject* parent)
 void LayerTableModel::onModelLoaded() {
     beginResetModel();
     m_rows = static_cast<int>(m_session->layers().size());
+    std::vector<std::string> names;
+    for (const engine::Layer& l : m_session->layers()) names.push_back(l.name);
+    m_prefix = sharedNamePrefix(names);
     m_statsRow.clear();
     const auto& stats = m_session->state().stats.layers;
     for (size_t i = 0; i < stats.size(); ++i) m_statsRow[stats[i].name] = i;
@@ -59,7 +66,9 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
     if (auto it = m_statsRow.find(l.name); it != m_statsRow.end())
         s = &m_session->state().stats.layers[it->second];
     const int column = index.column();
+    const bool keptDense = s && s->scheme == "dense" && !keptDenseShort(s->reason).isEmpty();
 
+    if (role == kFullNameRole) return QString::fromStdString(l.name);
     if (role == Qt::TextAlignmentRole) {
         const bool number =
             column == Params || column == Macs || column == Density || column == KeptMacs;
@@ -68,6 +77,11 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
     }
     if (role == Qt::ToolTipRole) {
         if (column == Name) return QString::fromStdString(l.name);
+        if (column == Scheme && keptDense) {
+            // The sentence for a class, the plan's own words for a researcher.
+            return QStringLiteral("%1\n(%2)")
+                .arg(keptDenseSentence(s->reason), QString::fromStdString(s->reason));
+        }
         if (column == Scheme && s && !s->reason.empty()) return QString::fromStdString(s->reason);
         if (column == Params) return QString::number(l.params);
         if (column == Macs) return QString::number(l.macs);
@@ -78,7 +92,7 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
     const bool sort = role == kSortRole;
     switch (column) {
         case Name:
-            return QString::fromStdString(l.name);
+            return shortLayerName(l.name, m_prefix);
         case Op:
             return QString::fromStdString(std::string(engine::opName(l.op)));
         case Weight:
@@ -93,7 +107,9 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
         case Macs:
             return sort ? QVariant(static_cast<qlonglong>(l.macs)) : QVariant(countText(l.macs));
         case Scheme:
-            return s ? QString::fromStdString(s->scheme) : QString();
+            if (!s) return QString();
+            if (keptDense && !sort) return tr("dense: %1").arg(keptDenseShort(s->reason));
+            return QString::fromStdString(s->scheme);
         case Density:
             if (!s) return {};
             return sort ? QVariant(s->density)
@@ -108,6 +124,9 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
 }
 
 QVariant LayerTableModel::headerData(int section, Qt::Orientation orientation, int role) const {
+    if (role == Qt::ToolTipRole && orientation == Qt::Horizontal && section == Name &&
+        !m_prefix.isEmpty())
+        return tr("Names without the prefix every layer shares: %1").arg(m_prefix);
     if (role != Qt::DisplayRole) return {};
     if (orientation == Qt::Vertical) return section;
     switch (section) {

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 
+#include "views/model/layer_text.h"
 #include "views/sparsity/colour_map.h"
 
 namespace prunelab::views {
@@ -28,6 +29,9 @@ DensityStrip::DensityStrip(QWidget* parent) : QWidget(parent) {
 
 void DensityStrip::setData(DensityStripData data) {
     m_data = std::move(data);
+    std::vector<std::string> names;
+    for (const auto& bar : m_data.bars) names.push_back(bar.name);
+    m_prefix = sharedNamePrefix(names);
     if (m_selected >= barCount()) m_selected = -1;
     update();
 }
@@ -143,7 +147,7 @@ void DensityStrip::paintEvent(QPaintEvent*) {
         m_selected >= 0
             ? QStringLiteral("Layer %1: %2, %3% kept")
                   .arg(m_selected)
-                  .arg(QString::fromStdString(m_data.bars[static_cast<size_t>(m_selected)].name))
+                  .arg(shortLayerName(m_data.bars[static_cast<size_t>(m_selected)].name, m_prefix))
                   .arg(100 * m_data.bars[static_cast<size_t>(m_selected)].density, 0, 'f', 1)
             : QStringLiteral("Density per layer (click a bar to show the layer)");
     painter.drawText(QRect(area.left(), area.bottom() + 4, area.width(), fm.height() + 4),

@@ -65,6 +65,7 @@ class DensityStrip : public QWidget {
     void select(int index);
 
     DensityStripData m_data;
+    QString m_prefix;  // the names' shared prefix, left out of the caption (not the tooltip)
     int m_selected = -1;
 };
 

@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "views/model/layer_text.h"
 #include "views/sparsity/colour_map.h"
 
 namespace prunelab::views {
@@ -80,6 +81,14 @@ SparsityData sparsityDataFromLayer(const engine::prune::LayerProjection& project
         d.mode = SparsityData::Mode::Kernels3x3;
     else
         d.mode = SparsityData::Mode::KernelDensity;
+    return d;
+}
+
+SparsityData sparsityDataFromLayer(const engine::prune::LayerPruning& layer,
+                                   const QString& sharedPrefix) {
+    SparsityData d = sparsityDataFromLayer(layer.projection, layer.layer.name);
+    d.shortName = shortLayerName(layer.layer.name, sharedPrefix).toStdString();
+    d.note = layerPruningNote(layer).toStdString();
     return d;
 }
 
@@ -644,6 +653,15 @@ void SparsityLegend::paintEvent(QPaintEvent*) {
 SparsityView::SparsityView(QWidget* parent) : QWidget(parent) {
     m_title = new QLabel(this);
     m_title->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    // Wrapped: one line of shape and counts is wider than the tab on a 1024-pixel screen.
+    m_title->setWordWrap(true);
+    m_note = new QLabel(this);
+    m_note->setObjectName(QStringLiteral("layerNote"));
+    m_note->setWordWrap(true);
+    m_note->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_note->setFrameShape(QFrame::StyledPanel);
+    m_note->setMargin(4);
+    m_note->hide();
     m_map = new SparsityMap(this);
     m_legend = new SparsityLegend(this);
     auto* row = new QHBoxLayout;
@@ -651,6 +669,7 @@ SparsityView::SparsityView(QWidget* parent) : QWidget(parent) {
     row->addWidget(m_legend);
     auto* column = new QVBoxLayout(this);
     column->addWidget(m_title);
+    column->addWidget(m_note);
     column->addLayout(row, 1);
 }
 
@@ -675,10 +694,12 @@ void SparsityView::setData(SparsityData data) {
     if (data.wrapsFilters())
         shape += QStringLiteral(" (depthwise: filters left to right, %1 per row)")
                      .arg(data.gridColumns());
+    const std::string& name = data.shortName.empty() ? data.layerName : data.shortName;
+    m_title->setToolTip(QString::fromStdString(data.layerName));
     m_title->setText(
         QStringLiteral("<b>%1</b><br>%2 filters x %3 input channels, %4; "
                        "kept %5 of %6 weights (%7%)")
-            .arg(QString::fromStdString(data.layerName).toHtmlEscaped())
+            .arg(QString::fromStdString(name).toHtmlEscaped())
             .arg(data.outChannels)
             .arg(data.inPerGroup)
             .arg(shape)
@@ -686,6 +707,8 @@ void SparsityView::setData(SparsityData data) {
             .arg(total)
             .arg(total ? 100.0 * static_cast<double>(kept) / static_cast<double>(total) : 0.0, 0,
                  'f', 1));
+    m_note->setText(QString::fromStdString(data.note));
+    m_note->setVisible(!data.note.empty());
     m_legend->setData(data);
     m_map->setData(std::move(data));
 }

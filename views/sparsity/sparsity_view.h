@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/prune/plan.h"
 #include "engine/prune/scheme.h"
 
 class QLabel;
@@ -30,6 +31,12 @@ struct SparsityData {
     enum class Mode { Kernels3x3, KernelDensity, Gemm };
 
     std::string layerName;
+    // What the title calls the layer (the layer table's shortened name; the full one is the
+    // title's tooltip); "" means layerName.
+    std::string shortName;
+    // Why the layer looks as it does, under the title: why the plan kept it dense, or that its
+    // scheme's fallback pruned it (views/model/layer_text.h); "" when pruned as planned.
+    std::string note;
     Mode mode = Mode::KernelDensity;
     int64_t outChannels = 0, inPerGroup = 0, kh = 1, kw = 1;
     std::vector<float> magnitude;  // |weight|, one per weight
@@ -57,6 +64,10 @@ struct SparsityData {
 // Copies one layer's projection; the mode follows from its shape and tile structure.
 SparsityData sparsityDataFromLayer(const engine::prune::LayerProjection& projection,
                                    const std::string& name);
+// The same for a layer of an applied plan, with the note on why it is as it is and its name
+// without `sharedPrefix` (views::sharedNamePrefix of the model's layer names).
+SparsityData sparsityDataFromLayer(const engine::prune::LayerPruning& layer,
+                                   const QString& sharedPrefix = {});
 
 // What lies under a point of the map. Kernel fields are set in every mode; in Gemm mode a cell
 // is one weight, row = filter, column = channel * kh * kw + y * kw + x.
@@ -195,11 +206,14 @@ class SparsityView : public QWidget {
     explicit SparsityView(QWidget* parent = nullptr);
     void setData(SparsityData data);
     SparsityMap* map() const { return m_map; }
+    // The line under the title saying why the layer is dense (hidden when there is nothing to say).
+    QLabel* note() const { return m_note; }
     bool exportPng(const QString& path) const { return m_map->exportPng(path); }
     bool exportSvg(const QString& path) const { return m_map->exportSvg(path); }
 
   private:
     QLabel* m_title = nullptr;
+    QLabel* m_note = nullptr;
     SparsityMap* m_map = nullptr;
     SparsityLegend* m_legend = nullptr;
 };
