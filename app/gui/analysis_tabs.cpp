@@ -17,6 +17,7 @@
 #include "views/common/engine_text.h"
 #include "views/compare/compare_view.h"
 #include "views/kernels/kernels_view.h"
+#include "views/model/layer_text.h"
 #include "views/patterns/pattern_view.h"
 #include "views/session/experiment.h"
 #include "views/session/model_session.h"
@@ -38,6 +39,38 @@ QLabel* placeholder(const QString& text, QWidget* parent) {
     label->setMargin(24);
     return label;
 }
+
+// Two views side by side where the tab is wide enough for both at their minimum widths, one
+// above the other where it is not (beside the layer table on a 1024-pixel screen).
+class SideBySideOrStacked : public QSplitter {
+  public:
+    using QSplitter::QSplitter;
+
+    // Stacked is the smallest it can be: no wider than its widest view.
+    QSize minimumSizeHint() const override {
+        QSize size(0, 0);
+        for (int i = 0; i < count(); ++i) {
+            const QSize m = widget(i)->minimumSizeHint();
+            size.setWidth(std::max(size.width(), m.width()));
+            size.rheight() += m.height() + (i > 0 ? handleWidth() : 0);
+        }
+        return size;
+    }
+
+  protected:
+    void resizeEvent(QResizeEvent* event) override {
+        int sideBySide = 0;
+        for (int i = 0; i < count(); ++i)
+            sideBySide += widget(i)->minimumSizeHint().width() + (i > 0 ? handleWidth() : 0);
+        const Qt::Orientation fits = width() >= sideBySide ? Qt::Horizontal : Qt::Vertical;
+        if (orientation() != fits) {
+            setOrientation(fits);
+            // Halves: the widths kept as heights would follow the views' size hints instead.
+            setSizes(QList<int>(count(), 1 << 16));
+        }
+        QSplitter::resizeEvent(event);
+    }
+};
 
 // What a compile or measure job hands back: the model, or why there is none, as text the tab
 // shows (errors are read on the UI thread, after the job).
@@ -75,7 +108,7 @@ AnalysisTabs::AnalysisTabs(views::ModelSession* session, views::ExperimentLog* l
     m_sparsityStack->addWidget(placeholder(apply.arg(tr("which weights each layer keeps")), this));
     m_sparsityStack->addWidget(sparsityPage);
 
-    auto* patterns = new QSplitter(Qt::Horizontal, this);
+    auto* patterns = new SideBySideOrStacked(Qt::Horizontal, this);
     patterns->addWidget(m_layerPatterns);
     patterns->addWidget(m_modelPatterns);
     m_patternsStack->addWidget(placeholder(apply.arg(tr("the kernel patterns it uses")), this));
@@ -94,6 +127,7 @@ AnalysisTabs::AnalysisTabs(views::ModelSession* session, views::ExperimentLog* l
     m_measureBusy->hide();
     m_measureStatus->setText(
         tr("Timings take a while: press Measure to time every compiled layer on this machine."));
+    m_measureStatus->setWordWrap(true);  // one line is wider than the tab on a small screen
     bar->addWidget(m_measureButton);
     bar->addWidget(m_measureBusy);
     bar->addWidget(m_measureStatus, 1);
@@ -250,12 +284,18 @@ void AnalysisTabs::showLayer() {
     const views::PruneState& state = m_session->state();
     const auto& lp = state.pruned->layers[static_cast<size_t>(m_layer)];
     m_strip->setSelectedLayer(m_layer);
-    m_sparsity->setData(views::sparsityDataFromLayer(lp.projection, lp.layer.name));
+    // The names as the layer table shows them: without the prefix every layer shares.
+    std::vector<std::string> names;
+    for (const auto& layer : state.pruned->layers) names.push_back(layer.layer.name);
+    const QString prefix = views::sharedNamePrefix(names);
+    m_sparsity->setData(views::sparsityDataFromLayer(lp, prefix));
     fitMaps();
     // By name: the statistics need not list the layers in the same order.
     for (const engine::prune::LayerStats& stats : state.stats.layers) {
         if (stats.name == lp.layer.name) {
-            m_layerPatterns->setData(views::patternDataFromLayer(stats, lp.projection));
+            views::PatternData patterns = views::patternDataFromLayer(stats, lp.projection);
+            patterns.title = views::shortLayerName(stats.name, prefix).toStdString();
+            m_layerPatterns->setData(std::move(patterns));
             break;
         }
     }

@@ -212,7 +212,8 @@ int main(int argc, char** argv) {
                                         QStringLiteral("Write a PNG of the window and exit."),
                                         QStringLiteral("OUT.png"));
     const QCommandLineOption sizeOption(QStringLiteral("size"),
-                                        QStringLiteral("Screenshot size (default 1280x800)."),
+                                        QStringLiteral("Screenshot or window size (default "
+                                                       "1280x800, within the screen)."),
                                         QStringLiteral("WxH"), QStringLiteral("1280x800"));
     const QCommandLineOption layerOption(
         QStringLiteral("layer"),
@@ -323,8 +324,8 @@ int main(int argc, char** argv) {
             startRetrain(*w, retrain);
         };
         applyInTurn(window, std::move(plans), select);
-        window.resize(size);
-        window.show();
+        // --size asks for a size; without it the window comes back as it was left.
+        window.showFitted(size, !parser.isSet(sizeOption));
         // Screenshots never offer: nothing may wait on a person there.
         window.offerRecovery();
     }

@@ -17,14 +17,18 @@
 #include <QMessageBox>
 #include <QMimeData>
 #include <QPushButton>
+#include <QScreen>
+#include <QScrollBar>
 #include <QSettings>
 #include <QSortFilterProxyModel>
 #include <QSplitter>
 #include <QStackedWidget>
 #include <QStatusBar>
+#include <QTabBar>
 #include <QTableView>
 #include <QTimer>
 #include <QUndoStack>
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -53,6 +57,58 @@ namespace {
 
 constexpr int kMaxRecent = 8;
 const char* const kCleanExitKey = "lastCleanExit";
+const char* const kGeometryKey = "windowGeometry";  // where and how large it was last closed
+
+// Set on the table's splitter once a person drags it: their width is kept from then on.
+const char* const kTableSizedByHand = "tableSizedByHand";
+
+// What a person reads first beside each name, the scheme (with why a layer is dense) and the
+// density, right after it; the shapes and counts follow. Again after each model: a reset of the
+// model resets the header's order.
+void putReadFirstColumnsFirst(QTableView* table) {
+    using Column = views::LayerTableModel::Column;
+    QHeaderView* header = table->horizontalHeader();
+    header->moveSection(header->visualIndex(Column::Scheme), 1);
+    header->moveSection(header->visualIndex(Column::Density), 2);
+}
+
+// Gives the layer table the width of its row numbers, names, schemes and densities in its
+// splitter, as far as the tabs beside it keep every tab's title in view; nothing once a person
+// sized it. The splitter keeps minimum sizes, so on a small screen the table scrolls sideways.
+void fitLayerTable(QTableView* table) {
+    auto* split = qobject_cast<QSplitter*>(table->parentWidget());
+    if (!split || split->count() != 2 || split->property(kTableSizedByHand).toBool()) return;
+    using Column = views::LayerTableModel::Column;
+    int wanted = table->verticalHeader()->sizeHint().width() + 2 * table->frameWidth() +
+                 table->verticalScrollBar()->sizeHint().width();
+    for (int column : {Column::Name, Column::Scheme, Column::Density})
+        wanted += table->columnWidth(column);
+    QWidget* beside = split->widget(1);
+    int besideNeeds = beside->minimumSizeHint().width();
+    if (auto* tabs = qobject_cast<QTabWidget*>(beside))
+        besideNeeds = std::max(besideNeeds, tabs->tabBar()->sizeHint().width() + 8);
+    const QList<int> sizes = split->sizes();
+    // Before the window is first shown the splitter has no width yet: the sizes it was given.
+    const int total = split->testAttribute(Qt::WA_Resized) ? split->width() - split->handleWidth()
+                                                           : sizes.value(0) + sizes.value(1);
+    const int width = std::clamp(total - besideNeeds, 0, wanted);
+    if (sizes.value(0) != width) split->setSizes({width, std::max(0, total - width)});
+}
+
+// Fits the table again whenever its splitter changes size (the window shown, resized,
+// maximised), until a person drags the splitter.
+class TableFitter : public QObject {
+  public:
+    TableFitter(QTableView* table, QObject* parent) : QObject(parent), m_table(table) {}
+    bool eventFilter(QObject* watched, QEvent* event) override {
+        if (event->type() == QEvent::Resize) fitLayerTable(m_table);
+        return QObject::eventFilter(watched, event);
+    }
+
+  private:
+    QTableView* m_table;
+};
+
 
 // The platform's key for a standard action, or `fallback` where the platform has none (the
 // generic Linux theme binds no Preferences key, for one).
@@ -105,10 +161,14 @@ MainWindow::MainWindow(bool interactive, QWidget* parent)
     auto* central = new QSplitter(Qt::Horizontal, this);
     central->addWidget(m_table);
     central->addWidget(m_tabs);
-    // The maps need the room; the table's name, scheme and density columns fit in the rest.
-    central->setStretchFactor(0, 2);
-    central->setStretchFactor(1, 3);
+    // The table gets the width of what is read first in it (fitLayerTable, once a model is in)
+    // and keeps it; the maps take whatever the window gains.
+    central->setStretchFactor(0, 0);
+    central->setStretchFactor(1, 1);
     central->setSizes({400, 600});
+    connect(central, &QSplitter::splitterMoved, central,
+            [central] { central->setProperty(kTableSizedByHand, true); });
+    central->installEventFilter(new TableFitter(m_table, central));
     // Pages (see Page): this workbench, and the start page shown until a model opens.
     m_pages = new QStackedWidget(this);
     setCentralWidget(m_pages);
@@ -198,10 +258,13 @@ MainWindow::MainWindow(bool interactive, QWidget* parent)
     connect(m_session, &views::ModelSession::modelLoaded, this, [this] {
         setWindowTitle(tr("PruneLab - %1").arg(m_session->source()));
         m_table->resizeColumnsToContents();
-        // Framework names share long prefixes and differ at the end (the tooltip has it all).
-        constexpr int kMaxNameWidth = 320;
-        if (m_table->columnWidth(views::LayerTableModel::Name) > kMaxNameWidth)
-            m_table->setColumnWidth(views::LayerTableModel::Name, kMaxNameWidth);
+        // The names show without their shared prefix; a longer one elides on the left, keeping
+        // its distinctive end (the tooltip has it all).
+        const int maxNameWidth = m_table->fontMetrics().averageCharWidth() * 36;
+        if (m_table->columnWidth(views::LayerTableModel::Name) > maxNameWidth)
+            m_table->setColumnWidth(views::LayerTableModel::Name, maxNameWidth);
+        putReadFirstColumnsFirst(m_table);
+        fitLayerTable(m_table);
         rememberRecent(m_session->source());
     });
     connect(m_session, &views::ModelSession::planApplied, this, [this] {
@@ -210,6 +273,7 @@ MainWindow::MainWindow(bool interactive, QWidget* parent)
         if (auto plan = m_session->currentPlan()) m_prunePanel->showPlan(*plan);
         // Scheme names are longer than "dense", which the column was sized for.
         m_table->resizeColumnToContents(views::LayerTableModel::Scheme);
+        fitLayerTable(m_table);
         updateSummary();
     });
     // Whatever opened it (a demo, a file, a project, a recovery), a model is worked on in the
@@ -635,7 +699,29 @@ void MainWindow::closeEvent(QCloseEvent* event) {
     }
     // After the flush: a recovery file older than this exit holds nothing to offer.
     if (m_interactive) QSettings().setValue(kCleanExitKey, QDateTime::currentDateTimeUtc());
+    if (m_interactive) QSettings().setValue(QLatin1String(kGeometryKey), saveGeometry());
     event->accept();
+}
+
+void MainWindow::showFitted(QSize size, bool restoreLast) {
+    if (restoreLast && m_interactive &&
+        restoreGeometry(QSettings().value(QLatin1String(kGeometryKey)).toByteArray())) {
+        // restoreGeometry moves and shrinks a window that would leave today's screen.
+        show();
+        return;
+    }
+    const QScreen* screen = this->screen();
+    const QRect available = screen ? screen->availableGeometry() : QRect();
+    // size() leaves out the title bar and borders the window manager adds: room for them.
+    const QSize frame(16, 48);
+    if (available.isValid() && (size.width() + frame.width() > available.width() ||
+                                size.height() + frame.height() > available.height())) {
+        resize(size.boundedTo(available.size() - frame));
+        showMaximized();
+        return;
+    }
+    resize(size);
+    show();
 }
 
 void MainWindow::chooseProjectToOpen() {

@@ -51,6 +51,11 @@ class MainWindow : public QMainWindow {
     // does not depend on who took it.
     explicit MainWindow(bool interactive = true, QWidget* parent = nullptr);
 
+    // Shows the window at the size and place it had when last closed (interactive windows, when
+    // `restoreLast`), else at `size`; either way within the screen's available area, maximised
+    // where the screen is smaller (a 1280x720 projector, a 1366x768 laptop).
+    void showFitted(QSize size, bool restoreLast);
+
     // The central area is a stack of pages: the start page (cards: demos, lessons, open, recent;
     // shown until a model opens, and on File > Start Page) and the workbench (layer table,
     // analysis tabs, the Prune dock). Opening any model switches to the workbench. To add a

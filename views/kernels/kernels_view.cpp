@@ -26,6 +26,7 @@
 #include "views/common/engine_text.h"
 #include "views/kernels/cpp_highlighter.h"
 #include "views/kernels/storage_diagram.h"
+#include "views/model/layer_text.h"
 
 namespace prunelab::views {
 
@@ -145,6 +146,9 @@ KernelsView::KernelsView(QWidget* parent) : QWidget(parent) {
     bold.setBold(true);
     bold.setPointSizeF(bold.pointSizeF() * 1.2);
     m_title->setFont(bold);
+    // Wrapped (the name may break after a '/'): one line is wider than the tab on a 1024-pixel
+    // screen.
+    m_title->setWordWrap(true);
     // A text box, not a wrapped label: a label's height in a layout does not follow its wrapped
     // lines reliably, and the decision line can be long.
     m_summary = new QPlainTextEdit(this);
@@ -199,10 +203,10 @@ KernelsView::KernelsView(QWidget* parent) : QWidget(parent) {
 void KernelsView::setData(KernelsData data) {
     m_data = std::move(data);
     const bool any = !m_data.layer.name.empty() || !m_data.steps.empty();
-    m_title->setText(any ? tr("Layer %1: %2")
-                               .arg(m_data.layer.index)
-                               .arg(QString::fromStdString(m_data.layer.name))
-                         : tr("No compiled layer selected"));
+    m_title->setText(
+        any ? tr("Layer %1: %2").arg(m_data.layer.index).arg(wrappableName(m_data.layer.name))
+            : tr("No compiled layer selected"));
+    m_title->setToolTip(any ? QString::fromStdString(m_data.layer.name) : QString());
     m_summary->setPlainText(QString::fromStdString(m_data.summary).trimmed());
     m_steps->clear();
     for (const KernelsStep& s : m_data.steps) {

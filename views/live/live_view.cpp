@@ -191,7 +191,7 @@ void LiveView::buildUi() {
     m_target = new QComboBox(this);
     m_target->setObjectName(QStringLiteral("liveTarget"));
     m_target->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
-    m_target->setMinimumContentsLength(10);
+    m_target->setMinimumContentsLength(8);
     m_target->addItem(tr("CPU (this computer)"));
     m_target->addItem(tr("GPU through Vulkan: not available yet"));
     m_target->addItem(tr("Phone: not available yet"));
@@ -222,15 +222,20 @@ void LiveView::buildUi() {
         stop();
         showMessage(tr("Dense lane changed: press Start to run it."));
     });
+    // The lanes' controls on a row of their own: beside the source they made the tab wider than
+    // it is next to the layer table on a 1024-pixel screen.
+    auto* laneControls = new QHBoxLayout;
+    m_reference->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    m_reference->setMinimumContentsLength(8);
     auto* referenceLabel = new QLabel(tr("&Dense lane"), this);
     referenceLabel->setBuddy(m_reference);
-    controls->addWidget(referenceLabel);
-    controls->addWidget(m_reference);
+    laneControls->addWidget(referenceLabel);
+    laneControls->addWidget(m_reference, 1);
 
     auto* targetLabel = new QLabel(tr("&Target"), this);
     targetLabel->setBuddy(m_target);
-    controls->addWidget(targetLabel);
-    controls->addWidget(m_target);
+    laneControls->addWidget(targetLabel);
+    laneControls->addWidget(m_target, 1);
 
     m_threads = new QSpinBox(this);
     m_threads->setObjectName(QStringLiteral("liveThreads"));
@@ -245,8 +250,8 @@ void LiveView::buildUi() {
         showMessage(
             tr("Threads changed: press Start to run both lanes with %1.").arg(m_threads->value()));
     });
-    controls->addWidget(threadsLabel);
-    controls->addWidget(m_threads);
+    laneControls->addWidget(threadsLabel);
+    laneControls->addWidget(m_threads);
 
     m_startStop = new QPushButton(tr("Start"), this);
     m_startStop->setObjectName(QStringLiteral("liveStart"));
@@ -260,6 +265,7 @@ void LiveView::buildUi() {
     m_fullScreen = new QPushButton(tr("Full Screen"), this);
     connect(m_fullScreen, &QPushButton::clicked, this, &LiveView::toggleFullScreen);
     layout->addLayout(controls);
+    layout->addLayout(laneControls);
 
     auto* rateRow = new QHBoxLayout;
     m_rateSlider = new QSlider(Qt::Horizontal, this);

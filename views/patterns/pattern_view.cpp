@@ -15,6 +15,7 @@ namespace prunelab::views {
 namespace {
 
 constexpr int kMinRow = 44, kMaxRow = 150;
+constexpr int kMargin = 12;
 
 void sortEntries(std::vector<PatternData::Entry>& entries) {
     std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
@@ -107,8 +108,34 @@ void PatternView::setData(PatternData data) {
     update();
 }
 
-int PatternView::headerHeight() const {
-    return fontMetrics().height() * 4 + 16;
+QStringList PatternView::headerLines() const {
+    const QLocale locale;
+    const double removedShare = m_data.kernels
+                                    ? 100.0 * static_cast<double>(m_data.kernelsRemoved) /
+                                          static_cast<double>(m_data.kernels)
+                                    : 0.0;
+    return {QStringLiteral("%1 patterns, %2 kernels kept")
+                .arg(m_data.entries.size())
+                .arg(locale.toString(static_cast<qlonglong>(m_data.keptKernels()))),
+            QStringLiteral("%1 removed %2 of %3 kernels (%4%)")
+                .arg(m_data.connectivity ? QStringLiteral("Connectivity pruning")
+                                         : QStringLiteral("Pruning"))
+                .arg(locale.toString(static_cast<qlonglong>(m_data.kernelsRemoved)))
+                .arg(locale.toString(static_cast<qlonglong>(m_data.kernels)))
+                .arg(removedShare, 0, 'f', 1)};
+}
+
+QRect PatternView::headerLineRect(const QString& line, int top, int viewWidth) const {
+    // Wrapped rather than cut: on a narrow tab the line ends in the number that matters.
+    const int textWidth = std::max(10, viewWidth - 2 * kMargin);
+    return fontMetrics().boundingRect(QRect(kMargin, top, textWidth, 100000),
+                                      Qt::AlignLeft | Qt::TextWordWrap, line);
+}
+
+int PatternView::headerHeight(int viewWidth) const {
+    int y = kMargin + fontMetrics().height();  // the title
+    for (const QString& line : headerLines()) y += headerLineRect(line, y, viewWidth).height();
+    return y + fontMetrics().height();  // and a blank line
 }
 
 int PatternView::rowHeight() const {
@@ -125,11 +152,13 @@ int PatternView::shownEntries() const {
 
 QSize PatternView::sizeHint() const {
     const int n = std::max<int>(1, static_cast<int>(m_data.entries.size()));
-    return QSize(640, headerHeight() + n * 80);
+    constexpr int kWidth = 640;
+    return QSize(kWidth, headerHeight(kWidth) + n * 80);
 }
 
 QSize PatternView::minimumSizeHint() const {
-    return QSize(320, headerHeight() + kMinRow * 2);
+    constexpr int kMinWidth = 320;
+    return QSize(kMinWidth, headerHeight(kMinWidth) + kMinRow * 2);
 }
 
 void PatternView::paintEvent(QPaintEvent*) {
@@ -138,7 +167,7 @@ void PatternView::paintEvent(QPaintEvent*) {
     painter.fillRect(rect(), palette().base());
     const QFontMetrics fm = fontMetrics();
     const QLocale locale;
-    const int margin = 12;
+    const int margin = kMargin;
     const QColor text = palette().text().color();
 
     // Header: what is shown and what connectivity pruning removed.
@@ -153,23 +182,14 @@ void PatternView::paintEvent(QPaintEvent*) {
                      QFontMetrics(bold).elidedText(QString::fromStdString(m_data.title),
                                                    Qt::ElideMiddle, textWidth));
     painter.setFont(font());
-    const double removedShare = m_data.kernels
-                                    ? 100.0 * static_cast<double>(m_data.kernelsRemoved) /
-                                          static_cast<double>(m_data.kernels)
-                                    : 0.0;
-    painter.drawText(QPoint(margin, margin + fm.height() + fm.ascent()),
-                     QStringLiteral("%1 patterns, %2 kernels kept")
-                         .arg(m_data.entries.size())
-                         .arg(locale.toString(static_cast<qlonglong>(m_data.keptKernels()))));
-    painter.drawText(QPoint(margin, margin + 2 * fm.height() + fm.ascent()),
-                     QStringLiteral("%1 removed %2 of %3 kernels (%4%)")
-                         .arg(m_data.connectivity ? QStringLiteral("Connectivity pruning")
-                                                  : QStringLiteral("Pruning"))
-                         .arg(locale.toString(static_cast<qlonglong>(m_data.kernelsRemoved)))
-                         .arg(locale.toString(static_cast<qlonglong>(m_data.kernels)))
-                         .arg(removedShare, 0, 'f', 1));
+    int top = margin + fm.height();
+    for (const QString& line : headerLines()) {
+        const QRect r = headerLineRect(line, top, width());
+        painter.drawText(r, Qt::AlignLeft | Qt::TextWordWrap, line);
+        top += r.height();
+    }
     if (m_data.entries.empty()) {
-        painter.drawText(QPoint(margin, margin + 3 * fm.height() + fm.ascent()),
+        painter.drawText(QPoint(margin, top + fm.ascent()),
                          QStringLiteral("No 3x3 pattern structure in this selection."));
         return;
     }

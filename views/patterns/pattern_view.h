@@ -3,6 +3,7 @@
 // back of a classroom. Built from a plain PatternData (no session needed).
 #pragma once
 
+#include <QStringList>
 #include <QWidget>
 
 #include <cstdint>
@@ -56,7 +57,13 @@ class PatternView : public QWidget {
     void paintEvent(QPaintEvent* event) override;
 
   private:
-    int headerHeight() const;
+    // The header's lines under the title (patterns and kernels kept; what pruning removed),
+    // wrapped to the view's width, and the header's whole height with them.
+    QStringList headerLines() const;
+    QRect headerLineRect(const QString& line, int top, int viewWidth) const;
+    // At `viewWidth` (the minimum size asks at the minimum width, not at a hidden view's).
+    int headerHeight(int viewWidth) const;
+    int headerHeight() const { return headerHeight(width()); }
     int rowHeight() const;
 
     PatternData m_data;

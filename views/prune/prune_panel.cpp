@@ -29,6 +29,14 @@ int clampToInt(double v) {
 
 }  // namespace
 
+QSize PrunePanel::sizeHint() const {
+    const QSize natural = QWidget::sizeHint();
+    const int width = std::max(minimumSizeHint().width(), fontMetrics().averageCharWidth() * 34);
+    // The wrapped explanation takes more lines at that width.
+    const int height = layout() ? layout()->totalHeightForWidth(width) : -1;
+    return QSize(width, std::max(natural.height(), height));
+}
+
 PrunePanel::PrunePanel(QWidget* parent) : QWidget(parent) {
     auto* layout = new QVBoxLayout(this);
     auto* top = new QFormLayout;
@@ -47,6 +55,12 @@ PrunePanel::PrunePanel(QWidget* parent) : QWidget(parent) {
             QString::fromUtf8(s->displayName().data(),
                               static_cast<qsizetype>(s->displayName().size())),
             QString::fromUtf8(s->id().data(), static_cast<qsizetype>(s->id().size())));
+    }
+    // Narrower than their longest entry (shown in full when open), so the dock leaves the tabs
+    // and the layer table room on a 1024-pixel screen.
+    for (QComboBox* combo : {m_preset, m_scheme}) {
+        combo->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+        combo->setMinimumContentsLength(14);
     }
     top->addRow(tr("Scheme"), m_scheme);
     layout->addLayout(top);

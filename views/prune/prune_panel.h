@@ -32,6 +32,9 @@ class PrunePanel : public QWidget {
     void showPlan(const engine::prune::PruningPlan& plan);
     // Apply / Reset are disabled while there is no model or a job runs.
     void setActionsEnabled(bool enabled);
+    // About 34 characters wide: a wrapped explanation would otherwise ask for a third of a
+    // 1280-pixel screen, and the dock takes its width from here.
+    QSize sizeHint() const override;
 
   signals:
     void applyRequested(const engine::prune::PruningPlan& plan);

@@ -11,9 +11,12 @@
 
 #include <algorithm>
 #include <map>
+#include <string>
 #include <tuple>
+#include <vector>
 
 #include "views/common/engine_text.h"
+#include "views/model/layer_text.h"
 
 namespace prunelab::views {
 
@@ -93,6 +96,10 @@ SpeedBars::SpeedBars(QWidget* parent) : QWidget(parent) {
 void SpeedBars::setData(const SpeedData* data) {
     m_data = data;
     m_selected = -1;
+    std::vector<std::string> names;
+    if (m_data)
+        for (const SpeedLayer& l : m_data->layers) names.push_back(l.name);
+    m_prefix = sharedNamePrefix(names);
     // The scroll area sizes a resizable widget no smaller than its minimum: every row.
     setMinimumHeight(2 * kMargin + rowCount() * rowHeight());
     updateGeometry();
@@ -156,11 +163,12 @@ void SpeedBars::paintEvent(QPaintEvent*) {
             QStringLiteral("#%1 %2").arg(l.index).arg(QString::fromStdString(l.kind));
         painter.drawText(QRect(kMargin, row.top(), kLabelWidth, fm.height() + 2),
                          Qt::AlignLeft | Qt::AlignVCenter, label);
-        // Node names are long paths: keep the distinguishing end.
+        // Node names are long paths: without the shared prefix, and keeping the distinguishing
+        // end when still too long.
         painter.drawText(
             QRect(kMargin, row.top() + fm.height() + 2, kLabelWidth, fm.height()),
             Qt::AlignLeft | Qt::AlignVCenter,
-            fm.elidedText(QString::fromStdString(l.name), Qt::ElideLeft, kLabelWidth - 4));
+            fm.elidedText(shortLayerName(l.name, m_prefix), Qt::ElideLeft, kLabelWidth - 4));
         auto length = [&](double ms) {
             return scale > 0 ? std::max(1, static_cast<int>(barWidth * ms / scale)) : 0;
         };
@@ -229,11 +237,19 @@ void SpeedView::resizeEvent(QResizeEvent* event) {
     fitLabels();
 }
 
+void SpeedView::showEvent(QShowEvent* event) {
+    QWidget::showEvent(event);
+    fitLabels();
+}
+
 void SpeedView::fitLabels() {
     // A wrapped label's minimum height does not follow its width in a layout: give each the
     // height its text needs at the current width, so no line is cut off. The old minimum goes
     // first: QLabel's heightForWidth never answers less than it, so once narrow the view would
-    // never get shorter again.
+    // never get shorter again. Hidden (another tab is current), the view may be handed any
+    // width, e.g. while the window is grabbed: minimum heights from that would make the whole
+    // window taller than the screen.
+    if (!isVisible()) return;
     const QMargins m = layout()->contentsMargins();
     const int w = std::max(50, width() - m.left() - m.right());
     for (QLabel* label : findChildren<QLabel*>()) {

@@ -75,6 +75,7 @@ class SpeedBars : public QWidget {
   private:
     int rowHeight() const;
     const SpeedData* m_data = nullptr;
+    QString m_prefix;  // the names' shared prefix, left out as in the layer table
     int m_selected = -1;
 };
 
@@ -104,9 +105,11 @@ class SpeedView : public QWidget {
 
   protected:
     void resizeEvent(QResizeEvent* event) override;
+    void showEvent(QShowEvent* event) override;
 
   private:
     void showRow(int row);
+    // Only while shown: a hidden tab's width is no width a person reads it at.
     void fitLabels();
 
     SpeedData m_data;

@@ -19,17 +19,20 @@
 #include <QLogValueAxis>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QScrollArea>
 #include <QSpinBox>
 #include <QStandardPaths>
 #include <QTextStream>
 #include <QVBoxLayout>
 #include <QValueAxis>
 #include <QtConcurrent/QtConcurrentRun>
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
 #include <mutex>
+#include <vector>
 
 #include "engine/prune/pruned_model.h"
 #include "views/common/engine_text.h"
@@ -102,6 +105,59 @@ QString methodName(RetrainMethod m) {
     return QStringLiteral("admm");
 }
 
+// The charts two by two where the tab is wide enough for two at their minimum widths, else one
+// above the other (the panel scrolls): beside the layer table on a 1024-pixel screen the tab is
+// about 480 pixels wide.
+class ChartGrid : public QWidget {
+  public:
+    explicit ChartGrid(QWidget* parent) : QWidget(parent), m_grid(new QGridLayout(this)) {
+        m_grid->setContentsMargins(0, 0, 0, 0);
+    }
+    void add(QWidget* cell) {
+        m_cells.push_back(cell);
+        place(2, true);
+    }
+    // One column is the narrowest it can be.
+    QSize minimumSizeHint() const override {
+        QSize size(0, 0);
+        for (QWidget* cell : m_cells) {
+            const QSize m = minimumOf(cell);
+            size.setWidth(std::max(size.width(), m.width()));
+            size.rheight() += m.height() + m_grid->verticalSpacing();
+        }
+        return size;
+    }
+
+  protected:
+    void resizeEvent(QResizeEvent* event) override {
+        int left = 0, right = 0;
+        for (size_t i = 0; i < m_cells.size(); ++i) {
+            int& column = i % 2 ? right : left;
+            column = std::max(column, minimumOf(m_cells[i]).width());
+        }
+        place(width() >= left + right + m_grid->horizontalSpacing() ? 2 : 1, false);
+        QWidget::resizeEvent(event);
+    }
+
+  private:
+    static QSize minimumOf(const QWidget* cell) {
+        return cell->minimumSizeHint().expandedTo(cell->minimumSize());
+    }
+    void place(int columns, bool force) {
+        if (columns == m_columns && !force) return;
+        m_columns = columns;
+        for (QWidget* cell : m_cells) m_grid->removeWidget(cell);
+        for (size_t i = 0; i < m_cells.size(); ++i) {
+            const int at = static_cast<int>(i);
+            m_grid->addWidget(m_cells[i], at / columns, at % columns);
+        }
+    }
+
+    QGridLayout* m_grid;
+    std::vector<QWidget*> m_cells;
+    int m_columns = 2;
+};
+
 QString formatSeconds(double s) {
     if (!(s >= 0) || !std::isfinite(s)) return QStringLiteral("?");
     const int total = static_cast<int>(std::lround(s));
@@ -148,14 +204,26 @@ RetrainPanel::~RetrainPanel() {
 }
 
 void RetrainPanel::buildForm() {
-    auto* layout = new QVBoxLayout(this);
+    // Scrolls where the window is short (a 720-pixel projector): the form and four charts need
+    // more height than the tab has there; on a tall screen the charts take the rest.
+    auto* outer = new QVBoxLayout(this);
+    outer->setContentsMargins(0, 0, 0, 0);
+    auto* scroll = new QScrollArea(this);
+    scroll->setObjectName(QStringLiteral("retrainScroll"));
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    auto* content = new QWidget(scroll);
+    scroll->setWidget(content);
+    outer->addWidget(scroll);
+    auto* layout = new QVBoxLayout(content);
     m_unavailable = new QLabel(this);
     m_unavailable->setWordWrap(true);
     layout->addWidget(m_unavailable);
 
     auto* form = new QFormLayout;
-    // Numbers need a few digits, not the window's width; the charts below take that.
-    form->setFieldGrowthPolicy(QFormLayout::FieldsStayAtSizeHint);
+    // Numbers need a few digits, not the window's width; the charts below take that. Only the
+    // combos (Expanding) grow.
+    form->setFieldGrowthPolicy(QFormLayout::ExpandingFieldsGrow);
     m_data = new QComboBox(this);
     m_data->setObjectName(QStringLiteral("retrainData"));
     m_data->addItem(tr("Fashion-MNIST (with labels)"), QStringLiteral("fashion-mnist"));
@@ -169,6 +237,14 @@ void RetrainPanel::buildForm() {
         if (spec == QLatin1String("folder:")) chooseFolder(QStringLiteral("folder"));
         if (spec == QLatin1String("pick-video")) chooseFolder(QStringLiteral("video"));
     });
+    // The combos take the form's width, down to 24 characters on a narrow tab (their long
+    // entries then elide, and show in full when open).
+    auto mayElide = [](QComboBox* combo) {
+        combo->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+        combo->setMinimumContentsLength(24);
+        combo->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
+    };
+    mayElide(m_data);
     form->addRow(tr("&Data"), m_data);
 
     m_method = new QComboBox(this);
@@ -176,6 +252,7 @@ void RetrainPanel::buildForm() {
                       static_cast<int>(RetrainMethod::Admm));
     m_method->addItem(tr("One-shot prune + fine-tune"), static_cast<int>(RetrainMethod::OneShot));
     m_method->addItem(tr("Gradual pruning"), static_cast<int>(RetrainMethod::Gradual));
+    mayElide(m_method);
     form->addRow(tr("&Method"), m_method);
 
     auto spin = [this](int lo, int hi, int value, const QString& special = {}) {
@@ -218,12 +295,13 @@ void RetrainPanel::buildForm() {
     rho->addWidget(m_rho);
     rho->addWidget(new QLabel(tr("x"), this));
     rho->addWidget(m_rhoMul);
-    rho->addWidget(new QLabel(tr("per update, up to"), this));
-    rho->addWidget(m_rhoMax);
+    rho->addWidget(new QLabel(tr("per update"), this));
     rho->addStretch();
     auto* rhoLabel = new QLabel(tr("&Rho"), this);
     rhoLabel->setBuddy(m_rho);
     form->addRow(rhoLabel, rho);
+    // A row of its own: on one line with rho the form was wider than the tab on a small screen.
+    form->addRow(tr("Rho &ceiling"), m_rhoMax);
     m_updates = spin(1, 1000, 2);
     form->addRow(tr("ADMM &updates per epoch"), m_updates);
     layout->addLayout(form);
@@ -251,12 +329,12 @@ void RetrainPanel::buildForm() {
     layout->addWidget(m_status);
 
     // Loss per step; the metric per record; residuals and rho per ADMM update.
-    auto* charts = new QGridLayout;
-    auto addView = [&](QChart* chart, int row, int column) {
-        auto* view = new QChartView(chart, this);
+    auto* charts = new ChartGrid(content);
+    auto addView = [&](QChart* chart) {
+        auto* view = new QChartView(chart, charts);
         view->setRenderHint(QPainter::Antialiasing);
         view->setMinimumHeight(180);
-        charts->addWidget(view, row, column);
+        charts->add(view);
     };
     m_lossChart = makeChart(tr("Training loss"));
     auto* lossX = new QValueAxis(m_lossChart);
@@ -266,7 +344,7 @@ void RetrainPanel::buildForm() {
     m_lossChart->addAxis(lossX, Qt::AlignBottom);
     m_lossChart->addAxis(lossY, Qt::AlignLeft);
     m_loss = addSeries(m_lossChart, tr("loss"), lossX, lossY);
-    addView(m_lossChart, 0, 0);
+    addView(m_lossChart);
 
     m_metricChart = makeChart(tr("Accuracy"));
     auto* metricX = new QValueAxis(m_metricChart);
@@ -276,7 +354,7 @@ void RetrainPanel::buildForm() {
     m_metricChart->addAxis(metricX, Qt::AlignBottom);
     m_metricChart->addAxis(metricY, Qt::AlignLeft);
     m_metric = addSeries(m_metricChart, tr("held-out"), metricX, metricY);
-    addView(m_metricChart, 0, 1);
+    addView(m_metricChart);
 
     m_admmChart = makeChart(tr("ADMM residuals and rho"));
     auto* admmX = new QValueAxis(m_admmChart);
@@ -298,14 +376,14 @@ void RetrainPanel::buildForm() {
     m_primal = addSeries(m_admmChart, tr("primal ||W - Z||"), admmX, residualY);
     m_dual = addSeries(m_admmChart, tr("dual ||Z - Z_prev||"), admmX, residualY);
     m_rhoSeries = addSeries(m_admmChart, tr("rho"), admmX, rhoY);
-    addView(m_admmChart, 1, 0);
+    addView(m_admmChart);
 
     auto* animationBox = new QGroupBox(tr("W, Z and U of the selected layer"), this);
     auto* animationLayout = new QVBoxLayout(animationBox);
     m_animation = new AdmmAnimation(animationBox);
     animationLayout->addWidget(m_animation);
-    charts->addWidget(animationBox, 1, 1);
-    layout->addLayout(charts, 1);
+    charts->add(animationBox);
+    layout->addWidget(charts, 1);
     clearCharts();
 }
 
