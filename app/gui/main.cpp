@@ -9,7 +9,9 @@
 #include <QTimer>
 #include <cstdio>
 #include <functional>
+#include <initializer_list>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 #include "app/gui/analysis_tabs.h"
@@ -32,6 +34,46 @@ namespace {
 int die(const QString& message) {
     std::fprintf(stderr, "prunelab: %s\n", qPrintable(message));
     return 1;
+}
+
+// Whether one of `names` is among the arguments (before a "--"), alone or as "NAME=VALUE". Read
+// before QApplication exists: creating it on Qt's default xcb platform aborts where there is no
+// display (ssh, CI), so what needs none must be known first.
+bool hasArgument(int argc, char** argv, std::initializer_list<std::string_view> names) {
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (arg == "--") break;
+        for (std::string_view name : names)
+            if (arg == name || (arg.size() > name.size() && arg.substr(0, name.size()) == name &&
+                                arg[name.size()] == '='))
+                return true;
+    }
+    return false;
+}
+
+// --help and --version only print: they run on the offscreen platform, which needs no display.
+// Without a display a screenshot renders off screen too, and the window says plainly that it
+// needs one where Qt would abort with a plugin error. A platform a person chose is left alone.
+bool chooseDisplay(int argc, char** argv) {
+    if (qEnvironmentVariableIsSet("QT_QPA_PLATFORM")) return true;
+    if (hasArgument(argc, argv, {"-h", "-?", "--help", "--help-all", "-v", "--version"})) {
+        qputenv("QT_QPA_PLATFORM", "offscreen");
+        return true;
+    }
+#if defined(__linux__)
+    if (qEnvironmentVariableIsEmpty("DISPLAY") && qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY")) {
+        if (hasArgument(argc, argv, {"--screenshot"})) {
+            qputenv("QT_QPA_PLATFORM", "offscreen");
+            return true;
+        }
+        std::fprintf(stderr,
+                     "prunelab: no display to open the window on (DISPLAY and WAYLAND_DISPLAY "
+                     "are not set). Run it on a desktop, take a picture with --screenshot, or use "
+                     "prunelab-cli.\n");
+        return false;
+    }
+#endif
+    return true;
 }
 
 // The layer --layer names, or the first one the plan pruned (a dense layer's map says little).
@@ -181,14 +223,17 @@ int main(int argc, char** argv) {
     engine::runOpenCvOnCallingThread();  // before any image work: see engine/io/image.h
     // The Retrain tab runs libtorch in this process: OpenBLAS must see its settings at load.
     prunelab::engine::train::ensureBlasSettings(argv);
+    if (!chooseDisplay(argc, argv)) return 1;
     QApplication app(argc, argv);
     QApplication::setOrganizationName(QStringLiteral("PruneLab"));
     QApplication::setApplicationName(QStringLiteral("PruneLab"));
+    QApplication::setApplicationVersion(QStringLiteral(PRUNELAB_VERSION));
 
     QCommandLineParser parser;
     parser.setApplicationDescription(
         QStringLiteral("PruneLab: a workbench for DNN weight pruning"));
     parser.addHelpOption();
+    parser.addVersionOption();
     parser.addPositionalArgument(
         QStringLiteral("model"),
         QStringLiteral("A model file (.onnx, .param, .json, .plab), a catalog id or a .prunelab "

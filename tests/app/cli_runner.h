@@ -1,5 +1,5 @@
-// Runs the real prunelab-cli binary (PRUNELAB_CLI) with arguments and captures its exit code and
-// output, for the CLI's end-to-end tests.
+// Runs the real prunelab-cli binary (PRUNELAB_CLI) with arguments, or any command line, and
+// captures its exit code and output, for the end-to-end tests of the CLI and the GUI binary.
 #pragma once
 
 #include <sys/wait.h>
@@ -14,9 +14,10 @@ struct CommandResult {
     std::string output;  // stdout and stderr together
 };
 
-inline CommandResult runCli(const std::string& args) {
+// Any shell command line (stderr joins stdout).
+inline CommandResult runCommand(const std::string& commandLine) {
     CommandResult r;
-    std::string command = std::string(PRUNELAB_CLI) + " " + args + " 2>&1";
+    const std::string command = commandLine + " 2>&1";
     FILE* pipe = popen(command.c_str(), "r");
     if (pipe == nullptr) return r;
     char buffer[4096];
@@ -26,5 +27,11 @@ inline CommandResult runCli(const std::string& args) {
     r.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     return r;
 }
+
+#ifdef PRUNELAB_CLI
+inline CommandResult runCli(const std::string& args) {
+    return runCommand(std::string(PRUNELAB_CLI) + " " + args);
+}
+#endif
 
 }  // namespace prunelab::testing
