@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <system_error>
@@ -447,9 +448,18 @@ std::vector<Result<CompiledModule>> compileModules(const std::vector<std::string
         const size_t jobs = std::min<size_t>(
             sources.size(), options.jobs > 0 ? size_t(options.jobs) : size_t(hardware));
         std::atomic<size_t> next{0};
+        std::mutex progressMutex;
+        JitProgress progress;
+        progress.total = static_cast<int>(sources.size());
+        if (options.onProgress) options.onProgress(progress);
         auto work = [&] {
             for (size_t i = next++; i < sources.size(); i = next++) {
                 slots[i].emplace(CompiledModuleAccess::compile(*compiler, sources[i], options));
+                if (!options.onProgress) continue;
+                std::lock_guard lock(progressMutex);
+                ++progress.done;
+                if (slots[i]->ok() && !slots[i]->value().fromCache()) ++progress.built;
+                options.onProgress(progress);
             }
         };
         std::vector<std::thread> threads;

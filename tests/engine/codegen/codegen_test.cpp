@@ -27,18 +27,21 @@
 #include "engine/codegen/tune.h"
 #include "engine/ops/op.h"
 #include "tests/engine/codegen/codegen_test_util.h"
+#include "tests/slow_compiler.h"
 
 namespace prunelab::engine::codegen {
 namespace {
 
 namespace fs = std::filesystem;
 
+using prunelab::testing::writeSlowCompiler;
+
 // A fresh cache directory per test, removed afterwards, so tests never see each other's (or the
 // user's) libraries.
 class TempDir {
   public:
     TempDir() {
-        const testing::TestInfo* info = testing::UnitTest::GetInstance()->current_test_info();
+        const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
         m_path = fs::temp_directory_path() /
                  ("prunelab-codegen-" + std::to_string(::getpid()) + "-" + info->name());
         fs::remove_all(m_path);
@@ -306,17 +309,6 @@ TEST(Codegen, BrokenCompilerGivesAClearError) {
     EXPECT_NE(c.error().message.find("/bin/false"), std::string::npos) << c.error().toString();
 }
 
-// A stand-in compiler (named as one) that answers --version and then takes 30 s to compile.
-fs::path writeSlowCompiler(const fs::path& dir) {
-    const fs::path script = dir / "slow-c++";
-    {
-        std::ofstream f(script);
-        f << "#!/bin/sh\nif [ \"$1\" = --version ]; then echo slow-c++ 1.0; exit 0; fi\nsleep 30\n";
-    }
-    fs::permissions(script, fs::perms::owner_all);
-    return script;
-}
-
 // A compiler that never finishes is killed at the time limit and reported.
 TEST(Codegen, HangingCompilerIsKilledAtTheTimeLimit) {
     TempDir dir;
@@ -363,6 +355,33 @@ TEST(Codegen, CancelKillsARunningCompileAndCachesNothing) {
     auto again = compileModule("extern \"C\" int g() { return 2; }\n", options);
     ASSERT_FALSE(again.ok());
     EXPECT_EQ(again.error().code, ErrorCode::Cancelled);
+}
+
+// Progress comes as each library is ready (a live demo shows "7 of 16 layers"): first 0 of all,
+// then every one, counting the built ones apart from the cached ones.
+TEST(Codegen, CompileReportsProgressPerLibrary) {
+    SKIP_WITHOUT_COMPILER();
+    TempDir dir;
+    Rng rng(29);
+    SparseModel model;
+    for (int i = 0; i < 3; ++i)
+        model.layers.push_back(
+            patternLayer(i, paramsOf(kShapes[1]), randomPatterns(4, rng), 0.5, rng));
+    JitOptions options = quickOptions(dir);
+    std::vector<JitProgress> seen;
+    options.onProgress = [&seen](const JitProgress& p) { seen.push_back(p); };
+    auto module = compileModel(model, options);
+    ASSERT_TRUE(module.ok()) << module.error().toString();
+    ASSERT_EQ(seen.size(), 4u);
+    EXPECT_EQ(seen.front().done, 0);
+    EXPECT_EQ(seen.front().total, 3);
+    for (size_t i = 1; i < seen.size(); ++i) EXPECT_EQ(seen[i].done, static_cast<int>(i));
+    EXPECT_EQ(seen.back().built, 3);
+    seen.clear();
+    ASSERT_TRUE(compileModel(model, options).ok());
+    ASSERT_EQ(seen.size(), 4u);
+    EXPECT_EQ(seen.back().done, 3);
+    EXPECT_EQ(seen.back().built, 0);  // all from the cache
 }
 
 // Threads compiling the same module at once each get a whole library (temporary names, rename).
