@@ -3,12 +3,9 @@
 // replaced by the fallback (the bundled video) with a message, so the picture never freezes.
 #pragma once
 
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -32,20 +29,23 @@ class FrameGrabber {
   public:
     // `fallback` may be empty: then a failing source ends capture with its error.
     FrameGrabber(std::unique_ptr<FrameSource> source, SourceFactory fallback = {});
-    ~FrameGrabber();  // stops and joins
+    ~FrameGrabber();  // stop()
     FrameGrabber(const FrameGrabber&) = delete;
     FrameGrabber& operator=(const FrameGrabber&) = delete;
 
     void start();
-    void stop();
+    // Ends capture. Waits up to `patience` for the capture thread; one still blocked in a device
+    // read then (a camera that stopped answering) is left to end on its own when the read
+    // returns, holding only its own state: closing the demo never waits on a device.
+    void stop(std::chrono::milliseconds patience = std::chrono::milliseconds(1000));
 
     // Takes the newest frame captured after `afterSeq`, waiting up to `timeout` for one. Empty on
-    // timeout or when capture has ended (then error() says why).
+    // timeout, when capture has ended (then error() says why) or when it is stopped.
     std::optional<GrabbedFrame> takeNewest(int64_t afterSeq, std::chrono::milliseconds timeout);
 
-    int64_t captured() const { return m_captured.load(); }
+    int64_t captured() const;
     // Frames replaced in the slot before anybody took them: the newest-frame policy at work.
-    int64_t dropped() const { return m_dropped.load(); }
+    int64_t dropped() const;
     // Messages for the person watching ("camera 0 stopped ...; showing vtest.avi instead"),
     // each returned once.
     std::vector<std::string> takeMessages();
@@ -53,20 +53,10 @@ class FrameGrabber {
     std::optional<Error> error() const;
     std::string sourceName() const;
 
-  private:
-    void loop();
+    struct State;  // shared with the capture thread, which may outlive the grabber (see stop)
 
-    mutable std::mutex m_mutex;
-    std::condition_variable m_changed;
-    std::unique_ptr<FrameSource> m_source;
-    SourceFactory m_fallback;
-    bool m_usingFallback = false;
-    std::optional<GrabbedFrame> m_slot;
-    std::vector<std::string> m_messages;
-    std::optional<Error> m_error;
-    std::string m_sourceName;
-    std::atomic<bool> m_stop{false};
-    std::atomic<int64_t> m_captured{0}, m_dropped{0};
+  private:
+    std::shared_ptr<State> m_state;
     std::thread m_thread;
 };
 

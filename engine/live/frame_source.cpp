@@ -195,7 +195,15 @@ Result<Image> FrameSource::read() {
         // Sleep until the next frame is due, as a camera makes its reader wait; a reader that
         // is already late is not made later.
         const auto now = Clock::now();
-        if (m_next > now) std::this_thread::sleep_until(m_next);
+        // In short naps, so that a stop is seen within one of them.
+        constexpr auto kNap = std::chrono::milliseconds(20);
+        for (auto t = now; m_next > t; t = Clock::now()) {
+            if (m_stop && m_stop->load()) {
+                return makeError(ErrorCode::Cancelled, "stopped while waiting for the next frame",
+                                 describe());
+            }
+            std::this_thread::sleep_until(std::min<Clock::time_point>(m_next, t + kNap));
+        }
         m_next = std::max(m_next, now) + std::chrono::duration_cast<Clock::duration>(
                                              std::chrono::duration<double>(m_period));
     }

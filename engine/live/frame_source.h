@@ -3,6 +3,7 @@
 // that fails says which device or file and why, so the grabber can switch to another.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -33,8 +34,12 @@ class FrameSource {
   public:
     virtual ~FrameSource() = default;
     // The next frame (RGB), after waiting for the pace. An error means this source will give no
-    // more (camera gone, file damaged), and names the device or file.
+    // more (camera gone, file damaged), and names the device or file; Cancelled when the stop
+    // flag turned true during the wait.
     Result<Image> read();
+    // The reader's stop flag: the wait for the pace ends soon after it turns true, so stopping
+    // never waits out a frame period (a still at 1 fps would hold a closing window a second).
+    void setStopFlag(const std::atomic<bool>* stop) { m_stop = stop; }
     // What the last read() cost in ms: decoding and conversion, not the wait for the pace or
     // for a camera's next exposure (that wait is not work the demo could save).
     double lastReadMs() const { return m_lastReadMs; }
@@ -52,6 +57,7 @@ class FrameSource {
     double m_period = 0;  // seconds between frames when paced
     std::chrono::steady_clock::time_point m_next{}, m_workStart{};
     double m_lastReadMs = 0;
+    const std::atomic<bool>* m_stop = nullptr;
 };
 
 Result<std::unique_ptr<FrameSource>> openSource(const SourceSpec& spec);

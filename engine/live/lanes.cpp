@@ -26,6 +26,12 @@ Result<Lane> laneFromCompiled(const Graph& graph, codegen::SparseModel compiled,
     if (options.generate) {
         codegen::JitOptions jit;
         jit.cancel = options.cancel;
+        jit.cacheDir = options.kernelCache;
+        if (options.onProgress) {
+            jit.onProgress = [&options](const codegen::JitProgress& p) {
+                options.onProgress({LaneProgress::Step::Compiling, p.done, p.total, p.built});
+            };
+        }
         auto module = codegen::compileModel(compiled, jit);
         if (cancelled()) return makeError(ErrorCode::Cancelled, "compiling lane B was cancelled");
         if (module.ok()) {
@@ -37,6 +43,7 @@ Result<Lane> laneFromCompiled(const Graph& graph, codegen::SparseModel compiled,
         }
     }
     if (options.measure && !cancelled()) {
+        if (options.onProgress) options.onProgress({LaneProgress::Step::Measuring});
         cpu::MeasureOptions measure;
         measure.threads = options.threads;
         measure.runs = options.measureRuns;
@@ -114,6 +121,25 @@ Result<Lane> denseLane(const Graph& graph, int threads) {
 }
 
 Result<Lane> compiledLane(const prune::PrunedModel& pruned, const CompiledLaneOptions& options) {
+    // A structured plan's speed is the physically smaller model: it runs dense, at its size. A
+    // .plab does not store the shrunk model; the pruned channels are all zero, so applying the
+    // plan again removes exactly them.
+    const bool structured =
+        std::any_of(pruned.layers.begin(), pruned.layers.end(),
+                    [](const prune::LayerPruning& l) { return l.scheme == "structured"; });
+    if (structured) {
+        std::optional<Graph> shrunk = pruned.shrunk;
+        if (!shrunk) {
+            PL_TRY_ASSIGN(prune::PrunedModel again, prune::applyPlan(pruned.graph, pruned.plan));
+            shrunk = std::move(again.shrunk);
+        }
+        if (shrunk) {
+            PL_TRY_ASSIGN(Lane lane, denseLane(*shrunk, options.threads));
+            lane.name = "PruneLab compiled";
+            lane.detail = "structured pruning: the shrunk model runs dense (" + lane.detail + ")";
+            return lane;
+        }
+    }
     PL_TRY_ASSIGN(codegen::SparseModel compiled, codegen::compileLayers(pruned));
     return laneFromCompiled(pruned.graph, std::move(compiled), options);
 }
@@ -125,6 +151,44 @@ Result<Lane> compiledLane(const Graph& pruned, const CompiledLaneOptions& option
     }
     PL_TRY_ASSIGN(codegen::SparseModel compiled, codegen::compileLayers(pruned));
     return laneFromCompiled(pruned, std::move(compiled), options);
+}
+
+StagedLane::StagedLane(Build build, CompiledLaneOptions options, std::chrono::milliseconds patience)
+    : m_build(std::move(build)), m_options(std::move(options)), m_patience(patience) {}
+
+StagedLane::~StagedLane() {
+    if (m_full.valid()) m_full.wait();
+}
+
+Result<Lane> StagedLane::start() {
+    if (!m_options.generate) return m_build(m_options);
+    m_full = std::async(std::launch::async, [this] { return m_build(m_options); });
+    if (m_full.wait_for(m_patience) == std::future_status::ready) return m_full.get();
+    CompiledLaneOptions generic = m_options;
+    generic.generate = false;
+    generic.measure = false;  // at once: the measured decision comes with the generated lane
+    generic.onProgress = nullptr;
+    auto standIn = m_build(generic);
+    if (!standIn.ok()) {
+        if (standIn.error().code == ErrorCode::Cancelled) return standIn;
+        return waitReady();  // the generated lane may still be built: wait for it instead
+    }
+    standIn->detail += "; the generated kernels are compiling";
+    m_pending = true;
+    return standIn;
+}
+
+std::optional<Result<Lane>> StagedLane::takeReady() {
+    if (!m_pending || m_full.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
+        return std::nullopt;
+    m_pending = false;
+    return m_full.get();
+}
+
+Result<Lane> StagedLane::waitReady() {
+    if (!m_full.valid()) return makeError(ErrorCode::Internal, "no lane is being built");
+    m_pending = false;
+    return m_full.get();
 }
 
 }  // namespace prunelab::engine::live

@@ -4,6 +4,10 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <functional>
+#include <future>
+#include <optional>
 #include <string>
 
 #include "engine/ir/graph.h"
@@ -20,6 +24,14 @@ struct Lane {
 
 Result<Lane> denseLane(const Graph& graph, int threads);
 
+// Where building a compiled lane stands, for a progress line.
+struct LaneProgress {
+    enum class Step { Compiling, Measuring };
+    Step step = Step::Compiling;
+    int done = 0, total = 0;  // Compiling: generated layers ready (cached or built) of all
+    int built = 0;            // of those, made by the compiler
+};
+
 struct CompiledLaneOptions {
     int threads = 1;
     // Generate and host-compile the pattern layers' code (cached); without a compiler the
@@ -30,6 +42,10 @@ struct CompiledLaneOptions {
     int measureRuns = 5;
     // Set to stop: a compile in progress is killed and the lane comes back Cancelled.
     const std::atomic<bool>* cancel = nullptr;
+    std::string kernelCache;  // where generated kernels are cached; empty: the user's cache
+    // Told as the generated layers are ready and when the measured decision starts, from the
+    // building thread or the compilers' threads, one call at a time.
+    std::function<void(const LaneProgress&)> onProgress;
 };
 
 // The plan with its pruning rate set to `rate` (0..0.95) in every entry that has one: "rate",
@@ -45,5 +61,40 @@ double planRate(const prune::PruningPlan& plan);
 Result<Lane> compiledLane(const prune::PrunedModel& pruned, const CompiledLaneOptions& options);
 // A pruned graph: a .plab's (its patterns and tiles) or any pruned ONNX (read from its zeros).
 Result<Lane> compiledLane(const Graph& pruned, const CompiledLaneOptions& options);
+
+// Lane B for a demo that must not wait. The lane with generated kernels builds on a thread of its
+// own; when it is not ready within `patience` (the compiler is running: a first Real-ESRGAN
+// compile takes about a minute on 2 cores), the generic sparse kernels, built at once and not
+// measured, stand in until it is, and the caller swaps it in (LivePipeline::replaceLaneB).
+class StagedLane {
+  public:
+    // `build(options)` makes the lane (compiledLane on the caller's model); it runs on another
+    // thread, so it must own what it reads. `options.generate` off: nothing to wait for, start()
+    // builds the one lane.
+    using Build = std::function<Result<Lane>(const CompiledLaneOptions&)>;
+    StagedLane(Build build, CompiledLaneOptions options,
+               std::chrono::milliseconds patience = std::chrono::milliseconds(1000));
+    ~StagedLane();  // waits for the build: cancel it first (options.cancel) not to wait long
+    StagedLane(const StagedLane&) = delete;
+    StagedLane& operator=(const StagedLane&) = delete;
+
+    // The lane to run first (call once): the generated one when it was ready in time, else the
+    // generic stand-in, whose detail says the generated kernels are compiling.
+    Result<Lane> start();
+    // The stand-in runs and the generated lane is still to be taken.
+    bool pending() const { return m_pending; }
+    // The generated lane once it is built (pending() turns false), nullopt while it builds; an
+    // error (named; Cancelled when cancelled) leaves the stand-in to run.
+    std::optional<Result<Lane>> takeReady();
+    // takeReady(), waiting for the build.
+    Result<Lane> waitReady();
+
+  private:
+    Build m_build;
+    CompiledLaneOptions m_options;
+    std::chrono::milliseconds m_patience;
+    std::future<Result<Lane>> m_full;
+    bool m_pending = false;
+};
 
 }  // namespace prunelab::engine::live

@@ -10,6 +10,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// How often a run waiting for a frame looks at its stop flag.
+constexpr std::chrono::milliseconds kStopCheck{50};
+
 double msSince(Clock::time_point start) {
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
@@ -118,7 +121,14 @@ Result<LiveRunSummary> runLive(FrameGrabber& grabber, LivePipeline& pipeline,
     int64_t last = 0;
     while (options.frames == 0 || summary.processed < options.frames) {
         if (options.stop && options.stop->load()) break;
-        std::optional<GrabbedFrame> frame = grabber.takeNewest(last, options.frameTimeout);
+        // In slices, so that a stop is seen while a slow source has no frame yet.
+        std::optional<GrabbedFrame> frame;
+        const auto deadline = Clock::now() + options.frameTimeout;
+        for (auto now = Clock::now(); !frame && now < deadline; now = Clock::now()) {
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
+            frame = grabber.takeNewest(last, std::min(left, kStopCheck));
+            if (grabber.error() || (options.stop && options.stop->load())) break;
+        }
         for (const std::string& m : grabber.takeMessages()) report(m);
         if (!frame) {
             if (options.stop && options.stop->load()) break;

@@ -6,12 +6,16 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <mutex>
 #include <opencv2/videoio.hpp>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,6 +27,7 @@
 #include "engine/onnx/onnx_import.h"
 #include "engine/prune/plan.h"
 #include "engine/runtime/cpu/cpu_executor.h"
+#include "tests/slow_compiler.h"
 #include "tests/test_cache.h"
 
 namespace prunelab::engine::live {
@@ -31,6 +36,9 @@ namespace {
 namespace fs = std::filesystem;
 
 using prunelab::testing::cacheDir;
+using prunelab::testing::ScopedCompiler;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
 
 std::string video() {
     return cacheDir() + "/video/vtest.avi";
@@ -425,6 +433,205 @@ TEST(LivePipeline, AFailingLaneIsNamedInTheError) {
     ASSERT_FALSE(f.ok());
     EXPECT_NE(f.error().toString().find("broken fake lane"), std::string::npos)
         << f.error().toString();
+}
+
+// ---- Stopping promptly: closing the window must end the process within 2 s -------------------
+
+double secondsSince(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// A source that blocks in its read until released, as a camera that stopped answering does.
+// The release flag is shared: a capture thread let go at stop() may read it after the test.
+class BlockedCamera final : public FrameSource {
+  public:
+    explicit BlockedCamera(std::shared_ptr<std::atomic<bool>> release)
+        : m_release(std::move(release)) {}
+    std::string describe() const override { return "camera 7 (a fake that stopped answering)"; }
+    double fps() const override { return 30; }
+
+  protected:
+    Result<Image> readFrame() override {
+        while (!*m_release) std::this_thread::sleep_for(10ms);
+        return makeError(ErrorCode::Io, "released", "/dev/video7");
+    }
+
+  private:
+    std::shared_ptr<std::atomic<bool>> m_release;
+};
+
+TEST(FrameSource, StopEndsTheWaitForTheNextFrame) {
+    TempDir dir("stopwait");
+    const std::string path = (dir.path() / "still.png").string();
+    ASSERT_TRUE(writeImage(path, Image(16, 16)).ok());
+    auto spec = parseSource(path, video());
+    ASSERT_TRUE(spec.ok());
+    spec->stillFps = 0.1;  // a frame every 10 s
+    auto source = openSource(*spec);
+    ASSERT_TRUE(source.ok()) << source.error().toString();
+    std::atomic<bool> stop{false};
+    (*source)->setStopFlag(&stop);
+    ASSERT_TRUE((*source)->read().ok());  // the first frame is due at once
+    std::thread stopper([&stop] {
+        std::this_thread::sleep_for(200ms);
+        stop = true;
+    });
+    const auto start = Clock::now();
+    auto second = (*source)->read();
+    const double seconds = secondsSince(start);
+    stopper.join();
+    ASSERT_FALSE(second.ok());
+    EXPECT_EQ(second.error().code, ErrorCode::Cancelled) << second.error().toString();
+    EXPECT_LT(seconds, 5.0);  // not the 10 s period
+}
+
+TEST(FrameGrabber, StopLetsGoOfASourceBlockedInARead) {
+    auto release = std::make_shared<std::atomic<bool>>(false);
+    double seconds = 0;
+    {
+        FrameGrabber grabber(std::make_unique<BlockedCamera>(release));
+        grabber.start();
+        std::this_thread::sleep_for(100ms);  // into the read
+        const auto start = Clock::now();
+        grabber.stop();
+        seconds = secondsSince(start);
+    }
+    *release = true;  // the read returns; the thread that was let go ends on its own
+    EXPECT_LT(seconds, 5.0);
+}
+
+TEST(LiveRun, StopIsSeenWhileWaitingForAFrame) {
+    auto release = std::make_shared<std::atomic<bool>>(false);
+    FrameGrabber grabber(std::make_unique<BlockedCamera>(release));
+    Lane never;
+    never.name = "a lane no frame reaches";
+    never.run = [](std::span<const Tensor>) -> Result<std::vector<Tensor>> {
+        return makeError(ErrorCode::Internal, "no frame should reach this lane");
+    };
+    LivePipeline pipeline(CatalogEntry{}, Shape{1, 3, 8, 8}, never, never);
+    std::atomic<bool> stop{false};
+    LiveRunOptions run;
+    run.stop = &stop;
+    run.frameTimeout = 60s;
+    std::thread stopper([&stop] {
+        std::this_thread::sleep_for(200ms);
+        stop = true;
+    });
+    const auto start = Clock::now();
+    auto summary = runLive(grabber, pipeline, nullptr, run);
+    const double seconds = secondsSince(start);
+    stopper.join();
+    grabber.stop();
+    *release = true;
+    ASSERT_TRUE(summary.ok()) << summary.error().toString();
+    EXPECT_EQ(summary->processed, 0);
+    EXPECT_LT(seconds, 5.0);  // not the 60 s frame timeout
+}
+
+// ---- Lane B that does not keep the demo waiting ---------------------------------------------
+
+// What a StagedLane reports, from whichever thread reports it.
+struct ProgressLog {
+    std::mutex mutex;
+    std::vector<LaneProgress> seen;
+    std::function<void(const LaneProgress&)> hook() {
+        return [this](const LaneProgress& p) {
+            std::lock_guard lock(mutex);
+            seen.push_back(p);
+        };
+    }
+};
+
+TEST(StagedLane, GenericKernelsStandInWhileTheCompilerRunsAndCancelEndsTheWait) {
+    auto m = faceModel();
+    ASSERT_TRUE(m.ok()) << m.error().toString();
+    TempDir dir("staged_cancel");
+    const ScopedCompiler cxx(prunelab::testing::writeSlowCompiler(dir.path()));  // never builds
+    std::atomic<bool> cancel{false};
+    ProgressLog progress;
+    CompiledLaneOptions options;
+    options.measure = false;
+    options.cancel = &cancel;
+    options.kernelCache = (dir.path() / "kernels").string();
+    options.onProgress = progress.hook();
+    const prune::PrunedModel& pruned = m->pruned;
+    StagedLane staged([&pruned](const CompiledLaneOptions& o) { return compiledLane(pruned, o); },
+                      options, 200ms);
+    auto first = staged.start();
+    ASSERT_TRUE(first.ok()) << first.error().toString();
+    EXPECT_NE(first->detail.find("generic sparse kernels"), std::string::npos) << first->detail;
+    EXPECT_NE(first->detail.find("compiling"), std::string::npos) << first->detail;
+    EXPECT_TRUE(staged.pending());
+    EXPECT_FALSE(staged.takeReady().has_value());
+    {
+        std::lock_guard lock(progress.mutex);
+        ASSERT_FALSE(progress.seen.empty());
+        EXPECT_EQ(progress.seen.front().step, LaneProgress::Step::Compiling);
+        EXPECT_EQ(progress.seen.front().done, 0);
+        EXPECT_GT(progress.seen.front().total, 0);
+    }
+    cancel = true;
+    const auto start = Clock::now();
+    auto generated = staged.waitReady();
+    ASSERT_FALSE(generated.ok());
+    EXPECT_EQ(generated.error().code, ErrorCode::Cancelled) << generated.error().toString();
+    EXPECT_LT(secondsSince(start), 10.0);  // not the fake compiler's 30 s per layer
+}
+
+TEST(StagedLane, TheGeneratedLaneFollowsTheStandInAndComputesTheSame) {
+    if (std::system("c++ --version > /dev/null 2>&1") != 0) {
+        GTEST_SKIP() << "SKIPPED: no host C++ compiler (c++); generated kernels cannot be built";
+    }
+    REQUIRE_ASSET(video());
+    auto m = faceModel();
+    ASSERT_TRUE(m.ok()) << m.error().toString();
+    TempDir dir("staged_swap");
+    // The real compiler at -O0 after half a second: slower than the patience, quick in all.
+    const ScopedCompiler cxx(prunelab::testing::writeSlowCompiler(dir.path(), "0.5", "c++"));
+    ProgressLog progress;
+    CompiledLaneOptions options;
+    options.measure = false;  // BlazeFace's layers would all go dense: keep the kernels under test
+    options.kernelCache = (dir.path() / "kernels").string();
+    options.onProgress = progress.hook();
+    const prune::PrunedModel& pruned = m->pruned;
+    StagedLane staged([&pruned](const CompiledLaneOptions& o) { return compiledLane(pruned, o); },
+                      options, 200ms);
+    auto standIn = staged.start();
+    ASSERT_TRUE(standIn.ok()) << standIn.error().toString();
+    ASSERT_TRUE(staged.pending());
+    auto generated = staged.waitReady();
+    ASSERT_TRUE(generated.ok()) << generated.error().toString();
+    EXPECT_FALSE(staged.pending());
+    EXPECT_NE(generated->detail.find("generated kernels"), std::string::npos) << generated->detail;
+    EXPECT_EQ(generated->detail.find("compiling"), std::string::npos) << generated->detail;
+    {
+        std::lock_guard lock(progress.mutex);
+        ASSERT_FALSE(progress.seen.empty());
+        const LaneProgress& last = progress.seen.back();
+        EXPECT_GT(last.total, 0);
+        EXPECT_EQ(last.done, last.total);
+        EXPECT_EQ(last.built, last.total);  // a fresh cache: every layer was compiled
+    }
+    // The swap changes the kernels, not the model: both lanes compute the same outputs.
+    LiveOptions live;
+    live.keepOutputs = true;
+    LivePipeline pipeline(m->entry, m->inputShape, std::move(*standIn), std::move(*generated),
+                          live);
+    auto source = openSource(videoSpec(false));
+    ASSERT_TRUE(source.ok());
+    auto f = pipeline.process(*(*source)->read());
+    ASSERT_TRUE(f.ok()) << f.error().toString();
+    ASSERT_EQ(f->a.outputs.size(), f->b.outputs.size());
+    for (size_t o = 0; o < f->a.outputs.size(); ++o) {
+        const auto a = f->a.outputs[o].span<float>();
+        const auto b = f->b.outputs[o].span<float>();
+        ASSERT_EQ(a.size(), b.size());
+        const auto [lo, hi] = std::minmax_element(a.begin(), a.end());
+        const float tolerance = 1e-4f * std::max(*hi - *lo, 1e-6f);
+        float worst = 0;
+        for (size_t k = 0; k < a.size(); ++k) worst = std::max(worst, std::abs(a[k] - b[k]));
+        EXPECT_LE(worst, tolerance) << "output " << o;
+    }
 }
 
 TEST(LiveRecorder, WritesAPlayableClipAndACsvWithEveryFrame) {
