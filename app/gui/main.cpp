@@ -3,10 +3,16 @@
 // [--view NAME] [--layer N] [--dark] --screenshot OUT.png` renders the window (or one view) with
 // that model, plans (each one an experiment, the last one shown) and layer, writes the PNG and
 // exits; `prunelab --screenshot OUT.png` renders the start page.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <QAbstractNativeEventFilter>
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QPixmap>
+#include <QSocketNotifier>
 #include <QTimer>
+#include <csignal>
 #include <cstdio>
 #include <functional>
 #include <initializer_list>
@@ -35,6 +41,60 @@ int die(const QString& message) {
     std::fprintf(stderr, "prunelab: %s\n", qPrintable(message));
     return 1;
 }
+
+// SIGTERM and SIGINT (a desktop session ending, Ctrl+C in the terminal) quit through the event
+// loop, so the window's views stop their threads (the Live tab's capture and compiles) and the
+// process ends cleanly within a second or two, instead of dying mid-frame. The handler only
+// writes to a pipe; the event loop reads it.
+void quitOnTermination() {
+    static int pipeFds[2] = {-1, -1};
+    if (::pipe2(pipeFds, O_CLOEXEC | O_NONBLOCK) != 0) return;
+    struct sigaction action = {};
+    action.sa_handler = [](int) {
+        const char byte = 1;
+        [[maybe_unused]] const ssize_t n = ::write(pipeFds[1], &byte, 1);
+    };
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    ::sigaction(SIGTERM, &action, nullptr);
+    ::sigaction(SIGINT, &action, nullptr);
+    auto* notifier = new QSocketNotifier(pipeFds[0], QSocketNotifier::Read, qApp);
+    QObject::connect(notifier, &QSocketNotifier::activated, qApp, [] {
+        char byte = 0;
+        while (::read(pipeFds[0], &byte, 1) > 0) {
+        }
+        QApplication::quit();
+    });
+}
+
+// A window destroyed from outside (a window manager's force-close, `xdotool windowclose`, a
+// remote desktop dropping it) gets no close event: Qt ran on with no window and the Live tab's
+// threads kept reading frames. On X11 the window's DestroyNotify quits as SIGTERM does.
+class QuitWhenDestroyedOutside : public QAbstractNativeEventFilter {
+  public:
+    explicit QuitWhenDestroyedOutside(const QWidget* window) : m_window(window) {}
+    bool nativeEventFilter(const QByteArray& type, void* message, qintptr*) override {
+        // xcb_destroy_notify_event_t, spelled out: the app does not build against libxcb.
+        struct DestroyNotify {
+            uint8_t responseType, pad;
+            uint16_t sequence;
+            uint32_t event, window;
+        };
+        constexpr uint8_t kDestroyNotify = 17;  // XCB_DESTROY_NOTIFY
+        if (type != "xcb_generic_event_t") return false;
+        const auto* e = static_cast<const DestroyNotify*>(message);
+        // Qt's own destroys come after the widget let go of its window, so a visible window
+        // still holding the destroyed id was destroyed by someone else.
+        if ((e->responseType & 0x7f) == kDestroyNotify && m_window->isVisible() &&
+            m_window->internalWinId() == e->window) {
+            QMetaObject::invokeMethod(qApp, &QCoreApplication::quit, Qt::QueuedConnection);
+        }
+        return false;
+    }
+
+  private:
+    const QWidget* m_window;
+};
 
 // Whether one of `names` is among the arguments (before a "--"), alone or as "NAME=VALUE". Read
 // before QApplication exists: creating it on Qt's default xcb platform aborts where there is no
@@ -228,6 +288,7 @@ int main(int argc, char** argv) {
     QApplication::setOrganizationName(QStringLiteral("PruneLab"));
     QApplication::setApplicationName(QStringLiteral("PruneLab"));
     QApplication::setApplicationVersion(QStringLiteral(PRUNELAB_VERSION));
+    quitOnTermination();
 
     QCommandLineParser parser;
     parser.setApplicationDescription(
@@ -375,5 +436,7 @@ int main(int argc, char** argv) {
         window.offerRecovery();
     }
     if (!model.isEmpty()) window.openModel(model);
+    QuitWhenDestroyedOutside destroyedOutside(&window);
+    app.installNativeEventFilter(&destroyedOutside);
     return QApplication::exec();
 }

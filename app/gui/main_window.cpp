@@ -193,6 +193,7 @@ MainWindow::MainWindow(bool interactive, QWidget* parent)
     live.onnxRuntimeLane = [](const engine::Graph& graph, int threads) {
         return refrt::onnxRuntimeLane(graph, threads, "the workbench's model");
     };
+    live.demoFor = plugins::loadDemoModel;  // lane B's default: the bundled retrained model
     m_liveView = new views::LiveView(m_session, std::move(live), m_tabs);
     m_tabs->addTab(m_liveView, tr("Live"));
     m_views.insert(QStringLiteral("layers"), m_table);

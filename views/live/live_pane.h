@@ -20,6 +20,7 @@ class LivePane : public QWidget {
     void setFrame(const QImage& after, const QImage& before = {});
     void setNumbers(const QString& numbers);  // "8.4 fps · 119 ms (p90 122 ms)"
     void setTitle(const QString& title);
+    QString title() const { return m_title; }
     void setSplitEnabled(bool on);
     double split() const { return m_split; }  // 0..1 of the picture's width
     void setSplit(double split);

@@ -9,6 +9,7 @@
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QProgressBar>
 #include <QPushButton>
 #include <QRegularExpression>
 #include <QSlider>
@@ -18,6 +19,8 @@
 #include <QVBoxLayout>
 #include <QtConcurrent>
 #include <thread>
+
+#include <pthread.h>
 
 #include "engine/live/live_recorder.h"
 #include "views/common/engine_text.h"
@@ -64,42 +67,77 @@ struct LiveView::Job {
     engine::CatalogEntry entry;
     engine::Graph dense;
     engine::Shape inputShape;
-    std::optional<engine::prune::PrunedModel>
-        pruned;  // the session's, used when the rate is its own
+    // The session's pruned state (retrained weights included) or the bundled demo's, used when
+    // the rate is its plan's own.
+    std::optional<engine::prune::PrunedModel> pruned;
+    bool demo = false;  // `pruned` is the bundled demo
+    // Loads the demo on the worker when `pruned` is empty (LiveSetup::demoFor).
+    std::function<engine::Result<engine::prune::PrunedModel>(const engine::CatalogEntry&,
+                                                             const engine::Graph&)>
+        demoFor;
     engine::prune::PruningPlan plan;
     double rate = -1;
     live::SourceSpec source;
     std::string bundled;
     int threads = 1;
     bool generated = true, measured = true;
+    std::string kernelCache;
     std::function<engine::Result<live::Lane>(const engine::Graph&, int)> reference;  // lane A
+
+    // Lane B runs `pruned` (rather than the plan re-applied to the dense weights at `rate`).
+    bool ownWeights() const {
+        return pruned && (rate < 0 || std::abs(rate - live::planRate(plan)) < 1e-9);
+    }
+    QString laneBTitle() const {
+        if (ownWeights())
+            return demo ? tr("Pruned and retrained (demo)") : tr("Pruned (the session's plan)");
+        if (rate < 0) return tr("Pruned (patdnn-8, not retrained)");
+        return demo ? tr("Pruned at %1% (not retrained)").arg(std::lround(rate * 100))
+                    : tr("Pruned at %1%").arg(std::lround(rate * 100));
+    }
+    // Lane B at the job's rate: its own pruned weights when the rate is the plan's, else the
+    // plan re-applied at that rate. Runs on the worker or a pool thread, twice at once when a
+    // stand-in is built beside the generated lane: it only reads the job.
+    static live::StagedLane::Build laneB(std::shared_ptr<const Job> job) {
+        return [job](const live::CompiledLaneOptions& options) -> engine::Result<live::Lane> {
+            if (job->ownWeights()) return live::compiledLane(*job->pruned, options);
+            auto applied = engine::prune::applyPlan(
+                job->dense, job->rate < 0 ? job->plan : live::planAtRate(job->plan, job->rate));
+            if (!applied.ok()) return applied.error();
+            return live::compiledLane(*applied, options);
+        };
+    }
+    live::CompiledLaneOptions laneOptions(const std::atomic<bool>* cancel) const {
+        live::CompiledLaneOptions options;
+        options.cancel = cancel;
+        options.threads = threads;
+        options.generate = generated;
+        options.measure = measured;
+        options.kernelCache = kernelCache;
+        return options;
+    }
 };
 
-namespace {
+struct LiveView::Progress {
+    bool active = false;
+    QString stage;  // what is done before lane B compiles ("Loading the demo model…")
+    std::optional<live::LaneProgress> lane;
+    bool standIn = false;  // lane B runs on the generic kernels meanwhile
+    int rebuildRate = -1;  // a slider rebuild to this rate (%), else -1
+};
 
-// Lane B for `job` at `rate`: the session's own pruned weights (retrained ones included) when
-// the rate is the plan's, else the plan re-applied at that rate.
-engine::Result<live::Lane> buildLaneB(const engine::Graph& dense,
-                                      const std::optional<engine::prune::PrunedModel>& pruned,
-                                      const engine::prune::PruningPlan& plan, double rate,
-                                      int threads, bool generated, bool measured,
-                                      const std::atomic<bool>* cancel) {
-    live::CompiledLaneOptions options;
-    options.cancel = cancel;
-    options.threads = threads;
-    options.generate = generated;
-    options.measure = measured;
-    if (pruned && (rate < 0 || std::abs(rate - live::planRate(plan)) < 1e-9))
-        return live::compiledLane(*pruned, options);
-    auto applied = engine::prune::applyPlan(dense, rate < 0 ? plan : live::planAtRate(plan, rate));
-    if (!applied.ok()) return applied.error();
-    return live::compiledLane(*applied, options);
-}
-
-}  // namespace
+struct LiveView::Pending {
+    std::shared_ptr<live::StagedLane> staged;
+    std::shared_ptr<std::atomic<bool>> cancel;
+    int generation = 0;
+    QString title;
+};
 
 LiveView::LiveView(ModelSession* session, LiveSetup setup, QWidget* parent)
-    : QWidget(parent), m_session(session), m_setup(std::move(setup)) {
+    : QWidget(parent),
+      m_session(session),
+      m_setup(std::move(setup)),
+      m_progress(std::make_unique<Progress>()) {
     buildUi();
     m_poll = new QTimer(this);
     m_poll->setInterval(kPollMs);
@@ -111,14 +149,12 @@ LiveView::LiveView(ModelSession* session, LiveSetup setup, QWidget* parent)
     // A new model or plan: lane B would show the old one, so the demo stops and says why.
     auto changed = [this] {
         m_rate = -1;
-        if (m_session->hasModel() && m_session->state().pruned) {
-            const double r = live::planRate(m_session->state().pruned->plan);
-            if (r >= 0) {
-                const QSignalBlocker block(m_rateSlider);
-                m_rateSlider->setValue(static_cast<int>(std::lround(r * 100)));
-                m_rateLabel->setText(tr("%1%").arg(m_rateSlider->value()));
-            }
+        {
+            std::lock_guard lock(m_mutex);
+            m_demo.reset();  // another model's
         }
+        if (m_session->hasModel() && m_session->state().pruned)
+            showRate(live::planRate(m_session->state().pruned->plan));
         if (m_state != State::Idle) {
             stop();
             showMessage(tr("The model or plan changed: press Start to run the new one."));
@@ -130,8 +166,10 @@ LiveView::LiveView(ModelSession* session, LiveSetup setup, QWidget* parent)
 
 LiveView::~LiveView() {
     m_stop = true;
+    cancelBuilds();
     if (m_worker.joinable()) m_worker.join();
     for (QFuture<void>& f : m_rebuilds) f.waitForFinished();
+    dropPending();
     std::lock_guard lock(m_mutex);
     if (m_recorder) (void)m_recorder->close();
 }
@@ -294,6 +332,7 @@ void LiveView::buildUi() {
     rateRow->addWidget(m_rateSlider, 1);
     rateRow->addWidget(m_rateLabel);
     layout->addLayout(rateRow);
+    buildProgressRow(layout);
 
     auto* panes = new QHBoxLayout;
     m_paneA = new LivePane(tr("Dense"), this);
@@ -326,6 +365,24 @@ void LiveView::buildUi() {
     showMessage(
         tr("Press Start: the same frames go through the dense and the pruned model, one "
            "after the other, with the same threads."));
+}
+
+void LiveView::buildProgressRow(QVBoxLayout* layout) {
+    // A wait of more than a second (the demo model loading, lane B's kernels compiling, the
+    // measured decision) shows what is happening and how far it is; Stop cancels it.
+    m_progressRow = new QWidget(this);
+    m_progressRow->setObjectName(QStringLiteral("liveProgress"));
+    auto* row = new QHBoxLayout(m_progressRow);
+    row->setContentsMargins(0, 0, 0, 0);
+    m_progressLabel = new QLabel(m_progressRow);
+    m_progressLabel->setWordWrap(true);
+    m_progressBar = new QProgressBar(m_progressRow);
+    m_progressBar->setTextVisible(false);
+    m_progressBar->setMaximumWidth(220);
+    row->addWidget(m_progressLabel, 1);
+    row->addWidget(m_progressBar);
+    m_progressRow->hide();
+    layout->addWidget(m_progressRow);
 }
 
 void LiveView::setSource(const QString& spec) {
@@ -390,7 +447,12 @@ void LiveView::setState(State state) {
     m_reference->setEnabled(state == State::Idle);
     m_resolution->setEnabled(state == State::Idle &&
                              source().startsWith(QStringLiteral("camera:")));
-    state == State::Running ? m_poll->start() : m_poll->stop();
+    // Polled while preparing too: the progress of the compile shows as it goes.
+    state == State::Idle ? m_poll->stop() : m_poll->start();
+    if (state == State::Idle) {
+        setProgress({});
+        showProgress();
+    }
     emit stateChanged(state);
 }
 
@@ -419,10 +481,22 @@ std::optional<LiveView::Job> LiveView::makeJob(QString* why) const {
         return std::nullopt;
     }
     job.inputShape = job.dense.value(job.dense.inputs[0]).shape;
+    std::shared_ptr<const engine::prune::PrunedModel> demo;
+    {
+        std::lock_guard lock(m_mutex);
+        demo = m_demo;
+    }
     if (m_session->state().pruned) {
         job.pruned = m_session->state().pruned;
         job.plan = job.pruned->plan;
+    } else if (m_setup.demoFor && entry->demo && demo) {
+        job.pruned = *demo;
+        job.plan = demo->plan;
+        job.demo = true;
     } else {
+        // The bundled retrained model is loaded on the worker the first time (a file read and
+        // a checksum), then reused by the slider's rebuilds; patdnn-8 when there is none.
+        if (m_setup.demoFor && entry->demo) job.demoFor = m_setup.demoFor;
         auto preset = engine::prune::presetPlan("patdnn-8");
         if (!preset.ok()) {
             *why = errorText(preset.error());
@@ -448,6 +522,7 @@ std::optional<LiveView::Job> LiveView::makeJob(QString* why) const {
         job.reference = m_setup.onnxRuntimeLane;
     job.generated = m_generated;
     job.measured = m_measured;
+    job.kernelCache = m_kernelCache;
     return job;
 }
 
@@ -468,62 +543,118 @@ void LiveView::start() {
     m_paneA->setSplitEnabled(imageTask);
     m_paneB->setSplitEnabled(imageTask);
     m_paneA->setTitle(m_reference->currentText());
-    m_paneB->setTitle(job->pruned ? tr("Pruned (the session's plan)") : tr("Pruned (patdnn-8)"));
+    m_paneB->setTitle(job->demoFor ? tr("Pruned and retrained (demo)") : job->laneBTitle());
     m_speedup->clear();
     m_overhead->clear();
-    showMessage(tr("Compiling the pruned model for %1 thread(s)… (generated kernels are cached "
-                   "after the first time)")
-                    .arg(job->threads));
+    showMessage(tr("Preparing both lanes for %1 thread(s)…").arg(job->threads));
     setState(State::Preparing);
-    auto shared = std::make_shared<const Job>(std::move(*job));
+    auto shared = std::make_shared<Job>(std::move(*job));
     m_worker = std::thread([this, shared] {
-        const Job& j = *shared;
-        auto report = [this](const QString& error) {
-            QMetaObject::invokeMethod(
-                this, [this, error] { finishRun(error); }, Qt::QueuedConnection);
-        };
-        auto a =
-            j.reference ? j.reference(j.dense, j.threads) : live::denseLane(j.dense, j.threads);
-        if (!a.ok()) return report(errorText(a.error()));
-        auto b = buildLaneB(j.dense, j.pruned, j.plan, j.rate, j.threads, j.generated, j.measured,
-                            &m_stop);
-        if (m_stop) return report({});  // stopped (or closed) while compiling: not an error
-        if (!b.ok()) return report(errorText(b.error()));
-        auto source = live::openSource(j.source);
-        if (!source.ok()) return report(errorText(source.error()));
-        const std::string bundled = j.bundled;
-        const bool pace = j.source.pace;
-        live::FrameGrabber grabber(std::move(*source), [bundled, pace] {
-            auto spec = live::parseSource("vtest.avi", bundled);
-            if (!spec.ok()) return engine::Result<std::unique_ptr<live::FrameSource>>(spec.error());
-            spec->pace = pace;
-            return live::openSource(*spec);
-        });
-        auto pipeline = std::make_shared<live::LivePipeline>(j.entry, j.inputShape, std::move(*a),
-                                                             std::move(*b));
-        {
-            std::lock_guard lock(m_mutex);
-            m_pipeline = pipeline;
-        }
-        const QString sourceName = QString::fromStdString(grabber.sourceName());
-        const QString laneB = QString::fromStdString(pipeline->stats().laneB);
+        pthread_setname_np(pthread_self(), "pl-live");
+        const QString error = runJob(shared);
+        m_stop = true;  // the run is over: a rebuild still in flight swaps nothing in
         QMetaObject::invokeMethod(
-            this,
-            [this, sourceName, laneB] {
-                setState(State::Running);
-                showMessage(tr("Running on %1. Lane B: %2").arg(sourceName, laneB));
-            },
-            Qt::QueuedConnection);
-        live::LiveRunOptions run;
-        run.stop = &m_stop;
-        run.onFrame = [this](const live::LiveFrame& f, const live::LiveStats& stats) {
-            auto shown = std::make_unique<Shown>();
-            shown->a = toQImage(f.a.drawn);
-            shown->b = toQImage(f.b.drawn);
-            shown->before = toQImage(f.before);
-            shown->aMs = f.a.ms;
-            shown->bMs = f.b.ms;
-            shown->stats = stats;
+            this, [this, error] { finishRun(error); }, Qt::QueuedConnection);
+    });
+}
+
+QString LiveView::runJob(const std::shared_ptr<Job>& shared) {
+    Job& j = *shared;
+    if (j.demoFor && !j.pruned) {
+        Progress loading;
+        loading.active = true;
+        loading.stage = tr("Loading the retrained demo model…");
+        setProgress(loading);
+        auto demo = j.demoFor(j.entry, j.dense);
+        if (m_stop) return {};
+        if (demo.ok()) {
+            auto kept = std::make_shared<const engine::prune::PrunedModel>(std::move(*demo));
+            j.pruned = *kept;
+            j.plan = kept->plan;
+            j.demo = true;
+            const double rate = live::planRate(kept->plan);
+            std::lock_guard lock(m_mutex);
+            m_demo = kept;
+            QMetaObject::invokeMethod(
+                this, [this, rate] { showRate(rate); }, Qt::QueuedConnection);
+        } else {
+            std::lock_guard lock(m_mutex);
+            m_messages << tr("The retrained demo model could not be loaded (%1); lane B runs "
+                             "patdnn-8 without retraining.")
+                              .arg(errorText(demo.error()));
+        }
+    }
+    Progress dense;
+    dense.active = true;
+    dense.stage = tr("Preparing the dense lane…");
+    setProgress(dense);
+    auto a = j.reference ? j.reference(j.dense, j.threads) : live::denseLane(j.dense, j.threads);
+    if (!a.ok()) return errorText(a.error());
+    if (m_stop) return {};
+
+    // The source first: a missing file or camera is said at once, not after a compile.
+    auto source = live::openSource(j.source);
+    if (!source.ok()) return errorText(source.error());
+    const std::string bundled = j.bundled;
+    const bool pace = j.source.pace;
+    live::FrameGrabber grabber(std::move(*source), [bundled, pace] {
+        auto spec = live::parseSource("vtest.avi", bundled);
+        if (!spec.ok()) return engine::Result<std::unique_ptr<live::FrameSource>>(spec.error());
+        spec->pace = pace;
+        return live::openSource(*spec);
+    });
+
+    Progress compiling;
+    compiling.active = true;
+    compiling.stage = tr("Preparing the pruned model…");
+    setProgress(compiling);
+    const std::shared_ptr<std::atomic<bool>> cancel = newBuildCancel();
+    live::CompiledLaneOptions options = j.laneOptions(cancel.get());
+    options.onProgress = [this](const live::LaneProgress& p) {
+        std::lock_guard lock(m_mutex);
+        m_progress->active = true;
+        m_progress->lane = p;
+    };
+    auto staged = std::make_shared<live::StagedLane>(Job::laneB(shared), options);
+    auto b = staged->start();
+    if (m_stop) return {};  // stopped (or closed) while compiling: not an error
+    if (!b.ok()) return errorText(b.error());
+    auto pipeline =
+        std::make_shared<live::LivePipeline>(j.entry, j.inputShape, std::move(*a), std::move(*b));
+    const QString title = j.laneBTitle();
+    {
+        std::lock_guard lock(m_mutex);
+        m_pipeline = pipeline;
+        if (staged->pending()) {
+            m_progress->standIn = true;
+            m_pending =
+                std::make_unique<Pending>(Pending{staged, cancel, m_rebuildGeneration, title});
+        } else {
+            *m_progress = {};
+        }
+    }
+    staged.reset();  // m_pending holds it while it compiles
+    const QString sourceName = QString::fromStdString(grabber.sourceName());
+    const QString laneB = QString::fromStdString(pipeline->stats().laneB);
+    QMetaObject::invokeMethod(
+        this,
+        [this, sourceName, laneB, title] {
+            setState(State::Running);
+            m_paneB->setTitle(title);
+            showMessage(tr("Running on %1. Lane B: %2").arg(sourceName, laneB));
+        },
+        Qt::QueuedConnection);
+    live::LiveRunOptions run;
+    run.stop = &m_stop;
+    run.onFrame = [this, &pipeline](const live::LiveFrame& f, const live::LiveStats& stats) {
+        auto shown = std::make_unique<Shown>();
+        shown->a = toQImage(f.a.drawn);
+        shown->b = toQImage(f.b.drawn);
+        shown->before = toQImage(f.before);
+        shown->aMs = f.a.ms;
+        shown->bMs = f.b.ms;
+        shown->stats = stats;
+        {
             std::lock_guard lock(m_mutex);
             m_shown = std::move(shown);  // an unshown older frame is simply replaced
             if (m_recorder) {
@@ -534,21 +665,135 @@ void LiveView::start() {
                     m_recorder.reset();
                 }
             }
-            return true;
-        };
-        run.onMessage = [this](const std::string& m) {
-            std::lock_guard lock(m_mutex);
-            m_messages << QString::fromStdString(m);
-        };
-        auto summary = live::runLive(grabber, *pipeline, nullptr, run);
-        grabber.stop();
-        report(summary.ok() ? QString() : errorText(summary.error()));
-    });
+        }
+        takeReadyLaneB(*pipeline);
+        return true;
+    };
+    run.onMessage = [this](const std::string& m) {
+        std::lock_guard lock(m_mutex);
+        m_messages << QString::fromStdString(m);
+    };
+    auto summary = live::runLive(grabber, *pipeline, nullptr, run);
+    grabber.stop();
+    dropPending();  // a compile still running is for a run that is over
+    return summary.ok() ? QString() : errorText(summary.error());
+}
+
+void LiveView::takeReadyLaneB(live::LivePipeline& pipeline) {
+    std::unique_ptr<Pending> done;  // destroyed outside the lock (its build is over)
+    std::lock_guard lock(m_mutex);
+    if (!m_pending) return;
+    std::optional<engine::Result<live::Lane>> ready = m_pending->staged->takeReady();
+    if (!ready) return;
+    done = std::move(m_pending);
+    if (done->generation != m_rebuildGeneration) return;  // the slider moved on: stale
+    *m_progress = {};
+    if (!ready->ok()) {
+        if (ready->error().code != engine::ErrorCode::Cancelled) {
+            m_messages << tr("The fast kernels could not be built (%1); lane B keeps the "
+                             "generic ones.")
+                              .arg(errorText(ready->error()));
+        }
+        return;
+    }
+    m_swapTitle = done->title;
+    m_swapNote =
+        tr("Fast kernels ready: lane B now runs %1")
+            .arg(QString::fromStdString(ready->value().name + " (" + ready->value().detail + ")"));
+    pipeline.replaceLaneB(std::move(ready->value()));
+}
+
+std::shared_ptr<std::atomic<bool>> LiveView::newBuildCancel() {
+    auto cancel = std::make_shared<std::atomic<bool>>(false);
+    std::lock_guard lock(m_mutex);
+    if (m_buildCancel) *m_buildCancel = true;  // superseded
+    m_buildCancel = cancel;
+    return cancel;
+}
+
+void LiveView::cancelBuilds() {
+    std::lock_guard lock(m_mutex);
+    if (m_buildCancel) *m_buildCancel = true;
+    if (m_pending) *m_pending->cancel = true;
+}
+
+void LiveView::dropPending() {
+    std::unique_ptr<Pending> pending;
+    {
+        std::lock_guard lock(m_mutex);
+        pending = std::move(m_pending);
+    }
+    if (!pending) return;
+    *pending->cancel = true;
+    pending.reset();  // waits for the cancelled build: the compilers are killed at once
+}
+
+void LiveView::setProgress(const Progress& progress) {
+    std::lock_guard lock(m_mutex);
+    *m_progress = progress;
+}
+
+void LiveView::showProgress() {
+    Progress p;
+    {
+        std::lock_guard lock(m_mutex);
+        p = *m_progress;
+    }
+    if (!p.active) {
+        m_progressRow->hide();
+        m_progressLabel->clear();
+        return;
+    }
+    const QString model = m_prunedWords.isEmpty() ? tr("the pruned model") : m_prunedWords;
+    QString text = p.stage;
+    if (p.lane && p.lane->step == live::LaneProgress::Step::Measuring) {
+        text = tr("Measuring which layers of %1 run faster pruned on this computer…").arg(model);
+        m_progressBar->setRange(0, 0);  // busy: the measure does not count its steps
+    } else if (p.lane && p.lane->total > 0) {
+        text = tr("Compiling fast kernels for %1: %2 of %3 layers…")
+                   .arg(model)
+                   .arg(p.lane->done)
+                   .arg(p.lane->total);
+        // Busy until the first layer is done: an empty bar reads as a stuck one.
+        m_progressBar->setRange(0, p.lane->done > 0 ? p.lane->total : 0);
+        m_progressBar->setValue(p.lane->done);
+    } else {
+        m_progressBar->setRange(0, 0);
+    }
+    if (p.rebuildRate >= 0)
+        text = tr("Pruning at %1%: %2 The video keeps running.").arg(p.rebuildRate).arg(text);
+    if (p.standIn)
+        text += QLatin1Char(' ') + tr("Until they are ready, lane B runs on the generic sparse "
+                                      "kernels (slower).");
+    m_progressLabel->setText(text);
+    m_progressRow->show();
+}
+
+void LiveView::showRate(double rate) {
+    if (rate < 0) return;
+    const QSignalBlocker block(m_rateSlider);
+    m_rateSlider->setValue(static_cast<int>(std::lround(rate * 100)));
+    m_rateLabel->setText(tr("%1%").arg(m_rateSlider->value()));
+}
+
+QString LiveView::progressText() const {
+    return m_progressRow->isHidden() ? QString() : m_progressLabel->text();
+}
+
+bool LiveView::laneBOnStandIn() const {
+    std::lock_guard lock(m_mutex);
+    return m_pending != nullptr && m_progress->standIn;
+}
+
+int64_t LiveView::recordedFrames() const {
+    std::lock_guard lock(m_mutex);
+    return m_recorder ? m_recorder->frames() : 0;
 }
 
 void LiveView::stop() {
     if (m_state == State::Idle) return;
     m_stop = true;
+    cancelBuilds();  // a compile in progress is killed, not waited for
     m_rateDebounce->stop();
     // The worker ends after its current frame (or compile) and reports through finishRun.
     m_startStop->setEnabled(false);
@@ -577,12 +822,18 @@ void LiveView::finishRun(const QString& error) {
 void LiveView::poll() {
     std::unique_ptr<Shown> shown;
     QStringList messages;
+    QString swapTitle, swapNote;
     {
         std::lock_guard lock(m_mutex);
         shown = std::move(m_shown);
         messages = std::exchange(m_messages, {});
+        if (shown && shown->stats.laneBSwaps > m_swapsSeen) {
+            swapTitle = std::exchange(m_swapTitle, {});
+            swapNote = std::exchange(m_swapNote, {});
+        }
     }
     if (!messages.isEmpty()) showMessage(messages.join(QLatin1Char('\n')));
+    if (m_state != State::Idle) showProgress();
     if (!shown) return;
     const live::LiveStats& s = shown->stats;
     const bool split = !shown->before.isNull();  // image models: before | after
@@ -593,8 +844,14 @@ void LiveView::poll() {
     m_paneA->setTitle(QString::fromStdString(s.laneA));
     m_sparkline->add(shown->aMs, shown->bMs);
     const double speedup = s.speedup();
-    m_speedup->setText(speedup >= 1.0 ? tr("%1x faster").arg(speedup, 0, 'f', 2)
-                                      : tr("%1x (slower)").arg(speedup, 0, 'f', 2));
+    if (laneBOnStandIn()) {
+        // Not the pruned model's speed yet: the generic kernels stand in (the progress line
+        // says so), and a big "slower" would teach the wrong lesson.
+        m_speedup->setText(tr("%1x for now").arg(speedup, 0, 'f', 2));
+    } else {
+        m_speedup->setText(speedup >= 1.0 ? tr("%1x faster").arg(speedup, 0, 'f', 2)
+                                          : tr("%1x (slower)").arg(speedup, 0, 'f', 2));
+    }
     const double frameB = s.b.median + s.overhead.median;
     m_overhead->setText(
         tr("Same frames, same %1 thread(s), lanes one after the other. Overhead (capture, "
@@ -607,8 +864,10 @@ void LiveView::poll() {
             .arg(s.a.count));
     if (s.laneBSwaps > m_swapsSeen) {
         m_swapsSeen = static_cast<int>(s.laneBSwaps);
-        m_paneB->setTitle(tr("Pruned at %1%").arg(m_rateSlider->value()));
-        showMessage(tr("Lane B swapped in: %1").arg(QString::fromStdString(s.laneB)));
+        if (!swapTitle.isEmpty()) m_paneB->setTitle(swapTitle);
+        showMessage(swapNote.isEmpty()
+                        ? tr("Lane B swapped in: %1").arg(QString::fromStdString(s.laneB))
+                        : swapNote);
         emit laneSwapped();
     }
     ++m_framesShown;
@@ -626,26 +885,56 @@ void LiveView::rebuildLaneB() {
     }
     if (!job || !pipeline) return;
     int generation = 0;
+    const std::shared_ptr<std::atomic<bool>> cancel = newBuildCancel();
     {
         std::lock_guard lock(m_mutex);
         generation = ++m_rebuildGeneration;
     }
-    showMessage(tr("Re-pruning at %1% and compiling in the background; the video keeps running…")
-                    .arg(m_rateSlider->value()));
-    // Rebuilds may overlap when the slider moves again; only the newest one swaps its lane in.
+    Progress rebuilding;
+    rebuilding.active = true;
+    rebuilding.stage = tr("re-pruning and compiling in the background.");
+    rebuilding.rebuildRate = m_rateSlider->value();
+    setProgress(rebuilding);
+    showProgress();
+    // Rebuilds may overlap when the slider moves again; only the newest one swaps its lane in
+    // (an older one's compile is cancelled by newBuildCancel). Its generated kernels may take a
+    // while: the generic ones stand in meanwhile, as at the start.
     m_rebuilds.removeIf([](const QFuture<void>& f) { return f.isFinished(); });
     auto shared = std::make_shared<const Job>(std::move(*job));
-    m_rebuilds << QtConcurrent::run([this, shared, pipeline, generation] {
-        const Job& j = *shared;
-        auto b = buildLaneB(j.dense, j.pruned, j.plan, j.rate, j.threads, j.generated, j.measured,
-                            &m_stop);
+    m_rebuilds << QtConcurrent::run([this, shared, pipeline, generation, cancel] {
+        if (*cancel) return;
+        live::CompiledLaneOptions options = shared->laneOptions(cancel.get());
+        const int rate = static_cast<int>(std::lround(shared->rate * 100));
+        options.onProgress = [this, generation, rate](const live::LaneProgress& p) {
+            std::lock_guard lock(m_mutex);
+            if (generation != m_rebuildGeneration) return;
+            m_progress->active = true;
+            m_progress->lane = p;
+            m_progress->rebuildRate = rate;
+        };
+        auto staged = std::make_shared<live::StagedLane>(Job::laneB(shared), options);
+        auto b = staged->start();
+        std::unique_ptr<Pending> replaced;  // destroyed outside the lock
         std::lock_guard lock(m_mutex);
-        if (m_stop) return;  // the demo stopped: nothing to swap into
+        if (m_stop || generation != m_rebuildGeneration) return;  // stopped, or superseded
         if (!b.ok()) {
-            m_messages << tr("Could not rebuild lane B: %1").arg(errorText(b.error()));
+            *m_progress = {};
+            if (b.error().code != engine::ErrorCode::Cancelled)
+                m_messages << tr("Could not rebuild lane B: %1").arg(errorText(b.error()));
             return;
         }
-        if (generation == m_rebuildGeneration) pipeline->replaceLaneB(std::move(*b));
+        const QString title = shared->laneBTitle();
+        m_swapTitle = title;
+        m_swapNote = tr("Lane B swapped in: %1 (%2)")
+                         .arg(QString::fromStdString(b->name), QString::fromStdString(b->detail));
+        pipeline->replaceLaneB(std::move(*b));
+        replaced = std::move(m_pending);
+        if (staged->pending()) {
+            m_progress->standIn = true;
+            m_pending = std::make_unique<Pending>(Pending{staged, cancel, generation, title});
+        } else {
+            *m_progress = {};
+        }
     });
 }
 

@@ -21,10 +21,12 @@
 
 class QComboBox;
 class QLabel;
+class QProgressBar;
 class QPushButton;
 class QSlider;
 class QSpinBox;
 class QTimer;
+class QVBoxLayout;
 
 namespace prunelab::engine::live {
 class LiveRecorder;
@@ -44,6 +46,12 @@ struct LiveSetup {
     // ONNX Runtime as lane A (views do not link the plugins); empty: only PruneLab dense.
     std::function<engine::Result<engine::live::Lane>(const engine::Graph&, int threads)>
         onnxRuntimeLane;
+    // The catalog entry's bundled pruned-and-retrained model on `dense` (plugins::loadDemoModel;
+    // views link no plugins). Lane B runs it when the session has no pruned state and the entry
+    // has a demo; empty, or when it fails: the patdnn-8 preset, not retrained, as the tab says.
+    std::function<engine::Result<engine::prune::PrunedModel>(const engine::CatalogEntry&,
+                                                             const engine::Graph& dense)>
+        demoFor;
 };
 
 class LiveView : public QWidget {
@@ -53,7 +61,9 @@ class LiveView : public QWidget {
     enum class State { Idle, Preparing, Running };
 
     LiveView(ModelSession* session, LiveSetup setup, QWidget* parent = nullptr);
-    ~LiveView() override;  // stops the pipeline and waits for it
+    // Stops the pipeline, cancels lane B's compiles and waits for them (a capture thread
+    // blocked on a device is let go): it returns in well under 2 s.
+    ~LiveView() override;
 
     // "vtest.avi", a file, or "camera:N" (engine::live::parseSource).
     void setSource(const QString& spec);
@@ -71,13 +81,24 @@ class LiveView : public QWidget {
     // Generated (host-compiled) kernels, and the measured decision; both on by default.
     void setGenerated(bool on) { m_generated = on; }
     void setMeasured(bool on) { m_measured = on; }
+    // Where lane B's generated kernels are cached; empty (the default): the user's kernel cache.
+    void setKernelCache(const QString& dir) { m_kernelCache = dir.toStdString(); }
+    // How the progress line names lane B's model: "the pruned model" (empty), or a classroom's
+    // "the small brain".
+    void setPrunedModelWords(const QString& words) { m_prunedWords = words; }
 
     State state() const { return m_state; }
     engine::live::LiveStats stats() const;
     int framesShown() const { return m_framesShown; }
     int laneSwaps() const { return m_swapsSeen; }
     bool isRecording() const;
+    int64_t recordedFrames() const;  // in the clip being recorded (0 when none)
     QString message() const;
+    // The progress line of a wait (loading, compiling lane B's kernels, measuring); empty when
+    // nothing is being waited for.
+    QString progressText() const;
+    // Lane B runs on the generic sparse kernels while its generated ones compile.
+    bool laneBOnStandIn() const;
     LivePane* paneA() const { return m_paneA; }
     LivePane* paneB() const { return m_paneB; }
     LatencySparkline* sparkline() const { return m_sparkline; }
@@ -98,22 +119,37 @@ class LiveView : public QWidget {
     void failed(const QString& message);
 
   private:
-    struct Shown;  // the newest frame, converted for painting, waiting for the timer
-    struct Job;    // what the worker needs, copied from the session on the UI thread
+    struct Shown;     // the newest frame, converted for painting, waiting for the timer
+    struct Job;       // what the worker needs, copied from the session on the UI thread
+    struct Progress;  // what is being waited for, set by any thread, shown by poll()
+    struct Pending;   // lane B's generated kernels compiling while a stand-in runs
 
     void buildUi();
+    void buildProgressRow(QVBoxLayout* layout);
     void setState(State state);
     void showMessage(const QString& text);
     void poll();
     void rebuildLaneB();
     void finishRun(const QString& error);
     std::optional<Job> makeJob(QString* why) const;
+    QString runJob(const std::shared_ptr<Job>& job);  // the worker; the error, or empty
+    // Lane B's swap when a pending build is done (the pipeline's thread, after each frame).
+    void takeReadyLaneB(engine::live::LivePipeline& pipeline);
+    // A new lane B build: cancels the previous one (superseded) and returns its own flag.
+    std::shared_ptr<std::atomic<bool>> newBuildCancel();
+    void cancelBuilds();
+    void dropPending();
+    void setProgress(const Progress& progress);  // any thread
+    void showProgress();                         // UI thread
+    void showRate(double rate);                  // the slider at `rate` (0..1), without a rebuild
     void onRecordClicked();
 
     ModelSession* m_session;
     LiveSetup m_setup;
     State m_state = State::Idle;
     bool m_generated = true, m_measured = true;
+    std::string m_kernelCache;
+    QString m_prunedWords;
     double m_rate = -1;  // -1: the plan's own
     int m_framesShown = 0, m_swapsSeen = 0;
 
@@ -127,6 +163,12 @@ class LiveView : public QWidget {
     QStringList m_messages;
     QList<QFuture<void>> m_rebuilds;  // lane B rebuilds in flight (UI thread only)
     int m_rebuildGeneration = 0;
+    std::shared_ptr<std::atomic<bool>> m_buildCancel;  // the newest lane B build's
+    std::unique_ptr<Pending> m_pending;
+    std::unique_ptr<Progress> m_progress;
+    QString m_swapTitle, m_swapNote;  // for lane B's next swap: its pane's title and a message
+    // The bundled demo model, loaded once per opened model (the slider's rebuilds reuse it).
+    std::shared_ptr<const engine::prune::PrunedModel> m_demo;
 
     QComboBox* m_sourceBox;
     QComboBox* m_target;
@@ -143,6 +185,9 @@ class LiveView : public QWidget {
     QLabel* m_speedup;
     QLabel* m_overhead;
     QLabel* m_status;
+    QWidget* m_progressRow;
+    QLabel* m_progressLabel;
+    QProgressBar* m_progressBar;
     LatencySparkline* m_sparkline;
     QTimer* m_poll;
     QTimer* m_rateDebounce;
