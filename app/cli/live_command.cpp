@@ -3,12 +3,16 @@
 // compiled pruned one, the same frames and threads for both, and the numbers a class would see.
 #include "app/cli/live_command.h"
 
+#include <unistd.h>
+
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 
 #include "app/cli/model_loader.h"
 #include "engine/live/live_recorder.h"
 #include "engine/prune/plan.h"
+#include "plugins/model-files/demo_models.h"
 #include "plugins/refrt/ort_lane.h"
 
 namespace prunelab::cli {
@@ -24,11 +28,59 @@ bool isPreset(const std::string& name) {
     return false;
 }
 
+// Without --pruned: the catalog's bundled pruned-and-retrained demo when the model has one,
+// else patdnn-8 on the dense weights (not retrained), saying which.
+Result<live::Lane> defaultPrunedLane(const CatalogEntry& entry, const LoadedModel& dense,
+                                     const live::CompiledLaneOptions& options) {
+    if (entry.demo) {
+        auto demo = plugins::loadDemoModel(entry, dense.graph);
+        if (demo.ok()) {
+            std::printf("  pruned model: the bundled demo, pruned and retrained (%s)\n",
+                        entry.demo->words.c_str());
+            std::fflush(stdout);
+            return live::compiledLane(*demo, options);
+        }
+        std::printf("  ! the bundled demo could not be loaded: %s\n",
+                    demo.error().toString().c_str());
+    }
+    std::printf("  pruned model: patdnn-8 on the dense weights, not retrained (%s)\n",
+                entry.demo ? "its demo failed" : "no bundled demo for this model");
+    std::fflush(stdout);
+    PL_TRY_ASSIGN(prune::PruningPlan plan, prune::presetPlan("patdnn-8"));
+    auto pruned = prune::applyPlan(dense.graph, plan);
+    if (!pruned.ok()) return pruned.error().within(dense.path);
+    return live::compiledLane(*pruned, options);
+}
+
+// Lane B's compile, as it goes: one line a terminal rewrites, or in a log a line every few
+// seconds, so a first compile (about a minute for Real-ESRGAN on 2 cores) is never silent.
+std::function<void(const live::LaneProgress&)> progressPrinter() {
+    using Clock = std::chrono::steady_clock;
+    const bool terminal = ::isatty(::fileno(stdout)) != 0;
+    auto last = std::make_shared<Clock::time_point>();
+    return [terminal, last](const live::LaneProgress& p) {
+        if (p.step == live::LaneProgress::Step::Measuring) {
+            std::printf("  measuring which layers run faster sparse on this computer...\n");
+        } else if (p.total > 0) {
+            const bool end = p.done == p.total;
+            const auto now = Clock::now();
+            if (!terminal && !end && p.done > 0 && now - *last < std::chrono::seconds(3)) return;
+            *last = now;
+            // Done counts failures too (a compile that timed out); the built count is exact.
+            std::printf(
+                "%s  compiling generated kernels: %d of %d layers done (%d compiled here)%s",
+                terminal ? "\r" : "", p.done, p.total, p.built, !terminal || end ? "\n" : "");
+        }
+        std::fflush(stdout);
+    };
+}
+
 // The pruned lane from a preset, a plan file (applied to the dense model here) or a pruned
-// model file bound to the dense model's size.
-Result<live::Lane> prunedLane(const LiveRequest& request, const LoadedModel& dense,
-                              const live::CompiledLaneOptions& options) {
+// model file bound to the dense model's size; the default when none is given.
+Result<live::Lane> prunedLane(const LiveRequest& request, const CatalogEntry& entry,
+                              const LoadedModel& dense, const live::CompiledLaneOptions& options) {
     const std::string& what = request.pruned;
+    if (what.empty()) return defaultPrunedLane(entry, dense, options);
     if (isPreset(what) || std::filesystem::path(what).extension() == ".json") {
         PL_TRY_ASSIGN(prune::PruningPlan plan,
                       isPreset(what) ? prune::presetPlan(what) : prune::loadPlanFile(what));
@@ -122,12 +174,15 @@ int cmdLive(const LiveRequest& request) {
     options.threads = request.threads;
     options.generate = !request.generic;
     options.measure = !request.noMeasure;
+    options.onProgress = progressPrinter();
     std::printf(
         "  compiling the pruned model (generated kernels are cached after the first "
         "time)...\n");
     std::fflush(stdout);
-    auto laneB = prunedLane(request, *dense, options);
-    if (!laneB.ok()) return fail(laneB.error().within(request.pruned));
+    auto laneB = prunedLane(request, **entry, *dense, options);
+    if (!laneB.ok()) {
+        return fail(request.pruned.empty() ? laneB.error() : laneB.error().within(request.pruned));
+    }
     std::printf("  lane A: %s (%s)\n  lane B: %s (%s)\n", laneA->name.c_str(),
                 laneA->detail.c_str(), laneB->name.c_str(), laneB->detail.c_str());
 

@@ -9,7 +9,9 @@ namespace prunelab::cli {
 
 struct LiveRequest {
     ModelRequest model;  // the dense model (a catalog id, or a file with --as)
-    std::string pruned;  // a preset name, a plan .json, or a pruned .plab / .onnx
+    // A preset name, a plan .json, or a pruned .plab / .onnx; empty: the catalog's bundled
+    // pruned-and-retrained demo, else patdnn-8 (not retrained).
+    std::string pruned;
     std::string source = "vtest.avi";
     std::string cameraSize;  // WxH a camera captures at; empty: its own
     int frames = 60;

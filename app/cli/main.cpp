@@ -350,8 +350,8 @@ int main(int argc, char** argv) {
     addModel(liveCmd);
     liveCmd
         ->add_option("--pruned", live.pruned,
-                     "a preset (patdnn-8, ...), a plan .json, or a pruned .plab / .onnx")
-        ->required();
+                     "a preset (patdnn-8, ...), a plan .json, or a pruned .plab / .onnx "
+                     "(default: the model's bundled pruned-and-retrained demo, else patdnn-8)");
     liveCmd->add_option("--source", live.source,
                         "vtest.avi (the bundled video, default), a video or picture file, or a "
                         "camera: camera:N, /dev/videoN");

@@ -465,6 +465,20 @@ TEST(CliLive, BadSourcesPlansAndModelsAreExplained) {
     EXPECT_NE(r.output.find("/dev/video63"), std::string::npos) << r.output;
 }
 
+// Without --pruned, lane B is the model's bundled pruned-and-retrained demo, or patdnn-8 with a
+// word that it is not retrained; either way the output says which.
+TEST(CliLive, WithoutPrunedLaneBIsTheDemoOrSaysItIsNotRetrained) {
+    CommandResult r = runCli("live face-back --frames 2 --generic --no-measure");
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+    const bool demo =
+        r.output.find("pruned model: the bundled demo, pruned and retrained") != std::string::npos;
+    const bool preset = r.output.find(
+                            "pruned model: patdnn-8 on the dense weights, not "
+                            "retrained") != std::string::npos;
+    EXPECT_TRUE(demo != preset) << r.output;
+    EXPECT_NE(r.output.find("lane B: PruneLab compiled"), std::string::npos) << r.output;
+}
+
 }  // namespace catalog_cli
 
 }  // namespace
