@@ -203,6 +203,13 @@ int cmdAdmm(const TrainRequest& r) {
     auto test = openTest(r, picture);
     if (!test.ok()) return fail(test.error());
     if ((*data)->classNames().empty()) ro.distill = true;  // no labels: distil the dense model
+    // A face detector's score outputs ([1, anchors, 1]) are logits.
+    if (model->entry && model->entry->task == Task::FaceDetection) {
+        for (ValueId id : model->graph.outputs) {
+            const Shape& shape = model->graph.value(id).shape;
+            ro.logitOutputs.push_back(!shape.empty() && shape.back() == 1);
+        }
+    }
     if (!r.init.empty()) {
         // At its own size: its weights go onto the model whatever size either was bound to.
         auto start = plugins::loadModelFile(r.init, 0, 0, !request.keepBatchNorm);

@@ -61,7 +61,7 @@ Result<Batch> makeBatch(const Dataset& data, const std::vector<uint32_t>& order,
 // Labelled: cross-entropy on output 0. Distillation: KL to the teacher's class distribution for
 // a classifier ([N, K] output), else the mean squared error summed over every output.
 torch::Tensor lossFor(const std::vector<torch::Tensor>& out, const Batch& batch,
-                      const std::vector<torch::Tensor>* teacher) {
+                      const std::vector<torch::Tensor>* teacher, const std::vector<bool>& logits) {
     if (!teacher) return torch::nn::functional::cross_entropy(out[0], batch.labels);
     if (out.size() == 1 && out[0].dim() == 2) {
         return torch::nn::functional::kl_div(
@@ -71,11 +71,33 @@ torch::Tensor lossFor(const std::vector<torch::Tensor>& out, const Batch& batch,
     if (out.size() == 1) return torch::mse_loss(out[0], (*teacher)[0]);
     // Several outputs (a detector's boxes in pixels and its scores as logits): each one's error
     // relative to the teacher's spread, or the largest numbers would be all that is learned
-    // (BlazeFace distilled on plain MSE kept its boxes and lost every face score).
+    // (BlazeFace distilled on plain MSE kept its boxes and lost every face score). Scores are
+    // distilled as probabilities (binary cross-entropy with the teacher's as soft labels): as
+    // logits, matching -266 against -46 on empty background outweighed the few anchors above 0
+    // that are the faces.
     torch::Tensor loss = torch::zeros({});
     for (size_t i = 0; i < out.size(); ++i) {
         const torch::Tensor& t = (*teacher)[i];
-        loss = loss + torch::mse_loss(out[i], t) / (t.var(/*unbiased=*/false) + 1e-6);
+        if (i < logits.size() && logits[i]) {
+            // Soft-label binary cross-entropy (minus the teacher's own entropy, so 0 is a match),
+            // each anchor weighted by 1 + N p_teacher: a face is one anchor of hundreds, and
+            // unweighted the empty background's small errors outweighed it (the pruned
+            // BlazeFace kept the face's anchor as its best but below the threshold).
+            const torch::Tensor p = torch::sigmoid(t);
+            const torch::Tensor bce =
+                torch::nn::functional::binary_cross_entropy_with_logits(
+                    out[i], p,
+                    torch::nn::functional::BinaryCrossEntropyWithLogitsFuncOptions().reduction(
+                        torch::kNone)) -
+                torch::nn::functional::binary_cross_entropy_with_logits(
+                    t, p,
+                    torch::nn::functional::BinaryCrossEntropyWithLogitsFuncOptions().reduction(
+                        torch::kNone));
+            const torch::Tensor w = 1 + static_cast<double>(t.numel()) * p;
+            loss = loss + (w * bce).sum() / w.sum();
+        } else {
+            loss = loss + torch::mse_loss(out[i], t) / (t.var(/*unbiased=*/false) + 1e-6);
+        }
     }
     return loss;
 }
@@ -372,6 +394,7 @@ struct Session {
     std::shared_ptr<IrModule> teacher;  // distillation and PSNR: the dense model, frozen
     std::unique_ptr<torch::optim::Adam> optimizer;
     int64_t stepsPerEpoch = 0;
+    std::vector<bool> logits;  // distillation: outputs that are yes/no logits
 };
 
 Result<double> metricOf(Session& s) {
@@ -481,7 +504,7 @@ Result<TrainResult> runLoop(Session& s, RunState& st, const Hooks& h,
                 teacherOut = s.teacher->forward({batch.inputs});
             }
             std::vector<torch::Tensor> out = s.student->forward({batch.inputs});
-            torch::Tensor loss = lossFor(out, batch, s.teacher ? &teacherOut : nullptr);
+            torch::Tensor loss = lossFor(out, batch, s.teacher ? &teacherOut : nullptr, s.logits);
             torch::Tensor total = loss;
             if (h.penalty) {
                 torch::Tensor p = h.penalty(st);
@@ -636,6 +659,7 @@ Result<TrainResult> retrain(const Graph& denseIn, const prune::PruningPlan& plan
     }
     const Graph& student = ro.start ? started : dense;
     Session s{data, options, nullptr, nullptr, nullptr};
+    s.logits = ro.logitOutputs;
     const bool needTeacher = ro.distill;
     PL_TRY(setUp(s, student, ro.distill, needTeacher ? &dense : nullptr));
     IrModule& m = *s.student;

@@ -104,6 +104,9 @@ struct RetrainOptions {
     int gradualSteps = 10;
     // Label-free: the dense model's outputs are the targets (the data's labels are ignored).
     bool distill = false;
+    // Distilling: which outputs (in graph order) are logits of independent yes/no scores, such
+    // as a detector's; they are matched as probabilities, the rest by mean squared error.
+    std::vector<bool> logitOutputs;
     // Start from these weights instead of the dense model's (an earlier retraining under the
     // same plan, at any input size: prune::transplantWeights); the dense model stays the
     // teacher. InvalidArgument when it is not the same model.
