@@ -36,3 +36,7 @@ target_sources(prunelab_views PRIVATE
 target_sources(prunelab_views PRIVATE
   start/start_page.h
   start/start_page.cpp)
+# Classroom (K-12) mode (issue 16): the slider, speed meter and thumbnail around its own LiveView.
+target_sources(prunelab_views PRIVATE
+  classroom/classroom_view.h
+  classroom/classroom_view.cpp)

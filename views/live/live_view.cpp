@@ -989,4 +989,44 @@ void LiveView::toggleFullScreen() {
                                                                   : tr("Full Screen"));
 }
 
+void LiveView::setClassroomPresentation(const QString& titleA, const QString& titleB) {
+    const bool on = !titleA.isEmpty();
+    m_classroomTitleA = titleA;
+    m_classroomTitleB = on && titleB.isEmpty() ? titleA : titleB;
+    if (on && m_classroomHidden.isEmpty()) {
+        // Every child but the panes and what holds them, so controls added later hide too.
+        for (QWidget* w : findChildren<QWidget*>(Qt::FindDirectChildrenOnly)) {
+            if (w->isHidden() || w == m_paneA || w == m_paneB || w->isAncestorOf(m_paneA) ||
+                w->isAncestorOf(m_paneB))
+                continue;
+            w->hide();
+            m_classroomHidden << w;
+        }
+    } else if (!on) {
+        for (QWidget* w : std::exchange(m_classroomHidden, {})) w->show();
+        m_paneA->setTitle(tr("Dense"));
+        m_paneB->setTitle(tr("Pruned"));
+    }
+    // The tab sets its researcher titles and numbers as frames come; the words follow each time.
+    if (on && !m_classroomHooked) {
+        m_classroomHooked = true;
+        connect(this, &LiveView::frameShown, this, &LiveView::applyClassroomWords);
+        connect(this, &LiveView::stateChanged, this, &LiveView::applyClassroomWords);
+        connect(this, &LiveView::laneSwapped, this, &LiveView::applyClassroomWords);
+    }
+    applyClassroomWords();
+}
+
+void LiveView::applyClassroomWords() {
+    if (!isClassroomPresentation()) return;
+    m_paneA->setTitle(m_classroomTitleA);
+    m_paneB->setTitle(m_classroomTitleB);
+    const live::LiveStats s = stats();
+    auto words = [this](const live::LatencySummary& lane) {
+        return lane.count == 0 ? QString() : tr("%1 pictures a second").arg(lane.fps(), 0, 'f', 1);
+    };
+    m_paneA->setNumbers(words(s.a));
+    m_paneB->setNumbers(words(s.b));
+}
+
 }  // namespace prunelab::views

@@ -191,6 +191,19 @@ class LiveView : public QWidget {
     LatencySparkline* m_sparkline;
     QTimer* m_poll;
     QTimer* m_rateDebounce;
+
+  public:
+    // Classroom mode (views/classroom): only the two pictures, titled `titleA` (dense) and
+    // `titleB` (pruned), with their pictures a second in words; every control, number and
+    // message of the researcher's tab is hidden. Empty titles: the researcher's tab again.
+    void setClassroomPresentation(const QString& titleA, const QString& titleB);
+    bool isClassroomPresentation() const { return !m_classroomTitleA.isEmpty(); }
+
+  private:
+    void applyClassroomWords();
+    QString m_classroomTitleA, m_classroomTitleB;
+    QList<QWidget*> m_classroomHidden;  // what the presentation hid (children), to show again
+    bool m_classroomHooked = false;
 };
 
 }  // namespace prunelab::views
