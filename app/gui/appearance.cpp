@@ -14,6 +14,7 @@ namespace {
 
 const char* const kDarkKey = "appearance/dark";
 const char* const kProjectorKey = "appearance/projector";
+const char* const kClassroomKey = "classroom/on";
 // The font the application started with, kept on the application so that projector mode scales
 // it rather than compounding on every toggle.
 const char* const kBaseFontProperty = "prunelabBaseFont";
@@ -80,6 +81,14 @@ void applyAppearance(const Appearance& appearance) {
     QApplication::setFont(font);
     app->setProperty(kAppliedDarkProperty, appearance.dark);
     app->setProperty(kAppliedProjectorProperty, appearance.projector);
+}
+
+bool loadClassroomMode() {
+    return QSettings().value(kClassroomKey, false).toBool();
+}
+
+void saveClassroomMode(bool on) {
+    QSettings().setValue(kClassroomKey, on);
 }
 
 Appearance currentAppearance() {

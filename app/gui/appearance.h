@@ -19,4 +19,9 @@ void applyAppearance(const Appearance& appearance);
 // What applyAppearance last applied (the defaults before it ran).
 Appearance currentAppearance();
 
+// Classroom mode (MainWindow::setClassroomMode), remembered apart from the look: a person's
+// next session starts in it until a teacher leaves it.
+bool loadClassroomMode();
+void saveClassroomMode(bool on);
+
 }  // namespace prunelab::gui

@@ -27,6 +27,7 @@
 #include "engine/io/image.h"
 #include "engine/prune/plan.h"
 #include "engine/train/blas_env.h"
+#include "views/classroom/classroom_view.h"
 #include "views/common/engine_text.h"
 #include "views/live/live_view.h"
 #include "views/session/experiment.h"
@@ -192,7 +193,8 @@ struct RetrainStart {
 // Starts the Retrain tab's run when --retrain gave data, and the Live tab with --live; a
 // refusal is an error like any other.
 void startRetrain(gui::MainWindow& window, const RetrainStart& retrain) {
-    if (retrain.liveFrames > 0) window.liveView()->start();
+    // The classroom page starts its own demo once the model is in.
+    if (retrain.liveFrames > 0 && !window.classroomMode()) window.liveView()->start();
     if (retrain.data.isEmpty()) return;
     views::RetrainPanel* panel = window.retrainPanel();
     panel->setData(retrain.data);
@@ -244,7 +246,14 @@ void captureWhenReady(gui::MainWindow& window, const QString& out, const QString
     QObject::connect(poll, &QTimer::timeout, w, [=] {
         if (session->isBusy() || tabs->isBusy()) return;
         if (w->retrainPanel()->state() != views::RetrainPanel::State::Idle) return;
-        if (w->liveView()->framesShown() < retrain.liveFrames) return;
+        if (views::ClassroomView* room = w->classroomMode() ? w->classroomView() : nullptr) {
+            // The classroom's own demo, its speed meter and its picture of what was removed.
+            if (room->steadyFrames() < std::max(1, retrain.liveFrames) ||
+                room->thumbnailsMade() < 1 || room->speedMeter()->speedup() <= 0)
+                return;
+        } else if (w->liveView()->framesShown() < retrain.liveFrames) {
+            return;
+        }
         if (viewName == QStringLiteral("speed") && tabs->compiled() && !*measured) {
             *measured = true;
             tabs->measure(2);  // few runs: a picture of the view, not a benchmark
@@ -268,8 +277,10 @@ void captureWhenReady(gui::MainWindow& window, const QString& out, const QString
     };
     QObject::connect(session, &views::ModelSession::failed, &window,
                      [] { QApplication::exit(1); });  // the window printed the message
-    QObject::connect(window.liveView(), &views::LiveView::failed, &window,
-                     [](const QString& message) { QApplication::exit(die(message)); });
+    for (views::LiveView* live : {window.liveView(), window.classroomView()->liveView()}) {
+        QObject::connect(live, &views::LiveView::failed, &window,
+                         [](const QString& message) { QApplication::exit(die(message)); });
+    }
     QObject::connect(window.retrainPanel(), &views::RetrainPanel::finished, &window,
                      [](bool ok, const QString& message) {
                          if (!ok) QApplication::exit(die(message));
@@ -344,14 +355,24 @@ int main(int argc, char** argv) {
                        "dense and the pruned model). With --screenshot, the picture is taken "
                        "after N frames."),
         QStringLiteral("N"), QStringLiteral("0"));
+    const QCommandLineOption classroomOption(
+        QStringLiteral("classroom"),
+        QStringLiteral(
+            "Classroom (K-12) mode: one big slider, the speed and the two brains, large; "
+            "with no model, the zoom-x2 demo. With --screenshot, the picture waits for "
+            "the demo's frames (--live N) and its picture of what was removed."));
     parser.addOptions({planOption, presetOption, viewOption, shotOption, sizeOption, layerOption,
-                       darkOption, projectorOption, retrainOption, retrainStepsOption, liveOption});
+                       darkOption, projectorOption, retrainOption, retrainStepsOption, liveOption,
+                       classroomOption});
     parser.process(app);
 
     const QStringList args = parser.positionalArguments();
     if (args.size() > 1) return die(QStringLiteral("one model at a time; got %1").arg(args.size()));
     const QString model = args.isEmpty() ? QString() : args.front();
     const bool screenshot = parser.isSet(shotOption);
+    // Remembered from a person's last session; a screenshot only when asked.
+    const bool classroom =
+        parser.isSet(classroomOption) || (!screenshot && gui::loadClassroomMode());
 
     std::vector<engine::prune::PruningPlan> plans;
     if (parser.isSet(planOption) && parser.isSet(presetOption))
@@ -393,7 +414,7 @@ int main(int argc, char** argv) {
             return die(QStringLiteral("--layer must be a layer index, 0 or more"));
     }
     // Without a model the window shows the start page: there is nothing to prune, show or run.
-    if (model.isEmpty() &&
+    if (model.isEmpty() && !classroom &&
         (!plans.empty() || parser.isSet(viewOption) || parser.isSet(layerOption) ||
          parser.isSet(liveOption) || !retrain.data.isEmpty())) {
         return die(
@@ -414,7 +435,7 @@ int main(int argc, char** argv) {
         return die(QStringLiteral("no view named '%1' (views: %2)")
                        .arg(view, window.viewNames().join(QStringLiteral(", "))));
     }
-    if (screenshot && model.isEmpty()) {
+    if (screenshot && model.isEmpty() && !classroom) {
         QTimer::singleShot(0, &window, [w = &window, out = parser.value(shotOption), size] {
             captureNow(w, out, QString(), size);
         });
@@ -436,6 +457,8 @@ int main(int argc, char** argv) {
         window.offerRecovery();
     }
     if (!model.isEmpty()) window.openModel(model);
+    // After the model began to open: the mode opens its zoom-x2 demo only when none is coming.
+    if (classroom) window.setClassroomMode(true);
     QuitWhenDestroyedOutside destroyedOutside(&window);
     app.installNativeEventFilter(&destroyedOutside);
     return QApplication::exec();

@@ -4,6 +4,7 @@
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QDialog>
 #include <QDockWidget>
 #include <QDragEnterEvent>
 #include <QDropEvent>
@@ -41,6 +42,7 @@
 #include "app/gui/shortcuts_dialog.h"
 #include "plugins/model-files/demo_models.h"
 #include "plugins/refrt/ort_lane.h"
+#include "views/classroom/classroom_view.h"
 #include "views/common/engine_text.h"
 #include "views/live/live_view.h"
 #include "views/model/layer_table_model.h"
@@ -108,7 +110,6 @@ class TableFitter : public QObject {
   private:
     QTableView* m_table;
 };
-
 
 // The platform's key for a standard action, or `fallback` where the platform has none (the
 // generic Linux theme binds no Preferences key, for one).
@@ -209,6 +210,7 @@ MainWindow::MainWindow(bool interactive, QWidget* parent)
     m_pruneDock = dock;
     m_liveDefaultSource = m_liveView->source();
     buildStartPage();
+    buildClassroomPage(QString::fromStdString(video));
 
     connect(m_table->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
             [this](const QModelIndex& current) {
@@ -387,6 +389,12 @@ void MainWindow::buildMenus() {
     m_projectorAction = view->addAction(tr("&Projector Mode (Larger Text)"));
     m_projectorAction->setCheckable(true);
     m_projectorAction->setShortcut(QKeySequence(tr("F11")));
+    m_classroomAction = view->addAction(tr("&Classroom Mode"));
+    m_classroomAction->setCheckable(true);
+    m_classroomAction->setShortcut(classroomKeys());
+    // On the window too: the mode hides the menu bar, and the keys of its actions with it.
+    addAction(m_classroomAction);
+    connect(m_classroomAction, &QAction::toggled, this, &MainWindow::setClassroomMode);
     auto apply = [this] {
         WorkbenchSettings s = m_settings;
         s.appearance.dark = m_darkAction->isChecked();
@@ -473,6 +481,12 @@ void MainWindow::addPage(Page page, QWidget* widget) {
 void MainWindow::showPage(Page page) {
     QWidget* widget = m_pageWidgets.value(page, nullptr);
     if (!widget) return;
+    // The classroom keeps the screen until the teacher leaves it; a page asked for meanwhile
+    // (opening a model asks for the workbench) is shown then.
+    if (m_classroom && page != Page::Classroom) {
+        m_pageAfterClassroom = page;
+        return;
+    }
     const bool changed = m_pages->currentWidget() != widget;
     m_pages->setCurrentWidget(widget);
     // The Prune dock acts on the workbench's model; beside the cards it is clutter.
@@ -601,6 +615,7 @@ void MainWindow::continueDemo() {
 void MainWindow::startDemoLive() {
     m_demoStep = DemoStep::None;
     showPage(Page::Workbench);
+    if (m_classroom) return;  // the classroom page runs the demo itself, once the model is in
     m_tabs->setCurrentWidget(m_liveView);
     QString source = m_liveDefaultSource;
     // The bundled video has no text in it: without a camera, a text finder reads its own photo.
@@ -623,6 +638,54 @@ void MainWindow::startDemoLive() {
                         disconnect(*once);
                         m_liveView->start();
                     });
+}
+
+// ---- Classroom mode ----
+
+QKeySequence MainWindow::classroomKeys() {
+    return QKeySequence(tr("Ctrl+Shift+Q"));
+}
+
+void MainWindow::buildClassroomPage(const QString& bundledVideo) {
+    // Lane A is PruneLab's dense runtime there: the mode offers no researcher's choices.
+    views::LiveSetup live;
+    live.entryFor = catalogEntryFor;
+    live.bundledVideo = bundledVideo;
+    live.demoFor = plugins::loadDemoModel;
+    m_classroomView = new views::ClassroomView(m_session, std::move(live), m_pages);
+    m_classroomView->setExitKeys(classroomKeys().toString(QKeySequence::NativeText));
+    addPage(Page::Classroom, m_classroomView);
+}
+
+void MainWindow::setClassroomMode(bool on) {
+    if (on == m_classroom) return;
+    {
+        const QSignalBlocker block(m_classroomAction);
+        m_classroomAction->setChecked(on);
+    }
+    if (on) {
+        m_pageAfterClassroom = page();
+        // An open dialog would stay over the classroom: Settings can clear the recent files.
+        for (QDialog* dialog : findChildren<QDialog*>()) dialog->close();
+        m_liveView->stop();  // one demo at a time: the page runs its own
+        showPage(Page::Classroom);
+        m_classroom = true;
+        // A hidden, disabled menu bar takes its actions' keys (open, save, export) with it.
+        menuBar()->hide();
+        menuBar()->setEnabled(false);
+        statusBar()->hide();
+        m_classroomView->setActive(true);
+        if (!m_session->hasModel() && !m_session->isBusy()) openDemo(QStringLiteral("zoom-x2"));
+    } else {
+        m_classroom = false;
+        m_classroomView->setActive(false);
+        menuBar()->setEnabled(true);
+        menuBar()->show();
+        statusBar()->show();
+        showPage(m_pageAfterClassroom == Page::Classroom ? Page::Workbench : m_pageAfterClassroom);
+    }
+    // Screenshots and tests must not change what a person's next session starts in.
+    if (m_interactive) saveClassroomMode(on);
 }
 
 MainWindow::UnsavedChoice MainWindow::askUnsaved(const QString& question) {
@@ -692,6 +755,13 @@ void MainWindow::restoreRecovery() {
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
+    if (m_classroom && m_project->isDirty()) {
+        // A child may be the one closing: nothing is asked (Save could overwrite a file), the
+        // work goes to the recovery file, and with no clean exit recorded it is offered back.
+        m_project->flushAutosave(true);
+        event->accept();
+        return;
+    }
     // Saved, or discarded from the project file but flushed to the recovery file: a pending
     // autosave never dies with the window.
     if (!confirmUnsaved(tr("Save the changes to this session before closing?"))) {
@@ -836,6 +906,7 @@ void MainWindow::updateSummary() {
 }
 
 void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
+    if (m_classroom) return;  // a file dropped in the classroom would replace the work
     const QList<QUrl> urls = event->mimeData()->urls();
     if (urls.size() == 1 && urls.front().isLocalFile()) event->acceptProposedAction();
 }

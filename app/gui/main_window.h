@@ -6,6 +6,7 @@
 #pragma once
 
 #include <QDateTime>
+#include <QKeySequence>
 #include <QMainWindow>
 #include <QMap>
 #include <functional>
@@ -21,6 +22,7 @@ class PrunePanel;
 class LiveView;
 class RetrainPanel;
 class StartPage;
+class ClassroomView;
 }  // namespace prunelab::views
 
 class QAction;
@@ -61,10 +63,20 @@ class MainWindow : public QMainWindow {
     // analysis tabs, the Prune dock). Opening any model switches to the workbench. To add a
     // page: an enumerator here, then in the constructor `addPage(Page::X, widget)`; showPage
     // shows the Prune dock on the workbench only.
-    enum class Page { Start, Workbench };
+    enum class Page { Start, Workbench, Classroom };
     void showPage(Page page);
     Page page() const;
     views::StartPage* startPage() const { return m_startPage; }
+    // Classroom (K-12) mode (View > Classroom Mode, prunelab --classroom, remembered for the
+    // next session when interactive): the classroom page alone, large, with no menu bar, dock or
+    // status bar, so nothing a child does opens, saves or records a file. It stops the Live tab
+    // (the page runs its own demo), opens the zoom-x2 demo when no model is open or opening,
+    // and stays on screen until classroomKeys() (named on the page) leaves it. Closing the
+    // window in the mode asks nothing and keeps unsaved work in the recovery file.
+    void setClassroomMode(bool on);
+    bool classroomMode() const { return m_classroom; }
+    views::ClassroomView* classroomView() const { return m_classroomView; }
+    static QKeySequence classroomKeys();
     // The start page's demos: opens catalog model `catalogId` with no dialog, adopts its bundled
     // pruned-and-retrained model when it has one (plugins/model-files/demo_models.h), then shows
     // the Live tab and starts it (a camera when there is one, else the bundled video; for the
@@ -142,6 +154,7 @@ class MainWindow : public QMainWindow {
     // The demo's next step once its model is in: adopt the bundled retrained model, or start.
     void continueDemo();
     void startDemoLive();
+    void buildClassroomPage(const QString& bundledVideo);
     void chooseCatalogModel();
     void chooseProjectToOpen();
     void saveProject(bool askPath);
@@ -174,6 +187,10 @@ class MainWindow : public QMainWindow {
     QString m_demo;
     enum class DemoStep { None, Loading, Adopting } m_demoStep = DemoStep::None;
     QString m_liveDefaultSource;  // what the Live tab chose at start: a camera, else the video
+    views::ClassroomView* m_classroomView = nullptr;
+    QAction* m_classroomAction = nullptr;
+    bool m_classroom = false;
+    Page m_pageAfterClassroom = Page::Workbench;  // what leaving the mode shows
     UnsavedPrompt m_unsavedPrompt;
     QWidget* m_recoveryBar = nullptr;
     SettingsDialog* m_settingsDialog = nullptr;
