@@ -194,9 +194,9 @@ int cmdAdmm(const TrainRequest& r) {
     request.keepBatchNorm = true;
     auto model = loadModel(request);
     if (!model.ok()) return fail(model.error());
-    PictureOptions picture = pictureOptionsFor(model->graph);
-    // A catalog model's pictures are normalised as it was trained (BlazeFace: [-1, 1]).
-    if (model->entry) picture.norm = model->entry->pre.norm;
+    // A catalog model's pictures are prepared as it was trained (BlazeFace: [-1, 1], letterboxed).
+    PictureOptions picture = model->entry ? pictureOptionsFor(model->graph, *model->entry)
+                                          : pictureOptionsFor(model->graph);
     auto data = openDataset(r.data, picture, r.limit);
     if (!data.ok()) return fail(data.error());
     if (Status st = checkInputShape(model->graph, **data); !st.ok()) return fail(st.error());
@@ -246,8 +246,8 @@ int cmdAdmm(const TrainRequest& r) {
 int cmdEval(const TrainRequest& r) {
     auto model = loadModel(r.model);
     if (!model.ok()) return fail(model.error());
-    PictureOptions picture = pictureOptionsFor(model->graph);
-    if (model->entry) picture.norm = model->entry->pre.norm;
+    PictureOptions picture = model->entry ? pictureOptionsFor(model->graph, *model->entry)
+                                          : pictureOptionsFor(model->graph);
     auto data = openDataset(r.data, picture, r.limit);
     if (!data.ok()) return fail(data.error());
     if (Status st = checkInputShape(model->graph, **data); !st.ok()) return fail(st.error());

@@ -24,7 +24,8 @@ Result<views::RetrainOutcome> run(views::RetrainRequest request) {
     modelRequest.path = request.model;
     modelRequest.keepBatchNorm = true;  // the trainer trains it with labels, folds it otherwise
     PL_TRY_ASSIGN(cli::LoadedModel model, cli::loadModel(modelRequest));
-    const PictureOptions picture = pictureOptionsFor(model.graph);
+    const PictureOptions picture =
+        model.entry ? pictureOptionsFor(model.graph, *model.entry) : pictureOptionsFor(model.graph);
     PL_TRY_ASSIGN(std::unique_ptr<Dataset> all, openDataset(request.data, picture, request.limit));
     PL_TRY(checkInputShape(model.graph, *all));
 

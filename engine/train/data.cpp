@@ -19,6 +19,8 @@
 #include <opencv2/videoio.hpp>
 #include <sstream>
 
+#include "engine/tasks/catalog.h"
+
 namespace prunelab::engine::train {
 
 namespace fs = std::filesystem;
@@ -96,21 +98,33 @@ Status checkPictureOptions(const PictureOptions& o, const std::string& what) {
 
 // A decoded picture -> options.channels planes of options.height x options.width bytes (CHW).
 // Grey is BT.601 luma, as OpenCV's own RGB->grey; `bgr` swaps the planes for BGR models.
+// Letterboxed, the picture keeps its aspect ratio and the bars are black (as imageToInput).
 std::vector<uint8_t> pictureToPlanes(const Image& picture, const PictureOptions& o) {
-    const bool shrinking = picture.width >= o.width && picture.height >= o.height;
-    Image sized = (picture.width == o.width && picture.height == o.height)
+    int fitW = o.width, fitH = o.height;
+    if (o.letterbox) {
+        const double s = std::min(static_cast<double>(o.width) / picture.width,
+                                  static_cast<double>(o.height) / picture.height);
+        fitW = std::clamp(static_cast<int>(std::lround(picture.width * s)), 1, o.width);
+        fitH = std::clamp(static_cast<int>(std::lround(picture.height * s)), 1, o.height);
+    }
+    const int padX = (o.width - fitW) / 2, padY = (o.height - fitH) / 2;
+    const bool shrinking = picture.width >= fitW && picture.height >= fitH;
+    Image sized = (picture.width == fitW && picture.height == fitH)
                       ? picture
-                      : resizeImage(picture, o.width, o.height,
+                      : resizeImage(picture, fitW, fitH,
                                     shrinking ? Interpolation::Area : Interpolation::Linear);
     const size_t plane = static_cast<size_t>(o.width) * o.height;
-    std::vector<uint8_t> out(plane * o.channels);
-    for (size_t i = 0; i < plane; ++i) {
-        const uint8_t* px = sized.rgb.data() + i * 3;
-        if (o.channels == 1) {
-            float luma = 0.299f * px[0] + 0.587f * px[1] + 0.114f * px[2];
-            out[i] = static_cast<uint8_t>(std::lround(std::min(luma, 255.0f)));
-        } else {
-            for (int c = 0; c < 3; ++c) out[c * plane + i] = px[o.norm.bgr ? 2 - c : c];
+    std::vector<uint8_t> out(plane * o.channels, 0);
+    for (int y = 0; y < fitH; ++y) {
+        for (int x = 0; x < fitW; ++x) {
+            const uint8_t* px = sized.pixel(x, y);
+            const size_t i = static_cast<size_t>(y + padY) * o.width + (x + padX);
+            if (o.channels == 1) {
+                float luma = 0.299f * px[0] + 0.587f * px[1] + 0.114f * px[2];
+                out[i] = static_cast<uint8_t>(std::lround(std::min(luma, 255.0f)));
+            } else {
+                for (int c = 0; c < 3; ++c) out[c * plane + i] = px[o.norm.bgr ? 2 - c : c];
+            }
         }
     }
     return out;
@@ -784,8 +798,8 @@ Result<std::unique_ptr<Dataset>> loadFrames(const std::string& path, const Pictu
             "no frame could be read (" + kind + ", stride " + std::to_string(stride) + ")", path);
     }
     const Shape shape{options.channels, options.height, options.width};
-    std::string description =
-        "frames " + path + " (" + std::to_string(frames) + " x " + describeShape(shape) + ")";
+    std::string description = "frames " + path + " (" + std::to_string(frames) + " x " +
+                              describeShape(shape) + (options.letterbox ? ", letterboxed)" : ")");
     return std::unique_ptr<Dataset>(std::make_unique<BytesDataset>(
         std::move(pixels), std::vector<uint8_t>{}, shape, options.norm, std::vector<std::string>{},
         std::move(description)));
@@ -1043,6 +1057,13 @@ PictureOptions pictureOptionsFor(const Graph& model) {
         p.height = static_cast<int>(p.channelsLast ? s[1] : s[2]);
         p.width = static_cast<int>(p.channelsLast ? s[2] : s[3]);
     }
+    return p;
+}
+
+PictureOptions pictureOptionsFor(const Graph& model, const CatalogEntry& entry) {
+    PictureOptions p = pictureOptionsFor(model);
+    p.norm = entry.pre.norm;
+    p.letterbox = entry.pre.fit == Fit::Letterbox;
     return p;
 }
 

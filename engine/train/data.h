@@ -14,6 +14,10 @@
 #include "engine/ir/result.h"
 #include "engine/ir/tensor.h"
 
+namespace prunelab::engine {
+struct CatalogEntry;  // engine/tasks/catalog.h
+}
+
 namespace prunelab::engine::train {
 
 // One example: the model's input without the batch dim ([C, H, W] float32, normalised as the
@@ -44,6 +48,9 @@ struct PictureOptions {
     // Examples as [H, W, C] for a model that takes NHWC pictures (BlazeFace's TensorFlow export);
     // openDataset lays folder and frame data out so.
     bool channelsLast = false;
+    // Keep the picture's aspect ratio, centred on black bars, as the catalog feeds a letterboxed
+    // model (BlazeFace): distilling on stretched pictures teaches it faces it never sees.
+    bool letterbox = false;
 };
 
 // Fashion-MNIST from `dir` (default /usr/share/datasets/fashion-mnist): train (60k) or test
@@ -81,6 +88,8 @@ Result<std::unique_ptr<Dataset>> openDataset(const std::string& spec, const Pict
 // (NCHW or NHWC). The normalisation stays [0, 1]: a caller that knows the model's own (its
 // catalog entry's) sets `norm`.
 PictureOptions pictureOptionsFor(const Graph& model);
+// As `entry` feeds the model: its normalisation (BlazeFace: [-1, 1]), letterboxed when it is.
+PictureOptions pictureOptionsFor(const Graph& model, const CatalogEntry& entry);
 // ShapeMismatch naming both shapes unless `model` has one input that takes `data`'s examples.
 Status checkInputShape(const Graph& model, const Dataset& data);
 // The held-out split of a spec that has one ("mnist" -> "mnist:test"); empty otherwise.

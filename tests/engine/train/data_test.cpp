@@ -1,6 +1,8 @@
 // Trainer data sets: real Fashion-MNIST, MNIST JSON and vtest.avi from the asset cache, plus
 // idx, JSON, picture folders and videos written (or broken) here on purpose, and epoch order.
 #include "engine/train/data.h"
+#include "engine/tasks/catalog.h"
+#include "engine/tasks/preprocess.h"
 #include "engine/train/zoo.h"
 #include "tests/test_cache.h"
 
@@ -650,6 +652,49 @@ TEST(TrainInputs, ChannelsLastModelsGetChannelsLastExamples) {
         for (int x = 0; x < 8; ++x)
             for (int c = 0; c < 3; ++c)
                 ASSERT_EQ(hwc[(y * 8 + x) * 3 + c], chw[(c * 6 + y) * 8 + x]) << y << x << c;
+}
+
+// A letterboxed catalog model (BlazeFace) trains on the pictures the catalog feeds it at run
+// time: same aspect ratio, same black bars, same normalisation; stretched, it would learn faces
+// it never sees.
+TEST(TrainInputs, LetterboxedModelsTrainOnWhatTheCatalogFeedsThem) {
+    Graph nhwc;
+    nhwc.inputs.push_back(nhwc.addValue("image", DataType::Float32, {1, 8, 8, 3}));
+    CatalogEntry entry;
+    entry.pre.fit = Fit::Letterbox;
+    for (int c = 0; c < 3; ++c) entry.pre.norm.mean[c] = 0.5f, entry.pre.norm.std[c] = 0.5f;
+    PictureOptions p = pictureOptionsFor(nhwc, entry);
+    EXPECT_TRUE(p.letterbox);
+    EXPECT_EQ(p.norm.mean[1], 0.5f);
+
+    // A wide picture with a gradient, so a stretch and a letterbox differ everywhere.
+    TempDir dir("letterbox");
+    cv::Mat wide(8, 16, CV_8UC3);
+    for (int y = 0; y < 8; ++y)
+        for (int x = 0; x < 16; ++x) wide.at<cv::Vec3b>(y, x) = cv::Vec3b(x * 15, y * 30, 200);
+    ASSERT_TRUE(cv::imwrite((dir.path() / "wide.png").string(), wide));
+    auto data = openDataset("frames:" + dir.str(), p);
+    ASSERT_TRUE(data.ok()) << data.error().toString();
+    EXPECT_NE((*data)->describe().find("letterboxed"), std::string::npos) << (*data)->describe();
+    auto example = (*data)->get(0);
+    ASSERT_TRUE(example.ok()) << example.error().toString();
+
+    auto picture = readImage((dir.path() / "wide.png").string());
+    ASSERT_TRUE(picture.ok()) << picture.error().toString();
+    auto want = imageToInput(*picture, {1, 8, 8, 3}, entry.pre);
+    ASSERT_TRUE(want.ok()) << want.error().toString();
+    const float* got = example->input.data<float>();
+    const float* ref = want->data<float>();
+    for (int i = 0; i < 8 * 8 * 3; ++i) ASSERT_NEAR(got[i], ref[i], 1e-6f) << "value " << i;
+    // The top two and bottom two rows are the bars: black, normalised to -1.
+    for (int y : {0, 1, 6, 7})
+        for (int x = 0; x < 8; ++x) ASSERT_EQ(got[(y * 8 + x) * 3], -1.0f) << y << "," << x;
+    EXPECT_GT(got[(4 * 8 + 4) * 3], 0.5f);  // the picture's red 200 is in the middle
+
+    p.letterbox = false;  // stretched, the middle rows fill the whole input
+    auto stretched = openDataset("frames:" + dir.str(), p);
+    ASSERT_TRUE(stretched.ok()) << stretched.error().toString();
+    EXPECT_GT((*stretched)->get(0)->input.data<float>()[0], 0.5f);
 }
 
 // The CLI and the workbench size pictures and check data against the model the same way.
