@@ -1,8 +1,8 @@
 // prunelab-cli: the engine from the command line. catalog (the bundled models), info (layers,
 // params, MACs), run (a model on an image or .npy: outputs as .npy, or decoded and drawn for
 // catalog models, task_commands.cpp), bench (PruneLab dense vs ONNX Runtime vs OpenCV DNN, in
-// one process, interleaved), prune / stats / sensitivity (prune_commands.cpp) and demo (the
-// headless demo that `./prunelab run` falls back to).
+// one process, interleaved), prune / stats / sensitivity (prune_commands.cpp), demo (the
+// headless demo that `./prunelab run` falls back to) and lesson (lesson_commands.cpp).
 #include <CLI/CLI.hpp>
 
 #include <unistd.h>
@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "app/cli/compile_commands.h"
+#include "app/cli/lesson_commands.h"
 #include "app/cli/live_command.h"
 #include "app/cli/model_loader.h"
 #include "app/cli/prune_commands.h"
@@ -369,6 +370,17 @@ int main(int argc, char** argv) {
     liveCmd->add_flag("--no-measure", live.noMeasure,
                       "keep every sparse layer, even where it is slower than dense");
 
+    std::string lessonsRoot;
+    CLI::App* lesson = app.add_subcommand("lesson", "guided lessons: validate and list lessons/");
+    lesson->require_subcommand(1);
+    CLI::App* lessonCheck = lesson->add_subcommand(
+        "check-files", "read every lesson, print ok or its error (exit 1 when any failed)");
+    lessonCheck->add_option("root", lessonsRoot, "the lessons folder (default: PruneLab's own)");
+    CLI::App* lessonList = lesson->add_subcommand("list", "the lessons by audience");
+    lessonList->add_option("root", lessonsRoot, "the lessons folder (default: PruneLab's own)");
+    CLI::App* lessonReference = lesson->add_subcommand(
+        "reference", "every action and check as Markdown tables (lessons/README.md)");
+
     CLI11_PARSE(app, argc, argv);
 
     if (!size.empty()) {
@@ -377,6 +389,9 @@ int main(int argc, char** argv) {
         request.width = parsed->first;
         request.height = parsed->second;
     }
+    if (lessonCheck->parsed()) return cmdLessonCheckFiles(lessonsRoot);
+    if (lessonList->parsed()) return cmdLessonList(lessonsRoot);
+    if (lessonReference->parsed()) return cmdLessonReference();
     if (catalog->parsed()) return cmdCatalog(catalogId);
     if (info->parsed()) return cmdInfo(request);
     if (run->parsed()) {
