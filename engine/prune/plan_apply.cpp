@@ -83,7 +83,6 @@ LayerProjection denseProjection(const LayerWeights& w) {
 
 Result<PrunedModel> applyStructured(const Graph& graph, const PruningPlan& plan,
                                     const std::vector<Layer>& layers,
-                                    const std::vector<LayerWeights>& weights,
                                     const std::vector<Decision>& decisions);
 
 }  // namespace
@@ -168,7 +167,7 @@ Result<PrunedModel> applyPlan(const Graph& graph, const PruningPlan& plan) {
 
     bool structured = false;
     for (const Decision& d : decisions) structured |= d.scheme == "structured";
-    if (structured) return applyStructured(graph, plan, layers, weights, decisions);
+    if (structured) return applyStructured(graph, plan, layers, decisions);
 
     // 2. Group into projection units, in first-layer order (deterministic), and project.
     PrunedModel out;
@@ -258,7 +257,6 @@ namespace {
 // projection would be overwritten by the group masks on its input channels.
 Result<PrunedModel> applyStructured(const Graph& graph, const PruningPlan& plan,
                                     const std::vector<Layer>& layers,
-                                    const std::vector<LayerWeights>& weights,
                                     const std::vector<Decision>& decisions) {
     const ParamValues* params = nullptr;
     for (size_t i = 0; i < layers.size(); ++i) {
@@ -303,6 +301,17 @@ Result<PrunedModel> applyStructured(const Graph& graph, const PruningPlan& plan,
     PrunedModel out;
     out.plan = plan;
     PL_TRY_ASSIGN(out.graph, maskStructured(graph, groups, kept));
+    // The masks are where the group masks zero a model of ones: comparing weights before and
+    // after would call a retrained model's removed filters (zero already) kept, and a pruned,
+    // retrained model would read as dense (100% density, its speed-up unseen).
+    Graph ones = graph;
+    for (const Layer& layer : layers) {
+        Tensor one(DataType::Float32, {layer.outChannels, layer.inPerGroup, layer.kh, layer.kw});
+        std::fill_n(one.data<float>(), one.elements(), 1.0f);
+        PL_TRY(setLayerWeights(ones, layer, one));
+    }
+    PL_TRY_ASSIGN(Graph onesMasked, maskStructured(ones, groups, kept));
+    const std::vector<Layer> onesLayers = prunableLayers(onesMasked);
     PL_TRY_ASSIGN(Graph shrunk, shrinkStructured(graph, groups, kept));
     out.shrunk = std::move(shrunk);
     // The masked graph may number its values differently: find each layer again by name.
@@ -323,15 +332,24 @@ Result<PrunedModel> applyStructured(const Graph& graph, const PruningPlan& plan,
         }
         lp.layer = *same;
         PL_TRY_ASSIGN(LayerWeights masked, layerWeights(out.graph, *same));
-        // Pruned = zeroed by the masks; weights that were zero already count as kept.
+        auto oneLayer = std::find_if(onesLayers.begin(), onesLayers.end(),
+                                     [&](const Layer& l) { return l.name == layers[i].name; });
+        if (oneLayer == onesLayers.end()) {
+            return makeError(ErrorCode::Internal, "the masked model lost this layer",
+                             "layer '" + layers[i].name + "'");
+        }
+        PL_TRY_ASSIGN(LayerWeights maskedOnes, layerWeights(onesMasked, *oneLayer));
+        if (maskedOnes.weights.shape() != masked.weights.shape()) {
+            return makeError(ErrorCode::Internal, "the masked model reshaped this layer",
+                             "layer '" + layers[i].name + "'");
+        }
         lp.projection.weights = masked.weights;
         lp.projection.mask = Tensor(DataType::UInt8, masked.weights.shape());
-        const float* before = weights[i].weights.data<float>();
-        const float* after = masked.weights.data<float>();
+        const float* cut = maskedOnes.weights.data<float>();
         uint8_t* m = lp.projection.mask.data<uint8_t>();
         bool inputsCut = false;
         for (int64_t k = 0; k < lp.projection.mask.elements(); ++k) {
-            m[k] = !(after[k] == 0.0f && before[k] != 0.0f);
+            m[k] = cut[k] != 0.0f;
             inputsCut |= m[k] == 0;
         }
         if (lp.how == LayerPruning::How::Dense && inputsCut) {

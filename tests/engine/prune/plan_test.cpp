@@ -242,6 +242,35 @@ TEST(PlanApply, StructuredRemovesWholeFiltersAndGivesTheShrunkModel) {
         << pruned->layers[3].reason;
 }
 
+// A retrained structured model has its removed filters at zero already; the plan applied to
+// it again must still mark them removed (the demo's .plab read as 100% dense before).
+TEST(PlanApply, StructuredOnAnAlreadyMaskedModelKeepsTheSameMasks) {
+    if (!schemeReady("structured")) GTEST_SKIP() << "structured not implemented yet";
+    Graph g = tinyNet();
+    PruningPlan plan;
+    ParamValues half;
+    half.set("rate", 0.5);
+    plan.defaultEntry = PlanEntry::make("structured", half);
+    auto once = applyPlan(g, plan);
+    ASSERT_TRUE(once.ok()) << once.error().toString();
+    auto twice = applyPlan(once->graph, plan);
+    ASSERT_TRUE(twice.ok()) << twice.error().toString();
+    ASSERT_EQ(once->layers.size(), twice->layers.size());
+    int64_t removed = 0;
+    for (size_t i = 0; i < once->layers.size(); ++i) {
+        const Tensor& a = once->layers[i].projection.mask;
+        const Tensor& b = twice->layers[i].projection.mask;
+        ASSERT_EQ(a.shape(), b.shape()) << once->layers[i].layer.name;
+        for (int64_t k = 0; k < a.elements(); ++k) {
+            ASSERT_EQ(a.data<uint8_t>()[k], b.data<uint8_t>()[k]) << once->layers[i].layer.name;
+            removed += b.data<uint8_t>()[k] == 0;
+        }
+    }
+    EXPECT_GT(removed, 0);
+    ASSERT_TRUE(twice->shrunk.has_value());
+    EXPECT_EQ(prunableLayers(*twice->shrunk)[1].outChannels, 4);
+}
+
 TEST(PlanApply, NonStructuredKeepsTheExactFractionAndFirstLastDense) {
     if (!schemeReady("non_structured")) GTEST_SKIP() << "non_structured not implemented yet";
     Graph g = tinyNet();
