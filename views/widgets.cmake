@@ -40,3 +40,11 @@ target_sources(prunelab_views PRIVATE
 target_sources(prunelab_views PRIVATE
   classroom/classroom_view.h
   classroom/classroom_view.cpp)
+# The lesson player (issue 17): the lessons list, a lesson's steps with their checks' ticks, and
+# its printable handout (PDF through Qt's printing support).
+target_sources(prunelab_views PRIVATE
+  lessons/lesson_handout.h
+  lessons/lesson_handout.cpp
+  lessons/lesson_player.h
+  lessons/lesson_player.cpp)
+target_link_libraries(prunelab_views PUBLIC Qt6::PrintSupport)

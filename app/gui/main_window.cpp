@@ -37,6 +37,7 @@
 #include "app/cli/model_loader.h"
 #include "app/gui/analysis_tabs.h"
 #include "app/gui/appearance.h"
+#include "app/gui/lesson_bridge.h"
 #include "app/gui/model_opener.h"
 #include "app/gui/retrainer.h"
 #include "app/gui/shortcuts_dialog.h"
@@ -211,6 +212,8 @@ MainWindow::MainWindow(bool interactive, QWidget* parent)
     m_liveDefaultSource = m_liveView->source();
     buildStartPage();
     buildClassroomPage(QString::fromStdString(video));
+    m_lessons = new LessonBridge(this, m_interactive);
+    m_startPage->setLessonsContent(m_lessons->makeStartCardContent(m_startPage));
 
     connect(m_table->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
             [this](const QModelIndex& current) {
@@ -389,6 +392,7 @@ void MainWindow::buildMenus() {
     m_projectorAction = view->addAction(tr("&Projector Mode (Larger Text)"));
     m_projectorAction->setCheckable(true);
     m_projectorAction->setShortcut(QKeySequence(tr("F11")));
+    view->addAction(m_lessons->dock()->toggleViewAction());
     m_classroomAction = view->addAction(tr("&Classroom Mode"));
     m_classroomAction->setCheckable(true);
     m_classroomAction->setShortcut(classroomKeys());
@@ -675,10 +679,12 @@ void MainWindow::setClassroomMode(bool on) {
         menuBar()->setEnabled(false);
         statusBar()->hide();
         m_classroomView->setActive(true);
+        m_lessons->setClassroom(true);
         if (!m_session->hasModel() && !m_session->isBusy()) openDemo(QStringLiteral("zoom-x2"));
     } else {
         m_classroom = false;
         m_classroomView->setActive(false);
+        m_lessons->setClassroom(false);
         menuBar()->setEnabled(true);
         menuBar()->show();
         statusBar()->show();

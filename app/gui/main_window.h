@@ -35,6 +35,7 @@ class QTableView;
 namespace prunelab::gui {
 
 class AnalysisTabs;
+class LessonBridge;
 class ShortcutsDialog;
 
 class MainWindow : public QMainWindow {
@@ -98,6 +99,9 @@ class MainWindow : public QMainWindow {
     AnalysisTabs* analysisTabs() const { return m_tabs; }
     views::RetrainPanel* retrainPanel() const { return m_retrainPanel; }
     views::LiveView* liveView() const { return m_liveView; }
+    // The lessons (issue 17): the dock with the lesson player, the state its checks read and
+    // the executor of its "Show me" actions (View > Lessons, the start page's Lessons card).
+    LessonBridge* lessons() const { return m_lessons; }
     QTableView* layerTable() const { return m_table; }
     // A model file or catalog id; a .prunelab file opens as a project.
     void openModel(const QString& source);
@@ -188,6 +192,7 @@ class MainWindow : public QMainWindow {
     enum class DemoStep { None, Loading, Adopting } m_demoStep = DemoStep::None;
     QString m_liveDefaultSource;  // what the Live tab chose at start: a camera, else the video
     views::ClassroomView* m_classroomView = nullptr;
+    LessonBridge* m_lessons = nullptr;
     QAction* m_classroomAction = nullptr;
     bool m_classroom = false;
     Page m_pageAfterClassroom = Page::Workbench;  // what leaving the mode shows
