@@ -58,6 +58,21 @@ Result<Batch> makeBatch(const Dataset& data, const std::vector<uint32_t>& order,
     return b;
 }
 
+// The score output ([N, anchors, 1], a logit output) that goes with `boxes` ([N, anchors, K]):
+// the one with the same anchors. nullptr when `boxes` is not a detector's box output.
+const torch::Tensor* scoresFor(const std::vector<torch::Tensor>& teacher,
+                               const std::vector<bool>& logits, const torch::Tensor& boxes) {
+    if (boxes.dim() != 3 || boxes.size(2) <= 1) return nullptr;
+    for (size_t j = 0; j < teacher.size() && j < logits.size(); ++j) {
+        const torch::Tensor& s = teacher[j];
+        if (logits[j] && s.dim() == 3 && s.size(0) == boxes.size(0) && s.size(1) == boxes.size(1) &&
+            s.size(2) == 1) {
+            return &s;
+        }
+    }
+    return nullptr;
+}
+
 // Labelled: cross-entropy on output 0. Distillation: KL to the teacher's class distribution for
 // a classifier ([N, K] output), else the mean squared error summed over every output.
 torch::Tensor lossFor(const std::vector<torch::Tensor>& out, const Batch& batch,
@@ -80,9 +95,11 @@ torch::Tensor lossFor(const std::vector<torch::Tensor>& out, const Batch& batch,
         const torch::Tensor& t = (*teacher)[i];
         if (i < logits.size() && logits[i]) {
             // Soft-label binary cross-entropy (minus the teacher's own entropy, so 0 is a match),
-            // each anchor weighted by 1 + N p_teacher: a face is one anchor of hundreds, and
+            // each anchor weighted by 1 + N p_teacher^2: a face is one anchor of hundreds, and
             // unweighted the empty background's small errors outweighed it (the pruned
-            // BlazeFace kept the face's anchor as its best but below the threshold).
+            // BlazeFace kept the face's anchor as its best but below the threshold). Squared,
+            // because with N p the hundreds of background anchors at p ~ 0.01-0.1 together
+            // weighed twenty times the face (messi5.jpg: sum p = 19.6 over 512 anchors).
             const torch::Tensor p = torch::sigmoid(t);
             const torch::Tensor bce =
                 torch::nn::functional::binary_cross_entropy_with_logits(
@@ -93,8 +110,23 @@ torch::Tensor lossFor(const std::vector<torch::Tensor>& out, const Batch& batch,
                     t, p,
                     torch::nn::functional::BinaryCrossEntropyWithLogitsFuncOptions().reduction(
                         torch::kNone));
-            const torch::Tensor w = 1 + static_cast<double>(t.numel()) * p;
+            const torch::Tensor w = 1 + static_cast<double>(t.numel()) * p * p;
             loss = loss + (w * bce).sum() / w.sum();
+        } else if (const torch::Tensor* score = scoresFor(*teacher, logits, t); score) {
+            // A detector's boxes matter where the teacher sees something: each anchor's error
+            // weighted by the teacher's probability there. Unweighted, the boxes regressed at
+            // hundreds of empty anchors (meaningless, never drawn) outweighed the face's score,
+            // and the distilled BlazeFace lost every face while its PSNR rose.
+            const torch::Tensor p = torch::sigmoid(*score).reshape({t.size(0), t.size(1), 1});
+            const torch::Tensor err = (out[i] - t).pow(2).mean(-1, /*keepdim=*/true);
+            // Over (faces seen + pictures), so a batch without a face adds almost nothing
+            // rather than its background's boxes at full weight; scaled by the spread of the
+            // boxes where the teacher sees a face, so a box error counts in a face's units.
+            const torch::Tensor mean = (p * t).sum() / (p.sum() * t.size(2) + 1e-6);
+            const torch::Tensor spread =
+                (p * (t - mean).pow(2)).sum() / (p.sum() * t.size(2) + 1e-6);
+            loss = loss + (p * err).sum() / (p.sum() + static_cast<double>(t.size(0))) /
+                              (spread.detach() + 1e-6);
         } else {
             loss = loss + torch::mse_loss(out[i], t) / (t.var(/*unbiased=*/false) + 1e-6);
         }
