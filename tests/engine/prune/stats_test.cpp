@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/ir/builder.h"
+#include "engine/prune/plan.h"
 #include "engine/prune/stats.h"
 
 namespace prunelab::engine::prune {
@@ -117,6 +118,34 @@ TEST(Stats, DenseGraphAddsUp) {
     EXPECT_EQ(m.denseBytes, m.weights * 4);
     EXPECT_NE(formatStats(m).find("density 100.00%"), std::string::npos) << formatStats(m);
     EXPECT_NE(statsToJson(m).find("\"keptMacs\""), std::string::npos);
+}
+
+// A model nobody pruned, with a few weights at exactly zero, reads as dense; one with many
+// zeros (pruned elsewhere) as pruned.
+TEST(Stats, AFewZerosAreDenseManyArePruned) {
+    GraphBuilder b("zeros", 5);
+    ValueId x = b.input("x", {1, 4, 8, 8});
+    b.output(b.conv(b.relu(b.conv(x, 50, 1)), 50, 1));  // two layers of 200 and 2500 weights
+    auto g = b.finish();
+    ASSERT_TRUE(g.ok());
+    std::vector<Layer> layers = prunableLayers(*g);
+    ASSERT_EQ(layers.size(), 2u);
+    for (size_t i = 0; i < 2; ++i) {
+        auto w = layerWeights(*g, layers[i]);
+        ASSERT_TRUE(w.ok());
+        Tensor t = w->weights.clone();
+        float* v = t.data<float>();
+        for (int64_t k = 0; k < t.elements(); ++k) v[k] = 1.0f;
+        // Layer 0: half zero. Layer 1: 20 of 2500 (0.8%).
+        const int64_t zeros = i == 0 ? t.elements() / 2 : 20;
+        for (int64_t k = 0; k < zeros; ++k) v[k] = 0.0f;
+        ASSERT_TRUE(setLayerWeights(*g, layers[i], t).ok());
+    }
+    ModelStats m = modelStats(*g);
+    ASSERT_EQ(m.layers.size(), 2u);
+    EXPECT_EQ(m.layers[0].scheme, "pruned");
+    EXPECT_EQ(m.layers[1].scheme, "dense");
+    EXPECT_LT(m.layers[1].density, 1.0);  // the number still says what is there
 }
 
 }  // namespace
