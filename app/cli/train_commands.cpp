@@ -254,8 +254,17 @@ int cmdEval(const TrainRequest& r) {
     if (!r.against.empty()) {
         ModelRequest denseRequest = r.model;
         denseRequest.path = r.against;
+        // At the model's own size unless --size says otherwise: a .plab distilled at 64x48
+        // against the catalog id (bound at 320x240 by default) must meet the same pictures.
+        if (denseRequest.width == 0 && denseRequest.height == 0) {
+            denseRequest.width = picture.width;
+            denseRequest.height = picture.height;
+        }
         auto dense = loadModel(denseRequest);
         if (!dense.ok()) return fail(dense.error());
+        if (Status st = checkInputShape(dense->graph, **data); !st.ok()) {
+            return fail(st.error().within("--against " + r.against));
+        }
         auto db = evaluateAgreementPsnr(model->graph, dense->graph, **data, 8, r.threads);
         if (!db.ok()) return fail(db.error());
         std::printf("PSNR vs %s on %s: %.2f dB\n", r.against.c_str(), (*data)->describe().c_str(),

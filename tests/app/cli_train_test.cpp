@@ -24,6 +24,7 @@
 
 #include "engine/onnx/onnx_import.h"
 #include "tests/app/cli_runner.h"
+#include "tests/test_cache.h"
 
 namespace prunelab {
 namespace {
@@ -80,6 +81,22 @@ std::map<std::string, std::vector<float>> floatWeights(const fs::path& path) {
 }
 
 // ---- train-base and eval ----
+
+// eval --against binds the reference at the model's own size (the zoom demo was distilled at
+// 64x48; the catalog id alone is 320x240), and a reference that cannot take the pictures is an
+// error naming it, not an abort inside libtorch.
+TEST(CliTrain, EvalAgainstMeetsTheModelAtItsSizeOrSaysWhy) {
+    const std::string video = testing::cacheDir() + "/video/vtest.avi";
+    ASSERT_TRUE(fs::exists(video)) << video << " is missing: run ./prunelab setup";
+    const std::string demo = std::string(PRUNELAB_SOURCE_DIR) + "/assets/demo/zoom-x2.plab";
+    const std::string data = " --data frames:" + video + ":test --limit 2 --threads 1";
+    CommandResult r = runCli("eval " + demo + " --against zoom-x2" + data);
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+    EXPECT_GT(numberAfter(r.output, R"(last 20% \(2 frames\): )"), 30.0) << r.output;
+    CommandResult wrong = runCli("eval " + demo + " --against face-back" + data);
+    EXPECT_EQ(wrong.exitCode, 1) << wrong.output;
+    EXPECT_NE(wrong.output.find("--against face-back"), std::string::npos) << wrong.output;
+}
 
 TEST(CliTrain, TrainBaseWritesAModelThatEvalScoresTheSame) {
     fs::path dir = tempDir("base");
