@@ -256,6 +256,12 @@ QWidget* LessonBridge::makeStartCardContent(QWidget* parent) {
     auto* open = new QPushButton(tr("▶ Open the lessons"), content);
     open->setObjectName(QStringLiteral("openLessons"));
     open->setToolTip(tr("The Lessons panel: pick a lesson, then follow its steps"));
+    // As the page's other cards' buttons (views/start): larger, bold, taller.
+    QFont font = open->font();
+    if (font.pointSizeF() > 0) font.setPointSizeF(font.pointSizeF() * 1.15);
+    font.setBold(true);
+    open->setFont(font);
+    open->setMinimumHeight(open->sizeHint().height() * 5 / 4);
     connect(open, &QPushButton::clicked, this, [this] { showLessons(); });
     layout->addWidget(open);
     return content;
@@ -580,37 +586,44 @@ engine::Status LessonBridge::perform(const lessons::Lesson& lesson, const lesson
 }
 
 void LessonBridge::startLive(const QString& model) {
-    views::ModelSession* session = m_window->session();
-    const bool catalogId = !model.isEmpty() && !QFileInfo(model).isAbsolute();
-    if (!model.isEmpty() && (!session->hasModel() || session->source() != model)) {
-        if (catalogId) {
-            // The start page's demo card: the model, its bundled retrained small brain, and the
-            // Live tab started (the classroom page starts its own).
-            m_window->openDemo(model);
+    // After whatever is opening now (the classroom opens its demo by itself): the model asked
+    // for may be the one coming.
+    whenIdle([this, model] {
+        views::ModelSession* session = m_window->session();
+        if (!model.isEmpty() && (!session->hasModel() || session->source() != model)) {
+            if (!QFileInfo(model).isAbsolute()) {
+                // A catalog id: the start page's demo card (the model, its bundled retrained
+                // small brain, and the Live tab started; the classroom page starts its own).
+                m_window->openDemo(model);
+                return;
+            }
+            m_window->openModel(model);
+            whenIdle([this] { startLiveTab(); });
             return;
         }
-        m_window->openModel(model);
-    }
-    whenIdle([this] {
-        if (m_window->classroomMode()) return;  // the classroom page runs the demo itself
-        if (!m_window->session()->hasModel()) return;
-        m_window->showPage(Page::Workbench);
-        views::LiveView* live = m_window->liveView();
-        m_window->analysisTabs()->setCurrentWidget(live);
-        if (live->state() == views::LiveView::State::Running) return;
-        if (live->state() == views::LiveView::State::Idle) {
-            live->start();  // the tab's Start button
-            return;
-        }
-        // Still stopping an earlier demo (opening a model stops it): start when it has.
-        auto once = std::make_shared<QMetaObject::Connection>();
-        *once = connect(live, &views::LiveView::stateChanged, this,
-                        [live, once](views::LiveView::State state) {
-                            if (state != views::LiveView::State::Idle) return;
-                            QObject::disconnect(*once);
-                            live->start();
-                        });
+        startLiveTab();
     });
+}
+
+void LessonBridge::startLiveTab() {
+    if (m_window->classroomMode()) return;  // the classroom page runs the demo itself
+    if (!m_window->session()->hasModel()) return;
+    m_window->showPage(Page::Workbench);
+    views::LiveView* live = m_window->liveView();
+    m_window->analysisTabs()->setCurrentWidget(live);
+    if (live->state() == views::LiveView::State::Running) return;
+    if (live->state() == views::LiveView::State::Idle) {
+        live->start();  // the tab's Start button
+        return;
+    }
+    // Still stopping an earlier demo (opening a model stops it): start when it has.
+    auto once = std::make_shared<QMetaObject::Connection>();
+    *once = connect(live, &views::LiveView::stateChanged, this,
+                    [live, once](views::LiveView::State state) {
+                        if (state != views::LiveView::State::Idle) return;
+                        QObject::disconnect(*once);
+                        live->start();
+                    });
 }
 
 // ---- The sensitivity sweep ----
@@ -754,6 +767,8 @@ void LessonBridge::runSteps(int count, bool testBudget, int stepTimeoutMs,
             finish(QString());
             return;
         }
+        // Before Show me: a step it passes at once (a view shown) is marked within the call.
+        run->timeout->start();
         if (lesson->steps[static_cast<size_t>(run->next)].showMe) {
             engine::Status started = m_player->showMe(run->next, run->testBudget);
             if (!started.ok()) {
@@ -763,7 +778,6 @@ void LessonBridge::runSteps(int count, bool testBudget, int stepTimeoutMs,
         } else {
             m_player->setCurrentStep(run->next);
         }
-        run->timeout->start();
     };
     // Any change of progress (the current step moving too): on only once this step is marked.
     run->progress =

@@ -81,6 +81,7 @@ class LessonBridge : public QObject {
     void whenIdle(std::function<void()> fn);
     engine::Status startSweep(const engine::lessons::Action& action, bool testBudget);
     void startLive(const QString& model);
+    void startLiveTab();
     // A model reference of a lesson as openModel takes it: a catalog id as it is, "assets/..."
     // under the folder of catalog.json, anything else relative to the lesson folder.
     engine::Result<QString> resolveModel(const engine::lessons::Lesson& lesson,

@@ -2,7 +2,9 @@
 // .prunelab project; the start page when none); `prunelab MODEL [--plan P.json | --preset NAME]...
 // [--view NAME] [--layer N] [--dark] --screenshot OUT.png` renders the window (or one view) with
 // that model, plans (each one an experiment, the last one shown) and layer, writes the PNG and
-// exits; `prunelab --screenshot OUT.png` renders the start page.
+// exits; `prunelab --screenshot OUT.png` renders the start page; `prunelab --lesson ID
+// [--lesson-steps N] [--screenshot OUT.png]` opens the Lessons panel on lesson ID and, for its
+// first N steps, presses "Show me".
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -11,6 +13,7 @@
 #include <QCommandLineParser>
 #include <QPixmap>
 #include <QSocketNotifier>
+#include <QStatusBar>
 #include <QTimer>
 #include <csignal>
 #include <cstdio>
@@ -22,6 +25,7 @@
 
 #include "app/gui/analysis_tabs.h"
 #include "app/gui/appearance.h"
+#include "app/gui/lesson_bridge.h"
 #include "app/gui/main_window.h"
 #include "app/gui/model_opener.h"
 #include "engine/io/image.h"
@@ -29,6 +33,7 @@
 #include "engine/train/blas_env.h"
 #include "views/classroom/classroom_view.h"
 #include "views/common/engine_text.h"
+#include "views/lessons/lesson_player.h"
 #include "views/live/live_view.h"
 #include "views/session/experiment.h"
 #include "views/session/model_session.h"
@@ -288,6 +293,36 @@ void captureWhenReady(gui::MainWindow& window, const QString& out, const QString
     applyInTurn(window, std::move(plans), select);
 }
 
+// A lesson's first `steps` steps through "Show me", each waiting for its tick (the lesson's test
+// budget: a picture, not a class), then the window once nothing is busy. The window is shown
+// from the start: the checks read what is on screen (the Kernels view showing code).
+void captureLessonWhenReady(gui::MainWindow& window, const QString& out, QSize size, int steps) {
+    gui::MainWindow* w = &window;
+    window.resize(size);
+    window.show();
+    auto ready = std::make_shared<bool>(false);
+    // Ten minutes a step: a retraining step on a busy machine is slow, a stuck one still ends.
+    window.lessons()->runSteps(steps, /*testBudget=*/true, 600'000, [ready](const QString& error) {
+        if (!error.isEmpty()) {
+            QApplication::exit(die(QStringLiteral("the lesson: %1").arg(error)));
+            return;
+        }
+        *ready = true;
+    });
+    auto* poll = new QTimer(w);
+    poll->setInterval(50);
+    QObject::connect(poll, &QTimer::timeout, w, [=] {
+        if (!*ready || w->session()->isBusy() || w->analysisTabs()->isBusy()) return;
+        if (w->retrainPanel()->state() != views::RetrainPanel::State::Idle) return;
+        if (w->lessons()->sweepRunning()) return;
+        poll->stop();
+        // The last tick's words are in after the next evaluation.
+        w->lessons()->player()->evaluateNow();
+        captureNow(w, out, QString(), size);
+    });
+    poll->start();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -361,9 +396,19 @@ int main(int argc, char** argv) {
             "Classroom (K-12) mode: one big slider, the speed and the two brains, large; "
             "with no model, the zoom-x2 demo. With --screenshot, the picture waits for "
             "the demo's frames (--live N) and its picture of what was removed."));
+    const QCommandLineOption lessonOption(
+        QStringLiteral("lesson"),
+        QStringLiteral("Open the Lessons panel on this lesson (a folder name in lessons/, e.g. "
+                       "01-smaller-robot-brain)."),
+        QStringLiteral("ID"));
+    const QCommandLineOption lessonStepsOption(
+        QStringLiteral("lesson-steps"),
+        QStringLiteral("With --lesson: press Show me for its first N steps, each after the one "
+                       "before it is ticked (with --screenshot, on the lesson's test budget)."),
+        QStringLiteral("N"), QStringLiteral("0"));
     parser.addOptions({planOption, presetOption, viewOption, shotOption, sizeOption, layerOption,
                        darkOption, projectorOption, retrainOption, retrainStepsOption, liveOption,
-                       classroomOption});
+                       classroomOption, lessonOption, lessonStepsOption});
     parser.process(app);
 
     const QStringList args = parser.positionalArguments();
@@ -422,6 +467,21 @@ int main(int argc, char** argv) {
                            "model, e.g. prunelab face-front --preset patdnn-8"));
     }
 
+    const QString lessonId = parser.value(lessonOption);
+    bool lessonStepsOk = false;
+    const int lessonSteps = parser.value(lessonStepsOption).toInt(&lessonStepsOk);
+    if (!lessonStepsOk || lessonSteps < 0)
+        return die(QStringLiteral("--lesson-steps must be a number of steps, 0 or more"));
+    if (parser.isSet(lessonStepsOption) && lessonId.isEmpty())
+        return die(QStringLiteral("--lesson-steps needs --lesson ID"));
+    if (!lessonId.isEmpty() &&
+        (!plans.empty() || parser.isSet(viewOption) || parser.isSet(layerOption) ||
+         parser.isSet(liveOption) || !retrain.data.isEmpty())) {
+        return die(
+            QStringLiteral("--lesson does what its steps say: give it without --plan, "
+                           "--preset, --view, --layer, --live and --retrain"));
+    }
+
     // The remembered palette and font size for a person; screenshots stay in the default look
     // unless asked, so the gallery does not depend on who took it.
     gui::Appearance appearance = screenshot ? gui::Appearance{} : gui::loadAppearance();
@@ -435,7 +495,14 @@ int main(int argc, char** argv) {
         return die(QStringLiteral("no view named '%1' (views: %2)")
                        .arg(view, window.viewNames().join(QStringLiteral(", "))));
     }
-    if (screenshot && model.isEmpty() && !classroom) {
+    if (!lessonId.isEmpty() && !window.lessons()->showLessons(lessonId)) {
+        return die(QStringLiteral("no lesson '%1' in %2 (lessons: %3)")
+                       .arg(lessonId, window.lessons()->player()->root(),
+                            window.lessons()->player()->listedIds().join(QStringLiteral(", "))));
+    }
+    if (screenshot && !lessonId.isEmpty()) {
+        captureLessonWhenReady(window, parser.value(shotOption), size, lessonSteps);
+    } else if (screenshot && model.isEmpty() && !classroom) {
         QTimer::singleShot(0, &window, [w = &window, out = parser.value(shotOption), size] {
             captureNow(w, out, QString(), size);
         });
@@ -453,6 +520,12 @@ int main(int argc, char** argv) {
         applyInTurn(window, std::move(plans), select);
         // --size asks for a size; without it the window comes back as it was left.
         window.showFitted(size, !parser.isSet(sizeOption));
+        if (lessonSteps > 0) {
+            window.lessons()->runSteps(lessonSteps, /*testBudget=*/false, 3'600'000,
+                                       [w](const QString& error) {
+                                           if (!error.isEmpty()) w->statusBar()->showMessage(error);
+                                       });
+        }
         // Screenshots never offer: nothing may wait on a person there.
         window.offerRecovery();
     }

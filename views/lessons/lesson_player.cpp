@@ -80,7 +80,7 @@ QFont classroomFont(QFont font) {
 }
 
 // The tick beside a step: a green disc with a white tick when done, a grey disc with a dash
-// when skipped, an empty ring (the highlight colour for the step on screen) when not yet.
+// when skipped, an empty ring (bolder for the step on screen) when not yet.
 QIcon markIcon(lessons::Mark mark, bool current, const QPalette& palette, int size) {
     QPixmap pixmap(size * 2, size * 2);
     pixmap.setDevicePixelRatio(2);
@@ -112,9 +112,9 @@ QIcon markIcon(lessons::Mark mark, bool current, const QPalette& palette, int si
             p.drawLine(QPointF(size * 0.3, size * 0.5), QPointF(size * 0.7, size * 0.5));
             break;
         case lessons::Mark::Todo:
-            p.setPen(
-                QPen(current ? palette.color(QPalette::Highlight) : palette.color(QPalette::Mid),
-                     std::max(1.5, size / 9.0)));
+            // The step on screen is the selected row: its ring in the text colour, bolder.
+            p.setPen(QPen(palette.color(current ? QPalette::Text : QPalette::Mid),
+                          std::max(1.5, size / (current ? 6.0 : 9.0))));
             p.setBrush(Qt::NoBrush);
             p.drawEllipse(disc);
             break;
@@ -221,10 +221,12 @@ void LessonPlayer::buildUi() {
     m_hintLabel->hide();
     stepLayout->addWidget(m_hintLabel);
     m_status = wrapped(stepPane);
+    m_status->setTextFormat(Qt::RichText);
     m_status->setObjectName(QStringLiteral("stepStatus"));
     stepLayout->addWidget(m_status);
     split->addWidget(stepPane);
-    split->setStretchFactor(0, 1);
+    // Room for six or so steps; the step's text takes the rest (and scrolls).
+    split->setStretchFactor(0, 2);
     split->setStretchFactor(1, 3);
     lessonLayout->addWidget(split, 1);
 
@@ -504,7 +506,7 @@ QString LessonPlayer::hintText() const {
 }
 
 QString LessonPlayer::statusText() const {
-    return m_status->text();
+    return m_statusText;
 }
 
 void LessonPlayer::showStep() {
@@ -634,11 +636,16 @@ void LessonPlayer::evaluateNow() {
                   tr("Sweep (%1): %2")
                       .arg(q(state.sweep.front().scheme), points.join(QStringLiteral("; ")));
     }
-    m_status->setText(status);
-    const bool done = mark(m_progress.current) == lessons::Mark::Done;
-    m_status->setStyleSheet(!m_showMeError.isEmpty() ? QStringLiteral("color: rgb(200, 40, 40);")
-                            : done ? QStringLiteral("color: rgb(46, 160, 67); font-weight: bold;")
-                                   : QString());
+    // Coloured as rich text: a style sheet would stop the label following the player's font
+    // (the classroom's large type).
+    m_statusText = status;
+    QString html = status.toHtmlEscaped().replace(QLatin1Char('\n'), QStringLiteral("<br>"));
+    if (!m_showMeError.isEmpty()) {
+        html = QStringLiteral("<span style=\"color: #c82828\">%1</span>").arg(html);
+    } else if (mark(m_progress.current) == lessons::Mark::Done) {
+        html = QStringLiteral("<b style=\"color: #2ea043\">%1</b>").arg(html);
+    }
+    m_status->setText(html);
     button(QStringLiteral("skip"))->setEnabled(mark(m_progress.current) == lessons::Mark::Todo);
     updateMarks();
     if (changed) {

@@ -135,6 +135,7 @@ class LessonPlayer : public QWidget {
     engine::lessons::Progress m_progress;
     int m_hint = -1;  // index of the hint shown for the current step; -1: none
     QString m_showMeError;
+    QString m_statusText;  // the step's status as plain text (the label shows it coloured)
     bool m_classroom = false;
     QFont m_baseFont;
 
