@@ -242,11 +242,16 @@ void PatternView::paintEvent(QPaintEvent*) {
         for (size_t k = static_cast<size_t>(shown); k < m_data.entries.size(); ++k)
             rest += m_data.entries[k].count;
         painter.setPen(text);
-        painter.drawText(QRect(margin, y, width() - 2 * margin, row),
-                         Qt::AlignVCenter | Qt::AlignLeft,
-                         QStringLiteral("... and %1 more patterns (%2 kernels)")
-                             .arg(static_cast<int>(m_data.entries.size()) - shown)
-                             .arg(locale.toString(static_cast<qlonglong>(rest))));
+        const int more = static_cast<int>(m_data.entries.size()) - shown;
+        const QString kernels = locale.toString(static_cast<qlonglong>(rest));
+        const int room = width() - 2 * margin;
+        // The short form when the long one does not fit (the whole-model pane at 1280x720).
+        QString line =
+            QStringLiteral("... and %1 more patterns (%2 kernels)").arg(more).arg(kernels);
+        if (painter.fontMetrics().horizontalAdvance(line) > room)
+            line = QStringLiteral("+%1 more (%2 kernels)").arg(more).arg(kernels);
+        line = painter.fontMetrics().elidedText(line, Qt::ElideRight, room);
+        painter.drawText(QRect(margin, y, room, row), Qt::AlignVCenter | Qt::AlignLeft, line);
     }
 }
 
