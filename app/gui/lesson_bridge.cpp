@@ -23,6 +23,7 @@
 #include "app/gui/main_window.h"
 #include "engine/prune/plan.h"
 #include "engine/prune/scheme.h"
+#include "engine/prune/sensitivity.h"
 #include "engine/runtime/cpu/cpu_executor.h"
 #include "engine/train/data.h"
 #include "engine/train/trainer.h"
@@ -78,18 +79,6 @@ std::optional<engine::train::RetrainMethod> methodOf(const std::string& name) {
 const engine::prune::Scheme* schemeOf(std::string name) {
     std::replace(name.begin(), name.end(), '-', '_');
     return engine::prune::findScheme(name);
-}
-
-// The parameter a sweep's rates go to: "rate", else the scheme's only "*_rate" (as the
-// engine's sensitivity analysis chooses it).
-std::string rateKeyOf(const engine::prune::Scheme& scheme) {
-    std::string found;
-    for (const engine::prune::ParamSpec& spec : scheme.params()) {
-        if (spec.key == "rate") return spec.key;
-        if (spec.key.size() > 5 && spec.key.compare(spec.key.size() - 5, 5, "_rate") == 0)
-            found = spec.key;
-    }
-    return found;
 }
 
 // Top-1 accuracy of output 0 of `graph` on `data`, on PruneLab's own CPU runtime (no torch: a
@@ -632,10 +621,7 @@ engine::Status LessonBridge::startSweep(const lessons::Action& a, bool testBudge
     const engine::prune::Scheme* scheme = schemeOf(a.scheme.empty() ? "non_structured" : a.scheme);
     if (!scheme)
         return makeError(ErrorCode::InvalidArgument, "no pruning scheme '" + a.scheme + "'");
-    const std::string rateKey = rateKeyOf(*scheme);
-    if (rateKey.empty())
-        return makeError(ErrorCode::InvalidArgument,
-                         "the " + std::string(scheme->id()) + " scheme has no rate to sweep");
+    PL_TRY_ASSIGN(const std::string rateKey, engine::prune::rateKeyFor(*scheme));
     if (a.rates.empty()) return makeError(ErrorCode::InvalidArgument, "a sweep needs rates");
     if (a.data.empty())
         return makeError(ErrorCode::InvalidArgument,

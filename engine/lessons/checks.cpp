@@ -266,6 +266,20 @@ const LayerState* findLayer(const State& s, const std::string& ref, std::string*
     return nullptr;
 }
 
+// findLayer, and "selected" for the layer selected in the table.
+const LayerState* layerFor(const State& s, const std::string& ref, std::string* why) {
+    if (ref != "selected") return findLayer(s, ref, why);
+    if (s.selectedLayer.empty()) {
+        *why = "Select a layer in the table first";
+        return nullptr;
+    }
+    for (const LayerState& l : s.layers) {
+        if (l.name == s.selectedLayer) return &l;
+    }
+    *why = "The selected layer cannot be pruned: select a conv or dense layer";
+    return nullptr;
+}
+
 // ---- the checks ----
 
 CheckResult modelOpen(const Args& a, const State& s) {
@@ -325,19 +339,9 @@ CheckResult layerScheme(const Args& a, const State& s) {
         }
         return fail("No layer is pruned with " + schemeWords(scheme) + " yet");
     }
-    const LayerState* layer = nullptr;
     std::string why;
-    if (ref == "selected") {
-        if (s.selectedLayer.empty()) return fail("Select a layer in the table first");
-        for (const LayerState& l : s.layers) {
-            if (l.name == s.selectedLayer) layer = &l;
-        }
-        if (layer == nullptr)
-            return fail("The selected layer cannot be pruned: select a conv or dense layer");
-    } else {
-        layer = findLayer(s, ref, &why);
-        if (layer == nullptr) return fail(why);
-    }
+    const LayerState* layer = layerFor(s, ref, &why);
+    if (layer == nullptr) return fail(why);
     if (sameScheme(layer->scheme) != scheme) {
         return fail("Layer " + layer->name + " is " +
                     (sameScheme(layer->scheme) == "dense"
@@ -494,19 +498,9 @@ CheckResult layerSlowerSparse(const Args& a, const State& s) {
         }
         return fail("Every measured layer is at least as fast sparse as dense here");
     }
-    const LayerState* layer = nullptr;
     std::string why;
-    if (ref == "selected") {
-        if (s.selectedLayer.empty()) return fail("Select a layer in the table first");
-        for (const LayerState& l : s.layers) {
-            if (l.name == s.selectedLayer) layer = &l;
-        }
-        if (layer == nullptr)
-            return fail("The selected layer cannot be pruned: select a conv or dense layer");
-    } else {
-        layer = findLayer(s, ref, &why);
-        if (layer == nullptr) return fail(why);
-    }
+    const LayerState* layer = layerFor(s, ref, &why);
+    if (layer == nullptr) return fail(why);
     if (!layer->sparseMs || !layer->denseMs)
         return fail("Layer " + layer->name + " was not measured: press Measure in the Speed view");
     if (slower(*layer)) return pass();

@@ -100,6 +100,8 @@ Result<Outputs> runBatch(const Graph& graph, std::span<const std::vector<Tensor>
     return out;
 }
 
+}  // namespace
+
 Result<std::string> rateKeyFor(const Scheme& scheme, const std::string& wanted) {
     std::vector<ParamSpec> specs = scheme.params();
     std::vector<std::string> rates;
@@ -121,8 +123,6 @@ Result<std::string> rateKeyFor(const Scheme& scheme, const std::string& wanted) 
     }
     return rates.front();
 }
-
-}  // namespace
 
 Result<SensitivityTable> analyzeSensitivity(const Graph& graph,
                                             std::span<const std::vector<Tensor>> batch,

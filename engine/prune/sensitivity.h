@@ -37,6 +37,10 @@ struct SensitivityOptions {
     std::function<void(int done, int total)> progress;
 };
 
+// The parameter of `scheme` the rates go to: `wanted` when given, else "rate", else its first
+// "*_rate" parameter. InvalidArgument naming the scheme when it has none.
+Result<std::string> rateKeyFor(const Scheme& scheme, const std::string& wanted = {});
+
 struct LayerSensitivity {
     std::string layer;
     bool supported = true;       // false: the scheme does not apply to this layer (values NaN)

@@ -34,6 +34,15 @@ Graph tinyNet() {
     return std::move(g).value();
 }
 
+// Structured at rate 0.5, first and last layers dense (the default keepFirstLast).
+PruningPlan halfStructured() {
+    PruningPlan plan;
+    ParamValues half;
+    half.set("rate", 0.5);
+    plan.defaultEntry = PlanEntry::make("structured", half);
+    return plan;
+}
+
 PruningPlan richPlan() {
     PruningPlan plan;
     ParamValues def;
@@ -208,10 +217,7 @@ TEST(PlanApply, MissingLayerAndStructuredAreClearErrors) {
 TEST(PlanApply, StructuredRemovesWholeFiltersAndGivesTheShrunkModel) {
     if (!schemeReady("structured")) GTEST_SKIP() << "structured not implemented yet";
     Graph g = tinyNet();
-    PruningPlan plan;
-    ParamValues half;
-    half.set("rate", 0.5);
-    plan.defaultEntry = PlanEntry::make("structured", half);
+    const PruningPlan plan = halfStructured();
     auto pruned = applyPlan(g, plan);
     ASSERT_TRUE(pruned.ok()) << pruned.error().toString();
     ASSERT_TRUE(pruned->shrunk.has_value());
@@ -247,10 +253,7 @@ TEST(PlanApply, StructuredRemovesWholeFiltersAndGivesTheShrunkModel) {
 TEST(PlanApply, StructuredOnAnAlreadyMaskedModelKeepsTheSameMasks) {
     if (!schemeReady("structured")) GTEST_SKIP() << "structured not implemented yet";
     Graph g = tinyNet();
-    PruningPlan plan;
-    ParamValues half;
-    half.set("rate", 0.5);
-    plan.defaultEntry = PlanEntry::make("structured", half);
+    const PruningPlan plan = halfStructured();
     auto once = applyPlan(g, plan);
     ASSERT_TRUE(once.ok()) << once.error().toString();
     auto twice = applyPlan(once->graph, plan);
