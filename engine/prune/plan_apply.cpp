@@ -6,19 +6,15 @@
 #include <set>
 
 #include "engine/prune/plan.h"
+#include "engine/prune/plan_resolve.h"
 #include "engine/prune/shrink.h"
 
 namespace prunelab::engine::prune {
 
 namespace {
 
-// What one layer gets before projection.
-struct Decision {
-    LayerPruning::How how = LayerPruning::How::Dense;
-    std::string scheme;
-    ParamValues params;
-    std::string reason;
-};
+using detail::LayerDecision;
+using detail::ResolvedPlan;
 
 // The fallback's parameters: the plan's, else the entry's keys the fallback scheme takes.
 ParamValues fallbackParamsFor(const PruningPlan& plan, const Scheme& fallback,
@@ -34,7 +30,7 @@ ParamValues fallbackParamsFor(const PruningPlan& plan, const Scheme& fallback,
 
 // Layers of one global/model-scope entry share one constraint, so they project together;
 // everything else projects alone. The key says which unit a layer belongs to.
-std::string unitKey(const Decision& d, size_t layerIndex) {
+std::string unitKey(const LayerDecision& d, size_t layerIndex) {
     // non_structured says scope=global, pattern says pattern_scope=model.
     std::string scope = d.params.choice("scope", d.params.choice("pattern_scope", "layer"));
     std::string key;
@@ -81,9 +77,11 @@ LayerProjection denseProjection(const LayerWeights& w) {
     return p;
 }
 
+Result<detail::StructuredResolution> resolveStructured(const Graph& graph,
+                                                       const std::vector<Layer>& layers,
+                                                       const std::vector<LayerDecision>& decisions);
 Result<PrunedModel> applyStructured(const Graph& graph, const PruningPlan& plan,
-                                    const std::vector<Layer>& layers,
-                                    const std::vector<Decision>& decisions);
+                                    const ResolvedPlan& resolved);
 
 }  // namespace
 
@@ -109,19 +107,25 @@ Result<LayerWeights> layerWeights(const Graph& graph, const Layer& layer) {
     return out;
 }
 
-Result<PrunedModel> applyPlan(const Graph& graph, const PruningPlan& plan) {
+namespace detail {
+
+Result<ResolvedPlan> resolvePlan(const Graph& graph, const PruningPlan& plan) {
     PL_TRY(validatePlanForGraph(plan, graph));
     const Scheme* fallback = findScheme(plan.fallbackScheme);
-    std::vector<Layer> layers = prunableLayers(graph);
+    ResolvedPlan r;
+    r.layers = prunableLayers(graph);
+    const std::vector<Layer>& layers = r.layers;
 
     // 1. Decide every layer's entry and say why.
-    std::vector<Decision> decisions(layers.size());
-    std::vector<LayerWeights> weights(layers.size());
+    std::vector<LayerDecision>& decisions = r.decisions;
+    std::vector<LayerWeights>& weights = r.weights;
+    decisions.resize(layers.size());
+    weights.resize(layers.size());
     for (size_t i = 0; i < layers.size(); ++i) {
         const Layer& layer = layers[i];
         std::string where = "layer '" + layer.name + "'";
         PL_TRY_ASSIGN(weights[i], layerWeights(graph, layer));
-        Decision& d = decisions[i];
+        LayerDecision& d = decisions[i];
         auto named = plan.layers.find(layer.name);
         const PlanEntry& entry = named != plan.layers.end() ? named->second : plan.defaultEntry;
         bool edge = i == 0 || i + 1 == layers.size();
@@ -136,7 +140,7 @@ Result<PrunedModel> applyPlan(const Graph& graph, const PruningPlan& plan) {
             continue;
         }
         if (entry.scheme == "structured") {
-            // Whole dependency groups, decided model-wide in applyStructured().
+            // Whole dependency groups, decided model-wide in resolveStructured().
             d.how = LayerPruning::How::Scheme;
             d.scheme = entry.scheme;
             d.params = entry.params;
@@ -166,16 +170,44 @@ Result<PrunedModel> applyPlan(const Graph& graph, const PruningPlan& plan) {
     }
 
     bool structured = false;
-    for (const Decision& d : decisions) structured |= d.scheme == "structured";
-    if (structured) return applyStructured(graph, plan, layers, decisions);
+    for (const LayerDecision& d : decisions) structured |= d.scheme == "structured";
+    if (structured) {
+        PL_TRY_ASSIGN(r.structured, resolveStructured(graph, layers, decisions));
+        return r;
+    }
 
-    // 2. Group into projection units, in first-layer order (deterministic), and project.
+    // 2. Group into projection units, in first-layer order (deterministic).
+    std::vector<std::string> keys(layers.size());
+    for (size_t i = 0; i < layers.size(); ++i) {
+        if (decisions[i].how != LayerPruning::How::Dense) keys[i] = unitKey(decisions[i], i);
+    }
+    std::set<std::string> done;
+    for (size_t i = 0; i < layers.size(); ++i) {
+        if (keys[i].empty() || !done.insert(keys[i]).second) continue;
+        ProjectionUnit& unit = r.units.emplace_back();
+        unit.scheme = decisions[i].scheme;
+        unit.params = decisions[i].params;
+        for (size_t j = i; j < layers.size(); ++j) {
+            if (keys[j] == keys[i]) unit.members.push_back(j);
+        }
+    }
+    return r;
+}
+
+}  // namespace detail
+
+Result<PrunedModel> applyPlan(const Graph& graph, const PruningPlan& plan) {
+    PL_TRY_ASSIGN(ResolvedPlan resolved, detail::resolvePlan(graph, plan));
+    if (resolved.structured) return applyStructured(graph, plan, resolved);
+    const std::vector<Layer>& layers = resolved.layers;
+    const std::vector<LayerDecision>& decisions = resolved.decisions;
+    const std::vector<LayerWeights>& weights = resolved.weights;
+
+    // Project each unit with its scheme.
     PrunedModel out;
     out.graph = graph;
     out.plan = plan;
     out.layers.resize(layers.size());
-    std::vector<std::string> keys(layers.size());
-    std::set<std::string> done;
     for (size_t i = 0; i < layers.size(); ++i) {
         out.layers[i].layer = layers[i];
         out.layers[i].how = decisions[i].how;
@@ -184,25 +216,18 @@ Result<PrunedModel> applyPlan(const Graph& graph, const PruningPlan& plan) {
         out.layers[i].reason = decisions[i].reason;
         if (decisions[i].how == LayerPruning::How::Dense) {
             out.layers[i].projection = denseProjection(weights[i]);
-        } else {
-            keys[i] = unitKey(decisions[i], i);
         }
     }
-    for (size_t i = 0; i < layers.size(); ++i) {
-        if (keys[i].empty() || !done.insert(keys[i]).second) continue;
-        std::vector<size_t> members;
+    for (const detail::ProjectionUnit& u : resolved.units) {
+        const std::vector<size_t>& members = u.members;
         std::vector<LayerWeights> unit;
-        for (size_t j = i; j < layers.size(); ++j) {
-            if (keys[j] == keys[i]) {
-                members.push_back(j);
-                unit.push_back(weights[j]);
-            }
-        }
-        const Scheme* scheme = findScheme(decisions[i].scheme);
-        auto projected = scheme->project(unit, decisions[i].params);
-        if (!projected.ok()) return projected.error().within("layer '" + layers[i].name + "'");
+        for (size_t j : members) unit.push_back(weights[j]);
+        const Scheme* scheme = findScheme(u.scheme);
+        auto projected = scheme->project(unit, u.params);
+        if (!projected.ok())
+            return projected.error().within("layer '" + layers[members[0]].name + "'");
         if (projected->size() != members.size()) {
-            return makeError(ErrorCode::Internal, "scheme " + decisions[i].scheme + " returned " +
+            return makeError(ErrorCode::Internal, "scheme " + u.scheme + " returned " +
                                                       std::to_string(projected->size()) +
                                                       " projections for " +
                                                       std::to_string(members.size()) + " layers");
@@ -211,16 +236,15 @@ Result<PrunedModel> applyPlan(const Graph& graph, const PruningPlan& plan) {
             LayerProjection& p = (*projected)[k];
             if (p.weights.shape() != unit[k].weights.shape() ||
                 p.mask.shape() != unit[k].weights.shape()) {
-                return makeError(
-                    ErrorCode::Internal,
-                    "scheme " + decisions[i].scheme + " returned a projection of the wrong shape",
-                    "layer '" + layers[members[k]].name + "'");
+                return makeError(ErrorCode::Internal,
+                                 "scheme " + u.scheme + " returned a projection of the wrong shape",
+                                 "layer '" + layers[members[k]].name + "'");
             }
             out.layers[members[k]].projection = std::move(p);
         }
     }
 
-    // 3. Write projected weights back. Graph copies share tensor storage, so every pruned
+    // Write projected weights back. Graph copies share tensor storage, so every pruned
     // weight gets a fresh tensor and the input graph stays untouched.
     for (const LayerPruning& lp : out.layers) {
         if (lp.how == LayerPruning::How::Dense) continue;
@@ -255,12 +279,12 @@ namespace {
 // the model, so their parameters must agree; a group keeps every channel when one of its
 // producer layers is to stay dense. Other layers may only be kept dense: another scheme's
 // projection would be overwritten by the group masks on its input channels.
-Result<PrunedModel> applyStructured(const Graph& graph, const PruningPlan& plan,
-                                    const std::vector<Layer>& layers,
-                                    const std::vector<Decision>& decisions) {
+Result<detail::StructuredResolution> resolveStructured(
+    const Graph& graph, const std::vector<Layer>& layers,
+    const std::vector<LayerDecision>& decisions) {
     const ParamValues* params = nullptr;
     for (size_t i = 0; i < layers.size(); ++i) {
-        const Decision& d = decisions[i];
+        const LayerDecision& d = decisions[i];
         if (d.how == LayerPruning::How::Dense) continue;
         std::string where = "layer '" + layers[i].name + "'";
         if (d.scheme != "structured") {
@@ -278,22 +302,39 @@ Result<PrunedModel> applyStructured(const Graph& graph, const PruningPlan& plan,
         }
         params = &d.params;
     }
-    PL_TRY_ASSIGN(std::vector<DependencyGroup> groups, findDependencyGroups(graph));
-    PL_TRY_ASSIGN(KeptChannels kept, selectKeptChannels(graph, groups, *params));
-    std::vector<std::string> groupNote(layers.size());
-    for (size_t g = 0; g < groups.size(); ++g) {
-        bool keepAll = false;
-        for (const GroupMember& m : groups[g].producers) {
+    detail::StructuredResolution r;
+    r.params = *params;
+    PL_TRY_ASSIGN(r.groups, findDependencyGroups(graph));
+    r.keepAll.assign(r.groups.size(), 0);
+    r.producerLayers.resize(r.groups.size());
+    for (size_t g = 0; g < r.groups.size(); ++g) {
+        for (const GroupMember& m : r.groups[g].producers) {
             for (size_t i = 0; i < layers.size(); ++i) {
                 if (layers[i].node != m.node) continue;
-                keepAll |= decisions[i].how == LayerPruning::How::Dense;
-                groupNote[i] = groups[g].prunable
-                                   ? "; its group of " + std::to_string(groups[g].channels) +
-                                         " channels keeps " + std::to_string(kept[g].size())
-                                   : "; its group is not prunable: " + groups[g].reason;
+                r.producerLayers[g].push_back(i);
+                r.keepAll[g] |= decisions[i].how == LayerPruning::How::Dense ? 1 : 0;
             }
         }
-        if (keepAll && groups[g].prunable) {
+    }
+    return r;
+}
+
+Result<PrunedModel> applyStructured(const Graph& graph, const PruningPlan& plan,
+                                    const ResolvedPlan& resolved) {
+    const std::vector<Layer>& layers = resolved.layers;
+    const std::vector<LayerDecision>& decisions = resolved.decisions;
+    const detail::StructuredResolution& s = *resolved.structured;
+    const std::vector<DependencyGroup>& groups = s.groups;
+    PL_TRY_ASSIGN(KeptChannels kept, selectKeptChannels(graph, groups, s.params));
+    std::vector<std::string> groupNote(layers.size());
+    for (size_t g = 0; g < groups.size(); ++g) {
+        for (size_t i : s.producerLayers[g]) {
+            groupNote[i] = groups[g].prunable
+                               ? "; its group of " + std::to_string(groups[g].channels) +
+                                     " channels keeps " + std::to_string(kept[g].size())
+                               : "; its group is not prunable: " + groups[g].reason;
+        }
+        if (s.keepAll[g] && groups[g].prunable) {
             kept[g].resize(static_cast<size_t>(groups[g].channels));
             for (int64_t c = 0; c < groups[g].channels; ++c) kept[g][static_cast<size_t>(c)] = c;
         }
