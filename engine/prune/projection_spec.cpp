@@ -14,8 +14,10 @@ using json = nlohmann::json;
 
 json paramsJson(const ParamValues& values) {
     json out = json::object();
-    for (const auto& [key, value] : values.all()) {
-        std::visit([&out, &key](const auto& v) { out[key] = v; }, value);
+    for (const auto& entry : values.all()) {
+        // A named pair, not a structured binding: clang 14 cannot capture bindings.
+        const std::string& key = entry.first;
+        std::visit([&out, &key](const auto& v) { out[key] = v; }, entry.second);
     }
     return out;
 }
