@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <charconv>
 #include <cmath>
+#include <optional>
 #include <string>
 
 #include "engine/prune/prune_util.h"
@@ -16,6 +18,7 @@ namespace prunelab::engine::prune {
 namespace {
 
 constexpr int kCentreBit = 4;  // position (1, 1) of a 3x3 kernel: bit y * 3 + x
+constexpr const char* kPatternSetKey = "pattern_set";
 
 // The 56 candidate patterns: 4 of the 9 positions, always including the centre
 // (C(8, 3) = 56), in increasing mask value. That order breaks every tie below.
@@ -60,6 +63,35 @@ int32_t bestPattern(const std::array<double, 9>& sq, const std::vector<Pattern>&
         }
     }
     return best;
+}
+
+// "27,90,..." (decimal 9-bit masks, each with the centre and 4 positions): a fixed pattern set.
+Result<std::vector<Pattern>> parsePatternSet(const ParamValue& value) {
+    const std::string* text = std::get_if<std::string>(&value);
+    auto bad = [&](const std::string& why) -> Result<std::vector<Pattern>> {
+        return makeError(ErrorCode::InvalidArgument,
+                         std::string("parameter '") + kPatternSetKey + "': " + why);
+    };
+    if (!text) return bad("must be a text of comma-separated 9-bit masks");
+    std::vector<Pattern> set;
+    size_t at = 0;
+    while (at <= text->size()) {
+        size_t end = text->find(',', at);
+        if (end == std::string::npos) end = text->size();
+        const std::string item = text->substr(at, end - at);
+        unsigned mask = 0;
+        auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), mask);
+        if (ec != std::errc() || ptr != item.data() + item.size() || item.empty() || mask > 511 ||
+            !(mask >> kCentreBit & 1u) || std::popcount(mask) != 4) {
+            return bad("'" + item + "' is not a 3x3 pattern (4 positions with the centre)");
+        }
+        if (std::find(set.begin(), set.end(), static_cast<Pattern>(mask)) != set.end())
+            return bad("pattern " + item + " is listed twice");
+        set.push_back(static_cast<Pattern>(mask));
+        at = end + 1;
+    }
+    if (set.empty() || set.size() > 56) return bad("needs 1 to 56 patterns");
+    return set;
 }
 
 class PatternScheme final : public Scheme {
@@ -146,8 +178,20 @@ class PatternScheme final : public Scheme {
     // 4 work on group kernels: the G kernels of one input channel, whose squares are summed.
     // The pattern maximising the summed kept energy is the L2-nearest common support, and
     // round(rate * group kernels) group kernels with the smallest kept energy per filter go.
+    // "pattern_set" (not a control: the trainer writes it) fixes the set to the listed masks,
+    // skipping steps 1-2: ADMM chooses the set once, at its first Z-step, and keeps it, as
+    // PatDNN does, so a dual variable cannot swap which shapes the kernels may take.
     Result<std::vector<LayerProjection>> project(std::span<const LayerWeights> layers,
-                                                 const ParamValues& values) const override {
+                                                 const ParamValues& valuesIn) const override {
+        ParamValues values;
+        std::optional<std::vector<Pattern>> fixed;
+        for (const auto& [key, value] : valuesIn.all()) {
+            if (key != kPatternSetKey) {
+                values.set(key, value);
+                continue;
+            }
+            PL_TRY_ASSIGN(fixed, parsePatternSet(value));
+        }
         PL_TRY(values.validate(params()));
         const size_t k = static_cast<size_t>(values.number("patterns", 8));
         const double rate = values.number("connectivity_rate", 0);
@@ -166,14 +210,21 @@ class PatternScheme final : public Scheme {
         // Step 5: repeat on the result until it is a fixed point (see projectToFixedPoint()):
         // on weights with zeros a tie can change the set; on ordinary weights it is one pass.
         return projectToFixedPoint(layers, [&](std::span<const LayerWeights> unit) {
-            return projectOnce(unit, k, rate, modelScope, group);
+            return projectOnce(unit, k, rate, modelScope, group, fixed ? &*fixed : nullptr);
         });
     }
 
   private:
-    // Steps 1 to 4 once.
+    // Steps 1 to 4 once; with a fixed set, 3 and 4 only.
     static std::vector<LayerProjection> projectOnce(std::span<const LayerWeights> layers, size_t k,
-                                                    double rate, bool modelScope, int64_t group) {
+                                                    double rate, bool modelScope, int64_t group,
+                                                    const std::vector<Pattern>* fixed) {
+        if (fixed) {
+            std::vector<LayerProjection> out;
+            for (const LayerWeights& layer : layers)
+                out.push_back(projectLayer(layer, *fixed, rate, group));
+            return out;
+        }
         static const std::vector<Pattern> candidates = candidatePatterns();
 
         // Step 1: per layer, the winning candidate of each kernel.

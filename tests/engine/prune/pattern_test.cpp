@@ -260,6 +260,43 @@ TEST(Pattern, FilterGroupsShareKernelsAndPatterns) {
     EXPECT_FALSE(scheme().project(layers, params({{"filter_group", int64_t{3}}})).ok());
 }
 
+// "pattern_set" (what ADMM writes after its first Z-step): every kernel takes its best pattern
+// of exactly that set, in that order, whatever the weights would have chosen; bad sets are
+// refused naming the parameter.
+TEST(Pattern, AFixedSetIsKeptAsGiven) {
+    std::vector<LayerWeights> layers = {randomLayer("a", 16, 8, 3, 3, 11),
+                                        randomLayer("b", 6, 5, 3, 3, 12)};
+    auto chosen = scheme().project(layers, params({{"patterns", int64_t{4}}}));
+    ASSERT_TRUE(chosen.ok());
+    // A set the weights would not choose: the 4 candidates with the largest masks.
+    const std::vector<Pattern> fixed = {Pattern(0x1D0), Pattern(0x1B0), Pattern(0x170),
+                                        Pattern(0xF0)};
+    ASSERT_NE((*chosen)[0].patternSet, fixed);
+    std::string text;
+    for (Pattern q : fixed) {
+        if (!text.empty()) text += ',';
+        text += std::to_string(unsigned(q));
+    }
+    for (double rate : {0.0, 0.5}) {
+        auto r = scheme().project(
+            layers,
+            params({{"patterns", int64_t{4}}, {"connectivity_rate", rate}, {"pattern_set", text}}));
+        ASSERT_TRUE(r.ok()) << r.error().toString();
+        for (size_t l = 0; l < layers.size(); ++l) {
+            EXPECT_EQ((*r)[l].patternSet, fixed) << layers[l].name;
+            const int64_t kernels = layers[l].weights.elements() / 9;
+            EXPECT_EQ(checkLayer(layers[l], (*r)[l], fixed.size()),
+                      std::llround(rate * double(kernels)));
+        }
+    }
+    for (std::string bad : {"", "16", "27,27", "511", "x", "27,,90", "1000"}) {
+        auto r = scheme().project(layers, params({{"pattern_set", bad}}));
+        ASSERT_FALSE(r.ok()) << "'" << bad << "' accepted";
+        EXPECT_NE(r.error().toString().find("pattern_set"), std::string::npos)
+            << r.error().toString();
+    }
+}
+
 TEST(Pattern, ErrorsNameTheLayer) {
     std::vector<LayerWeights> layers = {randomLayer("conv1x1", 4, 4, 1, 1, 1)};
     EXPECT_FALSE(scheme().supports(layers[0]));
