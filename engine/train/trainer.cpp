@@ -146,6 +146,7 @@ int threadCount(int requested) {
 struct Projection {
     std::vector<torch::Tensor> weights, masks;  // per layer, [out][in/g][kh][kw]
     std::vector<bool> pruned;
+    std::vector<prune::LayerPruning> layers;  // how each layer was pruned (scheme, pattern set)
 };
 
 // Z = project(W + shift): the same projection one-shot pruning uses (no second copy of the
@@ -168,6 +169,7 @@ Result<Projection> projectLayers(IrModule& module, const prune::PruningPlan& pla
         p.masks.push_back(toTorch(lp.projection.mask).to(torch::kFloat32));
         p.pruned.push_back(lp.how != prune::LayerPruning::How::Dense);
     }
+    p.layers = std::move(pm.layers);
     if (p.weights.size() != layers.size()) {
         return makeError(ErrorCode::Internal, "the plan's layers and the module's disagree");
     }
@@ -187,23 +189,83 @@ double currentDensity(IrModule& module, const std::vector<bool>& pruned) {
     return total > 0 ? kept / total : 1.0;
 }
 
-// The plan with every rate ("rate", "*_rate") scaled by `fraction`: a gentler version of the
-// same constraint, for gradual pruning.
-prune::PruningPlan scaledPlan(const prune::PruningPlan& plan, double fraction) {
-    auto scale = [&](prune::ParamValues& values) {
+bool isRateKey(const std::string& key) {
+    return key == "rate" || (key.size() > 5 && key.compare(key.size() - 5, 5, "_rate") == 0);
+}
+
+// The plan with every rate ("rate", "*_rate") r replaced by f(r).
+prune::PruningPlan mapRates(const prune::PruningPlan& plan,
+                            const std::function<double(double)>& f) {
+    auto map = [&](prune::ParamValues& values) {
         const prune::ParamValues before = values;  // values changes inside the loop
         for (const auto& [key, value] : before.all()) {
-            bool rateKey =
-                key == "rate" || (key.size() > 5 && key.compare(key.size() - 5, 5, "_rate") == 0);
-            if (!rateKey || std::holds_alternative<std::string>(value)) continue;
-            values.set(key, values.number(key, 0) * fraction);
+            if (!isRateKey(key) || std::holds_alternative<std::string>(value)) continue;
+            values.set(key, f(values.number(key, 0)));
         }
     };
     prune::PruningPlan out = plan;
-    if (!out.defaultEntry.dense) scale(out.defaultEntry.params);
+    if (!out.defaultEntry.dense) map(out.defaultEntry.params);
     for (auto& [name, entry] : out.layers)
-        if (!entry.dense) scale(entry.params);
-    scale(out.fallbackParams);
+        if (!entry.dense) map(entry.params);
+    map(out.fallbackParams);
+    return out;
+}
+
+// Every rate scaled by `fraction`: a gentler version of the same constraint, for gradual pruning.
+prune::PruningPlan scaledPlan(const prune::PruningPlan& plan, double fraction) {
+    return mapRates(plan, [=](double r) { return r * fraction; });
+}
+
+// Progressive ADMM (Ye et al.; ADMM-NN's 10x then 50x): stage s of `stages` keeps the fraction
+// (1 - r)^(s / stages) of what each rate r removes entirely, so the kept fraction falls
+// geometrically and the last stage is the plan itself.
+prune::PruningPlan stagePlan(const prune::PruningPlan& plan, int stage, int stages) {
+    if (stage >= stages) return plan;
+    const double e = static_cast<double>(stage) / stages;
+    return mapRates(plan, [=](double r) { return 1 - std::pow(1 - r, e); });
+}
+
+// The largest rate the plan asks for anywhere (0 for a dense plan).
+double largestRate(const prune::PruningPlan& plan) {
+    double largest = 0;
+    auto scan = [&](const prune::ParamValues& values) {
+        for (const auto& [key, value] : values.all())
+            if (isRateKey(key) && !std::holds_alternative<std::string>(value))
+                largest = std::max(largest, values.number(key, 0));
+    };
+    if (!plan.defaultEntry.dense) scan(plan.defaultEntry.params);
+    for (const auto& [name, entry] : plan.layers)
+        if (!entry.dense) scan(entry.params);
+    return largest;
+}
+
+// One stage per 20x of the weights a rate removes: 95% in one, 98% (50x) in two, 99.9% in three.
+// More than 20x in one step leaves ADMM's Z far from W, and the W-steps cannot close the gap.
+int autoStages(const prune::PruningPlan& plan) {
+    const double keep = 1 - largestRate(plan);
+    if (keep >= 1) return 1;
+    return std::max(1, static_cast<int>(std::ceil(std::log(1 / keep) / std::log(20.0) - 1e-9)));
+}
+
+// The plan with each pattern-pruned layer's pattern set fixed to the one `first` chose (PatDNN
+// chooses the set once, from the dense weights): later projections of W + U may then change a
+// kernel's pattern within the set, but not swap the shapes every kernel may take.
+prune::PruningPlan freezePatternSets(const prune::PruningPlan& plan, const Projection& first) {
+    prune::PruningPlan out = plan;
+    for (const prune::LayerPruning& lp : first.layers) {
+        if (lp.how != prune::LayerPruning::How::Scheme || lp.scheme != "pattern" ||
+            lp.projection.patternSet.empty()) {
+            continue;
+        }
+        std::string set;
+        for (prune::Pattern p : lp.projection.patternSet) {
+            if (!set.empty()) set += ',';
+            set += std::to_string(static_cast<unsigned>(p));
+        }
+        prune::ParamValues params = lp.params;
+        params.set("pattern_set", set);
+        out.layers[lp.layer.name] = prune::PlanEntry::make("pattern", params);
+    }
     return out;
 }
 
@@ -518,6 +580,7 @@ Result<TrainResult> runLoop(Session& s, RunState& st, const Hooks& h,
     for (; st.epoch < o.epochs; ++st.epoch, st.cursor = 0) {
         std::vector<uint32_t> order = epochOrder(s.data.size(), o.seed, st.epoch);
         for (; st.cursor < s.stepsPerEpoch;) {
+            if (o.maxSteps > 0 && st.step >= o.maxSteps) break;
             if (o.cancel && o.cancel->load()) {
                 PL_TRY(checkpoint());
                 return makeError(
@@ -587,6 +650,7 @@ Result<TrainResult> runLoop(Session& s, RunState& st, const Hooks& h,
                 PL_TRY(checkpoint());
             }
         }
+        if (o.maxSteps > 0 && st.step >= o.maxSteps) break;
     }
     TrainResult r;
     PL_TRY_ASSIGN(r.model, s.student->toGraph());
@@ -623,9 +687,9 @@ std::string fingerprintOf(const std::string& method, const prune::PruningPlan* p
                   static_cast<unsigned long long>(o.seed), o.maxStepsPerEpoch, dataSize);
     std::string fp = text;
     if (r) {
-        std::snprintf(text, sizeof text, " f%d u%d r%g x%g %g g%d d%d", r->fineTuneEpochs,
-                      r->admmUpdatesPerEpoch, r->rho, r->rhoMultiplier, r->rhoMax, r->gradualSteps,
-                      r->distill ? 1 : 0);
+        std::snprintf(text, sizeof text, " f%d u%d r%g x%g %g p%d g%d d%d", r->fineTuneEpochs,
+                      r->admmUpdatesPerEpoch, r->rho, r->rhoMultiplier, r->rhoMax, r->admmStages,
+                      r->gradualSteps, r->distill ? 1 : 0);
         fp += text;
     }
     if (plan) fp += " " + std::to_string(std::hash<std::string>{}(prune::planToJson(*plan)));
@@ -644,6 +708,73 @@ Result<TrainResult> trainDense(const Graph& model, const Dataset& data,
     h.phase = [](const RunState&) { return std::string("train"); };
     std::string fp = fingerprintOf("train", nullptr, options, nullptr, data, model);
     return runLoop(s, st, h, fp);
+}
+
+// When ADMM updates Z and U: after optimiser step `step` (1-based, over the run), update k
+// (1-based) of `updates` in stage `stage` (0-based).
+struct AdmmUpdate {
+    int64_t step = 0;
+    int stage = 0, k = 0, updates = 0;
+};
+
+// W-steps of at least this many optimiser steps when the updates are chosen automatically:
+// Adam moves a weight by about the learning rate per step, so a W-step needs a few hundred at
+// lr 1e-3 to carry weights of ~0.1 to their Z (with 12-step W-steps Z oscillated and ADMM fell
+// behind one-shot; with 1 update per epoch of 938 steps it led).
+constexpr int64_t kStepsPerWStep = 200;
+constexpr int kMaxUpdatesPerStage = 10;
+
+struct AdmmSetup {
+    int stages = 1;
+    prune::PruningPlan frozen;                   // the plan with its pattern sets fixed
+    std::vector<prune::PruningPlan> stagePlans;  // per stage; the last is `frozen`
+    std::vector<double> multiplier;              // rho's growth per update, per stage
+    std::vector<AdmmUpdate> schedule;            // in step order
+    std::vector<double> scale;                   // per layer: mean squared dense weight
+};
+
+Result<AdmmSetup> admmSetup(IrModule& m, const prune::PruningPlan& plan, const Projection& first,
+                            int64_t stepsPerEpoch, int mainEpochs, const RetrainOptions& ro) {
+    AdmmSetup a;
+    a.stages = ro.admmStages > 0 ? ro.admmStages : autoStages(plan);
+    a.frozen = freezePatternSets(plan, first);
+    const int64_t steps = stepsPerEpoch * mainEpochs;
+    if (steps < a.stages) {
+        return makeError(ErrorCode::InvalidArgument,
+                         "ADMM in " + std::to_string(a.stages) +
+                             " stages needs at least as many "
+                             "optimiser steps, the W-step epochs have " +
+                             std::to_string(steps));
+    }
+    for (int stage = 0; stage < a.stages; ++stage) {
+        a.stagePlans.push_back(stagePlan(a.frozen, stage + 1, a.stages));
+        const int64_t begin = steps * stage / a.stages, end = steps * (stage + 1) / a.stages;
+        const int64_t length = end - begin;
+        int64_t updates = ro.admmUpdatesPerEpoch > 0
+                              ? std::llround(static_cast<double>(ro.admmUpdatesPerEpoch * length) /
+                                             static_cast<double>(stepsPerEpoch))
+                              : std::min<int64_t>(length / kStepsPerWStep, kMaxUpdatesPerStage);
+        updates = std::clamp<int64_t>(updates, 1, length);
+        for (int64_t k = 1; k <= updates; ++k) {
+            a.schedule.push_back({begin + length * k / updates, stage, static_cast<int>(k),
+                                  static_cast<int>(updates)});
+        }
+        // Automatic growth reaches rhoMax at the stage's last update.
+        a.multiplier.push_back(
+            ro.rhoMultiplier > 0
+                ? ro.rhoMultiplier
+                : std::pow(ro.rhoMax / ro.rho,
+                           1.0 / static_cast<double>(std::max<int64_t>(1, updates - 1))));
+    }
+    // rho is per unit of each layer's own weights: the same rho pulls a layer of weights ~0.01
+    // as hard as one of weights ~0.5, which an absolute rho cannot (it was either too weak for
+    // the small-weight layers or overpowered the large ones).
+    torch::NoGradGuard noGrad;
+    for (size_t i = 0; i < m.layers().size(); ++i) {
+        const double ms = m.layerWeight(i).pow(2).mean().item<double>();
+        a.scale.push_back(ms > 0 ? ms : 1.0);
+    }
+    return a;
 }
 
 // BatchNormalization folded into the conv before it, the old constants dropped.
@@ -677,11 +808,12 @@ Result<TrainResult> retrain(const Graph& denseIn, const prune::PruningPlan& plan
                              std::to_string(options.epochs) + ", fine-tune " +
                              std::to_string(ro.fineTuneEpochs) + ")");
     }
-    if (ro.admmUpdatesPerEpoch < 1 || ro.gradualSteps < 1 || !(ro.rho > 0) ||
-        !(ro.rhoMultiplier >= 1) || !(ro.rhoMax >= ro.rho)) {
+    if (ro.admmUpdatesPerEpoch < 0 || ro.admmStages < 0 || ro.gradualSteps < 1 || !(ro.rho > 0) ||
+        !(ro.rhoMultiplier == 0 || ro.rhoMultiplier >= 1) || !(ro.rhoMax >= ro.rho)) {
         return makeError(ErrorCode::InvalidArgument,
-                         "ADMM needs updates per epoch >= 1, rho > 0, multiplier >= 1, rho max "
-                         ">= rho; gradual needs steps >= 1");
+                         "ADMM needs updates per epoch >= 0 (0: automatic), stages >= 0, rho > 0, "
+                         "multiplier 0 (automatic) or >= 1, rho max >= rho; gradual needs steps "
+                         ">= 1");
     }
     Graph started;
     if (ro.start) {
@@ -705,6 +837,15 @@ Result<TrainResult> retrain(const Graph& denseIn, const prune::PruningPlan& plan
     st.z.assign(n, torch::Tensor());
     st.u.assign(n, torch::Tensor());
     st.masks.assign(n, torch::Tensor());
+    // Which layers the plan prunes (and, for one-shot, the masks) come from one projection of
+    // the starting weights; ADMM's pattern sets and per-layer scales come from it too, before a
+    // resume replaces the weights, so a resumed run uses the same ones.
+    PL_TRY_ASSIGN(Projection first, projectLayers(m, plan, {}));
+    std::vector<bool> pruned = first.pruned;
+    AdmmSetup admm;
+    if (ro.method == RetrainMethod::Admm) {
+        PL_TRY_ASSIGN(admm, admmSetup(m, plan, first, s.stepsPerEpoch, mainEpochs, ro));
+    }
     bool resumed = false;
     if (resume) {
         // A mistyped path must not quietly restart a long run from the beginning.
@@ -718,9 +859,6 @@ Result<TrainResult> retrain(const Graph& denseIn, const prune::PruningPlan& plan
         if (options.onRecord)
             for (const IterationRecord& r : st.history) options.onRecord(r);
     }
-    // Which layers the plan prunes (and, for one-shot, the masks) come from one projection.
-    PL_TRY_ASSIGN(Projection first, projectLayers(m, plan, {}));
-    std::vector<bool> pruned = first.pruned;
 
     Hooks h;
     h.density = [&] { return currentDensity(m, pruned); };
@@ -739,6 +877,18 @@ Result<TrainResult> retrain(const Graph& denseIn, const prune::PruningPlan& plan
             m.setLayerWeight(i, proj.weights[i]);
             state.masks[i] = proj.masks[i];
         }
+        return {};
+    };
+
+    // ADMM stage `stage` (0-based) starts: Z = its projection of W, U = 0, rho = rho0.
+    auto startStage = [&](RunState& x, int stage) -> Status {
+        PL_TRY_ASSIGN(Projection z, projectLayers(m, admm.stagePlans[stage], {}));
+        for (size_t i = 0; i < n; ++i) {
+            if (!pruned[i]) continue;
+            x.z[i] = z.weights[i];
+            x.u[i] = torch::zeros_like(z.weights[i]);
+        }
+        x.rho = ro.rho;
         return {};
     };
 
@@ -769,14 +919,9 @@ Result<TrainResult> retrain(const Graph& denseIn, const prune::PruningPlan& plan
             break;
         }
         case RetrainMethod::Admm: {
-            if (!resumed) {
-                // Z starts as the projection of the dense weights, U at zero (ADMM-NN).
-                for (size_t i = 0; i < n; ++i) {
-                    if (!pruned[i]) continue;
-                    st.z[i] = first.weights[i];
-                    st.u[i] = torch::zeros_like(first.weights[i]);
-                }
-            }
+            // The recipe (ADMM-NN, PatDNN; docs/ADMM.md): stages of W-steps long enough to reach
+            // Z, rho per layer relative to its weights and grown to rhoMax within each stage,
+            // the pattern sets fixed at the first Z-step, then hard prune and masked fine-tune.
             h.phase = [=](const RunState& x) {
                 return std::string(x.epoch < mainEpochs ? "admm" : "fine-tune");
             };
@@ -786,19 +931,18 @@ Result<TrainResult> retrain(const Graph& denseIn, const prune::PruningPlan& plan
                 torch::Tensor p = torch::zeros({});
                 for (size_t i = 0; i < n; ++i) {
                     if (!x.z[i].defined()) continue;
-                    p = p + (m.layerWeight(i) - x.z[i] + x.u[i]).pow(2).sum();
+                    p = p + (m.layerWeight(i) - x.z[i] + x.u[i]).pow(2).sum() / admm.scale[i];
                 }
                 return p * (x.rho / 2);
             };
             h.afterStep = [&](RunState& x, bool epochEnd) -> Status {
                 if (x.hardPruned) return {};
-                if (x.epoch >= mainEpochs) return {};
-                // Updates at evenly spaced steps of each W-step epoch, the last at its end.
-                int64_t every = std::max<int64_t>(1, s.stepsPerEpoch / ro.admmUpdatesPerEpoch);
-                bool due = epochEnd ||
-                           (x.cursor % every == 0 && x.cursor / every < ro.admmUpdatesPerEpoch);
-                if (!due) return {};
-                PL_TRY_ASSIGN(Projection z, projectLayers(m, plan, x.u));
+                auto due = std::lower_bound(
+                    admm.schedule.begin(), admm.schedule.end(), x.step,
+                    [](const AdmmUpdate& u, int64_t step) { return u.step < step; });
+                if (due == admm.schedule.end() || due->step != x.step) return {};
+                const AdmmUpdate up = *due;
+                PL_TRY_ASSIGN(Projection z, projectLayers(m, admm.stagePlans[up.stage], x.u));
                 std::vector<double> primal(n, 0.0), dual(n, 0.0);
                 torch::NoGradGuard noGrad;
                 for (size_t i = 0; i < n; ++i) {
@@ -814,10 +958,22 @@ Result<TrainResult> retrain(const Graph& denseIn, const prune::PruningPlan& plan
                     }
                 }
                 PL_TRY(addRecord(s, x, h, x.admmIteration++, primal, dual));
-                x.rho = std::min(x.rho * ro.rhoMultiplier, ro.rhoMax);
-                // The last W-step epoch ends with the hard prune: W = project(W), masks fixed.
-                if (epochEnd && x.epoch + 1 == mainEpochs) {
-                    PL_TRY(hardPrune(x, plan));
+                if (up.k < up.updates) {
+                    // rho grows; the scaled dual U = Y / rho shrinks with it, so the multiplier
+                    // Y it stands for is unchanged (Boyd et al., 3.4.1).
+                    const double next = std::min(x.rho * admm.multiplier[up.stage], ro.rhoMax);
+                    for (size_t i = 0; i < n; ++i)
+                        if (x.u[i].defined()) x.u[i] = x.u[i] * (x.rho / next);
+                    x.rho = next;
+                } else if (up.stage + 1 < admm.stages) {
+                    // The stage ends pruned to its own rate; the next starts afresh from there.
+                    PL_TRY_ASSIGN(Projection done, projectLayers(m, admm.stagePlans[up.stage], {}));
+                    for (size_t i = 0; i < n; ++i)
+                        if (pruned[i]) m.setLayerWeight(i, done.weights[i]);
+                    PL_TRY(startStage(x, up.stage + 1));
+                } else {
+                    // The last update ends the W-steps: W = project(W), masks fixed.
+                    PL_TRY(hardPrune(x, admm.frozen));
                     x.hardPruned = true;
                     x.z.assign(n, torch::Tensor());
                     x.u.assign(n, torch::Tensor());
@@ -827,16 +983,20 @@ Result<TrainResult> retrain(const Graph& denseIn, const prune::PruningPlan& plan
                 }
                 return {};
             };
+            if (!resumed) PL_TRY(startStage(st, 0));
             break;
         }
     }
     PL_TRY_ASSIGN(TrainResult result, runLoop(s, st, h, fp));
+    if (options.maxSteps > 0 && result.steps >= options.maxSteps) return result;
     // Folded back, as imported models have it: BN scales whole output channels, so every zero
     // and pattern the plan made stays as it is.
     PL_TRY(foldBatchNorm(result.model));
     // The result satisfies the plan exactly: masks held through fine-tuning, and one last
     // projection guards against a weight that drifted (it changes nothing when masks held).
-    PL_TRY_ASSIGN(prune::PrunedModel final, prune::applyPlan(result.model, plan));
+    PL_TRY_ASSIGN(
+        prune::PrunedModel final,
+        prune::applyPlan(result.model, ro.method == RetrainMethod::Admm ? admm.frozen : plan));
     result.model = std::move(final.graph);
     return result;
 }

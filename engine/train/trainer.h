@@ -71,8 +71,11 @@ struct TrainOptions {
     double learningRateFinal = -1;
     double weightDecay = 0;
     uint64_t seed = 1;
-    int threads = 0;                // 0: one per core
-    size_t maxStepsPerEpoch = 0;    // 0: the whole data set per epoch (tests use a few steps)
+    int threads = 0;              // 0: one per core
+    size_t maxStepsPerEpoch = 0;  // 0: the whole data set per epoch (tests use a few steps)
+    // > 0: stop after this many optimiser steps; the result is the weights as they stand (no
+    // hard prune, fold or final projection), which tests compare with the PyTorch export's.
+    int64_t maxSteps = 0;
     const Dataset* test = nullptr;  // evaluated for every history row (a small subset is fine)
     // Checkpoints (atomic: temp file, fsync, rename) every `checkpointEvery` steps (0: only at
     // ADMM updates and epoch ends) when a path is given.
@@ -95,10 +98,15 @@ struct RetrainOptions {
     // The last `fineTuneEpochs` of TrainOptions::epochs are masked fine-tuning (ADMM: after the
     // hard prune; gradual: after the final sparsity is reached). One-shot fine-tunes throughout.
     int fineTuneEpochs = 1;
-    // ADMM: Z/U updates per epoch of the W-step phase, and the rho schedule (rho grows by the
-    // multiplier after every update, up to rhoMax).
-    int admmUpdatesPerEpoch = 1;
-    double rho = 1e-3, rhoMultiplier = 1.3, rhoMax = 1e-1;
+    // ADMM (docs/ADMM.md has the whole recipe). Stages: progressive ADMM for extreme rates,
+    // each stage a full ADMM at a higher rate (0: one per 20x the plan removes). Updates: Z/U
+    // updates per epoch of W-steps (0: W-steps of ~200 optimiser steps, at most 10 a stage).
+    // rho is relative to each layer's mean squared dense weight; within every stage it starts
+    // at `rho` and grows by the multiplier after each update up to rhoMax (multiplier 0: the
+    // growth that reaches rhoMax at the stage's last update).
+    int admmStages = 0;
+    int admmUpdatesPerEpoch = 0;
+    double rho = 1e-4, rhoMultiplier = 0, rhoMax = 1e-2;
     // Gradual: pruning steps (each re-projects with the plan's rates scaled by Zhu and Gupta's
     // cubic ramp s_t = s_f (1 - (1 - t/n)^3)) spread over the non-fine-tune epochs.
     int gradualSteps = 10;
