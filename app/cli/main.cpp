@@ -320,10 +320,20 @@ int main(int argc, char** argv) {
     admm->add_option("--method", train.method, "admm (default), one-shot or gradual");
     admm->add_option("--fine-tune-epochs", train.fineTuneEpochs,
                      "masked fine-tune epochs at the end (default 1)");
-    admm->add_option("--rho", train.rho, "initial rho (default 1e-3)");
-    admm->add_option("--rho-multiplier", train.rhoMultiplier, "rho growth per update (1.3)");
-    admm->add_option("--rho-max", train.rhoMax, "largest rho (default 0.1)");
-    admm->add_option("--updates-per-epoch", train.updatesPerEpoch, "Z/U updates per epoch");
+    admm->add_option("--rho", train.rho,
+                     "rho at the start of each stage, per unit of each layer's mean squared "
+                     "weight")
+        ->capture_default_str();
+    admm->add_option("--rho-multiplier", train.rhoMultiplier,
+                     "rho growth per update (0: reach --rho-max at each stage's last update)")
+        ->capture_default_str();
+    admm->add_option("--rho-max", train.rhoMax, "largest rho")->capture_default_str();
+    admm->add_option("--updates-per-epoch", train.updatesPerEpoch,
+                     "Z/U updates per epoch (0: W-steps of ~200 optimiser steps)")
+        ->capture_default_str();
+    admm->add_option("--stages", train.stages,
+                     "progressive ADMM stages (0: one per 20x the plan removes)")
+        ->capture_default_str();
     admm->add_flag("--distill", train.distill, "label-free: the dense model's outputs as targets");
     admm->add_option("--checkpoint", train.checkpoint, "write checkpoints to this file");
     admm->add_option("--resume", train.resume, "resume from (and keep writing) this checkpoint");
@@ -331,6 +341,12 @@ int main(int argc, char** argv) {
                      "also checkpoint every N steps (default: at ADMM updates and epoch ends)")
         ->check(CLI::NonNegativeNumber);
     admm->add_option("--history", train.historyCsv, "write the per-iteration history as CSV");
+    admm->add_option("--export-torch", train.exportTorch,
+                     "instead of training, write the run as a PyTorch folder (train.py with "
+                     "DistributedDataParallel, README.md, model, data, plan, settings)");
+    admm->add_option("--max-steps", train.maxSteps,
+                     "stop after N optimiser steps and write the weights as they stand (tests)")
+        ->check(CLI::NonNegativeNumber);
     admm->add_option("--init", train.init,
                      "start from this pruned model's weights (an earlier run under the same "
                      "plan); the model stays the teacher");
@@ -349,10 +365,9 @@ int main(int argc, char** argv) {
     CLI::App* liveCmd = app.add_subcommand(
         "live", "the live demo without a window: dense and compiled pruned model on frames");
     addModel(liveCmd);
-    liveCmd
-        ->add_option("--pruned", live.pruned,
-                     "a preset (patdnn-8, ...), a plan .json, or a pruned .plab / .onnx "
-                     "(default: the model's bundled pruned-and-retrained demo, else patdnn-8)");
+    liveCmd->add_option("--pruned", live.pruned,
+                        "a preset (patdnn-8, ...), a plan .json, or a pruned .plab / .onnx "
+                        "(default: the model's bundled pruned-and-retrained demo, else patdnn-8)");
     liveCmd->add_option("--source", live.source,
                         "vtest.avi (the bundled video, default), a video or picture file, or a "
                         "camera: camera:N, /dev/videoN");

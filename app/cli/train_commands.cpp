@@ -17,6 +17,7 @@
 #include "engine/prune/plan.h"
 #include "engine/prune/pruned_model.h"
 #include "engine/train/data.h"
+#include "engine/train/torch_export.h"
 #include "engine/train/zoo.h"
 #include "plugins/model-files/model_files.h"
 #ifdef PRUNELAB_HAVE_TORCH
@@ -187,6 +188,7 @@ int cmdAdmm(const TrainRequest& r) {
     }
     ro.fineTuneEpochs = r.fineTuneEpochs;
     ro.admmUpdatesPerEpoch = r.updatesPerEpoch;
+    ro.admmStages = r.stages;
     ro.rho = r.rho, ro.rhoMultiplier = r.rhoMultiplier, ro.rhoMax = r.rhoMax;
     ro.distill = r.distill;
     // BatchNormalization reaches the trainer as a node; it decides whether to train or fold it.
@@ -220,6 +222,14 @@ int cmdAdmm(const TrainRequest& r) {
     TrainOptions o = trainOptions(r, test->get());
     o.checkpointPath = r.resume.empty() ? r.checkpoint : r.resume;
     o.checkpointEvery = r.checkpointEvery;
+    o.maxSteps = r.maxSteps;
+    if (!r.exportTorch.empty()) {
+        Status st = exportTorchRun(r.exportTorch, model->graph, *plan, **data, test->get(), o, ro);
+        if (!st.ok()) return fail(st.error().within("--export-torch " + r.exportTorch));
+        std::printf("wrote %s/train.py: run it with python3 %s/train.py [--nproc N] (README.md)\n",
+                    r.exportTorch.c_str(), r.exportTorch.c_str());
+        return 0;
+    }
     std::printf("%s on %s: %s, %d epoch(s) (%d fine-tune)%s\n", r.method.c_str(),
                 model->path.c_str(), (*data)->describe().c_str(), r.epochs, r.fineTuneEpochs,
                 ro.distill ? ", label-free (distilling the dense model)" : "");
@@ -227,6 +237,15 @@ int cmdAdmm(const TrainRequest& r) {
     auto result = retrain(model->graph, *plan, **data, o, ro, !r.resume.empty());
     std::signal(SIGINT, previous);
     if (!result.ok()) return fail(result.error());
+    if (r.maxSteps > 0 && result->steps >= r.maxSteps) {
+        // Stopped early: the weights as they stand (no hard prune, BatchNormalization unfolded),
+        // to compare with the exported script's after the same steps.
+        Status st = exportOnnxFile(result->model, r.out);
+        if (!st.ok()) return fail(st.error());
+        std::printf("stopped after %lld steps (--max-steps); wrote %s\n",
+                    static_cast<long long>(result->steps), r.out.c_str());
+        return 0;
+    }
     printHistory(result->history, ro.distill);
     if (!r.historyCsv.empty()) {
         if (Status st = writeHistoryCsv(r.historyCsv, result->history); !st.ok())

@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "engine/train/trainer.h"
+
 #include "app/cli/model_loader.h"
 
 namespace prunelab::cli {
@@ -28,14 +30,20 @@ struct TrainRequest {
     int batch = 64;
     double learningRate = 1e-3;
     double learningRateFinal = -1;  // -1: constant
-    double rho = 1e-3, rhoMultiplier = 1.3, rhoMax = 1e-1;
-    int updatesPerEpoch = 1;
+    // ADMM: the trainer's defaults (0: automatic), so the CLI and the GUI start alike.
+    double rho = engine::train::RetrainOptions{}.rho;
+    double rhoMultiplier = engine::train::RetrainOptions{}.rhoMultiplier;
+    double rhoMax = engine::train::RetrainOptions{}.rhoMax;
+    int updatesPerEpoch = engine::train::RetrainOptions{}.admmUpdatesPerEpoch;
+    int stages = engine::train::RetrainOptions{}.admmStages;
     bool distill = false;
     int seed = 1;
     int threads = 0;
     size_t limit = 0;  // use only the first N training examples
     size_t testLimit = 0;
     size_t stepsPerEpoch = 0;
+    std::string exportTorch;  // admm: write the run as a PyTorch folder instead of training
+    int64_t maxSteps = 0;     // admm: stop after this many steps, write the weights as they are
 };
 
 int cmdTrainBase(const TrainRequest& request);
