@@ -329,7 +329,7 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     admm->add_option("--rho-max", train.rhoMax, "largest rho")->capture_default_str();
     admm->add_option("--updates-per-epoch", train.updatesPerEpoch,
-                     "Z/U updates per epoch (0: W-steps of ~200 optimiser steps)")
+                     "Z/U updates per epoch (0: W-steps of ~200 optimiser steps, 4 to 10 a stage)")
         ->capture_default_str();
     admm->add_option("--stages", train.stages,
                      "progressive ADMM stages (0: one per 20x the plan removes)")

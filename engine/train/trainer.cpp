@@ -717,12 +717,24 @@ struct AdmmUpdate {
     int stage = 0, k = 0, updates = 0;
 };
 
-// W-steps of at least this many optimiser steps when the updates are chosen automatically:
-// Adam moves a weight by about the learning rate per step, so a W-step needs a few hundred at
-// lr 1e-3 to carry weights of ~0.1 to their Z (with 12-step W-steps Z oscillated and ADMM fell
-// behind one-shot; with 1 update per epoch of 938 steps it led).
+// Automatic updates: W-steps of about this many optimiser steps. Adam moves a weight by about
+// the learning rate per step, so a W-step needs a few hundred at lr 1e-3 to carry weights of
+// ~0.1 to their Z (with 12-step W-steps Z oscillated and ADMM fell behind one-shot; with 1
+// update per epoch of 938 steps it led).
 constexpr int64_t kStepsPerWStep = 200;
-constexpr int kMaxUpdatesPerStage = 10;
+constexpr int64_t kMaxUpdatesPerStage = 10;
+// A short budget still gets a few updates, so rho grows and W reaches Z before the hard prune
+// (with one update a stage on 6000 pictures, LeNet-5 fell to chance at it), with W-steps no
+// shorter than this.
+constexpr int64_t kMinUpdatesPerStage = 4;
+constexpr int64_t kShortestWStep = 25;
+
+// Z/U updates in a stage of `length` steps when chosen automatically (trainer and train.py).
+int64_t autoUpdates(int64_t length) {
+    const int64_t wanted =
+        std::clamp(length / kStepsPerWStep, kMinUpdatesPerStage, kMaxUpdatesPerStage);
+    return std::max<int64_t>(1, std::min(wanted, length / kShortestWStep));
+}
 
 struct AdmmSetup {
     int stages = 1;
@@ -753,7 +765,7 @@ Result<AdmmSetup> admmSetup(IrModule& m, const prune::PruningPlan& plan, const P
         int64_t updates = ro.admmUpdatesPerEpoch > 0
                               ? std::llround(static_cast<double>(ro.admmUpdatesPerEpoch * length) /
                                              static_cast<double>(stepsPerEpoch))
-                              : std::min<int64_t>(length / kStepsPerWStep, kMaxUpdatesPerStage);
+                              : autoUpdates(length);
         updates = std::clamp<int64_t>(updates, 1, length);
         for (int64_t k = 1; k <= updates; ++k) {
             a.schedule.push_back({begin + length * k / updates, stage, static_cast<int>(k),

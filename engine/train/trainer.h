@@ -100,7 +100,7 @@ struct RetrainOptions {
     int fineTuneEpochs = 1;
     // ADMM (docs/ADMM.md has the whole recipe). Stages: progressive ADMM for extreme rates,
     // each stage a full ADMM at a higher rate (0: one per 20x the plan removes). Updates: Z/U
-    // updates per epoch of W-steps (0: W-steps of ~200 optimiser steps, at most 10 a stage).
+    // updates per epoch of W-steps (0: W-steps of ~200 optimiser steps, 4 to 10 a stage).
     // rho is relative to each layer's mean squared dense weight; within every stage it starts
     // at `rho` and grows by the multiplier after each update up to rhoMax (multiplier 0: the
     // growth that reaches rhoMax at the stage's last update).

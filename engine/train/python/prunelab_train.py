@@ -414,7 +414,8 @@ def admm_schedule(settings, steps_per_epoch):
             updates = int(math.floor(settings["admm_updates_per_epoch"] * length
                                      / steps_per_epoch + 0.5))
         else:
-            updates = min(length // 200, 10)
+            # trainer.cpp's autoUpdates(): W-steps of ~200 steps, 4 to 10 a stage, >= 25 long
+            updates = max(1, min(min(max(length // 200, 4), 10), length // 25))
         updates = min(max(updates, 1), length)
         for k in range(1, updates + 1):
             schedule.append({"step": begin + length * k // updates, "stage": stage, "k": k,
