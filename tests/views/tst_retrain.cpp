@@ -1,6 +1,7 @@
 // The retrain panel with the real trainer: LeNet-5 (built by the engine's zoo, saved as ONNX) on
 // real Fashion-MNIST pictures. A few ADMM steps fill the charts and the W/Z/U animation and land
 // as an undoable experiment; Pause holds the run, Stop cancels it and Resume finishes it.
+#include <QDoubleSpinBox>
 #include <QFile>
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -76,6 +77,87 @@ class TestRetrain : public QObject {
         QVERIFY2(finished.at(0).at(1).toString().contains(QStringLiteral("libtorch")),
                  qPrintable(finished.at(0).at(1).toString()));
         QCOMPARE(m_panel->state(), RetrainPanel::State::Idle);
+    }
+
+    // The form starts from the trainer's defaults (RetrainOptions{}, as the CLI does), shows
+    // "auto" for the automatic choices, and Start hands exactly what the form shows to the
+    // trainer. A stand-in trainer records the request and feeds rows of two stages to the chart.
+    void admmStartsFromTheTrainersDefaults() {
+        auto seen = std::make_shared<std::vector<views::RetrainRequest>>();
+        views::RetrainFunction fake =
+            [seen](views::RetrainRequest r) -> engine::Result<views::RetrainOutcome> {
+            seen->push_back(r);
+            const std::vector<double> rhos = {1e-4, 1e-2, 1e-4, 1e-2};
+            for (size_t k = 0; k < rhos.size(); ++k) {
+                engine::train::IterationRecord row;
+                row.phase = "admm";
+                row.admmIteration = static_cast<int>(k);
+                row.rho = rhos[k];
+                row.primal = {1.0 / static_cast<double>(k + 1)};
+                r.options.onRecord(row);
+            }
+            return engine::makeError(engine::ErrorCode::InvalidArgument, "stand-in trainer");
+        };
+        m_panel = std::make_unique<RetrainPanel>(m_session.get(), m_log.get(), fake);
+        m_panel->setRunsFolder(m_runs.path());
+        const engine::train::RetrainOptions defaults;
+        auto text = [this](const char* name) {
+            auto* box = m_panel->findChild<QAbstractSpinBox*>(QLatin1String(name));
+            return box ? box->text() : QStringLiteral("(no %1)").arg(QLatin1String(name));
+        };
+        auto value = [this](const char* name) {
+            auto* box = m_panel->findChild<QDoubleSpinBox*>(QLatin1String(name));
+            return box ? box->value() : -1.0;
+        };
+        QCOMPARE(value("retrainRho"), defaults.rho);
+        QCOMPARE(value("retrainRhoGrowth"), defaults.rhoMultiplier);
+        QCOMPARE(value("retrainRhoMax"), defaults.rhoMax);
+        QCOMPARE(defaults.rhoMultiplier,
+                 0.0);  // when the trainer's default changes, so does "auto"
+        QCOMPARE(text("retrainRhoGrowth"), QStringLiteral("auto"));
+        QVERIFY2(text("retrainUpdates").startsWith(QStringLiteral("auto")),
+                 qPrintable(text("retrainUpdates")));
+        QCOMPARE(text("retrainStages"), QStringLiteral("auto"));
+
+        applyPlan();
+        QSignalSpy finished(m_panel.get(), &RetrainPanel::finished);
+        m_panel->start();
+        QVERIFY2(finished.wait(kTimeoutMs), "the stand-in trainer did not return");
+        QCoreApplication::processEvents();  // the rows it posted
+        QCOMPARE(seen->size(), size_t{1});
+        const engine::train::RetrainOptions& sent = seen->at(0).retrain;
+        QCOMPARE(sent.method, engine::train::RetrainMethod::Admm);
+        QCOMPARE(sent.rho, defaults.rho);
+        QCOMPARE(sent.rhoMultiplier, defaults.rhoMultiplier);
+        QCOMPARE(sent.rhoMax, defaults.rhoMax);
+        QCOMPARE(sent.admmUpdatesPerEpoch, defaults.admmUpdatesPerEpoch);
+        QCOMPARE(sent.admmStages, defaults.admmStages);
+        // rho fell once (the second stage starting over): one mark, every residual plotted.
+        QCOMPARE(m_panel->residualPoints(), 4);
+        QCOMPARE(m_panel->stageStarts(), 1);
+
+        // What a person sets reaches the trainer too (not only the defaults).
+        m_panel->setRho(2e-4, 1.5, 2e-2, 3);
+        m_panel->setAdmmStages(2);
+        m_panel->start();
+        QVERIFY2(finished.wait(kTimeoutMs), "the stand-in trainer did not return");
+        QCOMPARE(seen->size(), size_t{2});
+        const engine::train::RetrainOptions& set = seen->at(1).retrain;
+        QCOMPARE(set.rho, 2e-4);
+        QCOMPARE(set.rhoMultiplier, 1.5);
+        QCOMPARE(set.rhoMax, 2e-2);
+        QCOMPARE(set.admmUpdatesPerEpoch, 3);
+        QCOMPARE(set.admmStages, 2);
+
+        // Growth is auto or at least 1 (the trainer refuses rho shrinking): no value in between.
+        auto* growth = m_panel->findChild<QDoubleSpinBox*>(QStringLiteral("retrainRhoGrowth"));
+        QVERIFY(growth);
+        growth->setValue(0);
+        growth->stepUp();
+        QCOMPARE(growth->value(), 1.0);
+        growth->stepDown();
+        QCOMPARE(growth->value(), 0.0);
+        QCOMPARE(growth->text(), QStringLiteral("auto"));
     }
 
     // The window shows the panel as its Retrain tab, and `--view retrain` names it.

@@ -15,14 +15,18 @@
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QLegendMarker>
 #include <QLineSeries>
 #include <QLogValueAxis>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QScatterSeries>
 #include <QScrollArea>
+#include <QScrollBar>
 #include <QSpinBox>
 #include <QStandardPaths>
 #include <QTextStream>
+#include <QTimer>
 #include <QVBoxLayout>
 #include <QValueAxis>
 #include <QtConcurrent/QtConcurrentRun>
@@ -209,12 +213,23 @@ void RetrainPanel::buildForm() {
     auto* outer = new QVBoxLayout(this);
     outer->setContentsMargins(0, 0, 0, 0);
     auto* scroll = new QScrollArea(this);
+    m_scroll = scroll;
     scroll->setObjectName(QStringLiteral("retrainScroll"));
     scroll->setWidgetResizable(true);
     scroll->setFrameShape(QFrame::NoFrame);
     auto* content = new QWidget(scroll);
     scroll->setWidget(content);
     outer->addWidget(scroll);
+    // The content's height is known only once laid out (a hidden tab has none yet), and its
+    // children are placed after the range changes: scroll once they are.
+    connect(scroll->verticalScrollBar(), &QScrollBar::rangeChanged, this, [this] {
+        if (!m_followRun) return;
+        QTimer::singleShot(0, this, [this] {
+            if (m_followRun) scrollToRun();
+        });
+    });
+    connect(scroll->verticalScrollBar(), &QScrollBar::actionTriggered, this,
+            [this] { m_followRun = false; });
     auto* layout = new QVBoxLayout(content);
     m_unavailable = new QLabel(this);
     m_unavailable->setWordWrap(true);
@@ -288,9 +303,32 @@ void RetrainPanel::buildForm() {
     form->addRow(tr("&Batch"), m_batch);
     m_lr = dspin(1e-6, 1, 1e-3, 6, 1e-4);
     form->addRow(tr("&Learning rate"), m_lr);
-    m_rho = dspin(1e-6, 10, 1e-3, 6, 1e-3);
-    m_rhoMul = dspin(1, 10, 1.3, 2, 0.1);
-    m_rhoMax = dspin(1e-6, 100, 0.1, 4, 0.01);
+    // ADMM's schedule starts from the trainer's own defaults (the CLI's too): one set of numbers.
+    const engine::train::RetrainOptions admm;
+    m_rho = dspin(1e-6, 10, admm.rho, 6, 1e-4);
+    m_rho->setObjectName(QStringLiteral("retrainRho"));
+    m_rho->setToolTip(
+        tr("rho at the start of each stage, per unit of each layer's mean squared weight: how "
+           "hard the W-step pulls W towards Z at first. Small: W first follows the loss."));
+    // 0 is "auto"; below 1 rho would shrink, which the trainer refuses.
+    m_rhoMul = dspin(0, 10, admm.rhoMultiplier, 2, 0.1);
+    m_rhoMul->setObjectName(QStringLiteral("retrainRhoGrowth"));
+    m_rhoMul->setSpecialValueText(tr("auto"));
+    // Stepping up from auto goes to 1 (no growth), down from 1 to auto, never in between.
+    connect(m_rhoMul, &QDoubleSpinBox::valueChanged, this,
+            [this, last = admm.rhoMultiplier](double v) mutable {
+                if (v > 0 && v < 1) v = last > 0 ? 0.0 : 1.0;
+                last = v;
+                if (v != m_rhoMul->value()) m_rhoMul->setValue(v);
+            });
+    m_rhoMul->setToolTip(
+        tr("rho's growth after each Z/U update, up to the ceiling (1 or more). auto: the growth "
+           "that reaches the ceiling at each stage's last update. rho restarts at every stage."));
+    m_rhoMax = dspin(1e-6, 100, admm.rhoMax, 4, 0.01);
+    m_rhoMax->setObjectName(QStringLiteral("retrainRhoMax"));
+    m_rhoMax->setToolTip(
+        tr("The largest rho. By the last update W must sit on Z, so the hard "
+           "prune that follows removes almost nothing W still needs."));
     auto* rho = new QHBoxLayout;
     rho->addWidget(m_rho);
     rho->addWidget(new QLabel(tr("x"), this));
@@ -299,11 +337,23 @@ void RetrainPanel::buildForm() {
     rho->addStretch();
     auto* rhoLabel = new QLabel(tr("&Rho"), this);
     rhoLabel->setBuddy(m_rho);
+    rhoLabel->setToolTip(m_rho->toolTip());
     form->addRow(rhoLabel, rho);
-    // A row of its own: on one line with rho the form was wider than the tab on a small screen.
+    // Rows of their own: on one line with rho the form was wider than the tab on a small screen.
     form->addRow(tr("Rho &ceiling"), m_rhoMax);
-    m_updates = spin(1, 1000, 2);
-    form->addRow(tr("ADMM &updates per epoch"), m_updates);
+    m_updates = spin(0, 1000, admm.admmUpdatesPerEpoch, tr("auto (~200 steps)"));
+    m_updates->setObjectName(QStringLiteral("retrainUpdates"));
+    m_updates->setToolTip(
+        tr("Z/U updates per epoch. auto: one every ~200 optimiser steps (W-steps long enough to "
+           "reach Z), 4 to 10 a stage."));
+    form->addRow(tr("&Updates per epoch"), m_updates);
+    m_stages = spin(0, 10, admm.admmStages, tr("auto"));
+    m_stages->setObjectName(QStringLiteral("retrainStages"));
+    m_stages->setToolTip(
+        tr("Progressive ADMM: each stage a whole ADMM at a higher rate, the last at the plan's; "
+           "rho restarts at each stage (the marks on the rho curve). auto: one stage per 20x the "
+           "plan removes (95%: 1, 98%: 2)."));
+    form->addRow(tr("S&tages"), m_stages);
     layout->addLayout(form);
 
     auto* buttons = new QHBoxLayout;
@@ -328,24 +378,16 @@ void RetrainPanel::buildForm() {
     m_status->setWordWrap(true);
     layout->addWidget(m_status);
 
-    // Loss per step; the metric per record; residuals and rho per ADMM update.
+    // The metric per record and residuals and rho per ADMM update first (on a 720-pixel screen
+    // they are what shows below the buttons), then the loss per step and W, Z, U.
     auto* charts = new ChartGrid(content);
     auto addView = [&](QChart* chart) {
         auto* view = new QChartView(chart, charts);
         view->setRenderHint(QPainter::Antialiasing);
         view->setMinimumHeight(180);
         charts->add(view);
+        return view;
     };
-    m_lossChart = makeChart(tr("Training loss"));
-    auto* lossX = new QValueAxis(m_lossChart);
-    lossX->setTitleText(tr("step"));
-    lossX->setLabelFormat(QStringLiteral("%d"));
-    auto* lossY = new QValueAxis(m_lossChart);
-    m_lossChart->addAxis(lossX, Qt::AlignBottom);
-    m_lossChart->addAxis(lossY, Qt::AlignLeft);
-    m_loss = addSeries(m_lossChart, tr("loss"), lossX, lossY);
-    addView(m_lossChart);
-
     m_metricChart = makeChart(tr("Accuracy"));
     auto* metricX = new QValueAxis(m_metricChart);
     metricX->setTitleText(tr("step"));
@@ -376,7 +418,30 @@ void RetrainPanel::buildForm() {
     m_primal = addSeries(m_admmChart, tr("primal ||W - Z||"), admmX, residualY);
     m_dual = addSeries(m_admmChart, tr("dual ||Z - Z_prev||"), admmX, residualY);
     m_rhoSeries = addSeries(m_admmChart, tr("rho"), admmX, rhoY);
-    addView(m_admmChart);
+    // Progressive ADMM restarts rho at each stage: a mark says the drop is by design.
+    m_stageStarts = new QScatterSeries(m_admmChart);
+    m_stageStarts->setName(tr("new stage: rho restarts"));
+    m_stageStarts->setMarkerShape(QScatterSeries::MarkerShapeTriangle);
+    m_stageStarts->setMarkerSize(11);
+    m_admmChart->addSeries(m_stageStarts);
+    m_stageStarts->attachAxis(admmX);
+    m_stageStarts->attachAxis(rhoY);
+    m_stageStarts->setColor(m_rhoSeries->color());
+    addView(m_admmChart)
+        ->setToolTip(tr(
+            "At each Z/U update: how far W is from the constraint set (primal ||W - Z||, falling "
+            "as W converges) and how much Z moved (dual). rho grows on its schedule to the "
+            "ceiling; with several stages it restarts at each one (marked)."));
+
+    m_lossChart = makeChart(tr("Training loss"));
+    auto* lossX = new QValueAxis(m_lossChart);
+    lossX->setTitleText(tr("step"));
+    lossX->setLabelFormat(QStringLiteral("%d"));
+    auto* lossY = new QValueAxis(m_lossChart);
+    m_lossChart->addAxis(lossX, Qt::AlignBottom);
+    m_lossChart->addAxis(lossY, Qt::AlignLeft);
+    m_loss = addSeries(m_lossChart, tr("loss"), lossX, lossY);
+    addView(m_lossChart);
 
     auto* animationBox = new QGroupBox(tr("W, Z and U of the selected layer"), this);
     auto* animationLayout = new QVBoxLayout(animationBox);
@@ -438,6 +503,10 @@ void RetrainPanel::setRho(double rho, double multiplier, double max, int updates
     m_updates->setValue(updatesPerEpoch);
 }
 
+void RetrainPanel::setAdmmStages(int stages) {
+    m_stages->setValue(stages);
+}
+
 void RetrainPanel::chooseFolder(const QString& kind) {
     const QString path =
         kind == QLatin1String("folder")
@@ -461,6 +530,9 @@ int RetrainPanel::metricPoints() const {
 }
 int RetrainPanel::residualPoints() const {
     return m_primal->count();
+}
+int RetrainPanel::stageStarts() const {
+    return m_stageStarts->count();
 }
 
 bool RetrainPanel::canResume() const {
@@ -503,6 +575,7 @@ std::optional<RetrainRequest> RetrainPanel::requestFromForm(QString* why) const 
     r.retrain.rhoMultiplier = m_rhoMul->value();
     r.retrain.rhoMax = std::max(m_rhoMax->value(), m_rho->value());
     r.retrain.admmUpdatesPerEpoch = m_updates->value();
+    r.retrain.admmStages = m_stages->value();
     return r;
 }
 
@@ -530,12 +603,23 @@ void RetrainPanel::start() {
         QDir(m_runFolder).filePath(QStringLiteral("checkpoint.pt")).toStdString();
     clearCharts();
     run(std::move(*request), false);
+    m_followRun = true;
+    scrollToRun();
+}
+
+void RetrainPanel::scrollToRun() {
+    // The buttons at the top: below them the progress and the charts the run fills.
+    if (QLayout* layout = m_scroll->widget()->layout()) layout->activate();
+    const int top = m_start->mapTo(m_scroll->widget(), QPoint(0, 0)).y();
+    m_scroll->verticalScrollBar()->setValue(std::max(0, top - 6));
 }
 
 void RetrainPanel::resume() {
     if (!canResume()) return;
     clearCharts();  // the checkpoint's history comes back through onRecord
     run(*m_lastRequest, true);
+    m_followRun = true;
+    scrollToRun();
 }
 
 void RetrainPanel::pause() {
@@ -653,9 +737,20 @@ void RetrainPanel::onRecord(const engine::train::IterationRecord& r) {
     // Log axes cannot show zero: the first dual residual (no previous Z) is left out.
     if (primal > 0) m_primal->append(x, primal);
     if (dual > 0) m_dual->append(x, dual);
-    if (r.rho > 0) m_rhoSeries->append(x, r.rho);
+    if (r.rho > 0) {
+        // Within a stage rho only grows: a fall is the next stage starting over.
+        if (m_rhoSeries->count() > 0 &&
+            r.rho < m_rhoSeries->at(m_rhoSeries->count() - 1).y() * 0.999) {
+            m_stageStarts->append(x, r.rho);
+            for (QLegendMarker* marker : m_admmChart->legend()->markers(m_stageStarts))
+                marker->setVisible(true);
+        }
+        m_rhoSeries->append(x, r.rho);
+    }
     auto* xAxis = qobject_cast<QValueAxis*>(m_primal->attachedAxes().at(0));
     xAxis->setRange(1, std::max(2.0, x));
+    // About ten labelled ticks however many updates (20 would overlap on a narrow chart).
+    xAxis->setTickInterval(std::max(1.0, std::ceil(x / 10)));
     double lo = 0, hi = 0;
     for (QLineSeries* s : {m_primal, m_dual}) {
         for (const QPointF& pt : s->points()) {
@@ -733,7 +828,12 @@ void RetrainPanel::onDone(std::shared_ptr<engine::Result<RetrainOutcome>> outcom
 }
 
 void RetrainPanel::clearCharts() {
-    for (QLineSeries* s : {m_loss, m_metric, m_primal, m_dual, m_rhoSeries}) s->clear();
+    for (QXYSeries* s : std::initializer_list<QXYSeries*>{m_loss, m_metric, m_primal, m_dual,
+                                                          m_rhoSeries, m_stageStarts})
+        s->clear();
+    // The legend names the stage mark only in runs that have one.
+    for (QLegendMarker* marker : m_admmChart->legend()->markers(m_stageStarts))
+        marker->setVisible(false);
     m_animation->clear();
 }
 
@@ -759,9 +859,9 @@ void RetrainPanel::updateEnabled() {
     m_pause->setEnabled(m_state == State::Running || m_state == State::Paused);
     m_stop->setEnabled(m_state == State::Running || m_state == State::Paused);
     m_resume->setEnabled(canResume() && ready);
-    for (QWidget* w :
-         std::initializer_list<QWidget*>{m_data, m_method, m_epochs, m_fineTune, m_steps, m_limit,
-                                         m_batch, m_lr, m_rho, m_rhoMul, m_rhoMax, m_updates})
+    for (QWidget* w : std::initializer_list<QWidget*>{m_data, m_method, m_epochs, m_fineTune,
+                                                      m_steps, m_limit, m_batch, m_lr, m_rho,
+                                                      m_rhoMul, m_rhoMax, m_updates, m_stages})
         w->setEnabled(idle && m_retrainer);
     if (idle && m_retrainer && m_session->hasModel() && !m_session->currentPlan() &&
         m_lastError.isEmpty())

@@ -1,6 +1,7 @@
-// The retrain panel: data, method, epochs and the rho schedule; Start, Pause, Stop and Resume
-// from the run's checkpoint; a progress bar with time left; live charts of loss, accuracy or
-// PSNR, ADMM residuals and rho; and W, Z, U of the selected layer at each ADMM update.
+// The retrain panel: data, method, epochs and ADMM's schedule (rho, its growth, updates, stages;
+// defaults from engine::train::RetrainOptions); Start, Pause, Stop and Resume from the run's
+// checkpoint; a progress bar with time left; live charts of loss, accuracy or PSNR, ADMM
+// residuals and rho (stage starts marked); and W, Z, U of the selected layer at each update.
 // The trainer runs on a worker thread; its callbacks reach the widgets through queued calls.
 #pragma once
 
@@ -19,6 +20,8 @@ class QLabel;
 class QLineSeries;
 class QProgressBar;
 class QPushButton;
+class QScrollArea;
+class QScatterSeries;
 class QSpinBox;
 class QChartView;
 
@@ -54,7 +57,9 @@ class RetrainPanel : public QWidget {
     void setEpochs(int epochs, int fineTuneEpochs);
     void setStepsPerEpoch(int steps);  // 0: the whole data set
     void setTrainingLimit(int examples);
+    // multiplier 0 and updatesPerEpoch 0 are RetrainOptions' "automatic" (the form says "auto").
     void setRho(double rho, double multiplier, double max, int updatesPerEpoch);
+    void setAdmmStages(int stages);  // 0: automatic (one per 20x the plan removes)
 
     State state() const { return m_state; }
     bool canResume() const;
@@ -65,6 +70,7 @@ class RetrainPanel : public QWidget {
     int lossPoints() const;
     int metricPoints() const;
     int residualPoints() const;
+    int stageStarts() const;  // marks where a new ADMM stage restarted rho
 
   public slots:
     void start();
@@ -87,6 +93,7 @@ class RetrainPanel : public QWidget {
     void onRecord(const engine::train::IterationRecord& r);
     void onDone(std::shared_ptr<engine::Result<RetrainOutcome>> outcome, bool resumed);
     void clearCharts();
+    void scrollToRun();
     void chooseFolder(const QString& kind);
     std::optional<RetrainRequest> requestFromForm(QString* why) const;
 
@@ -99,10 +106,14 @@ class RetrainPanel : public QWidget {
     std::optional<RetrainRequest> m_lastRequest;  // what Resume continues
     int m_watchLayer = -1;
 
+    QScrollArea* m_scroll = nullptr;
+    // Set by Start: the view keeps the buttons, progress and charts in sight (the form is
+    // disabled while a run lasts) until the person scrolls.
+    bool m_followRun = false;
     QComboBox* m_data = nullptr;
     QComboBox* m_method = nullptr;
     QSpinBox *m_epochs = nullptr, *m_fineTune = nullptr, *m_steps = nullptr, *m_limit = nullptr;
-    QSpinBox *m_batch = nullptr, *m_updates = nullptr;
+    QSpinBox *m_batch = nullptr, *m_updates = nullptr, *m_stages = nullptr;
     QDoubleSpinBox *m_lr = nullptr, *m_rho = nullptr, *m_rhoMul = nullptr, *m_rhoMax = nullptr;
     QPushButton *m_start = nullptr, *m_pause = nullptr, *m_stop = nullptr, *m_resume = nullptr;
     QProgressBar* m_progress = nullptr;
@@ -110,6 +121,7 @@ class RetrainPanel : public QWidget {
     QChart *m_lossChart = nullptr, *m_metricChart = nullptr, *m_admmChart = nullptr;
     QLineSeries *m_loss = nullptr, *m_metric = nullptr, *m_primal = nullptr, *m_dual = nullptr,
                 *m_rhoSeries = nullptr;
+    QScatterSeries* m_stageStarts = nullptr;
     AdmmAnimation* m_animation = nullptr;
 };
 
