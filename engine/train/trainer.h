@@ -101,12 +101,13 @@ struct RetrainOptions {
     // ADMM (docs/ADMM.md has the whole recipe). Stages: progressive ADMM for extreme rates,
     // each stage a full ADMM at a higher rate (0: one per 20x the plan removes). Updates: Z/U
     // updates per epoch of W-steps (0: W-steps of ~200 optimiser steps, 4 to 10 a stage).
+    // The penalty pulls the weights Z removes towards Z - U; those Z keeps are free.
     // rho is relative to each layer's mean squared dense weight; within every stage it starts
     // at `rho` and grows by the multiplier after each update up to rhoMax (multiplier 0: the
     // growth that reaches rhoMax at the stage's last update).
     int admmStages = 0;
     int admmUpdatesPerEpoch = 0;
-    double rho = 1e-4, rhoMultiplier = 0, rhoMax = 1e-2;
+    double rho = 1e-3, rhoMultiplier = 0, rhoMax = 1;
     // Gradual: pruning steps (each re-projects with the plan's rates scaled by Zhu and Gupta's
     // cubic ramp s_t = s_f (1 - (1 - t/n)^3)) spread over the non-fine-tune epochs.
     int gradualSteps = 10;

@@ -600,8 +600,9 @@ def worker(rank, world, local_rank, args):
                 p = torch.zeros((), device=device)
                 for i in range(n):
                     if st["z"][i] is not None:
-                        p = p + (model.layer_weight(i) - st["z"][i] + st["u"][i]).pow(2).sum() \
-                            / scale[i]
+                        # trainer.cpp: the pull acts on the weights Z removes only
+                        d = (model.layer_weight(i) - st["z"][i] + st["u"][i]) * (st["z"][i] == 0)
+                        p = p + d.pow(2).sum() / scale[i]
                 total = total + p * (st["rho"] / 2)
             lr = settings["lr"]
             lf = settings["lr_final"]
