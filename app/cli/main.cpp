@@ -296,9 +296,12 @@ int main(int argc, char** argv) {
         cmd->add_option("--test", train.test, "test data (default: the data's test split)");
         cmd->add_option("--epochs", train.epochs, "epochs in all (default 2)");
         cmd->add_option("--batch", train.batch, "batch size (default 64)");
-        cmd->add_option("--lr", train.learningRate, "Adam learning rate (default 1e-3)");
+        cmd->add_option("--lr", train.learningRate, "learning rate (default 1e-3)");
         cmd->add_option("--lr-final", train.learningRateFinal,
                         "decay the learning rate to this along a half cosine (default: constant)");
+        cmd->add_option("--momentum", train.momentum,
+                        "SGD with this momentum (e.g. 0.9) instead of Adam; --lr is then SGD's")
+            ->check(CLI::Range(0.0, 0.999));
         cmd->add_option("--seed", train.seed, "seed for data order and initial weights");
         cmd->add_option("--threads", train.threads, "threads (default: one per core)");
         cmd->add_option("--limit", train.limit, "use the first N training examples");

@@ -100,6 +100,7 @@ TrainOptions trainOptions(const TrainRequest& r, const Dataset* test) {
     o.epochs = r.epochs;
     o.batchSize = r.batch;
     o.learningRate = r.learningRate;
+    o.momentum = r.momentum;
     o.learningRateFinal = r.learningRateFinal;
     o.seed = static_cast<uint64_t>(r.seed);
     o.threads = r.threads;

@@ -30,6 +30,7 @@ struct TrainRequest {
     int batch = 64;
     double learningRate = 1e-3;
     double learningRateFinal = -1;  // -1: constant
+    double momentum = 0;            // > 0: SGD with momentum instead of Adam
     // ADMM: the trainer's defaults (0: automatic), so the CLI and the GUI start alike.
     double rho = engine::train::RetrainOptions{}.rho;
     double rhoMultiplier = engine::train::RetrainOptions{}.rhoMultiplier;

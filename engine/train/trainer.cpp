@@ -486,7 +486,7 @@ struct Session {
     const TrainOptions& options;
     std::shared_ptr<IrModule> student;
     std::shared_ptr<IrModule> teacher;  // distillation and PSNR: the dense model, frozen
-    std::unique_ptr<torch::optim::Adam> optimizer;
+    std::unique_ptr<torch::optim::Optimizer> optimizer;
     int64_t stepsPerEpoch = 0;
     std::vector<bool> logits;  // distillation: outputs that are yes/no logits
 };
@@ -519,9 +519,20 @@ Status setUp(Session& s, const Graph& model, bool distill, const Graph* teacherG
         s.teacher->eval();
         for (auto& p : s.teacher->parameters()) p.set_requires_grad(false);
     }
-    s.optimizer = std::make_unique<torch::optim::Adam>(
-        s.student->parameters(),
-        torch::optim::AdamOptions(s.options.learningRate).weight_decay(s.options.weightDecay));
+    if (s.options.momentum < 0 || s.options.momentum >= 1) {
+        return makeError(ErrorCode::InvalidArgument,
+                         "momentum must be in [0, 1), not " + std::to_string(s.options.momentum));
+    }
+    if (s.options.momentum > 0) {
+        s.optimizer = std::make_unique<torch::optim::SGD>(
+            s.student->parameters(), torch::optim::SGDOptions(s.options.learningRate)
+                                         .momentum(s.options.momentum)
+                                         .weight_decay(s.options.weightDecay));
+    } else {
+        s.optimizer = std::make_unique<torch::optim::Adam>(
+            s.student->parameters(),
+            torch::optim::AdamOptions(s.options.learningRate).weight_decay(s.options.weightDecay));
+    }
     int64_t batches =
         (static_cast<int64_t>(s.data.size()) + s.options.batchSize - 1) / s.options.batchSize;
     s.stepsPerEpoch =
@@ -610,8 +621,7 @@ Result<TrainResult> runLoop(Session& s, RunState& st, const Hooks& h,
                 const double t = static_cast<double>(st.step) / static_cast<double>(totalSteps - 1);
                 lr = o.learningRateFinal +
                      0.5 * (o.learningRate - o.learningRateFinal) * (1 + std::cos(M_PI * t));
-                for (auto& group : s.optimizer->param_groups())
-                    static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+                for (auto& group : s.optimizer->param_groups()) group.options().set_lr(lr);
             }
             s.optimizer->zero_grad();
             total.backward();
@@ -686,6 +696,8 @@ std::string fingerprintOf(const std::string& method, const prune::PruningPlan* p
                   o.epochs, o.batchSize, o.learningRate, o.learningRateFinal, o.weightDecay,
                   static_cast<unsigned long long>(o.seed), o.maxStepsPerEpoch, dataSize);
     std::string fp = text;
+    // Only when set: checkpoints written before SGD existed stay valid.
+    if (o.momentum > 0) fp += " sgd" + std::to_string(o.momentum);
     if (r) {
         std::snprintf(text, sizeof text, " f%d u%d r%g x%g %g p%d g%d d%d", r->fineTuneEpochs,
                       r->admmUpdatesPerEpoch, r->rho, r->rhoMultiplier, r->rhoMax, r->admmStages,

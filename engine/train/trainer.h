@@ -63,13 +63,15 @@ struct AdmmSnapshot {
 struct TrainOptions {
     int epochs = 1;  // the whole budget (retraining: ADMM + fine-tune)
     int batchSize = 64;
-    double learningRate = 1e-3;  // Adam
+    double learningRate = 1e-3;  // Adam's, or SGD's when momentum > 0
     // When >= 0, the learning rate falls from learningRate to this along a half cosine over the
     // whole run (a step's rate depends only on the step, so a resumed run matches a straight
     // one). Fine-tuning to a close match (distilling a super-resolution model) gains from the
     // small steps at the end; -1 keeps the rate constant.
     double learningRateFinal = -1;
     double weightDecay = 0;
+    // > 0: SGD with this (heavy-ball) momentum instead of Adam, for every method alike.
+    double momentum = 0;
     uint64_t seed = 1;
     int threads = 0;              // 0: one per core
     size_t maxStepsPerEpoch = 0;  // 0: the whole data set per epoch (tests use a few steps)

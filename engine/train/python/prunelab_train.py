@@ -529,8 +529,12 @@ def worker(rank, world, local_rank, args):
 
     ddp = torch.nn.parallel.DistributedDataParallel(model, broadcast_buffers=False) \
         if world > 1 else model
-    opt = torch.optim.Adam(model.parameters(), lr=settings["lr"], betas=(0.9, 0.999), eps=1e-8,
-                           weight_decay=settings["weight_decay"])
+    if settings.get("momentum", 0) > 0:  # trainer.cpp: SGD with momentum instead of Adam
+        opt = torch.optim.SGD(model.parameters(), lr=settings["lr"],
+                              momentum=settings["momentum"], weight_decay=settings["weight_decay"])
+    else:
+        opt = torch.optim.Adam(model.parameters(), lr=settings["lr"], betas=(0.9, 0.999),
+                               eps=1e-8, weight_decay=settings["weight_decay"])
 
     st = {"epoch": 0, "cursor": 0, "step": 0, "rho": settings["rho"], "admm_iteration": 0,
           "hard_pruned": False, "z": [None] * n, "u": [None] * n, "masks": [None] * n,

@@ -97,6 +97,25 @@ TEST_F(Trainer, DenseTrainingLearnsSomething) {
     EXPECT_GT(r->metric, 0.3) << "ten classes: chance is 0.1";
 }
 
+// --momentum: SGD with momentum instead of Adam learns too, takes other steps than Adam, and
+// a momentum of 1 or more is refused.
+TEST_F(Trainer, SgdWithMomentumLearnsAndDiffersFromAdam) {
+    m_options.maxStepsPerEpoch = 8;
+    auto adam = trainDense(m_model, *m_train, m_options);
+    ASSERT_TRUE(adam.ok()) << adam.error().toString();
+    m_options.momentum = 0.9;
+    m_options.learningRate = 0.05;
+    auto sgd = trainDense(m_model, *m_train, m_options);
+    ASSERT_TRUE(sgd.ok()) << sgd.error().toString();
+    EXPECT_LT(sgd->history.back().loss, sgd->history.front().loss);
+    EXPECT_GT(sgd->metric, 0.3) << "ten classes: chance is 0.1";
+    EXPECT_NE(sgd->history.back().loss, adam->history.back().loss);
+    m_options.momentum = 1;
+    auto bad = trainDense(m_model, *m_train, m_options);
+    ASSERT_FALSE(bad.ok());
+    EXPECT_NE(bad.error().message.find("momentum"), std::string::npos);
+}
+
 // --lr-final: the rate starts at learningRate, falls every step along a half cosine and takes
 // the last step at learningRateFinal; without it the rate stays put.
 TEST_F(Trainer, LearningRateFallsAlongAHalfCosineToTheFinalRate) {
