@@ -42,14 +42,15 @@ JOBS="${JOBS:-2}"
 # Every retraining runs once per seed (data order and initial values differ); the dense start is
 # trained once, with seed 1. A row shows the mean and the spread (lowest-highest) over seeds.
 SEEDS="${SEEDS:-1 2 3}"
-rows=()  # "name|model / plan|method" in print order; NAME-sN.row per seed
+rows=()  # "name|model / plan|method|runs" in print order (runs: the names of its NAME.row files)
 
 # start NAME PLAN_LABEL METHOD_LABEL COMMAND...: runs in the background (at most JOBS at once),
 # keeps the log, and leaves "metric seconds hard-prune-metric primal-peak primal-last" (the
 # last three from the history CSV, NAME.csv, when there is one) in NAME.row.
 start() {
     local name="$1" label="$2" method="$3"; shift 3
-    rows+=("$name|$label|$method")
+    rows+=("$name|$label|$method|$name")
+    rm -f "$OUT/$name.row"  # a row from an earlier bench must not count in this one
     while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n || true; done
     (
         t0=$(date +%s.%N)
@@ -75,22 +76,23 @@ start() {
 # with --seed N and named NAME-sN ("@" in the command becomes NAME-sN); one row for them all.
 start_seeds() {
     local name="$1" label="$2" method="$3"; shift 3
-    local saved=("${rows[@]}") seed args a
+    local saved=("${rows[@]}") seed args a runs=""
     for seed in $SEEDS; do
         args=()
         for a in "$@"; do args+=("${a//@/$name-s$seed}"); done
         start "$name-s$seed" "$label" "$method" "${args[@]}" --seed "$seed"
+        runs+="${runs:+ }$name-s$seed"
     done
-    rows=("${saved[@]}" "$name|$label|$method")
+    rows=("${saved[@]}" "$name|$label|$method|$runs")
 }
 
 print_rows() {
     wait
-    local r name label method f
+    local r name label method runs n
     for r in "${rows[@]}"; do
-        IFS='|' read -r name label method <<<"$r"
+        IFS='|' read -r name label method runs <<<"$r"
         local files=()
-        for f in "$OUT/$name".row "$OUT/$name"-s*.row; do [ -f "$f" ] && files+=("$f"); done
+        for n in $runs; do files+=("$OUT/$n.row"); done
         # mean and lowest-highest of the metric; mean hard-prune metric; the smallest fall of
         # ||W - Z|| from its peak over the seeds; mean wall time.
         cat "${files[@]}" | awk -v label="$label" -v method="$method" '
