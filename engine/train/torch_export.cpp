@@ -440,7 +440,8 @@ std::string readmeText(const json& settings, const std::string& dataText, int st
     std::string s;
     s += "# PruneLab retraining, exported to PyTorch\n\n";
     s += "Written by `prunelab-cli admm ... --export-torch`. `train.py` runs the same ADMM as "
-         "PruneLab's trainer (W-steps with the penalty, Z = the plan's projection of W + U, "
+         "PruneLab's trainer (W-steps with the penalty on the weights Z removes, Z = the "
+         "plan's projection of W + U, "
          "U += W - Z, rho per layer relative to its mean squared dense weight, " +
          std::to_string(stages) +
          " stage(s), then hard prune and masked fine-tuning) and writes `result.onnx` beside "
