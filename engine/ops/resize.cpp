@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/ir/attributes.h"
 #include "engine/ops/op.h"
 #include "engine/ops/resize.h"
 
@@ -32,6 +33,55 @@ int64_t resizeNearestIndex(const std::string& nearestMode, float coord) {
     const bool tie = coord - std::floor(coord) == 0.5f;
     if (nearestMode == "round_prefer_floor" && tie) return static_cast<int64_t>(std::floor(coord));
     return static_cast<int64_t>(std::round(coord));  // halves round up (away from zero)
+}
+
+ResizeTaps resizeTaps(const Attributes& attrs, int64_t inLen, int64_t outLen, float scale) {
+    const std::string mode = attrs.getString("mode", "nearest");
+    const std::string coordMode = attrs.getString("coordinate_transformation_mode", "half_pixel");
+    const std::string nearestMode = attrs.getString("nearest_mode", "round_prefer_floor");
+    const double a = attrs.getFloat("cubic_coeff_a", -0.75f);
+    const bool excludeOutside = attrs.getInt("exclude_outside", 0) != 0;
+    auto clampIndex = [&](int64_t i) { return std::min(std::max<int64_t>(i, 0), inLen - 1); };
+    ResizeTaps r;
+    r.taps = mode == "nearest" ? 1 : mode == "linear" ? 2 : 4;
+    std::vector<int64_t>& index = r.index;
+    std::vector<float>& weight = r.weight;
+    for (int64_t o = 0; o < outLen; ++o) {
+        const float c =
+            resizeInputCoordinate(coordMode, static_cast<float>(o), scale, inLen, outLen);
+        if (mode == "nearest") {
+            index.push_back(clampIndex(resizeNearestIndex(nearestMode, c)));
+            weight.push_back(1.0f);
+        } else if (mode == "linear") {
+            const double cc = std::min(std::max<double>(c, 0.0), static_cast<double>(inLen - 1));
+            const auto i0 = static_cast<int64_t>(cc);
+            const double frac = cc - static_cast<double>(i0);
+            index.push_back(i0);
+            index.push_back(clampIndex(i0 + 1));
+            weight.push_back(static_cast<float>(1.0 - frac));
+            weight.push_back(static_cast<float>(frac));
+        } else {
+            const double fl = std::floor(static_cast<double>(c));
+            const double t = static_cast<double>(c) - fl;
+            const double d[4] = {1.0 + t, t, 1.0 - t, 2.0 - t};
+            double w[4];
+            for (int k = 0; k < 4; ++k) {
+                const double x = d[k];
+                w[k] = x <= 1.0 ? ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0
+                                : ((a * x - 5.0 * a) * x + 8.0 * a) * x - 4.0 * a;
+            }
+            double total = 0.0;
+            for (int k = 0; k < 4; ++k) {
+                const int64_t i = static_cast<int64_t>(fl) - 1 + k;
+                if (excludeOutside && (i < 0 || i >= inLen)) w[k] = 0.0;
+                total += w[k];
+                index.push_back(clampIndex(i));
+            }
+            for (double wk : w)
+                weight.push_back(static_cast<float>(excludeOutside ? wk / total : wk));
+        }
+    }
+    return r;
 }
 
 namespace {

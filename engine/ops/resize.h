@@ -4,8 +4,11 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace prunelab::engine {
+
+class Attributes;
 
 // Where output coordinate x of an axis lands in the input, in float as ONNX Runtime does:
 //   half_pixel            (x + 0.5) / scale - 0.5
@@ -20,5 +23,15 @@ float resizeInputCoordinate(const std::string& mode, float x, float scale, int64
 
 // nearest_mode: floor, ceil, round_prefer_floor, else round_prefer_ceil (halves round up).
 int64_t resizeNearestIndex(const std::string& nearestMode, float coord);
+
+// One axis of a Resize as gather-and-weigh taps: output o reads index[o * taps + k] with weight
+// weight[o * taps + k] (1 tap nearest, 2 linear, 4 cubic), with the reference kernel's float
+// coordinates and rounding. The trainer's torch module and the PyTorch export both use it.
+struct ResizeTaps {
+    int64_t taps = 1;
+    std::vector<int64_t> index;
+    std::vector<float> weight;
+};
+ResizeTaps resizeTaps(const Attributes& attrs, int64_t inLen, int64_t outLen, float scale);
 
 }  // namespace prunelab::engine

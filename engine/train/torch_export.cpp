@@ -3,6 +3,8 @@
 // folder.
 #include "engine/train/torch_export.h"
 
+#include "engine/train/admm_plan.h"
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -72,71 +74,8 @@ const std::vector<OpKind>& torchExportOps() {
 
 namespace {
 
-// ---- 1. The ADMM stage plans ---------------------------------------------------------------
-// The same plans trainer.cpp's admmSetup makes (progressive stages, pattern sets fixed on the
-// dense weights); projected here once so the script only runs the projections.
-
-bool isRateKey(const std::string& key) {
-    return key == "rate" || (key.size() > 5 && key.compare(key.size() - 5, 5, "_rate") == 0);
-}
-
-template <class F>
-prune::PruningPlan mapRates(const prune::PruningPlan& plan, F f) {
-    auto map = [&](prune::ParamValues& values) {
-        const prune::ParamValues before = values;
-        for (const auto& [key, value] : before.all()) {
-            if (!isRateKey(key) || std::holds_alternative<std::string>(value)) continue;
-            values.set(key, f(values.number(key, 0)));
-        }
-    };
-    prune::PruningPlan out = plan;
-    if (!out.defaultEntry.dense) map(out.defaultEntry.params);
-    for (auto& [name, entry] : out.layers)
-        if (!entry.dense) map(entry.params);
-    map(out.fallbackParams);
-    return out;
-}
-
-double largestRate(const prune::PruningPlan& plan) {
-    double largest = 0;
-    auto scan = [&](const prune::ParamValues& values) {
-        for (const auto& [key, value] : values.all())
-            if (isRateKey(key) && !std::holds_alternative<std::string>(value))
-                largest = std::max(largest, values.number(key, 0));
-    };
-    if (!plan.defaultEntry.dense) scan(plan.defaultEntry.params);
-    for (const auto& [name, entry] : plan.layers)
-        if (!entry.dense) scan(entry.params);
-    return largest;
-}
-
-int stagesFor(const prune::PruningPlan& plan, const RetrainOptions& ro) {
-    if (ro.admmStages > 0) return ro.admmStages;
-    const double keep = 1 - largestRate(plan);
-    if (keep >= 1) return 1;
-    return std::max(1, static_cast<int>(std::ceil(std::log(1 / keep) / std::log(20.0) - 1e-9)));
-}
-
-prune::PruningPlan freezePatternSets(const prune::PruningPlan& plan,
-                                     const prune::PrunedModel& first) {
-    prune::PruningPlan out = plan;
-    for (const prune::LayerPruning& lp : first.layers) {
-        if (lp.how != prune::LayerPruning::How::Scheme || lp.scheme != "pattern" ||
-            lp.projection.patternSet.empty()) {
-            continue;
-        }
-        std::string set;
-        for (prune::Pattern p : lp.projection.patternSet) {
-            // Appended piecewise: GCC 12 gives a false -Wrestrict on `"," + std::to_string(n)`.
-            if (!set.empty()) set += ',';
-            set += std::to_string(static_cast<unsigned>(p));
-        }
-        prune::ParamValues params = lp.params;
-        params.set("pattern_set", set);
-        out.layers[lp.layer.name] = prune::PlanEntry::make("pattern", params);
-    }
-    return out;
-}
+// (1. The ADMM stage plans come from admm_plan.h, as the trainer's do: the script gets their
+// projection specs and runs only the projections.)
 
 // ---- 2. The graph as JSON --------------------------------------------------------------------
 
@@ -184,55 +123,12 @@ std::vector<int64_t> padIndex(int64_t dim, int64_t before, int64_t after, bool r
     return index;
 }
 
-// Resize's taps per axis, computed as torch_module.cpp's resizeAxis computes them (the
-// reference kernel's float coordinates and rounding), so the script needs no copy of them.
+// Resize's taps per axis (engine/ops/resize.h, as the trainer's torch module takes them), so the
+// script needs no copy of the coordinate rules.
 json resizeAxisJson(const Attributes& attrs, int64_t axis, int64_t inLen, int64_t outLen,
                     float scale) {
-    const std::string mode = attrs.getString("mode", "nearest");
-    const std::string coordMode = attrs.getString("coordinate_transformation_mode", "half_pixel");
-    const std::string nearestMode = attrs.getString("nearest_mode", "round_prefer_floor");
-    const double a = attrs.getFloat("cubic_coeff_a", -0.75f);
-    const bool excludeOutside = attrs.getInt("exclude_outside", 0) != 0;
-    auto clampIndex = [&](int64_t i) { return std::min(std::max<int64_t>(i, 0), inLen - 1); };
-    const int taps = mode == "nearest" ? 1 : mode == "linear" ? 2 : 4;
-    std::vector<int64_t> index;
-    std::vector<float> weight;
-    for (int64_t o = 0; o < outLen; ++o) {
-        const float c =
-            resizeInputCoordinate(coordMode, static_cast<float>(o), scale, inLen, outLen);
-        if (mode == "nearest") {
-            index.push_back(clampIndex(resizeNearestIndex(nearestMode, c)));
-            weight.push_back(1.0f);
-        } else if (mode == "linear") {
-            const double cc = std::min(std::max<double>(c, 0.0), static_cast<double>(inLen - 1));
-            const auto i0 = static_cast<int64_t>(cc);
-            const double frac = cc - static_cast<double>(i0);
-            index.push_back(i0);
-            index.push_back(clampIndex(i0 + 1));
-            weight.push_back(static_cast<float>(1.0 - frac));
-            weight.push_back(static_cast<float>(frac));
-        } else {
-            const double fl = std::floor(static_cast<double>(c));
-            const double t = static_cast<double>(c) - fl;
-            const double d[4] = {1.0 + t, t, 1.0 - t, 2.0 - t};
-            double w[4];
-            for (int k = 0; k < 4; ++k) {
-                const double x = d[k];
-                w[k] = x <= 1.0 ? ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0
-                                : ((a * x - 5.0 * a) * x + 8.0 * a) * x - 4.0 * a;
-            }
-            double total = 0.0;
-            for (int k = 0; k < 4; ++k) {
-                const int64_t i = static_cast<int64_t>(fl) - 1 + k;
-                if (excludeOutside && (i < 0 || i >= inLen)) w[k] = 0.0;
-                total += w[k];
-                index.push_back(clampIndex(i));
-            }
-            for (double wk : w)
-                weight.push_back(static_cast<float>(excludeOutside ? wk / total : wk));
-        }
-    }
-    return {{"axis", axis}, {"taps", taps}, {"index", index}, {"weight", weight}};
+    ResizeTaps r = resizeTaps(attrs, inLen, outLen, scale);
+    return {{"axis", axis}, {"taps", r.taps}, {"index", r.index}, {"weight", r.weight}};
 }
 
 // What the script cannot read from the canonical attributes alone: the resolutions that
@@ -516,15 +412,11 @@ Status exportTorchRun(const std::string& dirText, const Graph& model,
 
     // The plans of every stage, as the trainer makes them, and their projection specs.
     PL_TRY_ASSIGN(prune::PrunedModel first, prune::applyPlan(model, plan));
-    const prune::PruningPlan frozen = freezePatternSets(plan, first);
-    const int stages = stagesFor(plan, ro);
+    const prune::PruningPlan frozen = freezePatternSets(plan, first.layers);
+    const int stages = ro.admmStages > 0 ? ro.admmStages : autoStages(plan);
     json stageSpecs = json::array();
     for (int s = 1; s <= stages; ++s) {
-        const double e = static_cast<double>(s) / stages;
-        const prune::PruningPlan sp =
-            s == stages ? frozen
-                        : mapRates(frozen, [=](double r) { return 1 - std::pow(1 - r, e); });
-        PL_TRY_ASSIGN(json spec, prune::projectionSpec(model, sp));
+        PL_TRY_ASSIGN(json spec, prune::projectionSpec(model, stagePlan(frozen, s, stages)));
         stageSpecs.push_back(std::move(spec));
     }
     std::vector<bool> pruned;
