@@ -1,6 +1,7 @@
 // Pruning plans as JSON (nlohmann-json stays inside this file: its exceptions become Result
 // errors naming the JSON path), plan validation and the named presets.
 #include "engine/prune/plan.h"
+#include "engine/prune/plan_json.h"
 
 #include <fstream>
 #include <set>
@@ -16,6 +17,8 @@ using json = nlohmann::json;
 constexpr auto kReplaceBadUtf8 = json::error_handler_t::replace;
 
 namespace {
+
+using detail::paramsToJson;
 
 std::string layerPath(const std::string& name) {
     return "$.layers[" + json(name).dump(-1, ' ', false, kReplaceBadUtf8) + "]";
@@ -92,12 +95,6 @@ Result<ParamValues> paramsFromJson(const json& j, const std::string& where) {
         values.set(key, std::move(v));
     }
     return values;
-}
-
-json paramsToJson(const ParamValues& values) {
-    json j = json::object();
-    for (const auto& [key, v] : values.all()) j[key] = paramToJson(v);
-    return j;
 }
 
 Result<PlanEntry> entryFromJson(const json& j, const std::string& where) {
@@ -297,5 +294,27 @@ Result<PruningPlan> presetPlan(std::string_view name) {
     }
     return plan;
 }
+
+namespace detail {
+
+json paramsToJson(const ParamValues& values) {
+    json j = json::object();
+    for (const auto& [key, v] : values.all()) j[key] = paramToJson(v);
+    return j;
+}
+
+const char* howName(LayerPruning::How how) {
+    switch (how) {
+        case LayerPruning::How::Dense:
+            return "dense";
+        case LayerPruning::How::Scheme:
+            return "scheme";
+        case LayerPruning::How::Fallback:
+            return "fallback";
+    }
+    return "dense";
+}
+
+}  // namespace detail
 
 }  // namespace prunelab::engine::prune

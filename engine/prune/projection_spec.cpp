@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <set>
 
+#include "engine/prune/plan_json.h"
 #include "engine/prune/plan_resolve.h"
 
 namespace prunelab::engine::prune {
@@ -12,27 +13,7 @@ namespace {
 
 using json = nlohmann::json;
 
-json paramsJson(const ParamValues& values) {
-    json out = json::object();
-    for (const auto& entry : values.all()) {
-        // A named pair, not a structured binding: clang 14 cannot capture bindings.
-        const std::string& key = entry.first;
-        std::visit([&out, &key](const auto& v) { out[key] = v; }, entry.second);
-    }
-    return out;
-}
-
-const char* howName(LayerPruning::How how) {
-    switch (how) {
-        case LayerPruning::How::Dense:
-            return "dense";
-        case LayerPruning::How::Scheme:
-            return "scheme";
-        case LayerPruning::How::Fallback:
-            return "fallback";
-    }
-    return "dense";
-}
+using detail::howName;
 
 // The structured unit: each group's members as layer indices with the channel offsets the
 // masks use (shrink.cpp's buildCuts: producers' filters, consumers' input channels, depthwise
@@ -76,7 +57,7 @@ Result<json> structuredUnit(const Graph& graph, const detail::ResolvedPlan& r) {
         groups.push_back(std::move(entry));
     }
     return json{{"scheme", "structured"},
-                {"params", paramsJson(s.params)},
+                {"params", detail::paramsToJson(s.params)},
                 {"layers", json(std::vector<int64_t>(touched.begin(), touched.end()))},
                 {"groups", std::move(groups)}};
 }
@@ -104,8 +85,9 @@ Result<nlohmann::json> projectionSpec(const Graph& graph, const PruningPlan& pla
         units.push_back(std::move(unit));
     }
     for (const detail::ProjectionUnit& u : r.units) {
-        units.push_back(
-            {{"scheme", u.scheme}, {"params", paramsJson(u.params)}, {"layers", u.members}});
+        units.push_back({{"scheme", u.scheme},
+                         {"params", detail::paramsToJson(u.params)},
+                         {"layers", u.members}});
     }
     return json{{"version", kProjectionSpecVersion},
                 {"layers", std::move(layers)},

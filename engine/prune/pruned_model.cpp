@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/prune/plan_json.h"
 #include "engine/prune/stats.h"
 
 namespace prunelab::engine::prune {
@@ -12,26 +13,13 @@ using json = nlohmann::json;
 
 namespace {
 
+using detail::howName;
+using detail::paramsToJson;
+
 constexpr const char* kKeyFormat = "prunelab.format";
 constexpr const char* kKeyPlan = "prunelab.plan";
 constexpr const char* kKeyStats = "prunelab.stats";
 constexpr const char* kKeyLayers = "prunelab.layers";
-
-json paramsToJson(const ParamValues& values) {
-    json j = json::object();
-    for (const auto& [key, v] : values.all()) {
-        if (auto* d = std::get_if<double>(&v)) {
-            j[key] = *d;
-        } else if (auto* i = std::get_if<int64_t>(&v)) {
-            j[key] = *i;
-        } else if (auto* b = std::get_if<bool>(&v)) {
-            j[key] = *b;
-        } else {
-            j[key] = std::get<std::string>(v);
-        }
-    }
-    return j;
-}
 
 ParamValues paramsFromJson(const json& j) {
     ParamValues values;
@@ -47,18 +35,6 @@ ParamValues paramsFromJson(const json& j) {
         }
     }
     return values;
-}
-
-const char* howName(LayerPruning::How how) {
-    switch (how) {
-        case LayerPruning::How::Dense:
-            return "dense";
-        case LayerPruning::How::Scheme:
-            return "scheme";
-        case LayerPruning::How::Fallback:
-            return "fallback";
-    }
-    return "dense";
 }
 
 Result<json> layerToJson(const LayerPruning& lp) {
