@@ -52,16 +52,18 @@ class AdmmAnimation::Canvas : public QWidget {
         const struct {
             const std::vector<float>* values;
             float scale;
-            QString title;
-        } panels[] = {{&f.w, a.m_scale, tr("W (weights)")},
-                      {&f.z, a.m_scale, tr("Z (projected)")},
+            QString title, shortTitle;  // the short one where the long one does not fit
+        } panels[] = {{&f.w, a.m_scale, tr("W (weights)"), tr("W")},
+                      {&f.z, a.m_scale, tr("Z (projected)"), tr("Z")},
                       // U is a small accumulated gap; on W's scale it would be all dark.
-                      {&f.u, f.uScale, tr("U (running gap, own scale)")}};
+                      {&f.u, f.uScale, tr("U (running gap, own scale)"), tr("U (own scale)")}};
         int x0 = 10;
         for (const auto& panel : panels) {
             p.setPen(palette().color(QPalette::Text));
+            const bool fits = fontMetrics().horizontalAdvance(panel.title) <= panelWidth;
             p.drawText(QRect(x0, 2, panelWidth, label), Qt::AlignLeft | Qt::AlignVCenter,
-                       panel.title);
+                       fontMetrics().elidedText(fits ? panel.title : panel.shortTitle,
+                                                Qt::ElideRight, panelWidth));
             for (int64_t o = 0; o < rows; ++o) {
                 for (int64_t i = 0; i < kernels; ++i) {
                     for (int64_t y = 0; y < a.m_kh; ++y) {
