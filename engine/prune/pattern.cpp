@@ -99,6 +99,8 @@ class PatternScheme final : public Scheme {
     std::string_view id() const override { return "pattern"; }
     std::string_view displayName() const override { return "Pattern (PatDNN)"; }
 
+    std::vector<std::string> hiddenParamKeys() const override { return {kPatternSetKey}; }
+
     std::vector<ParamSpec> params() const override {
         ParamSpec k{"patterns",
                     "Pattern count",

@@ -3,6 +3,7 @@
 #include "engine/prune/plan.h"
 #include "engine/prune/plan_json.h"
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -49,7 +50,11 @@ Status validateEntry(const PlanEntry& entry, const std::string& where) {
         }
     }
     std::vector<ParamSpec> specs = scheme->params();
-    Status st = entry.params.validate(specs);
+    ParamValues shown;  // the hidden keys' values are the scheme's to check, in project()
+    const std::vector<std::string> hidden = scheme->hiddenParamKeys();
+    for (const auto& [key, value] : entry.params.all())
+        if (std::find(hidden.begin(), hidden.end(), key) == hidden.end()) shown.set(key, value);
+    Status st = shown.validate(specs);
     if (!st.ok()) {
         return makeError(st.error().code, where + ".params: " + st.error().message);
     }

@@ -97,6 +97,10 @@ class Scheme {
     virtual std::string_view id() const = 0;           // "non_structured", "pattern", ...
     virtual std::string_view displayName() const = 0;  // "Pattern (PatDNN)"
     virtual std::vector<ParamSpec> params() const = 0;
+    // Keys a plan may carry that are not controls: the trainer writes them (pattern:
+    // "pattern_set", the set ADMM froze) and project() checks their values. No control shows
+    // them; a plan file keeps them, so a retrained model's plan reads back.
+    virtual std::vector<std::string> hiddenParamKeys() const { return {}; }
     // A few sentences for students, with the parameter values filled in.
     virtual std::string explain(const ParamValues& values) const = 0;
     // Whether the scheme applies to this layer as it is (pattern: 3x3 kernels only). A plan

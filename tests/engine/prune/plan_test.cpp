@@ -147,6 +147,26 @@ TEST(PlanJson, ParametersAreCheckedAgainstTheScheme) {
     }
 }
 
+// A pattern set ADMM froze ("pattern_set", no control shows it) reads back from the plan file
+// of a retrained model; other unknown keys are still refused. Its values are the scheme's to
+// check when it projects (Pattern.AFixedSetIsKeptAsGiven).
+TEST(PlanJson, AFrozenPatternSetReadsBack) {
+    if (!schemeReady("pattern")) GTEST_SKIP() << "no pattern scheme in this build";
+    const char* text =
+        R"({"version": 1, "default": {"scheme": "pattern", "params": {"patterns": 4,
+            "pattern_set": "27,90,154,210"}}})";
+    auto plan = parsePlanJson(text);
+    ASSERT_TRUE(plan.ok()) << plan.error().message;
+    auto again = parsePlanJson(planToJson(*plan));
+    ASSERT_TRUE(again.ok()) << again.error().message;
+    EXPECT_EQ(again->defaultEntry.params.choice("pattern_set", ""), "27,90,154,210");
+    auto other = parsePlanJson(
+        R"({"version": 1, "default": {"scheme": "non_structured", "params": {"pattern_set": "27"}}})");
+    ASSERT_FALSE(other.ok());
+    EXPECT_TRUE(contains(other.error().message, "unknown parameter 'pattern_set'"))
+        << other.error().message;
+}
+
 TEST(PlanPresets, AllNamedPresetsExist) {
     for (const std::string& name : presetNames()) {
         auto plan = presetPlan(name);
