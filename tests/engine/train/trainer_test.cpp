@@ -289,6 +289,51 @@ TEST(TrainerDefaults, AdmmPrimalResidualFallsOnLenet5) {
     EXPECT_NEAR(r->history.back().density, 0.05, 0.005);
 }
 
+// ADMM under a pattern plan (vgg-small's 3x3 convs): it runs (the plan carrying the frozen set
+// failed validation at the start before), and every kept kernel of the result uses a pattern of
+// the set chosen on the dense weights, PatDNN's rule. (Short runs re-choosing the set would
+// mostly pick the same one; trainer.cpp's admmSetup freezes it for the long ones.)
+TEST_F(Trainer, AdmmUnderAPatternPlanKeepsTheDenseWeightsPatternSets) {
+    auto vgg = buildVggSmall(3);
+    ASSERT_TRUE(vgg.ok()) << vgg.error().toString();
+    prune::PruningPlan plan;
+    prune::ParamValues v;
+    v.set("patterns", int64_t{4});
+    v.set("connectivity_rate", 0.5);
+    plan.defaultEntry = prune::PlanEntry::make("pattern", v);
+    auto dense = prune::applyPlan(*vgg, plan);
+    ASSERT_TRUE(dense.ok()) << dense.error().toString();
+    RetrainOptions ro;
+    ro.admmUpdatesPerEpoch = 2;
+    auto r = retrain(*vgg, plan, *m_train, m_options, ro);
+    ASSERT_TRUE(r.ok()) << r.error().toString();
+    // What the trained weights hold: each pruned layer's kernels use only the dense sets. The
+    // result has BatchNormalization folded in, so its layers are found by name.
+    const std::vector<Layer> trained = prunableLayers(r->model);
+    size_t checked = 0;
+    for (const prune::LayerPruning& d : dense->layers) {
+        if (d.scheme != "pattern" || d.projection.patternSet.empty()) continue;
+        auto same = std::find_if(trained.begin(), trained.end(),
+                                 [&](const Layer& l) { return l.name == d.layer.name; });
+        ASSERT_NE(same, trained.end()) << d.layer.name;
+        auto w = prune::layerWeights(r->model, *same);
+        ASSERT_TRUE(w.ok());
+        const float* x = w->weights.data<float>();
+        const int64_t kernels = w->weights.elements() / 9;
+        for (int64_t k = 0; k < kernels; ++k) {
+            unsigned mask = 0;
+            for (int b = 0; b < 9; ++b) mask |= (x[k * 9 + b] != 0.0f ? 1u : 0u) << b;
+            if (mask == 0) continue;  // a kernel connectivity pruning removed
+            bool inSet = false;
+            for (prune::Pattern q : d.projection.patternSet) inSet |= (mask & ~unsigned(q)) == 0;
+            ASSERT_TRUE(inSet) << d.layer.name << " kernel " << k << " mask " << mask
+                               << " is in no pattern of the dense set";
+        }
+        ++checked;
+    }
+    EXPECT_GT(checked, 0u);
+}
+
 TEST_F(Trainer, GradualReachesTheFinalSparsityInSteps) {
     prune::PruningPlan plan = nonStructured(0.8);
     RetrainOptions ro;
