@@ -20,7 +20,7 @@
 
 #include "engine/onnx/onnx_import.h"
 #include "engine/ops/op.h"
-#include "engine/runtime/cpu/cpu_executor.h"
+#include "engine/runtime/backend.h"
 
 using namespace prunelab::engine;
 
@@ -129,7 +129,9 @@ int main(int argc, char** argv) {
         return 1;
     }
     double t0 = nowMs();
-    auto exec = cpu::CpuExecutor::create(*graph, {threads, false});
+    PrepareOptions options;
+    options.threads = threads;
+    auto exec = defaultBackend().prepare(*graph, options);
     if (!exec.ok()) {
         std::fprintf(stderr, "plan: %s\n", exec.error().toString().c_str());
         return 1;

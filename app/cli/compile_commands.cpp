@@ -31,7 +31,7 @@ Status writeText(const std::filesystem::path& path, const std::string& text) {
 
 Result<codegen::SparseModel> compileLoadedModel(
     const LoadedModel& model, int measureThreads, bool tune,
-    std::shared_ptr<const codegen::CompiledModule>* generated) {
+    std::shared_ptr<const codegen::CompiledModule>* generated, const Backend* backend) {
     codegen::SparseModel compiled;
     if (prune::isPlabGraph(model.graph)) {
         PL_TRY_ASSIGN(prune::PrunedModel pruned, prune::prunedModelFromGraph(model.graph));
@@ -52,17 +52,19 @@ Result<codegen::SparseModel> compileLoadedModel(
     if (measureThreads <= 0) return compiled;
     cpu::MeasureOptions options;
     options.threads = measureThreads;
+    options.backend = backend;
     // The decision must time the kernels that will run: the generic ones can be 1.5x slower.
     if (generated) options.generated = *generated;
     return cpu::keepFasterKernels(model.graph, std::move(compiled), options);
 }
 
 int cmdCompile(const ModelRequest& request, const std::string& outDir, bool build, bool measure,
-               bool tune) {
+               bool tune, const Backend* backend) {
     auto model = loadModel(request);
     if (!model.ok()) return fail(model.error());
     std::shared_ptr<const codegen::CompiledModule> generated;
-    auto compiled = compileLoadedModel(*model, measure ? 1 : 0, tune, build ? &generated : nullptr);
+    auto compiled =
+        compileLoadedModel(*model, measure ? 1 : 0, tune, build ? &generated : nullptr, backend);
     if (!compiled.ok()) return fail(compiled.error());
     namespace fs = std::filesystem;
     std::error_code ec;

@@ -9,6 +9,7 @@
 #include "app/cli/model_loader.h"
 #include "engine/codegen/jit.h"
 #include "engine/codegen/sparse_ir.h"
+#include "engine/runtime/backend.h"
 
 namespace prunelab::cli {
 
@@ -22,7 +23,8 @@ namespace prunelab::cli {
 // (cpu::keepFasterKernels).
 engine::Result<engine::codegen::SparseModel> compileLoadedModel(
     const LoadedModel& model, int measureThreads = 0, bool tune = false,
-    std::shared_ptr<const engine::codegen::CompiledModule>* generated = nullptr);
+    std::shared_ptr<const engine::codegen::CompiledModule>* generated = nullptr,
+    const engine::Backend* backend = nullptr);  // where to measure; null: the CPU
 
 // Writes OUT_DIR/passes/<n>-<pass>.txt (the IR after each pass), OUT_DIR/layers.txt (every
 // layer's kind and decision), OUT_DIR/src/ (the generated C++ as a standalone CMake package, for
@@ -32,6 +34,6 @@ engine::Result<engine::codegen::SparseModel> compileLoadedModel(
 // layers slower than dense on this machine (1 thread) are kept dense. With `tune`, the tune
 // pass's choices (and its record, passes/NN-tune.txt) come first.
 int cmdCompile(const ModelRequest& request, const std::string& outDir, bool build, bool measure,
-               bool tune = false);
+               bool tune = false, const engine::Backend* backend = nullptr);
 
 }  // namespace prunelab::cli

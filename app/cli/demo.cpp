@@ -11,7 +11,7 @@
 #include "app/cli/model_loader.h"
 #include "engine/io/image.h"
 #include "engine/onnx/onnx_import.h"
-#include "engine/runtime/cpu/cpu_executor.h"
+#include "engine/runtime/backend.h"
 #include "engine/tasks/draw.h"
 #include "engine/tasks/image_output.h"
 #include "plugins/refrt/ort_runner.h"
@@ -98,7 +98,9 @@ void demoOne(const char* id, const std::string& outDir) {
         std::printf("  %-16s skipped: %s\n", id, model.error().toString().c_str());
         return;
     }
-    auto exec = cpu::CpuExecutor::create(model->graph, {1});
+    PrepareOptions options;
+    options.threads = 1;
+    auto exec = defaultBackend().prepare(model->graph, options);
     if (!exec.ok()) {
         std::printf("  %-16s skipped: %s\n", id, exec.error().toString().c_str());
         return;

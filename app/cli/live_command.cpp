@@ -12,6 +12,7 @@
 #include "app/cli/model_loader.h"
 #include "engine/live/live_recorder.h"
 #include "engine/prune/plan.h"
+#include "engine/runtime/backend.h"
 #include "plugins/model-files/demo_models.h"
 #include "plugins/refrt/ort_lane.h"
 
@@ -101,8 +102,10 @@ Result<live::Lane> prunedLane(const LiveRequest& request, const CatalogEntry& en
     return live::compiledLane(loaded.graph, options);
 }
 
-Result<live::Lane> referenceLane(const LiveRequest& request, const LoadedModel& dense) {
-    if (request.reference == "prunelab") return live::denseLane(dense.graph, request.threads);
+Result<live::Lane> referenceLane(const LiveRequest& request, const LoadedModel& dense,
+                                 const Backend& backend) {
+    if (request.reference == "prunelab")
+        return live::denseLane(dense.graph, request.threads, &backend);
     if (request.reference == "ort")
         return refrt::onnxRuntimeLane(dense.graph, request.threads, dense.path);
     return makeError(ErrorCode::InvalidArgument, "--reference is prunelab or ort",
@@ -144,6 +147,8 @@ int cmdLive(const LiveRequest& request) {
     if (request.frames < 1) {
         return fail(makeError(ErrorCode::InvalidArgument, "--frames must be 1 or more"));
     }
+    auto backend = findBackend(request.backend);
+    if (!backend.ok()) return fail(backend.error());
     auto entry = resolveEntry(request.model);
     if (!entry.ok()) return fail(entry.error());
     if (!*entry) {
@@ -168,10 +173,11 @@ int cmdLive(const LiveRequest& request) {
     if (!dense.ok()) return fail(dense.error());
     std::printf("live: %s on %s, %d thread(s) per lane, %d frames\n", (*entry)->name.c_str(),
                 (*source)->describe().c_str(), request.threads, request.frames);
-    auto laneA = referenceLane(request, *dense);
+    auto laneA = referenceLane(request, *dense, **backend);
     if (!laneA.ok()) return fail(laneA.error());
     live::CompiledLaneOptions options;
     options.threads = request.threads;
+    options.backend = *backend;
     options.generate = !request.generic;
     options.measure = !request.noMeasure;
     options.onProgress = progressPrinter();

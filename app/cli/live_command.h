@@ -16,6 +16,7 @@ struct LiveRequest {
     std::string cameraSize;  // WxH a camera captures at; empty: its own
     int frames = 60;
     int threads = 1;
+    std::string backend = "cpu";         // where both PruneLab lanes run (backend_list.inc)
     std::string reference = "prunelab";  // lane A: prunelab (dense) or ort
     std::string recordPath, csvPath;
     bool generic = false;    // generic sparse kernels instead of generated ones

@@ -27,7 +27,7 @@
 #include "engine/ir/layer_view.h"
 #include "engine/onnx/onnx_import.h"
 #include "engine/ops/op.h"
-#include "engine/runtime/cpu/cpu_executor.h"
+#include "engine/runtime/backend.h"
 #include "engine/train/blas_env.h"
 #include "plugins/refrt/compare.h"
 
@@ -110,12 +110,14 @@ int cmdInfo(const ModelRequest& request) {
 }
 
 int cmdRun(const ModelRequest& request, const std::vector<std::string>& inputSpecs,
-           const std::string& outputDir, int threads) {
+           const std::string& outputDir, int threads, const Backend& backend) {
     auto model = loadModel(request);
     if (!model.ok()) return fail(model.error());
     auto inputs = makeInputs(*model, inputSpecs);
     if (!inputs.ok()) return fail(inputs.error());
-    auto exec = cpu::CpuExecutor::create(model->graph, {threads});
+    PrepareOptions options;
+    options.threads = threads;
+    auto exec = backend.prepare(model->graph, options);
     if (!exec.ok()) return fail(exec.error());
     auto outputs = (*exec)->run(*inputs);
     if (!outputs.ok()) return fail(outputs.error());
@@ -137,14 +139,15 @@ int cmdRun(const ModelRequest& request, const std::vector<std::string>& inputSpe
 }
 
 int cmdBench(const ModelRequest& request, const std::vector<std::string>& inputSpecs, int threads,
-             int runs, bool compare, bool generic, bool measure, bool tune) {
+             int runs, bool compare, bool generic, bool measure, bool tune,
+             const Backend& backend) {
     auto model = loadModel(request);
     if (!model.ok()) return fail(model.error());
     std::shared_ptr<const codegen::SparseModel> sparse;
     std::shared_ptr<const codegen::CompiledModule> generated;
     if (compare) {
         auto compiled = compileLoadedModel(*model, measure ? threads : 0, tune && !generic,
-                                           generic ? nullptr : &generated);
+                                           generic ? nullptr : &generated, &backend);
         if (!compiled.ok()) return fail(compiled.error());
         sparse = std::make_shared<codegen::SparseModel>(std::move(*compiled));
     }
@@ -169,14 +172,17 @@ int cmdBench(const ModelRequest& request, const std::vector<std::string>& inputS
     bench.runs = runs;
     bench.sparse = sparse;
     bench.generated = generated;
+    bench.backend = &backend;
     auto table = refrt::benchModel(bench);
     if (!tempDir.empty()) {
         std::error_code ec;
         std::filesystem::remove_all(tempDir, ec);
     }
     if (!table.ok()) return fail(table.error());
-    std::printf("%s, %d thread%s, %d runs each, interleaved\n", request.path.c_str(), threads,
-                threads == 1 ? "" : "s", runs);
+    const BackendDescription where = backend.describe(threads);
+    std::printf("%s, %d thread%s, %d runs each, interleaved; PruneLab on %s (%s)\n",
+                request.path.c_str(), threads, threads == 1 ? "" : "s", runs,
+                std::string(backend.name()).c_str(), where.device.c_str());
     std::fputs(refrt::formatBenchTable(*table).c_str(), stdout);
     if (compare) {
         auto layers = refrt::profileLayers(bench, std::max(3, runs / 3));
@@ -198,6 +204,10 @@ int main(int argc, char** argv) {
     std::vector<std::string> inputs;
     std::string outputDir;
     int threads = 0;
+    // --backend on every command that runs a model: one name from backend_list.inc.
+    std::string backendName = std::string(defaultBackend().name());
+    const std::string backendHelp =
+        "where PruneLab runs the model: " + backendNames() + " (default " + backendName + ")";
     int runs = 30;
 
     auto addModel = [&](CLI::App* cmd) {
@@ -225,12 +235,14 @@ int main(int argc, char** argv) {
     run->add_option("--draw", task.drawPath, "write the decoded result drawn on the picture");
     run->add_option("--as", request.as, "decode like this catalog model (e.g. a pruned copy)");
     run->add_option("--threads", threads, "threads (default: one per core)");
+    run->add_option("--backend", backendName, backendHelp);
 
     CLI::App* bench = app.add_subcommand("bench", "latency vs ONNX Runtime and OpenCV DNN");
     addModel(bench);
     bench->add_option("--input", inputs, "as for run (default: a photo or random data)");
     bench->add_option("--threads", threads, "threads for every runtime (default 1)");
     bench->add_option("--runs", runs, "timed runs per runtime (default 30)");
+    bench->add_option("--backend", backendName, backendHelp);
     bool compare = false;
     bench->add_flag("--compare", compare,
                     "also run the pruned model's compiled sparse layers (PruneLab sparse)");
@@ -254,6 +266,7 @@ int main(int argc, char** argv) {
     compile->add_flag("--build", compileBuild,
                       "also compile the generated code for this machine (kernels/layer_N.so)");
     bool compileTune = false;
+    compile->add_option("--backend", backendName, backendHelp + "; the decision is measured there");
     compile->add_flag("--tune", compileTune,
                       "time block sizes and unrolling per pattern layer on this machine (cached)");
 
@@ -378,6 +391,7 @@ int main(int argc, char** argv) {
                         "the size a camera captures at, WxH (default: the camera's own)");
     liveCmd->add_option("--frames", live.frames, "frames through both lanes (default 60)");
     liveCmd->add_option("--threads", live.threads, "threads for each lane (default 1)");
+    liveCmd->add_option("--backend", live.backend, backendHelp);
     liveCmd->add_option("--reference", live.reference,
                         "lane A: prunelab (PruneLab dense, default) or ort (ONNX Runtime)");
     liveCmd->add_option("--record", live.recordPath, "write the side-by-side clip (.avi)");
@@ -412,9 +426,13 @@ int main(int argc, char** argv) {
     if (lessonReference->parsed()) return cmdLessonReference();
     if (catalog->parsed()) return cmdCatalog(catalogId);
     if (info->parsed()) return cmdInfo(request);
+    // Refused before any model loads, with the names there are or why this one cannot run.
+    auto backend = findBackend(backendName);
+    if (!backend.ok() && (run->parsed() || bench->parsed() || compile->parsed()))
+        return fail(backend.error());
     if (run->parsed()) {
         if (!outputDir.empty()) {
-            int rc = cmdRun(request, inputs, outputDir, threads);
+            int rc = cmdRun(request, inputs, outputDir, threads, **backend);
             if (rc != 0 || task.drawPath.empty()) return rc;
         }
         if (inputs.size() > 1) {
@@ -424,13 +442,15 @@ int main(int argc, char** argv) {
         task.model = request;
         task.picture = inputs.empty() ? "" : inputs[0];
         task.threads = threads;
+        task.backend = *backend;
         return cmdRunTask(task);
     }
     if (bench->parsed())
         return cmdBench(request, inputs, threads < 1 ? 1 : threads, runs, compare, generic,
-                        !noMeasure, benchTune);
+                        !noMeasure, benchTune, **backend);
     if (compile->parsed())
-        return cmdCompile(request, compileOut, compileBuild, !compileNoMeasure, compileTune);
+        return cmdCompile(request, compileOut, compileBuild, !compileNoMeasure, compileTune,
+                          *backend);
     if (pruneCmd->parsed()) {
         prune.model = request;
         return cmdPrune(prune);

@@ -12,6 +12,7 @@
 #include "engine/prune/pruned_model.h"
 #include "engine/prune/sensitivity.h"
 #include "engine/prune/stats.h"
+#include "engine/runtime/backend.h"
 
 namespace prunelab::cli {
 
@@ -176,6 +177,10 @@ Result<std::vector<std::vector<Tensor>>> loadBatch(const LoadedModel& model,
 
 int cmdSensitivity(const SensitivityRequest& request) {
     SensitivityOptions options;
+    // One thread per job: the parallelism is across jobs.
+    options.run = [](const Graph& graph, std::span<const std::vector<Tensor>> batch) {
+        return runBatch(defaultBackend(), graph, batch, 1);
+    };
     options.scheme = request.scheme;
     options.rates = request.rates;
     options.threads = request.threads;

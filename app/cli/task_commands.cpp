@@ -8,7 +8,7 @@
 #include <filesystem>
 
 #include "engine/onnx/onnx_inputs.h"
-#include "engine/runtime/cpu/cpu_executor.h"
+#include "engine/runtime/backend.h"
 #include "engine/tasks/draw.h"
 #include "plugins/model-files/model_files.h"
 
@@ -129,7 +129,10 @@ int cmdRunTask(const TaskRunRequest& request) {
         return fail(
             makeError(ErrorCode::Unsupported, "catalog tasks take one image input", model->path));
     }
-    auto exec = cpu::CpuExecutor::create(model->graph, {request.threads});
+    PrepareOptions options;
+    options.threads = request.threads;
+    auto exec =
+        (request.backend ? *request.backend : defaultBackend()).prepare(model->graph, options);
     if (!exec.ok()) return fail(exec.error());
     const Shape& inputShape = model->graph.value(model->graph.inputs[0]).shape;
     RunModel run = [&](std::span<const Tensor> in) { return (*exec)->run(in); };

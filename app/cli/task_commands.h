@@ -6,6 +6,7 @@
 #include <string>
 
 #include "app/cli/model_loader.h"
+#include "engine/runtime/backend.h"
 
 namespace prunelab::cli {
 
@@ -16,6 +17,7 @@ struct TaskRunRequest {
     std::string picture;   // --input; empty: the entry's sample picture
     std::string drawPath;  // --draw OUT.png
     int threads = 0;
+    const engine::Backend* backend = nullptr;  // null: the CPU
 };
 int cmdRunTask(const TaskRunRequest& request);
 

@@ -24,7 +24,7 @@
 #include "engine/prune/plan.h"
 #include "engine/prune/scheme.h"
 #include "engine/prune/sensitivity.h"
-#include "engine/runtime/cpu/cpu_executor.h"
+#include "engine/runtime/backend.h"
 #include "engine/train/data.h"
 #include "engine/train/trainer.h"
 #include "views/classroom/classroom_view.h"
@@ -85,9 +85,9 @@ const engine::prune::Scheme* schemeOf(std::string name) {
 // build without the trainer sweeps too). Stops early with Cancelled when `cancel` is set.
 engine::Result<double> accuracyOn(const engine::Graph& graph, const engine::train::Dataset& data,
                                   const std::atomic<bool>& cancel) {
-    engine::cpu::CpuOptions options;
+    engine::PrepareOptions options;
     options.threads = 1;  // the window and a live demo keep the other cores
-    PL_TRY_ASSIGN(auto exec, engine::cpu::CpuExecutor::create(graph, options));
+    PL_TRY_ASSIGN(auto exec, engine::defaultBackend().prepare(graph, options));
     const engine::Shape inputShape = graph.value(graph.inputs.front()).shape;
     size_t right = 0, seen = 0;
     for (size_t i = 0; i < data.size(); ++i) {

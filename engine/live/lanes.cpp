@@ -7,14 +7,14 @@
 #include "engine/codegen/jit.h"
 #include "engine/codegen/passes.h"
 #include "engine/prune/pruned_model.h"
-#include "engine/runtime/cpu/cpu_executor.h"
+#include "engine/runtime/backend.h"
 #include "engine/runtime/cpu/sparse_measure.h"
 
 namespace prunelab::engine::live {
 
 namespace {
 
-RunModel runWith(std::shared_ptr<cpu::CpuExecutor> exec) {
+RunModel runWith(std::shared_ptr<Executor> exec) {
     return [exec](std::span<const Tensor> inputs) { return exec->run(inputs); };
 }
 
@@ -48,19 +48,20 @@ Result<Lane> laneFromCompiled(const Graph& graph, codegen::SparseModel compiled,
         measure.threads = options.threads;
         measure.runs = options.measureRuns;
         measure.generated = generated;  // decide on the kernels that will run
+        measure.backend = options.backend;
         PL_TRY_ASSIGN(compiled, cpu::keepFasterKernels(graph, std::move(compiled), measure));
     }
     int sparse = 0;
     for (const codegen::LayerCode& layer : compiled.layers) {
         if (layer.kind != codegen::KernelKind::Dense) ++sparse;
     }
-    cpu::CpuOptions cpuOptions;
-    cpuOptions.threads = options.threads;
-    cpuOptions.sparse = std::make_shared<const codegen::SparseModel>(std::move(compiled));
-    cpuOptions.generated = generated;
-    const size_t layers = cpuOptions.sparse->layers.size();
-    PL_TRY_ASSIGN(std::unique_ptr<cpu::CpuExecutor> exec,
-                  cpu::CpuExecutor::create(graph, cpuOptions));
+    PrepareOptions prepareOptions;
+    prepareOptions.threads = options.threads;
+    prepareOptions.sparse = std::make_shared<const codegen::SparseModel>(std::move(compiled));
+    prepareOptions.generated = generated;
+    const size_t layers = prepareOptions.sparse->layers.size();
+    const Backend& backend = options.backend ? *options.backend : defaultBackend();
+    PL_TRY_ASSIGN(std::unique_ptr<Executor> exec, backend.prepare(graph, prepareOptions));
     Lane lane;
     lane.name = "PruneLab compiled";
     lane.detail = std::to_string(sparse) + " of " + std::to_string(layers) + " layers sparse, " +
@@ -109,13 +110,17 @@ double planRate(const prune::PruningPlan& plan) {
     return -1;
 }
 
-Result<Lane> denseLane(const Graph& graph, int threads) {
-    cpu::CpuOptions options;
+Result<Lane> denseLane(const Graph& graph, int threads, const Backend* backend) {
+    PrepareOptions options;
     options.threads = threads;
-    PL_TRY_ASSIGN(std::unique_ptr<cpu::CpuExecutor> exec, cpu::CpuExecutor::create(graph, options));
+    const Backend& on = backend ? *backend : defaultBackend();
+    PL_TRY_ASSIGN(std::unique_ptr<Executor> exec, on.prepare(graph, options));
     Lane lane;
     lane.name = "PruneLab dense";
-    lane.detail = "oneDNN convs, " + std::to_string(exec->threads()) + " thread(s)";
+    // The CPU lane says what its convolutions are; another backend says where it runs.
+    lane.detail = (on.name() == defaultBackend().name() ? std::string("oneDNN convs")
+                                                        : std::string(on.title())) +
+                  ", " + std::to_string(exec->threads()) + " thread(s)";
     lane.run = runWith(std::move(exec));
     return lane;
 }
@@ -134,7 +139,7 @@ Result<Lane> compiledLane(const prune::PrunedModel& pruned, const CompiledLaneOp
             shrunk = std::move(again.shrunk);
         }
         if (shrunk) {
-            PL_TRY_ASSIGN(Lane lane, denseLane(*shrunk, options.threads));
+            PL_TRY_ASSIGN(Lane lane, denseLane(*shrunk, options.threads, options.backend));
             lane.name = "PruneLab compiled";
             lane.detail = "structured pruning: the shrunk model runs dense (" + lane.detail + ")";
             return lane;

@@ -14,6 +14,10 @@
 #include "engine/prune/plan.h"
 #include "engine/tasks/catalog.h"
 
+namespace prunelab::engine {
+class Backend;
+}
+
 namespace prunelab::engine::live {
 
 struct Lane {
@@ -22,7 +26,8 @@ struct Lane {
     RunModel run;        // one call at a time; called from the pipeline's thread only
 };
 
-Result<Lane> denseLane(const Graph& graph, int threads);
+// `backend`: where the lane runs (backend_list.inc); null: the default, the CPU.
+Result<Lane> denseLane(const Graph& graph, int threads, const Backend* backend = nullptr);
 
 // Where building a compiled lane stands, for a progress line.
 struct LaneProgress {
@@ -34,6 +39,7 @@ struct LaneProgress {
 
 struct CompiledLaneOptions {
     int threads = 1;
+    const Backend* backend = nullptr;  // where the lane runs; null: the default, the CPU
     // Generate and host-compile the pattern layers' code (cached); without a compiler the
     // generic sparse kernels run and `detail` says why.
     bool generate = true;

@@ -12,7 +12,6 @@
 #include <thread>
 
 #include "engine/prune/plan.h"
-#include "engine/runtime/cpu/cpu_executor.h"
 
 namespace prunelab::engine::prune {
 
@@ -88,18 +87,6 @@ double compare(SensitivityMetric metric, const Outputs& dense, const Outputs& pr
     return std::min(kPsnrCap, 10.0 * std::log10(peak * peak / mse));
 }
 
-Result<Outputs> runBatch(const Graph& graph, std::span<const std::vector<Tensor>> batch) {
-    cpu::CpuOptions options;
-    options.threads = 1;  // the parallelism is across jobs
-    PL_TRY_ASSIGN(auto exec, cpu::CpuExecutor::create(graph, options));
-    Outputs out;
-    for (const std::vector<Tensor>& inputs : batch) {
-        PL_TRY_ASSIGN(std::vector<Tensor> o, exec->run(inputs));
-        out.push_back(std::move(o));
-    }
-    return out;
-}
-
 }  // namespace
 
 Result<std::string> rateKeyFor(const Scheme& scheme, const std::string& wanted) {
@@ -132,6 +119,9 @@ Result<SensitivityTable> analyzeSensitivity(const Graph& graph,
         return makeError(ErrorCode::InvalidArgument, "unknown scheme '" + options.scheme + "'");
     }
     if (batch.empty()) return makeError(ErrorCode::InvalidArgument, "no inputs to run");
+    if (!options.run) {
+        return makeError(ErrorCode::InvalidArgument, "sensitivity analysis needs a runner");
+    }
     if (graph.outputs.empty() || graph.inputs.empty()) {
         return makeError(ErrorCode::InvalidArgument, "the model has no inputs or outputs");
     }
@@ -157,7 +147,7 @@ Result<SensitivityTable> analyzeSensitivity(const Graph& graph,
         row.values.assign(rateCount, std::numeric_limits<double>::quiet_NaN());
         table.layers.push_back(std::move(row));
     }
-    PL_TRY_ASSIGN(Outputs dense, runBatch(graph, batch));
+    PL_TRY_ASSIGN(Outputs dense, options.run(graph, batch));
 
     std::vector<std::pair<size_t, size_t>> jobs;  // (layer, rate)
     for (size_t l = 0; l < layers.size(); ++l) {
@@ -182,7 +172,7 @@ Result<SensitivityTable> analyzeSensitivity(const Graph& graph,
             plan.layers[layers[l].name] = PlanEntry::make(options.scheme, p);
             auto pruned = applyPlan(graph, plan);
             Result<Outputs> outputs =
-                pruned.ok() ? runBatch(pruned->graph, batch) : Result<Outputs>(pruned.error());
+                pruned.ok() ? options.run(pruned->graph, batch) : Result<Outputs>(pruned.error());
             std::lock_guard<std::mutex> lock(mutex);
             if (!outputs.ok()) {
                 if (!failed.exchange(true)) {

@@ -1,6 +1,6 @@
 // Sensitivity analysis: prune one layer at a time at several rates and measure how much the
 // model's outputs move on a batch of inputs. Tells students which layers can take pruning.
-// Runs jobs (layer x rate) on worker threads, each with its own CPU executor; cancellable.
+// Runs jobs (layer x rate) on worker threads with the runner it is given; cancellable.
 #pragma once
 
 #include <atomic>
@@ -24,7 +24,14 @@ enum class SensitivityMetric {
 };
 const char* sensitivityMetricName(SensitivityMetric metric);
 
+// Runs `graph` on every sample of `batch` and returns each sample's outputs. The caller gives it
+// (a backend's executor, runtime/backend.h: runBatch), so pruning depends on no runtime. Called
+// from the worker threads at once: each call must use an executor of its own.
+using BatchRunner = std::function<Result<std::vector<std::vector<Tensor>>>(
+    const Graph& graph, std::span<const std::vector<Tensor>> batch)>;
+
 struct SensitivityOptions {
+    BatchRunner run;  // required
     std::string scheme = "non_structured";
     ParamValues params;  // the scheme's other parameters; the rate key is set per job
     // The parameter the rates go to: empty = "rate", or the scheme's only "*_rate" parameter.

@@ -7,7 +7,7 @@
 #include <map>
 
 #include "engine/codegen/sparse_ir.h"
-#include "engine/runtime/cpu/cpu_executor.h"
+#include "engine/runtime/backend.h"
 #include "engine/runtime/cpu/sparse_measure.h"
 #include "plugins/refrt/opencv_runner.h"
 #include "plugins/refrt/ort_runner.h"
@@ -16,9 +16,22 @@ namespace prunelab::refrt {
 
 using namespace prunelab::engine;
 
+namespace {
+
+// PruneLab's executor of the request's graph on its backend: dense, or with its sparse layers.
+Result<std::unique_ptr<Executor>> prepareLane(const BenchRequest& request, bool sparse) {
+    PrepareOptions options;
+    options.threads = request.threads;
+    if (sparse) options.sparse = request.sparse, options.generated = request.generated;
+    const Backend& backend = request.backend ? *request.backend : defaultBackend();
+    return backend.prepare(*request.graph, options);
+}
+
+}  // namespace
+
 Result<std::vector<LaneStats>> benchModel(const BenchRequest& request) {
     const Graph& graph = *request.graph;
-    PL_TRY_ASSIGN(auto exec, cpu::CpuExecutor::create(graph, {request.threads}));
+    PL_TRY_ASSIGN(auto exec, prepareLane(request, false));
     // Fail early, before timing, if PruneLab cannot run it.
     PL_TRY(exec->run(request.inputs));
 
@@ -31,13 +44,9 @@ Result<std::vector<LaneStats>> benchModel(const BenchRequest& request) {
                          return {};
                      }});
 
-    std::unique_ptr<cpu::CpuExecutor> sparse;
+    std::unique_ptr<Executor> sparse;
     if (request.sparse) {
-        cpu::CpuOptions options;
-        options.threads = request.threads;
-        options.sparse = request.sparse;
-        options.generated = request.generated;
-        PL_TRY_ASSIGN(sparse, cpu::CpuExecutor::create(graph, options));
+        PL_TRY_ASSIGN(sparse, prepareLane(request, true));
         PL_TRY(sparse->run(request.inputs));
         lanes.push_back({"PruneLab sparse", [&]() -> Status {
                              PL_TRY(sparse->run(request.inputs));
@@ -78,12 +87,8 @@ Result<LayerProfile> profileLayers(const BenchRequest& request, int runs) {
         return makeError(ErrorCode::InvalidArgument, "profiling layers needs compiled layers");
     }
     const Graph& graph = *request.graph;
-    PL_TRY_ASSIGN(auto dense, cpu::CpuExecutor::create(graph, {request.threads}));
-    cpu::CpuOptions options;
-    options.threads = request.threads;
-    options.sparse = request.sparse;
-    options.generated = request.generated;
-    PL_TRY_ASSIGN(auto sparse, cpu::CpuExecutor::create(graph, options));
+    PL_TRY_ASSIGN(auto dense, prepareLane(request, false));
+    PL_TRY_ASSIGN(auto sparse, prepareLane(request, true));
     PL_TRY_ASSIGN(auto medians, cpu::profileAlternating(*dense, *sparse, request.inputs, runs));
     const cpu::StepMedians& d = medians.first;
     const cpu::StepMedians& s = medians.second;

@@ -11,6 +11,7 @@
 #include "engine/codegen/sparse_ir.h"
 #include "engine/ir/graph.h"
 #include "engine/ir/result.h"
+#include "engine/runtime/backend.h"
 #include "plugins/refrt/timing.h"
 
 namespace prunelab::engine::codegen {
@@ -31,6 +32,8 @@ struct BenchRequest {
     std::shared_ptr<const engine::codegen::SparseModel> sparse;
     // Generated kernels for the sparse lane (codegen/jit.h); null: the generic kernels.
     std::shared_ptr<const engine::codegen::CompiledModule> generated;
+    // Where PruneLab's lanes run (engine/runtime/backend_list.inc); null: the CPU.
+    const engine::Backend* backend = nullptr;
 };
 
 // Lane 0 is PruneLab dense; a runtime that cannot load the model gets ok = false and the

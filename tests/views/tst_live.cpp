@@ -4,11 +4,13 @@
 // video, lane B on the generic kernels while its generated ones compile (a slow stand-in
 // compiler makes the wait observable), the demo model by default, and closing promptly (the tab
 // and the real app). Offscreen; generic sparse kernels keep the other compiles short.
+#include <QComboBox>
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QProcess>
 #include <QSignalSpy>
+#include <QStandardItemModel>
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -20,6 +22,7 @@
 #include "app/gui/main_window.h"
 #include "app/gui/model_opener.h"
 #include "engine/prune/plan.h"
+#include "engine/runtime/backend.h"
 #include "plugins/model-files/demo_models.h"
 #include "plugins/refrt/ort_lane.h"
 #include "tests/slow_compiler.h"
@@ -115,6 +118,27 @@ class TestLive : public QObject {
         m_view->start();
         const int before = m_view->framesShown();
         QTRY_VERIFY_WITH_TIMEOUT(m_view->framesShown() >= before + 3, kTimeoutMs);
+    }
+
+    // The Target box is the engine's backend list: every backend in its order, the ones that
+    // cannot run here greyed out with the backend's own reason, and the CPU chosen.
+    void targetBoxListsTheEnginesBackends() {
+        auto* target = m_view->findChild<QComboBox*>(QStringLiteral("liveTarget"));
+        QVERIFY(target);
+        const auto backends = engine::backends();
+        QCOMPARE(target->count(), static_cast<int>(backends.size()));
+        auto* model = qobject_cast<QStandardItemModel*>(target->model());
+        QVERIFY(model);
+        for (int i = 0; i < target->count(); ++i) {
+            const engine::Backend* b = backends[static_cast<size_t>(i)];
+            QCOMPARE(target->itemData(i).toString(),
+                     QString::fromLatin1(b->name().data(), b->name().size()));
+            const engine::Status ok = b->available();
+            QCOMPARE(model->item(i)->isEnabled(), ok.ok());
+            if (!ok.ok())
+                QCOMPARE(model->item(i)->toolTip(), QString::fromStdString(ok.error().message));
+        }
+        QCOMPARE(target->currentData().toString(), QStringLiteral("cpu"));
     }
 
     void rateSliderSwapsLaneBWhileTheVideoRuns() {

@@ -23,6 +23,7 @@
 #include <pthread.h>
 
 #include "engine/live/live_recorder.h"
+#include "engine/runtime/backend.h"
 #include "views/common/engine_text.h"
 #include "views/live/live_pane.h"
 #include "views/session/model_session.h"
@@ -80,6 +81,7 @@ struct LiveView::Job {
     live::SourceSpec source;
     std::string bundled;
     int threads = 1;
+    const engine::Backend* backend = nullptr;  // where PruneLab's lanes run; null: the CPU
     bool generated = true, measured = true;
     std::string kernelCache;
     std::function<engine::Result<live::Lane>(const engine::Graph&, int)> reference;  // lane A
@@ -111,6 +113,7 @@ struct LiveView::Job {
         live::CompiledLaneOptions options;
         options.cancel = cancel;
         options.threads = threads;
+        options.backend = backend;
         options.generate = generated;
         options.measure = measured;
         options.kernelCache = kernelCache;
@@ -225,23 +228,34 @@ void LiveView::buildUi() {
     cameraChosen();
     controls->addWidget(m_resolution);
 
-    // Targets that have not landed are listed with the reason, so a class sees what is coming.
+    // The targets are the engine's backends (backend_list.inc); one that cannot run here is
+    // listed greyed out with its reason, so a class sees what is coming.
     m_target = new QComboBox(this);
     m_target->setObjectName(QStringLiteral("liveTarget"));
     m_target->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
     m_target->setMinimumContentsLength(8);
-    m_target->addItem(tr("CPU (this computer)"));
-    m_target->addItem(tr("GPU through Vulkan: not available yet"));
-    m_target->addItem(tr("Phone: not available yet"));
-    if (auto* model = qobject_cast<QStandardItemModel*>(m_target->model())) {
-        const QString reasons[] = {
-            QString(), tr("The Vulkan backend has not landed in this build yet."),
-            tr("The phone agent (a tethered phone over adb) has not landed in this build yet.")};
-        for (int i = 1; i < 3; ++i) {
-            model->item(i)->setEnabled(false);
-            model->item(i)->setToolTip(reasons[i]);
+    for (const engine::Backend* backend : engine::backends()) {
+        const QString title = QString::fromUtf8(backend->title().data(),
+                                                static_cast<qsizetype>(backend->title().size()));
+        const QString name = QString::fromUtf8(backend->name().data(),
+                                               static_cast<qsizetype>(backend->name().size()));
+        const engine::Status ok = backend->available();
+        m_target->addItem(ok.ok() ? title : tr("%1: not available").arg(title), name);
+        auto* model = qobject_cast<QStandardItemModel*>(m_target->model());
+        if (!model) continue;
+        QStandardItem* item = model->item(m_target->count() - 1);
+        if (ok.ok()) {
+            item->setToolTip(QString::fromStdString(backend->describe().device));
+        } else {
+            item->setEnabled(false);
+            item->setToolTip(QString::fromStdString(ok.error().message));
         }
     }
+    connect(m_target, &QComboBox::currentIndexChanged, this, [this] {
+        if (m_state == State::Idle) return;
+        stop();
+        showMessage(tr("Target changed: press Start to run on it."));
+    });
     m_reference = new QComboBox(this);
     m_reference->setObjectName(QStringLiteral("liveReference"));
     m_reference->addItem(tr("PruneLab dense"));
@@ -518,6 +532,12 @@ std::optional<LiveView::Job> LiveView::makeJob(QString* why) const {
     }
     job.bundled = m_setup.bundledVideo.toStdString();
     job.threads = m_threads->value();
+    auto backend = engine::findBackend(m_target->currentData().toString().toStdString());
+    if (!backend.ok()) {
+        *why = errorText(backend.error());
+        return std::nullopt;
+    }
+    job.backend = *backend;
     if (m_reference->currentIndex() == 1 && m_setup.onnxRuntimeLane)
         job.reference = m_setup.onnxRuntimeLane;
     job.generated = m_generated;
@@ -588,7 +608,8 @@ QString LiveView::runJob(const std::shared_ptr<Job>& shared) {
     dense.active = true;
     dense.stage = tr("Preparing the dense lane…");
     setProgress(dense);
-    auto a = j.reference ? j.reference(j.dense, j.threads) : live::denseLane(j.dense, j.threads);
+    auto a = j.reference ? j.reference(j.dense, j.threads)
+                         : live::denseLane(j.dense, j.threads, j.backend);
     if (!a.ok()) return errorText(a.error());
     if (m_stop) return {};
 

@@ -41,10 +41,10 @@ struct Samples {
     std::map<std::string, std::vector<double>> byStep;
     std::vector<double> totals, layoutChanges;
 
-    Status take(CpuExecutor& exec, std::span<const Tensor> inputs) {
+    Status take(Executor& exec, std::span<const Tensor> inputs) {
         PL_TRY(exec.run(inputs));
         double total = 0, changes = 0;
-        for (const CpuExecutor::StepTime& t : exec.lastStepTimes()) {
+        for (const Executor::StepTime& t : exec.lastStepTimes()) {
             total += t.ms;
             if (t.layoutChange) {
                 changes += t.ms;
@@ -65,7 +65,7 @@ struct Samples {
 
 }  // namespace
 
-Result<std::pair<StepMedians, StepMedians>> profileAlternating(CpuExecutor& a, CpuExecutor& b,
+Result<std::pair<StepMedians, StepMedians>> profileAlternating(Executor& a, Executor& b,
                                                                std::span<const Tensor> inputs,
                                                                int runs) {
     PL_TRY(a.run(inputs));  // warm-up: first touch of buffers, caches
@@ -90,8 +90,9 @@ Result<codegen::SparseModel> keepFasterKernels(const Graph& graph, codegen::Spar
     CpuOptions sparseOptions = denseOptions;
     sparseOptions.sparse = std::make_shared<codegen::SparseModel>(model);
     sparseOptions.generated = options.generated;
-    PL_TRY_ASSIGN(auto dense, CpuExecutor::create(graph, denseOptions));
-    PL_TRY_ASSIGN(auto sparse, CpuExecutor::create(graph, sparseOptions));
+    const Backend& backend = options.backend ? *options.backend : defaultBackend();
+    PL_TRY_ASSIGN(auto dense, backend.prepare(graph, denseOptions));
+    PL_TRY_ASSIGN(auto sparse, backend.prepare(graph, sparseOptions));
     const std::vector<Tensor> inputs = measureInputs(graph);
     PL_TRY_ASSIGN(auto perLayer, profileAlternating(*dense, *sparse, inputs, options.runs));
     const StepMedians& d = perLayer.first;
@@ -118,7 +119,7 @@ Result<codegen::SparseModel> keepFasterKernels(const Graph& graph, codegen::Spar
     });
     if (anySparse) {
         sparseOptions.sparse = std::make_shared<codegen::SparseModel>(model);
-        PL_TRY_ASSIGN(auto revised, CpuExecutor::create(graph, sparseOptions));
+        PL_TRY_ASSIGN(auto revised, backend.prepare(graph, sparseOptions));
         PL_TRY_ASSIGN(auto whole, profileAlternating(*dense, *revised, inputs, options.runs));
         const double dt = whole.first.totalMs, st = whole.second.totalMs;
         const bool keep = dt >= st * options.minSpeedup;

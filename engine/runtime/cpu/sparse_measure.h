@@ -22,6 +22,7 @@ struct MeasureOptions {
     // A layer stays sparse when dense ms >= sparse ms * minSpeedup (1: never slower).
     double minSpeedup = 1.0;
     std::shared_ptr<const codegen::CompiledModule> generated;  // time these kernels, if given
+    const Backend* backend = nullptr;  // where to measure; null: the default (CPU) backend
 };
 
 // One executor's profile: the median ms of each step (by its `where`, layout changes apart) and
@@ -37,7 +38,7 @@ struct StepMedians {
 };
 // Warms up, then profiles `runs` runs of each executor, alternating (so a noisy neighbour hits
 // both alike): what the measured decision and bench --compare's per-layer table both read.
-Result<std::pair<StepMedians, StepMedians>> profileAlternating(CpuExecutor& a, CpuExecutor& b,
+Result<std::pair<StepMedians, StepMedians>> profileAlternating(Executor& a, Executor& b,
                                                                std::span<const Tensor> inputs,
                                                                int runs);
 

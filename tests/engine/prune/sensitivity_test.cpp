@@ -8,6 +8,7 @@
 #include "engine/ir/builder.h"
 #include "engine/onnx/onnx_import.h"
 #include "engine/prune/sensitivity.h"
+#include "engine/runtime/backend.h"
 
 namespace prunelab::engine::prune {
 namespace {
@@ -38,6 +39,15 @@ Graph classifier() {
     return std::move(b.finish()).value();
 }
 
+// Options whose runner is the default (CPU) backend, one thread per job.
+SensitivityOptions onCpu() {
+    SensitivityOptions options;
+    options.run = [](const Graph& graph, std::span<const std::vector<Tensor>> batch) {
+        return runBatch(defaultBackend(), graph, batch, 1);
+    };
+    return options;
+}
+
 bool ready(const std::string& id) {
     const Scheme* s = findScheme(id);
     return s != nullptr && !s->params().empty();
@@ -47,7 +57,7 @@ TEST(Sensitivity, ClassifierUsesTop1AndIsDeterministic) {
     if (!ready("non_structured")) GTEST_SKIP() << "non_structured not implemented yet";
     Graph g = classifier();
     auto batch = randomBatch(g, 4, 3);
-    SensitivityOptions options;
+    SensitivityOptions options = onCpu();
     options.rates = {0.0, 0.5, 0.9};
     options.threads = 2;
     int calls = 0, lastDone = 0, lastTotal = 0;
@@ -84,7 +94,7 @@ TEST(Sensitivity, RelativeL2AndPsnrAtRateZero) {
     b.output(b.conv(x, 3, 3));  // same shape as the input: image to image
     Graph g = std::move(b.finish()).value();
     auto batch = randomBatch(g, 2, 9);
-    SensitivityOptions options;
+    SensitivityOptions options = onCpu();
     options.rates = {0.0, 0.75};
     auto psnr = analyzeSensitivity(g, batch, options);
     ASSERT_TRUE(psnr.ok()) << psnr.error().toString();
@@ -104,19 +114,24 @@ TEST(Sensitivity, CancelledBadRateAndUnsupportedLayers) {
     Graph g = classifier();
     auto batch = randomBatch(g, 1, 5);
     std::atomic<bool> cancel{true};
-    SensitivityOptions options;
+    SensitivityOptions options = onCpu();
     options.cancel = &cancel;
     auto cancelled = analyzeSensitivity(g, batch, options);
     ASSERT_FALSE(cancelled.ok());
     EXPECT_EQ(cancelled.error().code, ErrorCode::Cancelled);
 
-    SensitivityOptions bad;
+    SensitivityOptions bad = onCpu();
     bad.rates = {1.0};
     auto refused = analyzeSensitivity(g, batch, bad);
     ASSERT_FALSE(refused.ok());
     EXPECT_NE(refused.error().message.find("outside [0, 1)"), std::string::npos);
 
-    SensitivityOptions pattern;
+    SensitivityOptions noRunner;  // pruning has no runtime of its own to fall back on
+    auto unrun = analyzeSensitivity(g, batch, noRunner);
+    ASSERT_FALSE(unrun.ok());
+    EXPECT_NE(unrun.error().message.find("needs a runner"), std::string::npos);
+
+    SensitivityOptions pattern = onCpu();
     pattern.scheme = "pattern";  // varies connectivity_rate; only the 3x3 conv applies
     pattern.rates = {0.5};
     auto table = analyzeSensitivity(g, batch, pattern);
@@ -135,7 +150,7 @@ TEST(Sensitivity, BlazeFaceGivesAFiniteDeterministicTable) {
     auto g = importOnnxFile(path);
     ASSERT_TRUE(g.ok()) << g.error().toString();
     auto batch = randomBatch(*g, 1, 42);
-    SensitivityOptions options;
+    SensitivityOptions options = onCpu();
     options.rates = {0.5, 0.9};
     options.threads = 2;
     auto a = analyzeSensitivity(*g, batch, options);

@@ -8,6 +8,7 @@
 #include <set>
 #include <thread>
 
+#include "engine/runtime/cpu/cpu_executor.h"
 #include "engine/runtime/cpu/thread_pool.h"
 #include "engine/runtime/reference_runner.h"
 #include "runtime_test_util.h"

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "../ops/ops_test_util.h"
+#include "engine/runtime/cpu/cpu_executor.h"
 #include "runtime_test_util.h"
 
 namespace prunelab::engine::testing {
@@ -24,11 +25,11 @@ std::string nodeOf(const Graph& g, ValueId out) {
     return {};
 }
 
-std::string kernelOf(const cpu::CpuExecutor& exec, const Graph& g, ValueId out) {
+std::string kernelOf(const Executor& exec, const Graph& g, ValueId out) {
     return reportFor(exec, g, nodeOf(g, out)).kernel;
 }
 
-int reorderCount(const cpu::CpuExecutor& exec) {
+int reorderCount(const Executor& exec) {
     int count = 0;
     for (const auto& r : exec.kernelReport()) count += r.kernel.rfind("reorder", 0) == 0 ? 1 : 0;
     return count;

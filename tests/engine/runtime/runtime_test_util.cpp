@@ -70,17 +70,19 @@ std::vector<Tensor> randomInputs(const Graph& graph, uint32_t seed) {
     return inputs;
 }
 
-std::unique_ptr<cpu::CpuExecutor> expectMatchesReference(const Graph& graph, int threads,
-                                                         uint32_t seed, float relTol) {
+std::unique_ptr<Executor> expectMatchesReference(const Graph& graph, int threads, uint32_t seed,
+                                                 float relTol, const Backend& backend) {
     const std::vector<Tensor> inputs = randomInputs(graph, seed);
     auto expected = runGraphReference(graph, inputs);
     if (!expected.ok()) {
         ADD_FAILURE() << "reference: " << expected.error().toString();
         return nullptr;
     }
-    auto exec = cpu::CpuExecutor::create(graph, {threads, false});
+    PrepareOptions options;
+    options.threads = threads;
+    auto exec = backend.prepare(graph, options);
     if (!exec.ok()) {
-        ADD_FAILURE() << "create: " << exec.error().toString();
+        ADD_FAILURE() << "prepare on " << backend.name() << ": " << exec.error().toString();
         return nullptr;
     }
     // Twice: the second run reuses every planned buffer, which must not leak state.
@@ -103,18 +105,18 @@ std::unique_ptr<cpu::CpuExecutor> expectMatchesReference(const Graph& graph, int
             const float tol = relTol * std::max(hi - lo, 1.0f);
             EXPECT_EQ((*got)[i].shape(), e.shape()) << "output " << i;
             EXPECT_LE(maxAbsDiff((*got)[i], e), tol)
-                << "output " << i << " (threads " << threads << ", run " << round << ")";
+                << "output " << i << " (" << backend.name() << ", threads " << threads << ", run "
+                << round << ")";
         }
     }
     return std::move(*exec);
 }
 
-cpu::KernelChoice reportFor(const cpu::CpuExecutor& executor, const Graph& graph,
-                            const std::string& nodeName) {
+KernelChoice reportFor(const Executor& executor, const Graph& graph, const std::string& nodeName) {
     for (const Node& n : graph.nodes) {
         if (n.name != nodeName) continue;
         const std::string d = graph.describeNode(n);
-        for (const cpu::KernelChoice& c : executor.kernelReport()) {
+        for (const KernelChoice& c : executor.kernelReport()) {
             if (c.node == d) return c;
         }
     }

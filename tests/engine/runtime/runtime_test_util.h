@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "engine/ir/graph.h"
-#include "engine/runtime/cpu/cpu_executor.h"
+#include "engine/runtime/backend.h"
 
 namespace prunelab::engine::testing {
 
@@ -34,15 +34,15 @@ class GraphBuilder {
 // Random inputs for every graph input (float in [-1, 1)).
 std::vector<Tensor> randomInputs(const Graph& graph, uint32_t seed);
 
-// Runs `graph` through the CPU executor with `threads` and through the reference runner, and
-// checks every output within tolerance relTol * max(range of the reference output, 1).
+// Runs `graph` on `backend` (default: the CPU) with `threads` and through the reference runner,
+// and checks every output within tolerance relTol * max(range of the reference output, 1).
 // Returns the executor (null after a failure) so callers can inspect its reports.
-std::unique_ptr<cpu::CpuExecutor> expectMatchesReference(const Graph& graph, int threads,
-                                                         uint32_t seed = 7, float relTol = 1e-4f);
+std::unique_ptr<Executor> expectMatchesReference(const Graph& graph, int threads, uint32_t seed = 7,
+                                                 float relTol = 1e-4f,
+                                                 const Backend& backend = defaultBackend());
 
 // The report entry of the node named `name` (empty kernel when absent).
-cpu::KernelChoice reportFor(const cpu::CpuExecutor& executor, const Graph& graph,
-                            const std::string& nodeName);
+KernelChoice reportFor(const Executor& executor, const Graph& graph, const std::string& nodeName);
 
 Attributes convAttrs(std::vector<int64_t> strides, std::vector<int64_t> pads,
                      std::vector<int64_t> dilations = {1, 1}, int64_t group = 1);

@@ -1,0 +1,115 @@
+// The seam every runtime plugs into: a Backend (the CPU now; the Vulkan GPU and a tethered phone
+// next) says what it is and what it can run, and prepares a graph, with the compiler's sparse
+// layers, into an Executor. Backends are listed once, in backend_list.inc.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/ir/graph.h"
+#include "engine/ir/result.h"
+
+namespace prunelab::engine {
+
+namespace codegen {
+struct SparseModel;
+class CompiledModule;
+}  // namespace codegen
+
+// How one node is executed, for "why isn't it faster?" reports.
+struct KernelChoice {
+    std::string node;    // describeNode() of the (first) node
+    std::string kernel;  // e.g. "dnnl conv 3x3 +bias+relu", "reference", "fused into conv_3"
+    std::string reason;  // why this kernel, especially when it is the reference fallback
+};
+
+// What the buffer plan costs, for tests and the "memory" view.
+struct MemoryReport {
+    size_t arenaBytes = 0;  // the reusable intermediate buffers, allocated once at prepare()
+    size_t naiveBytes = 0;  // what one buffer per intermediate value would take
+    int buffers = 0;        // reusable buffers in the arena
+    int inPlaceSteps = 0;   // steps that write over an input that dies there
+};
+
+struct PrepareOptions {
+    int threads = 0;             // 0 = one per core (a backend without threads ignores it)
+    bool referenceOnly = false;  // run every node with its plain reference kernel (for tests)
+    // The compiler's layers (engine/codegen/passes.h, compiled from this same graph): each
+    // non-dense one runs with its sparse kernel instead of the dense conv. Shared, read-only.
+    std::shared_ptr<const codegen::SparseModel> sparse;
+    // Generated kernels for some of those layers (codegen/jit.h, compiled from `sparse`): the
+    // layers it holds run its code, the others the generic sparse kernels. Optional.
+    std::shared_ptr<const codegen::CompiledModule> generated;
+};
+
+// A prepared graph. Not reentrant: one run() at a time; prepare one executor per thread.
+class Executor {
+  public:
+    virtual ~Executor() = default;
+
+    // Inputs in graph.inputs order with the declared dtype and shape (checked: a mismatch is
+    // an InvalidArgument naming the input). Returns outputs in graph.outputs order; they are
+    // fresh tensors the caller owns.
+    virtual Result<std::vector<Tensor>> run(std::span<const Tensor> inputs) = 0;
+
+    // Per-step wall times of the runs made while profiling is on (off by default: two clock
+    // reads per step), for the "why isn't it faster?" view. Steps run in plan order; `where`
+    // names the node (or the value a layout change converts), as in kernelReport().
+    struct StepTime {
+        std::string where;
+        bool layoutChange = false;  // a layout change the planner inserted (e.g. NCHW <-> NHWC)
+        double ms = 0;
+    };
+    virtual void setProfiling(bool on) = 0;
+    virtual std::vector<StepTime> lastStepTimes() const = 0;
+
+    virtual int threads() const = 0;
+    // One entry per graph node (nodes fused into another say so) plus one per inserted layout
+    // change, in execution order.
+    virtual std::vector<KernelChoice> kernelReport() const = 0;
+    virtual MemoryReport memoryReport() const = 0;
+};
+
+// What a backend runs on, for `--backend`'s listing, the Live tab and bench headers.
+struct BackendDescription {
+    std::string device;                 // "AMD EPYC 7B13 (x86-64)"
+    int threads = 0;                    // what prepare() would use for the threads asked
+    std::vector<std::string> features;  // "avx2", "fma", "oneDNN 3.0", ...
+};
+
+class Backend {
+  public:
+    virtual ~Backend() = default;
+    virtual std::string_view name() const = 0;   // what --backend takes: "cpu"
+    virtual std::string_view title() const = 0;  // what a person sees: "CPU (this computer)"
+    // Ok, or why this backend cannot run here (not built in, no device, no phone connected).
+    virtual Status available() const = 0;
+    virtual BackendDescription describe(int threads = 0) const = 0;
+    // Why `node` of `graph` cannot run on this backend; nullopt when it can.
+    virtual std::optional<std::string> unsupported(const Graph& graph, const Node& node) const = 0;
+    // Copies what it needs from `graph`; the graph may be destroyed afterwards.
+    virtual Result<std::unique_ptr<Executor>> prepare(const Graph& graph,
+                                                      const PrepareOptions& options = {}) const = 0;
+};
+
+// Every backend of backend_list.inc in its order, available here or not (each says why not).
+std::span<const Backend* const> backends();
+// The backend called `name`; an error listing the names when there is none, or saying why it
+// is unavailable here.
+Result<const Backend*> findBackend(std::string_view name);
+// The backend every caller without a choice uses: the CPU.
+const Backend& defaultBackend();
+// "cpu, vulkan, remote": for help texts and errors.
+std::string backendNames();
+
+// Runs `graph` on every sample of `batch` (each the inputs in graph.inputs order) with one
+// executor of `backend` on `threads` threads; each sample's outputs. Sensitivity's runner.
+Result<std::vector<std::vector<Tensor>>> runBatch(const Backend& backend, const Graph& graph,
+                                                  std::span<const std::vector<Tensor>> batch,
+                                                  int threads);
+
+}  // namespace prunelab::engine
