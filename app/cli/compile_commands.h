@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "app/cli/model_loader.h"
+#include "app/cli/cli.h"
 #include "engine/codegen/jit.h"
 #include "engine/codegen/sparse_ir.h"
 #include "engine/runtime/backend.h"

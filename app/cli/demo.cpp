@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "app/cli/model_loader.h"
+#include "app/cli/cli.h"
 #include "engine/io/image.h"
 #include "engine/onnx/onnx_import.h"
 #include "engine/runtime/backend.h"

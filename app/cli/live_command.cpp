@@ -9,7 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "app/cli/model_loader.h"
+#include "app/cli/cli.h"
 #include "engine/live/live_recorder.h"
 #include "engine/prune/plan.h"
 #include "engine/runtime/backend.h"

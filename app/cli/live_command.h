@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "app/cli/model_loader.h"
+#include "app/cli/cli.h"
 
 namespace prunelab::cli {
 

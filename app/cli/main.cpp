@@ -13,10 +13,10 @@
 #include <string>
 #include <vector>
 
+#include "app/cli/cli.h"
 #include "app/cli/compile_commands.h"
 #include "app/cli/lesson_commands.h"
 #include "app/cli/live_command.h"
-#include "app/cli/model_loader.h"
 #include "app/cli/prune_commands.h"
 #include "app/cli/task_commands.h"
 #include "app/cli/train_commands.h"
@@ -212,7 +212,7 @@ int main(int argc, char** argv) {
 
     auto addModel = [&](CLI::App* cmd) {
         cmd->add_option("model", request.path,
-                        "model file (.onnx, .plab, ncnn .param, waifu2x .json) or catalog id")
+                        "model file (" + prunelab::plugins::modelFormatsText() + ") or catalog id")
             ->required();
         cmd->add_option("--size", size, "bind an image input's dynamic size, WxH (e.g. 640x640)");
     };

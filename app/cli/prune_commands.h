@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "app/cli/model_loader.h"
+#include "app/cli/cli.h"
 
 namespace prunelab::cli {
 

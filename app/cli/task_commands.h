@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "app/cli/model_loader.h"
+#include "app/cli/cli.h"
 #include "engine/runtime/backend.h"
 
 namespace prunelab::cli {

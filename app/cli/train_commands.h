@@ -7,7 +7,7 @@
 
 #include "engine/train/trainer.h"
 
-#include "app/cli/model_loader.h"
+#include "app/cli/cli.h"
 
 namespace prunelab::cli {
 

@@ -18,7 +18,6 @@
 #include <optional>
 #include <utility>
 
-#include "app/cli/model_loader.h"
 #include "app/gui/analysis_tabs.h"
 #include "app/gui/main_window.h"
 #include "engine/prune/plan.h"
@@ -27,6 +26,7 @@
 #include "engine/runtime/backend.h"
 #include "engine/train/data.h"
 #include "engine/train/trainer.h"
+#include "plugins/model-files/model_loader.h"
 #include "views/classroom/classroom_view.h"
 #include "views/common/engine_text.h"
 #include "views/kernels/kernels_view.h"
@@ -307,9 +307,9 @@ lessons::State LessonBridge::state() const {
     views::ModelSession* session = m_window->session();
     if (!session->hasModel()) return s;
     s.model = session->source().toStdString();
-    if (auto catalog = cli::bundledCatalog(); catalog.ok() && (*catalog)->find(s.model)) {
+    if (auto catalog = plugins::bundledCatalog(); catalog.ok() && (*catalog)->find(s.model)) {
         s.catalogId = s.model;
-    } else if (auto it = session->originalGraph().metadata.find(cli::kCatalogIdKey);
+    } else if (auto it = session->originalGraph().metadata.find(plugins::kCatalogIdKey);
                it != session->originalGraph().metadata.end()) {
         s.catalogId = it->second;  // a pruned copy of a catalog model
     }
@@ -373,7 +373,7 @@ lessons::State LessonBridge::state() const {
 
 engine::Result<QString> LessonBridge::resolveModel(const lessons::Lesson& lesson,
                                                    const std::string& model) const {
-    if (auto catalog = cli::bundledCatalog(); catalog.ok() && (*catalog)->find(model))
+    if (auto catalog = plugins::bundledCatalog(); catalog.ok() && (*catalog)->find(model))
         return q(model);
     namespace fs = std::filesystem;
     fs::path path;

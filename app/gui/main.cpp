@@ -31,6 +31,7 @@
 #include "engine/io/image.h"
 #include "engine/prune/plan.h"
 #include "engine/train/blas_env.h"
+#include "plugins/model-files/model_files.h"
 #include "views/classroom/classroom_view.h"
 #include "views/common/engine_text.h"
 #include "views/lessons/lesson_player.h"
@@ -343,8 +344,9 @@ int main(int argc, char** argv) {
     parser.addVersionOption();
     parser.addPositionalArgument(
         QStringLiteral("model"),
-        QStringLiteral("A model file (.onnx, .param, .json, .plab), a catalog id or a .prunelab "
-                       "project (none: the start page, with its demos one click away)"));
+        QStringLiteral("A model file (%1), a catalog id or a .prunelab project (none: the "
+                       "start page, with its demos one click away)")
+            .arg(QString::fromStdString(prunelab::plugins::modelFormatsText())));
     const QCommandLineOption planOption(
         QStringLiteral("plan"),
         QStringLiteral("Apply this pruning plan (JSON). Give it again for more experiments (the "

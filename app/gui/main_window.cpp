@@ -34,7 +34,6 @@
 #include <filesystem>
 #include <memory>
 
-#include "app/cli/model_loader.h"
 #include "app/gui/analysis_tabs.h"
 #include "app/gui/appearance.h"
 #include "app/gui/lesson_bridge.h"
@@ -42,6 +41,7 @@
 #include "app/gui/retrainer.h"
 #include "app/gui/shortcuts_dialog.h"
 #include "plugins/model-files/demo_models.h"
+#include "plugins/model-files/model_loader.h"
 #include "plugins/refrt/ort_lane.h"
 #include "views/classroom/classroom_view.h"
 #include "views/common/engine_text.h"
@@ -121,14 +121,14 @@ QKeySequence standardKey(QKeySequence::StandardKey key, const char* fallback) {
 
 // The bundled catalog's entry `id`; nullptr when the catalog cannot be read or has no such id.
 const engine::CatalogEntry* bundledEntry(const QString& id) {
-    auto catalog = cli::bundledCatalog();
+    auto catalog = plugins::bundledCatalog();
     return catalog.ok() ? (*catalog)->find(id.toStdString()) : nullptr;
 }
 
 // The picture a catalog model is shown on, in the asset cache; empty when it has none.
 QString samplePhoto(const engine::CatalogEntry& entry) {
     if (entry.sample.empty()) return {};
-    return QString::fromStdString(cli::assetCacheDir() + "/" + entry.sample);
+    return QString::fromStdString(plugins::assetCacheDir() + "/" + entry.sample);
 }
 
 }  // namespace
@@ -179,7 +179,7 @@ MainWindow::MainWindow(bool interactive, QWidget* parent)
     // the room, and the sparsity map shows the result one click away.
     m_retrainPanel =
         new views::RetrainPanel(m_session, m_experiments, workbenchRetrainer(), m_tabs);
-    const std::string video = cli::assetCacheDir() + "/video/vtest.avi";
+    const std::string video = plugins::assetCacheDir() + "/video/vtest.avi";
     if (std::filesystem::exists(video))
         m_retrainPanel->setDefaultVideo(QString::fromStdString(video));
     m_tabs->addTab(m_retrainPanel, tr("Retrain"));
@@ -538,7 +538,7 @@ void MainWindow::buildStartPage() {
         demo.sentence = w.sentence;
         demo.blockyLeftHalf = w.blocky;
         const QString photo =
-            QString::fromStdString(cli::assetCacheDir()) + QLatin1Char('/') + w.photo;
+            QString::fromStdString(plugins::assetCacheDir()) + QLatin1Char('/') + w.photo;
         demo.picture = !w.photo.isEmpty() && QFileInfo::exists(photo) ? photo : samplePhoto(*entry);
         demo.note = entry->demo
                         ? tr("Small brain: %1").arg(QString::fromStdString(entry->demo->words))
@@ -837,14 +837,12 @@ void MainWindow::selectLayer(int layer) {
 }
 
 void MainWindow::chooseFile() {
-    const QString path =
-        m_fileChooser
-            ? m_fileChooser()
-            : QFileDialog::getOpenFileName(
-                  this, tr("Open a model"), QString(),
-                  tr("Models and projects (*.onnx *.param *.json *.plab *.prunelab);;ONNX "
-                     "(*.onnx);;ncnn (*.param);;waifu2x (*.json);;PruneLab (*.plab);;PruneLab "
-                     "projects (*.prunelab);;All files (*)"));
+    const QString path = m_fileChooser ? m_fileChooser()
+                                       : QFileDialog::getOpenFileName(
+                                             this, tr("Open a model"), QString(),
+                                             QString::fromStdString(plugins::modelFileFilter(
+                                                 "PruneLab projects", "*.prunelab")) +
+                                                 tr(";;All files (*)"));
     if (!path.isEmpty()) openModel(path);
 }
 

@@ -2,21 +2,21 @@
 // a catalog id or a file opens the same way in both.
 #include "app/gui/model_opener.h"
 
-#include "app/cli/model_loader.h"
+#include "plugins/model-files/model_loader.h"
 
 namespace prunelab::gui {
 
 views::ModelOpener workbenchOpener() {
     return [](const QString& source) -> engine::Result<engine::Graph> {
-        cli::ModelRequest request;
+        plugins::ModelRequest request;
         request.path = source.toStdString();
-        PL_TRY_ASSIGN(cli::LoadedModel model, cli::loadModel(request));
+        PL_TRY_ASSIGN(plugins::LoadedModel model, plugins::loadModel(request));
         return std::move(model.graph);
     };
 }
 
 engine::Result<std::vector<CatalogChoice>> catalogChoices() {
-    PL_TRY_ASSIGN(const engine::Catalog* catalog, cli::bundledCatalog());
+    PL_TRY_ASSIGN(const engine::Catalog* catalog, plugins::bundledCatalog());
     std::vector<CatalogChoice> choices;
     for (const engine::CatalogEntry& e : catalog->entries) {
         choices.push_back({QString::fromStdString(e.id), QString::fromStdString(e.name),
@@ -26,9 +26,9 @@ engine::Result<std::vector<CatalogChoice>> catalogChoices() {
 }
 
 std::optional<engine::CatalogEntry> catalogEntryFor(const QString& source) {
-    cli::ModelRequest request;
+    plugins::ModelRequest request;
     request.path = source.toStdString();
-    auto entry = cli::resolveEntry(request);
+    auto entry = plugins::resolveEntry(request);
     return entry.ok() ? *entry : std::nullopt;
 }
 

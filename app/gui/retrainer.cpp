@@ -1,8 +1,8 @@
 // The workbench's retrain function (see retrainer.h).
 #include "app/gui/retrainer.h"
 
-#include "app/cli/model_loader.h"
 #include "engine/train/data.h"
+#include "plugins/model-files/model_loader.h"
 
 namespace prunelab::gui {
 
@@ -20,10 +20,10 @@ using namespace prunelab::engine;
 using namespace prunelab::engine::train;
 
 Result<views::RetrainOutcome> run(views::RetrainRequest request) {
-    cli::ModelRequest modelRequest;
+    plugins::ModelRequest modelRequest;
     modelRequest.path = request.model;
     modelRequest.keepBatchNorm = true;  // the trainer trains it with labels, folds it otherwise
-    PL_TRY_ASSIGN(cli::LoadedModel model, cli::loadModel(modelRequest));
+    PL_TRY_ASSIGN(plugins::LoadedModel model, plugins::loadModel(modelRequest));
     const PictureOptions picture =
         model.entry ? pictureOptionsFor(model.graph, *model.entry) : pictureOptionsFor(model.graph);
     PL_TRY_ASSIGN(std::unique_ptr<Dataset> all, openDataset(request.data, picture, request.limit));

@@ -1,6 +1,7 @@
 // Model files by format, the asset cache and the catalog's location.
 #include "plugins/model-files/model_files.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
@@ -33,23 +34,84 @@ std::string defaultCatalogPath() {
     return std::string(PRUNELAB_SOURCE_DIR) + "/assets/catalog.json";
 }
 
+namespace {
+
+// ncnn and waifu2x files declare no input size: the caller's, else the live demo's.
+int64_t sizeOr(int64_t given, int64_t fallback) {
+    return given > 0 ? given : fallback;
+}
+
+Result<Graph> openNcnn(const std::string& path, int64_t height, int64_t width, bool) {
+    std::string bin = (fs::path(path).parent_path() / fs::path(path).stem()).string() + ".bin";
+    return ncnn::importNcnn(path, bin, sizeOr(height, kDefaultHeight),
+                            sizeOr(width, kDefaultWidth));
+}
+
+Result<Graph> openWaifu2x(const std::string& path, int64_t height, int64_t width, bool) {
+    return importWaifu2xJson(path, sizeOr(height, kDefaultHeight), sizeOr(width, kDefaultWidth));
+}
+
+Result<Graph> openOnnx(const std::string& path, int64_t height, int64_t width, bool foldBatchNorm);
+
+// A .plab is an ONNX model with PruneLab's metadata (engine/prune/pruned_model.h).
+const ModelFormat kFormats[] = {
+    {"ONNX", {".onnx"}, ".onnx", openOnnx},
+    {"PruneLab pruned model", {".plab"}, ".plab", openOnnx},
+    {"ncnn", {".param"}, "ncnn .param (+ .bin)", openNcnn},
+    {"waifu2x", {".json"}, "waifu2x .json", openWaifu2x},
+};
+
+}  // namespace
+
+std::span<const ModelFormat> modelFormats() {
+    return kFormats;
+}
+
+const ModelFormat* modelFormatFor(const std::string& path) {
+    const std::string ext = fs::path(path).extension().string();
+    for (const ModelFormat& f : kFormats) {
+        if (std::find(f.extensions.begin(), f.extensions.end(), ext) != f.extensions.end())
+            return &f;
+    }
+    return nullptr;
+}
+
+std::string modelFormatsText() {
+    std::string text;
+    for (const ModelFormat& f : kFormats) text += (text.empty() ? "" : ", ") + f.spelled;
+    return text;
+}
+
+std::string modelFileFilter(const std::string& extraName, const std::string& extraPatterns) {
+    std::string all, each;
+    for (const ModelFormat& f : kFormats) {
+        std::string patterns;
+        for (const std::string& e : f.extensions) patterns += (patterns.empty() ? "*" : " *") + e;
+        all += (all.empty() ? "" : " ") + patterns;
+        each += ";;" + f.name + " (" + patterns + ")";
+    }
+    if (!extraName.empty()) {
+        return "Models and " + extraName + " (" + all + " " + extraPatterns + ")" + each + ";;" +
+               extraName + " (" + extraPatterns + ")";
+    }
+    return "Models (" + all + ")" + each;
+}
+
 Result<Graph> loadModelFile(const std::string& path, int64_t height, int64_t width,
                             bool foldBatchNorm) {
-    std::string ext = fs::path(path).extension().string();
-    int64_t h = height > 0 ? height : kDefaultHeight, w = width > 0 ? width : kDefaultWidth;
-    if (ext == ".param") {
-        std::string bin = (fs::path(path).parent_path() / fs::path(path).stem()).string() + ".bin";
-        return ncnn::importNcnn(path, bin, h, w);
-    }
-    if (ext == ".json") return importWaifu2xJson(path, h, w);
-    // A .plab is an ONNX model with PruneLab's metadata (engine/prune/pruned_model.h).
-    if (ext != ".onnx" && ext != ".plab") {
+    const ModelFormat* format = modelFormatFor(path);
+    if (format == nullptr) {
         return makeError(ErrorCode::Unsupported,
-                         "unknown model format '" + ext +
-                             "' (PruneLab reads .onnx, .plab, ncnn .param + .bin and waifu2x "
-                             ".json)",
+                         "unknown model format '" + fs::path(path).extension().string() +
+                             "' (PruneLab reads " + modelFormatsText() + ")",
                          path);
     }
+    return format->open(path, height, width, foldBatchNorm);
+}
+
+namespace {
+
+Result<Graph> openOnnx(const std::string& path, int64_t height, int64_t width, bool foldBatchNorm) {
     PL_TRY_ASSIGN(auto declared, readOnnxInputs(path));
     OnnxImportOptions options;
     options.foldBatchNorm = foldBatchNorm;
@@ -76,6 +138,8 @@ Result<Graph> loadModelFile(const std::string& path, int64_t height, int64_t wid
     if (!moved.ok()) return moved.error().within(path);
     return moved;
 }
+
+}  // namespace
 
 Result<Graph> loadCatalogModel(const CatalogEntry& entry, const std::string& cacheDir,
                                int64_t height, int64_t width) {

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "engine/ir/graph.h"
 #include "engine/ir/result.h"
@@ -26,6 +28,27 @@ std::string defaultCatalogPath();
 // The image size used for ncnn and waifu2x models when the caller gives none (their files do
 // not declare one): 320x240, the live demo's size.
 constexpr int64_t kDefaultWidth = 320, kDefaultHeight = 240;
+
+// One file format PruneLab opens. The list (modelFormats) is the one place formats are named:
+// the CLI's help, the window's Open dialog, drag-and-drop and loadModelFile all read it, so a new
+// importer is one entry in model_files.cpp.
+struct ModelFormat {
+    std::string name;                     // "ncnn": the dialog's filter name
+    std::vector<std::string> extensions;  // {".param"}
+    std::string spelled;                  // "ncnn .param (+ .bin)": for help texts and errors
+    // Imports `path`; image inputs bound to height x width (> 0), see loadModelFile.
+    engine::Result<engine::Graph> (*open)(const std::string& path, int64_t height, int64_t width,
+                                          bool foldBatchNorm);
+};
+std::span<const ModelFormat> modelFormats();
+// The format of `path` by its extension; null when none reads it.
+const ModelFormat* modelFormatFor(const std::string& path);
+// ".onnx, .plab, ncnn .param (+ .bin), waifu2x .json": every format, for help texts and errors.
+std::string modelFormatsText();
+// "Models (*.onnx *.plab ...);;ONNX (*.onnx);;...": a file dialog's filter (Qt's syntax),
+// without an "All files" entry; `extraName` / `extraPatterns` add one more kind (projects).
+std::string modelFileFilter(const std::string& extraName = {},
+                            const std::string& extraPatterns = {});
 
 // Reads .onnx / .plab (dynamic dims bound to height x width when those are > 0; a file saved at
 // a fixed size of a catalog model that takes any size, such as a retrained .plab, has its

@@ -12,13 +12,13 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "app/cli/model_loader.h"
 #include "app/gui/lesson_bridge.h"
 #include "app/gui/main_window.h"
 #include "app/gui/retrainer.h"
 #include "engine/lessons/lesson.h"
 #include "engine/live/frame_source.h"
 #include "engine/train/data.h"
+#include "plugins/model-files/model_loader.h"
 #include "tests/test_cache.h"
 #include "views/common/engine_text.h"
 #include "views/lessons/lesson_player.h"
@@ -37,7 +37,7 @@ std::string lessonsRoot() {
 
 // What `lesson` needs that this machine lacks, in words; empty when it has everything.
 QString missingFor(const lessons::Lesson& lesson) {
-    auto catalog = cli::bundledCatalog();
+    auto catalog = plugins::bundledCatalog();
     for (const lessons::Step& step : lesson.steps) {
         if (!step.showMe) continue;
         const lessons::Action& a = *step.showMe;

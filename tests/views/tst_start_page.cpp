@@ -16,10 +16,10 @@
 #include <QtTest>
 #include <filesystem>
 
-#include "app/cli/model_loader.h"
 #include "app/gui/analysis_tabs.h"
 #include "app/gui/main_window.h"
 #include "plugins/model-files/demo_models.h"
+#include "plugins/model-files/model_loader.h"
 #include "tests/test_cache.h"
 #include "views/live/live_view.h"
 #include "views/session/model_session.h"
@@ -130,7 +130,7 @@ class TestStartPage : public QObject {
             QVERIFY(pruneDockShown(window));
             QCOMPARE(window.analysisTabs()->currentWidget(), live);
 
-            auto catalog = cli::bundledCatalog();
+            auto catalog = plugins::bundledCatalog();
             QVERIFY(catalog.ok());
             const engine::CatalogEntry* entry = (*catalog)->find(name);
             QVERIFY(entry);

@@ -1,5 +1,5 @@
-// Model loading and input preparation for the CLI.
-#include "app/cli/model_loader.h"
+// Model loading and input preparation for the CLI and the window (see model_loader.h).
+#include "plugins/model-files/model_loader.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -11,18 +11,9 @@
 #include "engine/onnx/onnx_inputs.h"
 #include "plugins/model-files/model_files.h"
 
-namespace prunelab::cli {
+namespace prunelab::plugins {
 
 using namespace prunelab::engine;
-
-int fail(const Error& error) {
-    std::fprintf(stderr, "prunelab-cli: %s\n", error.toString().c_str());
-    return 1;
-}
-
-std::string assetCacheDir() {
-    return plugins::assetCacheDir();
-}
 
 Result<const Catalog*> bundledCatalog() {
     // Read once per process: every command that takes a model may need it.
@@ -187,4 +178,4 @@ Result<std::vector<Tensor>> makeInputs(const LoadedModel& model,
     return inputs;
 }
 
-}  // namespace prunelab::cli
+}  // namespace prunelab::plugins

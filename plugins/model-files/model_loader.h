@@ -1,6 +1,6 @@
-// Shared by the CLI's commands: load a model (a file in any format the plugins read, or a
-// catalog id) into the IR with dynamic dims bound, and turn --input arguments (image, .npy,
-// NAME=FILE.npy) into input tensors.
+// A model as the CLI and the window ask for it: a file in any format of modelFormats() or a
+// catalog id, loaded into the IR with dynamic dims bound and its catalog entry found; and --input
+// arguments (image, .npy, NAME=FILE.npy) turned into input tensors.
 #pragma once
 
 #include <optional>
@@ -13,7 +13,7 @@
 #include "engine/tasks/catalog.h"
 #include "plugins/model-files/model_files.h"
 
-namespace prunelab::cli {
+namespace prunelab::plugins {
 
 struct ModelRequest {
     std::string path;               // a model file or a catalog id
@@ -39,21 +39,10 @@ engine::Result<std::optional<engine::CatalogEntry>> resolveEntry(const ModelRequ
 engine::Result<std::pair<int64_t, int64_t>> parseSize(const std::string& wxh);
 engine::Result<LoadedModel> loadModel(const ModelRequest& request);
 
-// The metadata key under which a model derived from a catalog model keeps that model's id.
-inline constexpr const char* kCatalogIdKey = plugins::kCatalogIdKey;
-
 // Each spec is FILE (for the first input; an image is resized and laid out as the input
 // declares, a .npy is fed as it is) or NAME=FILE.npy. Inputs with no spec get a photo from the
 // asset cache when they look like images, else deterministic random data.
 engine::Result<std::vector<engine::Tensor>> makeInputs(const LoadedModel& model,
                                                        const std::vector<std::string>& specs);
 
-// Prints "prunelab-cli: <error>" on stderr and returns the exit code 1: every command's error path.
-int fail(const engine::Error& error);
-
-// The asset cache (${XDG_CACHE_HOME:-~/.cache}/prunelab), as ./prunelab setup fills it.
-std::string assetCacheDir();
-
-int runHeadlessDemo();
-
-}  // namespace prunelab::cli
+}  // namespace prunelab::plugins
