@@ -161,13 +161,14 @@ if [ $want_vgg = 1 ]; then
 fi
 if [ $want_sr = 1 ]; then
     # Real-ESRGAN x2 distilled from itself at 64x48 on 192 training frames: 48 steps an epoch, 6
-    # epochs (2 fine-tune), the same for every method; ADMM with its defaults.
+    # epochs (2 fine-tune), the same for every method; ADMM with its defaults. SR_LR: the
+    # learning rate of every method (1e-3 by default; 1e-4 left ADMM no steps to reach Z).
     video="${XDG_CACHE_HOME:-$HOME/.cache}/prunelab/video/vtest.avi"
     for method in one-shot gradual admm; do
         start_seeds "sr-x2-$method" "zoom-x2 patdnn-8 (PSNR dB)" "$method (6 epochs)" "$CLI" \
             admm zoom-x2 --size 64x48 --preset patdnn-8 --method "$method" \
             --data "frames:$video:train" --test "frames:$video:test" --limit 192 \
-            --test-limit 32 --batch 4 --lr 1e-4 --epochs 6 --fine-tune-epochs 2 \
+            --test-limit 32 --batch 4 --lr "${SR_LR:-1e-3}" --epochs 6 --fine-tune-epochs 2 \
             --threads "$THREADS" --history "$OUT/@.csv" --out "$OUT/@.onnx"
     done
     print_rows
