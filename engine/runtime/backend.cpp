@@ -44,26 +44,29 @@ const Backend& remoteBackend() {
     return backend;
 }
 
+// Built on first use, so a caller's static initialiser never sees it half made.
+std::span<const Backend* const> list() {
 #define PL_BACKEND(name, getter) &getter(),
-const Backend* const kBackends[] = {
+    static const Backend* const all[] = {
 #include "engine/runtime/backend_list.inc"
-};
+    };
 #undef PL_BACKEND
+    return all;
+}
 
 }  // namespace
 
 std::span<const Backend* const> backends() {
-    return kBackends;
+    return list();
 }
 
 const Backend& defaultBackend() {
-    return *kBackends[0];
+    return *list().front();
 }
 
 std::string backendNames() {
     std::string names;
-    for (const Backend* b : kBackends)
-        names += (names.empty() ? "" : ", ") + std::string(b->name());
+    for (const Backend* b : list()) names += (names.empty() ? "" : ", ") + std::string(b->name());
     return names;
 }
 
@@ -83,7 +86,7 @@ Result<std::vector<std::vector<Tensor>>> runBatch(const Backend& backend, const 
 }
 
 Result<const Backend*> findBackend(std::string_view name) {
-    for (const Backend* b : kBackends) {
+    for (const Backend* b : list()) {
         if (b->name() != name) continue;
         if (Status ok = b->available(); !ok.ok()) {
             return makeError(
