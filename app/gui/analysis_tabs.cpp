@@ -137,13 +137,13 @@ AnalysisTabs::AnalysisTabs(views::ModelSession* session, views::ExperimentLog* l
         placeholder(apply.arg(tr("whether the pruned layers run faster")), this));
     m_speedStack->addWidget(speedPage);
 
-    addTab(m_sparsityStack, tr("Sparsity"));
-    addTab(m_patternsStack, tr("Patterns"));
-    addTab(m_kernelsStack, tr("Kernels"));
-    addTab(m_speedStack, tr("Speed"));
+    addPage(QStringLiteral("sparsity"), m_sparsityStack);
+    addPage(QStringLiteral("patterns"), m_patternsStack);
+    addPage(QStringLiteral("kernels"), m_kernelsStack);
+    addPage(QStringLiteral("speed"), m_speedStack);
     if (log) {
         m_compare = new views::CompareView(log, this);
-        addTab(m_compare, tr("Compare"));
+        addPage(QStringLiteral("compare"), m_compare);
     }
 
     connect(m_strip, &views::DensityStrip::layerSelected, this, &AnalysisTabs::layerClicked);
@@ -172,15 +172,46 @@ bool AnalysisTabs::canMeasure() const {
     return m_compiled && m_session->hasModel() && m_session->state().pruned && m_measureJobs == 0;
 }
 
+namespace {
+
+// The pages: --view name and tab title, in tab order.
+struct PageName {
+    const char* name;
+    const char* title;
+};
+const PageName kPages[] = {
+    {"sparsity", QT_TRANSLATE_NOOP("prunelab::gui::AnalysisTabs", "Sparsity")},
+    {"patterns", QT_TRANSLATE_NOOP("prunelab::gui::AnalysisTabs", "Patterns")},
+    {"kernels", QT_TRANSLATE_NOOP("prunelab::gui::AnalysisTabs", "Kernels")},
+    {"speed", QT_TRANSLATE_NOOP("prunelab::gui::AnalysisTabs", "Speed")},
+    {"compare", QT_TRANSLATE_NOOP("prunelab::gui::AnalysisTabs", "Compare")},
+    {"retrain", QT_TRANSLATE_NOOP("prunelab::gui::AnalysisTabs", "Retrain")},
+    {"live", QT_TRANSLATE_NOOP("prunelab::gui::AnalysisTabs", "Live")},
+};
+
+}  // namespace
+
 QStringList AnalysisTabs::pageNames() {
-    return {QStringLiteral("sparsity"), QStringLiteral("patterns"), QStringLiteral("kernels"),
-            QStringLiteral("speed"),    QStringLiteral("compare"),  QStringLiteral("retrain"),
-            QStringLiteral("live")};
+    QStringList names;
+    for (const PageName& p : kPages) names << QString::fromLatin1(p.name);
+    return names;
+}
+
+void AnalysisTabs::addPage(const QString& name, QWidget* widget) {
+    for (const PageName& p : kPages) {
+        if (name != QLatin1String(p.name)) continue;
+        m_pages.insert(name, widget);
+        addTab(widget, tr(p.title));
+        return;
+    }
+    // A name missing from kPages is a bug here; the page still shows, under its name.
+    qWarning("AnalysisTabs::addPage: '%s' is not in the page list", qPrintable(name));
+    m_pages.insert(name, widget);
+    addTab(widget, name);
 }
 
 QWidget* AnalysisTabs::page(const QString& name) const {
-    const auto i = pageNames().indexOf(name);
-    return i < 0 || i >= count() ? nullptr : widget(static_cast<int>(i));
+    return m_pages.value(name, nullptr);
 }
 
 int AnalysisTabs::prunableOfNode(int node) const {

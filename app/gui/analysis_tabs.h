@@ -3,6 +3,7 @@
 // and Compare, the session's experiments side by side.
 #pragma once
 
+#include <QHash>
 #include <QTabWidget>
 #include <memory>
 
@@ -34,9 +35,14 @@ class AnalysisTabs : public QTabWidget {
     explicit AnalysisTabs(views::ModelSession* session, views::ExperimentLog* log = nullptr,
                           QWidget* parent = nullptr);
 
-    // The tab pages by their --view names ("sparsity", ...); nullptr when unknown.
+    // The tab pages by their --view names ("sparsity", ...); nullptr when unknown or absent
+    // (no log: no "compare"). Looked up by name, never by position.
     QWidget* page(const QString& name) const;
+    // Every page name, in tab order: what --view, the lessons and the window's views take.
     static QStringList pageNames();
+    // Adds `widget` as the tab of page `name` (one of pageNames()), titled as that list says;
+    // the window adds "retrain" and "live" this way.
+    void addPage(const QString& name, QWidget* widget);
 
     views::SparsityView* sparsityView() const { return m_sparsity; }
     views::DensityStrip* densityStrip() const { return m_strip; }
@@ -105,6 +111,7 @@ class AnalysisTabs : public QTabWidget {
     views::KernelsView* m_kernels;
     views::SpeedView* m_speed;
     views::CompareView* m_compare = nullptr;
+    QHash<QString, QWidget*> m_pages;
     QPushButton* m_measureButton;
     QProgressBar* m_measureBusy;
     QLabel* m_measureStatus;

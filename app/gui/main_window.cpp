@@ -182,7 +182,7 @@ MainWindow::MainWindow(bool interactive, QWidget* parent)
     const std::string video = plugins::assetCacheDir() + "/video/vtest.avi";
     if (std::filesystem::exists(video))
         m_retrainPanel->setDefaultVideo(QString::fromStdString(video));
-    m_tabs->addTab(m_retrainPanel, tr("Retrain"));
+    m_tabs->addPage(QStringLiteral("retrain"), m_retrainPanel);
     connect(this, &MainWindow::layerSelected, m_retrainPanel, &views::RetrainPanel::setWatchLayer);
     connect(m_retrainPanel, &views::RetrainPanel::finished, this,
             [this](bool ok, const QString& message) {
@@ -197,7 +197,7 @@ MainWindow::MainWindow(bool interactive, QWidget* parent)
     };
     live.demoFor = plugins::loadDemoModel;  // lane B's default: the bundled retrained model
     m_liveView = new views::LiveView(m_session, std::move(live), m_tabs);
-    m_tabs->addTab(m_liveView, tr("Live"));
+    m_tabs->addPage(QStringLiteral("live"), m_liveView);
     m_views.insert(QStringLiteral("layers"), m_table);
     for (const QString& name : AnalysisTabs::pageNames())
         if (QWidget* page = m_tabs->page(name)) m_views.insert(name, page);

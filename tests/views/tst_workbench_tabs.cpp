@@ -14,6 +14,7 @@
 
 #include "app/gui/analysis_tabs.h"
 #include "app/gui/main_window.h"
+#include "app/gui/model_opener.h"
 #include "engine/prune/plan.h"
 #include "views/kernels/kernels_view.h"
 #include "views/patterns/pattern_view.h"
@@ -66,6 +67,27 @@ class TestWorkbenchTabs : public QObject {
     }
 
   private slots:
+    // Pages are found by name: without an experiment log there is no Compare tab, and the
+    // pages after it (the window's Retrain and Live) must not shift onto the wrong names.
+    void pagesAreFoundByNameWithoutALog() {
+        views::ModelSession session(gui::workbenchOpener());
+        gui::AnalysisTabs tabs(&session, nullptr);
+        QCOMPARE(tabs.page(QStringLiteral("compare")), nullptr);
+        auto* retrain = new QWidget;
+        auto* live = new QWidget;
+        tabs.addPage(QStringLiteral("retrain"), retrain);
+        tabs.addPage(QStringLiteral("live"), live);
+        QCOMPARE(tabs.page(QStringLiteral("retrain")), retrain);
+        QCOMPARE(tabs.page(QStringLiteral("live")), live);
+        QCOMPARE(tabs.tabText(tabs.indexOf(retrain)), QStringLiteral("Retrain"));
+        QCOMPARE(tabs.tabText(tabs.indexOf(live)), QStringLiteral("Live"));
+        QCOMPARE(tabs.page(QStringLiteral("nonsense")), nullptr);
+        for (const QString& name : gui::AnalysisTabs::pageNames()) {
+            if (name == QLatin1String("compare")) continue;
+            QVERIFY2(tabs.page(name), qPrintable(name));
+        }
+    }
+
     void viewsFollowTheSelectedLayer() {
         SKIP_WITHOUT_BLAZEFACE();
         gui::MainWindow window(/*interactive=*/false);
