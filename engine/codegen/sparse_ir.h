@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -86,9 +87,27 @@ struct PassRecord {
     double milliseconds = 0;
 };
 
+// What the measured decision timed on a backend (runtime/cpu/sparse_measure.h): medians of
+// profiled runs, typed, so views and lessons read numbers and never parse a pass's text.
+struct MeasuredLayer {
+    int index = -1;  // LayerCode::index
+    double sparseMs = 0, denseMs = 0;
+    bool kept = false;  // stayed sparse after the per-layer step
+};
+struct Measurement {
+    std::string backend;  // "cpu"
+    int threads = 0, runs = 0;
+    std::vector<MeasuredLayer> layers;  // the layers that were sparse before the measure
+    // The whole model with the layers kept sparse against all dense; timed only when some
+    // layer stayed sparse after the per-layer step (else both 0).
+    double wholeSparseMs = 0, wholeDenseMs = 0;
+    bool wholeKept = false;
+};
+
 struct SparseModel {
     std::vector<LayerCode> layers;  // the graph's conv / GEMM layers in node order
     std::vector<PassRecord> passes;
+    std::optional<Measurement> measured;  // set by the measured decision
 };
 
 }  // namespace prunelab::engine::codegen

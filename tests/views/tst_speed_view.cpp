@@ -3,7 +3,7 @@
 // decision is the compiler's, a click emits the layer's index, GFLOP/s = 2 * kept MACs / ms.
 #include <QSignalSpy>
 #include <QtTest>
-
+#include <algorithm>
 #include <memory>
 #include <optional>
 
@@ -160,6 +160,15 @@ class TestSpeedView : public QObject {
         QVERIFY2(measured.ok(), measured.ok() ? "" : measured.error().toString().c_str());
         const views::SpeedData d = views::speedDataFromMeasure(*measured);
         QCOMPARE(d.layers.size(), measured->layers.size());
+        // The pass records its times typed: one per layer that was sparse before it.
+        QVERIFY(measured->measured.has_value());
+        QCOMPARE(measured->measured->backend, std::string("cpu"));
+        QCOMPARE(measured->measured->runs, 2);
+        const auto wasSparse =
+            std::count_if(m_model->layers.begin(), m_model->layers.end(),
+                          [](const cg::LayerCode& l) { return l.kind != cg::KernelKind::Dense; });
+        QCOMPARE(static_cast<long>(measured->measured->layers.size()),
+                 static_cast<long>(wasSparse));
         // The whole model is timed only when some layer stayed sparse after the per-layer step
         // (on a fast machine every BlazeFace layer may turn dense).
         const std::string& dump = measured->passes.back().dump;

@@ -5,7 +5,6 @@
 #include <QLabel>
 #include <QMouseEvent>
 #include <QPainter>
-#include <QRegularExpression>
 #include <QScrollArea>
 #include <QVBoxLayout>
 
@@ -48,25 +47,12 @@ double SpeedLayer::gflops() const {
 
 SpeedData speedDataFromMeasure(const cg::SparseModel& model) {
     SpeedData d;
-    const cg::PassRecord* measure = nullptr;
-    for (const cg::PassRecord& p : model.passes)
-        if (p.pass == "measure") measure = &p;
-    // The measure pass's own line format (engine/runtime/cpu/sparse_measure.cpp).
-    static const QRegularExpression layerLine(
-        QStringLiteral("^layer (\\d+): measured \\S+ ([0-9.]+) ms vs dense ([0-9.]+) ms"));
-    static const QRegularExpression wholeLine(
-        QStringLiteral("^whole model ([0-9.]+) ms sparse vs ([0-9.]+) ms dense"));
     std::map<int, std::pair<double, double>> times;  // index -> (dense, compiled)
-    if (measure) {
-        const QStringList lines = QString::fromStdString(measure->dump).split('\n');
-        for (const QString& line : lines) {
-            if (const auto m = layerLine.match(line); m.hasMatch()) {
-                times[m.captured(1).toInt()] = {m.captured(3).toDouble(), m.captured(2).toDouble()};
-            } else if (const auto w = wholeLine.match(line); w.hasMatch()) {
-                d.compiledTotalMs = w.captured(1).toDouble();
-                d.denseTotalMs = w.captured(2).toDouble();
-            }
-        }
+    if (model.measured) {
+        for (const cg::MeasuredLayer& m : model.measured->layers)
+            times[m.index] = {m.denseMs, m.sparseMs};
+        d.compiledTotalMs = model.measured->wholeSparseMs;
+        d.denseTotalMs = model.measured->wholeDenseMs;
         d.source = "the compiler's measure pass (medians of profiled runs on this machine)";
     } else {
         d.source = "not measured: run the measured decision (compile with measurement)";

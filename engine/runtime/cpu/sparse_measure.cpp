@@ -100,11 +100,16 @@ Result<codegen::SparseModel> keepFasterKernels(const Graph& graph, codegen::Spar
 
     std::string dump;
     char line[256];
+    codegen::Measurement measured;
+    measured.backend = std::string(backend.name());
+    measured.threads = dense->threads();
+    measured.runs = std::max(1, options.runs);
     for (codegen::LayerCode& layer : model.layers) {
         if (layer.kind == codegen::KernelKind::Dense) continue;
         const std::string where = graph.describeNode(static_cast<size_t>(layer.node));
         const double dm = d.of(where), sm = s.of(where);
         const bool keep = sm > 0 && dm >= sm * options.minSpeedup;
+        measured.layers.push_back({layer.index, sm, dm, keep});
         std::snprintf(line, sizeof line, "measured %s %.3f ms vs dense %.3f ms (%d runs): %s",
                       codegen::kernelKindName(layer.kind), sm, dm, std::max(1, options.runs),
                       keep ? "kept" : "dense, so pruning never makes this layer slower");
@@ -123,6 +128,7 @@ Result<codegen::SparseModel> keepFasterKernels(const Graph& graph, codegen::Spar
         PL_TRY_ASSIGN(auto whole, profileAlternating(*dense, *revised, inputs, options.runs));
         const double dt = whole.first.totalMs, st = whole.second.totalMs;
         const bool keep = dt >= st * options.minSpeedup;
+        measured.wholeSparseMs = st, measured.wholeDenseMs = dt, measured.wholeKept = keep;
         std::snprintf(line, sizeof line, "whole model %.3f ms sparse vs %.3f ms dense: %s", st, dt,
                       keep ? "kept" : "all dense (the layout changes cost more than they saved)");
         dump += std::string(line) + "\n";
@@ -134,6 +140,7 @@ Result<codegen::SparseModel> keepFasterKernels(const Graph& graph, codegen::Spar
     }
     const std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - start;
     model.passes.push_back({"measure", dump, took.count()});
+    model.measured = std::move(measured);
     return model;
 }
 
