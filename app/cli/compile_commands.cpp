@@ -2,6 +2,7 @@
 // left, so a student can read how a pattern layer became FKW storage and why a layer stays dense.
 #include "app/cli/compile_commands.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -11,7 +12,7 @@
 #include "engine/codegen/passes.h"
 #include "engine/codegen/tune.h"
 #include "engine/prune/pruned_model.h"
-#include "engine/runtime/cpu/sparse_measure.h"
+#include "engine/runtime/compile.h"
 
 namespace prunelab::cli {
 
@@ -32,30 +33,21 @@ Status writeText(const std::filesystem::path& path, const std::string& text) {
 Result<codegen::SparseModel> compileLoadedModel(
     const LoadedModel& model, int measureThreads, bool tune,
     std::shared_ptr<const codegen::CompiledModule>* generated, const Backend* backend) {
-    codegen::SparseModel compiled;
-    if (prune::isPlabGraph(model.graph)) {
-        PL_TRY_ASSIGN(prune::PrunedModel pruned, prune::prunedModelFromGraph(model.graph));
-        PL_TRY_ASSIGN(compiled, codegen::compileLayers(pruned));
-    } else {
-        PL_TRY_ASSIGN(compiled, codegen::compileLayers(model.graph));
-    }
-    if (tune) PL_TRY(codegen::tune(compiled));
+    CompileForOptions options;
+    options.tune = tune;
+    options.generate = generated != nullptr;
+    options.measure = measureThreads > 0;
+    options.measureThreads = std::max(1, measureThreads);
+    PL_TRY_ASSIGN(CompiledForBackend compiled,
+                  compileFor(backend ? *backend : defaultBackend(), model.graph, options));
     if (generated) {
-        auto module = codegen::compileModel(compiled);
-        if (module.ok()) {
-            *generated = std::make_shared<codegen::CompiledModule>(std::move(*module));
-        } else {
-            std::fprintf(stderr, "prunelab-cli: no generated kernels (%s); the generic ones run\n",
-                         module.error().toString().c_str());
+        *generated = compiled.generated;
+        if (!compiled.generated) {
+            std::fprintf(stderr, "prunelab-cli: no generated kernels, so the %s run\n",
+                         compiled.kernels.c_str());
         }
     }
-    if (measureThreads <= 0) return compiled;
-    cpu::MeasureOptions options;
-    options.threads = measureThreads;
-    options.backend = backend;
-    // The decision must time the kernels that will run: the generic ones can be 1.5x slower.
-    if (generated) options.generated = *generated;
-    return cpu::keepFasterKernels(model.graph, std::move(compiled), options);
+    return *compiled.model;
 }
 
 int cmdCompile(const ModelRequest& request, const std::string& outDir, bool build, bool measure,

@@ -4,11 +4,9 @@
 #include <algorithm>
 #include <memory>
 
-#include "engine/codegen/jit.h"
-#include "engine/codegen/passes.h"
+#include "engine/codegen/sparse_ir.h"
 #include "engine/prune/pruned_model.h"
 #include "engine/runtime/backend.h"
-#include "engine/runtime/cpu/sparse_measure.h"
 
 namespace prunelab::engine::live {
 
@@ -18,54 +16,36 @@ RunModel runWith(std::shared_ptr<Executor> exec) {
     return [exec](std::span<const Tensor> inputs) { return exec->run(inputs); };
 }
 
-Result<Lane> laneFromCompiled(const Graph& graph, codegen::SparseModel compiled,
-                              const CompiledLaneOptions& options) {
-    std::shared_ptr<const codegen::CompiledModule> generated;
-    std::string kernels = "generic sparse kernels";
-    auto cancelled = [&] { return options.cancel && options.cancel->load(); };
-    if (options.generate) {
-        codegen::JitOptions jit;
-        jit.cancel = options.cancel;
-        jit.cacheDir = options.kernelCache;
-        if (options.onProgress) {
-            jit.onProgress = [&options](const codegen::JitProgress& p) {
-                options.onProgress({LaneProgress::Step::Compiling, p.done, p.total, p.built});
-            };
-        }
-        auto module = codegen::compileModel(compiled, jit);
-        if (cancelled()) return makeError(ErrorCode::Cancelled, "compiling lane B was cancelled");
-        if (module.ok()) {
-            generated = std::make_shared<codegen::CompiledModule>(std::move(*module));
-            kernels = "generated kernels";
-        } else {
-            kernels =
-                "generic sparse kernels (no generated code: " + module.error().toString() + ")";
-        }
-    }
-    if (options.measure && !cancelled()) {
-        if (options.onProgress) options.onProgress({LaneProgress::Step::Measuring});
-        cpu::MeasureOptions measure;
-        measure.threads = options.threads;
-        measure.runs = options.measureRuns;
-        measure.generated = generated;  // decide on the kernels that will run
-        measure.backend = options.backend;
-        PL_TRY_ASSIGN(compiled, cpu::keepFasterKernels(graph, std::move(compiled), measure));
-    }
+// The pipeline's options for a lane: the lane's threads time the decision.
+CompileForOptions compileOptions(const CompiledLaneOptions& options) {
+    CompileForOptions c;
+    c.generate = options.generate;
+    c.measure = options.measure;
+    c.measureThreads = options.threads;
+    c.measureRuns = options.measureRuns;
+    c.kernelCache = options.kernelCache;
+    c.cancel = options.cancel;
+    c.onProgress = options.onProgress;
+    return c;
+}
+
+const Backend& backendOf(const CompiledLaneOptions& options) {
+    return options.backend ? *options.backend : defaultBackend();
+}
+
+Result<Lane> laneFrom(const Graph& graph, const CompiledForBackend& compiled,
+                      const CompiledLaneOptions& options) {
     int sparse = 0;
-    for (const codegen::LayerCode& layer : compiled.layers) {
+    for (const codegen::LayerCode& layer : compiled.model->layers) {
         if (layer.kind != codegen::KernelKind::Dense) ++sparse;
     }
-    PrepareOptions prepareOptions;
-    prepareOptions.threads = options.threads;
-    prepareOptions.sparse = std::make_shared<const codegen::SparseModel>(std::move(compiled));
-    prepareOptions.generated = generated;
-    const size_t layers = prepareOptions.sparse->layers.size();
-    const Backend& backend = options.backend ? *options.backend : defaultBackend();
-    PL_TRY_ASSIGN(std::unique_ptr<Executor> exec, backend.prepare(graph, prepareOptions));
+    const size_t layers = compiled.model->layers.size();
+    PL_TRY_ASSIGN(std::unique_ptr<Executor> exec,
+                  backendOf(options).prepare(graph, compiled.prepareOptions(options.threads)));
     Lane lane;
     lane.name = "PruneLab compiled";
     lane.detail = std::to_string(sparse) + " of " + std::to_string(layers) + " layers sparse, " +
-                  kernels + ", " + std::to_string(exec->threads()) + " thread(s)" +
+                  compiled.kernels + ", " + std::to_string(exec->threads()) + " thread(s)" +
                   (options.measure ? "; sparse only where measured faster here" : "");
     lane.run = runWith(std::move(exec));
     return lane;
@@ -145,8 +125,9 @@ Result<Lane> compiledLane(const prune::PrunedModel& pruned, const CompiledLaneOp
             return lane;
         }
     }
-    PL_TRY_ASSIGN(codegen::SparseModel compiled, codegen::compileLayers(pruned));
-    return laneFromCompiled(pruned.graph, std::move(compiled), options);
+    PL_TRY_ASSIGN(CompiledForBackend compiled,
+                  compileFor(backendOf(options), pruned, compileOptions(options)));
+    return laneFrom(pruned.graph, compiled, options);
 }
 
 Result<Lane> compiledLane(const Graph& pruned, const CompiledLaneOptions& options) {
@@ -154,8 +135,9 @@ Result<Lane> compiledLane(const Graph& pruned, const CompiledLaneOptions& option
         PL_TRY_ASSIGN(prune::PrunedModel model, prune::prunedModelFromGraph(pruned));
         return compiledLane(model, options);
     }
-    PL_TRY_ASSIGN(codegen::SparseModel compiled, codegen::compileLayers(pruned));
-    return laneFromCompiled(pruned, std::move(compiled), options);
+    PL_TRY_ASSIGN(CompiledForBackend compiled,
+                  compileFor(backendOf(options), pruned, compileOptions(options)));
+    return laneFrom(pruned, compiled, options);
 }
 
 StagedLane::StagedLane(Build build, CompiledLaneOptions options, std::chrono::milliseconds patience)

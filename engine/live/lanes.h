@@ -12,11 +12,8 @@
 
 #include "engine/ir/graph.h"
 #include "engine/prune/plan.h"
+#include "engine/runtime/compile.h"
 #include "engine/tasks/catalog.h"
-
-namespace prunelab::engine {
-class Backend;
-}
 
 namespace prunelab::engine::live {
 
@@ -29,13 +26,8 @@ struct Lane {
 // `backend`: where the lane runs (backend_list.inc); null: the default, the CPU.
 Result<Lane> denseLane(const Graph& graph, int threads, const Backend* backend = nullptr);
 
-// Where building a compiled lane stands, for a progress line.
-struct LaneProgress {
-    enum class Step { Compiling, Measuring };
-    Step step = Step::Compiling;
-    int done = 0, total = 0;  // Compiling: generated layers ready (cached or built) of all
-    int built = 0;            // of those, made by the compiler
-};
+// Where building a compiled lane stands, for a progress line: the compile pipeline's own.
+using LaneProgress = CompileProgress;
 
 struct CompiledLaneOptions {
     int threads = 1;

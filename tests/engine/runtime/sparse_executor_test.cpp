@@ -9,6 +9,7 @@
 #include "engine/codegen/jit.h"
 #include "engine/codegen/passes.h"
 #include "engine/prune/plan.h"
+#include "engine/runtime/compile.h"
 #include "engine/runtime/cpu/sparse_measure.h"
 #include "engine/runtime/reference_runner.h"
 #include "engine/tasks/catalog.h"
@@ -283,6 +284,49 @@ TEST(SparseExecutor, MeasuredDecisionKeepsOnlyFasterLayersAndSaysWhy) {
     }
     // And the executor then runs none of them sparse.
     EXPECT_EQ(expectSparseMatches(*pruned, 1, {}, false), before) << "without measuring";
+}
+
+// The one compile pipeline: its measured decision is recorded typed and as a pass, it runs on
+// the backend it is given (one that cannot run here is refused with its reason), and a set
+// cancel flag stops it.
+TEST(SparseExecutor, CompileForRecordsItsStepsAndMeasuresOnItsBackend) {
+    auto graph = catalogModel("zoom-x2", 24, 32);
+    if (!graph) GTEST_SKIP() << "zoom-x2 is not in the asset cache: run ./prunelab setup";
+    auto pruned = prune::applyPlan(*graph, *prune::presetPlan("patdnn-8"));
+    ASSERT_TRUE(pruned.ok()) << pruned.error().toString();
+    CompileForOptions options;
+    options.generate = false;  // the generic kernels: no host compiler in this test's time
+    options.measureRuns = 1;
+    std::vector<CompileProgress::Step> steps;
+    options.onProgress = [&steps](const CompileProgress& p) { steps.push_back(p.step); };
+    auto compiled = compileFor(defaultBackend(), *pruned, options);
+    ASSERT_TRUE(compiled.ok()) << compiled.error().toString();
+    ASSERT_TRUE(compiled->model);
+    EXPECT_EQ(compiled->generated, nullptr);
+    EXPECT_EQ(compiled->kernels, "generic sparse kernels");
+    std::vector<std::string> passes;
+    for (const codegen::PassRecord& p : compiled->model->passes) passes.push_back(p.pass);
+    EXPECT_EQ(passes.front(), "analyse") << ::testing::PrintToString(passes);
+    EXPECT_EQ(passes.back(), "measure") << ::testing::PrintToString(passes);
+    ASSERT_TRUE(compiled->model->measured.has_value());
+    EXPECT_EQ(compiled->model->measured->backend, "cpu");
+    EXPECT_GE(compiled->model->measured->layers.size(), 14u);
+    EXPECT_EQ(steps, std::vector<CompileProgress::Step>{CompileProgress::Step::Measuring});
+    // What prepare() takes runs the model with exactly these layers.
+    auto exec = defaultBackend().prepare(pruned->graph, compiled->prepareOptions(1));
+    ASSERT_TRUE(exec.ok()) << exec.error().toString();
+
+    for (const Backend* b : backends()) {
+        if (b->available().ok()) continue;
+        auto refused = compileFor(*b, *pruned, options);
+        ASSERT_FALSE(refused.ok()) << b->name();
+        EXPECT_EQ(refused.error().message, b->available().error().message);
+    }
+    std::atomic<bool> cancel{true};
+    options.cancel = &cancel;
+    auto cancelled = compileFor(defaultBackend(), pruned->graph, options);
+    ASSERT_FALSE(cancelled.ok());
+    EXPECT_EQ(cancelled.error().code, ErrorCode::Cancelled);
 }
 
 // Without a compiled model, or with every layer kept dense, nothing runs sparse.
