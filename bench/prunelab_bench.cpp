@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "engine/io/image.h"
-#include "engine/ir/builder.h"
+#include "engine/ops/builder.h"
 #include "engine/ir/layer_view.h"
 #include "engine/onnx/onnx_import.h"
 #include "engine/onnx/onnx_inputs.h"

@@ -1,5 +1,5 @@
 // Node attributes: a small name -> value map with typed getters. Each op documents its
-// canonical attributes in engine/ops/op_list.inc; importers translate file formats into them.
+// canonical attributes in engine/ir/op_list.inc; importers translate file formats into them.
 #pragma once
 
 #include <cstdint>

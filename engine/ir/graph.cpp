@@ -6,8 +6,6 @@
 #include <queue>
 #include <unordered_map>
 
-#include "engine/ops/op.h"
-
 namespace prunelab::engine {
 
 ValueId Graph::addValue(std::string valueName, DataType dtype, Shape shape) {
@@ -165,71 +163,6 @@ void Graph::removeDeadCode() {
     }
     for (ValueId& id : inputs) fix(id);
     for (ValueId& id : outputs) fix(id);
-}
-
-Status Graph::verify() const {
-    auto fail = [&](const std::string& what) {
-        return makeError(ErrorCode::Internal, "IR verification failed: " + what, sourcePath);
-    };
-    const auto count = static_cast<ValueId>(values.size());
-    auto valid = [&](ValueId id) { return id >= 0 && id < count; };
-
-    std::vector<int> producedBy(values.size(), -1);
-    std::vector<bool> available(values.size(), false);
-    for (size_t i = 0; i < values.size(); ++i) {
-        const Value& v = values[i];
-        if (v.isConstant()) {
-            available[i] = true;
-            if (v.constant.shape() != v.shape || v.constant.dtype() != v.dtype) {
-                return fail("constant '" + v.name + "' holds " + shapeToString(v.constant.shape()) +
-                            " but is declared " + shapeToString(v.shape));
-            }
-        }
-        for (int64_t d : v.shape) {
-            if (d < 0) return fail("value '" + v.name + "' has an unbound dimension");
-        }
-    }
-    for (ValueId in : inputs) {
-        if (!valid(in)) return fail("graph input id out of range");
-        available[static_cast<size_t>(in)] = true;
-    }
-    for (size_t k = 0; k < nodes.size(); ++k) {
-        const Node& n = nodes[k];
-        for (ValueId in : n.inputs) {
-            if (in == kNoValue) continue;
-            if (!valid(in)) return fail(describeNode(k) + " reads a value id out of range");
-            if (!available[static_cast<size_t>(in)]) {
-                return fail(describeNode(k) + " reads '" + values[static_cast<size_t>(in)].name +
-                            "' before it is computed (not in topological order)");
-            }
-        }
-        std::vector<TensorInfo> inferred;
-        Status st = inferNode(*this, n, inferred);
-        if (!st.ok()) return st.error().within(describeNode(k));
-        for (size_t o = 0; o < n.outputs.size(); ++o) {
-            ValueId out = n.outputs[o];
-            if (!valid(out)) return fail(describeNode(k) + " writes a value id out of range");
-            auto u = static_cast<size_t>(out);
-            if (producedBy[u] != -1 || values[u].isConstant()) {
-                return fail("value '" + values[u].name + "' has more than one producer");
-            }
-            producedBy[u] = static_cast<int>(k);
-            available[u] = true;
-            if (inferred[o].shape != values[u].shape || inferred[o].dtype != values[u].dtype) {
-                return fail(describeNode(k) + " output '" + values[u].name + "' is recorded as " +
-                            shapeToString(values[u].shape) + " " +
-                            std::string(dataTypeName(values[u].dtype)) + " but infers as " +
-                            shapeToString(inferred[o].shape) + " " +
-                            std::string(dataTypeName(inferred[o].dtype)));
-            }
-        }
-    }
-    for (ValueId out : outputs) {
-        if (!valid(out) || !available[static_cast<size_t>(out)]) {
-            return fail("a graph output is never computed");
-        }
-    }
-    return {};
 }
 
 }  // namespace prunelab::engine

@@ -11,7 +11,7 @@
 #include "engine/ir/attributes.h"
 #include "engine/ir/result.h"
 #include "engine/ir/tensor.h"
-#include "engine/ops/op_kind.h"
+#include "engine/ir/op_kind.h"
 
 namespace prunelab::engine {
 
@@ -31,7 +31,7 @@ struct Node {
     std::string name;             // from the file, may be empty; for messages only
     std::vector<ValueId> inputs;  // kNoValue marks an absent optional input
     std::vector<ValueId> outputs;
-    Attributes attrs;  // canonical attributes, see engine/ops/op_list.inc
+    Attributes attrs;  // canonical attributes, see engine/ir/op_list.inc
 };
 
 class Graph {
@@ -68,10 +68,6 @@ class Graph {
     Status topoSort();
     // Removes nodes whose outputs nobody reads and values nobody references.
     void removeDeadCode();
-    // Checks ids, single producers, topological order, static shapes, non-empty constants of
-    // the declared shape, and re-runs each op's shape inference to confirm recorded shapes.
-    Status verify() const;
-
     // "node 'conv1' (Conv)", "node #12 (Relu)" when unnamed: for error contexts.
     std::string describeNode(const Node& node) const;
     std::string describeNode(size_t index) const { return describeNode(nodes[index]); }

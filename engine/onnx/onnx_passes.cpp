@@ -1,6 +1,7 @@
 // Identity removal and BatchNormalization folding for freshly imported graphs. Both passes mark
 // nodes and erase them at the end, so node indices stay valid while a pass runs.
 #include "engine/onnx/onnx_passes.h"
+#include "engine/ops/op.h"
 
 #include <algorithm>
 #include <cmath>
@@ -33,7 +34,7 @@ const Tensor* floatConstant(const Graph& graph, ValueId id) {
 
 Status verifyInDebug([[maybe_unused]] const Graph& graph) {
 #ifndef NDEBUG
-    return graph.verify();
+    return verifyGraph(graph);
 #else
     return {};
 #endif
@@ -160,7 +161,7 @@ Status runOnnxImportPasses(Graph& graph, const OnnxImportOptions& options) {
     graph.removeDeadCode();
     PL_TRY(verifyInDebug(graph));
     PL_TRY(graph.topoSort());
-    return graph.verify();
+    return verifyGraph(graph);
 }
 
 }  // namespace prunelab::engine::internal

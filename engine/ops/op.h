@@ -12,9 +12,9 @@
 
 #include "engine/ir/attributes.h"
 #include "engine/ir/graph.h"
+#include "engine/ir/op_kind.h"
 #include "engine/ir/result.h"
 #include "engine/ir/tensor.h"
-#include "engine/ops/op_kind.h"
 
 namespace prunelab::engine {
 
@@ -91,7 +91,7 @@ struct OpDef {
 
 // Each engine/ops/<op>.cpp defines its kOpDef<Kind>; declared here so it has external linkage.
 #define PL_OP(kind) extern const OpDef kOpDef##kind;
-#include "engine/ops/op_list.inc"
+#include "engine/ir/op_list.inc"
 #undef PL_OP
 
 const OpDef& opDef(OpKind op);
@@ -102,5 +102,9 @@ const OpDef* opDefForOnnx(std::string_view onnxOpType);
 Status inferNode(const Graph& graph, const Node& node, std::vector<TensorInfo>& out);
 // Runs the op's reference kernel, allocating outputs with inferred shapes.
 Result<std::vector<Tensor>> runReference(const Node& node, std::span<const Tensor* const> in);
+
+// Checks ids, single producers, topological order, static shapes, non-empty constants of the
+// declared shape, and re-runs each op's shape inference to confirm recorded shapes (verify.cpp).
+Status verifyGraph(const Graph& graph);
 
 }  // namespace prunelab::engine

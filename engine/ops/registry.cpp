@@ -9,33 +9,13 @@ namespace prunelab::engine {
 
 namespace {
 
-constexpr std::array<std::string_view, kOpCount> kNames = {
-#define PL_OP(kind) #kind,
-#include "engine/ops/op_list.inc"
-#undef PL_OP
-};
-
 const std::array<const OpDef*, kOpCount> kDefs = {
 #define PL_OP(kind) &kOpDef##kind,
-#include "engine/ops/op_list.inc"
+#include "engine/ir/op_list.inc"
 #undef PL_OP
 };
 
-static_assert(kNames.size() == static_cast<size_t>(kOpCount), "op list and name table differ");
-
 }  // namespace
-
-std::string_view opName(OpKind op) {
-    auto i = static_cast<size_t>(op);
-    return i < kNames.size() ? kNames[i] : std::string_view("?");
-}
-
-std::optional<OpKind> opFromName(std::string_view name) {
-    for (size_t i = 0; i < kNames.size(); ++i) {
-        if (kNames[i] == name) return static_cast<OpKind>(i);
-    }
-    return std::nullopt;
-}
 
 const OpDef& opDef(OpKind op) {
     return *kDefs[static_cast<size_t>(op)];

@@ -3,13 +3,14 @@
 // joins union spaces (union-find); Concat lays segments side by side; ops that keep channels
 // pass segments on; anything else marks the spaces it touches as not prunable, with a reason.
 #include "engine/prune/dependency.h"
+#include "engine/ops/op.h"
 
 #include <algorithm>
 #include <initializer_list>
 #include <map>
 
 #include "engine/ir/layer_view.h"
-#include "engine/ops/op_kind.h"
+#include "engine/ir/op_kind.h"
 
 namespace prunelab::engine::prune {
 
@@ -504,7 +505,7 @@ std::vector<DependencyGroup> Analysis::run() {
 }  // namespace
 
 Result<std::vector<DependencyGroup>> findDependencyGroups(const Graph& graph) {
-    PL_TRY(graph.verify());
+    PL_TRY(verifyGraph(graph));
     Analysis analysis(graph);
     return analysis.run();
 }

@@ -283,7 +283,7 @@ Result<Graph> maskStructured(const Graph& graph, const std::vector<DependencyGro
         replaceConstant(out, slot.first, slot.second, std::move(t));
     }
     out.removeDeadCode();
-    PL_TRY(out.verify());
+    PL_TRY(verifyGraph(out));
     return out;
 }
 
@@ -328,7 +328,7 @@ Result<Graph> shrinkStructured(const Graph& graph, const std::vector<DependencyG
         }
     }
     out.removeDeadCode();
-    PL_TRY(out.verify());
+    PL_TRY(verifyGraph(out));
     return out;
 }
 

@@ -3,6 +3,7 @@
 // ADMM, one-shot and gradual differ only in what happens at step and epoch boundaries),
 // 5. evaluation.
 #include "engine/train/trainer.h"
+#include "engine/ops/op.h"
 
 #include "engine/train/admm_plan.h"
 
@@ -709,7 +710,7 @@ static Status foldBatchNorm(Graph& g) {
     if (internal::foldBatchNormalization(g) == 0) return {};
     g.removeDeadCode();
     PL_TRY(g.topoSort());
-    return g.verify();
+    return verifyGraph(g);
 }
 
 Result<TrainResult> retrain(const Graph& denseIn, const prune::PruningPlan& plan,

@@ -121,7 +121,7 @@ class ZooBuilder {
 
     Result<Graph> finish() {
         PL_TRY(m_status);
-        PL_TRY(m_graph.verify());
+        PL_TRY(verifyGraph(m_graph));
         return std::move(m_graph);
     }
 

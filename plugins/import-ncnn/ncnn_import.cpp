@@ -367,7 +367,7 @@ Result<Graph> importNcnn(const std::string& paramPath, const std::string& binPat
     if (graph.outputs.empty()) {
         return makeError(ErrorCode::Corrupt, "no output blob (every blob is read)", paramPath);
     }
-    Status st = graph.verify();
+    Status st = verifyGraph(graph);
     if (!st.ok()) return st.error().within(paramPath);
     return graph;
 }

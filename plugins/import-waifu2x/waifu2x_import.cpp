@@ -1,6 +1,7 @@
 // waifu2x JSON importer: parse with nlohmann-json, check each layer's numbers against its
 // declared sizes and its neighbours, then emit Conv (+ LeakyRelu) nodes.
 #include "plugins/import-waifu2x/waifu2x_import.h"
+#include "engine/ops/op.h"
 
 #include <algorithm>
 #include <cmath>
@@ -234,7 +235,7 @@ Result<engine::Graph> importParsed(const json& doc, const std::string& path, int
         planes = l.out;
     }
     g.outputs.push_back(x);
-    engine::Status st = g.verify();
+    engine::Status st = verifyGraph(g);
     if (!st.ok()) return st.error().within(path);
     return g;
 }

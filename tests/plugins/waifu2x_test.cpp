@@ -12,6 +12,7 @@
 
 #include "engine/io/image.h"
 #include "engine/onnx/onnx_import.h"
+#include "engine/ops/op.h"
 #include "engine/runtime/cpu/cpu_executor.h"
 #include "plugins/import-waifu2x/waifu2x_import.h"
 #include "plugins/refrt/ort_runner.h"
@@ -49,7 +50,7 @@ TEST_P(Waifu2xModel, ImportsAndMatchesOnnxRuntime) {
     if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " missing: run ./prunelab setup";
     auto graph = plugins::importWaifu2xJson(path, 64, 64);
     ASSERT_TRUE(graph.ok()) << graph.error().toString();
-    ASSERT_TRUE(graph->verify().ok());
+    ASSERT_TRUE(verifyGraph(*graph).ok());
     EXPECT_EQ(countOps(*graph, engine::OpKind::Conv), 7);
     EXPECT_EQ(countOps(*graph, engine::OpKind::LeakyRelu), 6);
     EXPECT_EQ(graph->value(graph->outputs[0]).shape, (engine::Shape{1, 3, 50, 50}));
@@ -97,7 +98,7 @@ TEST(Waifu2x, FirstConvMatchesHandComputation) {
     ASSERT_EQ(cut.nodes[0].op, engine::OpKind::Conv);
     cut.outputs = {cut.nodes[0].outputs[0]};
     cut.removeDeadCode();
-    ASSERT_TRUE(cut.verify().ok());
+    ASSERT_TRUE(verifyGraph(cut).ok());
 
     auto input = engine::loadImageAsInput(kPhoto, {1, 3, 64, 64});
     ASSERT_TRUE(input.ok()) << input.error().toString();

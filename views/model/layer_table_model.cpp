@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/ops/op_kind.h"
+#include "engine/ir/op_kind.h"
 #include "views/common/engine_text.h"
 #include "views/model/layer_text.h"
 #include "views/session/model_session.h"

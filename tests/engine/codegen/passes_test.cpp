@@ -10,7 +10,7 @@
 
 #include "engine/codegen/pack.h"
 #include "engine/codegen/passes.h"
-#include "engine/ir/builder.h"
+#include "engine/ops/builder.h"
 #include "engine/prune/plan.h"
 #include "plugins/model-files/model_files.h"
 

@@ -2,7 +2,7 @@
 // against counts worked out by hand.
 #include <gtest/gtest.h>
 
-#include "engine/ir/builder.h"
+#include "engine/ops/builder.h"
 #include "engine/ir/layer_view.h"
 
 namespace prunelab::engine {

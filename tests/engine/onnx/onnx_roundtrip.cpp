@@ -21,7 +21,7 @@ void expectPassesOnnxChecker(const std::string& bytes) {
 }
 
 void expectRoundTripIdentical(const Graph& graph, const std::vector<Tensor>& inputs) {
-    ASSERT_TRUE(graph.verify().ok()) << graph.verify().error().toString();
+    ASSERT_TRUE(verifyGraph(graph).ok()) << verifyGraph(graph).error().toString();
     auto bytes = exportOnnxBytes(graph);
     ASSERT_TRUE(bytes.ok()) << bytes.error().toString();
     expectPassesOnnxChecker(*bytes);
@@ -30,7 +30,7 @@ void expectRoundTripIdentical(const Graph& graph, const std::vector<Tensor>& inp
     options.foldBatchNorm = false;
     auto back = importOnnxBytes(*bytes, "roundtrip.onnx", "", options);
     ASSERT_TRUE(back.ok()) << back.error().toString();
-    ASSERT_TRUE(back->verify().ok()) << back->verify().error().toString();
+    ASSERT_TRUE(verifyGraph(*back).ok()) << verifyGraph(*back).error().toString();
     ASSERT_EQ(back->nodes.size(), graph.nodes.size());
     for (size_t k = 0; k < graph.nodes.size(); ++k) {
         EXPECT_EQ(back->nodes[k].op, graph.nodes[k].op) << "node " << k;

@@ -4,7 +4,7 @@
 
 #include <map>
 
-#include "engine/ir/builder.h"
+#include "engine/ops/builder.h"
 #include "engine/ir/layer_view.h"
 #include "engine/onnx/onnx_import.h"
 #include "engine/prune/dependency.h"

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <filesystem>
 
-#include "engine/ir/builder.h"
+#include "engine/ops/builder.h"
 #include "engine/onnx/onnx_import.h"
 #include "engine/prune/pruned_model.h"
 #include "engine/prune/stats.h"

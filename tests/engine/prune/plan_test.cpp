@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "engine/ir/builder.h"
+#include "engine/ops/builder.h"
 #include "engine/prune/plan.h"
 
 namespace prunelab::engine::prune {

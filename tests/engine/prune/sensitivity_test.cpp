@@ -5,7 +5,7 @@
 #include <cmath>
 #include <filesystem>
 
-#include "engine/ir/builder.h"
+#include "engine/ops/builder.h"
 #include "engine/onnx/onnx_import.h"
 #include "engine/prune/sensitivity.h"
 #include "engine/runtime/backend.h"

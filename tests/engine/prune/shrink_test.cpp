@@ -7,8 +7,8 @@
 #include <functional>
 #include <random>
 
-#include "engine/ir/builder.h"
 #include "engine/onnx/onnx_import.h"
+#include "engine/ops/builder.h"
 #include "engine/ops/op.h"
 #include "engine/prune/shrink.h"
 #include "engine/runtime/reference_runner.h"
@@ -66,7 +66,7 @@ ValueId constant(Graph& g, Shape shape, float base, float step) {
 // Prunes every prunable group at `rate`, checks the kept counts, and compares the masked
 // model with the shrunk one on random inputs.
 void checkShrink(const Graph& g, double rate, bool expectSmaller = true) {
-    ASSERT_TRUE(g.verify().ok()) << g.verify().error().toString();
+    ASSERT_TRUE(verifyGraph(g).ok()) << verifyGraph(g).error().toString();
     auto groups = findDependencyGroups(g);
     ASSERT_TRUE(groups.ok()) << groups.error().toString();
     auto kept = selectKeptChannels(g, *groups, rateValues(rate));
@@ -83,7 +83,7 @@ void checkShrink(const Graph& g, double rate, bool expectSmaller = true) {
     ASSERT_TRUE(masked.ok()) << masked.error().toString();
     auto shrunk = shrinkStructured(g, *groups, *kept);
     ASSERT_TRUE(shrunk.ok()) << shrunk.error().toString();
-    EXPECT_TRUE(shrunk->verify().ok());
+    EXPECT_TRUE(verifyGraph(*shrunk).ok());
     if (expectSmaller) {
         EXPECT_LT(constantElements(*shrunk), constantElements(g));
     }
@@ -325,7 +325,7 @@ TEST(StructuredShrink, OneCallPrunesMasksAndShrinks) {
     ASSERT_EQ(pruned->groups.size(), 2u);
     EXPECT_EQ(pruned->kept[0].size(), 4u);
     EXPECT_LT(constantElements(pruned->shrunk), constantElements(pruned->masked));
-    EXPECT_TRUE(pruned->shrunk.verify().ok());
+    EXPECT_TRUE(verifyGraph(pruned->shrunk).ok());
 }
 
 TEST(StructuredShrink, RefusesBadKeptLists) {

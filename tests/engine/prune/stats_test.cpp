@@ -2,7 +2,7 @@
 // engine/prune/stats.h; and a whole-model check on a dense graph.
 #include <gtest/gtest.h>
 
-#include "engine/ir/builder.h"
+#include "engine/ops/builder.h"
 #include "engine/prune/plan.h"
 #include "engine/prune/stats.h"
 

@@ -213,7 +213,7 @@ const std::map<OpKind, Sample>& samples() {
 std::vector<OpKind> allOps() {
     return {
 #define PL_OP(kind) OpKind::kind,
-#include "engine/ops/op_list.inc"
+#include "engine/ir/op_list.inc"
 #undef PL_OP
     };
 }

@@ -182,7 +182,7 @@ TEST(IrModuleForward, UnsupportedOpNamesTheNode) {
     a.set("end", int64_t{4});
     g.addNode(OpKind::Shape, "shape_of_x", {x}, {y}, a);
     g.outputs.push_back(y);
-    ASSERT_TRUE(g.verify().ok()) << g.verify().error().toString();
+    ASSERT_TRUE(verifyGraph(g).ok()) << verifyGraph(g).error().toString();
     auto m = IrModule::create(g);
     ASSERT_FALSE(m.ok());
     EXPECT_EQ(m.error().code, ErrorCode::Unsupported);
@@ -390,7 +390,7 @@ Result<Graph> opGraph(const OpCase& c) {
         g.value(outputs[i]).shape = info[i].shape;
         g.outputs.push_back(outputs[i]);
     }
-    PL_TRY(g.verify());
+    PL_TRY(verifyGraph(g));
     return g;
 }
 
@@ -484,7 +484,7 @@ void expectSetLayerWeightRoundTrips(const Graph& g) {
     }
     auto back = module->toGraph();
     ASSERT_TRUE(back.ok()) << back.error().toString();
-    ASSERT_TRUE(back->verify().ok()) << back->verify().error().toString();
+    ASSERT_TRUE(verifyGraph(*back).ok()) << verifyGraph(*back).error().toString();
     const std::vector<Layer> layers = prunableLayers(*back);
     ASSERT_EQ(layers.size(), written.size());
     for (size_t i = 0; i < layers.size(); ++i) {

@@ -9,7 +9,7 @@
 #include <cmath>
 #include <filesystem>
 
-#include "engine/ir/builder.h"
+#include "engine/ops/builder.h"
 #include "engine/onnx/onnx_import.h"
 #include "engine/onnx/onnx_passes.h"
 #include "engine/prune/plan.h"

@@ -10,6 +10,7 @@
 
 #include "engine/ir/layer_view.h"
 #include "engine/onnx/onnx_import.h"
+#include "engine/ops/op.h"
 #include "engine/runtime/cpu/cpu_executor.h"
 #include "engine/runtime/reference_runner.h"
 #include "engine/train/zoo.h"
@@ -59,7 +60,7 @@ int64_t constantElements(const Graph& g) {
 TEST(Zoo, Lenet5ShapesAndParameters) {
     auto g = buildLenet5(1);
     ASSERT_TRUE(g.ok()) << g.error().toString();
-    ASSERT_TRUE(g->verify().ok());
+    ASSERT_TRUE(verifyGraph(*g).ok());
     ASSERT_EQ(g->inputs.size(), 1u);
     EXPECT_EQ(g->value(g->inputs[0]).name, "image");
     EXPECT_EQ(g->value(g->inputs[0]).shape, (Shape{1, 1, 28, 28}));

@@ -10,13 +10,13 @@ namespace prunelab::engine {
 
 enum class OpKind : uint16_t {
 #define PL_OP(kind) kind,
-#include "engine/ops/op_list.inc"
+#include "engine/ir/op_list.inc"
 #undef PL_OP
 };
 
 inline constexpr int kOpCount = 0
 #define PL_OP(kind) +1
-#include "engine/ops/op_list.inc"
+#include "engine/ir/op_list.inc"
 #undef PL_OP
     ;
 

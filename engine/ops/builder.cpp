@@ -1,5 +1,5 @@
 // GraphBuilder implementation.
-#include "engine/ir/builder.h"
+#include "engine/ops/builder.h"
 
 #include <cmath>
 
@@ -114,7 +114,7 @@ void GraphBuilder::output(ValueId v) {
 
 Result<Graph> GraphBuilder::finish() {
     PL_TRY(m_status);
-    PL_TRY(m_graph.verify());
+    PL_TRY(verifyGraph(m_graph));
     return std::move(m_graph);
 }
 
