@@ -8,12 +8,15 @@
 #include <QPushButton>
 #include <QSplitter>
 #include <QStackedWidget>
+#include <QTimer>
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
 #include <algorithm>
+#include <mutex>
+#include <optional>
 
-#include "engine/codegen/passes.h"
-#include "engine/runtime/cpu/sparse_measure.h"
+#include "engine/runtime/backend_list.h"
+#include "engine/runtime/compile.h"
 #include "views/common/engine_text.h"
 #include "views/compare/compare_view.h"
 #include "views/kernels/kernels_view.h"
@@ -72,14 +75,37 @@ class SideBySideOrStacked : public QSplitter {
     }
 };
 
-// What a compile or measure job hands back: the model, or why there is none, as text the tab
-// shows (errors are read on the UI thread, after the job).
+// What a compile or measure job hands back: the model and which kernels it was decided with,
+// or why there is none, as text the tab shows (errors are read on the UI thread, after the job).
 struct CompileResult {
     std::shared_ptr<const cg::SparseModel> model;
+    QString kernels;
     QString error;
 };
 
+// The one compile pipeline on the CPU backend (the workbench times this machine), as the job's
+// result.
+CompileResult compileOnCpu(const engine::prune::PrunedModel& pruned,
+                           const engine::CompileForOptions& options) {
+    CompileResult r;
+    auto compiled = engine::compileFor(engine::defaultBackend(), pruned, options);
+    if (compiled.ok()) {
+        r.model = compiled->model;
+        r.kernels = QString::fromStdString(compiled->kernels);
+    } else {
+        r.error = views::errorText(compiled.error());
+    }
+    return r;
+}
+
 }  // namespace
+
+// The newest progress of a running measure's compile (engine::CompileForOptions::onProgress).
+struct AnalysisTabs::MeasureProgress {
+    int runs = 0, threads = 0;  // what the measure times with, for the line
+    std::mutex mutex;
+    std::optional<engine::CompileProgress> latest;
+};
 
 AnalysisTabs::AnalysisTabs(views::ModelSession* session, views::ExperimentLog* log, QWidget* parent)
     : QTabWidget(parent),
@@ -98,6 +124,9 @@ AnalysisTabs::AnalysisTabs(views::ModelSession* session, views::ExperimentLog* l
       m_measureButton(new QPushButton(tr("Measure"), this)),
       m_measureBusy(new QProgressBar(this)),
       m_measureStatus(new QLabel(this)) {
+    m_measurePoll = new QTimer(this);
+    m_measurePoll->setInterval(100);
+    connect(m_measurePoll, &QTimer::timeout, this, &AnalysisTabs::showMeasureProgress);
     const QString apply = tr("Apply a plan (the Prune panel) to see %1.");
 
     auto* sparsityPage = new QWidget(this);
@@ -161,6 +190,14 @@ AnalysisTabs::AnalysisTabs(views::ModelSession* session, views::ExperimentLog* l
         m_layer = -1;  // the table's rows are a new model's
         planChanged();
     });
+}
+
+AnalysisTabs::~AnalysisTabs() {
+    if (m_measureCancel) m_measureCancel->store(true);
+}
+
+QString AnalysisTabs::measureStatus() const {
+    return m_measureStatus->text();
 }
 
 void AnalysisTabs::setMeasureSettings(int threads, int runs) {
@@ -246,6 +283,8 @@ void AnalysisTabs::planChanged() {
     m_speedStack->setCurrentIndex(page);
     m_measureButton->setEnabled(false);
     m_speed->setData({});
+    // The running measure is an older plan's: stop its compilers; its result is dropped.
+    if (m_measureCancel) m_measureCancel->store(true);
     if (!isMeasuring()) {
         m_measureStatus->setText(tr(
             "Timings take a while: press Measure to time every compiled layer on this machine."));
@@ -280,16 +319,13 @@ void AnalysisTabs::planChanged() {
     ++m_compileJobs;
     // A PrunedModel copy shares its graph's tensors; the session's state is never touched from
     // the worker, and undo may drop it meanwhile.
-    watcher->setFuture(QtConcurrent::run([pruned = *state.pruned] {
-        CompileResult r;
-        auto model = cg::compileLayers(pruned);
-        if (model.ok()) {
-            r.model = std::make_shared<const cg::SparseModel>(std::move(model).value());
-        } else {
-            r.error = views::errorText(model.error());
-        }
-        return r;
-    }));
+    // The pipeline's first steps only (analyse -> choose -> pack -> reorder): quick, and what
+    // the Kernels tab shows until a measure replaces it with the decision on this machine.
+    engine::CompileForOptions options;
+    options.generate = false;
+    options.measure = false;
+    watcher->setFuture(QtConcurrent::run(
+        [pruned = *state.pruned, options] { return compileOnCpu(pruned, options); }));
 }
 
 void AnalysisTabs::selectLayer(int layer) {
@@ -376,32 +412,45 @@ void AnalysisTabs::fitMaps() {
 void AnalysisTabs::measure(int runs) {
     if (!m_compiled || !m_session->state().pruned) return;
     if (m_measureJobs > 0) {
-        // A measure cannot be stopped midway; its result will be dropped if the plan changed.
+        // A cancelled measure ends when its compiler or timing step notices.
         m_measureStatus->setText(
-            tr("Still timing (an earlier plan's measure may be running); "
+            tr("Still timing (an earlier plan's measure may be ending); "
                "press Measure again when it ends."));
         return;
     }
     m_measureButton->setEnabled(false);
     m_measureBusy->show();
-    m_measureStatus->setText(tr("Timing the dense and the compiled model (%1 runs each, %2 "
-                                "threads); the window stays usable.")
+    m_measureStatus->setText(tr("Compiling the pruned model for this machine, then timing it "
+                                "(%1 runs, %2 threads); the window stays usable.")
                                  .arg(runs)
                                  .arg(m_measureThreads));
     const quint64 generation = m_planGeneration;
+    auto cancel = std::make_shared<std::atomic<bool>>(false);
+    auto progress = std::make_shared<MeasureProgress>();
+    progress->runs = runs;
+    progress->threads = m_measureThreads;
+    m_measureCancel = cancel;
+    m_measureProgress = progress;
+    m_measurePoll->start();
     auto* watcher = new QFutureWatcher<CompileResult>(this);
     connect(watcher, &QFutureWatcher<CompileResult>::finished, this, [this, watcher, generation] {
         watcher->deleteLater();
+        m_measurePoll->stop();
+        m_measureCancel.reset();
+        m_measureProgress.reset();
         m_measureBusy->hide();
         const CompileResult r = watcher->result();
         if (generation == m_planGeneration) {
             m_measureButton->setEnabled(true);
             if (r.model) {
-                m_speed->setData(views::speedDataFromMeasure(*r.model));
-                const cg::LayerCode* code = codeOf(m_layer);
-                m_speed->selectLayer(code ? code->index : -1);
-                m_measureStatus->setText(tr("Measured on this machine; Measure again to retime."));
+                // The measured decision is what runs: the Kernels tab shows it too.
+                m_compiled = r.model;
                 const views::SpeedData speed = views::speedDataFromMeasure(*r.model);
+                m_speed->setData(speed);
+                showLayer();
+                m_measureStatus->setText(
+                    tr("Measured on this machine with the %1; Measure again to retime.")
+                        .arg(r.kernels));
                 emit measured(speed.compiledTotalMs, speed.denseTotalMs);
             } else {
                 m_measureStatus->setText(tr("The measure failed: %1").arg(r.error));
@@ -410,20 +459,45 @@ void AnalysisTabs::measure(int runs) {
         jobDone(m_measureJobs);
     });
     ++m_measureJobs;
-    engine::cpu::MeasureOptions options;
-    options.runs = runs;
-    options.threads = m_measureThreads;
-    watcher->setFuture(
-        QtConcurrent::run([graph = m_session->state().pruned->graph, model = m_compiled, options] {
-            CompileResult r;
-            auto measured = engine::cpu::keepFasterKernels(graph, *model, options);
-            if (measured.ok()) {
-                r.model = std::make_shared<const cg::SparseModel>(std::move(measured).value());
-            } else {
-                r.error = views::errorText(measured.error());
-            }
-            return r;
-        }));
+    engine::CompileForOptions options;
+    options.generate = m_measureGenerated;
+    options.measure = true;
+    options.measureThreads = m_measureThreads;
+    options.measureRuns = runs;
+    options.kernelCache = m_kernelCache;
+    options.cancel = cancel.get();
+    options.onProgress = [progress](const engine::CompileProgress& p) {
+        const std::lock_guard lock(progress->mutex);
+        progress->latest = p;
+    };
+    // The job holds `cancel` (options.onProgress holds `progress`): the tabs may go, or start
+    // another measure, before it ends.
+    watcher->setFuture(QtConcurrent::run([pruned = *m_session->state().pruned, options, cancel] {
+        (void)cancel;
+        return compileOnCpu(pruned, options);
+    }));
+}
+
+void AnalysisTabs::showMeasureProgress() {
+    if (!m_measureProgress) return;
+    std::optional<engine::CompileProgress> p;
+    {
+        const std::lock_guard lock(m_measureProgress->mutex);
+        p = m_measureProgress->latest;
+    }
+    if (!p) return;
+    if (p->step == engine::CompileProgress::Step::Compiling) {
+        m_measureStatus->setText(tr("Building the generated kernels: %1 of %2 layers ready (%3 "
+                                    "compiled, the others cached)...")
+                                     .arg(p->done)
+                                     .arg(p->total)
+                                     .arg(p->built));
+    } else {
+        m_measureStatus->setText(tr("Timing the dense and the compiled model on this machine "
+                                    "(%1 runs, %2 threads)...")
+                                     .arg(m_measureProgress->runs)
+                                     .arg(m_measureProgress->threads));
+    }
 }
 
 }  // namespace prunelab::gui

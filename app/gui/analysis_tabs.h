@@ -5,7 +5,9 @@
 
 #include <QHash>
 #include <QTabWidget>
+#include <atomic>
 #include <memory>
+#include <string>
 
 #include "engine/codegen/sparse_ir.h"
 
@@ -13,6 +15,7 @@ class QLabel;
 class QProgressBar;
 class QPushButton;
 class QStackedWidget;
+class QTimer;
 
 namespace prunelab::views {
 class CompareView;
@@ -34,6 +37,8 @@ class AnalysisTabs : public QTabWidget {
     // `log` (may be null: no Compare tab) is borrowed; the window owns it beside the session.
     explicit AnalysisTabs(views::ModelSession* session, views::ExperimentLog* log = nullptr,
                           QWidget* parent = nullptr);
+    // Cancels a running measure (its compilers are killed) so the thread pool drains.
+    ~AnalysisTabs() override;
 
     // The tab pages by their --view names ("sparsity", ...); nullptr when unknown or absent
     // (no log: no "compare"). Looked up by name, never by position.
@@ -57,14 +62,23 @@ class AnalysisTabs : public QTabWidget {
     // A background job (compile, source, measure) is running; idle() follows when none is.
     bool isBusy() const { return m_compileJobs + m_kernelsJobs + m_measureJobs > 0; }
     bool isMeasuring() const { return m_measureJobs > 0; }
-    // Times the compiled model (cpu::keepFasterKernels with `runs` runs, measureThreads()
-    // threads) in the background; a no-op without a compiled model or while a measure runs.
+    // Compiles the plan for the CPU backend through the one pipeline (engine::compileFor: emit
+    // and build the generated kernels, then the measured decision with `runs` runs on
+    // measureThreads() threads), as the CLI and the Live tab do, in the background; the result
+    // replaces compiled(). A no-op without a compiled model or while a measure runs; a plan
+    // change cancels it.
     void measure(int runs);
     // What the Measure button times with (Edit > Settings): `threads` >= 1, `runs` >= 1. A
     // measure already running keeps the values it started with.
     void setMeasureSettings(int threads, int runs);
     int measureThreads() const { return m_measureThreads; }
     int measureRuns() const { return m_measureRuns; }
+    // For tests: measure with the generic sparse kernels (no host compile; the status line says
+    // so), and where the generated kernels are cached (empty: the user's cache).
+    void setMeasureGenerated(bool on) { m_measureGenerated = on; }
+    void setKernelCache(const QString& dir) { m_kernelCache = dir.toStdString(); }
+    // The measure status line's text, for tests.
+    QString measureStatus() const;
     // Whether measure() would start now (a compiled plan and no measure running).
     bool canMeasure() const;
     // Zooms the sparsity map so the whole layer fits its current size.
@@ -90,6 +104,7 @@ class AnalysisTabs : public QTabWidget {
     // The compiled layer of prunable layer `layer`; nullptr when not compiled.
     const engine::codegen::LayerCode* codeOf(int layer) const;
     int prunableOfNode(int node) const;
+    void showMeasureProgress();
 
     views::ModelSession* m_session;
     int m_layer = -1;
@@ -97,6 +112,14 @@ class AnalysisTabs : public QTabWidget {
     quint64 m_planGeneration = 0, m_kernelsRequest = 0;
     int m_compileJobs = 0, m_kernelsJobs = 0, m_measureJobs = 0;
     int m_measureThreads = 1, m_measureRuns = 3;
+    bool m_measureGenerated = true;
+    std::string m_kernelCache;
+    // The running measure's: set to stop it; its progress, written by the compiling threads
+    // and read by m_measurePoll on the UI thread.
+    std::shared_ptr<std::atomic<bool>> m_measureCancel;
+    struct MeasureProgress;
+    std::shared_ptr<MeasureProgress> m_measureProgress;
+    QTimer* m_measurePoll;
     std::shared_ptr<const engine::codegen::SparseModel> m_compiled;
 
     QStackedWidget* m_sparsityStack;

@@ -130,6 +130,9 @@ struct Fixture {
 
 std::unique_ptr<gui::MainWindow> makeWindow(const Fixture& f) {
     auto w = std::make_unique<gui::MainWindow>(/*interactive=*/false);
+    // "Show me" measures: with the generic kernels, no host compile (tst_workbench_tabs and the
+    // speed screenshot measure the generated ones).
+    w->analysisTabs()->setMeasureGenerated(false);
     gui::LessonBridge* bridge = w->lessons();
     bridge->player()->setProgressFolder(f.progress);
     bridge->player()->reload(f.root);

@@ -4,6 +4,8 @@
 #include <QDeadlineTimer>
 #include <QImage>
 #include <QProcess>
+#include <QPushButton>
+#include <QScopeGuard>
 #include <QSignalSpy>
 #include <QStackedWidget>
 #include <QTableView>
@@ -144,6 +146,55 @@ class TestWorkbenchTabs : public QObject {
         int64_t shown = 0;
         for (const auto& e : tabs->modelPatternView()->data().entries) shown += e.count;
         QCOMPARE(shown, keptKernels);
+    }
+
+    // The Measure button runs the one compile pipeline (engine::compileFor), as the CLI and the
+    // Live tab do: generated kernels when a host compiler builds them, else the generic ones,
+    // and the status line says which and why. No compiler here (CXX names none, the cache is
+    // empty), so no layer is built and the test stays quick.
+    void measureGoesThroughTheCompilePipeline() {
+        SKIP_WITHOUT_BLAZEFACE();
+        QTemporaryDir cache;
+        QVERIFY(cache.isValid());
+        const QByteArray cxx = qgetenv("CXX");
+        const QByteArray missing = "/nonexistent/prunelab-test-c++";
+        qputenv("CXX", missing);
+        auto restore = qScopeGuard([&] {
+            if (cxx.isNull())
+                qunsetenv("CXX");
+            else
+                qputenv("CXX", cxx);
+        });
+        gui::MainWindow window(/*interactive=*/false);
+        QVERIFY(openAndPrune(window));
+        gui::AnalysisTabs* tabs = window.analysisTabs();
+        tabs->setKernelCache(cache.path());
+        tabs->setMeasureSettings(1, 1);
+        // Before a measure: the compiler's choices, not yet a decision on this machine.
+        QVERIFY(!tabs->compiled()->measured);
+        QVERIFY(tabs->compiled()->passes.empty() ||
+                tabs->compiled()->passes.back().pass != "measure");
+
+        QPushButton* button = nullptr;
+        for (auto* b : tabs->page(QStringLiteral("speed"))->findChildren<QPushButton*>())
+            if (b->text() == QLatin1String("Measure")) button = b;
+        QVERIFY(button && button->isEnabled());
+        QSignalSpy measured(tabs, &gui::AnalysisTabs::measured);
+        button->click();
+        QVERIFY(!button->isEnabled());
+        QVERIFY(measured.wait(120'000));
+        const QString status = tabs->measureStatus();
+        QVERIFY2(status.contains(QStringLiteral("generic sparse kernels (no generated code")),
+                 qPrintable(status));
+        QVERIFY2(status.contains(QString::fromLatin1(missing)), qPrintable(status));
+        // The measured decision replaces the compiled model: the Kernels tab shows what runs.
+        QVERIFY(tabs->compiled()->measured.has_value());
+        QCOMPARE(tabs->compiled()->measured->backend, std::string("cpu"));
+        QCOMPARE(tabs->compiled()->measured->runs, 1);
+        QCOMPARE(tabs->compiled()->passes.back().pass, std::string("measure"));
+        QCOMPARE(tabs->speedView()->data().layers.size(), tabs->compiled()->layers.size());
+        QTRY_VERIFY_WITH_TIMEOUT(!tabs->isBusy(), 60'000);
+        QVERIFY(button->isEnabled());
     }
 
     // PP-OCR's direction classifier ends in a MatMul (a Gemm-like layer) after 3x3, depthwise
