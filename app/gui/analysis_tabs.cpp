@@ -15,6 +15,7 @@
 #include <mutex>
 #include <optional>
 
+#include "app/gui/view_registry.h"
 #include "engine/runtime/backend_list.h"
 #include "engine/runtime/compile.h"
 #include "views/common/engine_text.h"
@@ -127,52 +128,14 @@ AnalysisTabs::AnalysisTabs(views::ModelSession* session, views::ExperimentLog* l
     m_measurePoll = new QTimer(this);
     m_measurePoll->setInterval(100);
     connect(m_measurePoll, &QTimer::timeout, this, &AnalysisTabs::showMeasureProgress);
-    const QString apply = tr("Apply a plan (the Prune panel) to see %1.");
-
-    auto* sparsityPage = new QWidget(this);
-    auto* sparsityLayout = new QVBoxLayout(sparsityPage);
-    sparsityLayout->setContentsMargins(0, 0, 0, 0);
-    sparsityLayout->addWidget(m_sparsity, 1);
-    sparsityLayout->addWidget(m_strip);
-    m_sparsityStack->addWidget(placeholder(apply.arg(tr("which weights each layer keeps")), this));
-    m_sparsityStack->addWidget(sparsityPage);
-
-    auto* patterns = new SideBySideOrStacked(Qt::Horizontal, this);
-    patterns->addWidget(m_layerPatterns);
-    patterns->addWidget(m_modelPatterns);
-    m_patternsStack->addWidget(placeholder(apply.arg(tr("the kernel patterns it uses")), this));
-    m_patternsStack->addWidget(patterns);
-
-    m_kernelsStack->addWidget(placeholder(apply.arg(tr("what the sparse compiler makes")), this));
-    m_kernelsStack->addWidget(m_kernelsWaiting);
-    m_kernelsStack->addWidget(m_kernels);
-
-    auto* speedPage = new QWidget(this);
-    auto* speedLayout = new QVBoxLayout(speedPage);
-    speedLayout->setContentsMargins(0, 0, 0, 0);
-    auto* bar = new QHBoxLayout;
-    m_measureBusy->setRange(0, 0);  // busy, not progress: the measure reports no steps
-    m_measureBusy->setMaximumWidth(160);
-    m_measureBusy->hide();
-    m_measureStatus->setText(
-        tr("Timings take a while: press Measure to time every compiled layer on this machine."));
-    m_measureStatus->setWordWrap(true);  // one line is wider than the tab on a small screen
-    bar->addWidget(m_measureButton);
-    bar->addWidget(m_measureBusy);
-    bar->addWidget(m_measureStatus, 1);
-    speedLayout->addLayout(bar);
-    speedLayout->addWidget(m_speed, 1);
-    m_speedStack->addWidget(
-        placeholder(apply.arg(tr("whether the pruned layers run faster")), this));
-    m_speedStack->addWidget(speedPage);
-
-    addPage(QStringLiteral("sparsity"), m_sparsityStack);
-    addPage(QStringLiteral("patterns"), m_patternsStack);
-    addPage(QStringLiteral("kernels"), m_kernelsStack);
-    addPage(QStringLiteral("speed"), m_speedStack);
-    if (log) {
-        m_compare = new views::CompareView(log, this);
-        addPage(QStringLiteral("compare"), m_compare);
+    // The pages, from the view list in its order (each factory builds one of the makers below).
+    const ViewHost host{this, session, log};
+    for (const ViewInfo& view : workbenchViews()) {
+        if (view.place != ViewPlace::Tab) continue;
+        if (QWidget* page = view.make(host)) {
+            m_pages.insert(QString::fromLatin1(view.name), page);
+            addTab(page, viewTitle(view));
+        }
     }
 
     connect(m_strip, &views::DensityStrip::layerSelected, this, &AnalysisTabs::layerClicked);
@@ -192,6 +155,64 @@ AnalysisTabs::AnalysisTabs(views::ModelSession* session, views::ExperimentLog* l
     });
 }
 
+// Page 0 of a tab's stack: what to do to see `what`.
+QLabel* AnalysisTabs::applyPlanFirst(const QString& what) {
+    return placeholder(tr("Apply a plan (the Prune panel) to see %1.").arg(what), this);
+}
+
+QWidget* AnalysisTabs::makeSparsityPage() {
+    auto* sparsityPage = new QWidget(this);
+    auto* sparsityLayout = new QVBoxLayout(sparsityPage);
+    sparsityLayout->setContentsMargins(0, 0, 0, 0);
+    sparsityLayout->addWidget(m_sparsity, 1);
+    sparsityLayout->addWidget(m_strip);
+    m_sparsityStack->addWidget(applyPlanFirst(tr("which weights each layer keeps")));
+    m_sparsityStack->addWidget(sparsityPage);
+    return m_sparsityStack;
+}
+
+QWidget* AnalysisTabs::makePatternsPage() {
+    auto* patterns = new SideBySideOrStacked(Qt::Horizontal, this);
+    patterns->addWidget(m_layerPatterns);
+    patterns->addWidget(m_modelPatterns);
+    m_patternsStack->addWidget(applyPlanFirst(tr("the kernel patterns it uses")));
+    m_patternsStack->addWidget(patterns);
+    return m_patternsStack;
+}
+
+QWidget* AnalysisTabs::makeKernelsPage() {
+    m_kernelsStack->addWidget(applyPlanFirst(tr("what the sparse compiler makes")));
+    m_kernelsStack->addWidget(m_kernelsWaiting);
+    m_kernelsStack->addWidget(m_kernels);
+    return m_kernelsStack;
+}
+
+QWidget* AnalysisTabs::makeSpeedPage() {
+    auto* speedPage = new QWidget(this);
+    auto* speedLayout = new QVBoxLayout(speedPage);
+    speedLayout->setContentsMargins(0, 0, 0, 0);
+    auto* bar = new QHBoxLayout;
+    m_measureBusy->setRange(0, 0);  // busy, not progress: the measure reports no steps
+    m_measureBusy->setMaximumWidth(160);
+    m_measureBusy->hide();
+    m_measureStatus->setText(
+        tr("Timings take a while: press Measure to time every compiled layer on this machine."));
+    m_measureStatus->setWordWrap(true);  // one line is wider than the tab on a small screen
+    bar->addWidget(m_measureButton);
+    bar->addWidget(m_measureBusy);
+    bar->addWidget(m_measureStatus, 1);
+    speedLayout->addLayout(bar);
+    speedLayout->addWidget(m_speed, 1);
+    m_speedStack->addWidget(applyPlanFirst(tr("whether the pruned layers run faster")));
+    m_speedStack->addWidget(speedPage);
+    return m_speedStack;
+}
+
+QWidget* AnalysisTabs::makeComparePage(views::ExperimentLog* log) {
+    m_compare = new views::CompareView(log, this);
+    return m_compare;
+}
+
 AnalysisTabs::~AnalysisTabs() {
     if (m_measureCancel) m_measureCancel->store(true);
 }
@@ -207,44 +228,6 @@ void AnalysisTabs::setMeasureSettings(int threads, int runs) {
 
 bool AnalysisTabs::canMeasure() const {
     return m_compiled && m_session->hasModel() && m_session->state().pruned && m_measureJobs == 0;
-}
-
-namespace {
-
-// The pages: --view name and tab title, in tab order.
-struct PageName {
-    const char* name;
-    const char* title;
-};
-const PageName kPages[] = {
-    {"sparsity", QT_TRANSLATE_NOOP("prunelab::gui::AnalysisTabs", "Sparsity")},
-    {"patterns", QT_TRANSLATE_NOOP("prunelab::gui::AnalysisTabs", "Patterns")},
-    {"kernels", QT_TRANSLATE_NOOP("prunelab::gui::AnalysisTabs", "Kernels")},
-    {"speed", QT_TRANSLATE_NOOP("prunelab::gui::AnalysisTabs", "Speed")},
-    {"compare", QT_TRANSLATE_NOOP("prunelab::gui::AnalysisTabs", "Compare")},
-    {"retrain", QT_TRANSLATE_NOOP("prunelab::gui::AnalysisTabs", "Retrain")},
-    {"live", QT_TRANSLATE_NOOP("prunelab::gui::AnalysisTabs", "Live")},
-};
-
-}  // namespace
-
-QStringList AnalysisTabs::pageNames() {
-    QStringList names;
-    for (const PageName& p : kPages) names << QString::fromLatin1(p.name);
-    return names;
-}
-
-void AnalysisTabs::addPage(const QString& name, QWidget* widget) {
-    for (const PageName& p : kPages) {
-        if (name != QLatin1String(p.name)) continue;
-        m_pages.insert(name, widget);
-        addTab(widget, tr(p.title));
-        return;
-    }
-    // A name missing from kPages is a bug here; the page still shows, under its name.
-    qWarning("AnalysisTabs::addPage: '%s' is not in the page list", qPrintable(name));
-    m_pages.insert(name, widget);
-    addTab(widget, name);
 }
 
 QWidget* AnalysisTabs::page(const QString& name) const {

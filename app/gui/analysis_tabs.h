@@ -40,14 +40,17 @@ class AnalysisTabs : public QTabWidget {
     // Cancels a running measure (its compilers are killed) so the thread pool drains.
     ~AnalysisTabs() override;
 
-    // The tab pages by their --view names ("sparsity", ...); nullptr when unknown or absent
-    // (no log: no "compare"). Looked up by name, never by position.
+    // The tab pages by their view names ("sparsity", ...: view_registry.h); nullptr when
+    // unknown or absent (no log: no "compare", no "retrain"). By name, never by position.
     QWidget* page(const QString& name) const;
-    // Every page name, in tab order: what --view, the lessons and the window's views take.
-    static QStringList pageNames();
-    // Adds `widget` as the tab of page `name` (one of pageNames()), titled as that list says;
-    // the window adds "retrain" and "live" this way.
-    void addPage(const QString& name, QWidget* widget);
+
+    // The pages this class drives, for their factories in the view list (view_registry.cpp):
+    // each is called once, by the constructor, and returns the tab's page.
+    QWidget* makeSparsityPage();
+    QWidget* makePatternsPage();
+    QWidget* makeKernelsPage();
+    QWidget* makeSpeedPage();
+    QWidget* makeComparePage(views::ExperimentLog* log);
 
     views::SparsityView* sparsityView() const { return m_sparsity; }
     views::DensityStrip* densityStrip() const { return m_strip; }
@@ -105,6 +108,7 @@ class AnalysisTabs : public QTabWidget {
     const engine::codegen::LayerCode* codeOf(int layer) const;
     int prunableOfNode(int node) const;
     void showMeasureProgress();
+    QLabel* applyPlanFirst(const QString& what);
 
     views::ModelSession* m_session;
     int m_layer = -1;

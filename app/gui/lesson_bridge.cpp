@@ -20,10 +20,11 @@
 
 #include "app/gui/analysis_tabs.h"
 #include "app/gui/main_window.h"
+#include "app/gui/view_registry.h"
 #include "engine/prune/plan.h"
 #include "engine/prune/scheme.h"
 #include "engine/prune/sensitivity.h"
-#include "engine/runtime/backend.h"
+#include "engine/runtime/backend_list.h"
 #include "engine/train/data.h"
 #include "engine/train/trainer.h"
 #include "plugins/model-files/model_loader.h"
@@ -50,20 +51,20 @@ QString q(const std::string& s) {
     return QString::fromStdString(s);
 }
 
-// Where each lesson view name is: a page of the window and, on the workbench, a tab of the
-// analysis tabs (AnalysisTabs::pageNames()). "layers" is the table with the sparsity map
-// beside it; "tiles" is the same map, which draws tile-wise structure.
-struct ViewPlace {
+// Where each lesson view name (engine::lessons::viewNames()) is: a page of the window, or on
+// the workbench a tab of the view list (view_registry.h). "layers" is the table with the
+// sparsity map beside it; "tiles" is the same map, which draws tile-wise structure.
+struct LessonPlace {
     Page page = Page::Workbench;
     QString tab;
 };
-std::optional<ViewPlace> placeOf(const QString& view) {
-    if (view == QLatin1String("start")) return ViewPlace{Page::Start, {}};
-    if (view == QLatin1String("classroom")) return ViewPlace{Page::Classroom, {}};
+std::optional<LessonPlace> placeOf(const QString& view) {
+    if (view == QLatin1String("start")) return LessonPlace{Page::Start, {}};
+    if (view == QLatin1String("classroom")) return LessonPlace{Page::Classroom, {}};
     if (view == QLatin1String("layers") || view == QLatin1String("tiles"))
-        return ViewPlace{Page::Workbench, QStringLiteral("sparsity")};
-    for (const char* tab : {"patterns", "kernels", "speed", "retrain", "compare", "live"})
-        if (view == QLatin1String(tab)) return ViewPlace{Page::Workbench, view};
+        return LessonPlace{Page::Workbench, QStringLiteral("sparsity")};
+    const ViewInfo* info = findView(view);
+    if (info && info->place == ViewPlace::Tab) return LessonPlace{Page::Workbench, view};
     return std::nullopt;
 }
 
@@ -269,8 +270,9 @@ QString LessonBridge::currentViewName() const {
             break;
     }
     AnalysisTabs* tabs = m_window->analysisTabs();
-    for (const QString& name : AnalysisTabs::pageNames()) {
-        if (tabs->page(name) != tabs->currentWidget()) continue;
+    for (const ViewInfo& view : workbenchViews()) {
+        const QString name = QString::fromLatin1(view.name);
+        if (view.place != ViewPlace::Tab || tabs->page(name) != tabs->currentWidget()) continue;
         if (name == QLatin1String("sparsity"))
             return m_shownView == QLatin1String("tiles") ? m_shownView : QStringLiteral("layers");
         return name;
@@ -465,7 +467,7 @@ engine::Status LessonBridge::perform(const lessons::Lesson& lesson, const lesson
         }
         case Kind::ShowView: {
             const QString view = q(a.view);
-            const std::optional<ViewPlace> place = placeOf(view);
+            const std::optional<LessonPlace> place = placeOf(view);
             if (!place)
                 return makeError(ErrorCode::InvalidArgument, "no view named '" + a.view + "'");
             m_shownView = view;

@@ -28,6 +28,7 @@
 #include "app/gui/lesson_bridge.h"
 #include "app/gui/main_window.h"
 #include "app/gui/model_opener.h"
+#include "app/gui/view_registry.h"
 #include "engine/io/image.h"
 #include "engine/prune/plan.h"
 #include "engine/train/blas_env.h"
@@ -359,8 +360,8 @@ int main(int argc, char** argv) {
         QStringLiteral("NAME"));
     const QCommandLineOption viewOption(
         QStringLiteral("view"),
-        QStringLiteral("Show this view; with --screenshot, only it (layers, prune, sparsity, "
-                       "patterns, kernels, speed, compare, retrain, live)."),
+        QStringLiteral("Show this view; with --screenshot, only it (%1).")
+            .arg(gui::viewNames().join(QStringLiteral(", "))),
         QStringLiteral("NAME"));
     const QCommandLineOption shotOption(QStringLiteral("screenshot"),
                                         QStringLiteral("Write a PNG of the window and exit."),
@@ -469,6 +470,12 @@ int main(int argc, char** argv) {
                            "model, e.g. prunelab face-front --preset patdnn-8"));
     }
 
+    const QString view = parser.value(viewOption);
+    if (!view.isEmpty() && !gui::findView(view)) {
+        return die(QStringLiteral("no view named '%1' (views: %2)")
+                       .arg(view, gui::viewNames().join(QStringLiteral(", "))));
+    }
+
     const QString lessonId = parser.value(lessonOption);
     bool lessonStepsOk = false;
     const int lessonSteps = parser.value(lessonStepsOption).toInt(&lessonStepsOk);
@@ -492,11 +499,6 @@ int main(int argc, char** argv) {
     gui::applyAppearance(appearance);
 
     gui::MainWindow window(!screenshot);
-    const QString view = parser.value(viewOption);
-    if (!view.isEmpty() && !window.namedView(view)) {
-        return die(QStringLiteral("no view named '%1' (views: %2)")
-                       .arg(view, window.viewNames().join(QStringLiteral(", "))));
-    }
     if (!lessonId.isEmpty() && !window.lessons()->showLessons(lessonId)) {
         return die(QStringLiteral("no lesson '%1' in %2 (lessons: %3)")
                        .arg(lessonId, window.lessons()->player()->root(),

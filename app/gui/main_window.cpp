@@ -38,11 +38,10 @@
 #include "app/gui/appearance.h"
 #include "app/gui/lesson_bridge.h"
 #include "app/gui/model_opener.h"
-#include "app/gui/retrainer.h"
 #include "app/gui/shortcuts_dialog.h"
+#include "app/gui/view_registry.h"
 #include "plugins/model-files/demo_models.h"
 #include "plugins/model-files/model_loader.h"
-#include "plugins/refrt/ort_lane.h"
 #include "views/classroom/classroom_view.h"
 #include "views/common/engine_text.h"
 #include "views/live/live_view.h"
@@ -175,42 +174,31 @@ MainWindow::MainWindow(bool interactive, QWidget* parent)
     m_pages = new QStackedWidget(this);
     setCentralWidget(m_pages);
     addPage(Page::Workbench, central);
-    // Retraining is a tab beside the views it changes: the charts and the W/Z/U animation need
-    // the room, and the sparsity map shows the result one click away.
-    m_retrainPanel =
-        new views::RetrainPanel(m_session, m_experiments, workbenchRetrainer(), m_tabs);
-    const std::string video = plugins::assetCacheDir() + "/video/vtest.avi";
-    if (std::filesystem::exists(video))
-        m_retrainPanel->setDefaultVideo(QString::fromStdString(video));
-    m_tabs->addPage(QStringLiteral("retrain"), m_retrainPanel);
+    // The tabs made them from the view list (view_registry.cpp).
+    m_retrainPanel = qobject_cast<views::RetrainPanel*>(m_tabs->page(QStringLiteral("retrain")));
+    m_liveView = qobject_cast<views::LiveView*>(m_tabs->page(QStringLiteral("live")));
     connect(this, &MainWindow::layerSelected, m_retrainPanel, &views::RetrainPanel::setWatchLayer);
     connect(m_retrainPanel, &views::RetrainPanel::finished, this,
             [this](bool ok, const QString& message) {
                 if (ok) statusBar()->showMessage(message);
             });
-    // The live demo: the catalog entry says how to feed and draw the session's model.
-    views::LiveSetup live;
-    live.entryFor = catalogEntryFor;
-    live.bundledVideo = QString::fromStdString(video);
-    live.onnxRuntimeLane = [](const engine::Graph& graph, int threads) {
-        return refrt::onnxRuntimeLane(graph, threads, "the workbench's model");
-    };
-    live.demoFor = plugins::loadDemoModel;  // lane B's default: the bundled retrained model
-    m_liveView = new views::LiveView(m_session, std::move(live), m_tabs);
-    m_tabs->addPage(QStringLiteral("live"), m_liveView);
-    m_views.insert(QStringLiteral("layers"), m_table);
-    for (const QString& name : AnalysisTabs::pageNames())
-        if (QWidget* page = m_tabs->page(name)) m_views.insert(name, page);
 
     auto* dock = new QDockWidget(tr("Prune"), this);
     dock->setObjectName(QStringLiteral("pruneDock"));
     dock->setWidget(m_prunePanel);
     dock->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable);
     addDockWidget(Qt::RightDockWidgetArea, dock);
-    m_views.insert(QStringLiteral("prune"), m_prunePanel);
+    for (const ViewInfo& view : workbenchViews()) {
+        const QString name = QString::fromLatin1(view.name);
+        QWidget* widget = view.place == ViewPlace::Table  ? static_cast<QWidget*>(m_table)
+                          : view.place == ViewPlace::Dock ? m_prunePanel
+                                                          : m_tabs->page(name);
+        if (widget) m_views.insert(name, widget);
+    }
     m_pruneDock = dock;
     m_liveDefaultSource = m_liveView->source();
     buildStartPage();
+    const std::string video = plugins::assetCacheDir() + "/video/vtest.avi";
     buildClassroomPage(QString::fromStdString(video));
     m_lessons = new LessonBridge(this, m_interactive);
     m_startPage->setLessonsContent(m_lessons->makeStartCardContent(m_startPage));
@@ -378,12 +366,15 @@ void MainWindow::buildMenus() {
     m_measureAction->setShortcut(QKeySequence(Qt::Key_F5));
 
     QMenu* view = menuBar()->addMenu(tr("&View"));
-    // Ctrl+1.. in tab order, from the tabs themselves: a tab added later gets the next key.
-    for (int i = 0; i < m_tabs->count() && i < 9; ++i) {
-        QAction* tab =
-            view->addAction(tr("%1 Tab").arg(m_tabs->tabText(i).remove(QLatin1Char('&'))), this,
-                            [this, i] { m_tabs->setCurrentIndex(i); });
-        tab->setShortcut(QKeySequence(QStringLiteral("Ctrl+%1").arg(i + 1)));
+    // Ctrl+1.. in the view list's order (the tabs'): a view added to the list gets the next key.
+    int key = 1;
+    for (const ViewInfo& info : workbenchViews()) {
+        QWidget* page =
+            info.place == ViewPlace::Tab ? m_tabs->page(QString::fromLatin1(info.name)) : nullptr;
+        if (!page) continue;
+        QAction* tab = view->addAction(tr("%1 Tab").arg(viewTitle(info)), this,
+                                       [this, page] { m_tabs->setCurrentWidget(page); });
+        if (key <= 9) tab->setShortcut(QKeySequence(QStringLiteral("Ctrl+%1").arg(key++)));
     }
     view->addSeparator();
     m_darkAction = view->addAction(tr("&Dark Palette"));

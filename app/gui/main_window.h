@@ -93,9 +93,8 @@ class MainWindow : public QMainWindow {
     views::ExperimentLog* experiments() const { return m_experiments; }
     // Save, open and autosave of .prunelab projects.
     views::ProjectManager* project() const { return m_project; }
-    // A view by the name --view uses ("layers"); nullptr when unknown.
+    // A view of the view list (view_registry.h) by name ("layers"); nullptr when unknown.
     QWidget* namedView(const QString& name) const { return m_views.value(name, nullptr); }
-    QStringList viewNames() const { return m_views.keys(); }
     AnalysisTabs* analysisTabs() const { return m_tabs; }
     views::RetrainPanel* retrainPanel() const { return m_retrainPanel; }
     views::LiveView* liveView() const { return m_liveView; }
