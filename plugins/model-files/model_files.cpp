@@ -90,11 +90,8 @@ std::string modelFileFilter(const std::string& extraName, const std::string& ext
         all += (all.empty() ? "" : " ") + patterns;
         each += ";;" + f.name + " (" + patterns + ")";
     }
-    if (!extraName.empty()) {
-        return "Models and " + extraName + " (" + all + " " + extraPatterns + ")" + each + ";;" +
-               extraName + " (" + extraPatterns + ")";
-    }
-    return "Models (" + all + ")" + each;
+    return "Models and " + extraName + " (" + all + " " + extraPatterns + ")" + each + ";;" +
+           extraName + " (" + extraPatterns + ")";
 }
 
 Result<Graph> loadModelFile(const std::string& path, int64_t height, int64_t width,

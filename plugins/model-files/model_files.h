@@ -45,10 +45,10 @@ std::span<const ModelFormat> modelFormats();
 const ModelFormat* modelFormatFor(const std::string& path);
 // ".onnx, .plab, ncnn .param (+ .bin), waifu2x .json": every format, for help texts and errors.
 std::string modelFormatsText();
-// "Models (*.onnx *.plab ...);;ONNX (*.onnx);;...": a file dialog's filter (Qt's syntax),
-// without an "All files" entry; `extraName` / `extraPatterns` add one more kind (projects).
-std::string modelFileFilter(const std::string& extraName = {},
-                            const std::string& extraPatterns = {});
+// "Models and <extraName> (*.onnx *.plab ... <extraPatterns>);;ONNX (*.onnx);;...;;<extraName>
+// (<extraPatterns>)": the Open dialog's filter (Qt's syntax), every model format and one more
+// kind (projects), without an "All files" entry.
+std::string modelFileFilter(const std::string& extraName, const std::string& extraPatterns);
 
 // Reads .onnx / .plab (dynamic dims bound to height x width when those are > 0; a file saved at
 // a fixed size of a catalog model that takes any size, such as a retrained .plab, has its

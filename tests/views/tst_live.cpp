@@ -22,7 +22,7 @@
 #include "app/gui/main_window.h"
 #include "app/gui/model_opener.h"
 #include "engine/prune/plan.h"
-#include "engine/runtime/backend.h"
+#include "engine/runtime/backend_list.h"
 #include "plugins/model-files/demo_models.h"
 #include "plugins/refrt/ort_lane.h"
 #include "tests/slow_compiler.h"
@@ -135,8 +135,14 @@ class TestLive : public QObject {
                      QString::fromLatin1(b->name().data(), b->name().size()));
             const engine::Status ok = b->available();
             QCOMPARE(model->item(i)->isEnabled(), ok.ok());
-            if (!ok.ok())
+            if (!ok.ok()) {
                 QCOMPARE(model->item(i)->toolTip(), QString::fromStdString(ok.error().message));
+                continue;
+            }
+            // The device is described when its tooltip is first asked for, not at start-up.
+            QVERIFY(model->item(i)->toolTip().isEmpty());
+            QCOMPARE(target->itemData(i, Qt::ToolTipRole).toString(),
+                     QString::fromStdString(b->describe().device));
         }
         QCOMPARE(target->currentData().toString(), QStringLiteral("cpu"));
     }

@@ -8,6 +8,7 @@
 #include <QFileInfo>
 #include <QGridLayout>
 #include <QHBoxLayout>
+#include <QHash>
 #include <QLabel>
 #include <QProgressBar>
 #include <QPushButton>
@@ -23,7 +24,7 @@
 #include <pthread.h>
 
 #include "engine/live/live_recorder.h"
-#include "engine/runtime/backend.h"
+#include "engine/runtime/backend_list.h"
 #include "views/common/engine_text.h"
 #include "views/live/live_pane.h"
 #include "views/session/model_session.h"
@@ -33,6 +34,31 @@ namespace prunelab::views {
 namespace live = engine::live;
 
 namespace {
+
+// The Target box's items. An available backend's tooltip is its device, from describe(), which
+// probes the machine: made the first time the tooltip is asked for (hovering over the list),
+// not for every backend at start-up.
+class TargetModel : public QStandardItemModel {
+  public:
+    using QStandardItemModel::QStandardItemModel;
+
+    QVariant data(const QModelIndex& index, int role) const override {
+        QVariant value = QStandardItemModel::data(index, role);
+        if (role != Qt::ToolTipRole || value.isValid() || !index.isValid()) return value;
+        const QString name = QStandardItemModel::data(index, Qt::UserRole).toString();
+        auto it = m_described.find(name);
+        if (it == m_described.end()) {
+            auto backend = engine::findBackend(name.toStdString());
+            // An unavailable backend's item carries its reason already.
+            if (!backend.ok()) return value;
+            it = m_described.insert(name, QString::fromStdString((*backend)->describe().device));
+        }
+        return *it;
+    }
+
+  private:
+    mutable QHash<QString, QString> m_described;
+};
 
 constexpr int kPollMs = 30;
 constexpr int kRateDebounceMs = 400;
@@ -111,12 +137,12 @@ struct LiveView::Job {
     }
     live::CompiledLaneOptions laneOptions(const std::atomic<bool>* cancel) const {
         live::CompiledLaneOptions options;
-        options.cancel = cancel;
+        options.compile.cancel = cancel;
         options.threads = threads;
         options.backend = backend;
-        options.generate = generated;
-        options.measure = measured;
-        options.kernelCache = kernelCache;
+        options.compile.generate = generated;
+        options.compile.measure = measured;
+        options.compile.kernelCache = kernelCache;
         return options;
     }
 };
@@ -234,6 +260,7 @@ void LiveView::buildUi() {
     m_target->setObjectName(QStringLiteral("liveTarget"));
     m_target->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
     m_target->setMinimumContentsLength(8);
+    m_target->setModel(new TargetModel(m_target));
     for (const engine::Backend* backend : engine::backends()) {
         const QString title = QString::fromUtf8(backend->title().data(),
                                                 static_cast<qsizetype>(backend->title().size()));
@@ -244,9 +271,7 @@ void LiveView::buildUi() {
         auto* model = qobject_cast<QStandardItemModel*>(m_target->model());
         if (!model) continue;
         QStandardItem* item = model->item(m_target->count() - 1);
-        if (ok.ok()) {
-            item->setToolTip(QString::fromStdString(backend->describe().device));
-        } else {
+        if (!ok.ok()) {
             item->setEnabled(false);
             item->setToolTip(QString::fromStdString(ok.error().message));
         }
@@ -631,7 +656,7 @@ QString LiveView::runJob(const std::shared_ptr<Job>& shared) {
     setProgress(compiling);
     const std::shared_ptr<std::atomic<bool>> cancel = newBuildCancel();
     live::CompiledLaneOptions options = j.laneOptions(cancel.get());
-    options.onProgress = [this](const live::LaneProgress& p) {
+    options.compile.onProgress = [this](const live::LaneProgress& p) {
         std::lock_guard lock(m_mutex);
         m_progress->active = true;
         m_progress->lane = p;
@@ -926,7 +951,7 @@ void LiveView::rebuildLaneB() {
         if (*cancel) return;
         live::CompiledLaneOptions options = shared->laneOptions(cancel.get());
         const int rate = static_cast<int>(std::lround(shared->rate * 100));
-        options.onProgress = [this, generation, rate](const live::LaneProgress& p) {
+        options.compile.onProgress = [this, generation, rate](const live::LaneProgress& p) {
             std::lock_guard lock(m_mutex);
             if (generation != m_rebuildGeneration) return;
             m_progress->active = true;
