@@ -20,7 +20,7 @@
 
 #include "engine/onnx/onnx_import.h"
 #include "engine/ops/op.h"
-#include "engine/runtime/backend.h"
+#include "engine/runtime/backend_list.h"
 
 using namespace prunelab::engine;
 

@@ -7,12 +7,13 @@
 #include <filesystem>
 #include <fstream>
 
-#include "engine/codegen/emit.h"
-#include "engine/codegen/jit.h"
 #include "engine/codegen/passes.h"
-#include "engine/codegen/tune.h"
 #include "engine/prune/pruned_model.h"
+#include "engine/runtime/backend_list.h"
 #include "engine/runtime/compile.h"
+#include "engine/runtime/cpu/sparse/emit.h"
+#include "engine/runtime/cpu/sparse/jit.h"
+#include "engine/runtime/cpu/sparse/tune.h"
 
 namespace prunelab::cli {
 
@@ -30,9 +31,10 @@ Status writeText(const std::filesystem::path& path, const std::string& text) {
 
 }  // namespace
 
-Result<codegen::SparseModel> compileLoadedModel(
-    const LoadedModel& model, int measureThreads, bool tune,
-    std::shared_ptr<const codegen::CompiledModule>* generated, const Backend* backend) {
+Result<codegen::SparseModel> compileLoadedModel(const LoadedModel& model, int measureThreads,
+                                                bool tune,
+                                                std::shared_ptr<const GeneratedKernels>* generated,
+                                                const Backend* backend) {
     CompileForOptions options;
     options.tune = tune;
     options.generate = generated != nullptr;
@@ -54,7 +56,7 @@ int cmdCompile(const ModelRequest& request, const std::string& outDir, bool buil
                bool tune, const Backend* backend) {
     auto model = loadModel(request);
     if (!model.ok()) return fail(model.error());
-    std::shared_ptr<const codegen::CompiledModule> generated;
+    std::shared_ptr<const GeneratedKernels> generated;
     auto compiled =
         compileLoadedModel(*model, measure ? 1 : 0, tune, build ? &generated : nullptr, backend);
     if (!compiled.ok()) return fail(compiled.error());
@@ -90,7 +92,7 @@ int cmdCompile(const ModelRequest& request, const std::string& outDir, bool buil
     }
     std::printf("\nwrote %s/layers.txt and %s/passes/\n", outDir.c_str(), outDir.c_str());
     const fs::path src = fs::path(outDir) / "src";
-    if (Status st = codegen::exportSourcePackage(*compiled, src.string()); !st.ok())
+    if (Status st = cpu::exportSourcePackage(*compiled, src.string()); !st.ok())
         return fail(st.error());
     std::printf("wrote the generated sources to %s (cmake -S %s -B build builds them)\n",
                 src.c_str(), src.c_str());
@@ -102,7 +104,14 @@ int cmdCompile(const ModelRequest& request, const std::string& outDir, bool buil
             "these layers instead",
             outDir));
     }
-    const codegen::CompiledModule* module = generated.get();
+    // The CPU backend's generated code is a set of host libraries; another backend's is not.
+    const auto* module = dynamic_cast<const cpu::CompiledModule*>(generated.get());
+    if (!module) {
+        return fail(makeError(ErrorCode::Unsupported,
+                              "the '" + std::string(generated->backend()) +
+                                  "' backend's generated kernels are not host libraries to copy",
+                              outDir));
+    }
     // One library per layer, each with its own module table (a single kernels.so holding only
     // the first layer would mislead).
     const fs::path libs = fs::path(outDir) / "kernels";

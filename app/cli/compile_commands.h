@@ -7,15 +7,15 @@
 #include <string>
 
 #include "app/cli/cli.h"
-#include "engine/codegen/jit.h"
 #include "engine/codegen/sparse_ir.h"
 #include "engine/runtime/backend.h"
+#include "engine/runtime/cpu/sparse/jit.h"
 
 namespace prunelab::cli {
 
 // The compiler's layers for a loaded model: a .plab's own record of its schemes (patterns,
 // tiles), else what the zeros in a pruned ONNX model show.
-// With `tune`, the tune pass (codegen::tune, default options: this machine's caches) runs
+// With `tune`, the tune pass (cpu::tune, default options: this machine's caches) runs
 // first. With `generated`, the layers' generated code is compiled (cached) into *generated; when
 // no compiler runs it stays null and a line on stderr says the generic kernels run. With
 // `measureThreads` > 0 every sparse layer is then timed against its dense kernel at that thread
@@ -23,7 +23,7 @@ namespace prunelab::cli {
 // (cpu::keepFasterKernels).
 engine::Result<engine::codegen::SparseModel> compileLoadedModel(
     const LoadedModel& model, int measureThreads = 0, bool tune = false,
-    std::shared_ptr<const engine::codegen::CompiledModule>* generated = nullptr,
+    std::shared_ptr<const engine::GeneratedKernels>* generated = nullptr,
     const engine::Backend* backend = nullptr);  // where to measure; null: the CPU
 
 // Writes OUT_DIR/passes/<n>-<pass>.txt (the IR after each pass), OUT_DIR/layers.txt (every

@@ -11,7 +11,7 @@
 #include "app/cli/cli.h"
 #include "engine/io/image.h"
 #include "engine/onnx/onnx_import.h"
-#include "engine/runtime/backend.h"
+#include "engine/runtime/backend_list.h"
 #include "engine/tasks/draw.h"
 #include "engine/tasks/image_output.h"
 #include "plugins/refrt/ort_runner.h"

@@ -12,7 +12,7 @@
 #include "app/cli/cli.h"
 #include "engine/live/live_recorder.h"
 #include "engine/prune/plan.h"
-#include "engine/runtime/backend.h"
+#include "engine/runtime/backend_list.h"
 #include "plugins/model-files/demo_models.h"
 #include "plugins/refrt/ort_lane.h"
 
@@ -178,9 +178,9 @@ int cmdLive(const LiveRequest& request) {
     live::CompiledLaneOptions options;
     options.threads = request.threads;
     options.backend = *backend;
-    options.generate = !request.generic;
-    options.measure = !request.noMeasure;
-    options.onProgress = progressPrinter();
+    options.compile.generate = !request.generic;
+    options.compile.measure = !request.noMeasure;
+    options.compile.onProgress = progressPrinter();
     std::printf(
         "  compiling the pruned model (generated kernels are cached after the first "
         "time)...\n");

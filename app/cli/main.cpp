@@ -20,14 +20,14 @@
 #include "app/cli/prune_commands.h"
 #include "app/cli/task_commands.h"
 #include "app/cli/train_commands.h"
-#include "engine/codegen/jit.h"
 #include "engine/codegen/sparse_ir.h"
 #include "engine/io/image.h"
 #include "engine/io/npy.h"
 #include "engine/ir/layer_view.h"
 #include "engine/onnx/onnx_import.h"
 #include "engine/ops/op.h"
-#include "engine/runtime/backend.h"
+#include "engine/runtime/backend_list.h"
+#include "engine/runtime/cpu/sparse/jit.h"
 #include "engine/train/blas_env.h"
 #include "plugins/refrt/compare.h"
 
@@ -144,7 +144,7 @@ int cmdBench(const ModelRequest& request, const std::vector<std::string>& inputS
     auto model = loadModel(request);
     if (!model.ok()) return fail(model.error());
     std::shared_ptr<const codegen::SparseModel> sparse;
-    std::shared_ptr<const codegen::CompiledModule> generated;
+    std::shared_ptr<const GeneratedKernels> generated;
     if (compare) {
         auto compiled = compileLoadedModel(*model, measure ? threads : 0, tune && !generic,
                                            generic ? nullptr : &generated, &backend);

@@ -8,11 +8,12 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "engine/onnx/plab_file.h"
 #include "engine/prune/plan.h"
 #include "engine/prune/pruned_model.h"
 #include "engine/prune/sensitivity.h"
 #include "engine/prune/stats.h"
-#include "engine/runtime/backend.h"
+#include "engine/runtime/backend_list.h"
 
 namespace prunelab::cli {
 

@@ -8,7 +8,7 @@
 #include <filesystem>
 
 #include "engine/onnx/onnx_inputs.h"
-#include "engine/runtime/backend.h"
+#include "engine/runtime/backend_list.h"
 #include "engine/tasks/draw.h"
 #include "plugins/model-files/model_files.h"
 

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "engine/onnx/onnx_import.h"
+#include "engine/onnx/plab_file.h"
 #include "engine/prune/plan.h"
 #include "engine/prune/pruned_model.h"
 #include "engine/train/data.h"

@@ -87,7 +87,7 @@ struct PassRecord {
     double milliseconds = 0;
 };
 
-// What the measured decision timed on a backend (runtime/cpu/sparse_measure.h): medians of
+// What the measured decision timed on a backend (runtime/cpu/sparse/measure.h): medians of
 // profiled runs, typed, so views and lessons read numbers and never parse a pass's text.
 struct MeasuredLayer {
     int index = -1;  // LayerCode::index

@@ -6,7 +6,7 @@
 
 #include "engine/codegen/sparse_ir.h"
 #include "engine/prune/pruned_model.h"
-#include "engine/runtime/backend.h"
+#include "engine/runtime/backend_list.h"
 
 namespace prunelab::engine::live {
 
@@ -18,14 +18,8 @@ RunModel runWith(std::shared_ptr<Executor> exec) {
 
 // The pipeline's options for a lane: the lane's threads time the decision.
 CompileForOptions compileOptions(const CompiledLaneOptions& options) {
-    CompileForOptions c;
-    c.generate = options.generate;
-    c.measure = options.measure;
-    c.measureThreads = options.threads;
-    c.measureRuns = options.measureRuns;
-    c.kernelCache = options.kernelCache;
-    c.cancel = options.cancel;
-    c.onProgress = options.onProgress;
+    CompileForOptions c = options.compile;
+    c.measureThreads = options.threads;  // decide at the thread count the lane runs at
     return c;
 }
 
@@ -46,7 +40,7 @@ Result<Lane> laneFrom(const Graph& graph, const CompiledForBackend& compiled,
     lane.name = "PruneLab compiled";
     lane.detail = std::to_string(sparse) + " of " + std::to_string(layers) + " layers sparse, " +
                   compiled.kernels + ", " + std::to_string(exec->threads()) + " thread(s)" +
-                  (options.measure ? "; sparse only where measured faster here" : "");
+                  (options.compile.measure ? "; sparse only where measured faster here" : "");
     lane.run = runWith(std::move(exec));
     return lane;
 }
@@ -131,10 +125,7 @@ Result<Lane> compiledLane(const prune::PrunedModel& pruned, const CompiledLaneOp
 }
 
 Result<Lane> compiledLane(const Graph& pruned, const CompiledLaneOptions& options) {
-    if (prune::isPlabGraph(pruned)) {
-        PL_TRY_ASSIGN(prune::PrunedModel model, prune::prunedModelFromGraph(pruned));
-        return compiledLane(model, options);
-    }
+    // compileFor reads a .plab's patterns and tiles itself; the lane runs the same weights.
     PL_TRY_ASSIGN(CompiledForBackend compiled,
                   compileFor(backendOf(options), pruned, compileOptions(options)));
     return laneFrom(pruned, compiled, options);
@@ -148,13 +139,14 @@ StagedLane::~StagedLane() {
 }
 
 Result<Lane> StagedLane::start() {
-    if (!m_options.generate) return m_build(m_options);
+    if (!m_options.compile.generate) return m_build(m_options);
     m_full = std::async(std::launch::async, [this] { return m_build(m_options); });
     if (m_full.wait_for(m_patience) == std::future_status::ready) return m_full.get();
     CompiledLaneOptions generic = m_options;
-    generic.generate = false;
-    generic.measure = false;  // at once: the measured decision comes with the generated lane
-    generic.onProgress = nullptr;
+    generic.compile.generate = false;
+    generic.compile.measure =
+        false;  // at once: the measured decision comes with the generated lane
+    generic.compile.onProgress = nullptr;
     auto standIn = m_build(generic);
     if (!standIn.ok()) {
         if (standIn.error().code == ErrorCode::Cancelled) return standIn;

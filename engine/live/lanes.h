@@ -30,20 +30,12 @@ Result<Lane> denseLane(const Graph& graph, int threads, const Backend* backend =
 using LaneProgress = CompileProgress;
 
 struct CompiledLaneOptions {
-    int threads = 1;
+    int threads = 1;  // the lane's threads; the measured decision times at the same count
     const Backend* backend = nullptr;  // where the lane runs; null: the default, the CPU
-    // Generate and host-compile the pattern layers' code (cached); without a compiler the
-    // generic sparse kernels run and `detail` says why.
-    bool generate = true;
-    // The measured decision (cpu::keepFasterKernels): layers not faster sparse run dense.
-    bool measure = true;
-    int measureRuns = 5;
-    // Set to stop: a compile in progress is killed and the lane comes back Cancelled.
-    const std::atomic<bool>* cancel = nullptr;
-    std::string kernelCache;  // where generated kernels are cached; empty: the user's cache
-    // Told as the generated layers are ready and when the measured decision starts, from the
-    // building thread or the compilers' threads, one call at a time.
-    std::function<void(const LaneProgress&)> onProgress;
+    // How the lane's model is compiled (engine/runtime/compile.h): generated kernels (without a
+    // compiler the generic sparse kernels run and `detail` says why), the measured decision,
+    // cancel, the kernel cache and progress. Fewer timed runs than the CLI's: a class waits.
+    CompileForOptions compile{.measureRuns = 5};
 };
 
 // The plan with its pruning rate set to `rate` (0..0.95) in every entry that has one: "rate",

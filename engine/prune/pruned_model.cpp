@@ -110,10 +110,6 @@ std::map<std::string, std::string> prunedOnnxMetadata(const PrunedModel& model) 
     return {{kKeyPlan, planToJson(model.plan)}, {kKeyStats, statsToJson(modelStats(model))}};
 }
 
-Status exportPrunedOnnx(const PrunedModel& model, const std::string& path) {
-    return exportOnnxFile(model.graph, path, prunedOnnxMetadata(model));
-}
-
 Result<std::map<std::string, std::string>> plabMetadata(const PrunedModel& model) {
     std::map<std::string, std::string> meta = prunedOnnxMetadata(model);
     json layers = json::array();
@@ -124,12 +120,6 @@ Result<std::map<std::string, std::string>> plabMetadata(const PrunedModel& model
     meta[kKeyFormat] = kPlabFormat;
     meta[kKeyLayers] = layers.dump(-1, ' ', false, json::error_handler_t::replace);
     return meta;
-}
-
-Status savePlabFile(const PrunedModel& model, const std::string& path) {
-    auto meta = plabMetadata(model);
-    if (!meta.ok()) return meta.error().within(path);
-    return exportOnnxFile(model.graph, path, *meta);
 }
 
 bool isPlabGraph(const Graph& graph) {
@@ -191,11 +181,6 @@ Result<PrunedModel> prunedModelFromGraph(Graph graph) {
     }
     model.graph = std::move(graph);
     return model;
-}
-
-Result<PrunedModel> loadPlabFile(const std::string& path, const OnnxImportOptions& options) {
-    PL_TRY_ASSIGN(Graph graph, importOnnxFile(path, options));
-    return prunedModelFromGraph(std::move(graph));
 }
 
 namespace {

@@ -1,4 +1,5 @@
-// Saving and loading pruned models. Two forms, both plain ONNX that any runtime loads:
+// What a pruned model saves (engine/onnx/plab_file.h writes and reads the files). Two forms, both
+// plain ONNX that any runtime loads:
 //  - an exported .onnx: the pruned weights (zeros in place) with the plan and the statistics in
 //    metadata_props ("prunelab.plan", "prunelab.stats");
 //  - a PruneLab model file (.plab): the same ONNX model with, in addition, "prunelab.format"
@@ -13,7 +14,6 @@
 #include <map>
 #include <string>
 
-#include "engine/onnx/onnx_import.h"
 #include "engine/prune/plan.h"
 
 namespace prunelab::engine::prune {
@@ -22,13 +22,9 @@ inline constexpr const char* kPlabFormat = "plab/1";
 
 // "prunelab.plan" and "prunelab.stats" for an exported ONNX model.
 std::map<std::string, std::string> prunedOnnxMetadata(const PrunedModel& model);
-Status exportPrunedOnnx(const PrunedModel& model, const std::string& path);
 
 // The .plab metadata (the above plus format and layers). Internal if a pruned weight is not 0.
 Result<std::map<std::string, std::string>> plabMetadata(const PrunedModel& model);
-Status savePlabFile(const PrunedModel& model, const std::string& path);
-// Corrupt naming the key when the metadata is missing or inconsistent with the weights.
-Result<PrunedModel> loadPlabFile(const std::string& path, const OnnxImportOptions& options = {});
 // Rebuilds a PrunedModel from an imported graph whose metadata holds a .plab's keys.
 Result<PrunedModel> prunedModelFromGraph(Graph graph);
 // Whether the graph carries a .plab's metadata.

@@ -1,6 +1,6 @@
 // The seam every runtime plugs into: a Backend (the CPU now; the Vulkan GPU and a tethered phone
 // next) says what it is and what it can run, and prepares a graph, with the compiler's sparse
-// layers, into an Executor. Backends are listed once, in backend_list.inc.
+// layers, into an Executor. Backends are listed once, in backend_list.inc (backend_list.h).
 #pragma once
 
 #include <memory>
@@ -17,8 +17,18 @@ namespace prunelab::engine {
 
 namespace codegen {
 struct SparseModel;
-class CompiledModule;
 }  // namespace codegen
+
+struct CompileForOptions;   // compile.h
+struct CompiledForBackend;  // compile.h
+
+// Code a backend generated for some layers of one compiled model (the CPU's host-compiled C++;
+// a GPU's shaders next): opaque to all but the backend that made it and runs it.
+class GeneratedKernels {
+  public:
+    virtual ~GeneratedKernels() = default;
+    virtual std::string_view backend() const = 0;  // the name of the backend that runs it
+};
 
 // How one node is executed, for "why isn't it faster?" reports.
 struct KernelChoice {
@@ -41,9 +51,10 @@ struct PrepareOptions {
     // The compiler's layers (engine/codegen/passes.h, compiled from this same graph): each
     // non-dense one runs with its sparse kernel instead of the dense conv. Shared, read-only.
     std::shared_ptr<const codegen::SparseModel> sparse;
-    // Generated kernels for some of those layers (codegen/jit.h, compiled from `sparse`): the
-    // layers it holds run its code, the others the generic sparse kernels. Optional.
-    std::shared_ptr<const codegen::CompiledModule> generated;
+    // Kernels this backend generated for some of those layers (compileFor, from `sparse`): the
+    // layers it holds run its code, the others the backend's generic sparse kernels. Optional;
+    // another backend's code is refused.
+    std::shared_ptr<const GeneratedKernels> generated;
 };
 
 // A prepared graph. Not reentrant: one run() at a time; prepare one executor per thread.
@@ -94,17 +105,13 @@ class Backend {
     // Copies what it needs from `graph`; the graph may be destroyed afterwards.
     virtual Result<std::unique_ptr<Executor>> prepare(const Graph& graph,
                                                       const PrepareOptions& options = {}) const = 0;
+    // compileFor's steps that are the backend's own (compile.h): tune, emit and build the
+    // layers' code into out.generated, and the measured decision on this device, which may turn
+    // layers of `model` dense. The default generates nothing and keeps the compiler's choices.
+    virtual Status generateAndMeasure(const Graph& graph, codegen::SparseModel& model,
+                                      const CompileForOptions& options,
+                                      CompiledForBackend& out) const;
 };
-
-// Every backend of backend_list.inc in its order, available here or not (each says why not).
-std::span<const Backend* const> backends();
-// The backend called `name`; an error listing the names when there is none, or saying why it
-// is unavailable here.
-Result<const Backend*> findBackend(std::string_view name);
-// The backend every caller without a choice uses: the CPU.
-const Backend& defaultBackend();
-// "cpu, vulkan, remote": for help texts and errors.
-std::string backendNames();
 
 // Runs `graph` on every sample of `batch` (each the inputs in graph.inputs order) with one
 // executor of `backend` on `threads` threads; each sample's outputs. Sensitivity's runner.

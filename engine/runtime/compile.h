@@ -1,7 +1,8 @@
 // The one compile pipeline: a pruned model for a backend, analyse -> choose -> pack -> reorder
-// (codegen::compileLayers) -> tune -> emit + build (codegen::compileModel, cached) -> measure (the
-// measured decision on that backend). The CLI, the Live tab and the workbench's tabs all call it,
-// so they agree on every decision; each step is recorded in the model's passes.
+// (codegen::compileLayers, target-neutral), then the backend's own steps (Backend::
+// generateAndMeasure): tune -> emit + build (cached) -> measure (the measured decision there).
+// The CLI, the Live tab and the workbench's tabs all call it, so they agree on every decision;
+// each step is recorded in the model's passes.
 #pragma once
 
 #include <atomic>
@@ -16,10 +17,6 @@
 
 namespace prunelab::engine::prune {
 struct PrunedModel;
-}
-
-namespace prunelab::engine::codegen {
-class CompiledModule;
 }
 
 namespace prunelab::engine {
@@ -50,8 +47,8 @@ struct CompileForOptions {
 };
 
 struct CompiledForBackend {
-    std::shared_ptr<const codegen::SparseModel> model;         // layers, passes, measured
-    std::shared_ptr<const codegen::CompiledModule> generated;  // null: the generic kernels
+    std::shared_ptr<const codegen::SparseModel> model;  // layers, passes, measured
+    std::shared_ptr<const GeneratedKernels> generated;  // null: the generic kernels
     std::string kernels;  // "generated kernels" or "generic sparse kernels (...why...)"
     // What backend.prepare() takes to run the model with these layers.
     PrepareOptions prepareOptions(int threads) const;

@@ -4,8 +4,9 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <fstream>
 #include <string>
+
+#include "engine/io/host_cpu.h"
 
 namespace prunelab::engine::train {
 
@@ -16,16 +17,9 @@ void ensureBlasSettings(char** argv) {
         changed = true;
     }
     if (!std::getenv("OPENBLAS_CORETYPE")) {
-        std::ifstream cpuinfo("/proc/cpuinfo");
-        std::string line;
-        while (std::getline(cpuinfo, line)) {
-            if (line.rfind("flags", 0) == 0) {
-                if (line.find(" avx512f") != std::string::npos) {
-                    setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
-                    changed = true;
-                }
-                break;
-            }
+        if ((" " + processorInfo("flags") + " ").find(" avx512f ") != std::string::npos) {
+            setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
+            changed = true;
         }
     }
     if (changed) execv("/proc/self/exe", argv);  // returns only on failure: run as we are

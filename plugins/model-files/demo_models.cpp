@@ -8,6 +8,7 @@
 #include <fstream>
 #include <memory>
 
+#include "engine/onnx/plab_file.h"
 #include "engine/prune/pruned_model.h"
 #include "plugins/model-files/model_files.h"
 

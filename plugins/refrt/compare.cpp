@@ -7,8 +7,8 @@
 #include <map>
 
 #include "engine/codegen/sparse_ir.h"
-#include "engine/runtime/backend.h"
-#include "engine/runtime/cpu/sparse_measure.h"
+#include "engine/runtime/backend_list.h"
+#include "engine/runtime/cpu/sparse/measure.h"
 #include "plugins/refrt/opencv_runner.h"
 #include "plugins/refrt/ort_runner.h"
 

@@ -14,10 +14,6 @@
 #include "engine/runtime/backend.h"
 #include "plugins/refrt/timing.h"
 
-namespace prunelab::engine::codegen {
-class CompiledModule;
-}  // namespace prunelab::engine::codegen
-
 namespace prunelab::refrt {
 
 struct BenchRequest {
@@ -30,8 +26,8 @@ struct BenchRequest {
     // When set, a "PruneLab sparse" lane runs the same graph with these compiled layers
     // (engine/codegen), and the table adds each lane's time over the sparse one.
     std::shared_ptr<const engine::codegen::SparseModel> sparse;
-    // Generated kernels for the sparse lane (codegen/jit.h); null: the generic kernels.
-    std::shared_ptr<const engine::codegen::CompiledModule> generated;
+    // The backend's generated kernels for the sparse lane (compileFor); null: its generic ones.
+    std::shared_ptr<const engine::GeneratedKernels> generated;
     // Where PruneLab's lanes run (engine/runtime/backend_list.inc); null: the CPU.
     const engine::Backend* backend = nullptr;
 };

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "engine/io/image.h"
+#include "engine/onnx/plab_file.h"
 #include "engine/prune/pruned_model.h"
 #include "engine/runtime/cpu/cpu_executor.h"
 #include "engine/tasks/catalog.h"

@@ -13,8 +13,8 @@
 #include <cmath>
 #include <optional>
 
-#include "engine/codegen/emit.h"
 #include "engine/codegen/passes.h"
+#include "engine/runtime/cpu/sparse/emit.h"
 #include "tests/views/widgets_test_util.h"
 #include "views/kernels/cpp_highlighter.h"
 #include "views/kernels/kernels_view.h"
@@ -40,7 +40,7 @@ std::optional<cg::SparseModel> compileBlazeFace(const std::string& preset, QStri
 
 const cg::LayerCode* firstLayer(const cg::SparseModel& model, bool emittable, cg::KernelKind kind) {
     for (const cg::LayerCode& l : model.layers)
-        if (l.kind == kind && cg::canEmitLayer(l) == emittable) return &l;
+        if (l.kind == kind && engine::cpu::canEmitLayer(l) == emittable) return &l;
     return nullptr;
 }
 
@@ -124,7 +124,7 @@ class TestKernelsView : public QObject {
         if (!m_pattern) QSKIP(qPrintable(QStringLiteral("SKIPPED: ") + m_why));
         const cg::LayerCode* layer = firstLayer(*m_pattern, true, cg::KernelKind::Pattern);
         QVERIFY2(layer, "patdnn-8 gave BlazeFace an emittable pattern layer");
-        auto expected = cg::emitLayerSource(*layer);
+        auto expected = engine::cpu::emitLayerSource(*layer);
         QVERIFY2(expected.ok(), expected.ok() ? "" : expected.error().toString().c_str());
         views::KernelsView view;
         view.resize(1400, 800);
@@ -192,7 +192,7 @@ class TestKernelsView : public QObject {
                                            firstLayer(*m_pattern, false, cg::KernelKind::Dense)}) {
             QVERIFY2(layer, "both a tile-wise and a dense layer");
             std::string why;
-            QVERIFY(!cg::canEmitLayer(*layer, &why));
+            QVERIFY(!engine::cpu::canEmitLayer(*layer, &why));
             QVERIFY(!why.empty());
             views::KernelsView view;
             view.setData(views::kernelsDataFromLayer(*layer, m_tile->passes));
@@ -322,7 +322,7 @@ class TestKernelsView : public QObject {
         QCOMPARE(view.exportSource(path), QString());
         QFile file(path);
         QVERIFY(file.open(QIODevice::ReadOnly));
-        QCOMPARE(file.readAll().toStdString(), *cg::emitLayerSource(*layer));
+        QCOMPARE(file.readAll().toStdString(), *engine::cpu::emitLayerSource(*layer));
         // A folder that does not exist: the reason, not a crash or a silent success.
         QVERIFY(
             !view.exportSource(dir.filePath(QStringLiteral("no/such/dir/layer.cpp"))).isEmpty());

@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "app/gui/model_opener.h"
+#include "engine/onnx/plab_file.h"
 #include "engine/prune/plan.h"
 #include "engine/prune/pruned_model.h"
 #include "engine/prune/stats.h"

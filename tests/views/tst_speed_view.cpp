@@ -9,7 +9,7 @@
 
 #include "app/gui/speed_from_profile.h"
 #include "engine/codegen/passes.h"
-#include "engine/runtime/cpu/sparse_measure.h"
+#include "engine/runtime/cpu/sparse/measure.h"
 #include "tests/views/widgets_test_util.h"
 #include "views/speed/speed_view.h"
 

@@ -22,7 +22,7 @@
 #include <cstdio>
 #include <sstream>
 
-#include "engine/codegen/emit.h"
+#include "engine/runtime/cpu/sparse/emit.h"
 #include "views/common/engine_text.h"
 #include "views/kernels/cpp_highlighter.h"
 #include "views/kernels/storage_diagram.h"
@@ -121,10 +121,10 @@ KernelsData kernelsDataFromLayer(const cg::LayerCode& layer,
         d.steps.push_back({p.pass, p.milliseconds, layerParagraph(p.dump, layer.index)});
     d.summary = layerSummary(layer);
     std::string why;
-    if (!cg::canEmitLayer(layer, &why)) {
+    if (!engine::cpu::canEmitLayer(layer, &why)) {
         d.noSource = "No generated code for this layer: " + why + ".";
     } else {
-        auto source = cg::emitLayerSource(layer);
+        auto source = engine::cpu::emitLayerSource(layer);
         if (source.ok())
             d.source = std::move(*source);
         else

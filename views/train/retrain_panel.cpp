@@ -38,6 +38,7 @@
 #include <mutex>
 #include <vector>
 
+#include "engine/onnx/plab_file.h"
 #include "engine/prune/pruned_model.h"
 #include "views/common/engine_text.h"
 #include "views/session/experiment.h"

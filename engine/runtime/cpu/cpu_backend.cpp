@@ -4,28 +4,18 @@
 #include "engine/runtime/cpu/cpu_backend.h"
 
 #include <dnnl.hpp>
-#include <fstream>
 #include <thread>
 
+#include "engine/io/host_cpu.h"
+#include "engine/runtime/compile.h"
 #include "engine/runtime/cpu/cpu_executor.h"
+#include "engine/runtime/cpu/sparse/jit.h"
+#include "engine/runtime/cpu/sparse/measure.h"
+#include "engine/runtime/cpu/sparse/tune.h"
 
 namespace prunelab::engine::cpu {
 
 namespace {
-
-// The first processor's model name from /proc/cpuinfo; empty where there is none.
-std::string processorName() {
-    std::ifstream cpuinfo("/proc/cpuinfo");
-    std::string line;
-    while (std::getline(cpuinfo, line)) {
-        if (line.rfind("model name", 0) != 0) continue;
-        size_t colon = line.find(':');
-        if (colon == std::string::npos) break;
-        size_t start = line.find_first_not_of(' ', colon + 1);
-        return start == std::string::npos ? std::string() : line.substr(start);
-    }
-    return {};
-}
 
 class CpuBackend final : public Backend {
   public:
@@ -35,7 +25,7 @@ class CpuBackend final : public Backend {
 
     BackendDescription describe(int threads) const override {
         BackendDescription d;
-        std::string model = processorName();
+        std::string model = processorInfo("model name");
         const unsigned cores = std::thread::hardware_concurrency();
         d.device = (model.empty() ? std::string("this computer's processor") : model) + ", " +
                    std::to_string(cores) + " core" + (cores == 1 ? "" : "s");
@@ -57,12 +47,7 @@ class CpuBackend final : public Backend {
     std::optional<std::string> unsupported(const Graph& graph, const Node& node) const override {
         for (ValueId id : node.outputs) {
             if (id == kNoValue) continue;
-            for (int64_t d : graph.value(id).shape) {
-                if (d < 0) {
-                    return "output '" + graph.value(id).name + "' has an unbound dimension " +
-                           shapeToString(graph.value(id).shape);
-                }
-            }
+            if (auto why = unplannable(graph.value(id))) return why;
         }
         return std::nullopt;
     }
@@ -71,6 +56,52 @@ class CpuBackend final : public Backend {
                                               const PrepareOptions& options) const override {
         PL_TRY_ASSIGN(std::unique_ptr<CpuExecutor> exec, CpuExecutor::create(graph, options));
         return std::unique_ptr<Executor>(std::move(exec));
+    }
+
+    // Tune (cached), emit C++ per layer and build it with the host compiler (cached), then keep
+    // a layer sparse only where its kernel, the generated one where there is one, timed faster.
+    Status generateAndMeasure(const Graph& graph, codegen::SparseModel& model,
+                              const CompileForOptions& options,
+                              CompiledForBackend& out) const override {
+        auto cancelled = [&] { return options.cancel && options.cancel->load(); };
+        JitOptions jit;
+        jit.cancel = options.cancel;
+        jit.cacheDir = options.kernelCache;
+        if (options.tune) {
+            TuneOptions tuneOptions;
+            tuneOptions.jit = jit;
+            PL_TRY(tune(model, tuneOptions));
+        }
+        std::shared_ptr<const CompiledModule> generated;
+        out.kernels = "generic sparse kernels";
+        if (options.generate) {
+            if (options.onProgress) {
+                jit.onProgress = [&options](const JitProgress& p) {
+                    options.onProgress(
+                        {CompileProgress::Step::Compiling, p.done, p.total, p.built});
+                };
+            }
+            auto module = compileModel(model, jit);
+            if (cancelled()) return makeError(ErrorCode::Cancelled, "the compile was cancelled");
+            if (module.ok()) {
+                generated = std::make_shared<const CompiledModule>(std::move(*module));
+                out.kernels = "generated kernels";
+            } else {
+                out.kernels =
+                    "generic sparse kernels (no generated code: " + module.error().toString() + ")";
+            }
+        }
+        out.generated = generated;
+        if (options.measure && !cancelled()) {
+            if (options.onProgress) options.onProgress({CompileProgress::Step::Measuring});
+            MeasureOptions measure;
+            measure.threads = options.measureThreads;
+            measure.runs = options.measureRuns;
+            measure.generated = generated;  // decide on the kernels that will run
+            measure.backend = this;
+            PL_TRY_ASSIGN(model, keepFasterKernels(graph, std::move(model), measure));
+        }
+        return {};
     }
 };
 

@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "engine/runtime/cpu/cpu_plan.h"
+#include "engine/runtime/cpu/sparse/jit.h"
 #include "engine/runtime/reference_runner.h"
 
 namespace prunelab::engine::cpu {
@@ -131,6 +132,14 @@ Graph signatureOf(const Graph& graph) {
 
 }  // namespace
 
+std::optional<std::string> unplannable(const Value& v) {
+    for (int64_t d : v.shape) {
+        if (d < 0)
+            return "value '" + v.name + "' has an unbound dimension " + shapeToString(v.shape);
+    }
+    return std::nullopt;
+}
+
 Result<std::unique_ptr<CpuExecutor>> CpuExecutor::create(const Graph& graph,
                                                          const CpuOptions& options) {
     if (options.threads < 0) {
@@ -139,14 +148,15 @@ Result<std::unique_ptr<CpuExecutor>> CpuExecutor::create(const Graph& graph,
             "thread count must be >= 0 (0 = one per core), got " + std::to_string(options.threads));
     }
     for (const Value& v : graph.values) {
-        for (int64_t d : v.shape) {
-            if (d < 0) {
-                return makeError(ErrorCode::InvalidArgument,
-                                 "value '" + v.name + "' has an unbound dimension " +
-                                     shapeToString(v.shape) + "; bind shapes before planning",
-                                 graph.sourcePath);
-            }
+        if (auto why = unplannable(v)) {
+            return makeError(ErrorCode::InvalidArgument, *why + "; bind shapes before planning",
+                             graph.sourcePath);
         }
+    }
+    if (options.generated && !dynamic_cast<const CompiledModule*>(options.generated.get())) {
+        return makeError(ErrorCode::InvalidArgument, "generated kernels made for the '" +
+                                                         std::string(options.generated->backend()) +
+                                                         "' backend cannot run on the CPU");
     }
     auto pool = std::make_unique<ThreadPool>(options.threads);
     // Primitives are created single-threaded, as they will run (see thread_pool.h).

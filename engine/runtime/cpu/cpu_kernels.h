@@ -27,11 +27,9 @@
 #define PL_VECTOR_CLONES
 #endif
 
-namespace prunelab::engine::codegen {
-class CompiledModule;  // codegen/jit.h
-}  // namespace prunelab::engine::codegen
-
 namespace prunelab::engine::cpu {
+
+class CompiledModule;  // sparse/jit.h
 
 // How a 4-D float activation sits in memory. Plain is the IR's NCHW (row-major in logical
 // order, what every non-spatial op and the caller see); Nhwc is channels-last, what oneDNN's
@@ -185,7 +183,7 @@ Result<KernelPtr> makeSparseConvKernel(const codegen::LayerCode& layer,
                                        const std::vector<float>& scale,
                                        const std::vector<float>& shift,
                                        const std::vector<PostOp>& postOps, int threads,
-                                       std::shared_ptr<const codegen::CompiledModule> generated,
+                                       std::shared_ptr<const cpu::CompiledModule> generated,
                                        std::string& name);
 
 // ---- elementwise_kernels.cpp ----

@@ -13,8 +13,8 @@
 #include "engine/ops/op.h"
 #include "engine/runtime/cpu/cpu_plan.h"
 
-#include "engine/codegen/jit.h"
 #include "engine/codegen/sparse_ir.h"
+#include "engine/runtime/cpu/sparse/jit.h"
 
 namespace prunelab::engine::cpu {
 
@@ -93,7 +93,12 @@ struct Anchor {
 class Planner {
   public:
     Planner(const Graph& g, const CpuOptions& o, const dnnl::engine& e, int threads)
-        : m_g(g), m_opt(o), m_engine(e), m_threads(threads) {}
+        : m_g(g),
+          m_opt(o),
+          // CpuExecutor::create refused another backend's code.
+          m_generated(std::static_pointer_cast<const CompiledModule>(o.generated)),
+          m_engine(e),
+          m_threads(threads) {}
 
     Result<Plan> build() {
         const size_t nv = m_g.values.size();
@@ -392,7 +397,7 @@ class Planner {
                         std::string& why) {
         Anchor& anchor = m_anchors[static_cast<size_t>(k)];
         anchor.srcLayout = anchor.dstLayout = Layout::Plain;
-        const bool baked = m_opt.generated && m_opt.generated->layer(layer.index) != nullptr;
+        const bool baked = m_generated && m_generated->layer(layer.index) != nullptr;
         auto leading = links.begin();
         while (leading != links.end() && leading->fold &&
                !(baked && std::any_of(leading->scale.begin(), leading->scale.end(),
@@ -418,7 +423,7 @@ class Planner {
                 }
                 for (const PostOp& po : l.postOps) postOps.push_back(po);
             }
-            return makeSparseConvKernel(layer, scale, shift, postOps, m_threads, m_opt.generated,
+            return makeSparseConvKernel(layer, scale, shift, postOps, m_threads, m_generated,
                                         anchor.name);
         };
         return acceptChain(k, std::move(links), make, why);
@@ -874,6 +879,7 @@ class Planner {
 
     const Graph& m_g;
     const CpuOptions& m_opt;
+    std::shared_ptr<const CompiledModule> m_generated;
     const dnnl::engine& m_engine;
     int m_threads;  // how many pieces kernels are cut into
     Plan m_plan;

@@ -3,10 +3,10 @@
 // over the thread pool, with the planner's fused chain (residual, one activation) as epilogue.
 #include <algorithm>
 
-#include "engine/codegen/generic_kernels.h"
-#include "engine/codegen/jit.h"
 #include "engine/codegen/pack.h"
 #include "engine/runtime/cpu/cpu_kernels.h"
+#include "engine/runtime/cpu/sparse/generic_kernels.h"
+#include "engine/runtime/cpu/sparse/jit.h"
 
 namespace prunelab::engine::cpu {
 
@@ -14,9 +14,9 @@ namespace {
 
 class SparseConvKernel final : public Kernel {
   public:
-    SparseConvKernel(codegen::LayerCode layer, codegen::Epilogue epi, std::vector<float> slopes,
+    SparseConvKernel(codegen::LayerCode layer, cpu::Epilogue epi, std::vector<float> slopes,
                      bool residual, int threads,
-                     std::shared_ptr<const codegen::CompiledModule> generated)
+                     std::shared_ptr<const cpu::CompiledModule> generated)
         : m_layer(std::move(layer)),
           m_epi(epi),
           m_slopes(std::move(slopes)),
@@ -38,7 +38,7 @@ class SparseConvKernel final : public Kernel {
 
     Status run(std::span<std::byte* const> in, std::span<std::byte* const> out,
                RunContext& ctx) override {
-        codegen::Epilogue epi = m_epi;
+        cpu::Epilogue epi = m_epi;
         if (m_residual) epi.residual = reinterpret_cast<const float*>(in[1]);
         const auto* x = reinterpret_cast<const float*>(in[0]);
         auto* y = reinterpret_cast<float*>(out[0]);
@@ -47,7 +47,7 @@ class SparseConvKernel final : public Kernel {
             if (m_generated) {
                 m_generated->run(m_layer, x, y, epi, begin, end);
             } else {
-                codegen::runSparseLayer(m_layer, x, y, epi, begin, end);
+                cpu::runSparseLayer(m_layer, x, y, epi, begin, end);
             }
         });
         return {};
@@ -55,10 +55,10 @@ class SparseConvKernel final : public Kernel {
 
   private:
     codegen::LayerCode m_layer;
-    codegen::Epilogue m_epi;
+    cpu::Epilogue m_epi;
     std::vector<float> m_slopes;
     bool m_residual;
-    std::shared_ptr<const codegen::CompiledModule> m_generated;  // null: the generic kernel
+    std::shared_ptr<const cpu::CompiledModule> m_generated;  // null: the generic kernel
     int64_t m_grain = 1;
 };
 
@@ -68,7 +68,7 @@ Result<KernelPtr> makeSparseConvKernel(const codegen::LayerCode& layer,
                                        const std::vector<float>& scale,
                                        const std::vector<float>& shift,
                                        const std::vector<PostOp>& postOps, int threads,
-                                       std::shared_ptr<const codegen::CompiledModule> generated,
+                                       std::shared_ptr<const cpu::CompiledModule> generated,
                                        std::string& name) {
     if (generated && generated->layer(layer.index) == nullptr) generated.reset();
     if (layer.kind == codegen::KernelKind::Dense) {
@@ -83,7 +83,7 @@ Result<KernelPtr> makeSparseConvKernel(const codegen::LayerCode& layer,
         codegen::scaleOutputChannels(folded, scale, shift);
     }
     // The epilogue is act(conv + bias + residual): a Sum first, then at most one activation.
-    codegen::Epilogue epi;
+    cpu::Epilogue epi;
     std::vector<float> slopes;
     bool residual = false, activation = false;
     std::string fused;
@@ -99,21 +99,21 @@ Result<KernelPtr> makeSparseConvKernel(const codegen::LayerCode& layer,
         }
         activation = true;
         if (po.kind == PostOp::Kind::Prelu) {
-            epi.activation = codegen::Epilogue::Activation::PRelu;
+            epi.activation = cpu::Epilogue::Activation::PRelu;
             slopes = po.slopes;
             fused += "+prelu";
         } else if (po.alg == dnnl::algorithm::eltwise_relu) {
-            epi.activation = po.alpha == 0 ? codegen::Epilogue::Activation::Relu
-                                           : codegen::Epilogue::Activation::LeakyRelu;
+            epi.activation = po.alpha == 0 ? cpu::Epilogue::Activation::Relu
+                                           : cpu::Epilogue::Activation::LeakyRelu;
             epi.alpha = po.alpha;
             fused += po.alpha == 0 ? "+relu" : "+leaky_relu";
         } else if (po.alg == dnnl::algorithm::eltwise_hardswish) {
             // PP-OCR's and MobileNetV3's activation: without it each of their convs would be
             // followed by 4 element-wise passes over memory (Add, Clip, Div, Mul).
-            epi.activation = codegen::Epilogue::Activation::HardSwish;
+            epi.activation = cpu::Epilogue::Activation::HardSwish;
             fused += "+hardswish";
         } else if (po.alg == dnnl::algorithm::eltwise_clip) {
-            epi.activation = codegen::Epilogue::Activation::Clip;
+            epi.activation = cpu::Epilogue::Activation::Clip;
             epi.clipMin = po.alpha, epi.clipMax = po.beta;
             fused += "+clip";
         } else {

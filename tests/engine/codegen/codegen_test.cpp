@@ -1,5 +1,5 @@
-// Generated kernels (engine/codegen/emit.h) compiled by the JIT (jit.h): each generated pattern
-// layer against the op registry's reference Conv, the compile cache's hits and misses, one
+// Generated kernels (engine/runtime/cpu/sparse/emit.h) compiled by the JIT (jit.h): each generated
+// pattern layer against the op registry's reference Conv, the compile cache's hits and misses, one
 // library per layer, hostile layer names, broken compilers, the exported source package and
 // the tune pass (tune.h).
 #include <gtest/gtest.h>
@@ -20,12 +20,12 @@
 #include <thread>
 #include <vector>
 
-#include "engine/codegen/emit.h"
-#include "engine/codegen/jit.h"
 #include "engine/codegen/pack.h"
 #include "engine/codegen/passes.h"
-#include "engine/codegen/tune.h"
 #include "engine/ops/op.h"
+#include "engine/runtime/cpu/sparse/emit.h"
+#include "engine/runtime/cpu/sparse/jit.h"
+#include "engine/runtime/cpu/sparse/tune.h"
 #include "tests/engine/codegen/codegen_test_util.h"
 #include "tests/slow_compiler.h"
 

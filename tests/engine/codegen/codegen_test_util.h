@@ -9,11 +9,14 @@
 #include <string>
 #include <vector>
 
-#include "engine/codegen/generic_kernels.h"
 #include "engine/ir/tensor.h"
 #include "engine/prune/scheme.h"
+#include "engine/runtime/cpu/sparse/generic_kernels.h"
 
 namespace prunelab::engine::codegen {
+
+// These tests hold the CPU backend's sparse kernels (runtime/cpu/sparse/) to the compiler's IR.
+using namespace prunelab::engine::cpu;
 
 // mt19937 is specified bit for bit; the distributions are not, so values are made by hand.
 struct Rng {

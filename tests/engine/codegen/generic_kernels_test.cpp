@@ -1,6 +1,6 @@
-// Differential tests of the generic sparse kernels (engine/codegen/generic_kernels.h): every
-// storage (FKW, tiles, CSR) against the op registry's reference Conv / Gemm on random layers and
-// on real pruned layers (Real-ESRGAN x2 with patdnn-8, BlazeFace 90% non-structured).
+// Differential tests of the generic sparse kernels (engine/runtime/cpu/sparse/generic_kernels.h):
+// every storage (FKW, tiles, CSR) against the op registry's reference Conv / Gemm on random layers
+// and on real pruned layers (Real-ESRGAN x2 with patdnn-8, BlazeFace 90% non-structured).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,11 +10,11 @@
 #include <string>
 #include <vector>
 
-#include "engine/codegen/generic_kernels.h"
 #include "engine/codegen/pack.h"
 #include "engine/ir/layer_view.h"
 #include "engine/ops/op.h"
 #include "engine/prune/plan.h"
+#include "engine/runtime/cpu/sparse/generic_kernels.h"
 #include "engine/tasks/catalog.h"
 #include "plugins/model-files/model_files.h"
 #include "tests/engine/codegen/codegen_test_util.h"

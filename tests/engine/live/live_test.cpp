@@ -108,8 +108,8 @@ Result<FaceModel> faceModel() {
 Result<Lane> sparseLane(const FaceModel& m, int threads = 1) {
     CompiledLaneOptions options;
     options.threads = threads;
-    options.generate = false;
-    options.measure = false;
+    options.compile.generate = false;
+    options.compile.measure = false;
     return compiledLane(m.pruned, options);
 }
 
@@ -550,10 +550,10 @@ TEST(StagedLane, GenericKernelsStandInWhileTheCompilerRunsAndCancelEndsTheWait) 
     std::atomic<bool> cancel{false};
     ProgressLog progress;
     CompiledLaneOptions options;
-    options.measure = false;
-    options.cancel = &cancel;
-    options.kernelCache = (dir.path() / "kernels").string();
-    options.onProgress = progress.hook();
+    options.compile.measure = false;
+    options.compile.cancel = &cancel;
+    options.compile.kernelCache = (dir.path() / "kernels").string();
+    options.compile.onProgress = progress.hook();
     const prune::PrunedModel& pruned = m->pruned;
     StagedLane staged([&pruned](const CompiledLaneOptions& o) { return compiledLane(pruned, o); },
                       options, 200ms);
@@ -590,9 +590,10 @@ TEST(StagedLane, TheGeneratedLaneFollowsTheStandInAndComputesTheSame) {
     const ScopedCompiler cxx(prunelab::testing::writeSlowCompiler(dir.path(), "0.5", "c++"));
     ProgressLog progress;
     CompiledLaneOptions options;
-    options.measure = false;  // BlazeFace's layers would all go dense: keep the kernels under test
-    options.kernelCache = (dir.path() / "kernels").string();
-    options.onProgress = progress.hook();
+    options.compile.measure =
+        false;  // BlazeFace's layers would all go dense: keep the kernels under test
+    options.compile.kernelCache = (dir.path() / "kernels").string();
+    options.compile.onProgress = progress.hook();
     const prune::PrunedModel& pruned = m->pruned;
     StagedLane staged([&pruned](const CompiledLaneOptions& o) { return compiledLane(pruned, o); },
                       options, 200ms);

@@ -6,8 +6,9 @@
 #include <cmath>
 #include <filesystem>
 
-#include "engine/ops/builder.h"
 #include "engine/onnx/onnx_import.h"
+#include "engine/onnx/plab_file.h"
+#include "engine/ops/builder.h"
 #include "engine/prune/pruned_model.h"
 #include "engine/prune/stats.h"
 

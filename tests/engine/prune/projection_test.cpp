@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "engine/onnx/onnx_import.h"
+#include "engine/onnx/plab_file.h"
 #include "engine/prune/plan.h"
 #include "engine/prune/projection_spec.h"
 #include "engine/prune/pruned_model.h"

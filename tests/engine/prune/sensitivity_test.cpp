@@ -5,10 +5,10 @@
 #include <cmath>
 #include <filesystem>
 
-#include "engine/ops/builder.h"
 #include "engine/onnx/onnx_import.h"
+#include "engine/ops/builder.h"
 #include "engine/prune/sensitivity.h"
-#include "engine/runtime/backend.h"
+#include "engine/runtime/backend_list.h"
 
 namespace prunelab::engine::prune {
 namespace {

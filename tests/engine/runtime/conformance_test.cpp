@@ -214,6 +214,7 @@ std::vector<OpKind> allOps() {
     return {
 #define PL_OP(kind) OpKind::kind,
 #include "engine/ir/op_list.inc"
+#include "engine/runtime/backend_list.h"
 #undef PL_OP
     };
 }

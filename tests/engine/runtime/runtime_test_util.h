@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "engine/ir/graph.h"
-#include "engine/runtime/backend.h"
+#include "engine/runtime/backend_list.h"
 
 namespace prunelab::engine::testing {
 

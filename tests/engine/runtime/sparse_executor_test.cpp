@@ -6,11 +6,12 @@
 #include <algorithm>
 #include <cmath>
 
-#include "engine/codegen/jit.h"
 #include "engine/codegen/passes.h"
 #include "engine/prune/plan.h"
+#include "engine/runtime/backend_list.h"
 #include "engine/runtime/compile.h"
-#include "engine/runtime/cpu/sparse_measure.h"
+#include "engine/runtime/cpu/sparse/jit.h"
+#include "engine/runtime/cpu/sparse/measure.h"
 #include "engine/runtime/reference_runner.h"
 #include "engine/tasks/catalog.h"
 #include "plugins/model-files/model_files.h"
@@ -42,10 +43,10 @@ int expectSparseMatches(const prune::PrunedModel& pruned, int threads,
     options.threads = threads;
     options.sparse = std::make_shared<codegen::SparseModel>(std::move(*compiled));
     if (generate) {
-        auto module = codegen::compileModel(*options.sparse);
+        auto module = cpu::compileModel(*options.sparse);
         EXPECT_TRUE(module.ok()) << module.error().toString();
         if (!module.ok()) return 0;
-        options.generated = std::make_shared<codegen::CompiledModule>(std::move(*module));
+        options.generated = std::make_shared<cpu::CompiledModule>(std::move(*module));
     }
     auto exec = cpu::CpuExecutor::create(pruned.graph, options);
     EXPECT_TRUE(exec.ok()) << exec.error().toString();
@@ -130,11 +131,12 @@ TEST(SparseExecutor, FusedResidualAndActivationsMatchTheReference) {
     EXPECT_NE(first.kernel.find("+sum+relu"), std::string::npos) << first.kernel;
 }
 
-// The same chain with the pattern layer's code generated and host-compiled (codegen/jit.h):
-// the generated kernel runs with the fused residual + relu; the CSR layer stays generic.
+// The same chain with the pattern layer's code generated and host-compiled
+// (runtime/cpu/sparse/jit.h): the generated kernel runs with the fused residual + relu; the CSR
+// layer stays generic.
 TEST(SparseExecutor, GeneratedKernelsRunInTheExecutor) {
-    codegen::JitOptions probe;
-    if (codegen::compileModule("extern \"C\" int pl_probe() { return 1; }", probe).error().code ==
+    cpu::JitOptions probe;
+    if (cpu::compileModule("extern \"C\" int pl_probe() { return 1; }", probe).error().code ==
         ErrorCode::NotFound) {
         GTEST_SKIP() << "no host C++ compiler: generated kernels cannot be built here";
     }

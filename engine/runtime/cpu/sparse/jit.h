@@ -9,11 +9,12 @@
 #include <string>
 #include <vector>
 
-#include "engine/codegen/emit.h"
-#include "engine/codegen/generic_kernels.h"
 #include "engine/ir/result.h"
+#include "engine/runtime/backend.h"
+#include "engine/runtime/cpu/sparse/emit.h"
+#include "engine/runtime/cpu/sparse/generic_kernels.h"
 
-namespace prunelab::engine::codegen {
+namespace prunelab::engine::cpu {
 
 // Where a compile of several libraries stands: `done` of `total` ready (loaded from the cache or
 // built), `built` of those made by the compiler.
@@ -53,8 +54,9 @@ KernelEpilogue toKernelEpilogue(const Epilogue& epi);
 // compileModel, seen as one table of layers. Move-only; the libraries are unloaded (dlclose) when
 // the module goes, after which its function pointers must not be called. Calls are thread-safe
 // (the generated code has no state).
-class CompiledModule {
+class CompiledModule final : public GeneratedKernels {
   public:
+    std::string_view backend() const override { return "cpu"; }
     CompiledModule() = default;
     CompiledModule(CompiledModule&& other) noexcept;
     CompiledModule& operator=(CompiledModule&& other) noexcept;
@@ -66,8 +68,8 @@ class CompiledModule {
     KernelFunction layer(int index) const;
     const std::vector<int>& layerIndices() const { return m_indices; }
     // runSparseLayer()'s contract for a layer this module holds (asserted), bias from the IR.
-    void run(const LayerCode& layer, const float* input, float* output, const Epilogue& epi,
-             int64_t rowBegin, int64_t rowEnd) const;
+    void run(const codegen::LayerCode& layer, const float* input, float* output,
+             const Epilogue& epi, int64_t rowBegin, int64_t rowEnd) const;
 
     // Every library, in the order they were combined (compileModel: layer order), and the
     // first of them ("" for an empty module): the whole module only when it holds one library.
@@ -118,6 +120,7 @@ std::vector<Result<CompiledModule>> compileModules(const std::vector<std::string
 // module. A model with no emittable layer gives one library with an empty table. The first
 // failing layer's error (named) when any fails. Layers the module does not hold (see
 // canEmitLayer) run with runSparseLayer; the caller reports which.
-Result<CompiledModule> compileModel(const SparseModel& model, const JitOptions& options = {});
+Result<CompiledModule> compileModel(const codegen::SparseModel& model,
+                                    const JitOptions& options = {});
 
-}  // namespace prunelab::engine::codegen
+}  // namespace prunelab::engine::cpu

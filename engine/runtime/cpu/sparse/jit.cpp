@@ -1,6 +1,6 @@
 // The JIT: runs the host compiler on generated source (an argument vector through posix_spawn,
 // never a shell), keeps the shared library in a content-addressed cache, and loads it with dlopen.
-#include "engine/codegen/jit.h"
+#include "engine/runtime/cpu/sparse/jit.h"
 
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -25,11 +25,15 @@
 #include <system_error>
 #include <thread>
 
-#include "engine/codegen/jit_internal.h"
+#include "engine/io/host_cpu.h"
+#include "engine/runtime/cpu/sparse/jit_internal.h"
 
 extern char** environ;
 
-namespace prunelab::engine::codegen {
+namespace prunelab::engine::cpu {
+
+using codegen::LayerCode;
+using codegen::SparseModel;
 
 static_assert(static_cast<int>(Epilogue::Activation::None) == 0 &&
                   static_cast<int>(Epilogue::Activation::Relu) == 1 &&
@@ -164,14 +168,11 @@ std::string uniqueSuffix() {
 }
 
 std::string hostCpuIdentity() {
-    std::ifstream f("/proc/cpuinfo");
-    std::string line, id;
-    while (std::getline(f, line)) {
-        if (line.rfind("model name", 0) == 0 || line.rfind("flags", 0) == 0 ||
-            line.rfind("Features", 0) == 0 || line.rfind("CPU part", 0) == 0) {
-            if (id.find(line) == std::string::npos) id += line + "\n";
+    std::string id;
+    for (auto& [key, value] : firstProcessorInfo()) {
+        if (key == "model name" || key == "flags" || key == "Features" || key == "CPU part") {
+            id += key + ": " + value + "\n";
         }
-        if (line.empty() && !id.empty()) break;  // the first processor is enough
     }
     return id;
 }
@@ -504,4 +505,4 @@ Result<CompiledModule> compileModel(const SparseModel& model, const JitOptions& 
     return CompiledModule::combine(std::move(parts));
 }
 
-}  // namespace prunelab::engine::codegen
+}  // namespace prunelab::engine::cpu

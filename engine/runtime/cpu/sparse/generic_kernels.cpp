@@ -1,7 +1,7 @@
 // The generic sparse kernels: row loops over FKW patterns, packed tiles and CSR that every
 // compiled layer can fall back to, and the plain reference loops they are tested against.
 // Measured limits of pattern kernels on x86: the team's PATTERN-KERNELS.md notes.
-#include "engine/codegen/generic_kernels.h"
+#include "engine/runtime/cpu/sparse/generic_kernels.h"
 
 #include <algorithm>
 #include <array>
@@ -19,7 +19,13 @@
 #define PL_CODEGEN_CLONES
 #endif
 
-namespace prunelab::engine::codegen {
+namespace prunelab::engine::cpu {
+
+using codegen::CsrWeights;
+using codegen::FkwWeights;
+using codegen::KernelKind;
+using codegen::LayerCode;
+using codegen::TileWeights;
 
 namespace {
 
@@ -1123,4 +1129,4 @@ void referenceSparseLayer(const LayerCode& layer, const float* input, float* out
     }
 }
 
-}  // namespace prunelab::engine::codegen
+}  // namespace prunelab::engine::cpu

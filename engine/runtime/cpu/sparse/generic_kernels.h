@@ -7,7 +7,7 @@
 
 #include "engine/codegen/sparse_ir.h"
 
-namespace prunelab::engine::codegen {
+namespace prunelab::engine::cpu {
 
 // What happens to each output value after the bias, fused into the kernel so that the value is
 // written once: y = activation(conv + bias + residual).
@@ -43,13 +43,13 @@ struct Epilogue {
 // stride 1 and 2. Each call plans the layer's loops anew (O(stored kernels)): give each call
 // several rows (one row per call measured 25% slower on a 64-channel 240x320 layer, 8 rows 2%).
 // tuning.filterBlock (1-4) caps how many filters share one pass over an input channel.
-void runSparseLayer(const LayerCode& layer, const float* input, float* output, const Epilogue& epi,
-                    int64_t rowBegin, int64_t rowEnd);
+void runSparseLayer(const codegen::LayerCode& layer, const float* input, float* output,
+                    const Epilogue& epi, int64_t rowBegin, int64_t rowEnd);
 
 // The same result computed in the simplest loops, for tests and for reading: every stored
 // weight (o, i, y, x, w) of the layer's storage added to the output pixels it reaches, then the
 // bias, residual and activation. All rows; slow.
-void referenceSparseLayer(const LayerCode& layer, const float* input, float* output,
+void referenceSparseLayer(const codegen::LayerCode& layer, const float* input, float* output,
                           const Epilogue& epi);
 
-}  // namespace prunelab::engine::codegen
+}  // namespace prunelab::engine::cpu

@@ -1,6 +1,6 @@
 // The tune pass (tune.h): candidates compiled through the JIT, timed interleaved on one thread,
 // the pick cached as a small JSON file per layer and machine.
-#include "engine/codegen/tune.h"
+#include "engine/runtime/cpu/sparse/tune.h"
 
 #include <algorithm>
 #include <array>
@@ -16,13 +16,19 @@
 #include <sstream>
 #include <system_error>
 
-#include "engine/codegen/emit.h"
-#include "engine/codegen/generic_kernels.h"
-#include "engine/codegen/jit_internal.h"
+#include "engine/runtime/cpu/sparse/emit.h"
+#include "engine/runtime/cpu/sparse/generic_kernels.h"
+#include "engine/runtime/cpu/sparse/jit_internal.h"
 
 #include <nlohmann/json.hpp>
 
-namespace prunelab::engine::codegen {
+namespace prunelab::engine::cpu {
+
+using codegen::KernelKind;
+using codegen::LayerCode;
+using codegen::PassRecord;
+using codegen::SparseModel;
+using codegen::Tuning;
 
 namespace {
 
@@ -432,4 +438,4 @@ Status tune(SparseModel& model, const TuneOptions& options) {
     return {};
 }
 
-}  // namespace prunelab::engine::codegen
+}  // namespace prunelab::engine::cpu

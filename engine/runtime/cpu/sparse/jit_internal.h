@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "engine/codegen/jit.h"
 #include "engine/ir/result.h"
+#include "engine/runtime/cpu/sparse/jit.h"
 
-namespace prunelab::engine::codegen::detail {
+namespace prunelab::engine::cpu::detail {
 
 // Two FNV-1a passes with different bases: 128 bits is plenty to tell sources apart (the cache
 // is no security boundary: whoever can write it can write the compiler's output anyway).
@@ -60,4 +60,4 @@ struct CompilerIdentity {
 };
 Result<CompilerIdentity> identifyCompiler(const JitOptions& options);
 
-}  // namespace prunelab::engine::codegen::detail
+}  // namespace prunelab::engine::cpu::detail

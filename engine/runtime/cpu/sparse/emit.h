@@ -9,7 +9,7 @@
 #include "engine/codegen/sparse_ir.h"
 #include "engine/ir/result.h"
 
-namespace prunelab::engine::codegen {
+namespace prunelab::engine::cpu {
 
 // Bumped whenever the C ABI of generated code changes (pl_epilogue's layout, the entry points'
 // signatures); the module reports it through pl_module_abi_version() and the JIT refuses a
@@ -42,7 +42,7 @@ using KernelFunction = void (*)(const float* input, float* output, const float* 
 
 // Whether emitLayerSource() generates code for the layer; otherwise `why` says which kernel
 // runs it instead (CSR, tile-wise, Gemm and non-3x3 layers keep the generic kernels for now).
-bool canEmitLayer(const LayerCode& layer, std::string* why = nullptr);
+bool canEmitLayer(const codegen::LayerCode& layer, std::string* why = nullptr);
 
 // One layer as a self-contained translation unit (the ABI preamble, guarded so that several
 // layers concatenate into one file, then the layer's namespace `pl_l<index>` and its entry).
@@ -55,18 +55,18 @@ bool canEmitLayer(const LayerCode& layer, std::string* why = nullptr);
 // filterBlock; up to 3) and Tuning::unroll vectors per filter and row (4 when the tuning is
 // "default"; at most 16 accumulators per block). Source size grows with the kernels:
 // about 1 MB and 12 s at -O3 for a 64->64 layer with 1200 kernels.
-Result<std::string> emitLayerSource(const LayerCode& layer);
+Result<std::string> emitLayerSource(const codegen::LayerCode& layer);
 
 // Every emittable non-dense layer of the model in one translation unit, plus the module table
 // (pl_module_layers, pl_module_abi_version). The header comment lists the layers left to the
 // generic kernels and why. A model with no emittable layer gives a module with an empty table.
-Result<std::string> emitModuleSource(const SparseModel& model);
+Result<std::string> emitModuleSource(const codegen::SparseModel& model);
 
 // One emittable layer as a module of its own (the same text emitModuleSource gives for a model
 // of that layer alone): what compileModel and the tune pass compile, one library per layer, so
 // that both reach the same cached library for the same layer and tuning. Unsupported when
 // canEmitLayer() is false.
-Result<std::string> emitLayerModuleSource(const LayerCode& layer);
+Result<std::string> emitLayerModuleSource(const codegen::LayerCode& layer);
 
 // The C ABI as a header (pl_epilogue, the entry points of `indices`, the module table).
 std::string emitAbiHeader(const std::vector<int>& indices);
@@ -76,6 +76,6 @@ std::string emitAbiHeader(const std::vector<int>& indices);
 // `prunelab_kernels` with the toolchain it is configured with (a cross-compiling toolchain file
 // for another target). Files are written whole to a temporary name and renamed. Io errors name
 // the file.
-Status exportSourcePackage(const SparseModel& model, const std::string& dir);
+Status exportSourcePackage(const codegen::SparseModel& model, const std::string& dir);
 
-}  // namespace prunelab::engine::codegen
+}  // namespace prunelab::engine::cpu

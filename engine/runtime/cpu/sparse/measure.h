@@ -13,6 +13,7 @@
 #include "engine/ir/graph.h"
 #include "engine/ir/result.h"
 #include "engine/runtime/cpu/cpu_executor.h"
+#include "engine/runtime/cpu/sparse/jit.h"
 
 namespace prunelab::engine::cpu {
 
@@ -21,7 +22,7 @@ struct MeasureOptions {
     int runs = 7;  // profiled runs of each executor; the medians decide
     // A layer stays sparse when dense ms >= sparse ms * minSpeedup (1: never slower).
     double minSpeedup = 1.0;
-    std::shared_ptr<const codegen::CompiledModule> generated;  // time these kernels, if given
+    std::shared_ptr<const cpu::CompiledModule> generated;  // time these kernels, if given
     const Backend* backend = nullptr;  // where to measure; null: the default (CPU) backend
 };
 

@@ -6,11 +6,11 @@
 #include <string>
 #include <vector>
 
-#include "engine/codegen/jit.h"
 #include "engine/codegen/sparse_ir.h"
 #include "engine/ir/result.h"
+#include "engine/runtime/cpu/sparse/jit.h"
 
-namespace prunelab::engine::codegen {
+namespace prunelab::engine::cpu {
 
 struct TuneOptions {
     // The compiler, flags, jobs and library cache of the candidates. compileModel with the same
@@ -20,14 +20,14 @@ struct TuneOptions {
     std::string cacheDir;
     // Generated-kernel candidates (filterBlock, rows, unroll; source and times are ignored);
     // empty = defaultTuneCandidates(). filterBlock x rows x unroll is kept to 16 by emission.
-    std::vector<Tuning> candidates;
+    std::vector<codegen::Tuning> candidates;
     int runs = 5;          // timed runs per candidate after one warm-up; the median decides
     bool useCache = true;  // false: always time (the result is still written)
 };
 
 // {4,1,4}, {2,2,4}, {1,3,4}, {8,1,2}, {4,1,2} as (filterBlock, rows, unroll): 4x1x4 is the
 // default; the others trade filters sharing a loaded input for rows sharing vertical taps.
-std::vector<Tuning> defaultTuneCandidates();
+std::vector<codegen::Tuning> defaultTuneCandidates();
 
 // For every Pattern layer: when canEmitLayer and the compiler runs, every candidate is emitted
 // (emitLayerModuleSource) and compiled (compileModules: in parallel, one library each), then
@@ -43,6 +43,6 @@ std::vector<Tuning> defaultTuneCandidates();
 // rewritten. Appends a "tune" PassRecord: every candidate's ms per layer and the pick. Errors:
 // Io only when the cache directory cannot be created; a candidate that fails to compile is left
 // out (and named in the record).
-Status tune(SparseModel& model, const TuneOptions& options = {});
+Status tune(codegen::SparseModel& model, const TuneOptions& options = {});
 
-}  // namespace prunelab::engine::codegen
+}  // namespace prunelab::engine::cpu

@@ -1,11 +1,13 @@
 // keepFasterKernels: times every step of the dense and the sparse executor on the same inputs,
 // alternating runs, and keeps a sparse layer only where its median beats the dense one.
-#include "engine/runtime/cpu/sparse_measure.h"
+#include "engine/runtime/cpu/sparse/measure.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <map>
+
+#include "engine/runtime/cpu/cpu_backend.h"
 
 namespace prunelab::engine::cpu {
 
@@ -90,7 +92,7 @@ Result<codegen::SparseModel> keepFasterKernels(const Graph& graph, codegen::Spar
     CpuOptions sparseOptions = denseOptions;
     sparseOptions.sparse = std::make_shared<codegen::SparseModel>(model);
     sparseOptions.generated = options.generated;
-    const Backend& backend = options.backend ? *options.backend : defaultBackend();
+    const Backend& backend = options.backend ? *options.backend : cpuBackend();
     PL_TRY_ASSIGN(auto dense, backend.prepare(graph, denseOptions));
     PL_TRY_ASSIGN(auto sparse, backend.prepare(graph, sparseOptions));
     const std::vector<Tensor> inputs = measureInputs(graph);
