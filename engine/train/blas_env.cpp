@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <sstream>
 #include <string>
 
 #include "engine/io/host_cpu.h"
@@ -17,7 +18,11 @@ void ensureBlasSettings(char** argv) {
         changed = true;
     }
     if (!std::getenv("OPENBLAS_CORETYPE")) {
-        if ((" " + processorInfo("flags") + " ").find(" avx512f ") != std::string::npos) {
+        std::istringstream flags(processorInfo("flags"));
+        std::string flag;
+        bool avx512 = false;
+        while (flags >> flag) avx512 |= flag == "avx512f";
+        if (avx512) {
             setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
             changed = true;
         }
