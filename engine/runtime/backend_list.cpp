@@ -3,6 +3,9 @@
 #include "engine/runtime/backend_list.h"
 
 #include "engine/runtime/cpu/cpu_backend.h"
+#if PRUNELAB_HAVE_VULKAN
+#include "engine/runtime/vulkan/vulkan_backend.h"
+#endif
 
 namespace prunelab::engine {
 
@@ -31,10 +34,15 @@ class UnavailableBackend final : public Backend {
 };
 
 const Backend& vulkanBackend() {
+#if PRUNELAB_HAVE_VULKAN
+    return vulkan::vulkanBackend();
+#else
     static const UnavailableBackend backend(
         "vulkan", "GPU through Vulkan",
-        "the Vulkan GPU backend is not built into this version of PruneLab");
+        "this PruneLab was built without the Vulkan loader or glslang (./prunelab setup "
+        "installs them)");
     return backend;
+#endif
 }
 
 const Backend& remoteBackend() {

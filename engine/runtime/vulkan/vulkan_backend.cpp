@@ -1,0 +1,422 @@
+// The Vulkan backend and its executor (see vulkan_backend.h). Steps run in graph order; runs of
+// consecutive GPU steps are one command buffer, recorded once at prepare, with a barrier between
+// dependent dispatches; the host copies values in and out only around them.
+#include "engine/runtime/vulkan/vulkan_backend.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <set>
+
+#include "engine/ops/op.h"
+#include "engine/runtime/reference_runner.h"
+#include "engine/runtime/vulkan/glsl.h"
+#include "engine/runtime/vulkan/shaders.h"
+#include "engine/runtime/vulkan/vulkan_device.h"
+
+namespace prunelab::engine::vulkan {
+
+namespace {
+
+struct Step {
+    size_t node = 0;
+    std::optional<ShaderPlan> shader;  // null: the CPU's reference kernel
+    std::string reason;                // why the CPU runs it
+    Device::Pipeline pipeline;
+    VkDescriptorSet set = VK_NULL_HANDLE;
+    uint32_t groupsX = 0, groupsY = 0;
+};
+
+// A run of steps on one side: GPU steps share one command buffer.
+struct Segment {
+    bool gpu = false;
+    size_t first = 0, last = 0;  // steps [first, last]
+    VkCommandBuffer cmd = VK_NULL_HANDLE;
+    std::vector<ValueId> uploads;    // read here, last written by the host
+    std::vector<ValueId> downloads;  // written here, read later by the host or an output
+};
+
+class VulkanExecutor final : public Executor {
+  public:
+    static Result<std::unique_ptr<VulkanExecutor>> create(std::shared_ptr<Device> device,
+                                                          const Graph& graph) {
+        std::unique_ptr<VulkanExecutor> e(new VulkanExecutor(std::move(device), graph));
+        PL_TRY(e->plan());
+        PL_TRY(Device::validationStatus());
+        return e;
+    }
+
+    ~VulkanExecutor() override {
+        VkDevice d = m_device->handle();
+        vkDeviceWaitIdle(d);
+        for (Step& s : m_steps) m_device->destroyPipeline(s.pipeline);
+        if (m_descriptors) vkDestroyDescriptorPool(d, m_descriptors, nullptr);
+        if (m_commands) vkDestroyCommandPool(d, m_commands, nullptr);
+        for (auto& [id, b] : m_buffers) m_device->destroyBuffer(b);
+    }
+
+    Result<std::vector<Tensor>> run(std::span<const Tensor> inputs) override {
+        PL_TRY(checkGraphInputs(m_graph, inputs));
+        for (size_t i = 0; i < inputs.size(); ++i) {
+            m_host[static_cast<size_t>(m_graph.inputs[i])] = inputs[i];
+        }
+        m_times.clear();
+        for (const Segment& seg : m_segments) {
+            const auto start = std::chrono::steady_clock::now();
+            if (seg.gpu) {
+                for (ValueId id : seg.uploads) {
+                    const Tensor& t = m_host[static_cast<size_t>(id)];
+                    std::memcpy(m_buffers.at(id).mapped, t.raw(), t.bytes());
+                }
+                PL_TRY(m_device->submitAndWait(seg.cmd));
+                for (ValueId id : seg.downloads) {
+                    const Value& v = m_graph.value(id);
+                    Tensor t(v.dtype, v.shape);
+                    std::memcpy(t.raw(), m_buffers.at(id).mapped, t.bytes());
+                    m_host[static_cast<size_t>(id)] = std::move(t);
+                }
+            } else {
+                PL_TRY(runOnCpu(m_steps[seg.first]));
+            }
+            if (m_profiling) {
+                const double ms = std::chrono::duration<double, std::milli>(
+                                      std::chrono::steady_clock::now() - start)
+                                      .count();
+                m_times.push_back({where(seg), false, ms});
+            }
+        }
+        PL_TRY(Device::validationStatus());
+        std::vector<Tensor> out;
+        for (ValueId id : m_graph.outputs) out.push_back(m_host[static_cast<size_t>(id)]);
+        return out;
+    }
+
+    void setProfiling(bool on) override { m_profiling = on; }
+    std::vector<StepTime> lastStepTimes() const override { return m_times; }
+    int threads() const override { return 1; }
+
+    std::vector<KernelChoice> kernelReport() const override {
+        std::vector<KernelChoice> report;
+        for (const Step& s : m_steps) {
+            const Node& node = m_graph.nodes[s.node];
+            if (s.shader) {
+                report.push_back(
+                    {m_graph.describeNode(node), s.shader->kernel, "on " + m_device->info().name});
+            } else {
+                report.push_back(
+                    {m_graph.describeNode(node), "cpu reference (fallback)", s.reason});
+            }
+        }
+        return report;
+    }
+
+    MemoryReport memoryReport() const override {
+        MemoryReport m;
+        for (auto& [id, b] : m_buffers) m.arenaBytes += b.bytes;
+        m.naiveBytes = m.arenaBytes;  // one buffer per value: reuse comes with the planner
+        m.buffers = static_cast<int>(m_buffers.size());
+        return m;
+    }
+
+    std::vector<std::pair<std::string, std::string>> sources() const {
+        std::vector<std::pair<std::string, std::string>> out;
+        for (const Step& s : m_steps) {
+            if (s.shader)
+                out.emplace_back(m_graph.describeNode(m_graph.nodes[s.node]), s.shader->glsl);
+        }
+        return out;
+    }
+
+  private:
+    VulkanExecutor(std::shared_ptr<Device> device, const Graph& graph)
+        : m_device(std::move(device)), m_graph(graph), m_host(graph.values.size()) {}
+
+    std::string where(const Segment& seg) const {
+        const std::string first = m_graph.describeNode(m_graph.nodes[m_steps[seg.first].node]);
+        if (!seg.gpu || seg.first == seg.last) return (seg.gpu ? "gpu: " : "cpu: ") + first;
+        return "gpu: " + first + " .. " +
+               m_graph.describeNode(m_graph.nodes[m_steps[seg.last].node]) + " (" +
+               std::to_string(seg.last - seg.first + 1) + " steps)";
+    }
+
+    Status runOnCpu(const Step& step) {
+        const Node& node = m_graph.nodes[step.node];
+        std::vector<const Tensor*> in;
+        for (ValueId id : node.inputs) {
+            in.push_back(id == kNoValue ? nullptr : &m_host[static_cast<size_t>(id)]);
+        }
+        auto out = runReference(node, in);
+        if (!out.ok()) return out.error().within(m_graph.describeNode(node));
+        for (size_t o = 0; o < node.outputs.size(); ++o) {
+            m_host[static_cast<size_t>(node.outputs[o])] = std::move((*out)[o]);
+        }
+        return {};
+    }
+
+    Result<Device::Buffer*> bufferFor(ValueId id) {
+        auto it = m_buffers.find(id);
+        if (it != m_buffers.end()) return &it->second;
+        const Value& v = m_graph.value(id);
+        PL_TRY_ASSIGN(Device::Buffer b,
+                      m_device->createBuffer(dataTypeSize(v.dtype) *
+                                             static_cast<size_t>(shapeElements(v.shape))));
+        if (v.isConstant()) std::memcpy(b.mapped, v.constant.raw(), v.constant.bytes());
+        return &m_buffers.emplace(id, b).first->second;
+    }
+
+    static int64_t shapeElements(const Shape& shape) {
+        int64_t n = 1;
+        for (int64_t d : shape) n *= d;
+        return n;
+    }
+
+    Status plan() {
+        for (size_t i = 0; i < m_graph.values.size(); ++i) {
+            if (m_graph.values[i].isConstant()) m_host[i] = m_graph.values[i].constant;
+        }
+        // Which nodes the GPU runs, and their shaders compiled to pipelines.
+        uint32_t gpuSteps = 0, bindings = 0;
+        for (size_t k = 0; k < m_graph.nodes.size(); ++k) {
+            Step s;
+            s.node = k;
+            s.shader = planShader(m_graph, m_graph.nodes[k], s.reason);
+            if (s.shader) {
+                const uint64_t groups = (s.shader->invocations + kLocalSize - 1) / kLocalSize;
+                s.groupsX =
+                    static_cast<uint32_t>(std::min<uint64_t>(groups, m_device->maxGroupsX()));
+                s.groupsY =
+                    static_cast<uint32_t>(s.groupsX ? (groups + s.groupsX - 1) / s.groupsX : 0);
+                if (groups > uint64_t{m_device->maxGroupsX()} * 65535u) {
+                    s.reason = "too many elements for one dispatch";
+                    s.shader.reset();
+                }
+            }
+            if (s.shader) {
+                PL_TRY_ASSIGN(std::vector<uint32_t> spirv, compileComputeShader(s.shader->glsl));
+                PL_TRY_ASSIGN(s.pipeline,
+                              m_device->createPipeline(
+                                  spirv, static_cast<uint32_t>(s.shader->bindings.size()),
+                                  static_cast<uint32_t>(s.shader->push.size() * sizeof(float))));
+                ++gpuSteps;
+                bindings += static_cast<uint32_t>(s.shader->bindings.size());
+            }
+            m_steps.push_back(std::move(s));
+        }
+        // Segments: runs of GPU steps, and each CPU step alone.
+        for (size_t k = 0; k < m_steps.size(); ++k) {
+            const bool gpu = m_steps[k].shader.has_value();
+            if (gpu && !m_segments.empty() && m_segments.back().gpu) {
+                m_segments.back().last = k;
+            } else {
+                m_segments.push_back({gpu, k, k});
+            }
+        }
+        if (gpuSteps == 0) return {};
+        VkDevice d = m_device->handle();
+        m_descriptors = m_device->createDescriptorPool(gpuSteps, bindings);
+        m_commands = m_device->createCommandPool();
+        if (!m_descriptors || !m_commands) {
+            return makeError(ErrorCode::Internal, "could not create the Vulkan pools");
+        }
+        // Where each value was last written: by the GPU (in a buffer) or the host.
+        std::set<ValueId> onGpu;
+        std::set<ValueId> readByHost(m_graph.outputs.begin(), m_graph.outputs.end());
+        for (const Step& s : m_steps) {
+            if (s.shader) continue;
+            for (ValueId id : m_graph.nodes[s.node].inputs) {
+                if (id != kNoValue) readByHost.insert(id);
+            }
+        }
+        for (Segment& seg : m_segments) {
+            if (!seg.gpu) {
+                for (ValueId id : m_graph.nodes[m_steps[seg.first].node].outputs) onGpu.erase(id);
+                continue;
+            }
+            std::set<ValueId> written;
+            for (size_t k = seg.first; k <= seg.last; ++k) {
+                Step& s = m_steps[k];
+                const std::vector<ValueId>& b = s.shader->bindings;
+                std::vector<VkDescriptorBufferInfo> infos(b.size());
+                for (size_t j = 0; j < b.size(); ++j) {
+                    PL_TRY_ASSIGN(Device::Buffer * buf, bufferFor(b[j]));
+                    infos[j] = {buf->buffer, 0, VK_WHOLE_SIZE};
+                    const bool output = j + 1 == b.size();
+                    if (output) {
+                        written.insert(b[j]);
+                        onGpu.insert(b[j]);
+                    } else if (!m_graph.value(b[j]).isConstant() && !onGpu.count(b[j]) &&
+                               !written.count(b[j])) {
+                        seg.uploads.push_back(b[j]);
+                        onGpu.insert(b[j]);  // uploaded once per run, then current
+                    }
+                }
+                VkDescriptorSetAllocateInfo alloc{};
+                alloc.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO;
+                alloc.descriptorPool = m_descriptors;
+                alloc.descriptorSetCount = 1;
+                alloc.pSetLayouts = &s.pipeline.setLayout;
+                if (vkAllocateDescriptorSets(d, &alloc, &s.set) != VK_SUCCESS) {
+                    return makeError(ErrorCode::Internal, "could not allocate a descriptor set");
+                }
+                std::vector<VkWriteDescriptorSet> writes(b.size());
+                for (size_t j = 0; j < b.size(); ++j) {
+                    writes[j].sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET;
+                    writes[j].dstSet = s.set;
+                    writes[j].dstBinding = static_cast<uint32_t>(j);
+                    writes[j].descriptorCount = 1;
+                    writes[j].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+                    writes[j].pBufferInfo = &infos[j];
+                }
+                vkUpdateDescriptorSets(d, static_cast<uint32_t>(writes.size()), writes.data(), 0,
+                                       nullptr);
+            }
+            for (ValueId id : written) {
+                if (readByHost.count(id)) seg.downloads.push_back(id);
+            }
+            PL_TRY(record(seg));
+        }
+        return {};
+    }
+
+    Status record(Segment& seg) {
+        VkCommandBufferAllocateInfo alloc{};
+        alloc.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO;
+        alloc.commandPool = m_commands;
+        alloc.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+        alloc.commandBufferCount = 1;
+        if (vkAllocateCommandBuffers(m_device->handle(), &alloc, &seg.cmd) != VK_SUCCESS) {
+            return makeError(ErrorCode::Internal, "could not allocate a command buffer");
+        }
+        VkCommandBufferBeginInfo begin{};
+        begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO;
+        vkBeginCommandBuffer(seg.cmd, &begin);
+        for (size_t k = seg.first; k <= seg.last; ++k) {
+            const Step& s = m_steps[k];
+            if (k > seg.first) {
+                // Each step may read what the one before wrote.
+                VkMemoryBarrier barrier{};
+                barrier.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER;
+                barrier.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
+                barrier.dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT;
+                vkCmdPipelineBarrier(seg.cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                                     VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &barrier, 0,
+                                     nullptr, 0, nullptr);
+            }
+            vkCmdBindPipeline(seg.cmd, VK_PIPELINE_BIND_POINT_COMPUTE, s.pipeline.pipeline);
+            vkCmdBindDescriptorSets(seg.cmd, VK_PIPELINE_BIND_POINT_COMPUTE, s.pipeline.layout, 0,
+                                    1, &s.set, 0, nullptr);
+            if (!s.shader->push.empty()) {
+                vkCmdPushConstants(seg.cmd, s.pipeline.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0,
+                                   static_cast<uint32_t>(s.shader->push.size() * sizeof(float)),
+                                   s.shader->push.data());
+            }
+            vkCmdDispatch(seg.cmd, s.groupsX, s.groupsY, 1);
+        }
+        // The host reads the results after the fence.
+        VkMemoryBarrier toHost{};
+        toHost.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER;
+        toHost.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
+        toHost.dstAccessMask = VK_ACCESS_HOST_READ_BIT;
+        vkCmdPipelineBarrier(seg.cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                             VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &toHost, 0, nullptr, 0, nullptr);
+        if (vkEndCommandBuffer(seg.cmd) != VK_SUCCESS) {
+            return makeError(ErrorCode::Internal, "could not record the GPU steps");
+        }
+        return {};
+    }
+
+    std::shared_ptr<Device> m_device;
+    Graph m_graph;
+    std::vector<Tensor> m_host;  // per value: its host copy (inputs, constants, CPU results)
+    std::map<ValueId, Device::Buffer> m_buffers;
+    std::vector<Step> m_steps;
+    std::vector<Segment> m_segments;
+    VkDescriptorPool m_descriptors = VK_NULL_HANDLE;
+    VkCommandPool m_commands = VK_NULL_HANDLE;
+    bool m_profiling = false;
+    std::vector<StepTime> m_times;
+};
+
+// The process's device, opened on first use. Deliberately never closed: destroying a Vulkan
+// device from a static destructor races the loader's own teardown.
+Result<std::shared_ptr<Device>> processDevice() {
+    static const Result<std::shared_ptr<Device>>* device = [] {
+        int index = -1;
+        if (const char* v = std::getenv("PRUNELAB_VULKAN_DEVICE")) index = std::atoi(v);
+        return new Result<std::shared_ptr<Device>>(Device::open(index));
+    }();
+    return *device;
+}
+
+class VulkanBackend final : public Backend {
+  public:
+    std::string_view name() const override { return "vulkan"; }
+    std::string_view title() const override { return "GPU through Vulkan"; }
+    Status available() const override {
+        auto device = processDevice();
+        if (!device.ok()) return device.error();
+        return {};
+    }
+    BackendDescription describe(int) const override {
+        BackendDescription d;
+        auto device = processDevice();
+        if (!device.ok()) {
+            d.device = "none: " + device.error().message;
+            return d;
+        }
+        const DeviceInfo& info = (*device)->info();
+        d.device = info.name + " (" + info.type + ", " + info.driver + ")";
+        d.threads = 1;
+        d.features.push_back("Vulkan " + std::to_string(VK_API_VERSION_MAJOR(info.apiVersion)) +
+                             "." + std::to_string(VK_API_VERSION_MINOR(info.apiVersion)));
+        d.features.emplace_back("fp32");
+        if (validationRequested()) d.features.emplace_back("validation");
+        return d;
+    }
+    std::optional<std::string> unsupported(const Graph& graph, const Node& node) const override {
+        // Every node runs: on the GPU, or on the CPU with the reason in the kernel report.
+        for (ValueId id : node.outputs) {
+            if (id == kNoValue) continue;
+            for (int64_t d : graph.value(id).shape) {
+                if (d < 0) return "output '" + graph.value(id).name + "' has an unbound dimension";
+            }
+        }
+        return std::nullopt;
+    }
+    Result<std::unique_ptr<Executor>> prepare(const Graph& graph,
+                                              const PrepareOptions& options) const override {
+        if (options.generated) {
+            return makeError(ErrorCode::InvalidArgument,
+                             "generated kernels made for the '" +
+                                 std::string(options.generated->backend()) +
+                                 "' backend cannot run on the GPU");
+        }
+        for (const Node& node : graph.nodes) {
+            if (auto why = unsupported(graph, node)) {
+                return makeError(ErrorCode::InvalidArgument, *why, graph.sourcePath);
+            }
+        }
+        PL_TRY_ASSIGN(std::shared_ptr<Device> device, processDevice());
+        // The compiler's sparse layers run dense here (their zeros included) until the GPU's
+        // sparse shaders come: the results are the same.
+        PL_TRY_ASSIGN(std::unique_ptr<VulkanExecutor> exec, VulkanExecutor::create(device, graph));
+        return std::unique_ptr<Executor>(std::move(exec));
+    }
+};
+
+}  // namespace
+
+const Backend& vulkanBackend() {
+    static const VulkanBackend backend;
+    return backend;
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> shaderSources(const Graph& graph) {
+    PL_TRY_ASSIGN(std::shared_ptr<Device> device, processDevice());
+    PL_TRY_ASSIGN(std::unique_ptr<VulkanExecutor> exec, VulkanExecutor::create(device, graph));
+    return exec->sources();
+}
+
+}  // namespace prunelab::engine::vulkan

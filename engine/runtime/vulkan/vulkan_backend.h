@@ -1,0 +1,20 @@
+// The GPU backend through Vulkan: each node the GPU runs is a compute shader generated for it
+// (shaders.h); the others run on the CPU with their reference kernel, and the kernel report
+// says why. The device is opened once per process (PRUNELAB_VULKAN_DEVICE=N picks one).
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/runtime/backend.h"
+
+namespace prunelab::engine::vulkan {
+
+const Backend& vulkanBackend();
+
+// The GLSL of every GPU step of `graph` as prepared, for the Kernels view and tests:
+// (node description, shader text) in execution order.
+Result<std::vector<std::pair<std::string, std::string>>> shaderSources(const Graph& graph);
+
+}  // namespace prunelab::engine::vulkan
