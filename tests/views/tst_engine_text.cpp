@@ -25,6 +25,16 @@ class TestEngineText : public QObject {
         QCOMPARE(views::countText(1234), QStringLiteral("1.23 k"));
         QCOMPARE(views::countText(1234567), QStringLiteral("1.23 M"));
     }
+    // The big speed figure never says "slower" for noise, a stand-in or no measurement.
+    void speedWords() {
+        QCOMPARE(views::speedupText(0, false), QStringLiteral("Measuring…"));
+        QCOMPARE(views::speedupText(0.92, true), QStringLiteral("Warming up…"));
+        QCOMPARE(views::speedupText(1.8, true), QStringLiteral("1.8x faster"));
+        QCOMPARE(views::speedupText(0.97, false), QStringLiteral("About the same speed"));
+        QCOMPARE(views::speedupText(1.04, false), QStringLiteral("About the same speed"));
+        QCOMPARE(views::speedupText(3.26, false), QStringLiteral("3.3x faster"));
+        QCOMPARE(views::speedupText(0.5, false), QStringLiteral("2.0x slower"));
+    }
 };
 
 QTEST_GUILESS_MAIN(TestEngineText)

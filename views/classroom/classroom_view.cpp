@@ -140,14 +140,7 @@ void SpeedMeter::setSpeedup(double speedup, bool warmingUp) {
 }
 
 QString SpeedMeter::text() const {
-    if (m_speedup <= 0) return tr("Measuring…");
-    // A "slower" in red while the stand-in runs would teach the wrong lesson; a stand-in that
-    // is already faster is a true result.
-    if (m_warmingUp && m_speedup < 1.05) return tr("Warming up…");
-    // Within 5%: the medians of a busy machine do not tell the brains apart.
-    if (m_speedup >= 1.05) return tr("%1x faster").arg(m_speedup, 0, 'f', 1);
-    if (m_speedup > 0.95) return tr("About the same speed");
-    return tr("%1x slower").arg(1.0 / m_speedup, 0, 'f', 1);
+    return speedupText(m_speedup, m_warmingUp);
 }
 
 QSize SpeedMeter::sizeHint() const {
@@ -448,7 +441,7 @@ void ClassroomView::showSpeed() {
     const engine::live::LiveStats s = m_live->stats();
     const bool standIn = m_live->laneBOnStandIn();
     m_steadyFrames = standIn ? 0 : m_steadyFrames + 1;
-    m_meter->setSpeedup(s.speedup(), standIn);
+    m_meter->setSpeedup(std::min(s.a.count, s.b.count) >= kSpeedFrames ? s.speedup() : 0, standIn);
     if (s.a.count == 0 || s.b.count == 0) return;
     QString words = tr("The small brain: %1 pictures a second. The big brain: %2.")
                         .arg(s.b.fps(), 0, 'f', 1)

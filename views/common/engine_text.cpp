@@ -1,7 +1,9 @@
 // Engine values as workbench text (see engine_text.h).
 #include "views/common/engine_text.h"
 
+#include <QCoreApplication>
 #include <QStringList>
+#include <cmath>
 
 namespace prunelab::views {
 
@@ -24,6 +26,17 @@ QString countText(int64_t count) {
     if (count >= 1'000'000) return QString::number(c / 1e6, 'f', 2) + QStringLiteral(" M");
     if (count >= 1'000) return QString::number(c / 1e3, 'f', 2) + QStringLiteral(" k");
     return QString::number(count);
+}
+
+QString speedupText(double speedup, bool warmingUp) {
+    auto tr = [](const char* text) { return QCoreApplication::translate("prunelab::views", text); };
+    if (!std::isfinite(speedup) || speedup <= 0) return tr("Measuring…");
+    // A "slower" while the stand-in runs would teach the wrong lesson; a stand-in that is
+    // already faster is a true result.
+    if (warmingUp && speedup < 1.05) return tr("Warming up…");
+    if (speedup >= 1.05) return tr("%1x faster").arg(speedup, 0, 'f', 1);
+    if (speedup > 0.95) return tr("About the same speed");
+    return tr("%1x slower").arg(1.0 / speedup, 0, 'f', 1);
 }
 
 }  // namespace prunelab::views

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <QString>
+#include <cstddef>
 
 #include "engine/ir/result.h"
 #include "engine/ir/tensor.h"
@@ -15,5 +16,14 @@ QString errorText(const engine::Error& error);
 QString shapeText(const engine::Shape& shape);
 // 1234567 -> "1.23 M", 1234 -> "1.23 k", 12 -> "12": table cells stay narrow.
 QString countText(int64_t count);
+
+// Frames both lanes must have run before a speed figure is shown: over fewer, a busy machine's
+// medians make two equal lanes read "0.6x slower".
+inline constexpr size_t kSpeedFrames = 5;
+// The big speed figure's words, one wording for the Live tab and the classroom's meter:
+// "Measuring…" before a figure exists (speedup <= 0), "Warming up…" while a stand-in runs and
+// is not yet faster, "About the same speed" within 5% (medians cannot tell the lanes apart),
+// else "2.4x faster" or "1.3x slower".
+QString speedupText(double speedup, bool warmingUp);
 
 }  // namespace prunelab::views

@@ -2,6 +2,8 @@
 // frame shown by a timer, lane B rebuilt off the UI thread when the rate slider moves.
 #include "views/live/live_view.h"
 
+#include <algorithm>
+
 #include <QApplication>
 #include <QComboBox>
 #include <QFileDialog>
@@ -889,15 +891,10 @@ void LiveView::poll() {
     m_paneB->setNumbers(laneNumbers(s.b));
     m_paneA->setTitle(QString::fromStdString(s.laneA));
     m_sparkline->add(shown->aMs, shown->bMs);
-    const double speedup = s.speedup();
-    if (laneBOnStandIn()) {
-        // Not the pruned model's speed yet: the generic kernels stand in (the progress line
-        // says so), and a big "slower" would teach the wrong lesson.
-        m_speedup->setText(tr("%1x for now").arg(speedup, 0, 'f', 2));
-    } else {
-        m_speedup->setText(speedup >= 1.0 ? tr("%1x faster").arg(speedup, 0, 'f', 2)
-                                          : tr("%1x (slower)").arg(speedup, 0, 'f', 2));
-    }
+    // While the generic kernels stand in for the pruned model's (the progress line says so)
+    // and over the first frames, no "slower" that would teach the wrong lesson.
+    const bool measured = std::min(s.a.count, s.b.count) >= kSpeedFrames;
+    m_speedup->setText(speedupText(measured ? s.speedup() : 0, laneBOnStandIn()));
     const double frameB = s.b.median + s.overhead.median;
     m_overhead->setText(
         tr("Same frames, same %1 thread(s), lanes one after the other. Overhead (capture, "
