@@ -228,6 +228,10 @@ void captureNow(gui::MainWindow* w, const QString& out, const QString& viewName,
     w->analysisTabs()->fitMaps();
     QApplication::processEvents();
     const QPixmap shot = target->grab();
+    // Back under the window, so destroying it stops the view's threads (the Live tab's pipeline
+    // runs a frame) before the libraries unload at exit; alone, it was never destroyed and the
+    // exit crashed one run in four.
+    if (target != w) target->setParent(w);
     // Quality 0 is zlib's strongest compression: the gallery's pictures live in the repo.
     if (shot.isNull() || !shot.save(out, "PNG", /*quality=*/0)) {
         QApplication::exit(die(QStringLiteral("could not write the screenshot %1").arg(out)));
