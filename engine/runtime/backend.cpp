@@ -12,6 +12,22 @@ Status Backend::generateAndMeasure(const Graph&, codegen::SparseModel&, const Co
     return {};
 }
 
+std::optional<std::string> unboundDimension(const Value& v) {
+    for (int64_t d : v.shape) {
+        if (d < 0)
+            return "value '" + v.name + "' has an unbound dimension " + shapeToString(v.shape);
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> unboundOutput(const Graph& graph, const Node& node) {
+    for (ValueId id : node.outputs) {
+        if (id == kNoValue) continue;
+        if (auto why = unboundDimension(graph.value(id))) return why;
+    }
+    return std::nullopt;
+}
+
 Result<std::vector<std::vector<Tensor>>> runBatch(const Backend& backend, const Graph& graph,
                                                   std::span<const std::vector<Tensor>> batch,
                                                   int threads) {

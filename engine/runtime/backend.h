@@ -113,6 +113,12 @@ class Backend {
                                       CompiledForBackend& out) const;
 };
 
+// Why no runtime can plan `v` yet: a dimension not bound (bind the model's sizes first); nullopt
+// when every dimension is known. Every backend refuses these alike.
+std::optional<std::string> unboundDimension(const Value& v);
+// The same for the outputs of `node`: what Backend::unsupported says for it.
+std::optional<std::string> unboundOutput(const Graph& graph, const Node& node);
+
 // Runs `graph` on every sample of `batch` (each the inputs in graph.inputs order) with one
 // executor of `backend` on `threads` threads; each sample's outputs. Sensitivity's runner.
 Result<std::vector<std::vector<Tensor>>> runBatch(const Backend& backend, const Graph& graph,

@@ -26,6 +26,20 @@ Status checkGraphInputs(const Graph& graph, std::span<const Tensor> inputs) {
     return {};
 }
 
+Status runNodeReference(const Graph& graph, size_t k, std::vector<Tensor>& slots) {
+    const Node& node = graph.nodes[k];
+    std::vector<const Tensor*> in;
+    for (ValueId id : node.inputs) {
+        in.push_back(id == kNoValue ? nullptr : &slots[static_cast<size_t>(id)]);
+    }
+    auto out = runReference(node, in);
+    if (!out.ok()) return out.error().within(graph.describeNode(k));
+    for (size_t o = 0; o < node.outputs.size(); ++o) {
+        slots[static_cast<size_t>(node.outputs[o])] = std::move((*out)[o]);
+    }
+    return {};
+}
+
 Result<std::vector<Tensor>> runGraphReference(const Graph& graph, std::span<const Tensor> inputs) {
     PL_TRY(checkGraphInputs(graph, inputs));
     std::vector<Tensor> slots(graph.values.size());
@@ -35,18 +49,7 @@ Result<std::vector<Tensor>> runGraphReference(const Graph& graph, std::span<cons
     for (size_t i = 0; i < inputs.size(); ++i) {
         slots[static_cast<size_t>(graph.inputs[i])] = inputs[i];
     }
-    for (size_t k = 0; k < graph.nodes.size(); ++k) {
-        const Node& node = graph.nodes[k];
-        std::vector<const Tensor*> in;
-        for (ValueId id : node.inputs) {
-            in.push_back(id == kNoValue ? nullptr : &slots[static_cast<size_t>(id)]);
-        }
-        auto out = runReference(node, in);
-        if (!out.ok()) return out.error().within(graph.describeNode(k));
-        for (size_t o = 0; o < node.outputs.size(); ++o) {
-            slots[static_cast<size_t>(node.outputs[o])] = std::move((*out)[o]);
-        }
-    }
+    for (size_t k = 0; k < graph.nodes.size(); ++k) PL_TRY(runNodeReference(graph, k, slots));
     std::vector<Tensor> result;
     for (ValueId id : graph.outputs) result.push_back(slots[static_cast<size_t>(id)]);
     return result;

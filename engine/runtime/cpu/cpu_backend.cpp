@@ -45,11 +45,7 @@ class CpuBackend final : public Backend {
     }
 
     std::optional<std::string> unsupported(const Graph& graph, const Node& node) const override {
-        for (ValueId id : node.outputs) {
-            if (id == kNoValue) continue;
-            if (auto why = unplannable(graph.value(id))) return why;
-        }
-        return std::nullopt;
+        return unboundOutput(graph, node);
     }
 
     Result<std::unique_ptr<Executor>> prepare(const Graph& graph,

@@ -132,14 +132,6 @@ Graph signatureOf(const Graph& graph) {
 
 }  // namespace
 
-std::optional<std::string> unplannable(const Value& v) {
-    for (int64_t d : v.shape) {
-        if (d < 0)
-            return "value '" + v.name + "' has an unbound dimension " + shapeToString(v.shape);
-    }
-    return std::nullopt;
-}
-
 Result<std::unique_ptr<CpuExecutor>> CpuExecutor::create(const Graph& graph,
                                                          const CpuOptions& options) {
     if (options.threads < 0) {
@@ -148,7 +140,7 @@ Result<std::unique_ptr<CpuExecutor>> CpuExecutor::create(const Graph& graph,
             "thread count must be >= 0 (0 = one per core), got " + std::to_string(options.threads));
     }
     for (const Value& v : graph.values) {
-        if (auto why = unplannable(v)) {
+        if (auto why = unboundDimension(v)) {
             return makeError(ErrorCode::InvalidArgument, *why + "; bind shapes before planning",
                              graph.sourcePath);
         }

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <memory>
-#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -27,8 +26,5 @@ class CpuExecutor : public Executor {
     static Result<std::unique_ptr<CpuExecutor>> create(const Graph& graph,
                                                        const CpuOptions& options = {});
 };
-
-// Why the planner cannot take `v` (a dimension not bound yet); nullopt when it can.
-std::optional<std::string> unplannable(const Value& v);
 
 }  // namespace prunelab::engine::cpu

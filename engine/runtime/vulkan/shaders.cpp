@@ -47,17 +47,11 @@ bool allFloat(const Graph& graph, const Node& node, std::string& why) {
     return true;
 }
 
-uint64_t elements(const Shape& shape) {
-    uint64_t n = 1;
-    for (int64_t d : shape) n *= static_cast<uint64_t>(d);
-    return n;
-}
-
 // y = f(x, p.a, p.b) per element.
 std::optional<ShaderPlan> unary(const Graph& graph, const Node& node, const std::string& name,
                                 const std::string& expr, float a = 0, float b = 0) {
     ShaderPlan plan;
-    plan.invocations = elements(graph.value(node.outputs[0]).shape);
+    plan.invocations = static_cast<uint64_t>(elementCount(graph.value(node.outputs[0]).shape));
     plan.bindings = {node.inputs[0], node.outputs[0]};
     plan.push = {a, b};
     plan.kernel = "gpu " + name;
@@ -84,7 +78,7 @@ std::optional<ShaderPlan> binary(const Graph& graph, const Node& node, const std
         return std::nullopt;
     }
     ShaderPlan plan;
-    plan.invocations = elements(graph.value(node.outputs[0]).shape);
+    plan.invocations = static_cast<uint64_t>(elementCount(graph.value(node.outputs[0]).shape));
     plan.bindings = {node.inputs[0], node.inputs[1], node.outputs[0]};
     plan.kernel = "gpu " + name;
     plan.glsl = head(plan.invocations) + buffer(0, "a", true) + buffer(1, "b", true) +
@@ -110,7 +104,7 @@ std::optional<ShaderPlan> conv(const Graph& graph, const Node& node, std::string
     const ConvParams& c = *params;
     const bool bias = node.inputs.size() > 2 && node.inputs[2] != kNoValue;
     ShaderPlan plan;
-    plan.invocations = elements(graph.value(node.outputs[0]).shape);
+    plan.invocations = static_cast<uint64_t>(elementCount(graph.value(node.outputs[0]).shape));
     plan.bindings = {node.inputs[0], node.inputs[1]};
     if (bias) plan.bindings.push_back(node.inputs[2]);
     plan.bindings.push_back(node.outputs[0]);

@@ -78,7 +78,7 @@ class VulkanExecutor final : public Executor {
                     m_host[static_cast<size_t>(id)] = std::move(t);
                 }
             } else {
-                PL_TRY(runOnCpu(m_steps[seg.first]));
+                PL_TRY(runNodeReference(m_graph, m_steps[seg.first].node, m_host));
             }
             if (m_profiling) {
                 const double ms = std::chrono::duration<double, std::milli>(
@@ -141,35 +141,15 @@ class VulkanExecutor final : public Executor {
                std::to_string(seg.last - seg.first + 1) + " steps)";
     }
 
-    Status runOnCpu(const Step& step) {
-        const Node& node = m_graph.nodes[step.node];
-        std::vector<const Tensor*> in;
-        for (ValueId id : node.inputs) {
-            in.push_back(id == kNoValue ? nullptr : &m_host[static_cast<size_t>(id)]);
-        }
-        auto out = runReference(node, in);
-        if (!out.ok()) return out.error().within(m_graph.describeNode(node));
-        for (size_t o = 0; o < node.outputs.size(); ++o) {
-            m_host[static_cast<size_t>(node.outputs[o])] = std::move((*out)[o]);
-        }
-        return {};
-    }
-
     Result<Device::Buffer*> bufferFor(ValueId id) {
         auto it = m_buffers.find(id);
         if (it != m_buffers.end()) return &it->second;
         const Value& v = m_graph.value(id);
         PL_TRY_ASSIGN(Device::Buffer b,
                       m_device->createBuffer(dataTypeSize(v.dtype) *
-                                             static_cast<size_t>(shapeElements(v.shape))));
+                                             static_cast<size_t>(elementCount(v.shape))));
         if (v.isConstant()) std::memcpy(b.mapped, v.constant.raw(), v.constant.bytes());
         return &m_buffers.emplace(id, b).first->second;
-    }
-
-    static int64_t shapeElements(const Shape& shape) {
-        int64_t n = 1;
-        for (int64_t d : shape) n *= d;
-        return n;
     }
 
     Status plan() {
@@ -377,13 +357,7 @@ class VulkanBackend final : public Backend {
     }
     std::optional<std::string> unsupported(const Graph& graph, const Node& node) const override {
         // Every node runs: on the GPU, or on the CPU with the reason in the kernel report.
-        for (ValueId id : node.outputs) {
-            if (id == kNoValue) continue;
-            for (int64_t d : graph.value(id).shape) {
-                if (d < 0) return "output '" + graph.value(id).name + "' has an unbound dimension";
-            }
-        }
-        return std::nullopt;
+        return unboundOutput(graph, node);
     }
     Result<std::unique_ptr<Executor>> prepare(const Graph& graph,
                                               const PrepareOptions& options) const override {
