@@ -24,9 +24,10 @@ struct Step {
     size_t node = 0;
     std::optional<ShaderPlan> shader;  // null: the CPU's reference kernel
     std::string reason;                // why the CPU runs it
+    size_t fusedInto = SIZE_MAX;       // a step whose shader computes this node too
     Device::Pipeline pipeline;
     VkDescriptorSet set = VK_NULL_HANDLE;
-    uint32_t groupsX = 0, groupsY = 0;
+    std::vector<Device::Buffer> data;  // the plan's own buffers (packed sparse weights)
 };
 
 // A run of steps on one side: GPU steps share one command buffer.
@@ -40,9 +41,11 @@ struct Segment {
 
 class VulkanExecutor final : public Executor {
   public:
-    static Result<std::unique_ptr<VulkanExecutor>> create(std::shared_ptr<Device> device,
-                                                          const Graph& graph) {
-        std::unique_ptr<VulkanExecutor> e(new VulkanExecutor(std::move(device), graph));
+    static Result<std::unique_ptr<VulkanExecutor>> create(
+        std::shared_ptr<Device> device, const Graph& graph,
+        std::shared_ptr<const codegen::SparseModel> sparse) {
+        std::unique_ptr<VulkanExecutor> e(
+            new VulkanExecutor(std::move(device), graph, std::move(sparse)));
         PL_TRY(e->plan());
         PL_TRY(Device::validationStatus());
         return e;
@@ -51,7 +54,10 @@ class VulkanExecutor final : public Executor {
     ~VulkanExecutor() override {
         VkDevice d = m_device->handle();
         vkDeviceWaitIdle(d);
-        for (Step& s : m_steps) m_device->destroyPipeline(s.pipeline);
+        for (Step& s : m_steps) {
+            m_device->destroyPipeline(s.pipeline);
+            for (Device::Buffer& b : s.data) m_device->destroyBuffer(b);
+        }
         if (m_descriptors) vkDestroyDescriptorPool(d, m_descriptors, nullptr);
         if (m_commands) vkDestroyCommandPool(d, m_commands, nullptr);
         for (auto& [id, b] : m_buffers) m_device->destroyBuffer(b);
@@ -101,7 +107,11 @@ class VulkanExecutor final : public Executor {
         std::vector<KernelChoice> report;
         for (const Step& s : m_steps) {
             const Node& node = m_graph.nodes[s.node];
-            if (s.shader) {
+            if (s.fusedInto != SIZE_MAX) {
+                report.push_back({m_graph.describeNode(node),
+                                  "fused into " + m_graph.describeNode(m_graph.nodes[s.fusedInto]),
+                                  "its shader computes it"});
+            } else if (s.shader) {
                 report.push_back(
                     {m_graph.describeNode(node), s.shader->kernel, "on " + m_device->info().name});
             } else {
@@ -130,8 +140,12 @@ class VulkanExecutor final : public Executor {
     }
 
   private:
-    VulkanExecutor(std::shared_ptr<Device> device, const Graph& graph)
-        : m_device(std::move(device)), m_graph(graph), m_host(graph.values.size()) {}
+    VulkanExecutor(std::shared_ptr<Device> device, const Graph& graph,
+                   std::shared_ptr<const codegen::SparseModel> sparse)
+        : m_device(std::move(device)),
+          m_graph(graph),
+          m_sparse(std::move(sparse)),
+          m_host(graph.values.size()) {}
 
     std::string where(const Segment& seg) const {
         const std::string first = m_graph.describeNode(m_graph.nodes[m_steps[seg.first].node]);
@@ -158,23 +172,34 @@ class VulkanExecutor final : public Executor {
         }
         // Which nodes the GPU runs, and their shaders compiled to pipelines.
         uint32_t gpuSteps = 0, bindings = 0;
+        const ShaderContext context{m_graph, m_sparse.get()};
+        std::vector<size_t> fusedInto(m_graph.nodes.size(), SIZE_MAX);
         for (size_t k = 0; k < m_graph.nodes.size(); ++k) {
             Step s;
             s.node = k;
-            s.shader = planShader(m_graph, m_graph.nodes[k], s.reason);
+            s.fusedInto = fusedInto[k];
+            if (s.fusedInto != SIZE_MAX) {
+                m_steps.push_back(std::move(s));
+                continue;
+            }
+            s.shader = planShader(context, k, s.reason);
             if (s.shader) {
-                const uint64_t groups = (s.shader->invocations + kLocalSize - 1) / kLocalSize;
-                s.groupsX =
-                    static_cast<uint32_t>(std::min<uint64_t>(groups, m_device->maxGroupsX()));
-                s.groupsY =
-                    static_cast<uint32_t>(s.groupsX ? (groups + s.groupsX - 1) / s.groupsX : 0);
-                if (groups > uint64_t{m_device->maxGroupsX()} * 65535u) {
+                const auto& g = s.shader->groups;
+                if (g[1] > 65535u || g[2] > 65535u) {
                     s.reason = "too many elements for one dispatch";
                     s.shader.reset();
                 }
             }
             if (s.shader) {
+                for (size_t f : s.shader->fused) fusedInto[f] = k;
                 PL_TRY_ASSIGN(std::vector<uint32_t> spirv, compileComputeShader(s.shader->glsl));
+                for (const ShaderBinding& b : s.shader->bindings) {
+                    if (b.value != kNoValue) continue;
+                    PL_TRY_ASSIGN(Device::Buffer buf,
+                                  m_device->createBuffer(b.data->size() * sizeof(uint32_t)));
+                    std::memcpy(buf.mapped, b.data->data(), buf.bytes);
+                    s.data.push_back(buf);
+                }
                 PL_TRY_ASSIGN(s.pipeline,
                               m_device->createPipeline(
                                   spirv, static_cast<uint32_t>(s.shader->bindings.size()),
@@ -186,6 +211,7 @@ class VulkanExecutor final : public Executor {
         }
         // Segments: runs of GPU steps, and each CPU step alone.
         for (size_t k = 0; k < m_steps.size(); ++k) {
+            if (m_steps[k].fusedInto != SIZE_MAX) continue;  // runs within its step's shader
             const bool gpu = m_steps[k].shader.has_value();
             if (gpu && !m_segments.empty() && m_segments.back().gpu) {
                 m_segments.back().last = k;
@@ -204,7 +230,7 @@ class VulkanExecutor final : public Executor {
         std::set<ValueId> onGpu;
         std::set<ValueId> readByHost(m_graph.outputs.begin(), m_graph.outputs.end());
         for (const Step& s : m_steps) {
-            if (s.shader) continue;
+            if (s.shader || s.fusedInto != SIZE_MAX) continue;
             for (ValueId id : m_graph.nodes[s.node].inputs) {
                 if (id != kNoValue) readByHost.insert(id);
             }
@@ -217,19 +243,26 @@ class VulkanExecutor final : public Executor {
             std::set<ValueId> written;
             for (size_t k = seg.first; k <= seg.last; ++k) {
                 Step& s = m_steps[k];
-                const std::vector<ValueId>& b = s.shader->bindings;
+                if (s.fusedInto != SIZE_MAX) continue;
+                const std::vector<ShaderBinding>& b = s.shader->bindings;
                 std::vector<VkDescriptorBufferInfo> infos(b.size());
+                size_t data = 0;
                 for (size_t j = 0; j < b.size(); ++j) {
-                    PL_TRY_ASSIGN(Device::Buffer * buf, bufferFor(b[j]));
+                    const ValueId id = b[j].value;
+                    if (id == kNoValue) {
+                        infos[j] = {s.data[data++].buffer, 0, VK_WHOLE_SIZE};
+                        continue;
+                    }
+                    PL_TRY_ASSIGN(Device::Buffer * buf, bufferFor(id));
                     infos[j] = {buf->buffer, 0, VK_WHOLE_SIZE};
                     const bool output = j + 1 == b.size();
                     if (output) {
-                        written.insert(b[j]);
-                        onGpu.insert(b[j]);
-                    } else if (!m_graph.value(b[j]).isConstant() && !onGpu.count(b[j]) &&
-                               !written.count(b[j])) {
-                        seg.uploads.push_back(b[j]);
-                        onGpu.insert(b[j]);  // uploaded once per run, then current
+                        written.insert(id);
+                        onGpu.insert(id);
+                    } else if (!m_graph.value(id).isConstant() && !onGpu.count(id) &&
+                               !written.count(id)) {
+                        seg.uploads.push_back(id);
+                        onGpu.insert(id);  // uploaded once per run, then current
                     }
                 }
                 VkDescriptorSetAllocateInfo alloc{};
@@ -274,6 +307,7 @@ class VulkanExecutor final : public Executor {
         vkBeginCommandBuffer(seg.cmd, &begin);
         for (size_t k = seg.first; k <= seg.last; ++k) {
             const Step& s = m_steps[k];
+            if (s.fusedInto != SIZE_MAX) continue;
             if (k > seg.first) {
                 // Each step may read what the one before wrote.
                 VkMemoryBarrier barrier{};
@@ -292,7 +326,7 @@ class VulkanExecutor final : public Executor {
                                    static_cast<uint32_t>(s.shader->push.size() * sizeof(float)),
                                    s.shader->push.data());
             }
-            vkCmdDispatch(seg.cmd, s.groupsX, s.groupsY, 1);
+            vkCmdDispatch(seg.cmd, s.shader->groups[0], s.shader->groups[1], s.shader->groups[2]);
         }
         // The host reads the results after the fence.
         VkMemoryBarrier toHost{};
@@ -309,6 +343,7 @@ class VulkanExecutor final : public Executor {
 
     std::shared_ptr<Device> m_device;
     Graph m_graph;
+    std::shared_ptr<const codegen::SparseModel> m_sparse;  // the compiled layers, if any
     std::vector<Tensor> m_host;  // per value: its host copy (inputs, constants, CPU results)
     std::map<ValueId, Device::Buffer> m_buffers;
     std::vector<Step> m_steps;
@@ -373,9 +408,8 @@ class VulkanBackend final : public Backend {
             }
         }
         PL_TRY_ASSIGN(std::shared_ptr<Device> device, processDevice());
-        // The compiler's sparse layers run dense here (their zeros included) until the GPU's
-        // sparse shaders come: the results are the same.
-        PL_TRY_ASSIGN(std::unique_ptr<VulkanExecutor> exec, VulkanExecutor::create(device, graph));
+        PL_TRY_ASSIGN(std::unique_ptr<VulkanExecutor> exec,
+                      VulkanExecutor::create(device, graph, options.sparse));
         return std::unique_ptr<Executor>(std::move(exec));
     }
 };
@@ -389,7 +423,8 @@ const Backend& vulkanBackend() {
 
 Result<std::vector<std::pair<std::string, std::string>>> shaderSources(const Graph& graph) {
     PL_TRY_ASSIGN(std::shared_ptr<Device> device, processDevice());
-    PL_TRY_ASSIGN(std::unique_ptr<VulkanExecutor> exec, VulkanExecutor::create(device, graph));
+    PL_TRY_ASSIGN(std::unique_ptr<VulkanExecutor> exec,
+                  VulkanExecutor::create(device, graph, nullptr));
     return exec->sources();
 }
 
