@@ -86,12 +86,29 @@ Result<PrunedModel> applyStructured(const Graph& graph, const PruningPlan& plan,
 }  // namespace
 
 Result<LayerWeights> layerWeights(const Graph& graph, const Layer& layer) {
+    // A Layer found in another graph (or a stale one) must not index past this graph's weight.
+    const std::string where = "layer '" + layer.name + "'";
+    if (layer.weight < 0 || static_cast<size_t>(layer.weight) >= graph.values.size() ||
+        !graph.value(layer.weight).isConstant()) {
+        return makeError(ErrorCode::InvalidArgument,
+                         "its weight is not a constant of this graph (a layer of another model?)",
+                         where);
+    }
     const Value& wv = graph.value(layer.weight);
+    const int64_t viewed = layer.outChannels * layer.inPerGroup * layer.kh * layer.kw;
+    if (layer.outChannels <= 0 || layer.inPerGroup <= 0 || layer.kh <= 0 || layer.kw <= 0 ||
+        wv.constant.elements() != viewed) {
+        return makeError(ErrorCode::ShapeMismatch,
+                         "its weight '" + wv.name + "' has " +
+                             std::to_string(wv.constant.elements()) + " elements, the layer " +
+                             std::to_string(viewed) + " (a layer of another model?)",
+                         where);
+    }
     if (wv.dtype != DataType::Float32) {
         return makeError(
             ErrorCode::Unsupported,
             "weights are " + std::string(dataTypeName(wv.dtype)) + "; pruning reads float32",
-            "layer '" + layer.name + "'");
+            where);
     }
     LayerWeights out;
     out.name = layer.name;

@@ -214,6 +214,25 @@ TEST(PlanApply, WeightViewFollowsTheStoredOrder) {
     EXPECT_EQ(w->weights.data<float>()[1 * gemm.inPerGroup + 2], stored[gemm.weightIndex(1, 2)]);
 }
 
+// A Layer of another model names a value this graph may not have, or one of another size:
+// a clear error naming the layer, never a read past the weight.
+TEST(PlanApply, WeightViewOfALayerFromAnotherGraphIsAClearError) {
+    Graph g = tinyNet();
+    Layer stranger = prunableLayers(g).back();
+    stranger.weight = static_cast<ValueId>(g.values.size() + 7);
+    auto missing = layerWeights(g, stranger);
+    ASSERT_FALSE(missing.ok());
+    EXPECT_TRUE(contains(missing.error().toString(), stranger.name)) << missing.error().toString();
+    EXPECT_TRUE(contains(missing.error().message, "not a constant of this graph"));
+
+    Layer bigger = prunableLayers(g).back();
+    bigger.outChannels *= 64;
+    auto mismatch = layerWeights(g, bigger);
+    ASSERT_FALSE(mismatch.ok());
+    EXPECT_EQ(mismatch.error().code, ErrorCode::ShapeMismatch);
+    EXPECT_TRUE(contains(mismatch.error().message, "elements")) << mismatch.error().message;
+}
+
 TEST(PlanApply, MissingLayerAndStructuredAreClearErrors) {
     Graph g = tinyNet();
     PruningPlan plan;
