@@ -1,53 +1,20 @@
-// The compiler's measured decision: each sparse layer is timed against the dense kernel on this
-// machine, in place in the model, and kept sparse only when it is faster, so that pruning never
-// makes a layer slower. The density thresholds of codegen::choose() are only the first guess.
+// The measured decision on the CPU (the backend-neutral one is engine/runtime/measure.h): the
+// names the CPU's callers use, with the CPU backend as the default place to measure.
 #pragma once
 
-#include <map>
-#include <memory>
-#include <span>
-#include <string>
-#include <utility>
-
-#include "engine/codegen/sparse_ir.h"
-#include "engine/ir/graph.h"
-#include "engine/ir/result.h"
 #include "engine/runtime/cpu/cpu_executor.h"
 #include "engine/runtime/cpu/sparse/jit.h"
+#include "engine/runtime/measure.h"
 
 namespace prunelab::engine::cpu {
 
-struct MeasureOptions {
-    int threads = 1;
-    int runs = 7;  // profiled runs of each executor; the medians decide
-    // A layer stays sparse when dense ms >= sparse ms * minSpeedup (1: never slower).
-    double minSpeedup = 1.0;
-    std::shared_ptr<const cpu::CompiledModule> generated;  // time these kernels, if given
-    const Backend* backend = nullptr;  // where to measure; null: the default (CPU) backend
-};
+using engine::profileAlternating;
+using engine::StepMedians;
 
-// One executor's profile: the median ms of each step (by its `where`, layout changes apart) and
-// of whole runs, and how much of a run the layout changes take.
-struct StepMedians {
-    std::map<std::string, double> byStep;  // compute steps only
-    double totalMs = 0;                    // median over runs of the whole run
-    double layoutChangeMs = 0;             // median over runs of the layout changes' sum
-    double of(const std::string& where) const {
-        auto it = byStep.find(where);
-        return it == byStep.end() ? 0 : it->second;
-    }
-};
-// Warms up, then profiles `runs` runs of each executor, alternating (so a noisy neighbour hits
-// both alike): what the measured decision and bench --compare's per-layer table both read.
-Result<std::pair<StepMedians, StepMedians>> profileAlternating(Executor& a, Executor& b,
-                                                               std::span<const Tensor> inputs,
-                                                               int runs);
+// engine::MeasureOptions; its own type so that a call with it picks the overload below.
+struct MeasureOptions : engine::MeasureOptions {};
 
-// Runs `graph` with and without `model`'s sparse layers (random inputs) and turns every sparse
-// layer that was not at least minSpeedup faster than its dense step into a Dense one, its
-// decision saying both times. Then the whole model: when the remaining sparse layers plus the
-// layout changes around them are not minSpeedup faster than dense, all of them turn dense.
-// Appends a "measure" PassRecord with every time.
+// engine::keepFasterKernels on options.backend, or on the CPU backend when it is null.
 Result<codegen::SparseModel> keepFasterKernels(const Graph& graph, codegen::SparseModel model,
                                                const MeasureOptions& options = {});
 
