@@ -88,6 +88,8 @@ std::optional<ShaderPlan> planShader(const ShaderContext& ctx, size_t node, std:
         case OpKind::Gemm:
         case OpKind::MatMul:
             return planConvShader(ctx, node, why);
+        case OpKind::ConvTranspose:
+            return planConvTransposeShader(ctx, node, why);
         default:
             return planTensorShader(ctx, node, why);
     }

@@ -42,6 +42,8 @@ std::optional<std::string> activationExpr(const Node& op, std::vector<float>& pu
 // Families: each plans the nodes it knows and says why for the others.
 std::optional<ShaderPlan> planConvShader(const ShaderContext& ctx, size_t node, std::string& why);
 std::optional<ShaderPlan> planTensorShader(const ShaderContext& ctx, size_t node, std::string& why);
+std::optional<ShaderPlan> planConvTransposeShader(const ShaderContext& ctx, size_t node,
+                                                  std::string& why);
 // A compiled non-dense layer (pattern, tile-wise, CSR) of `node`.
 std::optional<ShaderPlan> planSparseShader(const ShaderContext& ctx, size_t node,
                                            const codegen::LayerCode& layer, std::string& why);
