@@ -69,18 +69,22 @@ class VulkanExecutor final : public Executor {
             m_host[static_cast<size_t>(m_graph.inputs[i])] = inputs[i];
         }
         m_times.clear();
+        if (!m_lost.empty()) return runOnCpu();
         for (const Segment& seg : m_segments) {
             const auto start = std::chrono::steady_clock::now();
             if (seg.gpu) {
                 for (ValueId id : seg.uploads) {
                     const Tensor& t = m_host[static_cast<size_t>(id)];
-                    std::memcpy(m_buffers.at(id).mapped, t.raw(), t.bytes());
+                    std::memcpy(m_buffers.at(id).host(), t.raw(), t.bytes());
                 }
-                PL_TRY(m_device->submitAndWait(seg.cmd));
+                if (Status ok = m_device->submitAndWait(seg.cmd); !ok.ok()) {
+                    m_lost = ok.error().message + ": running every node on the CPU";
+                    return runOnCpu();
+                }
                 for (ValueId id : seg.downloads) {
                     const Value& v = m_graph.value(id);
                     Tensor t(v.dtype, v.shape);
-                    std::memcpy(t.raw(), m_buffers.at(id).mapped, t.bytes());
+                    std::memcpy(t.raw(), m_buffers.at(id).host(), t.bytes());
                     m_host[static_cast<size_t>(id)] = std::move(t);
                 }
             } else {
@@ -99,6 +103,27 @@ class VulkanExecutor final : public Executor {
         return out;
     }
 
+    // After the GPU failed (a lost device): every node on its reference kernel, this run and the
+    // later ones, from the inputs and constants (what the GPU held for later steps is gone). The
+    // one step time and every kernel report entry say why.
+    Result<std::vector<Tensor>> runOnCpu() {
+        const auto start = std::chrono::steady_clock::now();
+        for (size_t k = 0; k < m_graph.nodes.size(); ++k) {
+            PL_TRY(runNodeReference(m_graph, k, m_host));
+        }
+        m_times.clear();
+        if (m_profiling) {
+            m_times.push_back(
+                {"cpu, every node: " + m_lost, false,
+                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                     .count()});
+        }
+        PL_TRY(Device::validationStatus());
+        std::vector<Tensor> out;
+        for (ValueId id : m_graph.outputs) out.push_back(m_host[static_cast<size_t>(id)]);
+        return out;
+    }
+
     void setProfiling(bool on) override { m_profiling = on; }
     std::vector<StepTime> lastStepTimes() const override { return m_times; }
     int threads() const override { return 1; }
@@ -107,7 +132,9 @@ class VulkanExecutor final : public Executor {
         std::vector<KernelChoice> report;
         for (const Step& s : m_steps) {
             const Node& node = m_graph.nodes[s.node];
-            if (s.fusedInto != SIZE_MAX) {
+            if (!m_lost.empty()) {
+                report.push_back({m_graph.describeNode(node), "cpu reference (fallback)", m_lost});
+            } else if (s.fusedInto != SIZE_MAX) {
                 report.push_back({m_graph.describeNode(node),
                                   "fused into " + m_graph.describeNode(m_graph.nodes[s.fusedInto]),
                                   "its shader computes it"});
@@ -162,8 +189,9 @@ class VulkanExecutor final : public Executor {
         PL_TRY_ASSIGN(Device::Buffer b,
                       m_device->createBuffer(dataTypeSize(v.dtype) *
                                              static_cast<size_t>(elementCount(v.shape))));
-        if (v.isConstant()) std::memcpy(b.mapped, v.constant.raw(), v.constant.bytes());
-        return &m_buffers.emplace(id, b).first->second;
+        Device::Buffer& made = m_buffers.emplace(id, b).first->second;
+        if (v.isConstant()) PL_TRY(m_device->upload(made, v.constant.raw(), v.constant.bytes()));
+        return &made;
     }
 
     Status plan() {
@@ -192,13 +220,15 @@ class VulkanExecutor final : public Executor {
             }
             if (s.shader) {
                 for (size_t f : s.shader->fused) fusedInto[f] = k;
-                PL_TRY_ASSIGN(std::vector<uint32_t> spirv, compileComputeShader(s.shader->glsl));
+                PL_TRY_ASSIGN(
+                    std::vector<uint32_t> spirv,
+                    compileComputeShader(s.shader->glsl, m_graph.describeNode(m_graph.nodes[k])));
                 for (const ShaderBinding& b : s.shader->bindings) {
                     if (b.value != kNoValue) continue;
                     PL_TRY_ASSIGN(Device::Buffer buf,
                                   m_device->createBuffer(b.data->size() * sizeof(uint32_t)));
-                    std::memcpy(buf.mapped, b.data->data(), buf.bytes);
                     s.data.push_back(buf);
+                    PL_TRY(m_device->upload(s.data.back(), b.data->data(), buf.bytes));
                 }
                 PL_TRY_ASSIGN(s.pipeline,
                               m_device->createPipeline(
@@ -220,6 +250,9 @@ class VulkanExecutor final : public Executor {
             }
         }
         if (gpuSteps == 0) return {};
+        // The next process creates these pipelines from the driver's cache. Failing to save it
+        // costs only time.
+        (void)m_device->savePipelineCache();
         VkDevice d = m_device->handle();
         m_descriptors = m_device->createDescriptorPool(gpuSteps, bindings);
         m_commands = m_device->createCommandPool();
@@ -288,6 +321,8 @@ class VulkanExecutor final : public Executor {
             for (ValueId id : written) {
                 if (readByHost.count(id)) seg.downloads.push_back(id);
             }
+            for (ValueId id : seg.uploads) PL_TRY(m_device->enableHostAccess(m_buffers.at(id)));
+            for (ValueId id : seg.downloads) PL_TRY(m_device->enableHostAccess(m_buffers.at(id)));
             PL_TRY(record(seg));
         }
         return {};
@@ -305,6 +340,11 @@ class VulkanExecutor final : public Executor {
         VkCommandBufferBeginInfo begin{};
         begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO;
         vkBeginCommandBuffer(seg.cmd, &begin);
+        // The host's values copied in first where buffers are device-local (Device::Buffer).
+        std::vector<const Device::Buffer*> in, out;
+        for (ValueId id : seg.uploads) in.push_back(&m_buffers.at(id));
+        for (ValueId id : seg.downloads) out.push_back(&m_buffers.at(id));
+        m_device->recordUploads(seg.cmd, in);
         for (size_t k = seg.first; k <= seg.last; ++k) {
             const Step& s = m_steps[k];
             if (s.fusedInto != SIZE_MAX) continue;
@@ -328,13 +368,8 @@ class VulkanExecutor final : public Executor {
             }
             vkCmdDispatch(seg.cmd, s.shader->groups[0], s.shader->groups[1], s.shader->groups[2]);
         }
-        // The host reads the results after the fence.
-        VkMemoryBarrier toHost{};
-        toHost.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER;
-        toHost.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
-        toHost.dstAccessMask = VK_ACCESS_HOST_READ_BIT;
-        vkCmdPipelineBarrier(seg.cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-                             VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &toHost, 0, nullptr, 0, nullptr);
+        // The host reads the results after the fence (copied out of device-local buffers).
+        m_device->recordDownloads(seg.cmd, out);
         if (vkEndCommandBuffer(seg.cmd) != VK_SUCCESS) {
             return makeError(ErrorCode::Internal, "could not record the GPU steps");
         }
@@ -352,18 +387,9 @@ class VulkanExecutor final : public Executor {
     VkCommandPool m_commands = VK_NULL_HANDLE;
     bool m_profiling = false;
     std::vector<StepTime> m_times;
+    // Why every node runs on the CPU now (the GPU failed); empty while it works.
+    std::string m_lost;
 };
-
-// The process's device, opened on first use. Deliberately never closed: destroying a Vulkan
-// device from a static destructor races the loader's own teardown.
-Result<std::shared_ptr<Device>> processDevice() {
-    static const Result<std::shared_ptr<Device>>* device = [] {
-        int index = -1;
-        if (const char* v = std::getenv("PRUNELAB_VULKAN_DEVICE")) index = std::atoi(v);
-        return new Result<std::shared_ptr<Device>>(Device::open(index));
-    }();
-    return *device;
-}
 
 class VulkanBackend final : public Backend {
   public:
@@ -419,6 +445,14 @@ class VulkanBackend final : public Backend {
 const Backend& vulkanBackend() {
     static const VulkanBackend backend;
     return backend;
+}
+
+Result<std::unique_ptr<Executor>> prepareOnDevice(std::shared_ptr<Device> device,
+                                                  const Graph& graph,
+                                                  const PrepareOptions& options) {
+    PL_TRY_ASSIGN(std::unique_ptr<VulkanExecutor> exec,
+                  VulkanExecutor::create(std::move(device), graph, options.sparse));
+    return std::unique_ptr<Executor>(std::move(exec));
 }
 
 Result<std::vector<std::pair<std::string, std::string>>> shaderSources(const Graph& graph) {

@@ -3,6 +3,7 @@
 // says why. The device is opened once per process (PRUNELAB_VULKAN_DEVICE=N picks one).
 #pragma once
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,6 +13,13 @@
 namespace prunelab::engine::vulkan {
 
 const Backend& vulkanBackend();
+
+class Device;
+// An executor on `device` rather than the process's one (vulkan_device.h): for tests that need a
+// device opened their own way (staging forced) next to the usual one.
+Result<std::unique_ptr<Executor>> prepareOnDevice(std::shared_ptr<Device> device,
+                                                  const Graph& graph,
+                                                  const PrepareOptions& options = {});
 
 // The GLSL of every GPU step of `graph` as prepared, for the Kernels view and tests:
 // (node description, shader text) in execution order.

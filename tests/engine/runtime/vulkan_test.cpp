@@ -59,30 +59,33 @@ TEST(Vulkan, RunsAConvBlockOnTheGpuAndMatchesTheReference) {
     EXPECT_EQ(vulkan::Device::validationErrors(), 0);
 }
 
-// A node without a shader runs on the CPU between GPU steps, and the report says why.
+// A node without a shader runs on the CPU between GPU steps, and the report says why: the GPU
+// computes float32 only, so a round trip through int64 (Cast) stays on the CPU.
 TEST(Vulkan, FallsBackToTheCpuPerNodeAndSaysWhy) {
     SKIP_WITHOUT_VULKAN();
     GraphBuilder b;
     const ValueId x = b.input({1, 4, 8, 8});
-    Attributes pool;
-    pool.set("kernel_shape", std::vector<int64_t>{2, 2});
-    pool.set("strides", std::vector<int64_t>{2, 2});
-    pool.set("pads", std::vector<int64_t>{0, 0, 0, 0});
-    pool.set("ceil_mode", int64_t{0});
     const ValueId r = b.op(OpKind::Relu, {x});
-    const ValueId p = b.op(OpKind::MaxPool, {r}, pool);
-    const ValueId s = b.op(OpKind::Sigmoid, {p});
-    b.output(b.op(OpKind::Mul, {s, b.randomConstant({1, 4, 1, 1})}));  // broadcast: CPU
+    const ValueId scaled = b.op(OpKind::Mul, {r, b.constant(Tensor::scalar(9))});
+    Attributes toInt, toFloat;
+    toInt.set("to", int64_t(DataType::Int64));
+    toFloat.set("to", int64_t(DataType::Float32));
+    const ValueId i = b.op(OpKind::Cast, {scaled}, toInt);
+    const ValueId f = b.op(OpKind::Cast, {i}, toFloat);
+    const ValueId s = b.op(OpKind::Sigmoid, {f});
+    b.output(b.op(OpKind::Mul, {s, b.randomConstant({1, 4, 1, 1})}));
     auto exec = expectMatchesReference(b.graph, 1, 3, 1e-4f, gpu());
     ASSERT_TRUE(exec);
     const std::vector<KernelChoice> report = exec->kernelReport();
-    ASSERT_EQ(report.size(), 4u);
+    ASSERT_EQ(report.size(), 6u);
     EXPECT_EQ(report[0].kernel, "gpu relu");
-    EXPECT_EQ(report[1].kernel, "cpu reference (fallback)");
-    EXPECT_NE(report[1].reason.find("MaxPool has no GPU shader"), std::string::npos)
-        << report[1].reason;
-    EXPECT_EQ(report[2].kernel, "gpu sigmoid");
-    EXPECT_NE(report[3].reason.find("broadcasting"), std::string::npos) << report[3].reason;
+    EXPECT_EQ(report[1].kernel.rfind("gpu mul", 0), 0u) << report[1].kernel;
+    for (size_t k : {2u, 3u}) {
+        EXPECT_EQ(report[k].kernel, "cpu reference (fallback)");
+        EXPECT_NE(report[k].reason.find("is not float32"), std::string::npos) << report[k].reason;
+    }
+    EXPECT_EQ(report[4].kernel, "gpu sigmoid");
+    EXPECT_EQ(report[5].kernel.rfind("gpu mul", 0), 0u) << report[5].kernel;
     // Runs again with other inputs: buffers and command buffers are reused, not stale.
     auto again = exec->run(randomInputs(b.graph, 11));
     ASSERT_TRUE(again.ok()) << again.error().toString();

@@ -154,13 +154,6 @@ F symbol(void* handle, const std::string& name) {
 
 namespace detail {
 
-std::string cacheRoot() {
-    const char* xdg = std::getenv("XDG_CACHE_HOME");
-    if (xdg && *xdg) return (fs::path(xdg) / "prunelab").string();
-    const char* home = std::getenv("HOME");
-    return (fs::path(home && *home ? home : "/tmp") / ".cache" / "prunelab").string();
-}
-
 std::string uniqueSuffix() {
     static std::atomic<uint64_t> counter{0};
     return std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1)) + "-" +

@@ -9,43 +9,21 @@
 
 #include "engine/ir/result.h"
 #include "engine/runtime/cpu/sparse/jit.h"
+#include "engine/runtime/disk_cache.h"
 
 namespace prunelab::engine::cpu::detail {
 
-// Two FNV-1a passes with different bases: 128 bits is plenty to tell sources apart (the cache
-// is no security boundary: whoever can write it can write the compiler's output anyway).
-struct Hasher {
-    uint64_t a = 0xcbf29ce484222325ull, b = 0x84222325cbf29ce4ull;
-    void addBytes(const void* data, size_t n) {
-        const auto* p = static_cast<const unsigned char*>(data);
-        for (size_t i = 0; i < n; ++i) {
-            a = (a ^ p[i]) * 0x100000001b3ull;
-            b = (b ^ p[i]) * 0x100000001b3ull;
-            b ^= b >> 29;
-        }
-        // A separator, so ("ab", "c") and ("a", "bc") differ.
-        a = (a ^ 0xff) * 0x100000001b3ull;
-        b = (b ^ 0xfe) * 0x100000001b3ull;
-    }
-    void add(const std::string& s) { addBytes(s.data(), s.size()); }
-    template <class T>
-    void addVector(const std::vector<T>& v) {
-        addBytes(v.data(), v.size() * sizeof(T));
-    }
-    std::string hex() const {
-        char buf[33];
-        std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(a),
-                      static_cast<unsigned long long>(b));
-        return buf;
-    }
-};
+// The content hash every on-disk cache names its entries by (disk_cache.h).
+using Hasher = engine::ContentHasher;
 
 // -march=native code built on one machine can crash on another that shares the home
 // directory, and timings differ between CPUs: the model and feature flags of the first processor.
 std::string hostCpuIdentity();
 
-// ${XDG_CACHE_HOME:-$HOME/.cache}/prunelab
-std::string cacheRoot();
+// ${XDG_CACHE_HOME:-$HOME/.cache}/prunelab (userCacheRoot(), shared with the GPU backend)
+inline std::string cacheRoot() {
+    return userCacheRoot();
+}
 
 // A name no other thread or process is using for its temporary files.
 std::string uniqueSuffix();
