@@ -3,6 +3,9 @@
 // cpu::referenceSparseLayer: y[n][o][oy][ox] = bias[o] + sum of the stored weights (o, i, ky, kx)
 // times x[n][group(o) * C/g + i][oy * sh - padTop + ky * dh][ox * sw - padLeft + kx * dw].
 #include <bit>
+#include <cctype>
+#include <cmath>
+#include <iomanip>
 #include <sstream>
 
 #include "engine/runtime/vulkan/shaders_common.h"
@@ -48,14 +51,135 @@ std::string geometry(const LayerCode& l) {
     return s.str();
 }
 
+// ---- Fused epilogue -------------------------------------------------------------------------
+// What the layer's shader computes after the sum, so that the output is written once: the chain
+// of sole consumers activation or PRelu, then a residual Add, then one more activation or PRelu
+// (the dense conv shaders and the CPU's sparse kernels fuse the same). A value another node
+// reads, or a graph output, ends the chain.
+
+struct Epilogue {
+    std::vector<std::string> lines;                      // GLSL on `v` (channel c, index i)
+    std::vector<std::pair<std::string, ValueId>> reads;  // slopes, residuals
+    std::vector<size_t> fused;
+    std::string suffix;  // for the kernel name: "+prelu"
+    ValueId out = kNoValue;
+};
+
+// A float as GLSL text that reads back the same: 9 significant digits, or its bits.
+std::string floatText(float f) {
+    std::ostringstream s;
+    if (!std::isfinite(f)) {
+        s << "uintBitsToFloat(0x" << std::hex << std::bit_cast<uint32_t>(f) << "u)";
+        return s.str();
+    }
+    s << std::setprecision(9) << f;
+    std::string t = s.str();
+    if (t.find_first_of(".eE") == std::string::npos) t += ".0";
+    return f < 0 ? "(" + t + ")" : t;
+}
+
+std::string replaced(std::string text, const std::string& from, const std::string& to) {
+    for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+        text.replace(at, from.size(), to);
+    return text;
+}
+
+Epilogue fuseChain(const Graph& graph, size_t node, const LayerCode& layer) {
+    Epilogue e;
+    e.out = graph.nodes[node].outputs[0];
+    const Shape shape = graph.value(e.out).shape;
+    // The output channel's axis: 1 in NCHW, the last for a Gemm / MatMul's [..., N].
+    const size_t channelAxis = layer.gemm && !shape.empty() ? shape.size() - 1 : 1;
+    bool added = false, unaryDone = false;
+    for (;;) {
+        const int c = soleConsumer(graph, e.out);
+        if (c < 0) break;
+        const Node& next = graph.nodes[static_cast<size_t>(c)];
+        std::string whyNot;
+        if (!allFloat(graph, next, whyNot) || next.outputs.size() != 1 ||
+            graph.value(next.outputs[0]).shape != shape || next.inputs.empty()) {
+            break;
+        }
+        std::string line;
+        std::vector<float> params;
+        if (next.op == OpKind::Add && !added && next.inputs.size() == 2) {
+            const ValueId other = next.inputs[0] == e.out ? next.inputs[1] : next.inputs[0];
+            if (other == e.out || graph.value(other).shape != shape ||
+                !availableBefore(graph, other, node)) {
+                break;
+            }
+            const std::string name = "res" + std::to_string(e.reads.size());
+            e.reads.emplace_back(name, other);
+            line = "v += " + name + "[i];";
+            added = true, unaryDone = false;
+        } else if (unaryDone || next.inputs[0] != e.out) {
+            break;
+        } else if (next.op == OpKind::PRelu && next.inputs.size() == 2) {
+            const ValueId slope = next.inputs[1];
+            const Shape& ss = graph.value(slope).shape;
+            // One slope, or one per output channel ([C], [C,1,1], [1,C,1,1], ...).
+            bool perChannel = ss.size() <= shape.size() && elementCount(ss) > 1;
+            for (size_t d = 0; perChannel && d < ss.size(); ++d) {
+                const size_t axis = shape.size() - ss.size() + d;
+                perChannel = ss[d] == (axis == channelAxis ? shape[axis] : 1);
+            }
+            if (slope == e.out || !availableBefore(graph, slope, node) ||
+                (elementCount(ss) != 1 && !perChannel)) {
+                break;
+            }
+            const std::string name = "slope" + std::to_string(e.reads.size());
+            e.reads.emplace_back(name, slope);
+            line = "v = v >= 0.0 ? v : " + name + "[" + (perChannel ? "c" : "0u") + "] * v;";
+            unaryDone = true;
+        } else if (auto expr = activationExpr(next, params)) {
+            params.resize(2, 0.0f);
+            line = "v = " +
+                   replaced(replaced(*expr, "p.a", floatText(params[0])), "p.b",
+                            floatText(params[1])) +
+                   ";";
+            unaryDone = true;
+        } else {
+            break;
+        }
+        e.lines.push_back(line);
+        e.fused.push_back(static_cast<size_t>(c));
+        std::string op(opName(next.op));
+        for (char& ch : op) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        e.suffix += "+" + op;
+        e.out = next.outputs[0];
+    }
+    return e;
+}
+
+// The epilogue's buffers from binding `first` on, then the written `y`; the plan's bindings and
+// fused nodes to match.
+std::string epilogueBindings(ShaderPlan& plan, int first, const Epilogue& e) {
+    std::string s;
+    for (const auto& [name, value] : e.reads) {
+        s += bufferDecl(first++, name.c_str(), true);
+        plan.bindings.push_back(bindValue(value));
+    }
+    plan.bindings.push_back(bindValue(e.out));
+    plan.fused = e.fused;
+    if (!e.suffix.empty()) plan.kernel += " " + e.suffix;
+    return s + bufferDecl(first, "y", false);
+}
+
+std::string epilogueFunction(const Epilogue& e) {
+    std::string s = "float epilogue(float v, uint c, uint i) {\n";
+    for (const std::string& line : e.lines) s += "    " + line + "\n";
+    return s + "    return v;\n}\n";
+}
+
 // The conv's sizes as constants, at(): one input value or 0 in the padding (the uint casts make
 // a negative coordinate huge, so one comparison per axis checks both ends), and the start of
 // main(): invocation i computes output [n][slot][oy][ox]; `xg` is the first input plane of the
 // group output channel `oc` reads. A Gemm layer is the same with 1x1 images and batch M.
-std::string convHead(const LayerCode& l, const std::string& slotToChannel) {
+std::string convHead(const LayerCode& l, const std::string& slotToChannel, const Epilogue& e) {
     const ConvParams& c = l.conv;
     std::ostringstream s;
-    s << "const uint IC = " << c.inChannels << "u, IH = " << c.inH << "u, IW = " << c.inW << "u;\n"
+    s << epilogueFunction(e) << "const uint IC = " << c.inChannels << "u, IH = " << c.inH
+      << "u, IW = " << c.inW << "u;\n"
       << "const uint OC = " << c.outChannels << "u, OH = " << c.outH << "u, OW = " << c.outW
       << "u;\n"
       << "const uint SH = " << c.strideH << "u, SW = " << c.strideW << "u;\n"
@@ -78,7 +202,8 @@ std::string convHead(const LayerCode& l, const std::string& slotToChannel) {
 }
 
 std::string convTail() {
-    return "    y[((n * OC + oc) * OH + oy) * OW + ox] = acc;\n"
+    return "    uint o = ((n * OC + oc) * OH + oy) * OW + ox;\n"
+           "    y[o] = epilogue(acc, oc, o);\n"
            "}\n";
 }
 
@@ -98,7 +223,7 @@ std::string columnRead(const ConvParams& c) {
 // One function per pattern, its 4 taps' offsets written out; per stored filter its output
 // channel and its kernels (input channel, pattern id), 4 weights each.
 std::optional<ShaderPlan> patternShader(const ShaderContext& ctx, size_t node, const LayerCode& l,
-                                        std::string& why) {
+                                        const Epilogue& e, std::string& why) {
     const ConvParams& c = l.conv;
     const codegen::FkwWeights& f = l.fkw;
     if (c.kernelH != 3 || c.kernelW != 3 || l.gemm) {
@@ -134,9 +259,8 @@ std::optional<ShaderPlan> patternShader(const ShaderContext& ctx, size_t node, c
       << kernels << " kernels kept of " << c.outChannels * c.inChannelsPerGroup() << " (density "
       << l.density << ").\n";
     s << head1d(total) << bufferDecl(0, "x", true) << bufferDecl(1, "w", true);
-    const int out = baked ? 2 : 3;
     if (!baked) s << bufferDecl(2, "idx", true, "uint");
-    s << bufferDecl(out, "y", false);
+    const int tail = baked ? 2 : 3;
     s << "const uint BIAS = " << kernels * 4 << "u;  // w[BIAS + oc]: the bias\n";
     std::vector<uint32_t> order(f.filterOrder.begin(), f.filterOrder.end());
     std::vector<uint32_t> starts(f.kernelStart.begin(), f.kernelStart.end());
@@ -180,8 +304,7 @@ std::optional<ShaderPlan> patternShader(const ShaderContext& ctx, size_t node, c
           << "uint kernelStart(uint f) { return idx[" << filters << "u + f]; }\n"
           << "uint kernelCode(uint k) { return idx[" << 2 * filters + 1 << "u + k]; }\n";
     }
-    plan.bindings.push_back(bindValue(n.outputs[0]));
-    s << convHead(l, "outChannel(slot)");
+    s << epilogueBindings(plan, tail, e) << convHead(l, "outChannel(slot)", e);
     // The pattern functions are placed before main(): written separately below.
     std::ostringstream fns;
     for (size_t p = 0; p < f.patterns.size(); ++p) {
@@ -222,7 +345,8 @@ std::optional<ShaderPlan> patternShader(const ShaderContext& ctx, size_t node, c
 // ---- Tile-wise -----------------------------------------------------------------------------
 // The packed blocks as they are; per output channel the list of its row segments: (offset of
 // the tile's columns, how many, where this row of the tile's block starts).
-ShaderPlan tileShader(const ShaderContext& ctx, size_t node, const LayerCode& l) {
+ShaderPlan tileShader(const ShaderContext& ctx, size_t node, const LayerCode& l,
+                      const Epilogue& e) {
     const ConvParams& c = l.conv;
     const codegen::TileWeights& tw = l.tiles;
     const Node& n = ctx.graph.nodes[node];
@@ -263,18 +387,18 @@ ShaderPlan tileShader(const ShaderContext& ctx, size_t node, const LayerCode& l)
                   std::to_string(tw.tileWidth) + ", " + std::to_string(tw.blocks.size()) +
                   " weights)";
     plan.groups = groups1d(total);
-    plan.bindings = {bindValue(n.inputs[0]), bindData(std::move(weights)), bindData(std::move(idx)),
-                     bindValue(n.outputs[0])};
+    plan.bindings = {bindValue(n.inputs[0]), bindData(std::move(weights)),
+                     bindData(std::move(idx))};
     std::ostringstream s;
     s << "// Tile-wise layer: " << geometry(l) << ";\n// " << tw.rows.size() << " tiles of width "
       << tw.tileWidth << " over the GEMM view's columns (column = (i * kh + "
       << "ky) * kw + kx); tile t keeps some rows and columns as a dense block, row-major in w.\n"
       << head1d(total) << bufferDecl(0, "x", true) << bufferDecl(1, "w", true)
-      << bufferDecl(2, "idx", true, "uint") << bufferDecl(3, "y", false)
+      << bufferDecl(2, "idx", true, "uint") << epilogueBindings(plan, 3, e)
       << "const uint BIAS = " << tw.blocks.size() << "u;      // w[BIAS + oc]: the bias\n"
       << "const uint SEGMENTS = " << segmentsAt << "u;  // idx[oc] .. idx[oc + 1]: oc's segments\n"
       << "const uint COLUMNS = " << columnsAt << "u;   // each tile's kept columns\n";
-    std::string head = convHead(l, "slot");
+    std::string head = convHead(l, "slot", e);
     head.insert(head.find("void main() {"), columnRead(c));
     s << head << "    float acc = w[BIAS + oc];\n"
       << "    for (uint g = idx[oc]; g < idx[oc + 1u]; ++g) {\n"
@@ -292,7 +416,7 @@ ShaderPlan tileShader(const ShaderContext& ctx, size_t node, const LayerCode& l)
 }
 
 // ---- CSR -----------------------------------------------------------------------------------
-ShaderPlan csrShader(const ShaderContext& ctx, size_t node, const LayerCode& l) {
+ShaderPlan csrShader(const ShaderContext& ctx, size_t node, const LayerCode& l, const Epilogue& e) {
     const ConvParams& c = l.conv;
     const codegen::CsrWeights& csr = l.csr;
     const Node& n = ctx.graph.nodes[node];
@@ -309,17 +433,17 @@ ShaderPlan csrShader(const ShaderContext& ctx, size_t node, const LayerCode& l) 
                           : std::to_string(c.kernelH) + "x" + std::to_string(c.kernelW)) +
                   " (" + std::to_string(csr.values.size()) + " nonzeros)";
     plan.groups = groups1d(total);
-    plan.bindings = {bindValue(n.inputs[0]), bindData(std::move(weights)), bindData(std::move(idx)),
-                     bindValue(n.outputs[0])};
+    plan.bindings = {bindValue(n.inputs[0]), bindData(std::move(weights)),
+                     bindData(std::move(idx))};
     std::ostringstream s;
     s << "// CSR layer: " << geometry(l) << ";\n// " << csr.values.size()
       << " nonzeros: row oc's are w[idx[oc] .. idx[oc + 1]] at the GEMM view's columns "
          "(i * kh + ky) * kw + kx.\n"
       << head1d(total) << bufferDecl(0, "x", true) << bufferDecl(1, "w", true)
-      << bufferDecl(2, "idx", true, "uint") << bufferDecl(3, "y", false)
+      << bufferDecl(2, "idx", true, "uint") << epilogueBindings(plan, 3, e)
       << "const uint BIAS = " << csr.values.size() << "u;  // w[BIAS + oc]: the bias\n"
       << "const uint COLUMNS = " << csr.rowStart.size() << "u;  // idx[COLUMNS + e]: e's column\n";
-    std::string head = convHead(l, "slot");
+    std::string head = convHead(l, "slot", e);
     head.insert(head.find("void main() {"), columnRead(c));
     s << head << "    float acc = w[BIAS + oc];\n"
       << "    for (uint e = idx[oc]; e < idx[oc + 1u]; ++e) {\n"
@@ -344,13 +468,14 @@ std::optional<ShaderPlan> planSparseShader(const ShaderContext& ctx, size_t node
         why = "its bias has " + std::to_string(layer.bias.size()) + " values, not one per output";
         return std::nullopt;
     }
+    const Epilogue e = fuseChain(ctx.graph, node, layer);
     switch (layer.kind) {
         case KernelKind::Pattern:
-            return patternShader(ctx, node, layer, why);
+            return patternShader(ctx, node, layer, e, why);
         case KernelKind::TileWise:
-            return tileShader(ctx, node, layer);
+            return tileShader(ctx, node, layer, e);
         case KernelKind::Csr:
-            return csrShader(ctx, node, layer);
+            return csrShader(ctx, node, layer, e);
         case KernelKind::Dense:
             break;
     }
