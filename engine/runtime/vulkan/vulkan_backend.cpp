@@ -11,6 +11,8 @@
 #include <set>
 
 #include "engine/ops/op.h"
+#include "engine/runtime/compile.h"
+#include "engine/runtime/measure.h"
 #include "engine/runtime/reference_runner.h"
 #include "engine/runtime/vulkan/glsl.h"
 #include "engine/runtime/vulkan/shaders.h"
@@ -37,6 +39,9 @@ struct Segment {
     VkCommandBuffer cmd = VK_NULL_HANDLE;
     std::vector<ValueId> uploads;    // read here, last written by the host
     std::vector<ValueId> downloads;  // written here, read later by the host or an output
+    // Timestamp queries [firstQuery, firstQuery + queries): one before the first dispatch and
+    // one after each, when the device has timestamps.
+    uint32_t firstQuery = 0, queries = 0;
 };
 
 class VulkanExecutor final : public Executor {
@@ -59,6 +64,7 @@ class VulkanExecutor final : public Executor {
             for (Device::Buffer& b : s.data) m_device->destroyBuffer(b);
         }
         if (m_descriptors) vkDestroyDescriptorPool(d, m_descriptors, nullptr);
+        if (m_queries) vkDestroyQueryPool(d, m_queries, nullptr);
         if (m_commands) vkDestroyCommandPool(d, m_commands, nullptr);
         for (auto& [id, b] : m_buffers) m_device->destroyBuffer(b);
     }
@@ -91,10 +97,9 @@ class VulkanExecutor final : public Executor {
                 PL_TRY(runNodeReference(m_graph, m_steps[seg.first].node, m_host));
             }
             if (m_profiling) {
-                const double ms = std::chrono::duration<double, std::milli>(
-                                      std::chrono::steady_clock::now() - start)
-                                      .count();
-                m_times.push_back({where(seg), false, ms});
+                addTimes(seg, std::chrono::duration<double, std::milli>(
+                                  std::chrono::steady_clock::now() - start)
+                                  .count());
             }
         }
         PL_TRY(Device::validationStatus());
@@ -182,6 +187,56 @@ class VulkanExecutor final : public Executor {
                std::to_string(seg.last - seg.first + 1) + " steps)";
     }
 
+    // Profiling: one time per step, named like the CPU executor's (describeNode). A GPU step's is
+    // read from the timestamps around its dispatch; what the segment's wall time adds (uploads,
+    // submission, downloads) is one more entry marked as a layout change, the CPU's name for
+    // moving data between the places kernels want it. Without timestamps the segment's wall time
+    // is shared among its steps by their workgroups, an estimate.
+    void addTimes(const Segment& seg, double wallMs) {
+        if (!seg.gpu) {
+            m_times.push_back({m_graph.describeNode(m_steps[seg.first].node), false, wallMs});
+            return;
+        }
+        std::vector<size_t> steps;
+        for (size_t k = seg.first; k <= seg.last; ++k) {
+            if (m_steps[k].fusedInto == SIZE_MAX) steps.push_back(k);
+        }
+        std::vector<double> ms(steps.size(), 0.0);
+        bool timed = false;
+        if (m_queries && seg.queries == steps.size() + 1) {
+            std::vector<uint64_t> t(seg.queries);
+            timed = vkGetQueryPoolResults(
+                        m_device->handle(), m_queries, seg.firstQuery, seg.queries,
+                        t.size() * sizeof(uint64_t), t.data(), sizeof(uint64_t),
+                        VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT) == VK_SUCCESS;
+            for (size_t j = 0; timed && j < steps.size(); ++j) {
+                const uint64_t ticks = (t[j + 1] - t[j]) & m_device->timestampMask();
+                ms[j] = static_cast<double>(ticks) * m_device->timestampPeriodNs() * 1e-6;
+            }
+        }
+        if (!timed) {
+            double groups = 0;
+            for (size_t k : steps) {
+                const auto& g = m_steps[k].shader->groups;
+                groups += double(g[0]) * double(g[1]) * double(g[2]);
+            }
+            for (size_t j = 0; j < steps.size(); ++j) {
+                const auto& g = m_steps[steps[j]].shader->groups;
+                ms[j] = groups > 0 ? wallMs * double(g[0]) * double(g[1]) * double(g[2]) / groups
+                                   : wallMs / double(steps.size());
+            }
+        }
+        double gpu = 0;
+        for (size_t j = 0; j < steps.size(); ++j) {
+            m_times.push_back({m_graph.describeNode(m_steps[steps[j]].node), false, ms[j]});
+            gpu += ms[j];
+        }
+        if (timed) {
+            m_times.push_back(
+                {"host <-> GPU around " + where(seg), true, std::max(0.0, wallMs - gpu)});
+        }
+    }
+
     Result<Device::Buffer*> bufferFor(ValueId id) {
         auto it = m_buffers.find(id);
         if (it != m_buffers.end()) return &it->second;
@@ -258,6 +313,25 @@ class VulkanExecutor final : public Executor {
         m_commands = m_device->createCommandPool();
         if (!m_descriptors || !m_commands) {
             return makeError(ErrorCode::Internal, "could not create the Vulkan pools");
+        }
+        if (m_device->timestampMask()) {
+            uint32_t queries = 0;
+            for (Segment& seg : m_segments) {
+                if (!seg.gpu) continue;
+                seg.firstQuery = queries;
+                seg.queries = 1;
+                for (size_t k = seg.first; k <= seg.last; ++k) {
+                    seg.queries += m_steps[k].fusedInto == SIZE_MAX ? 1 : 0;
+                }
+                queries += seg.queries;
+            }
+            VkQueryPoolCreateInfo info{};
+            info.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO;
+            info.queryType = VK_QUERY_TYPE_TIMESTAMP;
+            info.queryCount = queries;
+            if (vkCreateQueryPool(d, &info, nullptr, &m_queries) != VK_SUCCESS) {
+                m_queries = VK_NULL_HANDLE;  // profiling falls back to the wall clock
+            }
         }
         // Where each value was last written: by the GPU (in a buffer) or the host.
         std::set<ValueId> onGpu;
@@ -345,6 +419,16 @@ class VulkanExecutor final : public Executor {
         for (ValueId id : seg.uploads) in.push_back(&m_buffers.at(id));
         for (ValueId id : seg.downloads) out.push_back(&m_buffers.at(id));
         m_device->recordUploads(seg.cmd, in);
+        // Timestamps are written every run (one per dispatch, plus one) and read only when
+        // profiling.
+        if (m_queries) vkCmdResetQueryPool(seg.cmd, m_queries, seg.firstQuery, seg.queries);
+        uint32_t query = seg.firstQuery;
+        auto timestamp = [&] {
+            if (!m_queries) return;
+            // Bottom of the pipe: once everything recorded before has finished.
+            vkCmdWriteTimestamp(seg.cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, m_queries, query++);
+        };
+        timestamp();
         for (size_t k = seg.first; k <= seg.last; ++k) {
             const Step& s = m_steps[k];
             if (s.fusedInto != SIZE_MAX) continue;
@@ -367,6 +451,7 @@ class VulkanExecutor final : public Executor {
                                    s.shader->push.data());
             }
             vkCmdDispatch(seg.cmd, s.shader->groups[0], s.shader->groups[1], s.shader->groups[2]);
+            timestamp();
         }
         // The host reads the results after the fence (copied out of device-local buffers).
         m_device->recordDownloads(seg.cmd, out);
@@ -385,6 +470,7 @@ class VulkanExecutor final : public Executor {
     std::vector<Segment> m_segments;
     VkDescriptorPool m_descriptors = VK_NULL_HANDLE;
     VkCommandPool m_commands = VK_NULL_HANDLE;
+    VkQueryPool m_queries = VK_NULL_HANDLE;  // per-dispatch timestamps; null without them
     bool m_profiling = false;
     std::vector<StepTime> m_times;
     // Why every node runs on the CPU now (the GPU failed); empty while it works.
@@ -437,6 +523,23 @@ class VulkanBackend final : public Backend {
         PL_TRY_ASSIGN(std::unique_ptr<VulkanExecutor> exec,
                       VulkanExecutor::create(device, graph, options.sparse));
         return std::unique_ptr<Executor>(std::move(exec));
+    }
+
+    // No host code to build: each layer's GLSL is generated and compiled at prepare. The measured
+    // decision runs on this device, sparse shaders against dense ones by their dispatches' GPU
+    // times, so a layer stays sparse only where it is faster here.
+    Status generateAndMeasure(const Graph& graph, codegen::SparseModel& model,
+                              const CompileForOptions& options,
+                              CompiledForBackend& out) const override {
+        out.generated = nullptr;
+        out.kernels = "generated GLSL per layer";
+        if (!options.measure || (options.cancel && options.cancel->load())) return {};
+        if (options.onProgress) options.onProgress({CompileProgress::Step::Measuring});
+        MeasureOptions measure;
+        measure.runs = options.measureRuns;
+        measure.backend = this;
+        PL_TRY_ASSIGN(model, keepFasterKernels(graph, std::move(model), measure));
+        return {};
     }
 };
 
