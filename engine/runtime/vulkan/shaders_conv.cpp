@@ -194,8 +194,7 @@ bool fitsUint(const Graph& graph, const Node& node, std::string& why) {
 // in loadB; a MatMul offsets into its batch).
 // ---------------------------------------------------------------------------------------------
 
-constexpr uint32_t kTileK = 16;    // the K slice loaded into shared memory per step
-constexpr uint32_t kRegister = 4;  // each invocation sums a 4 x 4 block of outputs
+constexpr uint32_t kTileK = 16;  // the K slice staged in shared memory per step
 
 struct GemmSpec {
     uint64_t m = 0, n = 0, k = 0, batches = 1;
@@ -206,15 +205,23 @@ struct GemmSpec {
     std::vector<Bound> reads;
 };
 
-// Tile rows or columns for an extent: 64 where it fills them, smaller where a tile would be
-// mostly padding (a layer with 8 output channels, a Gemm with 5 columns).
-uint32_t tileFor(uint64_t extent) {
-    return extent >= 64 ? 64 : extent >= 32 ? 32 : 16;
+// A tile's extent along M or N, the invocations across it and the outputs each one sums in
+// registers. Large layers take 128 with 8 per invocation (more FMAs per shared word read); a
+// tile shrinks where it would be mostly padding (a layer with 8 output channels, a Gemm with 5
+// columns). Shared memory stays within the 16 KiB every device has: (TM + TN) * TK floats.
+struct TileAxis {
+    uint32_t tile, threads, perThread;
+};
+TileAxis tileFor(uint64_t extent) {
+    if (extent >= 128) return {128, 16, 8};
+    if (extent >= 64) return {64, 16, 4};
+    if (extent >= 32) return {32, 8, 4};
+    return {16, 4, 4};
 }
 
 std::optional<ShaderPlan> tiledGemm(const GemmSpec& g, const Epilogue& e, std::string& why) {
-    const uint32_t tm = tileFor(g.m), tn = tileFor(g.n);
-    const uint32_t tx = tn / kRegister, ty = tm / kRegister;
+    const TileAxis rows = tileFor(g.m), cols = tileFor(g.n);
+    const uint32_t tm = rows.tile, tn = cols.tile, tx = cols.threads, ty = rows.threads;
     ShaderPlan plan;
     plan.groups = {static_cast<uint32_t>((g.n + tn - 1) / tn),
                    static_cast<uint32_t>((g.m + tm - 1) / tm), static_cast<uint32_t>(g.batches)};
@@ -227,14 +234,14 @@ std::optional<ShaderPlan> tiledGemm(const GemmSpec& g, const Epilogue& e, std::s
     s << "#version 450\n"
       << "// Tiled GEMM: each workgroup computes a " << tm << " x " << tn
       << " tile of the output, summing K in slices of " << kTileK << "\n"
-      << "// staged in shared memory; each invocation keeps a " << kRegister << " x " << kRegister
-      << " block of sums in registers.\n"
+      << "// staged in shared memory; each invocation keeps a " << rows.perThread << " x "
+      << cols.perThread << " block of sums in registers.\n"
       << "layout(local_size_x = " << tx << ", local_size_y = " << ty << ") in;\n"
       << bindAll(plan, g.reads, e) << "const uint M = " << g.m << "u, N = " << g.n
       << "u, K = " << g.k << "u;\n"
       << "const uint TM = " << tm << "u, TN = " << tn << "u, TK = " << kTileK << "u;\n"
-      << "const uint TX = " << tx << "u, TY = " << ty << "u, RM = " << kRegister
-      << "u, RN = " << kRegister << "u;\n"
+      << "const uint TX = " << tx << "u, TY = " << ty << "u, RM = " << rows.perThread
+      << "u, RN = " << cols.perThread << "u;\n"
       << g.constants
       << "shared float As[TK * TM];  // As[k * TM + m]: A's K slice of the tile's rows\n"
       << "shared float Bs[TK * TN];  // Bs[k * TN + n]: B's K slice of the tile's columns\n"
@@ -519,7 +526,7 @@ std::string batchOffsetBody(const Shape& batch, const Shape& operand, uint64_t m
             s += "    offset += (z % " + dim + "u) * " + std::to_string(stride) + "u;\n";
         }
         if (d < operand.size()) stride *= operand[operand.size() - 1 - d];
-        s += "    z /= " + dim + "u;\n";
+        if (d + 1 < batch.size()) s += "    z /= " + dim + "u;\n";
     }
     return s + "    return offset * " + std::to_string(matrix) + "u;\n";
 }

@@ -45,11 +45,11 @@ void expectKernel(const GraphBuilder& b, ValueId value, const std::string& kerne
 
 struct ConvCase {
     const char* what;
+    const char* kernel;  // the report's kernel, a prefix
     Shape x, w;
     bool bias;
     std::vector<int64_t> strides, pads, dilations;
     int64_t group;
-    const char* kernel;  // the report's kernel, a prefix
 };
 
 void runConvCases(const std::vector<ConvCase>& cases) {
@@ -67,202 +67,217 @@ void runConvCases(const std::vector<ConvCase>& cases) {
 
 TEST(VulkanConv, TiledImplicitGemmMatchesTheReference) {
     SKIP_WITHOUT_VULKAN();
+    // clang-format off: one case in two lines, name and kernel, then the geometry
     runConvCases({
         {"3x3 pad 1",
+         "gpu conv 3x3 tiled gemm +bias",
          {1, 8, 9, 11},
          {16, 8, 3, 3},
          true,
          {1, 1},
          {1, 1, 1, 1},
          {1, 1},
-         1,
-         "gpu conv 3x3 tiled gemm +bias"},
+         1},
         {"odd channels, stride 2, asymmetric pads",
+         "gpu conv 3x3 tiled gemm",
          {1, 5, 7, 5},
          {7, 5, 3, 3},
          false,
          {2, 2},
          {0, 1, 2, 1},
          {1, 1},
-         1,
-         "gpu conv 3x3 tiled gemm"},
+         1},
         {"dilation 2",
+         "gpu conv 3x3 tiled gemm +bias",
          {1, 6, 10, 9},
          {12, 6, 3, 3},
          true,
          {1, 1},
          {2, 2, 2, 2},
          {2, 2},
-         1,
-         "gpu conv 3x3 tiled gemm +bias"},
+         1},
         {"5x5 stride 2, channels not a tile's",
+         "gpu conv 5x5 tiled gemm +bias",
          {1, 3, 13, 13},
          {20, 3, 5, 5},
          true,
          {2, 2},
          {2, 2, 2, 2},
          {1, 1},
-         1,
-         "gpu conv 5x5 tiled gemm +bias"},
+         1},
         {"1x3 kernel, stride 1x2",
+         "gpu conv 1x3 tiled gemm",
          {1, 4, 6, 9},
          {8, 4, 1, 3},
          false,
          {1, 2},
          {0, 1, 0, 1},
          {1, 1},
-         1,
-         "gpu conv 1x3 tiled gemm"},
+         1},
         {"several tiles each way and K slices",
+         "gpu conv 3x3 tiled gemm +bias",
          {1, 16, 10, 10},
          {70, 16, 3, 3},
          true,
          {1, 1},
          {1, 1, 1, 1},
          {1, 1},
-         1,
-         "gpu conv 3x3 tiled gemm +bias"},
+         1},
+        {"128-wide tiles, 8 x 8 sums per invocation",
+         "gpu conv 3x3 tiled gemm +bias",
+         {1, 8, 12, 12},
+         {130, 8, 3, 3},
+         true,
+         {1, 1},
+         {1, 1, 1, 1},
+         {1, 1},
+         1},
         {"groups",
+         "gpu conv 3x3 tiled gemm +bias",
          {1, 8, 7, 6},
          {16, 4, 3, 3},
          true,
          {1, 1},
          {1, 1, 1, 1},
          {1, 1},
-         2,
-         "gpu conv 3x3 tiled gemm +bias"},
+         2},
         {"channel multiplier 4 (one input channel per group)",
+         "gpu conv 3x3 tiled gemm",
          {1, 3, 8, 8},
          {12, 1, 3, 3},
          false,
          {1, 1},
          {1, 1, 1, 1},
          {1, 1},
-         3,
-         "gpu conv 3x3 tiled gemm"},
+         3},
         {"batch 2",
+         "gpu conv 3x3 tiled gemm +bias",
          {2, 4, 6, 7},
          {8, 4, 3, 3},
          true,
          {1, 1},
          {1, 0, 0, 1},
          {1, 1},
-         1,
-         "gpu conv 3x3 tiled gemm +bias"},
+         1},
         {"batch 2 with groups and stride 2",
+         "gpu conv 3x3 tiled gemm +bias",
          {2, 6, 9, 8},
          {12, 3, 3, 3},
          true,
          {2, 2},
          {1, 1, 1, 1},
          {1, 1},
-         2,
-         "gpu conv 3x3 tiled gemm +bias"},
+         2},
     });
+    // clang-format on
 }
 
 TEST(VulkanConv, PointwiseConvIsAGemm) {
     SKIP_WITHOUT_VULKAN();
+    // clang-format off: one case in two lines, name and kernel, then the geometry
     runConvCases({
         {"1x1",
+         "gpu conv 1x1 gemm +bias",
          {1, 16, 9, 7},
          {24, 16, 1, 1},
          true,
          {1, 1},
          {0, 0, 0, 0},
          {1, 1},
-         1,
-         "gpu conv 1x1 gemm +bias"},
+         1},
         {"1x1 odd sizes",
+         "gpu conv 1x1 gemm",
          {1, 9, 5, 3},
          {5, 9, 1, 1},
          false,
          {1, 1},
          {0, 0, 0, 0},
          {1, 1},
-         1,
-         "gpu conv 1x1 gemm"},
+         1},
         {"1x1 grouped, batch 2",
+         "gpu conv 1x1 gemm +bias",
          {2, 16, 5, 6},
          {8, 8, 1, 1},
          true,
          {1, 1},
          {0, 0, 0, 0},
          {1, 1},
-         2,
-         "gpu conv 1x1 gemm +bias"},
+         2},
         // Strided or padded 1x1 convs gather their input like any window.
         {"1x1 stride 2",
+         "gpu conv 1x1 tiled gemm +bias",
          {1, 12, 7, 9},
          {6, 12, 1, 1},
          true,
          {2, 2},
          {0, 0, 0, 0},
          {1, 1},
-         1,
-         "gpu conv 1x1 tiled gemm +bias"},
+         1},
         {"1x1 padded",
+         "gpu conv 1x1 tiled gemm",
          {1, 8, 4, 5},
          {8, 8, 1, 1},
          false,
          {1, 1},
          {1, 0, 0, 1},
          {1, 1},
-         1,
-         "gpu conv 1x1 tiled gemm"},
+         1},
     });
+    // clang-format on
 }
 
 TEST(VulkanConv, DepthwiseAndDirectConvsMatchTheReference) {
     SKIP_WITHOUT_VULKAN();
+    // clang-format off: one case in two lines, name and kernel, then the geometry
     runConvCases({
         {"depthwise 3x3",
+         "gpu conv depthwise 3x3 +bias",
          {1, 8, 9, 7},
          {8, 1, 3, 3},
          true,
          {1, 1},
          {1, 1, 1, 1},
          {1, 1},
-         8,
-         "gpu conv depthwise 3x3 +bias"},
+         8},
         {"depthwise stride 2, asymmetric pads",
+         "gpu conv depthwise 3x3",
          {1, 6, 11, 8},
          {6, 1, 3, 3},
          false,
          {2, 2},
          {0, 0, 1, 1},
          {1, 1},
-         6,
-         "gpu conv depthwise 3x3"},
+         6},
         {"depthwise 5x5 dilation 2, batch 2",
+         "gpu conv depthwise 5x5 +bias",
          {2, 5, 12, 10},
          {5, 1, 5, 5},
          true,
          {1, 1},
          {4, 4, 4, 4},
          {2, 2},
-         5,
-         "gpu conv depthwise 5x5 +bias"},
+         5},
         // Too few output channels per group, or too short a sum, for a tile: direct.
         {"2 channels per group",
+         "gpu conv 3x3 direct +bias",
          {1, 8, 9, 11},
          {8, 2, 3, 3},
          true,
          {2, 2},
          {1, 0, 1, 2},
          {1, 1},
-         4,
-         "gpu conv 3x3 direct +bias"},
+         4},
         {"a sum of 2",
+         "gpu conv 1x1 direct",
          {1, 2, 6, 5},
          {8, 2, 1, 1},
          false,
          {1, 1},
          {0, 0, 0, 0},
          {1, 1},
-         1,
-         "gpu conv 1x1 direct"},
+         1},
     });
+    // clang-format on
 }
 
 struct GemmCase {
@@ -282,14 +297,8 @@ TEST(VulkanConv, GemmMatchesTheReference) {
         {"both transposed, C per row", {20, 9}, {11, 20}, Shape{9, 1}, true, true, 1.5f, 0.25f},
         {"scalar C", {4, 3}, {3, 6}, Shape{}, false, false, 1.0f, 3.0f},
         {"C [1, N]", {4, 3}, {3, 6}, Shape{1, 6}, false, false, 1.0f, 1.0f},
-        {"several tiles each way and K slices",
-         {37, 50},
-         {50, 70},
-         Shape{70},
-         false,
-         false,
-         1.0f,
-         1.0f},
+        {"tiles each way, K slices", {37, 50}, {50, 70}, Shape{70}, false, false, 1.0f, 1.0f},
+        {"128-wide tiles", {130, 20}, {150, 20}, Shape{130, 1}, false, true, 1.0f, 1.0f},
     };
     for (const GemmCase& c : cases) {
         SCOPED_TRACE(c.what);
@@ -311,16 +320,16 @@ TEST(VulkanConv, MatMulTwoDimensionalAndBatchedMatchTheReference) {
     SKIP_WITHOUT_VULKAN();
     struct Case {
         const char* what;
-        Shape a, b;
         const char* kernel;
+        Shape a, b;
     };
     const std::vector<Case> cases = {
-        {"2-D", {37, 50}, {50, 70}, "gpu matmul gemm"},
-        {"batched A, shared B", {2, 3, 5, 8}, {8, 6}, "gpu matmul gemm 6 batches"},
-        {"both batched", {3, 4, 9}, {3, 9, 2}, "gpu matmul gemm 3 batches"},
-        {"broadcast batch dims", {2, 1, 5, 8}, {3, 8, 6}, "gpu matmul gemm 6 batches"},
-        {"1-D A", {8}, {2, 8, 6}, "gpu matmul gemm 2 batches"},
-        {"1-D B", {2, 5, 8}, {8}, "gpu matmul gemm 2 batches"},
+        {"2-D", "gpu matmul gemm", {37, 50}, {50, 70}},
+        {"batched A, shared B", "gpu matmul gemm 6 batches", {2, 3, 5, 8}, {8, 6}},
+        {"both batched", "gpu matmul gemm 3 batches", {3, 4, 9}, {3, 9, 2}},
+        {"broadcast batch dims", "gpu matmul gemm 6 batches", {2, 1, 5, 8}, {3, 8, 6}},
+        {"1-D A", "gpu matmul gemm 2 batches", {8}, {2, 8, 6}},
+        {"1-D B", "gpu matmul gemm 2 batches", {2, 5, 8}, {8}},
     };
     for (const Case& c : cases) {
         SCOPED_TRACE(c.what);
@@ -546,8 +555,9 @@ TEST(VulkanConv, DoesNotFuseWhatOthersNeedOrWhatIsNotReady) {
 TEST(VulkanConv, ShadersShowTheirTilesAndEpilogue) {
     SKIP_WITHOUT_VULKAN();
     GraphBuilder b;
-    const ValueId c = b.op(OpKind::Conv, {b.input({1, 8, 6, 6}), b.randomConstant({16, 8, 3, 3})},
-                           convAttrs({1, 1}, {1, 1, 1, 1}));
+    const ValueId c =
+        b.op(OpKind::Conv, {b.input({1, 8, 12, 12}), b.randomConstant({130, 8, 3, 3})},
+             convAttrs({1, 1}, {1, 1, 1, 1}));
     b.output(b.op(OpKind::Clip, {c}, clipAttrs(-std::numeric_limits<float>::infinity(), 6.0f)));
     auto sources = vulkan::shaderSources(b.graph);
     ASSERT_TRUE(sources.ok()) << sources.error().toString();
@@ -555,6 +565,9 @@ TEST(VulkanConv, ShadersShowTheirTilesAndEpilogue) {
     const std::string& glsl = (*sources)[0].second;
     EXPECT_NE(glsl.find("shared float As["), std::string::npos) << glsl;
     EXPECT_NE(glsl.find("barrier();"), std::string::npos) << glsl;
+    // 130 channels and 144 pixels: the large tiles, 8 x 8 sums per invocation.
+    EXPECT_NE(glsl.find("const uint TM = 128u, TN = 128u"), std::string::npos) << glsl;
+    EXPECT_NE(glsl.find("RM = 8u, RN = 8u"), std::string::npos) << glsl;
     EXPECT_NE(glsl.find("const uint KH = 3u, KW = 3u;"), std::string::npos) << glsl;
     // The clip's bounds are baked in: 6 as a float, -inf through its bits.
     EXPECT_NE(glsl.find("6.0"), std::string::npos) << glsl;
