@@ -52,7 +52,7 @@ namespace {
 
 // ---- The per-element shader and its helpers ----
 
-// -inf and NaN as GLSL expressions: GLSL has no literal for them.
+// -inf as a GLSL expression: GLSL has no literal for it (what an empty max starts from).
 constexpr const char* kMinusInf = "uintBitsToFloat(0xff800000u)";
 
 std::string u(int64_t v) {
@@ -418,8 +418,9 @@ std::optional<ShaderPlan> resize(const Graph& graph, const Node& node, std::stri
 
 // ---- Data movement ----
 
-// Storage buffers one shader may bind: the smallest maxPerStageDescriptorStorageBuffers of the
-// desktop and phone GPUs we target is well above this (the spec's minimum is 4).
+// Inputs one Concat shader binds, plus its output: 16 storage buffers, within the
+// maxPerStageDescriptorStorageBuffers of most desktop and phone GPUs (the spec's minimum is 4;
+// the device's own limit is not consulted yet).
 constexpr size_t kMaxConcatInputs = 15;
 
 // Output element i = (outer, a, inner) along the axis reads input k, the one whose slice of

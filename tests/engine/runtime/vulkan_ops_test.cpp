@@ -62,6 +62,7 @@ TEST(VulkanOps, BroadcastingArithmeticMatchesTheReference) {
         b.output(b.op(op, {x, operand(b.input({1, 4, 5, 7}))}));
         b.output(b.op(op, {x, operand(b.randomConstant({1, 4, 1, 1}))}));
         b.output(b.op(op, {x, b.constant(Tensor::scalar(positive ? 1.5f : -0.25f))}));
+        b.output(b.op(op, {operand(b.input({})), x}));  // a rank-0 input
         b.output(b.op(op, {operand(b.input({7})), operand(b.input({2, 3, 1, 7}))}));
         b.output(b.op(op, {operand(b.input({3, 1, 5})), operand(b.input({1, 4, 1}))}));
         b.output(b.op(op, {operand(b.randomConstant({4, 1, 1})), x}));
@@ -208,6 +209,8 @@ TEST(VulkanOps, ResizeLinearAndCubicMatchTheReference) {
         b.output(resize(b, x, "linear", coord, {1, 3, 10, 12}));
         b.output(resize(b, x, "linear", coord, {1, 3, 7, 4}));
         b.output(resize(b, x, "cubic", coord, {1, 3, 11, 9}));
+        b.output(resize(b, x, "linear", coord, {1, 3, 1, 4}));
+        b.output(resize(b, x, "cubic", coord, {1, 3, 3, 1}));
     }
     b.output(resize(b, x, "cubic", "half_pixel", {1, 3, 10, 12}, {}, "floor", -0.5f));
     b.output(resize(b, x, "cubic", "half_pixel", {1, 3, 9, 13}, {}, "floor", -0.75f, 1));
