@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "app/cli/backend_commands.h"
 #include "app/cli/cli.h"
 #include "app/cli/compile_commands.h"
 #include "app/cli/lesson_commands.h"
@@ -209,6 +210,11 @@ int main(int argc, char** argv) {
     const std::string backendHelp =
         "where PruneLab runs the model: " + backendNames() + " (default " + backendName + ")";
     int runs = 30;
+    // --device beside every --backend: a Vulkan device, chosen before the backend opens one.
+    int deviceIndex = 0;
+    std::vector<CLI::Option*> deviceOptions;
+    const std::string deviceHelp =
+        "with --backend vulkan: the Vulkan device to run on (`prunelab-cli backends` lists them)";
 
     auto addModel = [&](CLI::App* cmd) {
         cmd->add_option("model", request.path,
@@ -220,6 +226,9 @@ int main(int argc, char** argv) {
     std::string catalogId;
     CLI::App* catalog = app.add_subcommand("catalog", "the bundled models (ids for every command)");
     catalog->add_option("id", catalogId, "show one model in full");
+
+    CLI::App* backendsCmd = app.add_subcommand(
+        "backends", "where PruneLab can run: each backend, its device, and the Vulkan devices");
 
     CLI::App* info = app.add_subcommand("info", "layers, shapes, params and MACs per layer");
     addModel(info);
@@ -236,6 +245,7 @@ int main(int argc, char** argv) {
     run->add_option("--as", request.as, "decode like this catalog model (e.g. a pruned copy)");
     run->add_option("--threads", threads, "threads (default: one per core)");
     run->add_option("--backend", backendName, backendHelp);
+    deviceOptions.push_back(run->add_option("--device", deviceIndex, deviceHelp));
 
     CLI::App* bench = app.add_subcommand("bench", "latency vs ONNX Runtime and OpenCV DNN");
     addModel(bench);
@@ -243,6 +253,7 @@ int main(int argc, char** argv) {
     bench->add_option("--threads", threads, "threads for every runtime (default 1)");
     bench->add_option("--runs", runs, "timed runs per runtime (default 30)");
     bench->add_option("--backend", backendName, backendHelp);
+    deviceOptions.push_back(bench->add_option("--device", deviceIndex, deviceHelp));
     bool compare = false;
     bench->add_flag("--compare", compare,
                     "also run the pruned model's compiled sparse layers (PruneLab sparse)");
@@ -267,6 +278,7 @@ int main(int argc, char** argv) {
                       "also compile the generated code for this machine (kernels/layer_N.so)");
     bool compileTune = false;
     compile->add_option("--backend", backendName, backendHelp + "; the decision is measured there");
+    deviceOptions.push_back(compile->add_option("--device", deviceIndex, deviceHelp));
     compile->add_flag("--tune", compileTune,
                       "time block sizes and unrolling per pattern layer on this machine (cached)");
 
@@ -392,6 +404,7 @@ int main(int argc, char** argv) {
     liveCmd->add_option("--frames", live.frames, "frames through both lanes (default 60)");
     liveCmd->add_option("--threads", live.threads, "threads for each lane (default 1)");
     liveCmd->add_option("--backend", live.backend, backendHelp);
+    deviceOptions.push_back(liveCmd->add_option("--device", deviceIndex, deviceHelp));
     liveCmd->add_option("--reference", live.reference,
                         "lane A: prunelab (PruneLab dense, default) or ort (ONNX Runtime)");
     liveCmd->add_option("--record", live.recordPath, "write the side-by-side clip (.avi)");
@@ -426,6 +439,13 @@ int main(int argc, char** argv) {
     if (lessonReference->parsed()) return cmdLessonReference();
     if (catalog->parsed()) return cmdCatalog(catalogId);
     if (info->parsed()) return cmdInfo(request);
+    if (backendsCmd->parsed()) return cmdBackends();
+    for (CLI::Option* device : deviceOptions) {
+        if (device->count() == 0) continue;
+        const Status chosen =
+            chooseDevice(liveCmd->parsed() ? live.backend : backendName, deviceIndex);
+        if (!chosen.ok()) return fail(chosen.error());
+    }
     // Refused before any model loads, with the names there are or why this one cannot run.
     auto backend = findBackend(backendName);
     if (!backend.ok() && (run->parsed() || bench->parsed() || compile->parsed()))

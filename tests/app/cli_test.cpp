@@ -94,6 +94,38 @@ TEST(Cli, RandomBytesAreRejectedClearly) {
     EXPECT_EQ(r.output.find("Segmentation"), std::string::npos);
 }
 
+// `backends` lists every backend; --device picks a Vulkan device, and an index out of range is
+// refused before any model loads, naming the index and how many devices there are.
+TEST(Cli, BackendsListsTheVulkanDevicesAndDeviceChecksItsRange) {
+    CommandResult list = runCli("backends");
+    ASSERT_EQ(list.exitCode, 0) << list.output;
+    EXPECT_NE(list.output.find("cpu "), std::string::npos) << list.output;
+    EXPECT_NE(list.output.find("vulkan "), std::string::npos) << list.output;
+
+    CommandResult other = runCli("run " + kBlazeFace + " --device 0");
+    EXPECT_EQ(other.exitCode, 1);
+    EXPECT_NE(other.output.find("--device 0 picks a Vulkan device: it needs --backend vulkan"),
+              std::string::npos)
+        << other.output;
+
+    if (list.output.find("GPU through Vulkan: available") == std::string::npos) {
+        GTEST_SKIP() << "no Vulkan device here, so no device to pick: " << list.output;
+    }
+    EXPECT_NE(list.output.find("--device 0: "), std::string::npos) << list.output;
+    CommandResult bad = runCli("run " + kBlazeFace + " --backend vulkan --device 99");
+    EXPECT_EQ(bad.exitCode, 1);
+    EXPECT_NE(bad.output.find("no Vulkan device 99: this machine has "), std::string::npos)
+        << bad.output;
+
+    // A tiny model, so shaders compiled with a cold cache still take a moment only.
+    fs::path out = tempDir("device0");
+    CommandResult good = runCli("run " + std::string(PRUNELAB_SOURCE_DIR) +
+                                "/tests/data/fuzz/onnx_import/conv_bn_relu.onnx --output-dir " +
+                                out.string() + " --backend vulkan --device 0");
+    EXPECT_EQ(good.exitCode, 0) << good.output;
+    EXPECT_TRUE(fs::exists(out / "y.npy")) << good.output;
+}
+
 TEST(Cli, BadSizeAndWrongNpyShapeAreExplained) {
     CommandResult r = runCli("info " + kBlazeFace + " --size 64by64");
     EXPECT_EQ(r.exitCode, 1);
