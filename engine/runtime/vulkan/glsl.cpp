@@ -53,7 +53,8 @@ std::string withLog(const std::string& what, const char* log, const std::string&
     return what + ":\n" + text + "\n--- the shader ---\n" + numbered(glsl);
 }
 
-Result<std::vector<uint32_t>> compile(const std::string& glsl, const std::string& name) {
+Result<std::vector<uint32_t>> compile(const std::string& glsl, const std::string& forWhat) {
+    const std::string name = forWhat.empty() ? "the generated shader" : "the shader for " + forWhat;
     std::lock_guard<std::mutex> lock(glslangLock());
     glslang_input_t input{};
     input.language = GLSLANG_SOURCE_GLSL;
@@ -70,16 +71,16 @@ Result<std::vector<uint32_t>> compile(const std::string& glsl, const std::string
     glslang_shader_t* shader = glslang_shader_create(&input);
     if (!shader) return makeError(ErrorCode::Internal, "glslang could not create a shader");
     if (!glslang_shader_preprocess(shader, &input) || !glslang_shader_parse(shader, &input)) {
-        std::string why = withLog("the shader generated for " + name + " does not compile",
-                                  glslang_shader_get_info_log(shader), glsl);
+        std::string why =
+            withLog(name + " does not compile", glslang_shader_get_info_log(shader), glsl);
         glslang_shader_delete(shader);
         return makeError(ErrorCode::Internal, why);
     }
     glslang_program_t* program = glslang_program_create();
     glslang_program_add_shader(program, shader);
     if (!glslang_program_link(program, GLSLANG_MSG_SPV_RULES_BIT | GLSLANG_MSG_VULKAN_RULES_BIT)) {
-        std::string why = withLog("the shader generated for " + name + " does not link",
-                                  glslang_program_get_info_log(program), glsl);
+        std::string why =
+            withLog(name + " does not link", glslang_program_get_info_log(program), glsl);
         glslang_program_delete(program);
         glslang_shader_delete(shader);
         return makeError(ErrorCode::Internal, why);
@@ -90,7 +91,7 @@ Result<std::vector<uint32_t>> compile(const std::string& glsl, const std::string
     glslang_program_delete(program);
     glslang_shader_delete(shader);
     if (words.empty()) {
-        return makeError(ErrorCode::Internal, "glslang produced no SPIR-V for " + name);
+        return makeError(ErrorCode::Internal, "glslang produced no SPIR-V: " + name);
     }
     return words;
 }

@@ -13,13 +13,13 @@ namespace prunelab::engine::vulkan {
 
 // SPIR-V words for `glsl`, from the cache when it holds them, else compiled and written there.
 // `name` says what the shader is for (the executor passes describeNode() of its node): an error
-// names it and carries glslang's log, whose lines read "ERROR: 0:LINE: ...", and the shader with
-// its lines numbered. Internal (a generated shader that does not compile is our bug).
-// Thread-safe. The cache is <userCacheRoot()>/vulkan/spirv (disk_cache.h);
-// PRUNELAB_VULKAN_NO_CACHE=1 turns it off. A cache entry that is unreadable, truncated or altered
-// is compiled again and replaced, never trusted.
+// ("the shader for node 'conv_7' (Conv) does not compile: ...") names it and carries glslang's log,
+// whose lines read "ERROR: 0:LINE: ...", and the shader with its lines numbered. Internal (a
+// generated shader that does not compile is our bug). Thread-safe. The cache is
+// <userCacheRoot()>/vulkan/spirv (disk_cache.h); PRUNELAB_VULKAN_NO_CACHE=1 turns it off. A cache
+// entry that is unreadable, truncated or altered is compiled again and replaced, never trusted.
 Result<std::vector<uint32_t>> compileComputeShader(const std::string& glsl,
-                                                   const std::string& name = "a shader");
+                                                   const std::string& name = "");
 
 // Counts since the process started, for tests and the report: shaders read from the cache,
 // compiled (a miss), and cache entries found damaged and replaced.
