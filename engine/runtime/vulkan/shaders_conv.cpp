@@ -194,7 +194,10 @@ bool fitsUint(const Graph& graph, const Node& node, std::string& why) {
 // in loadB; a MatMul offsets into its batch).
 // ---------------------------------------------------------------------------------------------
 
-constexpr uint32_t kTileK = 16;  // the K slice staged in shared memory per step
+// The K slice staged in shared memory per step, halved for the largest tiles so both slices
+// stay within the 16 KiB of shared memory every device has.
+constexpr uint32_t kTileK = 16;
+constexpr uint32_t kSharedBytes = 16384;
 
 struct GemmSpec {
     uint64_t m = 0, n = 0, k = 0, batches = 1;
@@ -208,7 +211,7 @@ struct GemmSpec {
 // A tile's extent along M or N, the invocations across it and the outputs each one sums in
 // registers. Large layers take 128 with 8 per invocation (more FMAs per shared word read); a
 // tile shrinks where it would be mostly padding (a layer with 8 output channels, a Gemm with 5
-// columns). Shared memory stays within the 16 KiB every device has: (TM + TN) * TK floats.
+// columns). Shared memory holds (TM + 1 + TN) * TK floats (see kTileK).
 struct TileAxis {
     uint32_t tile, threads, perThread;
 };
@@ -222,6 +225,8 @@ TileAxis tileFor(uint64_t extent) {
 std::optional<ShaderPlan> tiledGemm(const GemmSpec& g, const Epilogue& e, std::string& why) {
     const TileAxis rows = tileFor(g.m), cols = tileFor(g.n);
     const uint32_t tm = rows.tile, tn = cols.tile, tx = cols.threads, ty = rows.threads;
+    const uint32_t tk =
+        (tm + 1 + tn) * kTileK * sizeof(float) <= kSharedBytes ? kTileK : kTileK / 2;
     ShaderPlan plan;
     plan.groups = {static_cast<uint32_t>((g.n + tn - 1) / tn),
                    static_cast<uint32_t>((g.m + tm - 1) / tm), static_cast<uint32_t>(g.batches)};
@@ -233,17 +238,21 @@ std::optional<ShaderPlan> tiledGemm(const GemmSpec& g, const Epilogue& e, std::s
     std::ostringstream s;
     s << "#version 450\n"
       << "// Tiled GEMM: each workgroup computes a " << tm << " x " << tn
-      << " tile of the output, summing K in slices of " << kTileK << "\n"
+      << " tile of the output, summing K in slices of " << tk << "\n"
       << "// staged in shared memory; each invocation keeps a " << rows.perThread << " x "
       << cols.perThread << " block of sums in registers.\n"
       << "layout(local_size_x = " << tx << ", local_size_y = " << ty << ") in;\n"
       << bindAll(plan, g.reads, e) << "const uint M = " << g.m << "u, N = " << g.n
       << "u, K = " << g.k << "u;\n"
-      << "const uint TM = " << tm << "u, TN = " << tn << "u, TK = " << kTileK << "u;\n"
+      << "const uint TM = " << tm << "u, TN = " << tn << "u, TK = " << tk << "u;\n"
       << "const uint TX = " << tx << "u, TY = " << ty << "u, RM = " << rows.perThread
       << "u, RN = " << cols.perThread << "u;\n"
       << g.constants
-      << "shared float As[TK * TM];  // As[k * TM + m]: A's K slice of the tile's rows\n"
+      << "// As[k * AS + m]: A's K slice of the tile's rows. Its row stride has one word of\n"
+      << "// padding: the loads below store down its columns, and without it those stores\n"
+      << "// would all hit one shared-memory bank.\n"
+      << "const uint AS = TM + 1u;\n"
+      << "shared float As[TK * AS];\n"
       << "shared float Bs[TK * TN];  // Bs[k * TN + n]: B's K slice of the tile's columns\n"
       << "float loadA(uint z, uint m, uint k) {\n"
       << g.loadA << "}\n"
@@ -264,7 +273,7 @@ std::optional<ShaderPlan> tiledGemm(const GemmSpec& g, const Epilogue& e, std::s
       << "            uint k = e % TK, m = e / TK;\n"
       << "            float av = 0.0;\n"
       << "            if (m0 + m < M && k0 + k < K) av = loadA(z, m0 + m, k0 + k);\n"
-      << "            As[k * TM + m] = av;\n"
+      << "            As[k * AS + m] = av;\n"
       << "        }\n"
       << "        for (uint e = tid; e < TK * TN; e += TX * TY) {\n"
       << "            uint n = e % TN, k = e / TN;\n"
@@ -277,7 +286,7 @@ std::optional<ShaderPlan> tiledGemm(const GemmSpec& g, const Epilogue& e, std::s
       << "            // Rows ty, ty + TY, ... and columns tx, tx + TX, ...: neighbouring\n"
       << "            // invocations read neighbouring shared words.\n"
       << "            float av[RM], bv[RN];\n"
-      << "            for (uint r = 0u; r < RM; ++r) av[r] = As[k * TM + ty + r * TY];\n"
+      << "            for (uint r = 0u; r < RM; ++r) av[r] = As[k * AS + ty + r * TY];\n"
       << "            for (uint q = 0u; q < RN; ++q) bv[q] = Bs[k * TN + tx + q * TX];\n"
       << "            for (uint r = 0u; r < RM; ++r)\n"
       << "                for (uint q = 0u; q < RN; ++q) acc[r * RN + q] += av[r] * bv[q];\n"
