@@ -142,6 +142,11 @@ const PatternShape kPatternShapes[] = {
     {"7to9_9x8_reversed_order", {1, 7, 9, 8}, 9, {1, 2}, {1, 0, 1, 1}, {1, 1}, 1, 0.5, true},
 };
 
+// Test names and failure messages show the shape's name, not its bytes.
+void PrintTo(const PatternShape& shape, std::ostream* os) {
+    *os << shape.name;
+}
+
 class VulkanPattern : public ::testing::TestWithParam<PatternShape> {};
 
 TEST_P(VulkanPattern, GeneratedShaderMatchesTheReference) {
@@ -200,7 +205,7 @@ TEST(VulkanSparse, PatternShaderIsGeneratedPerLayerWithItsStructureBakedIn) {
     const std::string& glsl = plan->glsl;
     EXPECT_NE(glsl.find("#version 450"), std::string::npos) << glsl;
     EXPECT_NE(glsl.find("const uint KCODE["), std::string::npos) << glsl;
-    EXPECT_NE(glsl.find("float pattern0("), std::string::npos) << glsl;
+    EXPECT_NE(glsl.find("vec4 pattern0("), std::string::npos) << glsl;
     EXPECT_NE(glsl.find("// pattern 0: "), std::string::npos) << glsl;
 }
 
