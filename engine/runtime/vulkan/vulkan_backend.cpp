@@ -499,6 +499,9 @@ class VulkanBackend final : public Backend {
         d.features.push_back("Vulkan " + std::to_string(VK_API_VERSION_MAJOR(info.apiVersion)) +
                              "." + std::to_string(VK_API_VERSION_MINOR(info.apiVersion)));
         d.features.emplace_back("fp32");
+        // Which memory path runs (vulkan_device.h): worth knowing when a discrete GPU is slow.
+        d.features.emplace_back((*device)->staging() ? "device-local buffers, staged"
+                                                     : "host-mapped buffers");
         if (validationRequested()) d.features.emplace_back("validation");
         return d;
     }
