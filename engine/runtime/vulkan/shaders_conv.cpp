@@ -56,6 +56,17 @@ std::string replaceAll(std::string text, const std::string& from, const std::str
     return text;
 }
 
+// True when `expr` still reads a push constant `p.<name>`: an activation whose parameters are
+// not all known here, which then runs as its own shader rather than fail to compile.
+bool readsPushConstant(const std::string& expr) {
+    for (size_t at = expr.find("p."); at != std::string::npos; at = expr.find("p.", at + 1)) {
+        if (at == 0 ||
+            !(std::isalnum(static_cast<unsigned char>(expr[at - 1])) || expr[at - 1] == '_'))
+            return true;
+    }
+    return false;
+}
+
 // A node name as safe text for a GLSL comment.
 std::string commentText(const std::string& name) {
     std::string out = name;
@@ -131,10 +142,10 @@ Epilogue fuseEpilogue(const Graph& graph, size_t node, int channelAxis, Epilogue
         } else if (auto expr = activationExpr(next, params)) {
             // Parameters baked in: several fused activations cannot share push constants p.a/p.b.
             params.resize(2, 0.0f);
-            line = "v = " +
-                   replaceAll(replaceAll(*expr, "p.a", floatLiteral(params[0])), "p.b",
-                              floatLiteral(params[1])) +
-                   ";";
+            const std::string baked = replaceAll(replaceAll(*expr, "p.a", floatLiteral(params[0])),
+                                                 "p.b", floatLiteral(params[1]));
+            if (readsPushConstant(baked)) break;  // a parameter this file does not know of
+            line = "v = " + baked + ";";
             unaryDone = true;
         } else {
             break;
