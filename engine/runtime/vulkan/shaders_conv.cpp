@@ -243,7 +243,9 @@ std::optional<ShaderPlan> tiledGemm(const GemmSpec& g, const Epilogue& e, std::s
                    static_cast<uint32_t>((g.m + tm - 1) / tm), static_cast<uint32_t>(g.batches)};
     if ((g.n + tn - 1) / tn > kMaxGroups || (g.m + tm - 1) / tm > kMaxGroups ||
         g.batches > kMaxGroups) {
-        why = "more tiles than one dispatch may count";
+        why = std::to_string((g.n + tn - 1) / tn) + " x " + std::to_string((g.m + tm - 1) / tm) +
+              " x " + std::to_string(g.batches) + " tiles: more than one dispatch may count (" +
+              std::to_string(kMaxGroups) + " a dimension)";
         return std::nullopt;
     }
     std::ostringstream s;
