@@ -233,13 +233,14 @@ std::string convTail(int64_t pixels = 1) {
 }
 
 // A GEMM-view column (i * kh + y) * kw + x read at the current output pixel.
-std::string columnRead(const ConvParams& c) {
+std::string columnRead(const ConvParams& c, int64_t pixels) {
     std::ostringstream s;
-    s << "float column(uint col, uint xg, int iy0, int ix0) {\n"
+    s << (pixels > 1 ? "vec4 column(uint col, uint xg, int iy0, int ix0) {\n"
+                     : "float column(uint col, uint xg, int iy0, int ix0) {\n")
       << "    uint ci = col / " << c.kernelH * c.kernelW << "u, ky = col / " << c.kernelW << "u % "
       << c.kernelH << "u, kx = col % " << c.kernelW << "u;\n"
-      << "    return at(xg + ci * IH * IW, iy0 + int(ky * " << c.dilationH << "u), ix0 + int(kx * "
-      << c.dilationW << "u));\n"
+      << "    return " << (pixels > 1 ? "at4" : "at") << "(xg + ci * IH * IW, iy0 + int(ky * "
+      << c.dilationH << "u), ix0 + int(kx * " << c.dilationW << "u));\n"
       << "}\n";
     return s.str();
 }
@@ -376,7 +377,11 @@ ShaderPlan tileShader(const ShaderContext& ctx, size_t node, const LayerCode& l,
     const ConvParams& c = l.conv;
     const codegen::TileWeights& tw = l.tiles;
     const Node& n = ctx.graph.nodes[node];
-    const auto total = static_cast<uint64_t>(c.batch * c.outChannels * c.outH * c.outW);
+    // Conv layers compute a block of pixels per invocation, as the pattern shader; a Gemm
+    // layer's "image" is one pixel.
+    const int64_t pixels = l.gemm ? 1 : kPixelBlock;
+    const auto total =
+        static_cast<uint64_t>(c.batch * c.outChannels * c.outH * ((c.outW + pixels - 1) / pixels));
     std::vector<std::vector<uint32_t>> segments(static_cast<size_t>(c.outChannels));
     Words columns;
     for (size_t t = 0; t < tw.rows.size(); ++t) {
@@ -424,9 +429,9 @@ ShaderPlan tileShader(const ShaderContext& ctx, size_t node, const LayerCode& l,
       << "const uint BIAS = " << tw.blocks.size() << "u;      // w[BIAS + oc]: the bias\n"
       << "const uint SEGMENTS = " << segmentsAt << "u;  // idx[oc] .. idx[oc + 1]: oc's segments\n"
       << "const uint COLUMNS = " << columnsAt << "u;   // each tile's kept columns\n";
-    std::string head = convHead(l, "slot", e);
-    head.insert(head.find("void main() {"), columnRead(c));
-    s << head << "    float acc = w[BIAS + oc];\n"
+    std::string head = convHead(l, "slot", e, pixels);
+    head.insert(head.find("void main() {"), columnRead(c, pixels));
+    s << head << "    " << (pixels > 1 ? "vec4 acc = vec4(" : "float acc = (") << "w[BIAS + oc]);\n"
       << "    for (uint g = idx[oc]; g < idx[oc + 1u]; ++g) {\n"
       << "        // One row of one tile's block: its columns, how many, where its weights are.\n"
       << "        uint cols = COLUMNS + idx[SEGMENTS + 3u * g], count = idx[SEGMENTS + 3u * g + "
@@ -436,7 +441,7 @@ ShaderPlan tileShader(const ShaderContext& ctx, size_t node, const LayerCode& l,
       << "            acc += w[row + j] * column(idx[cols + j], xg, iy0, ix0);\n"
       << "        }\n"
       << "    }\n"
-      << convTail();
+      << convTail(pixels);
     plan.glsl = s.str();
     return plan;
 }
@@ -446,7 +451,11 @@ ShaderPlan csrShader(const ShaderContext& ctx, size_t node, const LayerCode& l, 
     const ConvParams& c = l.conv;
     const codegen::CsrWeights& csr = l.csr;
     const Node& n = ctx.graph.nodes[node];
-    const auto total = static_cast<uint64_t>(c.batch * c.outChannels * c.outH * c.outW);
+    // Conv layers compute a block of pixels per invocation, as the pattern shader; a Gemm
+    // layer's "image" is one pixel.
+    const int64_t pixels = l.gemm ? 1 : kPixelBlock;
+    const auto total =
+        static_cast<uint64_t>(c.batch * c.outChannels * c.outH * ((c.outW + pixels - 1) / pixels));
     Words idx(csr.rowStart.begin(), csr.rowStart.end());  // [row starts, OC + 1] [columns]
     idx.insert(idx.end(), csr.column.begin(), csr.column.end());
     Words weights;
@@ -469,13 +478,13 @@ ShaderPlan csrShader(const ShaderContext& ctx, size_t node, const LayerCode& l, 
       << bufferDecl(2, "idx", true, "uint") << epilogueBindings(plan, 3, e)
       << "const uint BIAS = " << csr.values.size() << "u;  // w[BIAS + oc]: the bias\n"
       << "const uint COLUMNS = " << csr.rowStart.size() << "u;  // idx[COLUMNS + e]: e's column\n";
-    std::string head = convHead(l, "slot", e);
-    head.insert(head.find("void main() {"), columnRead(c));
-    s << head << "    float acc = w[BIAS + oc];\n"
+    std::string head = convHead(l, "slot", e, pixels);
+    head.insert(head.find("void main() {"), columnRead(c, pixels));
+    s << head << "    " << (pixels > 1 ? "vec4 acc = vec4(" : "float acc = (") << "w[BIAS + oc]);\n"
       << "    for (uint e = idx[oc]; e < idx[oc + 1u]; ++e) {\n"
       << "        acc += w[e] * column(idx[COLUMNS + e], xg, iy0, ix0);\n"
       << "    }\n"
-      << convTail();
+      << convTail(pixels);
     plan.glsl = s.str();
     return plan;
 }
