@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "engine/ir/graph.h"
@@ -83,6 +84,10 @@ class Executor {
     // change, in execution order.
     virtual std::vector<KernelChoice> kernelReport() const = 0;
     virtual MemoryReport memoryReport() const = 0;
+    // The code this backend generated per node, as text a person reads (a GPU's shaders):
+    // (describeNode(), source) in execution order; empty when it generates none (the CPU's
+    // generated C++ is per compiled layer: cpu/sparse/emit.h).
+    virtual std::vector<std::pair<std::string, std::string>> kernelSources() const { return {}; }
 };
 
 // What a backend runs on, for `--backend`'s listing, the Live tab and bench headers.

@@ -162,7 +162,7 @@ class VulkanExecutor final : public Executor {
         return m;
     }
 
-    std::vector<std::pair<std::string, std::string>> sources() const {
+    std::vector<std::pair<std::string, std::string>> kernelSources() const override {
         std::vector<std::pair<std::string, std::string>> out;
         for (const Step& s : m_steps) {
             if (s.shader)
@@ -565,7 +565,7 @@ Result<std::vector<std::pair<std::string, std::string>>> shaderSources(const Gra
     PL_TRY_ASSIGN(std::shared_ptr<Device> device, processDevice());
     PL_TRY_ASSIGN(std::unique_ptr<VulkanExecutor> exec,
                   VulkanExecutor::create(device, graph, nullptr));
-    return exec->sources();
+    return exec->kernelSources();
 }
 
 }  // namespace prunelab::engine::vulkan
