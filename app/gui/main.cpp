@@ -195,13 +195,38 @@ struct RetrainStart {
     QString data;
     int stepsPerEpoch = 0;
     int liveFrames = 0;
+    QString liveTarget;  // the Live tab's Target ("vulkan"); empty: the default, the CPU
+    int denseLane = 0;   // the Live tab's dense lane (LiveView::setDenseLane)
 };
 
 // Starts the Retrain tab's run when --retrain gave data, and the Live tab with --live; a
 // refusal is an error like any other.
 void startRetrain(gui::MainWindow& window, const RetrainStart& retrain) {
     // The classroom page starts its own demo once the model is in.
-    if (retrain.liveFrames > 0 && !window.classroomMode()) window.liveView()->start();
+    if (retrain.liveFrames > 0 && !window.classroomMode()) {
+        views::LiveView* live = window.liveView();
+        live->setDenseLane(retrain.denseLane);
+        if (retrain.liveTarget.isEmpty()) {
+            live->start();
+        } else {
+            // The Target box learns what can run here on a worker: pick the target once it has.
+            auto pick = [live, target = retrain.liveTarget] {
+                if (!live->setTarget(target)) {
+                    QApplication::exit(die(
+                        QStringLiteral("--live-target %1: no such backend, or it cannot run here "
+                                       "(the Live tab's Target box says why)")
+                            .arg(target)));
+                    return;
+                }
+                live->start();
+            };
+            if (live->targetsKnown())
+                pick();
+            else
+                QObject::connect(live, &views::LiveView::targetsProbed, live, pick,
+                                 Qt::SingleShotConnection);
+        }
+    }
     if (retrain.data.isEmpty()) return;
     views::RetrainPanel* panel = window.retrainPanel();
     panel->setData(retrain.data);
@@ -397,6 +422,17 @@ int main(int argc, char** argv) {
                        "dense and the pruned model). With --screenshot, the picture is taken "
                        "after N frames."),
         QStringLiteral("N"), QStringLiteral("0"));
+    const QCommandLineOption liveTargetOption(
+        QStringLiteral("live-target"),
+        QStringLiteral("With --live: run the Live tab's PruneLab lanes on this backend (its "
+                       "Target box: cpu, vulkan)."),
+        QStringLiteral("NAME"));
+    const QCommandLineOption liveDenseOption(
+        QStringLiteral("live-dense"),
+        QStringLiteral("With --live: the dense lane: target (PruneLab dense on the target), "
+                       "onnxruntime, or cpu (PruneLab dense on the CPU, to compare the CPU "
+                       "against the target)."),
+        QStringLiteral("LANE"), QStringLiteral("target"));
     const QCommandLineOption classroomOption(
         QStringLiteral("classroom"),
         QStringLiteral(
@@ -415,7 +451,8 @@ int main(int argc, char** argv) {
         QStringLiteral("N"), QStringLiteral("0"));
     parser.addOptions({planOption, presetOption, viewOption, shotOption, sizeOption, layerOption,
                        darkOption, projectorOption, retrainOption, retrainStepsOption, liveOption,
-                       classroomOption, lessonOption, lessonStepsOption});
+                       liveTargetOption, liveDenseOption, classroomOption, lessonOption,
+                       lessonStepsOption});
     parser.process(app);
 
     const QStringList args = parser.positionalArguments();
@@ -455,6 +492,12 @@ int main(int argc, char** argv) {
     if (!liveOk || retrain.liveFrames < 0 || retrain.liveFrames > 100000)
         return die(QStringLiteral("--live must be a number of frames, e.g. --live 20"));
     if (parser.isSet(liveOption) && retrain.liveFrames == 0) retrain.liveFrames = 1;
+    retrain.liveTarget = parser.value(liveTargetOption);
+    const QStringList denseLanes{QStringLiteral("target"), QStringLiteral("onnxruntime"),
+                                 QStringLiteral("cpu")};
+    retrain.denseLane = static_cast<int>(denseLanes.indexOf(parser.value(liveDenseOption)));
+    if (retrain.denseLane < 0)
+        return die(QStringLiteral("--live-dense must be target, onnxruntime or cpu"));
     if (!retrain.data.isEmpty() && plans.empty())
         return die(QStringLiteral("--retrain needs a plan to retrain under (--plan or --preset)"));
 

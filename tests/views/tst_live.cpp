@@ -121,7 +121,8 @@ class TestLive : public QObject {
     }
 
     // The Target box is the engine's backend list: every backend in its order, the ones that
-    // cannot run here greyed out with the backend's own reason, and the CPU chosen.
+    // cannot run here greyed out with the backend's own reason once the probe (on a worker: it
+    // may open a GPU) has answered, and the CPU chosen.
     void targetBoxListsTheEnginesBackends() {
         auto* target = m_view->findChild<QComboBox*>(QStringLiteral("liveTarget"));
         QVERIFY(target);
@@ -129,6 +130,16 @@ class TestLive : public QObject {
         QCOMPARE(target->count(), static_cast<int>(backends.size()));
         auto* model = qobject_cast<QStandardItemModel*>(target->model());
         QVERIFY(model);
+        if (!m_view->targetsKnown()) {
+            // Until the probe answers only the default is offered, and the others say why.
+            for (int i = 0; i < target->count(); ++i) {
+                const bool isDefault =
+                    backends[static_cast<size_t>(i)] == &engine::defaultBackend();
+                QCOMPARE(model->item(i)->isEnabled(), isDefault);
+                if (!isDefault) QVERIFY(model->item(i)->toolTip().startsWith("Checking"));
+            }
+        }
+        QTRY_VERIFY_WITH_TIMEOUT(m_view->targetsKnown(), 60'000);
         for (int i = 0; i < target->count(); ++i) {
             const engine::Backend* b = backends[static_cast<size_t>(i)];
             QCOMPARE(target->itemData(i).toString(),
@@ -137,6 +148,7 @@ class TestLive : public QObject {
             QCOMPARE(model->item(i)->isEnabled(), ok.ok());
             if (!ok.ok()) {
                 QCOMPARE(model->item(i)->toolTip(), QString::fromStdString(ok.error().message));
+                QVERIFY(target->itemText(i).endsWith(QStringLiteral(": not available")));
                 continue;
             }
             // The device is described when its tooltip is first asked for, not at start-up.
@@ -145,6 +157,37 @@ class TestLive : public QObject {
                      QString::fromStdString(b->describe().device));
         }
         QCOMPARE(target->currentData().toString(), QStringLiteral("cpu"));
+    }
+
+    // The GPU as the target: both PruneLab lanes run there and their titles say so; with the
+    // dense lane on the CPU, the class compares the CPU against the GPU.
+    void gpuTargetRunsBothLanesAndTheTitlesNameTheDevice() {
+        QTRY_VERIFY_WITH_TIMEOUT(m_view->targetsKnown(), 60'000);
+        auto vulkan = engine::findBackend("vulkan");
+        if (!vulkan.ok()) QSKIP("SKIPPED LOUDLY: this build has no Vulkan backend");
+        if (const engine::Status ok = (*vulkan)->available(); !ok.ok())
+            QSKIP(qPrintable("SKIPPED LOUDLY: no Vulkan device: " +
+                             QString::fromStdString(ok.error().message)));
+        QVERIFY(m_view->setTarget(QStringLiteral("vulkan")));
+        m_view->start();
+        QTRY_VERIFY_WITH_TIMEOUT(m_view->framesShown() >= 2, kTimeoutMs);
+        QVERIFY(m_view->paneA()->hasFrame());
+        QVERIFY(m_view->paneB()->hasFrame());
+        QVERIFY(m_view->stats().a.count >= 2 && m_view->stats().b.count >= 2);
+        QVERIFY2(m_view->paneA()->title().endsWith(QStringLiteral("on the GPU")),
+                 qPrintable(m_view->paneA()->title()));
+        QVERIFY2(m_view->paneB()->title().endsWith(QStringLiteral("on the GPU")),
+                 qPrintable(m_view->paneB()->title()));
+        m_view->stop();
+        QTRY_COMPARE_WITH_TIMEOUT(m_view->state(), LiveView::State::Idle, 30'000);
+
+        m_view->setDenseLane(2);  // PruneLab dense on the CPU
+        m_view->start();
+        QTRY_VERIFY_WITH_TIMEOUT(m_view->framesShown() >= 2, kTimeoutMs);
+        QVERIFY2(m_view->paneA()->title().endsWith(QStringLiteral("on the CPU")),
+                 qPrintable(m_view->paneA()->title()));
+        QVERIFY2(m_view->paneB()->title().endsWith(QStringLiteral("on the GPU")),
+                 qPrintable(m_view->paneB()->title()));
     }
 
     void rateSliderSwapsLaneBWhileTheVideoRuns() {
@@ -240,7 +283,7 @@ class TestLive : public QObject {
         m_view->start();
         QTRY_VERIFY_WITH_TIMEOUT(m_view->framesShown() >= 3, kTimeoutMs);
         QCOMPARE(QString::fromStdString(m_view->stats().laneA),
-                 QStringLiteral("ONNX Runtime dense"));
+                 QStringLiteral("ONNX Runtime dense on the CPU"));
         QVERIFY(m_view->stats().a.median > 0);
     }
 
@@ -354,13 +397,15 @@ class TestLive : public QObject {
         makeView(withDemo);
         m_view->start();
         QTRY_VERIFY_WITH_TIMEOUT(m_view->framesShown() >= 2, kTimeoutMs);
-        QCOMPARE(m_view->paneB()->title(), QStringLiteral("Pruned and retrained (demo)"));
+        QCOMPARE(m_view->paneB()->title(),
+                 QStringLiteral("Pruned and retrained (demo) on the CPU"));
         QCOMPARE(m_view->pruningRate(), 0.6);  // the slider shows the demo's rate
         QCOMPARE(loads->load(), 1);
         // Moving the slider prunes the dense weights anew, and says they are not retrained.
         m_view->setPruningRate(0.5);
         QTRY_COMPARE_WITH_TIMEOUT(m_view->laneSwaps(), 1, kTimeoutMs);
-        QCOMPARE(m_view->paneB()->title(), QStringLiteral("Pruned at 50% (not retrained)"));
+        QCOMPARE(m_view->paneB()->title(),
+                 QStringLiteral("Pruned at 50% (not retrained) on the CPU"));
         QCOMPARE(loads->load(), 1);  // loaded once, on the worker
 
         views::LiveSetup broken = withDemo;
@@ -372,7 +417,8 @@ class TestLive : public QObject {
         makeView(broken);
         m_view->start();
         QTRY_VERIFY_WITH_TIMEOUT(m_view->framesShown() >= 2, kTimeoutMs);
-        QCOMPARE(m_view->paneB()->title(), QStringLiteral("Pruned (patdnn-8, not retrained)"));
+        QCOMPARE(m_view->paneB()->title(),
+                 QStringLiteral("Pruned (patdnn-8, not retrained) on the CPU"));
     }
 
     // The real thing: the catalog's bundled demo through plugins::loadDemoModel, as the app
@@ -388,7 +434,8 @@ class TestLive : public QObject {
         makeView(withDemo);
         m_view->start();
         QTRY_VERIFY_WITH_TIMEOUT(m_view->framesShown() >= 2, kTimeoutMs);
-        QCOMPARE(m_view->paneB()->title(), QStringLiteral("Pruned and retrained (demo)"));
+        QCOMPARE(m_view->paneB()->title(),
+                 QStringLiteral("Pruned and retrained (demo) on the CPU"));
     }
 
     // The whole app: `prunelab face-front --live 1000` asked to close (SIGTERM, as a session

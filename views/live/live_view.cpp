@@ -37,9 +37,9 @@ namespace live = engine::live;
 
 namespace {
 
-// The Target box's items. An available backend's tooltip is its device, from describe(), which
-// probes the machine: made the first time the tooltip is asked for (hovering over the list),
-// not for every backend at start-up.
+// The Target box's items. Whether a backend can run here is probed on a worker when the tab is
+// built (opening a GPU takes 0.1 s or more); an available backend's tooltip is its device, from
+// describe(), made the first time the tooltip is asked for (hovering over the list).
 class TargetModel : public QStandardItemModel {
   public:
     using QStandardItemModel::QStandardItemModel;
@@ -51,8 +51,9 @@ class TargetModel : public QStandardItemModel {
         auto it = m_described.find(name);
         if (it == m_described.end()) {
             auto backend = engine::findBackend(name.toStdString());
-            // An unavailable backend's item carries its reason already.
-            if (!backend.ok()) return value;
+            // An unavailable backend's item carries its reason already; one not probed yet has
+            // none to describe.
+            if (!backend.ok() || !(flags(index) & Qt::ItemIsEnabled)) return value;
             it = m_described.insert(name, QString::fromStdString((*backend)->describe().device));
         }
         return *it;
@@ -74,6 +75,25 @@ QImage toQImage(const engine::Image& image) {
 
 bool isImageTask(engine::Task task) {
     return task == engine::Task::SuperResolution || task == engine::Task::Denoise;
+}
+
+// Where a lane runs, in the words its pane's title ends with: the first word of the backend's
+// title ("CPU (this computer)", "GPU through Vulkan"), short enough for a pane on a small screen.
+QString onDevice(const engine::Backend& backend) {
+    const std::string_view title = backend.title();
+    const QString words = QString::fromUtf8(title.data(), static_cast<qsizetype>(title.size()));
+    return QObject::tr("on the %1").arg(words.section(QLatin1Char(' '), 0, 0));
+}
+
+// What the worker finds about each backend (in backends() order): empty when it can run here,
+// else why not.
+QStringList probeBackends() {
+    QStringList why;
+    for (const engine::Backend* backend : engine::backends()) {
+        const engine::Status ok = backend->available();
+        why << (ok.ok() ? QString() : QString::fromStdString(ok.error().message));
+    }
+    return why;
 }
 
 QString laneNumbers(const live::LatencySummary& s) {
@@ -110,6 +130,7 @@ struct LiveView::Job {
     std::string bundled;
     int threads = 1;
     const engine::Backend* backend = nullptr;  // where PruneLab's lanes run; null: the CPU
+    bool denseOnCpu = false;  // lane A on the CPU whatever the target: the CPU against the GPU
     bool generated = true, measured = true;
     std::string kernelCache;
     std::function<engine::Result<live::Lane>(const engine::Graph&, int)> reference;  // lane A
@@ -118,7 +139,12 @@ struct LiveView::Job {
     bool ownWeights() const {
         return pruned && (rate < 0 || std::abs(rate - live::planRate(plan)) < 1e-9);
     }
+    // Lane B's title, ending with where it runs.
     QString laneBTitle() const {
+        return tr("%1 %2").arg(laneBName(),
+                               onDevice(backend ? *backend : engine::defaultBackend()));
+    }
+    QString laneBName() const {
         if (ownWeights())
             return demo ? tr("Pruned and retrained (demo)") : tr("Pruned (the session's plan)");
         if (rate < 0) return tr("Pruned (patdnn-8, not retrained)");
@@ -263,21 +289,38 @@ void LiveView::buildUi() {
     m_target->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
     m_target->setMinimumContentsLength(8);
     m_target->setModel(new TargetModel(m_target));
+    // Listed at once, every one but the default greyed out until the probe answers: asking a
+    // backend (available()) may open a device, which must not stall the window's first paint.
     for (const engine::Backend* backend : engine::backends()) {
         const QString title = QString::fromUtf8(backend->title().data(),
                                                 static_cast<qsizetype>(backend->title().size()));
         const QString name = QString::fromUtf8(backend->name().data(),
                                                static_cast<qsizetype>(backend->name().size()));
-        const engine::Status ok = backend->available();
-        m_target->addItem(ok.ok() ? title : tr("%1: not available").arg(title), name);
-        auto* model = qobject_cast<QStandardItemModel*>(m_target->model());
-        if (!model) continue;
-        QStandardItem* item = model->item(m_target->count() - 1);
-        if (!ok.ok()) {
+        m_target->addItem(title, name);
+        if (backend == &engine::defaultBackend()) continue;
+        if (auto* model = qobject_cast<QStandardItemModel*>(m_target->model())) {
+            QStandardItem* item = model->item(m_target->count() - 1);
             item->setEnabled(false);
-            item->setToolTip(QString::fromStdString(ok.error().message));
+            item->setToolTip(tr("Checking whether it can run here..."));
         }
     }
+    // The watcher is the tab's child: closed before the probe ends, nothing is posted back.
+    auto* probe = new QFutureWatcher<QStringList>(this);
+    connect(probe, &QFutureWatcher<QStringList>::finished, this, [this, probe] {
+        probe->deleteLater();
+        const QStringList why = probe->result();
+        auto* model = qobject_cast<QStandardItemModel*>(m_target->model());
+        for (int i = 0; model && i < why.size() && i < m_target->count(); ++i) {
+            QStandardItem* item = model->item(i);
+            item->setEnabled(why[i].isEmpty());
+            // Available: no tooltip of its own, so TargetModel describes the device when asked.
+            item->setData(why[i].isEmpty() ? QVariant() : QVariant(why[i]), Qt::ToolTipRole);
+            if (!why[i].isEmpty()) item->setText(tr("%1: not available").arg(item->text()));
+        }
+        m_targetsProbed = true;
+        emit targetsProbed();
+    });
+    probe->setFuture(QtConcurrent::run(probeBackends));
     connect(m_target, &QComboBox::currentIndexChanged, this, [this] {
         if (m_state == State::Idle) return;
         stop();
@@ -287,9 +330,11 @@ void LiveView::buildUi() {
     m_reference->setObjectName(QStringLiteral("liveReference"));
     m_reference->addItem(tr("PruneLab dense"));
     m_reference->addItem(tr("ONNX Runtime dense"));
+    m_reference->addItem(tr("PruneLab dense on the CPU"));
     m_reference->setToolTip(
-        tr("The left lane: PruneLab's own dense runtime, or ONNX Runtime as an outside "
-           "reference, to show the dense side is a fair baseline."));
+        tr("The left lane: PruneLab's own dense runtime on the target, ONNX Runtime as an outside "
+           "reference (to show the dense side is a fair baseline), or PruneLab dense on the CPU "
+           "whatever the target (with the GPU as the target: the CPU against the GPU)."));
     if (!m_setup.onnxRuntimeLane) {
         if (auto* model = qobject_cast<QStandardItemModel*>(m_reference->model())) {
             model->item(1)->setEnabled(false);
@@ -448,6 +493,19 @@ void LiveView::setThreads(int threads) {
     m_threads->setValue(threads);
 }
 
+bool LiveView::setTarget(const QString& name) {
+    const int index = m_target->findData(name);
+    const auto* model = qobject_cast<QStandardItemModel*>(m_target->model());
+    if (index < 0 || !model || !model->item(index)->isEnabled()) return false;
+    m_target->setCurrentIndex(index);
+    return true;
+}
+
+void LiveView::setDenseLane(int choice) {
+    if (choice == 1 && !m_setup.onnxRuntimeLane) choice = 0;
+    m_reference->setCurrentIndex(std::clamp(choice, 0, m_reference->count() - 1));
+}
+
 void LiveView::setOnnxRuntimeReference(bool on) {
     m_reference->setCurrentIndex(on && m_setup.onnxRuntimeLane ? 1 : 0);
 }
@@ -567,6 +625,7 @@ std::optional<LiveView::Job> LiveView::makeJob(QString* why) const {
     job.backend = *backend;
     if (m_reference->currentIndex() == 1 && m_setup.onnxRuntimeLane)
         job.reference = m_setup.onnxRuntimeLane;
+    job.denseOnCpu = m_reference->currentIndex() == 2;
     job.generated = m_generated;
     job.measured = m_measured;
     job.kernelCache = m_kernelCache;
@@ -590,7 +649,10 @@ void LiveView::start() {
     m_paneA->setSplitEnabled(imageTask);
     m_paneB->setSplitEnabled(imageTask);
     m_paneA->setTitle(m_reference->currentText());
-    m_paneB->setTitle(job->demoFor ? tr("Pruned and retrained (demo)") : job->laneBTitle());
+    m_paneB->setTitle(
+        job->demoFor ? tr("Pruned and retrained (demo) %1")
+                           .arg(onDevice(job->backend ? *job->backend : engine::defaultBackend()))
+                     : job->laneBTitle());
     m_speedup->clear();
     m_overhead->clear();
     showMessage(tr("Preparing both lanes for %1 thread(s)…").arg(job->threads));
@@ -635,9 +697,15 @@ QString LiveView::runJob(const std::shared_ptr<Job>& shared) {
     dense.active = true;
     dense.stage = tr("Preparing the dense lane…");
     setProgress(dense);
+    const engine::Backend& laneABackend =
+        j.reference || j.denseOnCpu || !j.backend ? engine::defaultBackend() : *j.backend;
     auto a = j.reference ? j.reference(j.dense, j.threads)
-                         : live::denseLane(j.dense, j.threads, j.backend);
+                         : live::denseLane(j.dense, j.threads, &laneABackend);
     if (!a.ok()) return errorText(a.error());
+    // The pane's title is the lane's name: it says where the lane runs (ONNX Runtime: the CPU).
+    a->name = QStringLiteral("%1 %2")
+                  .arg(QString::fromStdString(a->name), onDevice(laneABackend))
+                  .toStdString();
     if (m_stop) return {};
 
     // The source first: a missing file or camera is said at once, not after a compile.

@@ -88,6 +88,13 @@ class LiveView : public QWidget {
     void setPrunedModelWords(const QString& words) { m_prunedWords = words; }
 
     State state() const { return m_state; }
+    // The Target box has its answers (each backend's available(), asked on a worker).
+    bool targetsKnown() const { return m_targetsProbed; }
+    // Picks the Target box's backend by name ("cpu", "vulkan"); false when it is not listed or
+    // cannot run here (or the probe has not answered yet).
+    bool setTarget(const QString& name);
+    // Lane A: 0 PruneLab dense on the target, 1 ONNX Runtime, 2 PruneLab dense on the CPU.
+    void setDenseLane(int choice);
     engine::live::LiveStats stats() const;
     int framesShown() const { return m_framesShown; }
     int laneSwaps() const { return m_swapsSeen; }
@@ -115,6 +122,7 @@ class LiveView : public QWidget {
     void stateChanged(State state);
     void frameShown();
     void laneSwapped();
+    void targetsProbed();
     // The demo stopped on an error (named); the session is untouched.
     void failed(const QString& message);
 
@@ -148,6 +156,7 @@ class LiveView : public QWidget {
     LiveSetup m_setup;
     State m_state = State::Idle;
     bool m_generated = true, m_measured = true;
+    bool m_targetsProbed = false;
     std::string m_kernelCache;
     QString m_prunedWords;
     double m_rate = -1;  // -1: the plan's own
