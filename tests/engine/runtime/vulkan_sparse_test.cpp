@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <set>
 
 #include "engine/codegen/passes.h"
@@ -386,6 +387,44 @@ TEST(VulkanSparse, ProfilingTimesEveryNodeStep) {
         }
         EXPECT_EQ(timed, steps) << all;
     }
+    EXPECT_EQ(vulkan::Device::validationErrors(), 0);
+}
+
+// Without timestamps (simulated), each GPU segment's wall time is shared among its steps: still
+// one time per node step, and their sum is the run's.
+TEST(VulkanSparse, ProfilingWithoutTimestampsSharesTheWallTime) {
+    SKIP_WITHOUT_VULKAN();
+    const prune::PrunedModel pruned = twoConvModel();
+    ASSERT_FALSE(pruned.graph.nodes.empty());
+    auto model = codegen::compileLayers(pruned, {});
+    ASSERT_TRUE(model.ok()) << model.error().toString();
+    PrepareOptions options;
+    options.sparse = std::make_shared<codegen::SparseModel>(std::move(*model));
+    ::setenv("PRUNELAB_VULKAN_NO_TIMESTAMPS", "1", 1);  // read at prepare
+    auto exec = gpu().prepare(pruned.graph, options);
+    ::unsetenv("PRUNELAB_VULKAN_NO_TIMESTAMPS");
+    ASSERT_TRUE(exec.ok()) << exec.error().toString();
+    (*exec)->setProfiling(true);
+    const std::vector<Tensor> inputs = randomInputs(pruned.graph, 4);
+    const auto start = std::chrono::steady_clock::now();
+    ASSERT_TRUE((*exec)->run(inputs).ok());
+    const double wall =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    double sum = 0;
+    size_t steps = 0;
+    for (const Executor::StepTime& t : (*exec)->lastStepTimes()) {
+        EXPECT_GE(t.ms, 0.0) << t.where;
+        EXPECT_FALSE(t.layoutChange) << t.where << ": no transfers entry without timestamps";
+        sum += t.ms;
+        ++steps;
+    }
+    size_t nodes = 0;
+    for (const KernelChoice& k : (*exec)->kernelReport()) {
+        nodes += k.kernel.rfind("fused into", 0) != 0;
+    }
+    EXPECT_EQ(steps, nodes);
+    EXPECT_GT(sum, 0.0);
+    EXPECT_LE(sum, wall * 1.01 + 0.01);
     EXPECT_EQ(vulkan::Device::validationErrors(), 0);
 }
 
