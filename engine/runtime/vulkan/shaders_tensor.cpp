@@ -29,7 +29,9 @@ std::optional<std::string> activationExpr(const Node& op, std::vector<float>& pu
         case OpKind::Sigmoid:
             return "1.0 / (1.0 + exp(-v))";
         case OpKind::Tanh:
-            return "tanh(v)";
+            // A driver's tanh may be exp-based and give NaN (inf / inf) for large |v|; clamped
+            // at 10 it cannot overflow, and tanh(10) is already 1.0 in float32.
+            return "tanh(clamp(v, -10.0, 10.0))";
         case OpKind::LeakyRelu:
             push = {at.getFloat("alpha", 0.01f), 0};
             return "(v >= 0.0 ? v : p.a * v)";

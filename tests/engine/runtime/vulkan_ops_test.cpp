@@ -113,6 +113,19 @@ TEST(VulkanOps, SoftmaxOverEachAxisIsStable) {
     expectOnGpu(b.graph);
 }
 
+// Activations of large inputs: a driver's exp-based tanh gives NaN there unless the shader
+// clamps, and sigmoid must reach exactly 0 and 1.
+TEST(VulkanOps, ActivationsOfLargeInputsStayFinite) {
+    SKIP_WITHOUT_VULKAN();
+    GraphBuilder b;
+    const ValueId big =
+        b.op(OpKind::Mul, {b.input({2, 3, 5, 7}), b.constant(Tensor::scalar(1e4f))});
+    b.output(b.op(OpKind::Tanh, {big}));
+    b.output(b.op(OpKind::Sigmoid, {big}));
+    b.output(b.op(OpKind::HardSwish, {big}));
+    expectOnGpu(b.graph);
+}
+
 // ---- Pools ----
 
 Attributes pool(std::vector<int64_t> kernel, std::vector<int64_t> strides,
