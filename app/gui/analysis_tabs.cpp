@@ -12,6 +12,7 @@
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
 #include <algorithm>
+#include <map>
 #include <mutex>
 #include <optional>
 
@@ -97,6 +98,74 @@ CompileResult compileOnCpu(const engine::prune::PrunedModel& pruned,
         r.error = views::errorText(compiled.error());
     }
     return r;
+}
+
+}  // namespace
+
+struct AnalysisTabs::GpuKernels {
+    QString device;                 // "GPU through Vulkan: <device>"; empty when there is none
+    QString unavailable;            // why there is no GPU code at all (no GPU here, prepare failed)
+    std::vector<std::string> glsl;  // per graph node: the shader that computes it ("": none)
+    std::vector<QString> why;       // per graph node without a shader: why, in words
+    std::vector<std::pair<QString, QString>> fallbacks;  // (node, reason): what the CPU runs
+};
+
+namespace {
+
+// Prepares the compiled model on the GPU backend (which compiles its shaders: seconds on a CPU
+// emulation) to read what it would run where. Any thread; reads only its arguments.
+AnalysisTabs::GpuKernels gpuKernelsOf(const engine::Graph& graph,
+                                      std::shared_ptr<const cg::SparseModel> sparse) {
+    AnalysisTabs::GpuKernels g;
+    auto backend = engine::findBackend("vulkan");
+    if (!backend.ok()) {
+        g.unavailable = AnalysisTabs::tr("This build has no GPU backend: %1")
+                            .arg(views::errorText(backend.error()));
+        return g;
+    }
+    const engine::Status ok = (*backend)->available();
+    if (!ok.ok()) {
+        g.unavailable = AnalysisTabs::tr("No GPU here (the layer runs on the CPU): %1")
+                            .arg(QString::fromStdString(ok.error().message));
+        return g;
+    }
+    const std::string_view title = (*backend)->title();
+    g.device = QStringLiteral("%1: %2").arg(
+        QString::fromUtf8(title.data(), static_cast<qsizetype>(title.size())),
+        QString::fromStdString((*backend)->describe().device));
+    engine::PrepareOptions options;
+    options.sparse = std::move(sparse);
+    auto exec = (*backend)->prepare(graph, options);
+    if (!exec.ok()) {
+        g.unavailable = AnalysisTabs::tr("The GPU's shaders could not be prepared: %1")
+                            .arg(views::errorText(exec.error()));
+        return g;
+    }
+    std::map<std::string, size_t> nodeOf;
+    for (size_t i = 0; i < graph.nodes.size(); ++i) nodeOf.emplace(graph.describeNode(i), i);
+    g.glsl.resize(graph.nodes.size());
+    g.why.resize(graph.nodes.size());
+    for (auto& [node, source] : (*exec)->kernelSources()) {
+        auto it = nodeOf.find(node);
+        if (it != nodeOf.end()) g.glsl[it->second] = std::move(source);
+    }
+    for (const engine::KernelChoice& k : (*exec)->kernelReport()) {
+        auto it = nodeOf.find(k.node);
+        if (it == nodeOf.end() || !g.glsl[it->second].empty()) continue;
+        const std::string fused = "fused into ";
+        if (k.kernel.rfind(fused, 0) == 0) {
+            g.why[it->second] = AnalysisTabs::tr(
+                                    "The GPU computes this node inside the shader of "
+                                    "%1 (select that layer to read it).")
+                                    .arg(QString::fromStdString(k.kernel.substr(fused.size())));
+        } else {
+            g.why[it->second] = AnalysisTabs::tr("This node runs on the CPU, not the GPU: %1.")
+                                    .arg(QString::fromStdString(k.reason));
+            g.fallbacks.emplace_back(QString::fromStdString(k.node),
+                                     QString::fromStdString(k.reason));
+        }
+    }
+    return g;
 }
 
 }  // namespace
@@ -258,6 +327,8 @@ void AnalysisTabs::jobDone(int& counter) {
 void AnalysisTabs::planChanged() {
     ++m_planGeneration;
     m_compiled.reset();
+    ++m_gpuRequest;  // a GPU job still running is for the old plan
+    m_gpu.reset();
     const bool pruned = m_session->hasModel() && m_session->state().pruned.has_value();
     const int page = pruned ? 1 : 0;
     m_sparsityStack->setCurrentIndex(page);
@@ -293,6 +364,7 @@ void AnalysisTabs::planChanged() {
                 m_speed->setData(views::speedDataFromMeasure(*m_compiled));
                 m_measureButton->setEnabled(true);
                 showLayer();
+                startGpuKernels();
             } else {
                 m_kernelsWaiting->setText(tr("The sparse compiler failed: %1").arg(r.error));
             }
@@ -376,6 +448,7 @@ void AnalysisTabs::startKernels(const cg::LayerCode& code) {
                 watcher->deleteLater();
                 if (request == m_kernelsRequest) {
                     m_kernels->setData(std::move(*watcher->result()));
+                    showGpuKernels();
                     m_kernelsStack->setCurrentIndex(2);
                 }
                 jobDone(m_kernelsJobs);
@@ -386,6 +459,68 @@ void AnalysisTabs::startKernels(const cg::LayerCode& code) {
         return std::make_shared<views::KernelsData>(
             views::kernelsDataFromLayer(*layer, model->passes));
     }));
+}
+
+void AnalysisTabs::startGpuKernels() {
+    if (!m_compiled || !m_session->state().pruned) return;
+    const quint64 request = ++m_gpuRequest;
+    m_gpu.reset();
+    showGpuKernels();
+    auto* watcher = new QFutureWatcher<std::shared_ptr<const GpuKernels>>(this);
+    connect(watcher, &QFutureWatcher<std::shared_ptr<const GpuKernels>>::finished, this,
+            [this, watcher, request] {
+                watcher->deleteLater();
+                if (request == m_gpuRequest) {
+                    m_gpu = watcher->result();
+                    showGpuKernels();
+                }
+                jobDone(m_gpuJobs);
+            });
+    ++m_gpuJobs;
+    // Copies: the graph shares its tensors, the model is shared; the session may move on.
+    watcher->setFuture(
+        QtConcurrent::run([graph = m_session->state().pruned->graph, model = m_compiled] {
+            return std::shared_ptr<const GpuKernels>(
+                std::make_shared<GpuKernels>(gpuKernelsOf(graph, model)));
+        }));
+}
+
+void AnalysisTabs::showGpuKernels() {
+    views::KernelsGpu gpu;
+    QString fallbacks, details;
+    if (!m_gpu) {
+        gpu.noSource = tr("Preparing the GPU's shaders for this model...").toStdString();
+    } else if (!m_gpu->unavailable.isEmpty()) {
+        gpu.noSource = m_gpu->unavailable.toStdString();
+    } else {
+        gpu.device = m_gpu->device.toStdString();
+        const int node = m_kernels->data().layer.node;
+        if (node >= 0 && static_cast<size_t>(node) < m_gpu->glsl.size()) {
+            gpu.source = m_gpu->glsl[static_cast<size_t>(node)];
+            gpu.noSource = m_gpu->why[static_cast<size_t>(node)].toStdString();
+        }
+        const size_t count = m_gpu->fallbacks.size();
+        if (count == 0) {
+            fallbacks = tr("On the %1, every node runs on the GPU.").arg(m_gpu->device);
+        } else {
+            // The first few in the view (a long list would push the bars away), all in the
+            // tooltip.
+            QStringList shown;
+            for (size_t i = 0; i < count; ++i) {
+                const auto& [where, reason] = m_gpu->fallbacks[i];
+                const QString line = tr("%1 (%2)").arg(where, reason);
+                if (i < 3) shown << line;
+                details += line + QLatin1Char('\n');
+            }
+            if (count > 3) shown << tr("and %1 more (hover for all)").arg(count - 3);
+            fallbacks = tr("On the %1, %2 node(s) run on the CPU instead: %3.")
+                            .arg(m_gpu->device)
+                            .arg(count)
+                            .arg(shown.join(QStringLiteral("; ")));
+        }
+    }
+    m_kernels->setGpu(std::move(gpu));
+    m_speed->setGpuFallbacks(fallbacks, details.trimmed());
 }
 
 void AnalysisTabs::fitMaps() {
@@ -431,6 +566,7 @@ void AnalysisTabs::measure(int runs) {
                 const views::SpeedData speed = views::speedDataFromMeasure(*r.model);
                 m_speed->setData(speed);
                 showLayer();
+                startGpuKernels();
                 m_measureStatus->setText(
                     tr("Measured on this machine with the %1; Measure again to retime.")
                         .arg(r.kernels));

@@ -1,6 +1,6 @@
 // The window's central tabs (Sparsity, Patterns, Kernels, Speed) on the session's selected layer,
-// with the compiled model, the generated source and the measured timings built off the UI thread,
-// and Compare, the session's experiments side by side.
+// with the compiled model, the generated source, the GPU's shaders and the measured timings built
+// off the UI thread, and Compare, the session's experiments side by side.
 #pragma once
 
 #include <QHash>
@@ -62,8 +62,13 @@ class AnalysisTabs : public QTabWidget {
     // The compiled layers of the current plan; nullptr while compiling or without a plan.
     const engine::codegen::SparseModel* compiled() const { return m_compiled.get(); }
     int selectedLayer() const { return m_layer; }
-    // A background job (compile, source, measure) is running; idle() follows when none is.
-    bool isBusy() const { return m_compileJobs + m_kernelsJobs + m_measureJobs > 0; }
+    // A background job (compile, source, GPU shaders, measure) is running; idle() follows when
+    // none is.
+    bool isBusy() const { return m_compileJobs + m_kernelsJobs + m_gpuJobs + m_measureJobs > 0; }
+    // The GPU's side of the compiled model (one prepare on the GPU backend, off the UI thread,
+    // after each compile): its shaders per node and the nodes it leaves to the CPU, with why.
+    struct GpuKernels;
+    const GpuKernels* gpuKernels() const { return m_gpu.get(); }
     bool isMeasuring() const { return m_measureJobs > 0; }
     // Compiles the plan for the CPU backend through the one pipeline (engine::compileFor: emit
     // and build the generated kernels, then the measured decision with `runs` runs on
@@ -103,6 +108,8 @@ class AnalysisTabs : public QTabWidget {
     void planChanged();
     void showLayer();
     void startKernels(const engine::codegen::LayerCode& code);
+    void startGpuKernels();
+    void showGpuKernels();  // the selected layer's shader, and the Speed tab's fallbacks
     void jobDone(int& counter);
     // The compiled layer of prunable layer `layer`; nullptr when not compiled.
     const engine::codegen::LayerCode* codeOf(int layer) const;
@@ -113,8 +120,9 @@ class AnalysisTabs : public QTabWidget {
     views::ModelSession* m_session;
     int m_layer = -1;
     // Bumped on every plan change and layer selection: a result for an older one is dropped.
-    quint64 m_planGeneration = 0, m_kernelsRequest = 0;
-    int m_compileJobs = 0, m_kernelsJobs = 0, m_measureJobs = 0;
+    quint64 m_planGeneration = 0, m_kernelsRequest = 0, m_gpuRequest = 0;
+    int m_compileJobs = 0, m_kernelsJobs = 0, m_gpuJobs = 0, m_measureJobs = 0;
+    std::shared_ptr<const GpuKernels> m_gpu;  // the current m_compiled's; null while preparing
     int m_measureThreads = 1, m_measureRuns = 3;
     bool m_measureGenerated = true;
     std::string m_kernelCache;

@@ -310,6 +310,32 @@ class TestKernelsView : public QObject {
         QCOMPARE(formatAt(second.next().next(), 0).foreground(), h.keywordFormat().foreground());
     }
 
+    // The GPU's pane under the C++: the shader and the device when there is one, else the
+    // reason; Copy GLSL only with a shader, and the C++ untouched either way.
+    void gpuPaneShowsTheShaderOrWhyNot() {
+        if (!m_pattern) QSKIP(qPrintable(QStringLiteral("SKIPPED: ") + m_why));
+        const cg::LayerCode* layer = firstLayer(*m_pattern, true, cg::KernelKind::Pattern);
+        QVERIFY(layer);
+        views::KernelsView view;
+        view.setData(views::kernelsDataFromLayer(*layer, m_pattern->passes));
+        const QString cpp = view.sourceText();
+        QVERIFY(!view.copyGlslAction()->isEnabled());
+        const std::string glsl = "#version 450\nvoid main() {}\n";
+        view.setGpu({"GPU through Vulkan: a test device", glsl, ""});
+        QCOMPARE(view.gpuText().toStdString(), glsl);
+        QVERIFY2(view.gpuTitle().contains(QStringLiteral("a test device")),
+                 qPrintable(view.gpuTitle()));
+        QVERIFY(view.copyGlslAction()->isEnabled());
+        view.copyGlsl();
+        QCOMPARE(QGuiApplication::clipboard()->text().toStdString(), glsl);
+        view.setGpu({"GPU through Vulkan: a test device", "", "Runs on the CPU: because."});
+        QCOMPARE(view.gpuText(), QStringLiteral("Runs on the CPU: because."));
+        QVERIFY(!view.copyGlslAction()->isEnabled());
+        view.setGpu({});
+        QVERIFY(!view.gpuText().isEmpty());  // never an empty pane
+        QCOMPARE(view.sourceText(), cpp);
+    }
+
     void exportWritesTheSource() {
         if (!m_pattern) QSKIP(qPrintable(QStringLiteral("SKIPPED: ") + m_why));
         const cg::LayerCode* layer = firstLayer(*m_pattern, true, cg::KernelKind::Pattern);

@@ -1,6 +1,7 @@
 // The speed view on BlazeFace compiled from patdnn-8 and profiled for real (refrt's
 // profileLayers, and the compiler's measure pass): one bar pair per layer, the selected layer's
 // decision is the compiler's, a click emits the layer's index, GFLOP/s = 2 * kept MACs / ms.
+#include <QLabel>
 #include <QSignalSpy>
 #include <QtTest>
 #include <algorithm>
@@ -83,6 +84,23 @@ class TestSpeedView : public QObject {
         // is "1.24" at 2 decimals but "1.236" at 3), which made this check flaky.
         QVERIFY2(view.totalsText().contains(QString::number(m_profile->denseTotalMs, 'f', 3)),
                  qPrintable(view.totalsText()));
+    }
+
+    // What the GPU leaves to the CPU, under the bars; hidden when there is nothing to say.
+    void gpuFallbacksAreShownOnlyWhenGiven() {
+        views::SpeedView view;
+        view.resize(800, 600);
+        view.show();
+        auto* label = view.findChild<QLabel*>(QStringLiteral("speedGpuFallbacks"));
+        QVERIFY(label);
+        QVERIFY(!label->isVisible());
+        view.setGpuFallbacks(QStringLiteral("On the GPU, 1 node(s) run on the CPU instead: x (y)."),
+                             QStringLiteral("x (y)"));
+        QVERIFY(label->isVisible());
+        QVERIFY(view.gpuFallbacksText().contains(QStringLiteral("run on the CPU")));
+        QCOMPARE(label->toolTip(), QStringLiteral("x (y)"));
+        view.setGpuFallbacks({});
+        QVERIFY(!label->isVisible());
     }
 
     void clickingABarEmitsItsLayer() {

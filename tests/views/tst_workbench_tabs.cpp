@@ -19,6 +19,7 @@
 #include "app/gui/model_opener.h"
 #include "app/gui/view_registry.h"
 #include "engine/prune/plan.h"
+#include "engine/runtime/backend_list.h"
 #include "views/kernels/kernels_view.h"
 #include "views/live/live_view.h"
 #include "views/patterns/pattern_view.h"
@@ -150,6 +151,54 @@ class TestWorkbenchTabs : public QObject {
         int64_t shown = 0;
         for (const auto& e : tabs->modelPatternView()->data().entries) shown += e.count;
         QCOMPARE(shown, keptKernels);
+    }
+
+    // The Kernels tab shows the GLSL the GPU runs for the layer under its C++, prepared off the
+    // UI thread; the Speed tab says which nodes the GPU leaves to the CPU. Without a Vulkan
+    // device the GPU pane says why, and the test skips the shader checks loudly.
+    void kernelsTabShowsTheGpusShaderUnderTheCpp() {
+        SKIP_WITHOUT_BLAZEFACE();
+        gui::MainWindow window(/*interactive=*/false);
+        window.resize(1280, 800);
+        window.show();
+        QVERIFY(openAndPrune(window));
+        gui::AnalysisTabs* tabs = window.analysisTabs();
+        // A pattern layer: its shader is the generated per-layer one.
+        const auto& layers = tabs->compiled()->layers;
+        const auto pattern =
+            std::find_if(layers.begin(), layers.end(), [](const engine::codegen::LayerCode& c) {
+                return c.kind == engine::codegen::KernelKind::Pattern;
+            });
+        QVERIFY(pattern != layers.end());
+        int row = -1;
+        for (size_t i = 0; i < window.session()->layers().size(); ++i)
+            if (window.session()->layers()[i].node == pattern->node) row = static_cast<int>(i);
+        QVERIFY(row >= 0);
+        window.selectLayer(row);
+        QTRY_VERIFY_WITH_TIMEOUT(!tabs->isBusy() && tabs->gpuKernels(), 120'000);
+        QCOMPARE(stackPage(tabs, "kernels"), 2);
+        views::KernelsView* kernels = tabs->kernelsView();
+        QCOMPARE(kernels->data().layer.node, pattern->node);
+        QVERIFY(!kernels->sourceText().isEmpty());
+        auto vulkan = engine::findBackend("vulkan");
+        const engine::Status ok = vulkan.ok() ? (*vulkan)->available() : vulkan.error();
+        if (!ok.ok()) {
+            QVERIFY2(kernels->gpuText().contains(QString::fromStdString(ok.error().message)),
+                     qPrintable(kernels->gpuText()));
+            QVERIFY(!kernels->copyGlslAction()->isEnabled());
+            QSKIP(qPrintable("SKIPPED LOUDLY: no Vulkan device, so no shader to show: " +
+                             QString::fromStdString(ok.error().message)));
+        }
+        QVERIFY2(kernels->gpuText().contains(QStringLiteral("#version 450")),
+                 qPrintable(kernels->gpuText()));
+        QVERIFY2(kernels->gpuTitle().contains(QStringLiteral("GPU through Vulkan")),
+                 qPrintable(kernels->gpuTitle()));
+        QVERIFY(kernels->copyGlslAction()->isEnabled());
+        QVERIFY2(kernels->gpuText().contains(QStringLiteral("void main()")),
+                 qPrintable(kernels->gpuText().left(300)));
+        const QString fallbacks = tabs->speedView()->gpuFallbacksText();
+        QVERIFY2(fallbacks.startsWith(QStringLiteral("On the GPU through Vulkan")),
+                 qPrintable(fallbacks));
     }
 
     // The Measure button runs the one compile pipeline (engine::compileFor), as the CLI and the

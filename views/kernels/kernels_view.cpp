@@ -1,6 +1,6 @@
 // The compiler view's data (paragraphs parsed from each pass's dump, the summary from the
-// LayerCode, the emitted source) and its widget: steps on the left, code in the middle, the
-// storage picture on the right, copy / export on a tool bar.
+// LayerCode, the emitted source) and its widget: steps on the left, code in the middle (the C++
+// above the GPU's GLSL), the storage picture on the right, copy / export on a tool bar.
 #include "views/kernels/kernels_view.h"
 
 #include <QAction>
@@ -135,8 +135,11 @@ KernelsData kernelsDataFromLayer(const cg::LayerCode& layer,
 
 void KernelsView::changeEvent(QEvent* event) {
     QWidget::changeEvent(event);
-    if (event->type() == QEvent::PaletteChange)
-        m_highlighter->setDarkBackground(palette().color(QPalette::Base).lightness() < 128);
+    if (event->type() == QEvent::PaletteChange) {
+        const bool dark = palette().color(QPalette::Base).lightness() < 128;
+        m_highlighter->setDarkBackground(dark);
+        m_gpuHighlighter->setDarkBackground(dark);
+    }
 }
 
 KernelsView::KernelsView(QWidget* parent) : QWidget(parent) {
@@ -159,6 +162,7 @@ KernelsView::KernelsView(QWidget* parent) : QWidget(parent) {
     auto* bar = new QToolBar(this);
     m_copy = bar->addAction(tr("Copy source"), this, &KernelsView::copySource);
     m_export = bar->addAction(tr("Export source..."), this, &KernelsView::exportSourceInteractive);
+    m_copyGlsl = bar->addAction(tr("Copy GLSL"), this, &KernelsView::copyGlsl);
     m_copy->setShortcut(QKeySequence::Copy);
     m_copy->setShortcutContext(Qt::WidgetWithChildrenShortcut);
     addAction(m_copy);
@@ -175,6 +179,31 @@ KernelsView::KernelsView(QWidget* parent) : QWidget(parent) {
     m_source->setLineWrapMode(QPlainTextEdit::NoWrap);
     m_highlighter = new CppHighlighter(m_source->document());
     m_highlighter->setDarkBackground(palette().color(QPalette::Base).lightness() < 128);
+    // GLSL is C-like: the C++ colouring reads well enough on it (types, numbers, comments).
+    m_gpuSource = new QPlainTextEdit(this);
+    m_gpuSource->setObjectName(QStringLiteral("kernelsGlsl"));
+    m_gpuSource->setReadOnly(true);
+    m_gpuSource->setFont(mono);
+    m_gpuSource->setLineWrapMode(QPlainTextEdit::NoWrap);
+    m_gpuHighlighter = new CppHighlighter(m_gpuSource->document());
+    m_gpuHighlighter->setDarkBackground(m_highlighter->darkBackground());
+    // One above the other, not a fourth column: side by side, neither is readable on a
+    // 1024-pixel screen; not tabs: a student compares the two.
+    auto titled = [this](QLabel* title, QPlainTextEdit* edit) {
+        auto* box = new QWidget(this);
+        auto* column = new QVBoxLayout(box);
+        column->setContentsMargins(0, 0, 0, 0);
+        column->setSpacing(2);
+        title->setWordWrap(true);
+        column->addWidget(title);
+        column->addWidget(edit, 1);
+        return box;
+    };
+    m_cppTitle = new QLabel(tr("<b>C++</b> the CPU runs (generated for this layer)"), this);
+    m_gpuTitle = new QLabel(this);
+    m_codeSplit = new QSplitter(Qt::Vertical, this);
+    m_codeSplit->addWidget(titled(m_cppTitle, m_source));
+    m_codeSplit->addWidget(titled(m_gpuTitle, m_gpuSource));
     m_diagram = new StorageDiagram(this);
 
     auto* left = new QSplitter(Qt::Vertical, this);
@@ -182,7 +211,7 @@ KernelsView::KernelsView(QWidget* parent) : QWidget(parent) {
     left->addWidget(m_stepText);
     auto* split = new QSplitter(Qt::Horizontal, this);
     split->addWidget(left);
-    split->addWidget(m_source);
+    split->addWidget(m_codeSplit);
     split->addWidget(m_diagram);
     split->setStretchFactor(0, 2);
     split->setStretchFactor(1, 4);
@@ -198,6 +227,28 @@ KernelsView::KernelsView(QWidget* parent) : QWidget(parent) {
     layout->addWidget(split, 1);
     connect(m_steps, &QListWidget::currentRowChanged, this, &KernelsView::showStep);
     setData({});
+    setGpu({});
+}
+
+void KernelsView::setGpu(KernelsGpu gpu) {
+    m_gpu = std::move(gpu);
+    m_gpuSource->setPlainText(QString::fromStdString(
+        !m_gpu.source.empty()     ? m_gpu.source
+        : !m_gpu.noSource.empty() ? m_gpu.noSource
+                                  : std::string("No GPU code for this layer.")));
+    m_gpuTitle->setText(m_gpu.device.empty()
+                            ? tr("<b>GLSL</b> the GPU runs")
+                            : tr("<b>GLSL</b> the GPU runs (%1)")
+                                  .arg(QString::fromStdString(m_gpu.device).toHtmlEscaped()));
+    m_copyGlsl->setEnabled(!m_gpu.source.empty());
+}
+
+QString KernelsView::gpuTitle() const {
+    return m_gpuTitle->text();
+}
+
+QString KernelsView::gpuText() const {
+    return m_gpuSource->toPlainText();
 }
 
 void KernelsView::setData(KernelsData data) {
@@ -267,14 +318,18 @@ void KernelsView::copySource() const {
         QApplication::clipboard()->setText(QString::fromStdString(m_data.source));
 }
 
+void KernelsView::copyGlsl() const {
+    if (!m_gpu.source.empty())
+        QApplication::clipboard()->setText(QString::fromStdString(m_gpu.source));
+}
+
 QString KernelsView::exportSource(const QString& path) const {
-    if (m_data.source.empty())
-        return tr("Layer %1 has no generated source to export.").arg(m_data.layer.index);
+    const std::string& s = m_data.source;
+    if (s.empty()) return tr("Layer %1 has no generated source to export.").arg(m_data.layer.index);
     // QSaveFile: a failed write never leaves a truncated file under the chosen name.
     QSaveFile file(path);
     if (!file.open(QIODevice::WriteOnly))
         return tr("Cannot write %1: %2").arg(path, file.errorString());
-    const std::string& s = m_data.source;
     if (file.write(s.data(), static_cast<qint64>(s.size())) != static_cast<qint64>(s.size()) ||
         !file.commit())
         return tr("Cannot write %1: %2").arg(path, file.errorString());

@@ -1,6 +1,7 @@
 // The compiler view: for one compiled layer, every step of the sparse compiler's pipeline with
-// what it says about the layer, the C++ the code generator writes for it (or why none), and a
-// picture of its storage. Built from a plain KernelsData, so it runs without a session.
+// what it says about the layer, the C++ the code generator writes for it (or why none) beside the
+// GLSL the GPU runs for it (or why none), and a picture of its storage. Built from a plain
+// KernelsData, so it runs without a session.
 #pragma once
 
 #include <QWidget>
@@ -14,6 +15,7 @@ class QAction;
 class QLabel;
 class QListWidget;
 class QPlainTextEdit;
+class QSplitter;
 
 namespace prunelab::views {
 
@@ -32,6 +34,15 @@ struct KernelsData {
     std::string summary;             // the layer as the compiler left it (layerSummary)
     std::string source;              // emitLayerSource's text; "" when there is none
     std::string noSource;            // when source is "": why (canEmitLayer's reason or error)
+};
+
+// The GPU's code for the same layer: the shader a GPU backend generated for its node
+// (Executor::kernelSources), or why there is none (no GPU here, the node runs on the CPU, the
+// shaders are still being prepared). Arrives after KernelsData: preparing compiles shaders.
+struct KernelsGpu {
+    std::string device;    // "GPU through Vulkan: llvmpipe (...)"; "" when there is no GPU
+    std::string source;    // the GLSL; "" when there is none
+    std::string noSource;  // when source is "": why, in words a student reads
 };
 
 // The lines of `dump` about layer `index`: the line that starts "layer <index>" (then a space,
@@ -60,6 +71,13 @@ class KernelsView : public QWidget {
     QString stepText() const;
     // The source pane as shown (the generated code, or the reason there is none).
     QString sourceText() const;
+    // The GPU's side: its shader under the C++.
+    void setGpu(KernelsGpu gpu);
+    const KernelsGpu& gpu() const { return m_gpu; }
+    QString gpuText() const;  // the GPU tab as shown (the GLSL, or why there is none)
+    QPlainTextEdit* gpuEdit() const { return m_gpuSource; }
+    QString gpuTitle() const;  // the line above it: names the device
+    QAction* copyGlslAction() const { return m_copyGlsl; }
     QPlainTextEdit* sourceEdit() const { return m_source; }
     CppHighlighter* highlighter() const { return m_highlighter; }
     StorageDiagram* storageDiagram() const { return m_diagram; }
@@ -71,6 +89,7 @@ class KernelsView : public QWidget {
 
   public slots:
     void copySource() const;
+    void copyGlsl() const;
     void exportSourceInteractive();  // asks for a file name, reports failures in a message box
 
   protected:
@@ -81,6 +100,13 @@ class KernelsView : public QWidget {
     void showStep(int row);
 
     KernelsData m_data;
+    KernelsGpu m_gpu;
+    QSplitter* m_codeSplit = nullptr;
+    QLabel* m_cppTitle = nullptr;
+    QLabel* m_gpuTitle = nullptr;
+    QAction* m_copyGlsl = nullptr;
+    QPlainTextEdit* m_gpuSource = nullptr;
+    CppHighlighter* m_gpuHighlighter = nullptr;
     QLabel* m_title = nullptr;
     QPlainTextEdit* m_summary = nullptr;
     QListWidget* m_steps = nullptr;

@@ -206,16 +206,33 @@ SpeedView::SpeedView(QWidget* parent) : QWidget(parent) {
     QFont big = m_decision->font();
     big.setPointSizeF(big.pointSizeF() * 1.2);
     m_decision->setFont(big);
+    m_gpuFallbacks = new QLabel(this);
+    m_gpuFallbacks->setObjectName(QStringLiteral("speedGpuFallbacks"));
+    m_gpuFallbacks->setWordWrap(true);
+    m_gpuFallbacks->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_gpuFallbacks->hide();
     layout->addWidget(m_totals);
     layout->addWidget(legend);
     layout->addWidget(m_scroll, 1);
     layout->addWidget(m_details);
     layout->addWidget(m_decision);
+    layout->addWidget(m_gpuFallbacks);
     connect(m_bars, &SpeedBars::rowClicked, this, [this](int row) {
         showRow(row);
         emit layerSelected(m_data.layers[static_cast<size_t>(row)].index);
     });
     setData({});
+}
+
+void SpeedView::setGpuFallbacks(const QString& text, const QString& details) {
+    m_gpuFallbacks->setText(text);
+    m_gpuFallbacks->setToolTip(details);
+    m_gpuFallbacks->setVisible(!text.isEmpty());
+    fitLabels();
+}
+
+QString SpeedView::gpuFallbacksText() const {
+    return m_gpuFallbacks->text();
 }
 
 void SpeedView::resizeEvent(QResizeEvent* event) {

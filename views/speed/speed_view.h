@@ -92,6 +92,10 @@ class SpeedView : public QWidget {
     QString decisionText() const;  // the selected layer's decision, as shown
     QString detailsText() const;   // the selected layer's numbers, as shown
     QString totalsText() const;    // the whole model line, as shown
+    // What the GPU backend would leave to the CPU, with its reasons (the kernel report's), shown
+    // under the bars: `text` in the view, `details` (every node) as its tooltip. Empty: hidden.
+    void setGpuFallbacks(const QString& text, const QString& details = {});
+    QString gpuFallbacksText() const;
     SpeedBars* bars() const { return m_bars; }
 
   public slots:
@@ -118,6 +122,7 @@ class SpeedView : public QWidget {
     SpeedBars* m_bars = nullptr;
     QLabel* m_details = nullptr;
     QLabel* m_decision = nullptr;
+    QLabel* m_gpuFallbacks = nullptr;
 };
 
 }  // namespace prunelab::views
