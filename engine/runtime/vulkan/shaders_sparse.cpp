@@ -195,9 +195,8 @@ std::string convHead(const LayerCode& l, const std::string& slotToChannel, const
       << "    return uint(iy) < IH && uint(ix) < IW ? x[plane + uint(iy) * IW + uint(ix)] : 0.0;\n"
       << "}\n";
     if (pixels > 1) {
-        s << "// Each invocation computes PB neighbouring output pixels of a row (ox .. ox + PB - "
-             "1):\n"
-          << "// a kernel's code and weights are read once for all of them.\n"
+        s << "// Each invocation computes PB neighbouring pixels of an output row, from ox on:\n"
+          << "// each weight and its index are read once for all of them.\n"
           << "const uint PB = " << pixels << "u, OWB = " << (c.outW + pixels - 1) / pixels
           << "u;  // blocks per output row\n"
           << "vec4 at4(uint plane, int iy, int ix) {\n"
@@ -222,9 +221,9 @@ std::string convHead(const LayerCode& l, const std::string& slotToChannel, const
 std::string convTail(int64_t pixels = 1) {
     if (pixels > 1) {
         return "    uint o = ((n * OC + oc) * OH + oy) * OW + ox;\n"
-               "    for (uint j = 0u; j < PB && ox + j < OW; ++j) y[o + j] = epilogue(acc[j], oc, "
-               "o + "
-               "j);\n"
+               "    for (uint j = 0u; j < PB && ox + j < OW; ++j) {\n"
+               "        y[o + j] = epilogue(acc[j], oc, o + j);\n"
+               "    }\n"
                "}\n";
     }
     return "    uint o = ((n * OC + oc) * OH + oy) * OW + ox;\n"
@@ -292,20 +291,14 @@ std::optional<ShaderPlan> patternShader(const ShaderContext& ctx, size_t node, c
     std::vector<uint32_t> order(f.filterOrder.begin(), f.filterOrder.end());
     std::vector<uint32_t> starts(f.kernelStart.begin(), f.kernelStart.end());
     if (baked) {
-        // The glslang front end wants a suffix on every element of a uint array: write them.
-        auto uints = [](const std::vector<uint32_t>& v) {
-            std::vector<std::string> t;
-            for (uint32_t x : v) t.push_back(std::to_string(x) + "u");
-            return t;
-        };
-        auto bakedList = [&s, &uints](const char* name, const char* why2,
-                                      const std::vector<uint32_t>& v) {
-            const std::vector<std::string> t = uints(v);
-            s << "// " << why2 << "\n";
-            s << "const uint " << name << "[" << std::max<size_t>(t.size(), 1) << "] = uint[](";
-            for (size_t i = 0; i < t.size(); ++i)
-                s << (i ? (i % 12 ? ", " : ",\n    ") : "") << t[i];
-            if (t.empty()) s << "0u";
+        // A GLSL array may not be empty: an empty list gets one unused 0.
+        auto bakedList = [&s](const char* name, const char* what, const std::vector<uint32_t>& v) {
+            s << "// " << what << "\n";
+            s << "const uint " << name << "[" << std::max<size_t>(v.size(), 1) << "] = uint[](";
+            for (size_t i = 0; i < v.size(); ++i) {
+                s << (i ? (i % 12 ? ", " : ",\n    ") : "") << v[i] << "u";
+            }
+            if (v.empty()) s << "0u";
             s << ");\n";
         };
         bakedList("OUT_CHANNEL",
@@ -498,6 +491,13 @@ std::optional<ShaderPlan> planSparseShader(const ShaderContext& ctx, size_t node
         why = "a layer with " + std::to_string(n.inputs.size()) + " inputs and " +
               std::to_string(n.outputs.size()) + " outputs";
         return std::nullopt;
+    }
+    for (ValueId id : {n.inputs[0], n.outputs[0]}) {
+        // Index arithmetic runs in 32-bit uint.
+        if (elementCount(ctx.graph.value(id).shape) >= (int64_t{1} << 32)) {
+            why = "'" + ctx.graph.value(id).name + "' has 2^32 elements or more";
+            return std::nullopt;
+        }
     }
     if (layer.bias.size() != static_cast<size_t>(layer.conv.outChannels)) {
         why = "its bias has " + std::to_string(layer.bias.size()) + " values, not one per output";
