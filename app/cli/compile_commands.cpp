@@ -44,8 +44,10 @@ Result<codegen::SparseModel> compileLoadedModel(const LoadedModel& model, int me
                   compileFor(backend ? *backend : defaultBackend(), model.graph, options));
     if (generated) {
         *generated = compiled.generated;
+        // No host libraries: the CPU's generic kernels (the reason is in `kernels`), or a
+        // backend that generates its code at prepare (the GPU's GLSL).
         if (!compiled.generated) {
-            std::fprintf(stderr, "prunelab-cli: no generated kernels, so the %s run\n",
+            std::fprintf(stderr, "prunelab-cli: the sparse layers run with the %s\n",
                          compiled.kernels.c_str());
         }
     }

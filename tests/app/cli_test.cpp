@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 
 #include "engine/io/image.h"
@@ -124,6 +125,49 @@ TEST(Cli, BackendsListsTheVulkanDevicesAndDeviceChecksItsRange) {
                                 out.string() + " --backend vulkan --device 0");
     EXPECT_EQ(good.exitCode, 0) << good.output;
     EXPECT_TRUE(fs::exists(out / "y.npy")) << good.output;
+}
+
+// bench --backend vulkan --compare prints the usual table: the device in the header, PruneLab
+// dense and sparse on the GPU, and one per-layer row for each compiled layer with its times (the
+// GPU's per-node timestamps). A tiny Real-ESRGAN x2 (16x16), so lavapipe takes seconds only.
+TEST(Cli, BenchOnTheGpuPrintsThePerLayerTableAndNamesTheDevice) {
+    CommandResult list = runCli("backends");
+    ASSERT_EQ(list.exitCode, 0) << list.output;
+    if (list.output.find("GPU through Vulkan: available") == std::string::npos) {
+        GTEST_SKIP() << "SKIPPED LOUDLY: no Vulkan device here, so no GPU bench: " << list.output;
+    }
+    fs::path dir = tempDir("bench_vulkan");
+    const std::string pruned = (dir / "x2.plab").string();
+    CommandResult r = runCli("prune zoom-x2 --size 16x16 --preset patdnn-8 --out " + pruned);
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+    r = runCli("bench " + pruned +
+               " --size 16x16 --backend vulkan --compare --no-measure --runs 1 --threads 1");
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+    // "PruneLab on vulkan (<device name> (<type>, <driver>))": a device, not "none: ...".
+    const size_t on = r.output.find("PruneLab on vulkan (");
+    ASSERT_NE(on, std::string::npos) << r.output;
+    EXPECT_NE(r.output.compare(on + 20, 5, "none:"), 0) << r.output;
+    EXPECT_NE(r.output.find("PruneLab dense "), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("PruneLab sparse "), std::string::npos) << r.output;
+    const size_t table = r.output.find("per layer");
+    ASSERT_NE(table, std::string::npos) << r.output;
+    // Rows "<index>  <kernel>  <dense ms>  <sparse ms> ...": one per compiled layer (18), and
+    // the GPU's times read into them.
+    std::istringstream rows(r.output.substr(table));
+    std::string line;
+    int layers = 0, timed = 0;
+    while (std::getline(rows, line)) {
+        std::istringstream row(line);
+        int index = -1;
+        std::string kernel;
+        double denseMs = 0, sparseMs = 0;
+        if (!(row >> index >> kernel >> denseMs >> sparseMs)) continue;
+        ++layers;
+        timed += denseMs > 0 && sparseMs > 0;
+    }
+    EXPECT_EQ(layers, 18) << r.output;
+    EXPECT_EQ(timed, layers) << r.output;
+    EXPECT_NE(r.output.find("pattern "), std::string::npos) << r.output;
 }
 
 TEST(Cli, BadSizeAndWrongNpyShapeAreExplained) {
