@@ -39,6 +39,35 @@ bool availableBefore(const Graph& graph, ValueId value, size_t node);
 // `push`), or nullopt when it is not one: what a conv or GEMM shader fuses as its epilogue.
 std::optional<std::string> activationExpr(const Node& op, std::vector<float>& push);
 
+// ---- The fused epilogue (shaders_epilogue.cpp) ----------------------------------------------
+// A graph value a shader reads, under its GLSL name.
+struct Bound {
+    std::string name;
+    ValueId value = kNoValue;
+};
+
+// What happens to an output element between its sum and its store, shared by the dense conv and
+// GEMM shaders and the sparse layers' shaders: bias, then the chain of sole consumers that is an
+// activation or PRelu, a residual Add, one more activation or PRelu.
+struct Epilogue {
+    std::vector<std::string> lines;  // GLSL statements on `v` (channel `c`, output index `i`)
+    std::vector<Bound> reads;        // slopes and residuals the lines read
+    std::vector<size_t> fused;       // the later nodes the lines compute
+    std::string suffix;              // for the kernel name: "+bias+relu"
+    ValueId out = kNoValue;          // the value the shader writes: the last fused node's output
+};
+
+// Follows `node`'s output through its sole consumers (see fuseEpilogue in the .cpp); `start`
+// may already hold the bias. `channelAxis` is the output axis a per-channel PRelu slope runs
+// along (-1: none).
+Epilogue fuseEpilogue(const Graph& graph, size_t node, int channelAxis, Epilogue start = {});
+// The epilogue as a GLSL function `float epilogue(float v, uint c, uint i)` of the sum `v`, its
+// channel `c` and its output index `i`.
+std::string epilogueFunction(const Epilogue& e);
+// A float as GLSL text that reads back to the same float (infinities as their bits).
+std::string floatLiteral(float f);
+std::string replaceAll(std::string text, const std::string& from, const std::string& to);
+
 // Families: each plans the nodes it knows and says why for the others.
 std::optional<ShaderPlan> planConvShader(const ShaderContext& ctx, size_t node, std::string& why);
 std::optional<ShaderPlan> planTensorShader(const ShaderContext& ctx, size_t node, std::string& why);

@@ -55,104 +55,12 @@ std::string geometry(const LayerCode& l) {
     return s.str();
 }
 
-// ---- Fused epilogue -------------------------------------------------------------------------
-// What the layer's shader computes after the sum, so that the output is written once: the chain
-// of sole consumers activation or PRelu, then a residual Add, then one more activation or PRelu
-// (the dense conv shaders and the CPU's sparse kernels fuse the same). A value another node
-// reads, or a graph output, ends the chain.
-
-struct Epilogue {
-    std::vector<std::string> lines;                      // GLSL on `v` (channel c, index i)
-    std::vector<std::pair<std::string, ValueId>> reads;  // slopes, residuals
-    std::vector<size_t> fused;
-    std::string suffix;  // for the kernel name: "+prelu"
-    ValueId out = kNoValue;
-};
-
-// A float as GLSL text that reads back the same: 9 significant digits, or its bits.
-std::string floatText(float f) {
-    std::ostringstream s;
-    if (!std::isfinite(f)) {
-        s << "uintBitsToFloat(0x" << std::hex << std::bit_cast<uint32_t>(f) << "u)";
-        return s.str();
-    }
-    s << std::setprecision(9) << f;
-    std::string t = s.str();
-    if (t.find_first_of(".eE") == std::string::npos) t += ".0";
-    return f < 0 ? "(" + t + ")" : t;
-}
-
-std::string replaced(std::string text, const std::string& from, const std::string& to) {
-    for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
-        text.replace(at, from.size(), to);
-    return text;
-}
-
+// The layer's fused epilogue (shaders_common.h): the output channel's axis is 1 in NCHW, the
+// last for a Gemm / MatMul's [..., N].
 Epilogue fuseChain(const Graph& graph, size_t node, const LayerCode& layer) {
-    Epilogue e;
-    e.out = graph.nodes[node].outputs[0];
-    const Shape shape = graph.value(e.out).shape;
-    // The output channel's axis: 1 in NCHW, the last for a Gemm / MatMul's [..., N].
-    const size_t channelAxis = layer.gemm && !shape.empty() ? shape.size() - 1 : 1;
-    bool added = false, unaryDone = false;
-    for (;;) {
-        const int c = soleConsumer(graph, e.out);
-        if (c < 0) break;
-        const Node& next = graph.nodes[static_cast<size_t>(c)];
-        std::string whyNot;
-        if (!allFloat(graph, next, whyNot) || next.outputs.size() != 1 ||
-            graph.value(next.outputs[0]).shape != shape || next.inputs.empty()) {
-            break;
-        }
-        std::string line;
-        std::vector<float> params;
-        if (next.op == OpKind::Add && !added && next.inputs.size() == 2) {
-            const ValueId other = next.inputs[0] == e.out ? next.inputs[1] : next.inputs[0];
-            if (other == e.out || graph.value(other).shape != shape ||
-                !availableBefore(graph, other, node)) {
-                break;
-            }
-            const std::string name = "res" + std::to_string(e.reads.size());
-            e.reads.emplace_back(name, other);
-            line = "v += " + name + "[i];";
-            added = true, unaryDone = false;
-        } else if (unaryDone || next.inputs[0] != e.out) {
-            break;
-        } else if (next.op == OpKind::PRelu && next.inputs.size() == 2) {
-            const ValueId slope = next.inputs[1];
-            const Shape& ss = graph.value(slope).shape;
-            // One slope, or one per output channel ([C], [C,1,1], [1,C,1,1], ...).
-            bool perChannel = ss.size() <= shape.size() && elementCount(ss) > 1;
-            for (size_t d = 0; perChannel && d < ss.size(); ++d) {
-                const size_t axis = shape.size() - ss.size() + d;
-                perChannel = ss[d] == (axis == channelAxis ? shape[axis] : 1);
-            }
-            if (slope == e.out || !availableBefore(graph, slope, node) ||
-                (elementCount(ss) != 1 && !perChannel)) {
-                break;
-            }
-            const std::string name = "slope" + std::to_string(e.reads.size());
-            e.reads.emplace_back(name, slope);
-            line = "v = v >= 0.0 ? v : " + name + "[" + (perChannel ? "c" : "0u") + "] * v;";
-            unaryDone = true;
-        } else if (auto expr = activationExpr(next, params)) {
-            params.resize(2, 0.0f);
-            line = "v = " +
-                   replaced(replaced(*expr, "p.a", floatText(params[0])), "p.b",
-                            floatText(params[1])) +
-                   ";";
-            unaryDone = true;
-        } else {
-            break;
-        }
-        e.lines.push_back(line);
-        e.fused.push_back(static_cast<size_t>(c));
-        std::string op(opName(next.op));
-        for (char& ch : op) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-        e.suffix += "+" + op;
-        e.out = next.outputs[0];
-    }
-    return e;
+    const Shape& shape = graph.value(graph.nodes[node].outputs[0]).shape;
+    const int channelAxis = layer.gemm && !shape.empty() ? static_cast<int>(shape.size()) - 1 : 1;
+    return fuseEpilogue(graph, node, channelAxis);
 }
 
 // The epilogue's buffers from binding `first` on, then the written `y`; the plan's bindings and
@@ -167,12 +75,6 @@ std::string epilogueBindings(ShaderPlan& plan, int first, const Epilogue& e) {
     plan.fused = e.fused;
     if (!e.suffix.empty()) plan.kernel += " " + e.suffix;
     return s + bufferDecl(first, "y", false);
-}
-
-std::string epilogueFunction(const Epilogue& e) {
-    std::string s = "float epilogue(float v, uint c, uint i) {\n";
-    for (const std::string& line : e.lines) s += "    " + line + "\n";
-    return s + "    return v;\n}\n";
 }
 
 // The conv's sizes as constants, at(): one input value or 0 in the padding (the uint casts make
