@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "engine/ir/half.h"
+
 namespace prunelab::engine::internal {
 
 static_assert(std::endian::native == std::endian::little,
@@ -16,31 +18,6 @@ static_assert(std::endian::native == std::endian::little,
 namespace {
 
 using onnx::TensorProto;
-
-// IEEE half -> float, subnormals, infinities and NaN included.
-float halfToFloat(uint16_t h) {
-    const uint32_t sign = uint32_t(h & 0x8000u) << 16;
-    const uint32_t exponent = (h >> 10) & 0x1fu;
-    uint32_t mantissa = h & 0x3ffu;
-    uint32_t bits = 0;
-    if (exponent == 0x1f) {
-        bits = sign | 0x7f800000u | (mantissa << 13);  // inf / NaN
-    } else if (exponent != 0) {
-        bits = sign | ((exponent + 112) << 23) | (mantissa << 13);  // 112 = 127 - 15
-    } else if (mantissa != 0) {
-        // Subnormal half: normalise it, since every half subnormal is a normal float.
-        int shift = 0;
-        while ((mantissa & 0x400u) == 0) {
-            mantissa <<= 1;
-            ++shift;
-        }
-        mantissa &= 0x3ffu;
-        bits = sign | (uint32_t(113 - shift) << 23) | (mantissa << 13);
-    } else {
-        bits = sign;  // +-0
-    }
-    return std::bit_cast<float>(bits);
-}
 
 // bfloat16 is the top half of a float32.
 float bfloat16ToFloat(uint16_t b) {

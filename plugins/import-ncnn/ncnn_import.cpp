@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/ir/half.h"
 #include "engine/ops/op.h"
 #include "plugins/import-ncnn/ncnn_internal.h"
 
@@ -21,6 +22,7 @@ namespace prunelab::ncnn {
 
 using engine::DataType;
 using engine::ErrorCode;
+using engine::halfToFloat;
 using engine::Graph;
 using engine::makeError;
 using engine::Result;
@@ -72,30 +74,6 @@ bool parseFloat(const std::string& text, float& out) {
 engine::Error badParam(int id, const std::string& text, const char* what) {
     return makeError(ErrorCode::Corrupt,
                      "parameter " + std::to_string(id) + "='" + text + "' is not " + what);
-}
-
-float halfToFloat(uint16_t h) {
-    const uint32_t sign = uint32_t(h & 0x8000) << 16;
-    uint32_t exponent = (h >> 10) & 0x1f;
-    uint32_t mantissa = h & 0x3ff;
-    uint32_t bits = 0;
-    if (exponent == 0x1f) {
-        bits = sign | 0x7f800000u | (mantissa << 13);  // inf / nan
-    } else if (exponent != 0) {
-        bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
-    } else if (mantissa != 0) {  // subnormal: normalise
-        exponent = 113;
-        while ((mantissa & 0x400) == 0) {
-            mantissa <<= 1;
-            --exponent;
-        }
-        bits = sign | (exponent << 23) | ((mantissa & 0x3ff) << 13);
-    } else {
-        bits = sign;
-    }
-    float f = 0;
-    std::memcpy(&f, &bits, sizeof f);
-    return f;
 }
 
 }  // namespace
