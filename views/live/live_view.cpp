@@ -648,6 +648,9 @@ void LiveView::start() {
     const bool imageTask = isImageTask(job->entry.task);
     m_paneA->setSplitEnabled(imageTask);
     m_paneB->setSplitEnabled(imageTask);
+    m_runDevice = job->backend && job->backend != &engine::defaultBackend()
+                      ? onDevice(*job->backend)
+                      : QString();
     m_paneA->setTitle(m_reference->currentText());
     m_paneB->setTitle(
         job->demoFor ? tr("Pruned and retrained (demo) %1")
@@ -863,7 +866,10 @@ void LiveView::showProgress() {
     const QString model = m_prunedWords.isEmpty() ? tr("the pruned model") : m_prunedWords;
     QString text = p.stage;
     if (p.lane && p.lane->step == live::LaneProgress::Step::Measuring) {
-        text = tr("Measuring which layers of %1 run faster pruned on this computer…").arg(model);
+        text =
+            m_runDevice.isEmpty()
+                ? tr("Measuring which layers of %1 run faster pruned on this computer…").arg(model)
+                : tr("Measuring which layers of %1 run faster pruned %2…").arg(model, m_runDevice);
         m_progressBar->setRange(0, 0);  // busy: the measure does not count its steps
     } else if (p.lane && p.lane->total > 0) {
         text = tr("Compiling fast kernels for %1: %2 of %3 layers…")
@@ -878,9 +884,14 @@ void LiveView::showProgress() {
     }
     if (p.rebuildRate >= 0)
         text = tr("Pruning at %1%: %2 The video keeps running.").arg(p.rebuildRate).arg(text);
+    // Another backend (the GPU) generates its kernels as it prepares: its stand-in is the same
+    // code, every pruned layer sparse, before the measured decision.
     if (p.standIn)
-        text += QLatin1Char(' ') + tr("Until they are ready, lane B runs on the generic sparse "
-                                      "kernels (slower).");
+        text += QLatin1Char(' ') +
+                (m_runDevice.isEmpty()
+                     ? tr("Until they are ready, lane B runs on the generic sparse kernels "
+                          "(slower).")
+                     : tr("Until then, lane B runs every pruned layer sparse."));
     m_progressLabel->setText(text);
     m_progressRow->show();
 }
@@ -964,11 +975,15 @@ void LiveView::poll() {
     const bool measured = std::min(s.a.count, s.b.count) >= kSpeedFrames;
     m_speedup->setText(speedupText(measured ? s.speedup() : 0, laneBOnStandIn()));
     const double frameB = s.b.median + s.overhead.median;
+    // Threads are the CPU's: a GPU lane has none to match.
+    const QString same = m_runDevice.isEmpty()
+                             ? tr("Same frames, same %1 thread(s)").arg(m_threads->value())
+                             : tr("Same frames");
     m_overhead->setText(
-        tr("Same frames, same %1 thread(s), lanes one after the other. Overhead (capture, "
+        tr("%1, lanes one after the other. Overhead (capture, "
            "pre- and post-processing, drawing): %2 ms per frame, %3% of the pruned lane's "
            "frame time. %4 frames, medians over the last %5.")
-            .arg(m_threads->value())
+            .arg(same)
             .arg(s.overhead.median, 0, 'f', 1)
             .arg(frameB > 0 ? 100.0 * s.overhead.median / frameB : 0.0, 0, 'f', 1)
             .arg(s.frames)

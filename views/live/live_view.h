@@ -157,6 +157,7 @@ class LiveView : public QWidget {
     State m_state = State::Idle;
     bool m_generated = true, m_measured = true;
     bool m_targetsProbed = false;
+    QString m_runDevice;  // the running target's words ("on the GPU"); empty: the CPU
     std::string m_kernelCache;
     QString m_prunedWords;
     double m_rate = -1;  // -1: the plan's own
