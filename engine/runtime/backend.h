@@ -56,6 +56,10 @@ struct PrepareOptions {
     // layers it holds run its code, the others the backend's generic sparse kernels. Optional;
     // another backend's code is refused.
     std::shared_ptr<const GeneratedKernels> generated;
+    // Store the values a run computes in 16-bit floats, arithmetic staying float32: half the
+    // memory traffic, at an error the caller should measure (the GPU; prepare fails saying why
+    // on a device without 16-bit storage, and backends without the option ignore it).
+    bool halfStorage = false;
 };
 
 // A prepared graph. Not reentrant: one run() at a time; prepare one executor per thread.

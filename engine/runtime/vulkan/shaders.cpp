@@ -10,10 +10,38 @@
 
 namespace prunelab::engine::vulkan {
 
+const char* const kGlslPreamble =
+    "#version 450\n"
+    "#define STORE(v) (v)  // v as an element of y (see withHalfStorage in shaders.h)\n";
+
+std::string withHalfStorage(const std::string& glsl, const std::vector<bool>& half) {
+    if (std::find(half.begin(), half.end(), true) == half.end()) return glsl;
+    const std::string key = "layout(std430, binding = ";  // bufferDecl's lines
+    std::string out;
+    std::istringstream lines(glsl);
+    for (std::string line; std::getline(lines, line);) {
+        if (line.rfind(key, 0) == 0) {
+            const size_t binding = std::stoul(line.substr(key.size()));
+            const size_t at = line.find("{ float ");
+            if (binding < half.size() && half[binding] && at != std::string::npos) {
+                line.replace(at, 8, "{ float16_t ");
+            }
+        } else if (line.rfind("#define STORE(v)", 0) == 0 && half.back()) {
+            line = "#define STORE(v) float16_t(v)  // y holds 16-bit floats";
+        }
+        out += line;
+        out += '\n';
+        if (line == "#version 450") {
+            out += "#extension GL_EXT_shader_16bit_storage : require\n";
+            out += "#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require\n";
+        }
+    }
+    return out;
+}
+
 std::string head1d(uint64_t invocations) {
     std::ostringstream s;
-    s << "#version 450\n"
-      << "layout(local_size_x = " << kLocalSize << ") in;\n"
+    s << kGlslPreamble << "layout(local_size_x = " << kLocalSize << ") in;\n"
       << "const uint TOTAL = " << invocations << "u;\n"
       << "uint flatIndex() {\n"
       << "    return (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * " << kLocalSize

@@ -46,6 +46,11 @@ struct ShaderContext {
     const codegen::LayerCode* layer(size_t node) const;
 };
 
+// `glsl` (a plan's text) with the storage buffers of the bindings marked in `half` declared as
+// float16_t instead of float: values stored in 16 bits (GL_EXT_shader_16bit_storage), read into
+// float32 arithmetic and written through STORE. The device must have 16-bit storage buffers.
+std::string withHalfStorage(const std::string& glsl, const std::vector<bool>& half);
+
 // The shader for node `node`, or nullopt with `why` saying why the GPU does not run it.
 std::optional<ShaderPlan> planShader(const ShaderContext& ctx, size_t node, std::string& why);
 

@@ -9,6 +9,11 @@
 
 namespace prunelab::engine::vulkan {
 
+// The first lines of every shader: the GLSL version, and STORE(v), which every write to the
+// written buffer `y` goes through: v as y's element type (float; float16_t once
+// withHalfStorage has rewritten the shader).
+extern const char* const kGlslPreamble;
+
 // "#version 450", the workgroup size, `const uint TOTAL = invocations` and flatIndex(): the
 // dispatch's 2-D workgroup grid flattened into one index (a large tensor needs more workgroups
 // than one dimension allows). For shaders with one invocation per output element.

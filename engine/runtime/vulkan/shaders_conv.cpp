@@ -99,8 +99,7 @@ std::optional<ShaderPlan> tiledGemm(const GemmSpec& g, const Epilogue& e, std::s
         return std::nullopt;
     }
     std::ostringstream s;
-    s << "#version 450\n"
-      << "// Tiled GEMM: each workgroup computes a " << tm << " x " << tn
+    s << kGlslPreamble << "// Tiled GEMM: each workgroup computes a " << tm << " x " << tn
       << " tile of the output, summing K in slices of " << tk << "\n"
       << "// staged in shared memory; each invocation keeps a " << rows.perThread << " x "
       << cols.perThread << " block of sums in registers.\n"
@@ -218,7 +217,7 @@ ShaderPlan directConv(const ConvParams& c, uint64_t outputs, const std::vector<B
       << "            }\n"
       << "        }\n"
       << "    }\n"
-      << "    y[i] = epilogue(acc, oc, i);\n"
+      << "    y[i] = STORE(epilogue(acc, oc, i));\n"
       << "}\n";
     plan.glsl = s.str();
     return plan;
@@ -250,7 +249,7 @@ ShaderPlan depthwiseConv(const ConvParams& c, uint64_t outputs, const std::vecto
       << "            acc += x[xc + uint(iy) * IW + uint(ix)] * w[wc + ky * KW + kx];\n"
       << "        }\n"
       << "    }\n"
-      << "    y[i] = epilogue(acc, ch, i);\n"
+      << "    y[i] = STORE(epilogue(acc, ch, i));\n"
       << "}\n";
     plan.glsl = s.str();
     return plan;
@@ -287,7 +286,7 @@ std::optional<ShaderPlan> tiledConv(const ConvParams& c, const std::vector<Bound
     g.store =
         "    uint oc = (z % G) * OCG + m;\n"
         "    uint i = ((z / G) * OC + oc) * (OH * OW) + n;\n"
-        "    y[i] = epilogue(v, oc, i);\n";
+        "    y[i] = STORE(epilogue(v, oc, i));\n";
     auto plan = tiledGemm(g, e, why);
     if (plan) {
         plan->kernel = withSuffix(
@@ -370,7 +369,7 @@ std::optional<ShaderPlan> planGemm(const ShaderContext& ctx, size_t index, std::
         g.store += "    v += " + (beta != 1.0f ? floatLiteral(beta) + " * " : std::string()) +
                    "cb[" + row + " + " + col + "];  // beta * C\n";
     }
-    g.store += "    y[i] = epilogue(v, n, i);\n";
+    g.store += "    y[i] = STORE(epilogue(v, n, i));\n";
     Epilogue start;
     if (hasC) start.suffix = "+bias";  // added in store(), before the epilogue
     const Epilogue e = fuseEpilogue(graph, index, 1, std::move(start));
@@ -437,7 +436,7 @@ std::optional<ShaderPlan> planMatMul(const ShaderContext& ctx, size_t index, std
     g.loadB = "    return b[batchB(z) + k * N + n];\n";
     g.store =
         "    uint i = (z * M + m) * N + n;\n"
-        "    y[i] = epilogue(v, n, i);\n";
+        "    y[i] = STORE(epilogue(v, n, i));\n";
     // A per-channel PRelu runs along the output's last axis only when that axis is N.
     const int channelAxis =
         columnB ? -1 : static_cast<int>(graph.value(node.outputs[0]).shape.size()) - 1;

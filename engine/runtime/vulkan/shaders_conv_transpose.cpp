@@ -65,7 +65,7 @@ std::optional<ShaderPlan> planConvTransposeShader(const ShaderContext& ctx, size
       << "            }\n"
       << "        }\n"
       << "    }\n"
-      << "    y[i] = acc" << (bias ? " + bias[oc]" : "") << ";\n"
+      << "    y[i] = STORE(acc" << (bias ? " + bias[oc]" : "") << ");\n"
       << "}\n";
     plan.glsl = s.str();
     return plan;

@@ -124,12 +124,12 @@ std::string convTail(int64_t pixels = 1) {
     if (pixels > 1) {
         return "    uint o = ((n * OC + oc) * OH + oy) * OW + ox;\n"
                "    for (uint j = 0u; j < PB && ox + j < OW; ++j) {\n"
-               "        y[o + j] = epilogue(acc[j], oc, o + j);\n"
+               "        y[o + j] = STORE(epilogue(acc[j], oc, o + j));\n"
                "    }\n"
                "}\n";
     }
     return "    uint o = ((n * OC + oc) * OH + oy) * OW + ox;\n"
-           "    y[o] = epilogue(acc, oc, o);\n"
+           "    y[o] = STORE(epilogue(acc, oc, o));\n"
            "}\n";
 }
 

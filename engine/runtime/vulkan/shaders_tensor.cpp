@@ -143,7 +143,7 @@ ShaderPlan unary(const Graph& graph, const Node& node, const std::string& name,
     push.resize(2, 0.0f);
     return elementPlan(node, "gpu " + name, shapeOf(graph, node.outputs[0]),
                        {{bindValue(node.inputs[0]), "x"}}, "",
-                       "    float v = x[i];\n    y[i] = " + expr + ";\n", false, std::move(push));
+                       "    float v = x[i];\n    y[i] = STORE(" + expr + ");\n", false, std::move(push));
 }
 
 // ---- Element-wise: Add Sub Mul Div Pow PRelu, numpy broadcasting ----
@@ -179,7 +179,7 @@ ShaderPlan binary(const Graph& graph, const Node& node, const std::string& name,
     return elementPlan(node, "gpu " + name + (same ? "" : " broadcast"), out,
                        {{bindValue(node.inputs[0]), "a"}, {bindValue(node.inputs[1]), "b"}}, before,
                        "    float va = a[" + ia + "];\n    float vb = b[" + ib + "];\n" +
-                           "    y[i] = " + expr + ";\n",
+                           "    y[i] = STORE(" + expr + ");\n",
                        !same);
 }
 
@@ -206,11 +206,11 @@ ShaderPlan softmax(const Graph& graph, const Node& node) {
     before << "const uint EXTENT = " << u(extent) << ", INNER = " << u(inner) << ";\n";
     body << "    uint base = o0 * (EXTENT * INNER) + o1;\n"
          << "    float m = " << kMinusInf << ";\n"
-         << "    for (uint e = 0u; e < EXTENT; ++e) m = max(m, x[base + e * INNER]);\n"
+         << "    for (uint e = 0u; e < EXTENT; ++e) m = max(m, float(x[base + e * INNER]));\n"
          << "    float sum = 0.0;\n"
          << "    for (uint e = 0u; e < EXTENT; ++e) sum += exp(x[base + e * INNER] - m);\n"
          << "    for (uint e = 0u; e < EXTENT; ++e) {\n"
-         << "        y[base + e * INNER] = exp(x[base + e * INNER] - m) / sum;\n"
+         << "        y[base + e * INNER] = STORE(exp(x[base + e * INNER] - m) / sum);\n"
          << "    }\n";
     return elementPlan(node, "gpu softmax (rows of " + std::to_string(extent) + ")", {outer, inner},
                        {{bindValue(node.inputs[0]), "x"}}, before.str(), body.str(), true);
@@ -252,10 +252,10 @@ ShaderPlan maxPool(const Node& node, const PoolParams& p) {
          << "        for (uint kx = 0u; kx < KW; ++kx) {\n"
          << "            int ix = int(o3 * SW + kx * DW) - PL;\n"
          << "            if (ix < 0 || ix >= int(IW)) continue;\n"
-         << "            best = max(best, x[plane + uint(iy) * IW + uint(ix)]);\n"
+         << "            best = max(best, float(x[plane + uint(iy) * IW + uint(ix)]));\n"
          << "        }\n"
          << "    }\n"
-         << "    y[i] = best;\n";
+         << "    y[i] = STORE(best);\n";
     return elementPlan(node, poolName("max pool", p), {p.batch, p.channels, p.outH, p.outW},
                        {{bindValue(node.inputs[0]), "x"}}, poolConstants(p), body.str(), true);
 }
@@ -289,7 +289,7 @@ ShaderPlan averagePool(const Node& node, const PoolParams& p) {
     }
     body << "        }\n"
          << "    }\n"
-         << "    y[i] = count > 0u ? sum / float(count) : 0.0;\n";
+         << "    y[i] = STORE(count > 0u ? sum / float(count) : 0.0);\n";
     return elementPlan(node, poolName("average pool", p) + (p.countIncludePad ? " incl. pad" : ""),
                        {p.batch, p.channels, p.outH, p.outW}, {{bindValue(node.inputs[0]), "x"}},
                        poolConstants(p), body.str(), true);
@@ -315,7 +315,7 @@ ShaderPlan globalAveragePool(const Graph& graph, const Node& node) {
     int64_t pixels = 1;
     for (size_t d = 2; d < x.size(); ++d) pixels *= x[d];
     const std::string body = blockedSum("PIXELS", "            part += x[i * PIXELS + k];\n") +
-                             "    y[i] = sum / float(PIXELS);\n";
+                             "    y[i] = STORE(sum / float(PIXELS));\n";
     return elementPlan(node, "gpu global average pool", {x[0] * x[1]},
                        {{bindValue(node.inputs[0]), "x"}},
                        "const uint PIXELS = " + u(pixels) + ";\n", body, false);
@@ -406,11 +406,11 @@ std::optional<ShaderPlan> resize(const Graph& graph, const Node& node, std::stri
     std::vector<Input> inputs = {{bindValue(node.inputs[0]), "x"}};
     if (!table->empty()) inputs.push_back({ShaderBinding{kNoValue, table}, "taps", "uint"});
     if (loops.empty()) {
-        body << "    y[i] = x[" << source << "];\n";
+        body << "    y[i] = STORE(x[" << source << "]);\n";
     } else {
         body << "    float acc = 0.0;\n"
              << loops << indent << "acc += " << weight << "x[" << source << "];\n"
-             << closes << "    y[i] = acc;\n";
+             << closes << "    y[i] = STORE(acc);\n";
     }
     std::string name = "gpu resize " + mode;
     if (mode == "nearest") name += " " + node.attrs.getString("nearest_mode", "round_prefer_floor");
@@ -443,9 +443,9 @@ std::optional<ShaderPlan> concat(const Graph& graph, const Node& node, std::stri
         name += std::to_string(inputs.size());
         inputs.push_back({bindValue(id), name});
         body << "    " << (start > 0 ? "else " : "") << "if (a < " << u(start + len)
-             << ") y[i] = " << name << "[(outer * " << u(len) << " + a";
+             << ") y[i] = STORE(" << name << "[(outer * " << u(len) << " + a";
         if (start > 0) body << " - " << u(start);
-        body << ") * INNER + inner];\n";
+        body << ") * INNER + inner]);\n";
         start += len;
     }
     if (inputs.size() > kMaxConcatInputs) {
@@ -470,7 +470,7 @@ ShaderPlan depthToSpace(const Graph& graph, const Node& node) {
     std::string body = "    uint bi = o2 % B, bj = o3 % B;\n";
     body += dcr ? "    uint ic = (bi * B + bj) * C2 + o1;\n"
                 : "    uint ic = o1 * B * B + bi * B + bj;\n";
-    body += "    y[i] = x[((o0 * C + ic) * H + o2 / B) * W + o3 / B];\n";
+    body += "    y[i] = STORE(x[((o0 * C + ic) * H + o2 / B) * W + o3 / B]);\n";
     return elementPlan(node, std::string("gpu depth to space ") + (dcr ? "DCR" : "CRD"),
                        shapeOf(graph, node.outputs[0]), {{bindValue(node.inputs[0]), "x"}},
                        before.str(), body, true);
@@ -488,7 +488,7 @@ ShaderPlan transpose(const Graph& graph, const Node& node) {
     }
     return elementPlan(node, "gpu transpose " + shapeToString(perm), out,
                        {{bindValue(node.inputs[0]), "x"}}, "",
-                       "    y[i] = x[" + offset(from) + "];\n", true);
+                       "    y[i] = STORE(x[" + offset(from) + "]);\n", true);
 }
 
 // y[o] = x[sum_d (start_d + o_d * step_d) * stride_d]: a constant base plus one signed term per
@@ -520,7 +520,7 @@ std::optional<ShaderPlan> slice(const Graph& graph, const Node& node, std::strin
                   std::to_string(coef < 0 ? -coef : coef);
     }
     return elementPlan(node, "gpu slice", out, {{bindValue(node.inputs[0]), "x"}}, "",
-                       "    y[i] = x[uint(" + std::to_string(base) + source + ")];\n", true);
+                       "    y[i] = STORE(x[uint(" + std::to_string(base) + source + ")]);\n", true);
 }
 
 // Output coordinate o_d reads input o_d - before_d; outside [0, dim): the constant p.a,
@@ -564,9 +564,9 @@ std::optional<ShaderPlan> pad(const Graph& graph, const Node& node, std::string&
     }
     if (source.empty()) source = "0";
     if (mode == "constant") {
-        body << "    if (!inside) {\n        y[i] = p.a;\n        return;\n    }\n";
+        body << "    if (!inside) {\n        y[i] = STORE(p.a);\n        return;\n    }\n";
     }
-    body << "    y[i] = x[uint(" << source << ")];\n";
+    body << "    y[i] = STORE(x[uint(" << source << ")]);\n";
     return elementPlan(node, "gpu pad " + mode, shapeOf(graph, node.outputs[0]),
                        {{bindValue(node.inputs[0]), "x"}}, "", body.str(), true,
                        {node.attrs.getFloat("value", 0.0f)});
@@ -587,7 +587,7 @@ ShaderPlan batchNormalization(const Graph& graph, const Node& node) {
                         {bindValue(node.inputs[4]), "var"}},
                        "const uint C = " + u(x[1]) + ", INNER = " + u(inner) + ";\n",
                        "    uint c = (i / INNER) % C;\n"
-                       "    y[i] = scale[c] * (x[i] - mean[c]) / sqrt(var[c] + p.a) + bias[c];\n",
+                       "    y[i] = STORE(scale[c] * (x[i] - mean[c]) / sqrt(var[c] + p.a) + bias[c]);\n",
                        false, {node.attrs.getFloat("epsilon", 1e-5f)});
 }
 
@@ -629,7 +629,7 @@ std::optional<ShaderPlan> reduceMean(const Graph& graph, const Node& node, std::
     return elementPlan(node, "gpu reduce mean", kept, {{bindValue(node.inputs[0]), "x"}},
                        "const uint COUNT = " + u(count) + ";\n",
                        "    uint base = " + offset(keptStrides) + ";\n" +
-                           blockedSum("COUNT", indented) + "    y[i] = sum / float(COUNT);\n",
+                           blockedSum("COUNT", indented) + "    y[i] = STORE(sum / float(COUNT));\n",
                        true);
 }
 
@@ -750,7 +750,7 @@ std::optional<ShaderPlan> planTensorShader(const ShaderContext& ctx, size_t inde
             // through a push constant.
             const Tensor* value = node.attrs.getTensor("value");
             return elementPlan(node, "gpu fill", shapeOf(graph, node.outputs[0]), {}, "",
-                               "    y[i] = p.a;\n", false,
+                               "    y[i] = STORE(p.a);\n", false,
                                {value != nullptr ? value->toFloatVector()[0] : 0.0f});
         }
         case OpKind::Split:

@@ -10,6 +10,7 @@
 #include <map>
 #include <set>
 
+#include "engine/ir/half.h"
 #include "engine/ops/op.h"
 #include "engine/runtime/compile.h"
 #include "engine/runtime/measure.h"
@@ -46,11 +47,15 @@ struct Segment {
 
 class VulkanExecutor final : public Executor {
   public:
-    static Result<std::unique_ptr<VulkanExecutor>> create(
-        std::shared_ptr<Device> device, const Graph& graph,
-        std::shared_ptr<const codegen::SparseModel> sparse) {
+    static Result<std::unique_ptr<VulkanExecutor>> create(std::shared_ptr<Device> device,
+                                                          const Graph& graph,
+                                                          const PrepareOptions& options) {
+        if (options.halfStorage && !device->halfStorage()) {
+            return makeError(ErrorCode::Unsupported, "fp16 storage on " + device->info().name +
+                                                         ": " + device->whyNoHalfStorage());
+        }
         std::unique_ptr<VulkanExecutor> e(
-            new VulkanExecutor(std::move(device), graph, std::move(sparse)));
+            new VulkanExecutor(std::move(device), graph, options.sparse, options.halfStorage));
         PL_TRY(e->plan());
         PL_TRY(Device::validationStatus());
         return e;
@@ -80,18 +85,14 @@ class VulkanExecutor final : public Executor {
             const auto start = std::chrono::steady_clock::now();
             if (seg.gpu) {
                 for (ValueId id : seg.uploads) {
-                    const Tensor& t = m_host[static_cast<size_t>(id)];
-                    std::memcpy(m_buffers.at(id).host(), t.raw(), t.bytes());
+                    toBuffer(id);
                 }
                 if (Status ok = m_device->submitAndWait(seg.cmd); !ok.ok()) {
                     m_lost = ok.error().message + ": running every node on the CPU";
                     return runOnCpu();
                 }
                 for (ValueId id : seg.downloads) {
-                    const Value& v = m_graph.value(id);
-                    Tensor t(v.dtype, v.shape);
-                    std::memcpy(t.raw(), m_buffers.at(id).host(), t.bytes());
-                    m_host[static_cast<size_t>(id)] = std::move(t);
+                    m_host[static_cast<size_t>(id)] = fromBuffer(id);
                 }
             } else {
                 PL_TRY(runNodeReference(m_graph, m_steps[seg.first].node, m_host));
@@ -173,11 +174,42 @@ class VulkanExecutor final : public Executor {
 
   private:
     VulkanExecutor(std::shared_ptr<Device> device, const Graph& graph,
-                   std::shared_ptr<const codegen::SparseModel> sparse)
+                   std::shared_ptr<const codegen::SparseModel> sparse, bool half)
         : m_device(std::move(device)),
           m_graph(graph),
           m_sparse(std::move(sparse)),
+          m_half(half),
           m_host(graph.values.size()) {}
+
+    // With fp16 storage every value the shaders write or the host passes in is stored in 16
+    // bits; constants (weights) stay float32.
+    bool halfValue(ValueId id) const { return m_half && !m_graph.value(id).isConstant(); }
+
+    void toBuffer(ValueId id) {
+        const Tensor& t = m_host[static_cast<size_t>(id)];
+        const Device::Buffer& b = m_buffers.at(id);
+        if (!halfValue(id)) {
+            std::memcpy(b.host(), t.raw(), t.bytes());
+            return;
+        }
+        const float* from = t.data<float>();
+        auto* to = static_cast<uint16_t*>(b.host());
+        for (int64_t i = 0; i < t.elements(); ++i) to[i] = floatToHalf(from[i]);
+    }
+
+    Tensor fromBuffer(ValueId id) const {
+        const Value& v = m_graph.value(id);
+        const Device::Buffer& b = m_buffers.at(id);
+        Tensor t(v.dtype, v.shape);
+        if (!halfValue(id)) {
+            std::memcpy(t.raw(), b.host(), t.bytes());
+            return t;
+        }
+        const auto* from = static_cast<const uint16_t*>(b.host());
+        float* to = t.data<float>();
+        for (int64_t i = 0; i < t.elements(); ++i) to[i] = halfToFloat(from[i]);
+        return t;
+    }
 
     std::string where(const Segment& seg) const {
         const std::string first = m_graph.describeNode(m_graph.nodes[m_steps[seg.first].node]);
@@ -241,12 +273,37 @@ class VulkanExecutor final : public Executor {
         auto it = m_buffers.find(id);
         if (it != m_buffers.end()) return &it->second;
         const Value& v = m_graph.value(id);
+        const size_t element = halfValue(id) ? sizeof(uint16_t) : dataTypeSize(v.dtype);
         PL_TRY_ASSIGN(Device::Buffer b,
-                      m_device->createBuffer(dataTypeSize(v.dtype) *
-                                             static_cast<size_t>(elementCount(v.shape))));
+                      m_device->createBuffer(element * static_cast<size_t>(elementCount(v.shape))));
         Device::Buffer& made = m_buffers.emplace(id, b).first->second;
         if (v.isConstant()) PL_TRY(m_device->upload(made, v.constant.raw(), v.constant.bytes()));
         return &made;
+    }
+
+    // Why `plan` cannot run on this device (more buffers than a stage may bind, or one larger than
+    // a storage buffer may be), or nullopt.
+    std::optional<std::string> exceedsLimits(const ShaderPlan& plan) const {
+        if (plan.bindings.size() > m_device->maxStorageBuffers()) {
+            return "its shader binds " + std::to_string(plan.bindings.size()) +
+                   " buffers; this GPU allows " + std::to_string(m_device->maxStorageBuffers());
+        }
+        for (const ShaderBinding& b : plan.bindings) {
+            uint64_t bytes = 0;
+            if (b.value == kNoValue) {
+                bytes = b.data->size() * sizeof(uint32_t);
+            } else {
+                const Value& v = m_graph.value(b.value);
+                bytes = static_cast<uint64_t>(elementCount(v.shape)) *
+                        (halfValue(b.value) ? sizeof(uint16_t) : dataTypeSize(v.dtype));
+            }
+            if (bytes > m_device->maxStorageBufferBytes()) {
+                return "a buffer of " + std::to_string(bytes) +
+                       " bytes; this GPU's storage buffers hold " +
+                       std::to_string(m_device->maxStorageBufferBytes());
+            }
+        }
+        return std::nullopt;
     }
 
     Status plan() {
@@ -271,7 +328,17 @@ class VulkanExecutor final : public Executor {
                 if (g[1] > 65535u || g[2] > 65535u) {
                     s.reason = "too many elements for one dispatch";
                     s.shader.reset();
+                } else if (auto why = exceedsLimits(*s.shader)) {
+                    s.reason = *why;
+                    s.shader.reset();
                 }
+            }
+            if (s.shader && m_half) {
+                std::vector<bool> half;
+                for (const ShaderBinding& b : s.shader->bindings) {
+                    half.push_back(b.value != kNoValue && halfValue(b.value));
+                }
+                s.shader->glsl = withHalfStorage(s.shader->glsl, half);
             }
             if (s.shader) {
                 for (size_t f : s.shader->fused) fusedInto[f] = k;
@@ -467,6 +534,7 @@ class VulkanExecutor final : public Executor {
     std::shared_ptr<Device> m_device;
     Graph m_graph;
     std::shared_ptr<const codegen::SparseModel> m_sparse;  // the compiled layers, if any
+    bool m_half = false;         // fp16 storage (PrepareOptions::halfStorage)
     std::vector<Tensor> m_host;  // per value: its host copy (inputs, constants, CPU results)
     std::map<ValueId, Device::Buffer> m_buffers;
     std::vector<Step> m_steps;
@@ -501,7 +569,7 @@ class VulkanBackend final : public Backend {
         d.threads = 1;
         d.features.push_back("Vulkan " + std::to_string(VK_API_VERSION_MAJOR(info.apiVersion)) +
                              "." + std::to_string(VK_API_VERSION_MINOR(info.apiVersion)));
-        d.features.emplace_back("fp32");
+        d.features.emplace_back((*device)->halfStorage() ? "fp32, fp16 storage (--fp16)" : "fp32");
         // Which memory path runs (vulkan_device.h): worth knowing when a discrete GPU is slow.
         d.features.emplace_back((*device)->staging() ? "device-local buffers, staged"
                                                      : "host-mapped buffers");
@@ -527,7 +595,7 @@ class VulkanBackend final : public Backend {
         }
         PL_TRY_ASSIGN(std::shared_ptr<Device> device, processDevice());
         PL_TRY_ASSIGN(std::unique_ptr<VulkanExecutor> exec,
-                      VulkanExecutor::create(device, graph, options.sparse));
+                      VulkanExecutor::create(device, graph, options));
         return std::unique_ptr<Executor>(std::move(exec));
     }
 
@@ -560,14 +628,13 @@ Result<std::unique_ptr<Executor>> prepareOnDevice(std::shared_ptr<Device> device
                                                   const Graph& graph,
                                                   const PrepareOptions& options) {
     PL_TRY_ASSIGN(std::unique_ptr<VulkanExecutor> exec,
-                  VulkanExecutor::create(std::move(device), graph, options.sparse));
+                  VulkanExecutor::create(std::move(device), graph, options));
     return std::unique_ptr<Executor>(std::move(exec));
 }
 
 Result<std::vector<std::pair<std::string, std::string>>> shaderSources(const Graph& graph) {
     PL_TRY_ASSIGN(std::shared_ptr<Device> device, processDevice());
-    PL_TRY_ASSIGN(std::unique_ptr<VulkanExecutor> exec,
-                  VulkanExecutor::create(device, graph, nullptr));
+    PL_TRY_ASSIGN(std::unique_ptr<VulkanExecutor> exec, VulkanExecutor::create(device, graph, {}));
     return exec->kernelSources();
 }
 

@@ -407,6 +407,14 @@ Result<std::shared_ptr<Device>> Device::open(int index) {
     VkPhysicalDeviceProperties props{};
     vkGetPhysicalDeviceProperties(d->m_physical, &props);
     d->m_maxGroupsX = props.limits.maxComputeWorkGroupCount[0];
+    d->m_maxStorageBuffers = props.limits.maxPerStageDescriptorStorageBuffers;
+    // PRUNELAB_VULKAN_MAX_BUFFERS=N acts as a device that binds fewer (4 is the spec's minimum,
+    // some phones' limit): the test of the fallback on desktops that allow many more.
+    if (const char* v = std::getenv("PRUNELAB_VULKAN_MAX_BUFFERS"); v && std::atoi(v) > 0) {
+        d->m_maxStorageBuffers =
+            std::min(d->m_maxStorageBuffers, static_cast<uint32_t>(std::atoi(v)));
+    }
+    d->m_maxStorageBufferBytes = props.limits.maxStorageBufferRange;
     {
         // Timestamps: the compute family's valid bits (36..64, or 0 for none) decide;
         // timestampComputeAndGraphics only promises them on every such queue at once.
@@ -428,10 +436,43 @@ Result<std::shared_ptr<Device>> Device::open(int index) {
     queue.queueFamilyIndex = d->m_queueFamily;
     queue.queueCount = 1;
     queue.pQueuePriorities = &priority;
+    // fp16 storage: 16-bit storage buffers (core in Vulkan 1.1) and float16 arithmetic (core in
+    // 1.2), enabled when the device has both.
+    VkPhysicalDeviceShaderFloat16Int8Features float16{};
+    float16.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES;
+    VkPhysicalDevice16BitStorageFeatures storage16{};
+    storage16.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES;
+    storage16.pNext = &float16;
+    const bool v12 =
+        VK_API_VERSION_MAJOR(props.apiVersion) > 1 || VK_API_VERSION_MINOR(props.apiVersion) >= 2;
+    if (v12) {
+        VkPhysicalDeviceFeatures2 features{};
+        features.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2;
+        features.pNext = &storage16;
+        vkGetPhysicalDeviceFeatures2(d->m_physical, &features);
+        if (!storage16.storageBuffer16BitAccess) {
+            d->m_halfStorage = "the device has no 16-bit storage buffers";
+        } else if (!float16.shaderFloat16) {
+            d->m_halfStorage = "the device has no float16 arithmetic in shaders";
+        } else {
+            d->m_halfStorage.clear();
+        }
+    } else {
+        d->m_halfStorage = "the device's Vulkan is older than 1.2";
+    }
+    // Enable only those two features (the queried structs hold others' answers too).
+    VkPhysicalDeviceShaderFloat16Int8Features enable16{};
+    enable16.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES;
+    enable16.shaderFloat16 = VK_TRUE;
+    VkPhysicalDevice16BitStorageFeatures enableStorage{};
+    enableStorage.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES;
+    enableStorage.storageBuffer16BitAccess = VK_TRUE;
+    enableStorage.pNext = &enable16;
     VkDeviceCreateInfo info{};
     info.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO;
     info.queueCreateInfoCount = 1;
     info.pQueueCreateInfos = &queue;
+    if (d->m_halfStorage.empty()) info.pNext = &enableStorage;
     VkResult r = vkCreateDevice(d->m_physical, &info, nullptr, &d->m_device);
     if (r != VK_SUCCESS) return makeError(ErrorCode::Unsupported, vkError("vkCreateDevice", r));
     vkGetDeviceQueue(d->m_device, d->m_queueFamily, 0, &d->m_queue);

@@ -61,6 +61,15 @@ class Device {
     const DeviceInfo& info() const { return m_info; }
     VkDevice handle() const { return m_device; }
     uint32_t maxGroupsX() const { return m_maxGroupsX; }
+    // What one shader may bind: storage buffers per stage (4 is all the spec promises) and bytes
+    // per storage buffer. A plan over either runs on the CPU, saying so.
+    uint32_t maxStorageBuffers() const { return m_maxStorageBuffers; }
+    uint64_t maxStorageBufferBytes() const { return m_maxStorageBufferBytes; }
+    // True when the device stores 16-bit floats in storage buffers and computes with them
+    // (storageBuffer16BitAccess and shaderFloat16, both enabled at open): what fp16 storage
+    // needs (withHalfStorage in shaders.h). Else why not, for the option's error.
+    bool halfStorage() const { return m_halfStorage.empty(); }
+    const std::string& whyNoHalfStorage() const { return m_halfStorage; }
     // Per-dispatch GPU timing: the compute queue's timestamps tick every timestampPeriodNs()
     // nanoseconds and only their timestampMask() bits count; 0 when the queue writes none (the
     // executor times the host's wall clock then).
@@ -153,7 +162,10 @@ class Device {
     VkFence m_fence = VK_NULL_HANDLE;
     uint32_t m_queueFamily = 0;
     uint32_t m_maxGroupsX = 65535;
-    double m_timestampPeriodNs = 0;  // timestamps: see timestampPeriodNs()
+    uint32_t m_maxStorageBuffers = 4;
+    uint64_t m_maxStorageBufferBytes = 1u << 27;
+    std::string m_halfStorage = "not asked yet";  // empty: fp16 storage works here
+    double m_timestampPeriodNs = 0;               // timestamps: see timestampPeriodNs()
     uint64_t m_timestampMask = 0;
     VkPhysicalDeviceMemoryProperties m_memory{};
     bool m_staging = false;

@@ -253,6 +253,37 @@ TEST_P(Conformance, MatchesTheReferenceRunner) {
     }
 }
 
+// fp16 storage on the GPU: every op's sample compiles with 16-bit buffers (a shader that writes
+// y without STORE would not) and stays within 1e-2 of each output's range of the reference's
+// float32, the error of 16-bit storage across a few steps.
+class HalfConformance : public ::testing::TestWithParam<OpKind> {};
+
+TEST_P(HalfConformance, StaysWithinHalfPrecisionOfTheReference) {
+    auto found = findBackend("vulkan");
+    ASSERT_TRUE(found.ok()) << found.error().toString();
+    const Backend* gpu = *found;
+    if (Status ok = gpu->available(); !ok.ok()) {
+        GTEST_SKIP() << "no Vulkan device here: " << ok.error().message;
+    }
+    GraphBuilder b;
+    samples().at(GetParam())(b);
+    ASSERT_FALSE(::testing::Test::HasFailure()) << "the sample graph did not build";
+    PrepareOptions options;
+    options.halfStorage = true;
+    auto probe = gpu->prepare(b.graph, options);
+    if (!probe.ok() && probe.error().code == ErrorCode::Unsupported &&
+        probe.error().message.rfind("fp16 storage", 0) == 0) {
+        GTEST_SKIP() << probe.error().message;
+    }
+    auto exec = expectMatchesReference(b.graph, options, 7, 1e-2f, *gpu);
+    ASSERT_TRUE(exec);
+}
+
+INSTANTIATE_TEST_SUITE_P(Fp16, HalfConformance, ::testing::ValuesIn(allOps()),
+                         [](const ::testing::TestParamInfo<OpKind>& p) {
+                             return std::string(opName(p.param));
+                         });
+
 std::vector<std::tuple<const Backend*, OpKind>> cases() {
     std::vector<std::tuple<const Backend*, OpKind>> all;
     for (const Backend* backend : backends()) {

@@ -72,14 +72,21 @@ std::vector<Tensor> randomInputs(const Graph& graph, uint32_t seed) {
 
 std::unique_ptr<Executor> expectMatchesReference(const Graph& graph, int threads, uint32_t seed,
                                                  float relTol, const Backend& backend) {
+    PrepareOptions options;
+    options.threads = threads;
+    return expectMatchesReference(graph, options, seed, relTol, backend);
+}
+
+std::unique_ptr<Executor> expectMatchesReference(const Graph& graph, const PrepareOptions& options,
+                                                 uint32_t seed, float relTol,
+                                                 const Backend& backend) {
+    const int threads = options.threads;
     const std::vector<Tensor> inputs = randomInputs(graph, seed);
     auto expected = runGraphReference(graph, inputs);
     if (!expected.ok()) {
         ADD_FAILURE() << "reference: " << expected.error().toString();
         return nullptr;
     }
-    PrepareOptions options;
-    options.threads = threads;
     auto exec = backend.prepare(graph, options);
     if (!exec.ok()) {
         ADD_FAILURE() << "prepare on " << backend.name() << ": " << exec.error().toString();

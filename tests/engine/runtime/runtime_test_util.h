@@ -40,6 +40,10 @@ std::vector<Tensor> randomInputs(const Graph& graph, uint32_t seed);
 std::unique_ptr<Executor> expectMatchesReference(const Graph& graph, int threads, uint32_t seed = 7,
                                                  float relTol = 1e-4f,
                                                  const Backend& backend = defaultBackend());
+// The same with every prepare option given (fp16 storage, compiled layers...).
+std::unique_ptr<Executor> expectMatchesReference(const Graph& graph, const PrepareOptions& options,
+                                                 uint32_t seed, float relTol,
+                                                 const Backend& backend);
 
 // The report entry of the node named `name` (empty kernel when absent).
 KernelChoice reportFor(const Executor& executor, const Graph& graph, const std::string& nodeName);

@@ -261,6 +261,44 @@ TEST(VulkanStaging, DeviceLocalBuffersGiveTheSameResultsAsMappedOnes) {
     EXPECT_EQ(vulkan::Device::validationErrors(), 0);
 }
 
+// A shader that binds more storage buffers than the device allows (4 on some phones: the spec's
+// minimum) runs on the CPU, saying how many it needs; the rest stays on the GPU.
+TEST(VulkanLimits, AShaderOverTheBufferLimitRunsOnTheCpuAndSaysWhy) {
+    SKIP_WITHOUT_VULKAN_DEVICES();
+    std::shared_ptr<vulkan::Device> small;
+    {
+        ScopedEnv limit("PRUNELAB_VULKAN_MAX_BUFFERS", "4");
+        auto device = vulkan::Device::open();
+        ASSERT_TRUE(device.ok()) << device.error().toString();
+        small = *device;
+    }
+    EXPECT_EQ(small->maxStorageBuffers(), 4u);
+    GraphBuilder b;
+    std::vector<ValueId> parts;
+    for (int i = 0; i < 5; ++i) parts.push_back(b.op(OpKind::Relu, {b.input({1, 2, 3, 3})}));
+    Attributes axis;
+    axis.set("axis", int64_t{1});
+    b.output(b.op(OpKind::Sigmoid, {b.op(OpKind::Concat, parts, axis)}));
+    auto exec = vulkan::prepareOnDevice(small, b.graph);
+    ASSERT_TRUE(exec.ok()) << exec.error().toString();
+    const std::vector<KernelChoice> report = (*exec)->kernelReport();
+    ASSERT_EQ(report.size(), 7u);
+    EXPECT_EQ(report[5].kernel, "cpu reference (fallback)") << report[5].node;
+    EXPECT_NE(report[5].reason.find("binds 6 buffers; this GPU allows 4"), std::string::npos)
+        << report[5].reason;
+    EXPECT_EQ(report[6].kernel.rfind("gpu ", 0), 0u) << report[6].kernel;
+    const std::vector<Tensor> inputs = randomInputs(b.graph, 5);
+    auto got = (*exec)->run(inputs);
+    ASSERT_TRUE(got.ok()) << got.error().toString();
+    auto reference = runGraphReference(b.graph, inputs);
+    ASSERT_TRUE(reference.ok()) << reference.error().toString();
+    for (int64_t i = 0; i < (*reference)[0].elements(); ++i) {
+        ASSERT_NEAR((*got)[0].data<float>()[i], (*reference)[0].data<float>()[i], 1e-5f) << i;
+    }
+    exec->reset();
+    EXPECT_EQ(vulkan::Device::validationErrors(), 0);
+}
+
 TEST(VulkanDeviceLoss, ALostDeviceFallsBackToTheCpuAndSaysSo) {
     SKIP_WITHOUT_VULKAN_DEVICES();
     auto device = vulkan::processDevice();

@@ -477,6 +477,18 @@ TEST(VulkanSparse, RealEsrganX2Pattern8xMatchesTheCpu) {
     auto got = (*onGpu)->run(inputs);
     ASSERT_TRUE(got.ok()) << got.error().toString();
     expectClose(*expected, *got, 1e-3f, "zoom-x2 patdnn-8");
+    // fp16 storage: the same generated shaders reading and writing 16-bit buffers.
+    PrepareOptions halfOptions = options;
+    halfOptions.halfStorage = true;
+    auto half = gpu().prepare(pruned->graph, halfOptions);
+    if (half.ok()) {
+        auto halfGot = (*half)->run(inputs);
+        ASSERT_TRUE(halfGot.ok()) << halfGot.error().toString();
+        expectClose(*expected, *halfGot, 2e-2f, "zoom-x2 patdnn-8, fp16 storage");
+    } else {
+        EXPECT_NE(half.error().message.find("fp16 storage"), std::string::npos)
+            << half.error().toString();
+    }
     int patterns = 0;
     for (const KernelChoice& k : (*onGpu)->kernelReport()) {
         patterns += k.kernel.rfind("gpu pattern 3x3", 0) == 0;
