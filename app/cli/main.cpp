@@ -140,7 +140,7 @@ int cmdRun(const ModelRequest& request, const std::vector<std::string>& inputSpe
 }
 
 int cmdBench(const ModelRequest& request, const std::vector<std::string>& inputSpecs, int threads,
-             int runs, bool compare, bool generic, bool measure, bool tune,
+             int runs, bool compare, bool generic, bool measure, bool tune, bool half,
              const Backend& backend) {
     auto model = loadModel(request);
     if (!model.ok()) return fail(model.error());
@@ -174,6 +174,7 @@ int cmdBench(const ModelRequest& request, const std::vector<std::string>& inputS
     bench.sparse = sparse;
     bench.generated = generated;
     bench.backend = &backend;
+    bench.halfStorage = half;
     auto table = refrt::benchModel(bench);
     if (!tempDir.empty()) {
         std::error_code ec;
@@ -185,6 +186,19 @@ int cmdBench(const ModelRequest& request, const std::vector<std::string>& inputS
                 request.path.c_str(), threads, threads == 1 ? "" : "s", runs,
                 std::string(backend.name()).c_str(), where.device.c_str());
     std::fputs(refrt::formatBenchTable(*table).c_str(), stdout);
+    if (half) {
+        // The price of the speed: how far 16-bit storage moved each output, on this device.
+        PrepareOptions base;
+        base.threads = threads;
+        auto errors = refrt::measureHalfError(backend, model->graph, *inputs, base);
+        if (!errors.ok()) return fail(errors.error());
+        for (const refrt::HalfError& e : *errors) {
+            std::printf(
+                "fp16 storage: '%s' is off by %.2g of its range at worst, %.2g on "
+                "average, against float32 on the same device\n",
+                e.output.c_str(), e.worst, e.mean);
+        }
+    }
     if (compare) {
         auto layers = refrt::profileLayers(bench, std::max(3, runs / 3));
         if (!layers.ok()) return fail(layers.error());
@@ -265,6 +279,10 @@ int main(int argc, char** argv) {
     bool benchTune = false;
     bench->add_flag("--tune", benchTune,
                     "with --compare: time block sizes and unrolling per layer first (cached)");
+    bool benchHalf = false;
+    bench->add_flag("--fp16", benchHalf,
+                    "store values in 16 bits (--backend vulkan) and print the error this makes "
+                    "against float32");
 
     std::string compileOut;
     CLI::App* compile = app.add_subcommand(
@@ -467,7 +485,7 @@ int main(int argc, char** argv) {
     }
     if (bench->parsed())
         return cmdBench(request, inputs, threads < 1 ? 1 : threads, runs, compare, generic,
-                        !noMeasure, benchTune, **backend);
+                        !noMeasure, benchTune, benchHalf, **backend);
     if (compile->parsed())
         return cmdCompile(request, compileOut, compileBuild, !compileNoMeasure, compileTune,
                           *backend);

@@ -23,11 +23,43 @@ Result<std::unique_ptr<Executor>> prepareLane(const BenchRequest& request, bool 
     PrepareOptions options;
     options.threads = request.threads;
     if (sparse) options.sparse = request.sparse, options.generated = request.generated;
+    options.halfStorage = request.halfStorage;
     const Backend& backend = request.backend ? *request.backend : defaultBackend();
     return backend.prepare(*request.graph, options);
 }
 
 }  // namespace
+
+Result<std::vector<HalfError>> measureHalfError(const Backend& backend, const Graph& graph,
+                                                std::span<const Tensor> inputs,
+                                                const PrepareOptions& base) {
+    PrepareOptions full = base, half = base;
+    full.halfStorage = false;
+    half.halfStorage = true;
+    PL_TRY_ASSIGN(auto fullExec, backend.prepare(graph, full));
+    PL_TRY_ASSIGN(auto halfExec, backend.prepare(graph, half));
+    PL_TRY_ASSIGN(std::vector<Tensor> want, fullExec->run(inputs));
+    PL_TRY_ASSIGN(std::vector<Tensor> got, halfExec->run(inputs));
+    std::vector<HalfError> errors;
+    for (size_t i = 0; i < want.size() && i < got.size(); ++i) {
+        const std::vector<float> a = got[i].toFloatVector(), b = want[i].toFloatVector();
+        HalfError e;
+        e.output = graph.value(graph.outputs[i]).name;
+        if (b.empty() || a.size() != b.size()) continue;
+        const auto [lo, hi] = std::minmax_element(b.begin(), b.end());
+        const double range = std::max(double(*hi) - double(*lo), 1e-12);
+        double sum = 0;
+        for (size_t k = 0; k < a.size(); ++k) {
+            const double d = std::fabs(double(a[k]) - double(b[k]));
+            sum += d;
+            if (!(d <= e.worst)) e.worst = d;  // NaN too
+        }
+        e.worst /= range;
+        e.mean = sum / static_cast<double>(a.size()) / range;
+        errors.push_back(e);
+    }
+    return errors;
+}
 
 Result<std::vector<LaneStats>> benchModel(const BenchRequest& request) {
     const Graph& graph = *request.graph;

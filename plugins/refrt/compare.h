@@ -30,7 +30,21 @@ struct BenchRequest {
     std::shared_ptr<const engine::GeneratedKernels> generated;
     // Where PruneLab's lanes run (engine/runtime/backend_list.inc); null: the CPU.
     const engine::Backend* backend = nullptr;
+    // PruneLab's lanes store values in 16 bits (PrepareOptions::halfStorage; the GPU).
+    bool halfStorage = false;
 };
+
+// How far `backend`'s outputs with 16-bit storage are from its float32 ones on `inputs`: per
+// output, the worst and the mean |difference| as fractions of the float32 output's range. What
+// bench --fp16 prints; an error when the backend cannot store in 16 bits.
+struct HalfError {
+    std::string output;
+    double worst = 0, mean = 0;
+};
+engine::Result<std::vector<HalfError>> measureHalfError(const engine::Backend& backend,
+                                                        const engine::Graph& graph,
+                                                        std::span<const engine::Tensor> inputs,
+                                                        const engine::PrepareOptions& base);
 
 // Lane 0 is PruneLab dense; a runtime that cannot load the model gets ok = false and the
 // reason. An error only when PruneLab itself cannot run the model.

@@ -170,6 +170,27 @@ TEST(Cli, BenchOnTheGpuPrintsThePerLayerTableAndNamesTheDevice) {
     EXPECT_NE(r.output.find("pattern "), std::string::npos) << r.output;
 }
 
+// --fp16 times the GPU with 16-bit storage and prints, per output, how far that moved it from
+// float32 on the same device: a small, finite fraction of the range.
+TEST(Cli, BenchFp16OnTheGpuPrintsItsErrorAgainstFloat32) {
+    CommandResult list = runCli("backends");
+    ASSERT_EQ(list.exitCode, 0) << list.output;
+    if (list.output.find("GPU through Vulkan: available") == std::string::npos) {
+        GTEST_SKIP() << "SKIPPED LOUDLY: no Vulkan device here, so no GPU bench: " << list.output;
+    }
+    CommandResult r = runCli("bench zoom-x2 --size 16x16 --backend vulkan --fp16 --runs 1");
+    if (r.exitCode != 0 && r.output.find("fp16 storage on ") != std::string::npos) {
+        GTEST_SKIP() << "SKIPPED LOUDLY: this Vulkan device has no fp16 storage: " << r.output;
+    }
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+    const std::string key = "fp16 storage: 'output' is off by ";
+    const size_t at = r.output.find(key);
+    ASSERT_NE(at, std::string::npos) << r.output;
+    const double worst = std::stod(r.output.substr(at + key.size()));
+    EXPECT_GT(worst, 0.0) << "16 bits cannot hold every float32 exactly: " << r.output;
+    EXPECT_LT(worst, 0.05) << r.output;
+}
+
 TEST(Cli, BadSizeAndWrongNpyShapeAreExplained) {
     CommandResult r = runCli("info " + kBlazeFace + " --size 64by64");
     EXPECT_EQ(r.exitCode, 1);
