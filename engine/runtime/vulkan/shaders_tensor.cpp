@@ -141,9 +141,9 @@ const Shape& shapeOf(const Graph& graph, ValueId id) {
 ShaderPlan unary(const Graph& graph, const Node& node, const std::string& name,
                  const std::string& expr, std::vector<float> push) {
     push.resize(2, 0.0f);
-    return elementPlan(node, "gpu " + name, shapeOf(graph, node.outputs[0]),
-                       {{bindValue(node.inputs[0]), "x"}}, "",
-                       "    float v = x[i];\n    y[i] = STORE(" + expr + ");\n", false, std::move(push));
+    return elementPlan(
+        node, "gpu " + name, shapeOf(graph, node.outputs[0]), {{bindValue(node.inputs[0]), "x"}},
+        "", "    float v = x[i];\n    y[i] = STORE(" + expr + ");\n", false, std::move(push));
 }
 
 // ---- Element-wise: Add Sub Mul Div Pow PRelu, numpy broadcasting ----
@@ -579,16 +579,17 @@ ShaderPlan batchNormalization(const Graph& graph, const Node& node) {
     const Shape& x = shapeOf(graph, node.inputs[0]);
     int64_t inner = 1;
     for (size_t d = 2; d < x.size(); ++d) inner *= x[d];
-    return elementPlan(node, "gpu batch normalization", x,
-                       {{bindValue(node.inputs[0]), "x"},
-                        {bindValue(node.inputs[1]), "scale"},
-                        {bindValue(node.inputs[2]), "bias"},
-                        {bindValue(node.inputs[3]), "mean"},
-                        {bindValue(node.inputs[4]), "var"}},
-                       "const uint C = " + u(x[1]) + ", INNER = " + u(inner) + ";\n",
-                       "    uint c = (i / INNER) % C;\n"
-                       "    y[i] = STORE(scale[c] * (x[i] - mean[c]) / sqrt(var[c] + p.a) + bias[c]);\n",
-                       false, {node.attrs.getFloat("epsilon", 1e-5f)});
+    return elementPlan(
+        node, "gpu batch normalization", x,
+        {{bindValue(node.inputs[0]), "x"},
+         {bindValue(node.inputs[1]), "scale"},
+         {bindValue(node.inputs[2]), "bias"},
+         {bindValue(node.inputs[3]), "mean"},
+         {bindValue(node.inputs[4]), "var"}},
+        "const uint C = " + u(x[1]) + ", INNER = " + u(inner) + ";\n",
+        "    uint c = (i / INNER) % C;\n"
+        "    y[i] = STORE(scale[c] * (x[i] - mean[c]) / sqrt(var[c] + p.a) + bias[c]);\n",
+        false, {node.attrs.getFloat("epsilon", 1e-5f)});
 }
 
 // Output element j (in the keepdims layout: reduced dims of size 1, the same element order)
@@ -629,7 +630,8 @@ std::optional<ShaderPlan> reduceMean(const Graph& graph, const Node& node, std::
     return elementPlan(node, "gpu reduce mean", kept, {{bindValue(node.inputs[0]), "x"}},
                        "const uint COUNT = " + u(count) + ";\n",
                        "    uint base = " + offset(keptStrides) + ";\n" +
-                           blockedSum("COUNT", indented) + "    y[i] = STORE(sum / float(COUNT));\n",
+                           blockedSum("COUNT", indented) +
+                           "    y[i] = STORE(sum / float(COUNT));\n",
                        true);
 }
 

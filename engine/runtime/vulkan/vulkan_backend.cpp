@@ -63,7 +63,7 @@ class VulkanExecutor final : public Executor {
 
     ~VulkanExecutor() override {
         VkDevice d = m_device->handle();
-        vkDeviceWaitIdle(d);
+        m_device->waitIdle();  // under the submit lock: another executor may be submitting
         for (Step& s : m_steps) {
             m_device->destroyPipeline(s.pipeline);
             for (Device::Buffer& b : s.data) m_device->destroyBuffer(b);

@@ -821,6 +821,11 @@ int Device::submissions() {
     return g_submissions.load();
 }
 
+void Device::waitIdle() {
+    std::lock_guard<std::mutex> lock(m_submit);
+    vkQueueWaitIdle(m_queue);
+}
+
 Status Device::submitAndWait(VkCommandBuffer cmd) {
     std::lock_guard<std::mutex> lock(m_submit);
     const int n = g_submissions.fetch_add(1) + 1;

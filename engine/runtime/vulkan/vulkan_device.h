@@ -140,6 +140,9 @@ class Device {
     // on the CPU instead. PRUNELAB_VULKAN_SIMULATE_LOST=N makes the process's N-th submission
     // (counting from 1, see submissions()) fail as lost without reaching the driver, for tests.
     Status submitAndWait(VkCommandBuffer cmd);
+    // Waits until the queue has finished all work, taking turns with submissions (Vulkan wants
+    // the queue externally synchronised): before an executor frees what its commands use.
+    void waitIdle();
     // submitAndWait() calls since the process started.
     static int submissions();
 
