@@ -152,7 +152,8 @@ Result<Lane> StagedLane::start() {
         if (standIn.error().code == ErrorCode::Cancelled) return standIn;
         return waitReady();  // the generated lane may still be built: wait for it instead
     }
-    standIn->detail += "; the generated kernels are compiling";
+    // Generic words: on the CPU the wait is the generated C++, on the GPU the measured decision.
+    standIn->detail += "; the generated kernels and the measured decision are on their way";
     m_pending = true;
     return standIn;
 }

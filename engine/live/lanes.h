@@ -69,7 +69,7 @@ class StagedLane {
     StagedLane& operator=(const StagedLane&) = delete;
 
     // The lane to run first (call once): the generated one when it was ready in time, else the
-    // generic stand-in, whose detail says the generated kernels are compiling.
+    // generic stand-in, whose detail says the full build is on its way.
     Result<Lane> start();
     // The stand-in runs and the generated lane is still to be taken.
     bool pending() const { return m_pending; }
