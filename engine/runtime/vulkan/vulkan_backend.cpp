@@ -155,6 +155,8 @@ class VulkanExecutor final : public Executor {
         return report;
     }
 
+    int barriers() const { return m_barriers; }
+
     MemoryReport memoryReport() const override {
         MemoryReport m;
         for (auto& [id, b] : m_buffers) m.arenaBytes += b.bytes;
@@ -499,11 +501,20 @@ class VulkanExecutor final : public Executor {
             vkCmdWriteTimestamp(seg.cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, m_queries, query++);
         };
         timestamp();
+        // A barrier only before a step that reads what a dispatch since the last barrier wrote:
+        // each value has its own buffer, written once per run, so reads after writes are the
+        // only hazard, and independent branches (an SSD head's boxes and scores) may overlap.
+        std::set<ValueId> unsynced;
         for (size_t k = seg.first; k <= seg.last; ++k) {
             const Step& s = m_steps[k];
             if (s.fusedInto != SIZE_MAX) continue;
-            if (k > seg.first) {
-                // Each step may read what the one before wrote.
+            bool reads = false;
+            for (const ShaderBinding& b : s.shader->bindings) {
+                reads = reads || (b.value != kNoValue && unsynced.count(b.value) > 0);
+            }
+            if (reads) {
+                unsynced.clear();
+                ++m_barriers;
                 VkMemoryBarrier barrier{};
                 barrier.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER;
                 barrier.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
@@ -521,6 +532,7 @@ class VulkanExecutor final : public Executor {
                                    s.shader->push.data());
             }
             vkCmdDispatch(seg.cmd, s.shader->groups[0], s.shader->groups[1], s.shader->groups[2]);
+            unsynced.insert(s.shader->bindings.back().value);
             timestamp();
         }
         // The host reads the results after the fence (copied out of device-local buffers).
@@ -543,6 +555,7 @@ class VulkanExecutor final : public Executor {
     VkCommandPool m_commands = VK_NULL_HANDLE;
     VkQueryPool m_queries = VK_NULL_HANDLE;  // per-dispatch timestamps; null without them
     bool m_profiling = false;
+    int m_barriers = 0;  // recorded between dispatches, over all segments
     std::vector<StepTime> m_times;
     // Why every node runs on the CPU now (the GPU failed); empty while it works.
     std::string m_lost;
@@ -630,6 +643,11 @@ Result<std::unique_ptr<Executor>> prepareOnDevice(std::shared_ptr<Device> device
     PL_TRY_ASSIGN(std::unique_ptr<VulkanExecutor> exec,
                   VulkanExecutor::create(std::move(device), graph, options));
     return std::unique_ptr<Executor>(std::move(exec));
+}
+
+int recordedBarriers(const Executor& executor) {
+    const auto* gpu = dynamic_cast<const VulkanExecutor*>(&executor);
+    return gpu ? gpu->barriers() : -1;
 }
 
 Result<std::vector<std::pair<std::string, std::string>>> shaderSources(const Graph& graph) {

@@ -21,6 +21,10 @@ Result<std::unique_ptr<Executor>> prepareOnDevice(std::shared_ptr<Device> device
                                                   const Graph& graph,
                                                   const PrepareOptions& options = {});
 
+// The barriers between dispatches a Vulkan executor recorded (-1 for another backend's): one
+// only where a step reads what an unsynchronised dispatch wrote, for tests.
+int recordedBarriers(const Executor& executor);
+
 // The GLSL of every GPU step of `graph` as prepared, for the Kernels view and tests:
 // (node description, shader text) in execution order.
 Result<std::vector<std::pair<std::string, std::string>>> shaderSources(const Graph& graph);

@@ -115,6 +115,18 @@ constexpr const char* kValidationLayer = "VK_LAYER_KHRONOS_validation";
 
 // An instance with validation when asked for (and installed: asked for but missing is an error,
 // so a test never passes without the checks it meant to run).
+// True when `layer` provides the instance extension `name`.
+bool layerHasExtension(const char* layer, const char* name) {
+    uint32_t n = 0;
+    if (vkEnumerateInstanceExtensionProperties(layer, &n, nullptr) != VK_SUCCESS) return false;
+    std::vector<VkExtensionProperties> all(n);
+    if (vkEnumerateInstanceExtensionProperties(layer, &n, all.data()) != VK_SUCCESS) return false;
+    for (const VkExtensionProperties& e : all) {
+        if (std::strcmp(e.extensionName, name) == 0) return true;
+    }
+    return false;
+}
+
 Result<VkInstance> createInstance(bool validate) {
     VkApplicationInfo app{};
     app.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO;
@@ -124,7 +136,8 @@ Result<VkInstance> createInstance(bool validate) {
     VkInstanceCreateInfo info{};
     info.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO;
     info.pApplicationInfo = &app;
-    const char* debugExt = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
+    const char* extensions[] = {VK_EXT_DEBUG_UTILS_EXTENSION_NAME,
+                                VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME};
     if (validate) {
         if (!layerPresent(kValidationLayer)) {
             return makeError(ErrorCode::NotFound,
@@ -134,7 +147,20 @@ Result<VkInstance> createInstance(bool validate) {
         info.enabledLayerCount = 1;
         info.ppEnabledLayerNames = &kValidationLayer;
         info.enabledExtensionCount = 1;
-        info.ppEnabledExtensionNames = &debugExt;
+        info.ppEnabledExtensionNames = extensions;
+    }
+    // Synchronisation validation too: a missing barrier between two dispatches is a race that
+    // lavapipe may never show, but a real GPU will.
+    const VkValidationFeatureEnableEXT sync =
+        VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT;
+    VkValidationFeaturesEXT features{};
+    features.sType = VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT;
+    features.enabledValidationFeatureCount = 1;
+    features.pEnabledValidationFeatures = &sync;
+    if (validate &&
+        layerHasExtension(kValidationLayer, VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME)) {
+        info.enabledExtensionCount = 2;
+        info.pNext = &features;
     }
     VkInstance instance = VK_NULL_HANDLE;
     VkResult r = vkCreateInstance(&info, nullptr, &instance);

@@ -92,6 +92,23 @@ TEST(Vulkan, FallsBackToTheCpuPerNodeAndSaysWhy) {
     EXPECT_EQ(vulkan::Device::validationErrors(), 0);
 }
 
+// Independent dispatches run without a barrier between them; one comes before the step that
+// reads them, so the results are still right.
+TEST(Vulkan, BarriersOnlyWhereAStepReadsAnotherOnesOutput) {
+    SKIP_WITHOUT_VULKAN();
+    GraphBuilder b;
+    const ValueId x = b.input({1, 3, 5, 7});
+    const ValueId r = b.op(OpKind::Relu, {x});
+    const ValueId s = b.op(OpKind::Sigmoid, {x});
+    const ValueId t = b.op(OpKind::Tanh, {x});
+    const ValueId sum = b.op(OpKind::Add, {r, s});  // reads two unsynchronised writes: 1 barrier
+    b.output(b.op(OpKind::Mul, {sum, t}));          // reads the add's: a second one
+    auto exec = expectMatchesReference(b.graph, 1, 9, 1e-5f, gpu());
+    ASSERT_TRUE(exec);
+    EXPECT_EQ(vulkan::recordedBarriers(*exec), 2);
+    EXPECT_EQ(vulkan::Device::validationErrors(), 0);
+}
+
 TEST(Vulkan, ShadersAreGlslAStudentCanRead) {
     SKIP_WITHOUT_VULKAN();
     GraphBuilder b;
