@@ -29,6 +29,7 @@ inline SpeedData speedDataFromProfile(const refrt::LayerProfile& profile) {
     d.compiledTotalMs = profile.sparseTotalMs;
     d.denseReorderMs = profile.denseReorderMs;
     d.compiledReorderMs = profile.sparseReorderMs;
+    d.partsTimed = true;
     d.source = "profiled runs of the dense and the compiled executor, alternating (medians)";
     return d;
 }

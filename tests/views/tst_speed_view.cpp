@@ -198,6 +198,13 @@ class TestSpeedView : public QObject {
             std::snprintf(words, sizeof words, "whole model %.3f ms sparse vs %.3f ms dense",
                           d.compiledTotalMs, d.denseTotalMs);
             QVERIFY2(dump.find(words) != std::string::npos, dump.c_str());
+            // The pass did not time the layout changes: the view prints no zeros for them.
+            views::SpeedView view;
+            view.setData(d);
+            QVERIFY2(!view.totalsText().contains(QStringLiteral("Layout changes: dense 0.000")),
+                     qPrintable(view.totalsText()));
+            QVERIFY2(view.totalsText().contains(QString::number(d.denseTotalMs, 'f', 3)),
+                     qPrintable(view.totalsText()));
         }
         int timed = 0;
         for (size_t r = 0; r < d.layers.size(); ++r) {

@@ -265,7 +265,18 @@ void SpeedView::fitLabels() {
 void SpeedView::setData(SpeedData data) {
     m_data = std::move(data);
     m_bars->setData(&m_data);
-    if (m_data.denseTotalMs > 0 || m_data.compiledTotalMs > 0) {
+    if ((m_data.denseTotalMs > 0 || m_data.compiledTotalMs > 0) && !m_data.partsTimed) {
+        // The measure pass times layers and whole runs only: no invented zeros for the rest.
+        m_totals->setText(
+            tr("Whole model: dense %1 ms, compiled %2 ms (%3x); the difference beyond the layers "
+               "is the layout changes and the steps between them. Times: %4.")
+                .arg(m_data.denseTotalMs, 0, 'f', 3)
+                .arg(m_data.compiledTotalMs, 0, 'f', 3)
+                .arg(
+                    m_data.compiledTotalMs > 0 ? m_data.denseTotalMs / m_data.compiledTotalMs : 0.0,
+                    0, 'f', 2)
+                .arg(QString::fromStdString(m_data.source)));
+    } else if (m_data.denseTotalMs > 0 || m_data.compiledTotalMs > 0) {
         // Here 0 is a measured nothing (no layout change), not a missing time.
         auto msText = [](double ms) { return QStringLiteral("%1 ms").arg(ms, 0, 'f', 3); };
         m_totals->setText(

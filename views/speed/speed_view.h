@@ -42,6 +42,9 @@ struct SpeedData {
     double denseTotalMs = 0, compiledTotalMs = 0;
     double denseReorderMs = 0, compiledReorderMs = 0;
     double otherDenseMs = 0, otherCompiledMs = 0;
+    // The source timed the layout changes and the other steps (a profile does; the compiler's
+    // measure pass times only layers and whole runs, so its zeros there mean "not timed").
+    bool partsTimed = false;
     std::string source;  // where the times come from, shown under the bars
 };
 
