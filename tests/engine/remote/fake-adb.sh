@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# A FAKE adb for the tests (PRUNELAB_ADB points at it): no phone is behind it. It appends each
+# call's arguments as one line to $FAKE_ADB_LOG, answers `devices -l` with the file
+# $FAKE_ADB_DEVICES, and fails (FAKE_ADB_FAIL) or hangs (FAKE_ADB_HANG) the step named there:
+# devices, push, chmod, forward, agent, remove. The agent step keeps running until signalled.
+set -u
+log="${FAKE_ADB_LOG:-/dev/null}"
+printf '%s\n' "$*" >>"$log"
+
+args=("$@")
+if [ "${args[0]:-}" = "-s" ]; then args=("${args[@]:2}"); fi
+cmd="${args[0]:-}"
+step=unknown
+case "$cmd" in
+    devices) step=devices ;;
+    push) step=push ;;
+    forward) if [ "${args[1]:-}" = "--remove" ]; then step=remove; else step=forward; fi ;;
+    shell) if [ "${args[1]:-}" = "chmod" ]; then step=chmod; else step=agent; fi ;;
+esac
+
+if [ "${FAKE_ADB_HANG:-}" = "$step" ]; then
+    sleep 300 &
+    printf 'fake-adb hung: pid %s, sleep pid %s\n' "$$" "$!" >>"$log"
+    wait
+    exit 0
+fi
+fail=0
+[ "${FAKE_ADB_FAIL:-}" = "$step" ] && fail=1
+
+case "$step" in
+    devices)
+        if [ "$fail" = 1 ]; then echo "adb: fake failure: cannot connect to daemon" >&2; exit 1; fi
+        if [ -n "${FAKE_ADB_DEVICES:-}" ]; then cat "$FAKE_ADB_DEVICES"; else printf 'List of devices attached\n\n'; fi ;;
+    push)
+        if [ "$fail" = 1 ]; then
+            echo "adb: error: failed to copy '${args[1]}' to '${args[2]}': remote couldn't create file: Read-only file system" >&2
+            exit 1
+        fi
+        echo "${args[1]}: 1 file pushed, 0 skipped." ;;
+    chmod)
+        if [ "$fail" = 1 ]; then echo "chmod: ${args[3]}: Operation not permitted" >&2; exit 1; fi ;;
+    forward)
+        if [ "$fail" = 1 ]; then echo "adb: error: cannot bind listener: Address already in use" >&2; exit 1; fi ;;
+    remove)
+        if [ "$fail" = 1 ]; then echo "adb: error: listener '${args[2]}' not found" >&2; exit 1; fi ;;
+    agent)
+        if [ "$fail" = 1 ]; then
+            echo "/system/bin/sh: ${args[1]}: can't execute: Permission denied" >&2
+            exit 126
+        fi
+        trap 'printf "fake agent stopped by TERM\n" >>"$log"; kill "$sleeper" 2>/dev/null; exit 143' TERM
+        sleep 300 &
+        sleeper=$!
+        printf 'fake agent ready\n' >>"$log"
+        echo "fake agent listening"
+        wait
+        ;;
+    *) echo "fake adb: unknown command: $*" >&2; exit 1 ;;
+esac
