@@ -18,6 +18,7 @@
 #include "app/cli/compile_commands.h"
 #include "app/cli/lesson_commands.h"
 #include "app/cli/live_command.h"
+#include "app/cli/phone_commands.h"
 #include "app/cli/prune_commands.h"
 #include "app/cli/task_commands.h"
 #include "app/cli/train_commands.h"
@@ -243,6 +244,8 @@ int main(int argc, char** argv) {
 
     CLI::App* backendsCmd = app.add_subcommand(
         "backends", "where PruneLab can run: each backend, its device, and the Vulkan devices");
+    CLI::App* phonesCmd = app.add_subcommand(
+        "phones", "the phones adb sees (USB debugging), each with --backend phone:SERIAL");
 
     CLI::App* info = app.add_subcommand("info", "layers, shapes, params and MACs per layer");
     addModel(info);
@@ -458,6 +461,7 @@ int main(int argc, char** argv) {
     if (catalog->parsed()) return cmdCatalog(catalogId);
     if (info->parsed()) return cmdInfo(request);
     if (backendsCmd->parsed()) return cmdBackends();
+    if (phonesCmd->parsed()) return cmdPhones();
     for (CLI::Option* device : deviceOptions) {
         if (device->count() == 0) continue;
         const Status chosen =

@@ -552,8 +552,8 @@ const char* kNoPhone =
     "no phone is connected: plug one in with USB debugging on (Settings > Developer options)";
 
 std::string phoneLine(const Phone& p) {
-    std::string line =
-        "  " + (p.serial.empty() ? std::string("(no serial number)") : p.serial) + "  " + p.title();
+    std::string line = "  " + (p.serial.empty() ? std::string("(no serial number)") : p.serial);
+    if (p.title() != p.serial) line += "  " + p.title();
     std::string where;
     if (!p.usb.empty()) where = "usb " + p.usb;
     if (!p.product.empty()) where += (where.empty() ? "" : ", ") + ("product " + p.product);
