@@ -173,7 +173,13 @@ Result<ProcessResult> runProcess(const std::vector<std::string>& argv,
         const auto left =
             std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
         const int tick = static_cast<int>(std::clamp<long long>(left, 0, 25));
-        if (::poll(pfds, n, tick) < 0 && errno != EINTR) break;
+        if (::poll(pfds, n, tick) < 0 && errno != EINTR) {
+            // Cannot wait for it any more: stop it rather than leave it running unreaped.
+            ::kill(-r.pid, SIGKILL);
+            waitBlocking(r.pid, status);
+            exited = true;
+            continue;
+        }
         for (nfds_t i = 0; i < n; ++i) {
             if (pfds[i].revents == 0) continue;
             const int k = which[i];
@@ -720,7 +726,9 @@ Result<std::unique_ptr<AgentSession>> AgentSession::start(const AdbTool& adb,
     PL_TRY_ASSIGN(s->m_token, randomHex(16));
     s->m_socketName = "prunelab-" + name;
     const std::string agent(kAgentPathOnPhone);
-    PL_TRY(adbStep(adb, {"-s", serial, "push", agentBinary, agent}, adb.pushTimeoutSeconds,
+    // "./-x", not "-x": adb must not read the file's name as an option.
+    const std::string local = agentBinary.front() == '-' ? "./" + agentBinary : agentBinary;
+    PL_TRY(adbStep(adb, {"-s", serial, "push", local, agent}, adb.pushTimeoutSeconds,
                    "pushing '" + agentBinary + "' to the phone " + serial + " at " + agent));
     PL_TRY(adbStep(adb, {"-s", serial, "shell", "chmod", "755", agent}, adb.timeoutSeconds,
                    "making " + agent + " executable on the phone " + serial));

@@ -166,7 +166,9 @@ Result<std::string> randomHex(size_t bytes);
 // The desktop then connects to the local abstract socket NAME: adb carries it over USB, so no TCP
 // port opens on the phone's network. The abstract namespace has no file permissions (any local
 // user may connect), which is why the agent also wants the token. NAME and TOKEN are hex, so
-// the phone's shell, which re-parses `adb shell`'s words, sees them verbatim.
+// the phone's shell, which re-parses `adb shell`'s words, sees them verbatim. The token is in
+// argv here and on the phone: it keeps out other local clients of the socket, not a user who
+// may read this process's /proc.
 // stop() (and the destructor) kills the `adb shell` child and removes the forward; the desktop
 // says BYE first through the protocol, which this file does not speak.
 class AgentSession {
