@@ -113,6 +113,16 @@ pid_t waitNoHang(pid_t pid, int& status) {
     }
 }
 
+// True once the child has ended, without reaping it (it stays a zombie, holding its id).
+bool hasExited(pid_t pid) {
+    siginfo_t info{};
+    for (;;) {
+        const int r = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT);
+        if (r < 0 && errno == EINTR) continue;
+        return r < 0 || info.si_pid == pid;
+    }
+}
+
 void waitBlocking(pid_t pid, int& status) {
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
@@ -297,17 +307,17 @@ std::string ChildProcess::output() const {
 
 void ChildProcess::stop(double graceSeconds) {
     if (running()) {
-        // The group, before the leader is reaped (its id cannot be reused until then).
+        // Signals go to the group while the leader is unreaped, so its id cannot be reused.
         ::kill(-m_pid, SIGTERM);
         const auto until = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                               std::chrono::duration<double>(graceSeconds));
-        while (running() && Clock::now() < until) ::usleep(10'000);
-        if (!m_reaped) {
-            ::kill(-m_pid, SIGKILL);
-            int status = 0;
-            waitBlocking(m_pid, status);
-            noteStatus(status);
-        }
+        while (!hasExited(m_pid) && Clock::now() < until) ::usleep(10'000);
+        // Whatever of the group is left (the leader after the grace, or a child it started
+        // that outlived it) goes now, before the leader is reaped.
+        ::kill(-m_pid, SIGKILL);
+        int status = 0;
+        waitBlocking(m_pid, status);
+        noteStatus(status);
     }
     finishOutput();
 }

@@ -378,6 +378,24 @@ TEST(ChildProcessTest, StopKillsAndReaps) {
     EXPECT_TRUE(reaped(pid));
 }
 
+TEST(ChildProcessTest, AChildThatIgnoresTermIsKilledWithItsGroup) {
+    TempDir dir;
+    const fs::path pidFile = dir.path / "pid";
+    auto child = ChildProcess::start(
+        {"/bin/sh", "-c", "trap '' TERM; sleep 300 & echo $! > " + pidFile.string() + "; wait"});
+    ASSERT_TRUE(child.ok());
+    const pid_t pid = (*child)->pid();
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (readFile(pidFile).empty() && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    const std::string sleeper = readFile(pidFile);
+    ASSERT_FALSE(sleeper.empty());
+    (*child)->stop(0.3);
+    EXPECT_EQ((*child)->endedHow(), "killed by signal " + std::to_string(SIGKILL));
+    EXPECT_TRUE(reaped(pid));
+    EXPECT_TRUE(stopsRunning(std::stoi(sleeper)));
+}
+
 // ---- Finding adb ------------------------------------------------------------------------------
 
 TEST(FindAdb, NoAdbGivesTheInstallHint) {
@@ -401,15 +419,16 @@ class FakeAdb : public ::testing::Test {
         writeFile(m_agent, "not really an agent\n");
     }
     std::vector<std::string> log() const { return lines(readFile(m_log)); }
-    // The fake agent logs "fake agent ready" once its TERM trap is set.
-    bool waitForLog(const std::string& line) const {
+    // The fake agent logs "fake agent ready, sleep pid N" once its TERM trap is set: the line,
+    // or "" after 10 s.
+    std::string waitForReady() const {
         const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
         while (std::chrono::steady_clock::now() < until) {
             for (const std::string& l : log())
-                if (l == line) return true;
+                if (l.rfind("fake agent ready, sleep pid ", 0) == 0) return l;
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
         }
-        return false;
+        return {};
     }
 
     TempDir m_dir;
@@ -456,7 +475,8 @@ TEST_F(FakeAdb, SessionStartAndStopRunTheExactCalls) {
     const std::string token = (*session)->token();
     EXPECT_TRUE(std::regex_match(name, std::regex("prunelab-[0-9a-f]{24}"))) << name;
     EXPECT_TRUE(std::regex_match(token, std::regex("[0-9a-f]{32}"))) << token;
-    ASSERT_TRUE(waitForLog("fake agent ready"));
+    const std::string ready = waitForReady();
+    ASSERT_FALSE(ready.empty());
     EXPECT_TRUE((*session)->alive().ok());
     Status stopped = (*session)->stop();
     ASSERT_TRUE(stopped.ok()) << stopped.error().toString();
@@ -467,11 +487,13 @@ TEST_F(FakeAdb, SessionStartAndStopRunTheExactCalls) {
         "-s FAKE0001 shell chmod 755 /data/local/tmp/prunelab-agent",
         "-s FAKE0001 forward --no-rebind " + spec + " " + spec,
         "-s FAKE0001 shell /data/local/tmp/prunelab-agent --socket " + name + " --token " + token,
-        "fake agent ready",
+        ready,
         "fake agent stopped by TERM",
         "-s FAKE0001 forward --remove " + spec,
     };
     EXPECT_EQ(log(), expected);
+    // Nothing the agent's `adb shell` started outlives stop().
+    EXPECT_TRUE(stopsRunning(std::stoi(ready.substr(ready.rfind(' ') + 1))));
     EXPECT_FALSE((*session)->alive().ok());
 
     // A second session gets its own name and token.
@@ -540,7 +562,7 @@ TEST_F(FakeAdb, AFailedRemoveIsReported) {
     ScopedEnv fail("FAKE_ADB_FAIL", "remove");
     auto session = AgentSession::start(m_adb, "FAKE0001", m_agent.string());
     ASSERT_TRUE(session.ok());
-    ASSERT_TRUE(waitForLog("fake agent ready"));
+    ASSERT_FALSE(waitForReady().empty());
     Status stopped = (*session)->stop();
     ASSERT_FALSE(stopped.ok());
     EXPECT_TRUE(contains(stopped.error().toString(), "removing the forward of prunelab-"));

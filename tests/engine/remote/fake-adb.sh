@@ -48,10 +48,11 @@ case "$step" in
             echo "/system/bin/sh: ${args[1]}: can't execute: Permission denied" >&2
             exit 126
         fi
-        trap 'printf "fake agent stopped by TERM\n" >>"$log"; kill "$sleeper" 2>/dev/null; exit 143' TERM
+        sleeper=
+        trap 'printf "fake agent stopped by TERM\n" >>"$log"; [ -n "$sleeper" ] && kill "$sleeper" 2>/dev/null; exit 143' TERM
         sleep 300 &
         sleeper=$!
-        printf 'fake agent ready\n' >>"$log"
+        printf 'fake agent ready, sleep pid %s\n' "$sleeper" >>"$log"
         echo "fake agent listening"
         wait
         ;;
