@@ -61,17 +61,33 @@ void putAttribute(Writer& w, const AttributeValue& v) {
         v);
 }
 
+bool withinDimension(int64_t v) {
+    return v >= -kMaxDimension && v <= kMaxDimension;
+}
+
 AttributeValue getAttribute(Reader& r) {
     const uint8_t kind = r.u8("attribute kind");
     switch (kind) {
-        case 0:
-            return r.i64("int attribute");
+        case 0: {
+            const int64_t v = r.i64("int attribute");
+            if (r.ok() && !withinDimension(v)) {
+                r.fail("int attribute", std::to_string(v) + " is outside +-(2^31 - 1)");
+            }
+            return v;
+        }
+        case 3: {
+            std::vector<int64_t> v = r.array<int64_t>("ints attribute", kMaxAttributeElements);
+            for (int64_t x : v) {
+                if (r.ok() && !withinDimension(x)) {
+                    r.fail("ints attribute", std::to_string(x) + " is outside +-(2^31 - 1)");
+                }
+            }
+            return v;
+        }
         case 1:
             return r.f32("float attribute");
         case 2:
             return r.string("string attribute", kMaxNameBytes);
-        case 3:
-            return r.array<int64_t>("ints attribute", kMaxAttributeElements);
         case 4:
             return r.array<float>("floats attribute", kMaxAttributeElements);
         case 5:
@@ -124,7 +140,12 @@ Result<Graph> getGraph(Reader& r) {
     const size_t metadata = r.count("metadata count", 8, kMaxMetadata);
     for (size_t i = 0; i < metadata && r.ok(); ++i) {
         std::string key = r.string("metadata key");
-        g.metadata[key] = r.string("metadata value", kMaxMetadataBytes);
+        std::string value = r.string("metadata value", kMaxMetadataBytes);
+        // Sorted and unique, as the encoder writes them: one model has one encoding.
+        if (r.ok() && !g.metadata.empty() && !(g.metadata.rbegin()->first < key)) {
+            r.fail("metadata key", "'" + key + "' repeated or out of order");
+        }
+        g.metadata.emplace(std::move(key), std::move(value));
     }
     // A value is at least a name length, a dtype, a rank and a constant flag: 10 bytes.
     const size_t values = r.count("value count", 10, kMaxValues);
@@ -160,7 +181,9 @@ Result<Graph> getGraph(Reader& r) {
         for (size_t a = 0; a < attrs && r.ok(); ++a) {
             std::string name = r.string("attribute name");
             AttributeValue value = getAttribute(r);
-            if (r.ok() && n.attrs.has(name)) r.fail("attribute name", "'" + name + "' twice");
+            if (r.ok() && !n.attrs.all().empty() && !(n.attrs.all().rbegin()->first < name)) {
+                r.fail("attribute name", "'" + name + "' repeated or out of order");
+            }
             n.attrs.set(name, std::move(value));
         }
         if (!r.ok()) break;

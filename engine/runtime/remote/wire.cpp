@@ -85,7 +85,9 @@ Shape Reader::shape(const char* field) {
     Shape s;
     for (size_t i = 0; i < rank && m_ok; ++i) {
         const int64_t d = i64(field);
-        if (m_ok && d < 0) fail(field, "dimension " + std::to_string(d) + " is negative");
+        if (m_ok && (d < 0 || d > kMaxDimension)) {
+            fail(field, "dimension " + std::to_string(d) + " is negative or over 2^31 - 1");
+        }
         s.push_back(d);
     }
     if (!m_ok) return {};

@@ -59,6 +59,10 @@ class Writer {
 // Limits the readers apply on top of "no more than the bytes left".
 inline constexpr uint32_t kMaxRank = 8;
 inline constexpr uint32_t kMaxNameBytes = 4096;  // value, node, attribute and output names
+// Dimensions and integer attributes stay within +-(2^31 - 1): the ops' shape arithmetic (windows,
+// pads, dilations: products of two such numbers) then cannot overflow int64, whatever a
+// hostile sender writes. Real models are many orders of magnitude below.
+inline constexpr int64_t kMaxDimension = (int64_t(1) << 31) - 1;
 
 // Reads from a span. The first failure is kept (sticky): later reads return zeros and empty
 // containers, so a caller may read a whole record and check ok() once, as long as it checks

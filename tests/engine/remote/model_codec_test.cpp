@@ -4,6 +4,7 @@
 // truncation, out-of-range ids, a pattern id outside its set, inconsistent storage) refused.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -268,6 +269,9 @@ TEST(ModelCodec, GraphsWithBadIdsOrOpsAreRefused) {
     g = t.graph;
     g.values[1].name = g.values[0].name;
     EXPECT_NE(decodeError(g, nullptr).find("used twice"), std::string::npos);
+    g = t.graph;  // the fuzzer's first find: shape arithmetic overflowing int64 in Conv
+    g.nodes[0].attrs.set("pads", std::vector<int64_t>{int64_t(1) << 62, 0, 0, 0});
+    EXPECT_NE(decodeError(g, nullptr).find("outside +-(2^31 - 1)"), std::string::npos);
     g = t.graph;
     g.inputs.push_back(g.nodes[0].outputs[0]);
     EXPECT_NE(decodeError(g, nullptr).find("computed by a node"), std::string::npos);
@@ -308,6 +312,53 @@ TEST(ModelCodec, CompiledLayersThatDisagreeWithTheGraphAreRefused) {
     e = broken(
         [](codegen::LayerCode& l) { l.fkw.weights[0] = std::numeric_limits<float>::quiet_NaN(); });
     EXPECT_NE(e.find("not finite"), std::string::npos) << e;
+}
+
+// The fuzzer's seeds (tests/data/fuzz/remote_protocol): written only when
+// PRUNELAB_WRITE_REMOTE_SEEDS names a folder, so they follow the format when it changes.
+TEST(ModelCodec, WritesFuzzSeedsWhenAsked) {
+    const char* dir = std::getenv("PRUNELAB_WRITE_REMOTE_SEEDS");
+    if (dir == nullptr || *dir == 0) return;
+    auto write = [&](const std::string& name, const std::vector<uint8_t>& bytes) {
+        std::ofstream out(std::filesystem::path(dir) / name, std::ios::binary);
+        out.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+        ASSERT_TRUE(out.good()) << name;
+    };
+    const Tiny t = tinyModel();
+    const std::vector<uint8_t> model = encodeModel(t.graph, &t.sparse);
+    write("model_pattern.bin", model);
+    write("model_dense.bin", encodeModel(t.graph, nullptr));
+    // A whole session as the agent reads it, and the agent's replies as the desktop reads them.
+    auto append = [](std::vector<uint8_t>& to, MessageType type, const std::vector<uint8_t>& p) {
+        const std::vector<uint8_t> f = encodeFrame(type, p);
+        to.insert(to.end(), f.begin(), f.end());
+    };
+    std::vector<uint8_t> session, replies;
+    SessionToken token{};
+    token[0] = 7;
+    append(session, MessageType::Hello, encodeHello({kProtocolVersion, token}));
+    append(session, MessageType::Load, encodeLoad(makeLoad(model)));
+    remote::Run run;
+    for (ValueId id : t.graph.inputs) {
+        run.inputs.push_back(
+            {t.graph.value(id).name, Tensor(t.graph.value(id).dtype, t.graph.value(id).shape)});
+    }
+    append(session, MessageType::Run, encodeRun(run));
+    append(session, MessageType::Stats, {});
+    append(session, MessageType::Bye, {});
+    write("session.bin", session);
+    append(replies, MessageType::HelloReply,
+           encodeHelloReply({kProtocolVersion, {"Seed CPU", "aarch64", 4}}));
+    append(replies, MessageType::LoadReply, encodeLoadReply({sha256(model), 7, 2}));
+    RunReply reply;
+    reply.outputs = {{"y", Tensor::fromVector<float>({2}, {1.5f, -2})}};
+    reply.steps = {{"conv", 0.25}};
+    reply.deviceMs = 0.5;
+    append(replies, MessageType::RunReply, encodeRunReply(reply));
+    append(replies, MessageType::StatsReply,
+           encodeStatsReply({{"Seed CPU", "aarch64", 4}, 1 << 20}));
+    append(replies, MessageType::Error, encodeError({ErrorCode::NotFound, "no model is loaded"}));
+    write("replies.bin", replies);
 }
 
 // Inputs the fuzzer once crashed on (tests/data/fuzz/regressions/remote_protocol_*) decode to
