@@ -28,11 +28,19 @@ Result<std::vector<int64_t>> convAttrInts(const Attributes& attrs, const std::st
                          std::string(op) + " '" + name + "' has " + std::to_string(v.size()) +
                              " values, expected " + std::to_string(count));
     }
+    // Far beyond any real model, and small enough that the window arithmetic (pads plus
+    // (kernel - 1) * dilation) cannot overflow int64 on a hostile file's values.
+    constexpr int64_t kMaxValue = (int64_t{1} << 31) - 1;
     for (int64_t x : v) {
         if (x < minValue) {
             return makeError(ErrorCode::InvalidArgument,
                              std::string(op) + " '" + name + "' values must be at least " +
                                  std::to_string(minValue) + ", got " + std::to_string(x));
+        }
+        if (x > kMaxValue) {
+            return makeError(ErrorCode::InvalidArgument,
+                             std::string(op) + " '" + name + "' values must be at most " +
+                                 std::to_string(kMaxValue) + ", got " + std::to_string(x));
         }
     }
     return v;

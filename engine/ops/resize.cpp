@@ -12,8 +12,10 @@
 
 namespace prunelab::engine {
 
-float resizeInputCoordinate(const std::string& mode, float x, float scale, int64_t inLen,
-                            int64_t outLen) {
+namespace {
+
+float rawInputCoordinate(const std::string& mode, float x, float scale, int64_t inLen,
+                         int64_t outLen) {
     const auto in = static_cast<float>(inLen), out = static_cast<float>(outLen);
     if (mode == "pytorch_half_pixel") return outLen > 1 ? (x + 0.5f) / scale - 0.5f : 0.0f;
     if (mode == "align_corners") return outLen == 1 ? 0.0f : x * (in - 1.0f) / (out - 1.0f);
@@ -25,6 +27,19 @@ float resizeInputCoordinate(const std::string& mode, float x, float scale, int64
         return offset + (x + 0.5f) / scale - 0.5f;
     }
     return (x + 0.5f) / scale - 0.5f;  // half_pixel
+}
+
+}  // namespace
+
+float resizeInputCoordinate(const std::string& mode, float x, float scale, int64_t inLen,
+                            int64_t outLen) {
+    // A degenerate scale (a hostile file's 1e-40) makes the coordinate infinite or NaN, and
+    // turning that into an index is undefined behaviour. Every tap of a coordinate this far
+    // outside lands on an edge pixel anyway, so clamping changes no meaningful result.
+    const float c = rawInputCoordinate(mode, x, scale, inLen, outLen);
+    if (std::isnan(c)) return 0.0f;
+    const auto edge = static_cast<float>(inLen) + 8.0f;
+    return std::clamp(c, -8.0f, edge);
 }
 
 int64_t resizeNearestIndex(const std::string& nearestMode, float coord) {

@@ -159,6 +159,12 @@ TEST(Conv, ShapeErrorsSayWhatDoesNotFit) {
                        {x, Tensor(DataType::Float32, {4, 3, 3, 3})})
                   .code,
               ErrorCode::InvalidArgument);
+    // Values that would overflow the window arithmetic (a fuzzer's) are refused by name.
+    Error huge = runError(OpKind::Conv, attrsOf({{"dilations", Ints{int64_t{1} << 62, 1}}}),
+                          {x, Tensor(DataType::Float32, {4, 3, 3, 3})});
+    EXPECT_EQ(huge.code, ErrorCode::InvalidArgument);
+    EXPECT_NE(huge.message.find("'dilations' values must be at most"), std::string::npos)
+        << huge.message;
 }
 
 OnnxCall onnxConv(const Shape& x, const Shape& w, Attributes attrs, bool bias = false) {

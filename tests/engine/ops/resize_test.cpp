@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "compute_test_util.h"
+#include "engine/ops/resize.h"
 
 namespace prunelab::engine::testing {
 namespace {
@@ -50,6 +51,25 @@ TEST(Resize, NearestModesOnTies) {
     expectNear(run1(OpKind::Resize,
                     resizeAttrs("nearest", "half_pixel", {0.5f}, {2}, "round_prefer_ceil"), {y}),
                {2}, {2, 4});
+}
+
+// A hostile file's scale of 1e-40 makes every input coordinate infinite: each mode still reads
+// edge pixels (no index from inf or NaN, which is undefined behaviour).
+TEST(Resize, DegenerateScalesReadEdgePixels) {
+    Tensor x = tensor({3}, {10, 20, 30});
+    for (const char* mode : {"nearest", "linear", "cubic"}) {
+        for (const char* coord : {"asymmetric", "half_pixel", "pytorch_half_pixel"}) {
+            SCOPED_TRACE(std::string(mode) + " " + coord);
+            const Tensor y = run1(OpKind::Resize, resizeAttrs(mode, coord, {1e-40f}, {2}), {x});
+            for (float v : y.toFloatVector()) {
+                EXPECT_TRUE(std::isfinite(v)) << v;
+                EXPECT_GE(v, 10.0f - 1e-3f);
+                EXPECT_LE(v, 30.0f + 1e-3f);
+            }
+        }
+    }
+    EXPECT_EQ(resizeInputCoordinate("asymmetric", 1.0f, 0.0f, 3, 2), 11.0f);  // +inf, clamped
+    EXPECT_EQ(resizeInputCoordinate("asymmetric", 0.0f, 0.0f, 3, 2), 0.0f);   // 0 / 0 = NaN
 }
 
 TEST(Resize, LinearAlignCornersTwoByTwoToThreeByThree) {
