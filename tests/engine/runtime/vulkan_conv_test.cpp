@@ -8,19 +8,10 @@
 #include "engine/runtime/vulkan/vulkan_backend.h"
 #include "engine/runtime/vulkan/vulkan_device.h"
 #include "runtime_test_util.h"
+#include "vulkan_test_util.h"
 
 namespace prunelab::engine::testing {
 namespace {
-
-const Backend& gpu() {
-    return vulkan::vulkanBackend();
-}
-
-#define SKIP_WITHOUT_VULKAN()                                                \
-    do {                                                                     \
-        if (Status ok = gpu().available(); !ok.ok())                         \
-            GTEST_SKIP() << "no Vulkan device here: " << ok.error().message; \
-    } while (0)
 
 // The report entry of the node that produces `value`.
 std::string kernelOf(const Executor& exec, const Graph& graph, ValueId value) {

@@ -20,19 +20,10 @@
 #include "engine/tasks/catalog.h"
 #include "plugins/model-files/model_files.h"
 #include "runtime_test_util.h"
+#include "vulkan_test_util.h"
 
 namespace prunelab::engine::testing {
 namespace {
-
-const Backend& gpu() {
-    return vulkan::vulkanBackend();
-}
-
-#define SKIP_WITHOUT_VULKAN()                                                \
-    do {                                                                     \
-        if (Status ok = gpu().available(); !ok.ok())                         \
-            GTEST_SKIP() << "no Vulkan device here: " << ok.error().message; \
-    } while (0)
 
 // Every output of `got` within relTol of the expected output's range (at least 1e-3).
 void expectClose(const std::vector<Tensor>& expected, const std::vector<Tensor>& got, float relTol,
