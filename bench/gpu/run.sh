@@ -83,10 +83,10 @@ BEGIN {
         tflops = flops / (conv * 1e-3) / 1e12
         if (peak > 0) {
             pct = 100 * tflops / peak
-            result = sprintf("%.2f TFLOP/s = %.1f%% of %.1f", tflops, pct, peak)
+            result = sprintf("%.3g TFLOP/s = %.2g%% of %.1f", tflops, pct, peak)
             target = sprintf(">= 20%%: %s", pct >= 20 ? "met" : "NOT met")
         } else {
-            result = sprintf("%.2f TFLOP/s (peak unknown)", tflops)
+            result = sprintf("%.3g TFLOP/s (peak unknown)", tflops)
             target = ">= 20%: ?"
         }
         printf "| %-46s | %10.3f | %-34s | %-16s |\n", "dense 64->64 3x3 conv, Vulkan (median of 16)", conv,
