@@ -319,6 +319,32 @@ TEST_F(AgentTest, HelloLoadRunStatsByeOnASmallConvNet) {
     byeExitsZero();
 }
 
+TEST_F(AgentTest, FramesArrivingByteByByteAreReassembled) {
+    const SessionToken token = randomToken();
+    ASSERT_NO_FATAL_FAILURE(startTcp(token));
+    const std::vector<uint8_t> frame =
+        encodeFrame(MessageType::Hello, encodeHello({kProtocolVersion, token}));
+    for (uint8_t b : frame) ASSERT_NO_FATAL_FAILURE(sendRaw({b}));
+    auto r = receive();
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->type, MessageType::HelloReply);
+    byeExitsZero();
+}
+
+TEST_F(AgentTest, ServesOneClientOnly) {
+    const SessionToken token = randomToken();
+    ASSERT_NO_FATAL_FAILURE(startTcp(token));
+    ASSERT_NO_FATAL_FAILURE(hello(token));
+    sockaddr_in addr{};
+    socklen_t len = sizeof addr;
+    ASSERT_EQ(getpeername(m_fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+    const int second = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    EXPECT_NE(connect(second, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0)
+        << "the listener is closed once the first client is accepted";
+    close(second);
+    byeExitsZero();
+}
+
 TEST_F(AgentTest, ServesAnAbstractUnixSocket) {
     const SessionToken token = randomToken();
     const std::string name = "prunelab-agent-test-" + hexOf(randomToken()).substr(0, 16);
