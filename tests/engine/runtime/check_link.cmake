@@ -1,7 +1,10 @@
-# Fails when LINKS (prunelab_runtime_cpu's libraries, transitively, one per line) names one a
-# device agent must not need: the engine's CPU runtime links without ONNX, protobuf, OpenCV,
-# libtorch or Qt, and without the engine's parts above it.
+# Fails when LINKS (a target's libraries, transitively, one per line: the CPU runtime's, or the
+# phone agent's) names one a device agent must not need: no ONNX, protobuf, OpenCV, libtorch or
+# Qt, and none of the engine's parts above the CPU runtime. WHAT names the target in messages.
 cmake_minimum_required(VERSION 3.25)
+if(NOT WHAT)
+  set(WHAT "the CPU runtime")
+endif()
 file(STRINGS "${LINKS}" links)
 if(NOT links)
   message(FATAL_ERROR "${LINKS}: empty or missing (re-run cmake)")
@@ -11,12 +14,12 @@ foreach(forbidden IN ITEMS onnx protobuf opencv torch Qt6 prunelab_image prunela
                            prunelab_live prunelab_train prunelab_lessons prunelab_backends)
   string(FIND "${all}" "${forbidden}" at)
   if(NOT at EQUAL -1)
-    message(FATAL_ERROR "the CPU runtime links '${forbidden}': ${all}")
+    message(FATAL_ERROR "${WHAT} links '${forbidden}': ${all}")
   endif()
 endforeach()
 foreach(needed IN ITEMS prunelab_runtime_cpu prunelab_runtime prunelab_codegen prunelab_core)
   if(NOT needed IN_LIST links)
-    message(FATAL_ERROR "the CPU runtime's links lack '${needed}': ${all}")
+    message(FATAL_ERROR "${WHAT}'s links lack '${needed}': ${all}")
   endif()
 endforeach()
-message(STATUS "the CPU runtime links only: ${all}")
+message(STATUS "${WHAT} links only: ${all}")
