@@ -140,6 +140,15 @@ class TestLive : public QObject {
             }
         }
         QTRY_VERIFY_WITH_TIMEOUT(m_view->targetsKnown(), 60'000);
+        // ctest's tst_live_no_vulkan_driver points the Vulkan loader at no driver: then the GPU
+        // must be the greyed-out item whose tooltip says why (the loop below checks the words).
+        if (qEnvironmentVariableIsSet("PRUNELAB_EXPECT_NO_VULKAN")) {
+            const int gpu = target->findData(QStringLiteral("vulkan"));
+            QVERIFY2(gpu >= 0, "this build lists no vulkan backend");
+            QVERIFY(!model->item(gpu)->isEnabled());
+            QVERIFY2(model->item(gpu)->toolTip().contains(QStringLiteral("no Vulkan driver")),
+                     qPrintable(model->item(gpu)->toolTip()));
+        }
         for (int i = 0; i < target->count(); ++i) {
             const engine::Backend* b = backends[static_cast<size_t>(i)];
             QCOMPARE(target->itemData(i).toString(),
