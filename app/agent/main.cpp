@@ -43,20 +43,16 @@ struct Options {
     std::optional<uint16_t> port;  // --listen 127.0.0.1:PORT
     std::string socketName;        // --socket NAME (abstract)
     SessionToken token{};
+    bool tokenOnStdin = false;  // --token -: the desktop writes it there, out of argv's sight
     int idleTimeoutS = 60;
     int threads = 0;
 };
 
 const char* kUsage =
-    "usage: prunelab-agent (--listen 127.0.0.1:PORT | --socket NAME) --token HEX64\n"
-    "                      [--idle-timeout SECONDS] [--threads N]\n";
-
-int hexDigit(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
+    "usage: prunelab-agent (--listen 127.0.0.1:PORT | --socket NAME) --token (HEX64 | -)\n"
+    "                      [--idle-timeout SECONDS] [--threads N]\n"
+    "  --token -  reads the 64 hex digits and a newline from stdin: a token in argv is visible\n"
+    "             to every process in /proc, so the desktop always passes it this way\n";
 
 bool parseInt(const std::string& s, long lo, long hi, long& out) {
     if (s.empty() || s.size() > 9) return false;
@@ -98,14 +94,12 @@ std::string parseArgs(int argc, char** argv, Options& o) {
             }
             o.socketName = value;
         } else if (arg == "--token") {
-            if (value.size() != o.token.size() * 2) {
-                return "--token: expected " + std::to_string(o.token.size() * 2) +
-                       " hex digits, got " + std::to_string(value.size()) + " characters";
-            }
-            for (size_t b = 0; b < o.token.size(); ++b) {
-                const int hi = hexDigit(value[2 * b]), lo = hexDigit(value[2 * b + 1]);
-                if (hi < 0 || lo < 0) return "--token: not a hex digit at " + std::to_string(2 * b);
-                o.token[b] = uint8_t(hi * 16 + lo);
+            if (value == "-") {
+                o.tokenOnStdin = true;
+            } else if (auto token = parseToken(value, "--token"); token.ok()) {
+                o.token = *token;
+            } else {
+                return token.error().message;
             }
             haveToken = true;
         } else if (arg == "--idle-timeout") {
@@ -123,6 +117,37 @@ std::string parseArgs(int argc, char** argv, Options& o) {
     if (o.port.has_value() == !o.socketName.empty())
         return "give exactly one of --listen, --socket";
     if (!haveToken) return "--token is required";
+    return {};
+}
+
+// --token -: one line of 64 hex digits on stdin, waiting at most the idle timeout. An error
+// text, empty when good.
+std::string readTokenFromStdin(Options& o) {
+    std::string line;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(o.idleTimeoutS);
+    for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              until - std::chrono::steady_clock::now())
+                              .count();
+        if (left <= 0)
+            return "--token -: no token on stdin within " + std::to_string(o.idleTimeoutS) + " s";
+        pollfd p{0, POLLIN, 0};
+        const int r = poll(&p, 1, int(left));
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return std::string("--token -: cannot read stdin: ") + std::strerror(errno);
+        if (r == 0) continue;
+        char c = 0;
+        const ssize_t n = read(0, &c, 1);  // byte by byte: nothing past the line is consumed
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;  // end of file ends the line too
+        if (c == '\n') break;
+        if (line.size() > 2 * o.token.size() + 1) return "--token -: the line on stdin is too long";
+        line += c;
+    }
+    if (!line.empty() && line.back() == '\r') line.pop_back();  // a shell that wrote CRLF
+    auto token = parseToken(line, "--token - (stdin)");
+    if (!token.ok()) return token.error().message;
+    o.token = *token;
     return {};
 }
 
@@ -400,6 +425,12 @@ int main(int argc, char** argv) {
     if (const std::string bad = parseArgs(argc, argv, options); !bad.empty()) {
         std::cerr << "prunelab-agent: " << bad << "\n" << kUsage;
         return kExitUsage;
+    }
+    if (options.tokenOnStdin) {
+        if (const std::string bad = readTokenFromStdin(options); !bad.empty()) {
+            std::cerr << "prunelab-agent: " << bad << "\n";
+            return kExitUsage;
+        }
     }
     signal(SIGPIPE, SIG_IGN);  // a vanished desktop is a send error, not a death
     const int listener = openListener(options);

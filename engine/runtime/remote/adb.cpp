@@ -45,14 +45,19 @@ Result<std::pair<int, int>> makePipe() {
 
 // Spawns argv with stdin from /dev/null, stdout to outFd and stderr to errFd, in a new process
 // group, with the signals a parent may ignore (SIGPIPE, ...) back to their defaults.
-Result<pid_t> spawn(const std::vector<std::string>& argv, int outFd, int errFd) {
+// inFd -1: stdin from /dev/null.
+Result<pid_t> spawn(const std::vector<std::string>& argv, int outFd, int errFd, int inFd = -1) {
     if (argv.empty() || argv[0].empty())
         return makeError(ErrorCode::InvalidArgument, "no program to run");
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attr;
     posix_spawn_file_actions_init(&actions);
     posix_spawnattr_init(&attr);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    if (inFd >= 0) {
+        posix_spawn_file_actions_adddup2(&actions, inFd, 0);
+    } else {
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    }
     posix_spawn_file_actions_adddup2(&actions, outFd, 1);
     posix_spawn_file_actions_adddup2(&actions, errFd, 2);
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
@@ -223,14 +228,33 @@ ChildProcess::ChildProcess(pid_t pid, int fd) : m_pid(pid), m_fd(fd) {
     m_reader = std::thread([this] { readLoop(); });
 }
 
-Result<std::unique_ptr<ChildProcess>> ChildProcess::start(const std::vector<std::string>& argv) {
+Result<std::unique_ptr<ChildProcess>> ChildProcess::start(const std::vector<std::string>& argv,
+                                                          const std::string& input) {
     PL_TRY_ASSIGN(auto pipe, makePipe());
-    auto pid = spawn(argv, pipe.second, pipe.second);
+    auto in = makePipe();
+    if (!in.ok()) {
+        ::close(pipe.first);
+        ::close(pipe.second);
+        return in.error();
+    }
+    auto pid = spawn(argv, pipe.second, pipe.second, in->first);
     ::close(pipe.second);
+    ::close(in->first);
     if (!pid.ok()) {
         ::close(pipe.first);
+        ::close(in->second);
         return pid.error();
     }
+    // A pipe holds 64 KiB, so this short text never blocks. Then end of file: the child reads
+    // no more from us.
+    size_t written = 0;
+    while (written < input.size()) {
+        const ssize_t n = ::write(in->second, input.data() + written, input.size() - written);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;  // the child closed its stdin: it will say why in its output
+        written += size_t(n);
+    }
+    ::close(in->second);
     setNonBlocking(pipe.first);
     return std::unique_ptr<ChildProcess>(new ChildProcess(*pid, pipe.first));
 }
@@ -720,7 +744,8 @@ Status adbStep(const AdbTool& adb, const std::vector<std::string>& args, double 
 
 Result<std::unique_ptr<AgentSession>> AgentSession::start(const AdbTool& adb,
                                                           const std::string& serial,
-                                                          const std::string& agentBinary) {
+                                                          const std::string& agentBinary,
+                                                          int threads) {
     if (!isSerialText(serial)) {
         return makeError(ErrorCode::InvalidArgument,
                          "'" + printable(serial, 100) + "' is not a phone's serial");
@@ -733,7 +758,8 @@ Result<std::unique_ptr<AgentSession>> AgentSession::start(const AdbTool& adb,
     s->m_adb = adb;
     s->m_serial = serial;
     PL_TRY_ASSIGN(std::string name, randomHex(12));
-    PL_TRY_ASSIGN(s->m_token, randomHex(16));
+    // 32 bytes: the protocol's SessionToken, 64 hex digits on the agent's stdin.
+    PL_TRY_ASSIGN(s->m_token, randomHex(32));
     s->m_socketName = "prunelab-" + name;
     const std::string agent(kAgentPathOnPhone);
     // "./-x", not "-x": adb must not read the file's name as an option.
@@ -746,8 +772,12 @@ Result<std::unique_ptr<AgentSession>> AgentSession::start(const AdbTool& adb,
     PL_TRY(adbStep(adb, {"-s", serial, "forward", "--no-rebind", spec, spec}, adb.timeoutSeconds,
                    "forwarding the socket " + spec + " to the phone " + serial));
     s->m_forwarded = true;  // from here on, a failure removes it (the destructor's stop())
-    auto child = ChildProcess::start({adb.path, "-s", serial, "shell", agent, "--socket",
-                                      s->m_socketName, "--token", s->m_token});
+    // The token goes on the agent's stdin (`adb shell` carries it), not in its argv, where any
+    // process on either machine could read it in /proc.
+    auto child =
+        ChildProcess::start({adb.path, "-s", serial, "shell", agent, "--socket", s->m_socketName,
+                             "--threads", std::to_string(threads), "--token", "-"},
+                            s->m_token + "\n");
     if (!child.ok()) return child.error().within("starting the agent on the phone " + serial);
     s->m_agent = std::move(*child);
     return s;

@@ -53,7 +53,9 @@ Result<ProcessResult> runProcess(const std::vector<std::string>& argv,
 // apart from output(), which any thread may call.
 class ChildProcess {
   public:
-    static Result<std::unique_ptr<ChildProcess>> start(const std::vector<std::string>& argv);
+    // `input` is written to its stdin, which is then closed (a secret that must stay out of argv).
+    static Result<std::unique_ptr<ChildProcess>> start(const std::vector<std::string>& argv,
+                                                       const std::string& input = {});
     ~ChildProcess();
     ChildProcess(const ChildProcess&) = delete;
     ChildProcess& operator=(const ChildProcess&) = delete;
@@ -162,29 +164,31 @@ Result<std::string> randomHex(size_t bytes);
 //   adb -s SERIAL push AGENT /data/local/tmp/prunelab-agent
 //   adb -s SERIAL shell chmod 755 /data/local/tmp/prunelab-agent
 //   adb -s SERIAL forward --no-rebind localabstract:NAME localabstract:NAME
-//   adb -s SERIAL shell /data/local/tmp/prunelab-agent --socket NAME --token TOKEN   (kept running)
+//   adb -s SERIAL shell /data/local/tmp/prunelab-agent --socket NAME --threads N --token -
+//   (kept running; TOKEN and a newline on its stdin, which `adb shell` carries to the agent's)
 // The desktop then connects to the local abstract socket NAME: adb carries it over USB, so no TCP
 // port opens on the phone's network. The abstract namespace has no file permissions (any local
-// user may connect), which is why the agent also wants the token. NAME and TOKEN are hex, so
-// the phone's shell, which re-parses `adb shell`'s words, sees them verbatim. The token is in
-// argv here and on the phone: it keeps out other local clients of the socket, not a user who
-// may read this process's /proc.
+// user may connect), which is why the agent also wants the token. NAME is hex, so the phone's
+// shell, which re-parses `adb shell`'s words, sees it verbatim. The token travels on stdin, never
+// in an argv that any process of either machine may read in /proc.
 // stop() (and the destructor) kills the `adb shell` child and removes the forward; the desktop
 // says BYE first through the protocol, which this file does not speak.
 class AgentSession {
   public:
     // Each failing step is an error naming it with adb's own words (a failed push names the file);
     // a step that fails after the forward removes it again.
+    // `threads`: the agent's --threads (0: one per core of the phone).
     static Result<std::unique_ptr<AgentSession>> start(const AdbTool& adb,
                                                        const std::string& serial,
-                                                       const std::string& agentBinary);
+                                                       const std::string& agentBinary,
+                                                       int threads = 0);
     ~AgentSession();
     AgentSession(const AgentSession&) = delete;
     AgentSession& operator=(const AgentSession&) = delete;
 
     const std::string& serial() const { return m_serial; }
     const std::string& socketName() const { return m_socketName; }  // without the leading NUL
-    const std::string& token() const { return m_token; }
+    const std::string& token() const { return m_token; }            // 64 hex digits
 
     // Ok while the agent's `adb shell` runs; once it ended, an error with how and what it printed.
     Status alive();

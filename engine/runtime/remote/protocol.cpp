@@ -7,6 +7,30 @@
 
 namespace prunelab::engine::remote {
 
+Result<SessionToken> parseToken(std::string_view hex, std::string_view what) {
+    auto digit = [](char c) {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    SessionToken token{};
+    if (hex.size() != token.size() * 2) {
+        return makeError(ErrorCode::InvalidArgument,
+                         std::string(what) + ": expected " + std::to_string(token.size() * 2) +
+                             " hex digits, got " + std::to_string(hex.size()) + " characters");
+    }
+    for (size_t i = 0; i < hex.size(); ++i) {
+        const int d = digit(hex[i]);
+        if (d < 0) {
+            return makeError(ErrorCode::InvalidArgument,
+                             std::string(what) + ": not a hex digit at " + std::to_string(i));
+        }
+        token[i / 2] = uint8_t(i % 2 == 0 ? d << 4 : token[i / 2] | d);
+    }
+    return token;
+}
+
 namespace {
 
 constexpr uint32_t kMiB = 1024 * 1024;

@@ -10,6 +10,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/ir/op_kind.h"
@@ -88,6 +89,9 @@ std::vector<uint8_t> encodeFrame(MessageType type, std::span<const uint8_t> payl
 // ---- messages ----
 
 using SessionToken = std::array<uint8_t, 32>;
+
+// 64 hex digits (either case) -> a token; InvalidArgument naming `what` and the bad position.
+Result<SessionToken> parseToken(std::string_view hex, std::string_view what);
 
 struct Hello {
     uint32_t version = kProtocolVersion;

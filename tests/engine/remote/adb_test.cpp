@@ -474,7 +474,7 @@ TEST_F(FakeAdb, SessionStartAndStopRunTheExactCalls) {
     const std::string name = (*session)->socketName();
     const std::string token = (*session)->token();
     EXPECT_TRUE(std::regex_match(name, std::regex("prunelab-[0-9a-f]{24}"))) << name;
-    EXPECT_TRUE(std::regex_match(token, std::regex("[0-9a-f]{32}"))) << token;
+    EXPECT_TRUE(std::regex_match(token, std::regex("[0-9a-f]{64}"))) << token;
     const std::string ready = waitForReady();
     ASSERT_FALSE(ready.empty());
     EXPECT_TRUE((*session)->alive().ok());
@@ -486,7 +486,10 @@ TEST_F(FakeAdb, SessionStartAndStopRunTheExactCalls) {
         "-s FAKE0001 push " + m_agent.string() + " /data/local/tmp/prunelab-agent",
         "-s FAKE0001 shell chmod 755 /data/local/tmp/prunelab-agent",
         "-s FAKE0001 forward --no-rebind " + spec + " " + spec,
-        "-s FAKE0001 shell /data/local/tmp/prunelab-agent --socket " + name + " --token " + token,
+        // The token is not in argv: it arrives on the agent's stdin.
+        "-s FAKE0001 shell /data/local/tmp/prunelab-agent --socket " + name +
+            " --threads 0 --token -",
+        "fake agent stdin: " + token,
         ready,
         "fake agent stopped by TERM",
         "-s FAKE0001 forward --remove " + spec,

@@ -3,6 +3,9 @@
 # call's arguments as one line to $FAKE_ADB_LOG, answers `devices -l` with the file
 # $FAKE_ADB_DEVICES, and fails (FAKE_ADB_FAIL) or hangs (FAKE_ADB_HANG) the step named there:
 # devices, push, chmod, forward, agent, remove. The agent step keeps running until signalled.
+# With FAKE_ADB_AGENT set to a real prunelab-agent of this machine, the agent step runs it with the
+# arguments meant for the phone: the forward is then the identity (the agent binds the abstract
+# socket on this machine), so the whole `--backend phone` flow runs with no phone at all.
 set -u
 log="${FAKE_ADB_LOG:-/dev/null}"
 printf '%s\n' "$*" >>"$log"
@@ -48,6 +51,14 @@ case "$step" in
             echo "/system/bin/sh: ${args[1]}: can't execute: Permission denied" >&2
             exit 126
         fi
+        if [ -n "${FAKE_ADB_AGENT:-}" ]; then
+            printf 'fake adb runs the local agent %s\n' "$FAKE_ADB_AGENT" >>"$log"
+            exec "$FAKE_ADB_AGENT" "${args[@]:2}"
+        fi
+        # What the desktop wrote on the agent's stdin (the session token), for the test to check.
+        token=
+        read -r -t 5 token || true
+        printf 'fake agent stdin: %s\n' "$token" >>"$log"
         sleeper=
         trap 'printf "fake agent stopped by TERM\n" >>"$log"; [ -n "$sleeper" ] && kill "$sleeper" 2>/dev/null; exit 143' TERM
         sleep 300 &
