@@ -12,6 +12,12 @@ Status Backend::generateAndMeasure(const Graph&, codegen::SparseModel&, const Co
     return {};
 }
 
+Result<const Backend*> Backend::withArgument(std::string_view argument) const {
+    return makeError(ErrorCode::InvalidArgument,
+                     "backend '" + std::string(name()) + "' takes no ':" + std::string(argument) +
+                         "' (only phone:SERIAL and agent:HOST:PORT do)");
+}
+
 std::optional<std::string> unboundDimension(const Value& v) {
     for (int64_t d : v.shape) {
         if (d < 0)

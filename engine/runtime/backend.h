@@ -83,6 +83,15 @@ class Executor {
     virtual void setProfiling(bool on) = 0;
     virtual std::vector<StepTime> lastStepTimes() const = 0;
 
+    // A backend that runs elsewhere (a phone): the last run's time on the device, by its own
+    // clock, and the rest of the wall time (the link: sending, receiving, encoding). nullopt for
+    // a backend on this computer, and before the first run.
+    struct RunSplit {
+        double deviceMs = 0;
+        double linkMs = 0;
+    };
+    virtual std::optional<RunSplit> lastRunSplit() const { return std::nullopt; }
+
     virtual int threads() const = 0;
     // One entry per graph node (nodes fused into another say so) plus one per inserted layout
     // change, in execution order.
@@ -104,7 +113,10 @@ struct BackendDescription {
 class Backend {
   public:
     virtual ~Backend() = default;
-    virtual std::string_view name() const = 0;   // what --backend takes: "cpu"
+    virtual std::string_view name() const = 0;  // what --backend takes: "cpu"
+    // `--backend NAME:ARGUMENT` (phone:SERIAL, agent:HOST:PORT): this backend for that device,
+    // kept for the life of the process. The default: this backend takes no argument.
+    virtual Result<const Backend*> withArgument(std::string_view argument) const;
     virtual std::string_view title() const = 0;  // what a person sees: "CPU (this computer)"
     // Ok, or why this backend cannot run here (not built in, no device, no phone connected).
     virtual Status available() const = 0;

@@ -3,6 +3,7 @@
 #include "engine/runtime/backend_list.h"
 
 #include "engine/runtime/cpu/cpu_backend.h"
+#include "engine/runtime/remote/remote_backend.h"
 #if PRUNELAB_HAVE_VULKAN
 #include "engine/runtime/vulkan/vulkan_backend.h"
 #endif
@@ -45,13 +46,6 @@ const Backend& vulkanBackend() {
 #endif
 }
 
-const Backend& remoteBackend() {
-    static const UnavailableBackend backend(
-        "remote", "Phone over adb",
-        "the phone backend (a tethered phone over adb) is not built into this version of PruneLab");
-    return backend;
-}
-
 // Built on first use, so a caller's static initialiser never sees it half made.
 std::span<const Backend* const> list() {
 #define PL_BACKEND(name, getter) &getter(),
@@ -60,6 +54,12 @@ std::span<const Backend* const> list() {
     };
 #undef PL_BACKEND
     return all;
+}
+
+// Backends --backend takes that no list offers: agent:HOST:PORT is for tests and benches.
+const Backend* unlisted(std::string_view name) {
+    if (name == remote::agentBackend().name()) return &remote::agentBackend();
+    return nullptr;
 }
 
 }  // namespace
@@ -79,17 +79,25 @@ std::string backendNames() {
 }
 
 Result<const Backend*> findBackend(std::string_view name) {
+    // NAME:ARGUMENT picks a device of the backend NAME (phone:SERIAL, agent:HOST:PORT).
+    const size_t colon = name.find(':');
+    const std::string_view base = name.substr(0, colon);
+    const Backend* found = unlisted(base);
     for (const Backend* b : list()) {
-        if (b->name() != name) continue;
-        if (Status ok = b->available(); !ok.ok()) {
-            return makeError(
-                ErrorCode::Unsupported,
-                "backend '" + std::string(name) + "' cannot run here: " + ok.error().message);
-        }
-        return b;
+        if (b->name() == base) found = b;
     }
-    return makeError(ErrorCode::InvalidArgument,
-                     "no backend '" + std::string(name) + "' (backends: " + backendNames() + ")");
+    if (found == nullptr) {
+        return makeError(ErrorCode::InvalidArgument, "no backend '" + std::string(name) +
+                                                         "' (backends: " + backendNames() + ")");
+    }
+    if (colon != std::string_view::npos) {
+        PL_TRY_ASSIGN(found, found->withArgument(name.substr(colon + 1)));
+    }
+    if (Status ok = found->available(); !ok.ok()) {
+        return makeError(ErrorCode::Unsupported, "backend '" + std::string(name) +
+                                                     "' cannot run here: " + ok.error().message);
+    }
+    return found;
 }
 
 }  // namespace prunelab::engine

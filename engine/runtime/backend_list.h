@@ -18,7 +18,7 @@ std::span<const Backend* const> backends();
 Result<const Backend*> findBackend(std::string_view name);
 // The backend every caller without a choice uses: the CPU.
 const Backend& defaultBackend();
-// "cpu, vulkan, remote": for help texts and errors.
+// "cpu, vulkan, phone": for help texts and errors (agent:HOST:PORT is taken, not listed).
 std::string backendNames();
 
 }  // namespace prunelab::engine

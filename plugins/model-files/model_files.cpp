@@ -152,4 +152,14 @@ Result<Graph> loadCatalogModel(const CatalogEntry& entry, const std::string& cac
     return loadModelFile(cacheDir + "/" + entry.files[0], height, width);
 }
 
+Result<Graph> loadCatalogModel(const std::string& id, int64_t height, int64_t width) {
+    PL_TRY_ASSIGN(Catalog catalog, loadCatalog(defaultCatalogPath()));
+    const CatalogEntry* entry = catalog.find(id);
+    if (entry == nullptr) {
+        return makeError(ErrorCode::NotFound, "no model '" + id + "' in the catalog",
+                         defaultCatalogPath());
+    }
+    return loadCatalogModel(*entry, assetCacheDir(), height, width);
+}
+
 }  // namespace prunelab::plugins

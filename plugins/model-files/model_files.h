@@ -64,5 +64,9 @@ engine::Result<engine::Graph> loadModelFile(const std::string& path, int64_t hei
 engine::Result<engine::Graph> loadCatalogModel(const engine::CatalogEntry& entry,
                                                const std::string& cacheDir, int64_t height,
                                                int64_t width);
+// The catalog's model `id` (the default catalog, the asset cache): for tests, benches and tools
+// that name a model. NotFound names an unknown id, or says to run ./prunelab setup.
+engine::Result<engine::Graph> loadCatalogModel(const std::string& id, int64_t height = 0,
+                                               int64_t width = 0);
 
 }  // namespace prunelab::plugins

@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstddef>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <random>
@@ -83,17 +84,24 @@ class AgentTest : public ::testing::Test {
         posix_spawn_file_actions_t actions;
         posix_spawn_file_actions_init(&actions);
         posix_spawn_file_actions_adddup2(&actions, pipeFds[1], 1);
-        args.insert(args.begin(), PRUNELAB_AGENT);
+        // PRUNELAB_AGENT (another build of the agent: the aarch64 one) and PRUNELAB_AGENT_LAUNCHER
+        // (what runs it: qemu-aarch64-static) let ctest run this same suite on the phone's build.
+        const char* agentEnv = std::getenv("PRUNELAB_AGENT");
+        const std::string agent = agentEnv != nullptr && *agentEnv ? agentEnv : PRUNELAB_AGENT;
+        args.insert(args.begin(), agent);
+        if (const char* launcher = std::getenv("PRUNELAB_AGENT_LAUNCHER"); launcher && *launcher) {
+            args.insert(args.begin(), launcher);
+        }
         std::vector<char*> argv;
         for (std::string& a : args) argv.push_back(a.data());
         argv.push_back(nullptr);
-        const int rc = posix_spawn(&m_pid, PRUNELAB_AGENT, &actions, nullptr, argv.data(), environ);
+        const int rc = posix_spawnp(&m_pid, argv[0], &actions, nullptr, argv.data(), environ);
         posix_spawn_file_actions_destroy(&actions);
         close(pipeFds[1]);
         m_out = pipeFds[0];
         if (rc != 0) {
             m_pid = -1;
-            ADD_FAILURE() << "cannot start " << PRUNELAB_AGENT << ": " << std::strerror(rc);
+            ADD_FAILURE() << "cannot start " << argv[0] << ": " << std::strerror(rc);
             return {};
         }
         std::string line;
