@@ -745,7 +745,7 @@ Status adbStep(const AdbTool& adb, const std::vector<std::string>& args, double 
 Result<std::unique_ptr<AgentSession>> AgentSession::start(const AdbTool& adb,
                                                           const std::string& serial,
                                                           const std::string& agentBinary,
-                                                          int threads) {
+                                                          int threads, const std::string& agentId) {
     if (!isSerialText(serial)) {
         return makeError(ErrorCode::InvalidArgument,
                          "'" + printable(serial, 100) + "' is not a phone's serial");
@@ -761,13 +761,31 @@ Result<std::unique_ptr<AgentSession>> AgentSession::start(const AdbTool& adb,
     // 32 bytes: the protocol's SessionToken, 64 hex digits on the agent's stdin.
     PL_TRY_ASSIGN(s->m_token, randomHex(32));
     s->m_socketName = "prunelab-" + name;
-    const std::string agent(kAgentPathOnPhone);
-    // "./-x", not "-x": adb must not read the file's name as an option.
-    const std::string local = agentBinary.front() == '-' ? "./" + agentBinary : agentBinary;
-    PL_TRY(adbStep(adb, {"-s", serial, "push", local, agent}, adb.pushTimeoutSeconds,
-                   "pushing '" + agentBinary + "' to the phone " + serial + " at " + agent));
-    PL_TRY(adbStep(adb, {"-s", serial, "shell", "chmod", "755", agent}, adb.timeoutSeconds,
-                   "making " + agent + " executable on the phone " + serial));
+    if (agentId.size() > 64 || agentId.find_first_not_of("0123456789abcdef") != std::string::npos) {
+        return makeError(ErrorCode::InvalidArgument,
+                         "the agent's id must be lowercase hex: '" + printable(agentId, 100) + "'");
+    }
+    std::string agent(kAgentPathOnPhone);
+    bool present = false;
+    if (!agentId.empty()) {
+        // One file per agent build: the next session (the other live lane's) finds it there
+        // and does not push over an agent that runs (Android refuses: "Text file busy").
+        agent += "-";
+        agent += agentId;
+        ProcessOptions quick;
+        quick.timeoutSeconds = adb.timeoutSeconds;
+        auto probe = runProcess(
+            {adb.path, "-s", serial, "shell", "test", "-x", agent, "&&", "echo", "present"}, quick);
+        present = probe.ok() && probe->succeeded() && probe->out.find("present") == 0;
+    }
+    if (!present) {
+        // "./-x", not "-x": adb must not read the file's name as an option.
+        const std::string local = agentBinary.front() == '-' ? "./" + agentBinary : agentBinary;
+        PL_TRY(adbStep(adb, {"-s", serial, "push", local, agent}, adb.pushTimeoutSeconds,
+                       "pushing '" + agentBinary + "' to the phone " + serial + " at " + agent));
+        PL_TRY(adbStep(adb, {"-s", serial, "shell", "chmod", "755", agent}, adb.timeoutSeconds,
+                       "making " + agent + " executable on the phone " + serial));
+    }
     const std::string spec = "localabstract:" + s->m_socketName;
     PL_TRY(adbStep(adb, {"-s", serial, "forward", "--no-rebind", spec, spec}, adb.timeoutSeconds,
                    "forwarding the socket " + spec + " to the phone " + serial));

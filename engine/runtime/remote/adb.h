@@ -177,11 +177,14 @@ class AgentSession {
   public:
     // Each failing step is an error naming it with adb's own words (a failed push names the file);
     // a step that fails after the forward removes it again.
-    // `threads`: the agent's --threads (0: one per core of the phone).
+    // `threads`: the agent's --threads (0: one per core of the phone). `agentId` (lowercase hex,
+    // a hash of the agent's file): the agent lives at kAgentPathOnPhone-ID and is pushed only
+    // when `adb shell test -x` does not find it there; empty: pushed to kAgentPathOnPhone.
     static Result<std::unique_ptr<AgentSession>> start(const AdbTool& adb,
                                                        const std::string& serial,
                                                        const std::string& agentBinary,
-                                                       int threads = 0);
+                                                       int threads = 0,
+                                                       const std::string& agentId = {});
     ~AgentSession();
     AgentSession(const AgentSession&) = delete;
     AgentSession& operator=(const AgentSession&) = delete;

@@ -176,6 +176,7 @@ Result<std::unique_ptr<AgentClient>> AgentClient::connect(const AgentAddress& ad
     PL_TRY_ASSIGN(auto reply, client->exchange(MessageType::Hello, encodeHello(hello),
                                                MessageType::HelloReply, timeouts.helloSeconds));
     auto decoded = decodeHelloReply(reply);
+    // The decoder refuses another version, naming both.
     if (!decoded.ok()) return client->linkError(decoded.error().toString());
     client->m_hello = std::move(*decoded);
     return client;

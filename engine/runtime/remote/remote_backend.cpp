@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -17,6 +18,7 @@
 #include "engine/runtime/remote/adb.h"
 #include "engine/runtime/remote/client.h"
 #include "engine/runtime/remote/model_codec.h"
+#include "engine/runtime/remote/sha256.h"
 
 namespace prunelab::engine::remote {
 
@@ -163,6 +165,21 @@ Result<std::unique_ptr<Executor>> loadOn(std::unique_ptr<AgentClient> client,
         new RemoteExecutor(std::move(client), std::move(session), graph, sparse));
 }
 
+// The first 16 hex digits of the file's SHA-256: the agent's name on the phone, so a phone keeps
+// one copy per build and a session does not push what is there.
+Result<std::string> fileId(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return makeError(ErrorCode::Io, "cannot read the agent", path);
+    Sha256 hash;
+    std::vector<char> chunk(1 << 16);
+    while (in) {
+        in.read(chunk.data(), std::streamsize(chunk.size()));
+        hash.add({reinterpret_cast<const uint8_t*>(chunk.data()), size_t(in.gcount())});
+    }
+    if (in.bad()) return makeError(ErrorCode::Io, "cannot read the agent", path);
+    return toHex(hash.digest()).substr(0, 16);
+}
+
 // What the agent runs is the CPU backend: it can run what the CPU runs.
 std::optional<std::string> cpuUnsupported(const Graph& graph, const Node& node) {
     return cpu::cpuBackend().unsupported(graph, node);
@@ -257,7 +274,15 @@ class PhoneBackend final : public Backend {
         PL_TRY_ASSIGN(PhoneList list, listPhones(adb));
         PL_TRY_ASSIGN(Phone phone, choosePhone(list, m_serial));
         PL_TRY_ASSIGN(std::string agent, findPhoneAgent());
-        PL_TRY_ASSIGN(auto session, AgentSession::start(adb, phone.serial, agent, options.threads));
+        PL_TRY_ASSIGN(std::string agentId, fileId(agent));
+        std::unique_ptr<AgentSession> session;
+        {
+            // Two lanes prepare at once: one pushes, the other then finds the agent there.
+            static std::mutex starting;
+            std::lock_guard<std::mutex> lock(starting);
+            PL_TRY_ASSIGN(session,
+                          AgentSession::start(adb, phone.serial, agent, options.threads, agentId));
+        }
         PL_TRY_ASSIGN(SessionToken token, parseToken(session->token(), "the session token"));
         AgentAddress address;
         address.abstractName = session->socketName();

@@ -506,6 +506,35 @@ TEST_F(FakeAdb, SessionStartAndStopRunTheExactCalls) {
     EXPECT_NE((*again)->token(), token);
 }
 
+TEST_F(FakeAdb, AnAgentNamedByItsHashIsPushedOnlyWhenThePhoneLacksIt) {
+    const std::string path = "/data/local/tmp/prunelab-agent-0123abcd";
+    {
+        auto session = AgentSession::start(m_adb, "FAKE0001", m_agent.string(), 2, "0123abcd");
+        ASSERT_TRUE(session.ok()) << session.error().toString();
+        ASSERT_FALSE(waitForReady().empty());
+        const std::vector<std::string> calls = log();
+        ASSERT_GE(calls.size(), 5u);
+        EXPECT_EQ(calls[0], "-s FAKE0001 shell test -x " + path + " && echo present");
+        EXPECT_EQ(calls[1], "-s FAKE0001 push " + m_agent.string() + " " + path);
+        EXPECT_EQ(calls[2], "-s FAKE0001 shell chmod 755 " + path);
+        EXPECT_EQ(calls[4].rfind("-s FAKE0001 shell " + path + " --socket ", 0), 0u) << calls[4];
+        EXPECT_NE(calls[4].find(" --threads 2 --token -"), std::string::npos) << calls[4];
+    }
+    fs::remove(m_log);
+    ScopedEnv has("FAKE_ADB_HAS_AGENT", "1");
+    auto session = AgentSession::start(m_adb, "FAKE0001", m_agent.string(), 0, "0123abcd");
+    ASSERT_TRUE(session.ok()) << session.error().toString();
+    ASSERT_FALSE(waitForReady().empty());
+    for (const std::string& call : log()) {
+        EXPECT_EQ(call.find(" push "), std::string::npos) << call;
+        EXPECT_EQ(call.find("chmod"), std::string::npos) << call;
+    }
+    // An id that is not lowercase hex never reaches the phone's shell.
+    auto bad = AgentSession::start(m_adb, "FAKE0001", m_agent.string(), 0, "ab;rm -rf /");
+    ASSERT_FALSE(bad.ok());
+    EXPECT_EQ(bad.error().code, ErrorCode::InvalidArgument);
+}
+
 TEST_F(FakeAdb, AFailedPushNamesTheFileAndAdbsWords) {
     ScopedEnv fail("FAKE_ADB_FAIL", "push");
     auto session = AgentSession::start(m_adb, "FAKE0001", m_agent.string());

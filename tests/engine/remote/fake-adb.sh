@@ -2,7 +2,7 @@
 # A FAKE adb for the tests (PRUNELAB_ADB points at it): no phone is behind it. It appends each
 # call's arguments as one line to $FAKE_ADB_LOG, answers `devices -l` with the file
 # $FAKE_ADB_DEVICES, and fails (FAKE_ADB_FAIL) or hangs (FAKE_ADB_HANG) the step named there:
-# devices, push, chmod, forward, agent, remove. The agent step keeps running until signalled.
+# devices, probe, push, chmod, forward, agent, remove. The agent step keeps running until signalled.
 # With FAKE_ADB_AGENT set to a real prunelab-agent of this machine, the agent step runs it with the
 # arguments meant for the phone: the forward is then the identity (the agent binds the abstract
 # socket on this machine), so the whole `--backend phone` flow runs with no phone at all.
@@ -18,7 +18,7 @@ case "$cmd" in
     devices) step=devices ;;
     push) step=push ;;
     forward) if [ "${args[1]:-}" = "--remove" ]; then step=remove; else step=forward; fi ;;
-    shell) if [ "${args[1]:-}" = "chmod" ]; then step=chmod; else step=agent; fi ;;
+    shell) case "${args[1]:-}" in chmod) step=chmod ;; test) step=probe ;; *) step=agent ;; esac ;;
 esac
 
 if [ "${FAKE_ADB_HANG:-}" = "$step" ]; then
@@ -40,6 +40,8 @@ case "$step" in
             exit 1
         fi
         echo "${args[1]}: 1 file pushed, 0 skipped." ;;
+    probe)  # `test -x AGENT && echo present`: FAKE_ADB_HAS_AGENT=1 says the phone has it
+        if [ "${FAKE_ADB_HAS_AGENT:-}" = 1 ]; then echo present; fi ;;
     chmod)
         if [ "$fail" = 1 ]; then echo "chmod: ${args[3]}: Operation not permitted" >&2; exit 1; fi ;;
     forward)

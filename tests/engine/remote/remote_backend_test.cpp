@@ -11,6 +11,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <regex>
 #include <string>
 #include <thread>
@@ -339,17 +340,35 @@ TEST(FakeAdbPhone, RunsAModelThroughTheWholeAdbFlowOnALocalAgent) {
     for (std::string line; std::getline(in, line);) lines.push_back(line);
     std::string all;
     for (const std::string& l : lines) all += l + "\n";
+    // The agent is named by its hash on the phone, probed for, then pushed.
     const std::regex flow(
-        "-s 2A291FDH3005ZK push [^\n]* /data/local/tmp/prunelab-agent\n"
-        "-s 2A291FDH3005ZK shell chmod 755 /data/local/tmp/prunelab-agent\n"
+        "-s 2A291FDH3005ZK shell test -x (/data/local/tmp/prunelab-agent-[0-9a-f]{16}) && echo "
+        "present\n"
+        "-s 2A291FDH3005ZK push [^\n]* \\1\n"
+        "-s 2A291FDH3005ZK shell chmod 755 \\1\n"
         "-s 2A291FDH3005ZK forward --no-rebind localabstract:(prunelab-[0-9a-f]+) "
-        "localabstract:\\1\n"
-        "-s 2A291FDH3005ZK shell /data/local/tmp/prunelab-agent --socket \\1 --threads 0 "
-        "--token -\n"
+        "localabstract:\\2\n"
+        "-s 2A291FDH3005ZK shell \\1 --socket \\2 --threads 0 --token -\n"
         "fake adb runs the local agent [^\n]*\n"
-        "-s 2A291FDH3005ZK forward --remove localabstract:\\1\n");
+        "-s 2A291FDH3005ZK forward --remove localabstract:\\2\n");
     EXPECT_TRUE(std::regex_search(all, flow)) << all;
     EXPECT_EQ(all.find("--token -\n"), all.rfind("--token -\n")) << "one agent started";
+
+    // A phone that has this build of the agent gets no push: a running agent is never
+    // overwritten (the other lane's), and a session starts sooner.
+    fs::remove(log);
+    {
+        ScopedEnv has("FAKE_ADB_HAS_AGENT", "1");
+        auto exec = (*b)->prepare(g);
+        ASSERT_TRUE(exec.ok()) << exec.error().toString();
+        EXPECT_TRUE((*exec)->run(engine::testing::randomInputs(g, 6)).ok());
+    }
+    std::ifstream again(log);
+    const std::string second((std::istreambuf_iterator<char>(again)), {});
+    EXPECT_NE(second.find("shell test -x"), std::string::npos) << second;
+    EXPECT_EQ(second.find(" push "), std::string::npos) << second;
+    EXPECT_EQ(second.find("chmod"), std::string::npos) << second;
+    EXPECT_NE(second.find("--token -"), std::string::npos) << second;
     fs::remove_all(dir);
 }
 
