@@ -1,7 +1,8 @@
 // oneDNN-backed conv, transposed conv and matmul kernels, and the piece kernel that runs them
-// on the thread pool. Primitives are created single-threaded at plan time, one per distinct
-// piece shape (a conv split into bands of output rows: the first and last bands carry the
-// padding), and weights are reordered once into the format the primitive prefers.
+// on the thread pool (compiled out without oneDNN: blas_kernels.cpp instead). Primitives are
+// created single-threaded at plan time, one per distinct piece shape (a conv split into bands of
+// output rows: the first and last bands carry the padding), and weights are reordered once into
+// the format the primitive prefers.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -14,15 +15,7 @@
 
 namespace prunelab::engine::cpu {
 
-using dnnl::memory;
-using Tag = dnnl::memory::format_tag;
-using Dt = dnnl::memory::data_type;
-
-Error dnnlError(const dnnl::error& e, const std::string& what) {
-    return makeError(ErrorCode::Internal, what + ": oneDNN error " +
-                                              std::to_string(static_cast<int>(e.status)) + " (" +
-                                              e.what() + ")");
-}
+// ---- Shared by the oneDNN and the OpenBLAS kernels ----
 
 int64_t pieceCount(int64_t rows, int threads, double work) {
     // ~3 pieces per thread rebalance a stalled thread; below ~0.5 M multiply-adds a second
@@ -33,6 +26,82 @@ int64_t pieceCount(int64_t rows, int threads, double work) {
     if (threads <= 1 || rows <= 1) return 1;
     const auto byWork = static_cast<int64_t>(work / kMinWorkPerPiece);
     return std::max<int64_t>(1, std::min<int64_t>({rows, 3 * int64_t{threads}, byWork}));
+}
+
+std::string postOpSuffix(const std::vector<PostOp>& postOps) {
+    std::string s;
+    for (const PostOp& op : postOps) {
+        if (op.kind == PostOp::Kind::Sum) {
+            s += "+residual";
+            continue;
+        }
+        if (op.kind == PostOp::Kind::Prelu) {
+            s += "+prelu";
+            continue;
+        }
+        switch (op.alg) {
+            case EltwiseAlg::eltwise_relu:
+                s += op.alpha == 0.0f ? "+relu" : "+leakyrelu";
+                break;
+            case EltwiseAlg::eltwise_clip:
+                s += "+clip";
+                break;
+            case EltwiseAlg::eltwise_logistic:
+                s += "+sigmoid";
+                break;
+            case EltwiseAlg::eltwise_hardswish:
+                s += "+hardswish";
+                break;
+            case EltwiseAlg::eltwise_tanh:
+                s += "+tanh";
+                break;
+            case EltwiseAlg::eltwise_linear:
+                s += "+linear";
+                break;
+            default:
+                s += "+eltwise";
+                break;
+        }
+    }
+    return s;
+}
+
+// Sets subnormal values to (signed) zero and returns how many. A subnormal weight makes every
+// FMA that reads it take a microcode assist: with 0.25% of a 64->64 3x3 conv's weights
+// subnormal, oneDNN's brgconv at 320x240 went 38 -> 350 ms (measured; trained weights can hold
+// such values). The change to the result is below 1.2e-38 per product.
+int64_t flushSubnormals(std::vector<float>& values) {
+    int64_t count = 0;
+    for (float& v : values) {
+        if (std::fpclassify(v) == FP_SUBNORMAL) {
+            v = std::copysign(0.0f, v);
+            ++count;
+        }
+    }
+    return count;
+}
+
+int64_t flushSubnormals(std::vector<PostOp>& postOps) {
+    int64_t count = 0;
+    for (PostOp& op : postOps) count += flushSubnormals(op.slopes);
+    return count;
+}
+
+std::string flushedNote(int64_t count) {
+    return count == 0 ? std::string()
+                      : " [" + std::to_string(count) + " subnormal weights set to 0]";
+}
+
+#if PRUNELAB_CPU_ONEDNN
+
+using dnnl::memory;
+using Tag = dnnl::memory::format_tag;
+using Dt = dnnl::memory::data_type;
+
+Error dnnlError(const dnnl::error& e, const std::string& what) {
+    return makeError(ErrorCode::Internal, what + ": oneDNN error " +
+                                              std::to_string(static_cast<int>(e.status)) + " (" +
+                                              e.what() + ")");
 }
 
 DnnlPieceKernel::DnnlPieceKernel(dnnl::engine engine, std::vector<Prim> prims,
@@ -159,70 +228,6 @@ Result<std::vector<PostOp>> splitPrelu(const std::vector<PostOp>& postOps,
         return makeError(ErrorCode::Unsupported, "a PRelu followed by other post-ops");
     }
     return ops;
-}
-
-std::string postOpSuffix(const std::vector<PostOp>& postOps) {
-    std::string s;
-    for (const PostOp& op : postOps) {
-        if (op.kind == PostOp::Kind::Sum) {
-            s += "+residual";
-            continue;
-        }
-        if (op.kind == PostOp::Kind::Prelu) {
-            s += "+prelu";
-            continue;
-        }
-        switch (op.alg) {
-            case dnnl::algorithm::eltwise_relu:
-                s += op.alpha == 0.0f ? "+relu" : "+leakyrelu";
-                break;
-            case dnnl::algorithm::eltwise_clip:
-                s += "+clip";
-                break;
-            case dnnl::algorithm::eltwise_logistic:
-                s += "+sigmoid";
-                break;
-            case dnnl::algorithm::eltwise_hardswish:
-                s += "+hardswish";
-                break;
-            case dnnl::algorithm::eltwise_tanh:
-                s += "+tanh";
-                break;
-            case dnnl::algorithm::eltwise_linear:
-                s += "+linear";
-                break;
-            default:
-                s += "+eltwise";
-                break;
-        }
-    }
-    return s;
-}
-
-// Sets subnormal values to (signed) zero and returns how many. A subnormal weight makes every
-// FMA that reads it take a microcode assist: with 0.25% of a 64->64 3x3 conv's weights
-// subnormal, oneDNN's brgconv at 320x240 went 38 -> 350 ms (measured; trained weights can hold
-// such values). The change to the result is below 1.2e-38 per product.
-int64_t flushSubnormals(std::vector<float>& values) {
-    int64_t count = 0;
-    for (float& v : values) {
-        if (std::fpclassify(v) == FP_SUBNORMAL) {
-            v = std::copysign(0.0f, v);
-            ++count;
-        }
-    }
-    return count;
-}
-
-int64_t flushSubnormals(std::vector<PostOp>& postOps) {
-    int64_t count = 0;
-    for (PostOp& op : postOps) count += flushSubnormals(op.slopes);
-    return count;
-}
-
-std::string flushedNote(int64_t count) {
-    return count == 0 ? std::string()
-                      : " [" + std::to_string(count) + " subnormal weights set to 0]";
 }
 
 // Reorders plain user weights into the layout the primitive asked for, once.
@@ -595,5 +600,7 @@ Result<KernelPtr> makeMatMulKernel(const MatMulSpec& given, const dnnl::engine& 
         return makeError(ErrorCode::Unsupported, std::string("oneDNN refused it: ") + e.what());
     }
 }
+
+#endif  // PRUNELAB_CPU_ONEDNN
 
 }  // namespace prunelab::engine::cpu

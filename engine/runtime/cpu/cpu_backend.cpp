@@ -3,12 +3,12 @@
 // what no runtime can plan: a value whose shape is not bound yet.
 #include "engine/runtime/cpu/cpu_backend.h"
 
-#include <dnnl.hpp>
 #include <thread>
 
 #include "engine/io/host_cpu.h"
 #include "engine/runtime/compile.h"
 #include "engine/runtime/cpu/cpu_executor.h"
+#include "engine/runtime/cpu/dense_lib.h"
 #include "engine/runtime/cpu/sparse/jit.h"
 #include "engine/runtime/cpu/sparse/measure.h"
 #include "engine/runtime/cpu/sparse/tune.h"
@@ -38,9 +38,7 @@ class CpuBackend final : public Backend {
 #elif defined(__aarch64__)
         d.features.emplace_back("neon");
 #endif
-        const dnnl_version_t* v = dnnl_version();
-        d.features.push_back("oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) +
-                             "." + std::to_string(v->patch));
+        d.features.push_back(denseLibraryName());
         return d;
     }
 
@@ -102,6 +100,14 @@ class CpuBackend final : public Backend {
 };
 
 }  // namespace
+
+#if PRUNELAB_CPU_ONEDNN
+std::string denseLibraryName() {
+    const dnnl_version_t* v = dnnl_version();
+    return "oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
+           std::to_string(v->patch);
+}
+#endif
 
 const Backend& cpuBackend() {
     static const CpuBackend backend;

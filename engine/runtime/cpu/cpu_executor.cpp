@@ -1,4 +1,5 @@
-// The CPU executor: owns the plan, the arena of reusable buffers and the oneDNN engine; run()
+// The CPU executor: owns the plan, the arena of reusable buffers and the dense library's (oneDNN's)
+// engine; run()
 // binds this call's inputs and fresh outputs to their slots and executes the steps in order.
 #include "engine/runtime/cpu/cpu_executor.h"
 
@@ -15,7 +16,7 @@ namespace {
 
 class PlannedExecutor final : public CpuExecutor {
   public:
-    PlannedExecutor(Graph signature, std::unique_ptr<ThreadPool> pool, dnnl::engine engine,
+    PlannedExecutor(Graph signature, std::unique_ptr<ThreadPool> pool, DenseEngine engine,
                     Plan plan)
         : m_signature(std::move(signature)),
           m_pool(std::move(pool)),
@@ -108,9 +109,9 @@ class PlannedExecutor final : public CpuExecutor {
   private:
     Graph m_signature;  // the inputs' names, dtypes and shapes, for checkGraphInputs
     std::unique_ptr<ThreadPool> m_pool;
-    dnnl::engine m_engine;
+    DenseEngine m_engine;
     Plan m_plan;
-    std::vector<dnnl::stream> m_streams;
+    std::vector<DenseStream> m_streams;
     std::vector<Tensor> m_scratch;
     std::vector<Tensor> m_blocks;
     std::vector<std::byte*> m_ptrs;
@@ -153,6 +154,7 @@ Result<std::unique_ptr<CpuExecutor>> CpuExecutor::create(const Graph& graph,
     auto pool = std::make_unique<ThreadPool>(options.threads);
     // Primitives are created single-threaded, as they will run (see thread_pool.h).
     ThreadPool::Scope scope;
+#if PRUNELAB_CPU_ONEDNN
     try {
         dnnl::engine engine(dnnl::engine::kind::cpu, 0);
         auto plan = buildPlan(graph, options, engine, pool->threads());
@@ -162,6 +164,16 @@ Result<std::unique_ptr<CpuExecutor>> CpuExecutor::create(const Graph& graph,
     } catch (const dnnl::error& e) {
         return dnnlError(e, "setting up the CPU runtime");
     }
+#else
+    // The pool's threads each call sgemm on their own piece: OpenBLAS's own threads would
+    // oversubscribe the cores (as oneDNN's OpenMP would, see ThreadPool::Scope).
+    setBlasSingleThreaded();
+    DenseEngine engine;
+    auto plan = buildPlan(graph, options, engine, pool->threads());
+    if (!plan.ok()) return plan.error().within(graph.sourcePath);
+    return std::unique_ptr<CpuExecutor>(std::make_unique<PlannedExecutor>(
+        signatureOf(graph), std::move(pool), engine, std::move(*plan)));
+#endif
 }
 
 }  // namespace prunelab::engine::cpu

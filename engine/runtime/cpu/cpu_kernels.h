@@ -11,12 +11,11 @@
 #include <unordered_map>
 #include <vector>
 
-#include <oneapi/dnnl/dnnl.hpp>
-
 #include "engine/codegen/sparse_ir.h"
 #include "engine/ir/graph.h"
 #include "engine/ir/result.h"
 #include "engine/ops/conv.h"
+#include "engine/runtime/cpu/dense_lib.h"
 #include "engine/runtime/cpu/thread_pool.h"
 
 // The engine builds for baseline x86-64; these clones give the hot loops AVX2 / AVX-512 code
@@ -48,8 +47,8 @@ std::vector<int> memoryOrder(size_t rank, Layout layout);
 // What a kernel sees at run time. Per-thread resources are indexed by ThreadPool::threadIndex().
 struct RunContext {
     ThreadPool* pool = nullptr;
-    std::vector<dnnl::stream>* streams = nullptr;  // one per pool thread
-    std::vector<std::byte*> scratch;               // one per pool thread, scratchpadBytes() each
+    std::vector<DenseStream>* streams = nullptr;  // one per pool thread
+    std::vector<std::byte*> scratch;              // one per pool thread, scratchpadBytes() each
 };
 
 // One scheduled computation. in/out hold the slots' data pointers, in the layouts the planner
@@ -65,6 +64,7 @@ class Kernel {
     virtual size_t scratchpadBytes() const { return 0; }
 };
 
+#if PRUNELAB_CPU_ONEDNN
 // A oneDNN computation split into pieces the thread pool runs in parallel, each piece one or
 // more single-threaded primitive executions on byte offsets of the run's buffers. Rows of a
 // conv, rows of a matmul, runs of an element-wise op: dynamic claiming balances them.
@@ -124,6 +124,7 @@ class DnnlPieceKernel : public Kernel {
     std::vector<size_t> m_firstExec;          // per piece: its first exec's index in m_bound[t]
     std::vector<std::vector<Bound>> m_bound;  // [pool thread][exec]
 };
+#endif
 
 // How many pieces to cut `rows` into for `threads` threads when the whole job is `work`
 // multiply-adds (1 when small: a piece costs a primitive call).
@@ -131,7 +132,8 @@ int64_t pieceCount(int64_t rows, int threads, double work);
 
 using KernelPtr = std::unique_ptr<Kernel>;
 
-// ---- conv_kernels.cpp: oneDNN convolution, deconvolution, matmul ----
+// ---- conv_kernels.cpp: oneDNN convolution, deconvolution, matmul (blas_kernels.cpp: im2col +
+// OpenBLAS sgemm, in a build without oneDNN) ----
 
 // One activation fused after a conv or matmul, applied in order. Prelu (one slope per output
 // channel; a scalar slope is expanded) may only come last: oneDNN 2.6 has its prelu post-op
@@ -139,11 +141,19 @@ using KernelPtr = std::unique_ptr<Kernel>;
 // after the primitive wrote it, while that band is still in cache (DnnlPieceKernel::setPrelu).
 struct PostOp {
     enum class Kind { Eltwise, Sum, Prelu } kind = Kind::Eltwise;
-    dnnl::algorithm alg = dnnl::algorithm::eltwise_relu;
+    EltwiseAlg alg = EltwiseAlg::eltwise_relu;
     float alpha = 0.0f;
     float beta = 0.0f;
     std::vector<float> slopes;  // Prelu: outChannels values
 };
+
+// Shared by both libraries' kernels (conv_kernels.cpp). "+bias+relu"-style text for a name.
+std::string postOpSuffix(const std::vector<PostOp>& postOps);
+// Sets subnormal values to (signed) zero and returns how many (see conv_kernels.cpp for why).
+int64_t flushSubnormals(std::vector<float>& values);
+int64_t flushSubnormals(std::vector<PostOp>& postOps);
+// " [N subnormal weights set to 0]", or "" for none.
+std::string flushedNote(int64_t count);
 
 struct ConvSpec {
     ConvParams params;
@@ -157,7 +167,7 @@ struct ConvSpec {
 // Inputs: src [, residual for Sum]; output: dst. `name` gets e.g. "dnnl conv 3x3 dw
 // +relu (jit:avx512_core)". Subnormal weights, bias and slopes are set to 0 (see
 // flushSubnormals in conv_kernels.cpp); the name then says how many.
-Result<KernelPtr> makeConvKernel(const ConvSpec& spec, const dnnl::engine& engine, int threads,
+Result<KernelPtr> makeConvKernel(const ConvSpec& spec, const DenseEngine& engine, int threads,
                                  std::string& name);
 
 struct MatMulSpec {
@@ -167,7 +177,7 @@ struct MatMulSpec {
     std::vector<float> bias;      // empty, n values (row broadcast) or m*n values
     std::vector<PostOp> postOps;  // eltwise only
 };
-Result<KernelPtr> makeMatMulKernel(const MatMulSpec& spec, const dnnl::engine& engine, int threads,
+Result<KernelPtr> makeMatMulKernel(const MatMulSpec& spec, const DenseEngine& engine, int threads,
                                    std::string& name);
 
 // ---- sparse_kernels.cpp: the compiler's sparse layers (engine/codegen) ----
@@ -190,7 +200,7 @@ Result<KernelPtr> makeSparseConvKernel(const codegen::LayerCode& layer,
 
 // Relu, LeakyRelu, Clip, HardSigmoid, HardSwish, Sigmoid, Tanh, Exp, Sqrt on `count`
 // float32 elements, layout-agnostic, in-place capable.
-Result<KernelPtr> makeUnaryKernel(const Node& node, int64_t count, const dnnl::engine& engine,
+Result<KernelPtr> makeUnaryKernel(const Node& node, int64_t count, const DenseEngine& engine,
                                   int threads, std::string& name);
 // Add, Sub, Mul, Div and PRelu (a = x, b = slope) on float32 with numpy broadcasting; each
 // operand and the output may be in any layout (strided access), so no reorder is needed.
@@ -210,7 +220,7 @@ KernelPtr makeReorderKernel(const Shape& shape, Layout from, Layout to);
 KernelPtr makeCopyKernel(size_t bytes);
 // MaxPool / AveragePool through oneDNN, GlobalAveragePool with our own loop.
 Result<KernelPtr> makePoolKernel(const Node& node, const Shape& in, const Shape& out, Layout layout,
-                                 const dnnl::engine& engine, std::string& name);
+                                 const DenseEngine& engine, std::string& name);
 Result<KernelPtr> makeGlobalAveragePoolKernel(const Shape& in, Layout layout);
 // All inputs and the output in `layout`; any dtype.
 Result<KernelPtr> makeConcatKernel(const std::vector<Shape>& inputs, const Shape& out, int64_t axis,
@@ -219,7 +229,7 @@ Result<KernelPtr> makeConcatKernel(const std::vector<Shape>& inputs, const Shape
 Result<KernelPtr> makeTransposeKernel(const Shape& in, const std::vector<int64_t>& perm,
                                       size_t elementSize);
 Result<KernelPtr> makeSoftmaxKernel(const Node& node, const Shape& shape,
-                                    const dnnl::engine& engine);
+                                    const DenseEngine& engine);
 // DepthToSpace (DCR or CRD) of a 4-D float32 tensor: input in `inLayout`, output in
 // `outLayout`, any combination (a channels-last conv feeds it, a plain graph output takes it).
 Result<KernelPtr> makeDepthToSpaceKernel(const Node& node, const Shape& in, Layout inLayout,
@@ -236,7 +246,9 @@ Result<KernelPtr> makeReferenceKernel(const Node& node, const std::vector<DataTy
                                       const std::vector<DataType>& outTypes,
                                       const std::vector<Shape>& outShapes);
 
+#if PRUNELAB_CPU_ONEDNN
 // Turns a oneDNN exception into the engine's error type; kernels' only exception boundary.
 Error dnnlError(const dnnl::error& e, const std::string& what);
+#endif
 
 }  // namespace prunelab::engine::cpu

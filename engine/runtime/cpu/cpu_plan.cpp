@@ -54,9 +54,8 @@ bool isFloat4d(const Value& v) {
 
 // Appends a post-op, composing consecutive linear ones (a2*(a1*x + b1) + b2) into one.
 void appendPostOp(std::vector<PostOp>& ops, const PostOp& op) {
-    if (op.kind == PostOp::Kind::Eltwise && op.alg == dnnl::algorithm::eltwise_linear &&
-        !ops.empty() && ops.back().kind == PostOp::Kind::Eltwise &&
-        ops.back().alg == dnnl::algorithm::eltwise_linear) {
+    if (op.kind == PostOp::Kind::Eltwise && op.alg == EltwiseAlg::eltwise_linear && !ops.empty() &&
+        ops.back().kind == PostOp::Kind::Eltwise && ops.back().alg == EltwiseAlg::eltwise_linear) {
         PostOp& prev = ops.back();
         prev.beta = op.alpha * prev.beta + op.beta;
         prev.alpha *= op.alpha;
@@ -92,7 +91,7 @@ struct Anchor {
 
 class Planner {
   public:
-    Planner(const Graph& g, const CpuOptions& o, const dnnl::engine& e, int threads)
+    Planner(const Graph& g, const CpuOptions& o, const DenseEngine& e, int threads)
         : m_g(g),
           m_opt(o),
           // CpuExecutor::create refused another backend's code.
@@ -316,14 +315,18 @@ class Planner {
             // So is a value only sparse convs read (they run plain), and a plain value (a sparse
             // conv's output) is read as it is: a reorder there moves the whole activation
             // through memory for nothing (20 ms of Real-ESRGAN's 191 at 320x240, one thread).
+            // Without oneDNN the sgemm conv is as fast in either layout and the pools run plain
+            // loops, so plain throughout spares every reorder.
             const bool plainOut =
-                (m_g.isGraphOutput(out) || onlySparseConsumers(out)) && !transposed;
+                (!PRUNELAB_CPU_ONEDNN || m_g.isGraphOutput(out) || onlySparseConsumers(out)) &&
+                !transposed;
             // A graph input is plain too; it is read as it is only when the output is written
             // plain as well, so dense models keep the kernels they were benchmarked with.
             const bool graphInput =
                 std::find(m_g.inputs.begin(), m_g.inputs.end(), n.inputs[0]) != m_g.inputs.end();
             const bool plainIn =
-                !transposed && (producedPlain(n.inputs[0]) || (plainOut && graphInput));
+                !transposed &&
+                (!PRUNELAB_CPU_ONEDNN || producedPlain(n.inputs[0]) || (plainOut && graphInput));
             for (const ChainLink& l : chain) {
                 if (l.fold) {
                     foldConv(spec, l.scale, l.shift);
@@ -880,7 +883,7 @@ class Planner {
     const Graph& m_g;
     const CpuOptions& m_opt;
     std::shared_ptr<const CompiledModule> m_generated;
-    const dnnl::engine& m_engine;
+    const DenseEngine& m_engine;
     int m_threads;  // how many pieces kernels are cut into
     Plan m_plan;
     std::vector<int> m_primary;
@@ -895,7 +898,7 @@ class Planner {
 
 }  // namespace
 
-Result<Plan> buildPlan(const Graph& graph, const CpuOptions& options, const dnnl::engine& engine,
+Result<Plan> buildPlan(const Graph& graph, const CpuOptions& options, const DenseEngine& engine,
                        int threads) {
     Planner planner(graph, options, engine, threads);
     return planner.build();

@@ -48,7 +48,7 @@ struct Plan {
 };
 
 // `threads`: the pool size kernels are split for.
-Result<Plan> buildPlan(const Graph& graph, const CpuOptions& options, const dnnl::engine& engine,
+Result<Plan> buildPlan(const Graph& graph, const CpuOptions& options, const DenseEngine& engine,
                        int threads);
 
 // ---- Fusion (fusion.cpp) ----

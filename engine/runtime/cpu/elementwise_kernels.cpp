@@ -62,6 +62,7 @@ class UnaryLoopKernel : public Kernel {
     float m_a, m_b, m_lo, m_hi;
 };
 
+#if PRUNELAB_CPU_ONEDNN
 // oneDNN eltwise may run with dst == src.
 class InPlacePieceKernel : public DnnlPieceKernel {
   public:
@@ -69,6 +70,7 @@ class InPlacePieceKernel : public DnnlPieceKernel {
         : DnnlPieceKernel(std::move(engine), std::move(prims), std::move(pieces), false) {}
     int inplaceInput() const override { return 0; }
 };
+#endif
 
 // ---- Binary ops with broadcasting over arbitrary strides ----
 
@@ -237,7 +239,7 @@ void preluInPlace(float* y, int64_t begin, int64_t end, const std::vector<float>
     }
 }
 
-Result<KernelPtr> makeUnaryKernel(const Node& node, int64_t count, const dnnl::engine& engine,
+Result<KernelPtr> makeUnaryKernel(const Node& node, int64_t count, const DenseEngine& engine,
                                   int threads, std::string& name) {
     const float inf = std::numeric_limits<float>::infinity();
     using K = UnaryLoopKernel::Kind;
@@ -266,6 +268,11 @@ Result<KernelPtr> makeUnaryKernel(const Node& node, int64_t count, const dnnl::e
         default:
             break;
     }
+#if !PRUNELAB_CPU_ONEDNN
+    (void)engine, (void)threads;
+    return makeError(ErrorCode::Unsupported,
+                     "no fast " + std::string(opName(node.op)) + " kernel (built without oneDNN)");
+#else
     dnnl::algorithm alg;
     switch (node.op) {
         case OpKind::Sigmoid:
@@ -316,6 +323,7 @@ Result<KernelPtr> makeUnaryKernel(const Node& node, int64_t count, const dnnl::e
     } catch (const dnnl::error& e) {
         return makeError(ErrorCode::Unsupported, std::string("oneDNN refused it: ") + e.what());
     }
+#endif
 }
 
 Result<KernelPtr> makeBinaryKernel(OpKind op, const Shape& a, Layout aLayout, const Shape& b,

@@ -13,7 +13,7 @@ namespace prunelab::engine::cpu {
 
 namespace {
 
-using Alg = dnnl::algorithm;
+using Alg = EltwiseAlg;
 
 const Tensor* constantOf(const Graph& g, ValueId id) {
     if (id == kNoValue) return nullptr;

@@ -102,17 +102,17 @@ Result<KernelPtr> makeSparseConvKernel(const codegen::LayerCode& layer,
             epi.activation = cpu::Epilogue::Activation::PRelu;
             slopes = po.slopes;
             fused += "+prelu";
-        } else if (po.alg == dnnl::algorithm::eltwise_relu) {
+        } else if (po.alg == EltwiseAlg::eltwise_relu) {
             epi.activation = po.alpha == 0 ? cpu::Epilogue::Activation::Relu
                                            : cpu::Epilogue::Activation::LeakyRelu;
             epi.alpha = po.alpha;
             fused += po.alpha == 0 ? "+relu" : "+leaky_relu";
-        } else if (po.alg == dnnl::algorithm::eltwise_hardswish) {
+        } else if (po.alg == EltwiseAlg::eltwise_hardswish) {
             // PP-OCR's and MobileNetV3's activation: without it each of their convs would be
             // followed by 4 element-wise passes over memory (Add, Clip, Div, Mul).
             epi.activation = cpu::Epilogue::Activation::HardSwish;
             fused += "+hardswish";
-        } else if (po.alg == dnnl::algorithm::eltwise_clip) {
+        } else if (po.alg == EltwiseAlg::eltwise_clip) {
             epi.activation = cpu::Epilogue::Activation::Clip;
             epi.clipMin = po.alpha, epi.clipMax = po.beta;
             fused += "+clip";

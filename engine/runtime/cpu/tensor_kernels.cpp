@@ -11,9 +11,11 @@
 
 namespace prunelab::engine::cpu {
 
+#if PRUNELAB_CPU_ONEDNN
 using dnnl::memory;
 using Tag = dnnl::memory::format_tag;
 using Dt = dnnl::memory::data_type;
+#endif
 
 const char* layoutName(Layout layout) {
     return layout == Layout::Nhwc ? "nhwc" : "nchw";
@@ -107,6 +109,7 @@ class ReorderKernel : public Kernel {
     bool m_toNhwc;
 };
 
+#if PRUNELAB_CPU_ONEDNN
 dnnl::primitive_attr singleAttr() {
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
@@ -114,13 +117,14 @@ dnnl::primitive_attr singleAttr() {
 }
 
 // One oneDNN execution on the whole tensor (pools and softmax are cheap next to the convs).
-KernelPtr singlePiece(const dnnl::engine& engine, dnnl::primitive prim, const memory::desc& src,
+KernelPtr singlePiece(const DenseEngine& engine, dnnl::primitive prim, const memory::desc& src,
                       const memory::desc& dst, const memory::desc& scratch) {
     std::vector<DnnlPieceKernel::Prim> prims = {{std::move(prim), src, dst, scratch, {}}};
     std::vector<DnnlPieceKernel::Piece> pieces(1);
     pieces[0].execs.push_back({0, 0, 0, -1});
     return std::make_unique<DnnlPieceKernel>(engine, std::move(prims), std::move(pieces), false);
 }
+#endif
 
 class GlobalAveragePoolKernel : public Kernel {
   public:
@@ -602,8 +606,12 @@ KernelPtr makeCopyKernel(size_t bytes) {
 }
 
 Result<KernelPtr> makePoolKernel(const Node& node, const Shape& in, const Shape& out, Layout layout,
-                                 const dnnl::engine& engine, std::string& name) {
+                                 const DenseEngine& engine, std::string& name) {
     if (in.size() != 4) return makeError(ErrorCode::Unsupported, "only 2-D pooling is fast");
+#if !PRUNELAB_CPU_ONEDNN
+    (void)node, (void)out, (void)layout, (void)engine, (void)name;
+    return makeError(ErrorCode::Unsupported, "no fast pool kernel (built without oneDNN)");
+#else
     const bool isMax = node.op == OpKind::MaxPool;
     PL_TRY_ASSIGN(auto kernel, convAttrInts(node.attrs, "kernel_shape", 2, 1, 1, "pool"));
     PL_TRY_ASSIGN(auto strides, convAttrInts(node.attrs, "strides", 2, 1, 1, "pool"));
@@ -645,6 +653,7 @@ Result<KernelPtr> makePoolKernel(const Node& node, const Shape& in, const Shape&
     } catch (const dnnl::error& e) {
         return makeError(ErrorCode::Unsupported, std::string("oneDNN refused it: ") + e.what());
     }
+#endif
 }
 
 Result<KernelPtr> makeGlobalAveragePoolKernel(const Shape& in, Layout layout) {
@@ -692,7 +701,7 @@ Result<KernelPtr> makeTransposeKernel(const Shape& in, const std::vector<int64_t
 }
 
 Result<KernelPtr> makeSoftmaxKernel(const Node& node, const Shape& shape,
-                                    const dnnl::engine& engine) {
+                                    const DenseEngine& engine) {
     const int64_t rank = static_cast<int64_t>(shape.size());
     int64_t axis = node.attrs.getInt("axis", -1);
     if (axis < 0) axis += rank;
@@ -711,6 +720,10 @@ Result<KernelPtr> makeSoftmaxKernel(const Node& node, const Shape& shape,
             inner *= dim;
         }
     }
+#if !PRUNELAB_CPU_ONEDNN
+    (void)engine;
+    return makeError(ErrorCode::Unsupported, "no fast softmax kernel (built without oneDNN)");
+#else
     try {
         const memory::desc md({outer, len, inner}, Dt::f32, Tag::abc);
         dnnl::softmax_forward::desc d(dnnl::prop_kind::forward_inference, md, 1);
@@ -719,6 +732,7 @@ Result<KernelPtr> makeSoftmaxKernel(const Node& node, const Shape& shape,
     } catch (const dnnl::error& e) {
         return makeError(ErrorCode::Unsupported, std::string("oneDNN refused it: ") + e.what());
     }
+#endif
 }
 
 Result<KernelPtr> makeDepthToSpaceKernel(const Node& node, const Shape& in, Layout inLayout,

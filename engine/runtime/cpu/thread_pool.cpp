@@ -5,9 +5,12 @@
 
 #include <algorithm>
 
+// A spin-wait hint to the core (not a yield to the OS): x86's pause, Arm's yield.
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define PL_PAUSE() _mm_pause()
+#elif defined(__aarch64__)
+#define PL_PAUSE() asm volatile("yield" ::: "memory")
 #else
 #define PL_PAUSE() std::this_thread::yield()
 #endif
