@@ -369,17 +369,7 @@ TEST_F(AgentTest, ServesAnAbstractUnixSocket) {
 }
 
 std::optional<Graph> catalogModel(const std::string& id, std::string& why) {
-    auto catalog = loadCatalog(plugins::defaultCatalogPath());
-    if (!catalog.ok()) {
-        why = catalog.error().toString();
-        return std::nullopt;
-    }
-    const CatalogEntry* entry = catalog->find(id);
-    if (!entry) {
-        why = "no catalog entry '" + id + "'";
-        return std::nullopt;
-    }
-    auto g = plugins::loadCatalogModel(*entry, plugins::assetCacheDir(), 0, 0);
+    auto g = plugins::loadCatalogModel(id);
     if (!g.ok()) {
         why = g.error().toString();
         return std::nullopt;

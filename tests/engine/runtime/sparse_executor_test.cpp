@@ -352,11 +352,7 @@ TEST(SparseExecutor, DenseDecisionsKeepTheDenseKernels) {
 }
 
 std::optional<Graph> catalogModel(const std::string& id, int64_t h, int64_t w) {
-    auto catalog = loadCatalog(plugins::defaultCatalogPath());
-    if (!catalog.ok()) return std::nullopt;
-    const CatalogEntry* entry = catalog->find(id);
-    if (!entry) return std::nullopt;
-    auto g = plugins::loadCatalogModel(*entry, plugins::assetCacheDir(), h, w);
+    auto g = plugins::loadCatalogModel(id, h, w);
     if (!g.ok()) return std::nullopt;
     return std::move(*g);
 }

@@ -420,17 +420,7 @@ TEST(VulkanSparse, ProfilingWithoutTimestampsSharesTheWallTime) {
 }
 
 std::optional<Graph> catalogModel(const std::string& id, int64_t h, int64_t w, std::string& why) {
-    auto catalog = loadCatalog(plugins::defaultCatalogPath());
-    if (!catalog.ok()) {
-        why = catalog.error().toString();
-        return std::nullopt;
-    }
-    const CatalogEntry* entry = catalog->find(id);
-    if (!entry) {
-        why = "the catalog has no '" + id + "'";
-        return std::nullopt;
-    }
-    auto g = plugins::loadCatalogModel(*entry, plugins::assetCacheDir(), h, w);
+    auto g = plugins::loadCatalogModel(id, h, w);
     if (!g.ok()) {
         why = g.error().toString();
         return std::nullopt;
