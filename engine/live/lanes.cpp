@@ -7,13 +7,18 @@
 #include "engine/codegen/sparse_ir.h"
 #include "engine/prune/pruned_model.h"
 #include "engine/runtime/backend_list.h"
+#include "engine/runtime/remote/remote_backend.h"
 
 namespace prunelab::engine::live {
 
 namespace {
 
-RunModel runWith(std::shared_ptr<Executor> exec) {
-    return [exec](std::span<const Tensor> inputs) { return exec->run(inputs); };
+// The lane's run and, on a remote backend, its device/link split: both hold the executor.
+void runWith(Lane& lane, std::unique_ptr<Executor> owned) {
+    std::shared_ptr<Executor> exec = std::move(owned);
+    lane.remote = remote::remoteDevice(*exec).has_value();
+    lane.run = [exec](std::span<const Tensor> inputs) { return exec->run(inputs); };
+    if (lane.remote) lane.lastSplit = [exec] { return exec->lastRunSplit(); };
 }
 
 // The pipeline's options for a lane: the lane's threads time the decision.
@@ -41,7 +46,7 @@ Result<Lane> laneFrom(const Graph& graph, const CompiledForBackend& compiled,
     lane.detail = std::to_string(sparse) + " of " + std::to_string(layers) + " layers sparse, " +
                   compiled.kernels + ", " + std::to_string(exec->threads()) + " thread(s)" +
                   (options.compile.measure ? "; sparse only where measured faster here" : "");
-    lane.run = runWith(std::move(exec));
+    runWith(lane, std::move(exec));
     return lane;
 }
 
@@ -84,6 +89,11 @@ double planRate(const prune::PruningPlan& plan) {
     return -1;
 }
 
+bool runsElsewhere(const Backend& backend) {
+    const std::string_view name = backend.name();
+    return name == "phone" || name.starts_with("phone:") || name.starts_with("agent:");
+}
+
 Result<Lane> denseLane(const Graph& graph, int threads, const Backend* backend) {
     PrepareOptions options;
     options.threads = threads;
@@ -95,7 +105,7 @@ Result<Lane> denseLane(const Graph& graph, int threads, const Backend* backend) 
     lane.detail = (on.name() == defaultBackend().name() ? std::string("oneDNN convs")
                                                         : std::string(on.title())) +
                   ", " + std::to_string(exec->threads()) + " thread(s)";
-    lane.run = runWith(std::move(exec));
+    runWith(lane, std::move(exec));
     return lane;
 }
 

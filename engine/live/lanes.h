@@ -21,7 +21,18 @@ struct Lane {
     std::string name;    // "PruneLab dense", "PruneLab compiled", "ONNX Runtime"
     std::string detail;  // one line: what runs ("16 of 18 layers sparse, generated kernels")
     RunModel run;        // one call at a time; called from the pipeline's thread only
+    // A lane on a backend that runs elsewhere (a phone, an agent): its last run's time on the
+    // device's own clock and the link's (Executor::lastRunSplit), read after each run on the
+    // pipeline's thread. Empty for a lane on this computer.
+    std::function<std::optional<Executor::RunSplit>()> lastSplit;
+    // On a remote backend: a run that fails with Io there is the link dropping
+    // (LiveRunOptions::onLinkLost), not a bug in the model.
+    bool remote = false;
 };
+
+// The backend runs on another device over a link (phone[:SERIAL], agent:HOST:PORT): its lanes
+// report the device's time and the link's apart, and may lose the link.
+bool runsElsewhere(const Backend& backend);
 
 // `backend`: where the lane runs (backend_list.inc); null: the default, the CPU.
 Result<Lane> denseLane(const Graph& graph, int threads, const Backend* backend = nullptr);

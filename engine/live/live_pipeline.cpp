@@ -4,6 +4,8 @@
 #include "engine/live/live_recorder.h"
 #include "engine/tasks/draw.h"
 
+#include <utility>
+
 namespace prunelab::engine::live {
 
 namespace {
@@ -28,7 +30,11 @@ LivePipeline::LivePipeline(CatalogEntry entry, Shape inputShape, Lane a, Lane b,
       m_b(std::move(b)),
       m_statsA(options.window),
       m_statsB(options.window),
-      m_overhead(options.window) {
+      m_overhead(options.window),
+      m_deviceA(options.window),
+      m_linkA(options.window),
+      m_deviceB(options.window),
+      m_linkB(options.window) {
     // Pre- and post-processing on the pipeline's thread: the lanes' thread counts are the only
     // cores in use, and no OpenCV worker outlives the process's end (see image.h).
     runOpenCvOnCallingThread();
@@ -40,7 +46,20 @@ Result<LaneOutput> LivePipeline::runLane(const Lane& lane, const TaskInput& inpu
     const auto start = Clock::now();
     auto outputs = lane.run(std::span<const Tensor>(&input.tensor, 1));
     out.ms = msSince(start);
-    if (!outputs.ok()) return outputs.error().within(lane.name);
+    if (!outputs.ok()) {
+        Error e = outputs.error().within(lane.name);
+        if (lane.remote && e.code == ErrorCode::Io) {
+            std::lock_guard lock(m_mutex);
+            m_linkLost = e;
+        }
+        return e;
+    }
+    if (lane.lastSplit) {
+        if (const std::optional<Executor::RunSplit> split = lane.lastSplit()) {
+            out.deviceMs = split->deviceMs;
+            out.linkMs = split->linkMs;
+        }
+    }
     const auto post = Clock::now();
     PL_TRY_ASSIGN(out.result, decodeOutputs(m_entry, *outputs, input.mapping));
     postMs += msSince(post);
@@ -56,13 +75,17 @@ Result<LaneOutput> LivePipeline::runLane(const Lane& lane, const TaskInput& inpu
 Result<LiveFrame> LivePipeline::process(const Image& frame, int64_t seq, double captureMs) {
     // Both lanes are taken under the lock, then run outside it: a swap waits for no frame.
     Lane a, b;
+    Lane old;  // a swapped-out lane B ends outside the lock: a remote one says BYE first
     bool bFirst = false;
     {
         std::lock_guard lock(m_mutex);
+        m_linkLost.reset();
         if (m_nextB) {
-            m_b = std::move(*m_nextB);
+            old = std::exchange(m_b, std::move(*m_nextB));
             m_nextB.reset();
             m_statsB.clear();
+            m_deviceB.clear();
+            m_linkB.clear();
             ++m_swaps;
         }
         a = m_a;
@@ -87,6 +110,10 @@ Result<LiveFrame> LivePipeline::process(const Image& frame, int64_t seq, double 
     std::lock_guard lock(m_mutex);
     m_statsA.add(f.a.ms);
     m_statsB.add(f.b.ms);
+    if (f.a.deviceMs) m_deviceA.add(*f.a.deviceMs);
+    if (f.a.linkMs) m_linkA.add(*f.a.linkMs);
+    if (f.b.deviceMs) m_deviceB.add(*f.b.deviceMs);
+    if (f.b.linkMs) m_linkB.add(*f.b.linkMs);
     m_overhead.add(f.overheadMs());
     ++m_frames;
     return f;
@@ -97,6 +124,24 @@ void LivePipeline::replaceLaneB(Lane b) {
     m_nextB = std::move(b);
 }
 
+void LivePipeline::replaceLanes(Lane a, Lane b) {
+    // The old lanes end outside the lock: a remote lane's end says BYE and stops its agent,
+    // which stats() on the UI thread must not wait for.
+    std::optional<Lane> oldNext;
+    std::lock_guard lock(m_mutex);
+    std::swap(m_a, a);
+    std::swap(m_b, b);
+    oldNext = std::exchange(m_nextB, std::nullopt);
+    for (RollingStats* s :
+         {&m_statsA, &m_statsB, &m_overhead, &m_deviceA, &m_linkA, &m_deviceB, &m_linkB})
+        s->clear();
+}
+
+std::optional<Error> LivePipeline::takeLinkLost() {
+    std::lock_guard lock(m_mutex);
+    return std::exchange(m_linkLost, std::nullopt);
+}
+
 LiveStats LivePipeline::stats() const {
     std::lock_guard lock(m_mutex);
     LiveStats s;
@@ -105,6 +150,10 @@ LiveStats LivePipeline::stats() const {
     s.a = m_statsA.summary();
     s.b = m_statsB.summary();
     s.overhead = m_overhead.summary();
+    s.aDevice = m_deviceA.summary();
+    s.aLink = m_linkA.summary();
+    s.bDevice = m_deviceB.summary();
+    s.bLink = m_linkB.summary();
     s.frames = m_frames;
     s.laneBSwaps = m_swaps;
     return s;
@@ -138,7 +187,19 @@ Result<LiveRunSummary> runLive(FrameGrabber& grabber, LivePipeline& pipeline,
                              grabber.sourceName());
         }
         last = frame->seq;
-        PL_TRY_ASSIGN(LiveFrame f, pipeline.process(frame->image, frame->seq, frame->captureMs));
+        auto processed = pipeline.process(frame->image, frame->seq, frame->captureMs);
+        if (!processed.ok()) {
+            // A remote lane's link lost: the run goes on with the fallback's lanes, once they
+            // are made; the old lanes (and their sessions) end when the pipeline lets them go.
+            std::optional<Error> lost = pipeline.takeLinkLost();
+            if (!lost || !options.onLinkLost) return processed.error();
+            PL_TRY_ASSIGN(LaneFallback fallback, options.onLinkLost(*lost));
+            pipeline.replaceLanes(std::move(fallback.a), std::move(fallback.b));
+            ++summary.fallbacks;
+            report(fallback.message);
+            continue;
+        }
+        LiveFrame& f = *processed;
         ++summary.processed;
         if (recorder) PL_TRY(recorder->add(f, pipeline.stats()));
         if (options.onFrame && !options.onFrame(f, pipeline.stats())) break;

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,7 +21,9 @@ struct LaneOutput {
     TaskResult result;            // faces, text boxes or the enhanced picture, in frame pixels
     std::vector<Tensor> outputs;  // the raw outputs, kept when LiveOptions::keepOutputs
     double ms = 0;                // run() alone
-    Image drawn;                  // the frame with the result drawn (LiveOptions::draw)
+    // A remote lane's (Lane::lastSplit) part of `ms`: the device's own time and the link's.
+    std::optional<double> deviceMs, linkMs;
+    Image drawn;  // the frame with the result drawn (LiveOptions::draw)
 };
 
 struct LiveFrame {
@@ -35,10 +38,18 @@ struct LiveStats {
     std::string laneA, laneB;  // names, with lane B's detail
     LatencySummary a, b;       // rolling over the last `window` frames
     LatencySummary overhead;   // capture + pre + post + draw per frame
-    int64_t frames = 0;        // frames through both lanes
+    // A remote lane's device and link times, apart (count 0 for a lane on this computer).
+    LatencySummary aDevice, aLink, bDevice, bLink;
+    int64_t frames = 0;  // frames through both lanes
     int64_t laneBSwaps = 0;
+    // Both lanes on a remote device: the speedup compares their times on the device's own clock,
+    // dense there against pruned there; the link, which neither model changes, stays out.
+    bool speedupOnDevice() const { return aDevice.count > 0 && bDevice.count > 0; }
     // Dense median over pruned median: the speedup a person sees.
-    double speedup() const { return b.median > 0 ? a.median / b.median : 0; }
+    double speedup() const {
+        if (speedupOnDevice()) return bDevice.median > 0 ? aDevice.median / bDevice.median : 0;
+        return b.median > 0 ? a.median / b.median : 0;
+    }
 };
 
 struct LiveOptions {
@@ -58,6 +69,12 @@ class LivePipeline {
     // Swaps lane B in at the next frame (after a re-prune and compile in the background); its
     // rolling numbers start again, since they measured another model.
     void replaceLaneB(Lane b);
+    // Both lanes at once, from the next frame (a remote link lost: this computer's lanes); every
+    // rolling number starts again, and a lane B waiting to be swapped in is dropped.
+    void replaceLanes(Lane a, Lane b);
+    // The error of the last process() when it was a remote lane's link (an Io from its run),
+    // once; nullopt otherwise.
+    std::optional<Error> takeLinkLost();
     LiveStats stats() const;
     const CatalogEntry& entry() const { return m_entry; }
 
@@ -72,10 +89,19 @@ class LivePipeline {
     Lane m_a, m_b;
     std::optional<Lane> m_nextB;
     RollingStats m_statsA, m_statsB, m_overhead;
+    RollingStats m_deviceA, m_linkA, m_deviceB, m_linkB;
+    std::optional<Error> m_linkLost;
     int64_t m_frames = 0, m_swaps = 0;
 };
 
 class LiveRecorder;
+
+// What a run goes on with when a remote lane's link drops: this computer's lanes, and the words
+// to report (LiveRunOptions::onMessage, LiveRunSummary::messages).
+struct LaneFallback {
+    Lane a, b;
+    std::string message;
+};
 
 struct LiveRunOptions {
     int64_t frames = 0;  // stop after this many processed frames; 0 = until `stop`
@@ -84,11 +110,16 @@ struct LiveRunOptions {
     // After each frame; returning false stops the run.
     std::function<bool(const LiveFrame&, const LiveStats&)> onFrame;
     std::function<void(const std::string&)> onMessage;  // the grabber's switches and errors
+    // A remote lane's link dropped (its run() failed with Io; `lost` names the lane): the lanes
+    // to go on with, on the pipeline's thread; the frame is skipped and the run goes on. Empty,
+    // or an error from it: the run ends with the error.
+    std::function<Result<LaneFallback>(const Error& lost)> onLinkLost;
 };
 
 struct LiveRunSummary {
     LiveStats stats;
     int64_t processed = 0, captured = 0, dropped = 0;
+    int64_t fallbacks = 0;  // links lost and replaced (onLinkLost)
     std::vector<std::string> messages;
 };
 
