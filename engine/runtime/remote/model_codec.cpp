@@ -300,7 +300,19 @@ bool sameConv(const ConvParams& a, const ConvParams& b) {
            a.outputPaddingH == b.outputPaddingH && a.outputPaddingW == b.outputPaddingW;
 }
 
-void putLayer(Writer& w, const codegen::LayerCode& l) {
+void putLayer(Writer& w, const codegen::LayerCode& layer) {
+    // A layer the measured decision turned dense keeps its packed storage on the desktop (the
+    // reports show what was measured), but runs dense: only its kind travels, as
+    // codegen::verify wants of a dense layer.
+    const bool strip = layer.kind == codegen::KernelKind::Dense;
+    codegen::LayerCode stripped;
+    if (strip) {
+        stripped = layer;
+        stripped.fkw = {};
+        stripped.tiles = {};
+        stripped.csr = {};
+    }
+    const codegen::LayerCode& l = strip ? stripped : layer;
     w.i32(l.node);
     w.string(l.name);
     w.i32(l.index);

@@ -14,7 +14,9 @@
 #include <mutex>
 #include <thread>
 
+#include "engine/runtime/compile.h"
 #include "engine/runtime/cpu/cpu_backend.h"
+#include "engine/runtime/measure.h"
 #include "engine/runtime/remote/adb.h"
 #include "engine/runtime/remote/client.h"
 #include "engine/runtime/remote/model_codec.h"
@@ -218,6 +220,14 @@ class AgentBackend final : public Backend {
         PL_TRY_ASSIGN(auto client, AgentClient::connect(m_address, m_token));
         return loadOn(std::move(client), nullptr, m_name, graph, options);
     }
+    // No measured decision: it needs two more sessions, and an agent at an address serves one.
+    Status generateAndMeasure(const Graph&, codegen::SparseModel&, const CompileForOptions&,
+                              CompiledForBackend& out) const override {
+        out.kernels =
+            "the agent's generic sparse kernels, the compiler's choices (not measured: "
+            "an agent at an address serves one client)";
+        return {};
+    }
     Result<const Backend*> withArgument(std::string_view argument) const override {
         PL_TRY_ASSIGN(AgentAddress address, parseAgentAddress(argument));
         const char* hex = std::getenv("PRUNELAB_AGENT_TOKEN");
@@ -302,6 +312,24 @@ class PhoneBackend final : public Backend {
             }
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
+    }
+    // The measured decision on the phone itself: each sparse layer timed against its dense
+    // step by the agent's own clock (RUN replies carry per-step times), kept only where faster.
+    // Phones differ from this computer (NEON, caches, big.LITTLE), so this computer's decision
+    // would teach the wrong lesson there.
+    Status generateAndMeasure(const Graph& graph, codegen::SparseModel& model,
+                              const CompileForOptions& options,
+                              CompiledForBackend& out) const override {
+        out.generated = nullptr;
+        out.kernels = "the agent's generic sparse kernels";
+        if (!options.measure || (options.cancel && options.cancel->load())) return {};
+        if (options.onProgress) options.onProgress({CompileProgress::Step::Measuring});
+        MeasureOptions measure;
+        measure.runs = options.measureRuns;
+        measure.threads = options.measureThreads;
+        measure.backend = this;
+        PL_TRY_ASSIGN(model, keepFasterKernels(graph, std::move(model), measure));
+        return {};
     }
     Result<const Backend*> withArgument(std::string_view serial) const override {
         if (serial.empty()) return static_cast<const Backend*>(&phoneBackend());

@@ -183,6 +183,36 @@ TEST(ModelCodec, SmallConvNetRoundTripsAndRunsIdentically) {
     EXPECT_EQ(expectRoundTripRunsIdentically(pruned), 2) << "both convs run pattern kernels";
 }
 
+// A layer the measured decision turned dense keeps its packed storage on the desktop; it travels
+// as a dense layer without it (codegen::verify refuses a dense layer with storage), and runs the
+// same.
+TEST(ModelCodec, ALayerMeasuredDenseTravelsWithoutItsStorage) {
+    const Graph graph = smallConvNet(8, 13, 11);
+    const prune::PrunedModel pruned = prunePattern(graph);
+    auto compiled = codegen::compileLayers(pruned, {});
+    ASSERT_TRUE(compiled.ok()) << compiled.error().toString();
+    ASSERT_FALSE(compiled->layers.empty());
+    codegen::LayerCode& first = compiled->layers.front();
+    ASSERT_EQ(first.kind, codegen::KernelKind::Pattern);
+    ASSERT_FALSE(first.fkw.weights.empty());
+    first.kind = codegen::KernelKind::Dense;  // what keepFasterKernels does
+    auto decoded = decodeModel(encodeModel(pruned.graph, &*compiled));
+    ASSERT_TRUE(decoded.ok()) << decoded.error().toString();
+    ASSERT_TRUE(decoded->sparse.has_value());
+    const codegen::LayerCode& got = decoded->sparse->layers.front();
+    EXPECT_EQ(got.kind, codegen::KernelKind::Dense);
+    EXPECT_TRUE(got.fkw.weights.empty());
+    EXPECT_EQ(got.bias, first.bias);
+    EXPECT_EQ(decoded->sparse->layers.back().kind, compiled->layers.back().kind);
+    const std::vector<Tensor> inputs = engine::testing::randomInputs(pruned.graph, 4);
+    const std::vector<Tensor> want =
+        runCpu(pruned.graph, std::make_shared<codegen::SparseModel>(*compiled), inputs);
+    const std::vector<Tensor> have =
+        runCpu(decoded->graph, std::make_shared<codegen::SparseModel>(*decoded->sparse), inputs);
+    ASSERT_EQ(want.size(), have.size());
+    for (size_t i = 0; i < want.size(); ++i) EXPECT_TRUE(want[i].identical(have[i]));
+}
+
 std::optional<Graph> catalogModel(const std::string& id, int64_t h, int64_t w) {
     auto g = plugins::loadCatalogModel(id, h, w);
     if (!g.ok()) return std::nullopt;

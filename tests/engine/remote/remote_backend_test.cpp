@@ -20,6 +20,7 @@
 #include "engine/codegen/passes.h"
 #include "engine/prune/plan.h"
 #include "engine/runtime/backend_list.h"
+#include "engine/runtime/compile.h"
 #include "engine/runtime/cpu/cpu_backend.h"
 #include "engine/runtime/remote/adb.h"
 #include "engine/runtime/remote/remote_backend.h"
@@ -370,6 +371,37 @@ TEST(FakeAdbPhone, RunsAModelThroughTheWholeAdbFlowOnALocalAgent) {
     EXPECT_EQ(second.find("chmod"), std::string::npos) << second;
     EXPECT_NE(second.find("--token -"), std::string::npos) << second;
     fs::remove_all(dir);
+}
+
+// The measured decision on the "phone" (a FAKE adb's local agent): layers are timed by the agent's
+// own clock, and the compile says so.
+TEST(FakeAdbPhone, TheMeasuredDecisionTimesEachLayerOnThePhone) {
+    auto graph = plugins::loadCatalogModel("face-back");
+    if (!graph.ok()) GTEST_SKIP() << "SKIPPED: " << graph.error().toString();
+    auto pruned = prune::applyPlan(*graph, *prune::presetPlan("patdnn-8"));
+    ASSERT_TRUE(pruned.ok()) << pruned.error().toString();
+    ScopedEnv adb("PRUNELAB_ADB", PRUNELAB_FAKE_ADB);
+    ScopedEnv devices("FAKE_ADB_DEVICES",
+                      PRUNELAB_SOURCE_DIR "/tests/engine/remote/adb-devices-two-phones.txt");
+    ScopedEnv local("FAKE_ADB_AGENT", PRUNELAB_AGENT);
+    ScopedEnv pushed("PRUNELAB_PHONE_AGENT", PRUNELAB_AGENT);
+    auto b = findBackend("phone:2A291FDH3005ZK");
+    ASSERT_TRUE(b.ok()) << b.error().toString();
+    CompileForOptions options;
+    options.measureRuns = 3;
+    auto compiled = compileFor(**b, *pruned, options);
+    ASSERT_TRUE(compiled.ok()) << compiled.error().toString();
+    ASSERT_TRUE(compiled->model->measured.has_value());
+    EXPECT_EQ(compiled->model->measured->backend, "phone:2A291FDH3005ZK");
+    EXPECT_FALSE(compiled->model->measured->layers.empty());
+    EXPECT_EQ(compiled->model->passes.back().pass, "measure");
+    // What it decided runs there and matches this computer.
+    const std::vector<Tensor> inputs = engine::testing::randomInputs(pruned->graph, 9);
+    auto exec = (*b)->prepare(pruned->graph, compiled->prepareOptions(1));
+    ASSERT_TRUE(exec.ok()) << exec.error().toString();
+    auto got = (*exec)->run(inputs);
+    ASSERT_TRUE(got.ok()) << got.error().toString();
+    expectClose(runCpu(pruned->graph, compiled->prepareOptions(1), inputs), *got, 1e-3f);
 }
 
 // Debian's real adb with no phone: the phone backend says what to do, and lists offer it greyed.
