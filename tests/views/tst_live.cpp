@@ -3,7 +3,9 @@
 // the video runs, recording a clip, a source that fails mid-stream switching to the bundled
 // video, lane B on the generic kernels while its generated ones compile (a slow stand-in
 // compiler makes the wait observable), the demo model by default, and closing promptly (the tab
-// and the real app). Offscreen; generic sparse kernels keep the other compiles short.
+// and the real app); the phone target through a FAKE adb running local agents (no phone: the
+// fake is a script named as such), its device/link split and its fallback to the CPU.
+// Offscreen; generic sparse kernels keep the other compiles short.
 #include <QComboBox>
 #include <QDir>
 #include <QElapsedTimer>
@@ -14,6 +16,7 @@
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QtTest>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <opencv2/videoio.hpp>
@@ -58,6 +61,53 @@ QStringList threadNames(qint64 pid) {
     }
     return names;
 }
+
+// The fake-adb phone for one test (tests/engine/remote/fake-adb.sh): adb's listing of a ready
+// Pixel 7 and an unauthorized phone, or of none; each agent it "starts on the phone" is this
+// machine's prunelab-agent, through a wrapper that notes its pid (exec keeps it) so the test can
+// kill one as a dropped link would.
+class FakePhone {
+  public:
+    explicit FakePhone(bool withPhones) {
+        m_pids = m_dir.filePath(QStringLiteral("agents.pid"));
+        const QString wrapper = m_dir.filePath(QStringLiteral("agent-noting-its-pid.sh"));
+        QFile w(wrapper);
+        if (w.open(QIODevice::WriteOnly)) {
+            w.write(QStringLiteral("#!/bin/sh\necho $$ >> '%1'\nexec '%2' \"$@\"\n")
+                        .arg(m_pids, QStringLiteral(PRUNELAB_AGENT))
+                        .toUtf8());
+            w.close();
+            w.setPermissions(QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner);
+        }
+        set("PRUNELAB_ADB", PRUNELAB_FAKE_ADB);
+        set("FAKE_ADB_DEVICES", withPhones ? PRUNELAB_SOURCE_DIR
+                                    "/tests/engine/remote/adb-devices-two-phones.txt"
+                                           : "");
+        set("FAKE_ADB_AGENT", wrapper.toStdString());
+        set("PRUNELAB_PHONE_AGENT", PRUNELAB_AGENT);
+    }
+    ~FakePhone() {
+        for (const char* name : kNames) qunsetenv(name);
+    }
+    static void set(const char* name, const std::string& value) {
+        qputenv(name, QByteArray::fromStdString(value));
+    }
+    // The agents started so far, in order.
+    QList<qint64> agents() const {
+        QFile f(m_pids);
+        QList<qint64> pids;
+        if (!f.open(QIODevice::ReadOnly)) return pids;
+        for (const QByteArray& line : f.readAll().split('\n'))
+            if (!line.trimmed().isEmpty()) pids << line.trimmed().toLongLong();
+        return pids;
+    }
+
+  private:
+    static constexpr const char* kNames[] = {"PRUNELAB_ADB", "FAKE_ADB_DEVICES", "FAKE_ADB_AGENT",
+                                             "PRUNELAB_PHONE_AGENT", "FAKE_ADB_FAIL"};
+    QTemporaryDir m_dir;
+    QString m_pids;
+};
 
 }  // namespace
 
@@ -166,6 +216,103 @@ class TestLive : public QObject {
                      QString::fromStdString(b->describe().device));
         }
         QCOMPARE(target->currentData().toString(), QStringLiteral("cpu"));
+    }
+
+    // The phone as the target, through the fake adb: "Phone (Pixel 7)" in the Target box (the
+    // unauthorized one greyed with adb's advice), both lanes on the phone with each pane showing
+    // the phone's time and the link's apart; then the agent of one lane killed mid-run: both
+    // lanes go on on the CPU, with one message saying why, and the session is kept.
+    void phoneTargetShowsTheSplitAndFallsBackToTheCpuWhenTheLinkDrops() {
+        m_view.reset();
+        FakePhone phone(true);
+        makeView(setup());
+        QTRY_VERIFY_WITH_TIMEOUT(m_view->targetsKnown(), 60'000);
+        auto* target = m_view->findChild<QComboBox*>(QStringLiteral("liveTarget"));
+        QVERIFY(target);
+        auto* model = qobject_cast<QStandardItemModel*>(target->model());
+        const int pixel = target->findData(QStringLiteral("phone:2A291FDH3005ZK"));
+        QVERIFY2(pixel >= 0, "the ready phone is not in the Target box");
+        QCOMPARE(target->itemText(pixel), QStringLiteral("Phone (Pixel 7)"));
+        QVERIFY(model->item(pixel)->isEnabled());
+        const int other = target->findData(QStringLiteral("phone:R58M12ABCDE"));
+        QVERIFY(other >= 0);
+        QVERIFY(!model->item(other)->isEnabled());
+        QVERIFY2(model->item(other)->toolTip().contains(QStringLiteral("USB debugging prompt")),
+                 qPrintable(model->item(other)->toolTip()));
+
+        QVERIFY(m_view->setTarget(QStringLiteral("phone:2A291FDH3005ZK")));
+        m_view->start();
+        QTRY_VERIFY_WITH_TIMEOUT(m_view->framesShown() >= 3, kTimeoutMs);
+        for (views::LivePane* pane : {m_view->paneA(), m_view->paneB()}) {
+            QVERIFY2(pane->title().endsWith(QStringLiteral("on the phone")),
+                     qPrintable(pane->title()));
+            QTRY_VERIFY_WITH_TIMEOUT(pane->numbers().contains(QStringLiteral(" ms + link ")), 5000);
+            QVERIFY2(pane->numbers().contains(QStringLiteral("phone ")),
+                     qPrintable(pane->numbers()));
+        }
+        QVERIFY(m_view->stats().speedupOnDevice());
+        const QList<qint64> agents = phone.agents();
+        QCOMPARE(agents.size(), 2);  // one per lane: an agent serves one client
+
+        ::kill(static_cast<pid_t>(agents.back()), SIGKILL);
+        QTRY_VERIFY_WITH_TIMEOUT(m_view->message().contains(QStringLiteral("link dropped")),
+                                 60'000);
+        QVERIFY2(m_view->message().contains(QStringLiteral("running on this computer's CPU")),
+                 qPrintable(m_view->message()));
+        QCOMPARE(m_view->state(), LiveView::State::Running);
+        const int shown = m_view->framesShown();
+        QTRY_VERIFY_WITH_TIMEOUT(m_view->framesShown() >= shown + 3, kTimeoutMs);
+        QCOMPARE(target->currentData().toString(), QStringLiteral("cpu"));
+        for (views::LivePane* pane : {m_view->paneA(), m_view->paneB()}) {
+            QVERIFY2(pane->title().endsWith(QStringLiteral("on the CPU")),
+                     qPrintable(pane->title()));
+            QTRY_VERIFY_WITH_TIMEOUT(!pane->numbers().contains(QStringLiteral("link")), 5000);
+        }
+        QVERIFY(!m_view->stats().speedupOnDevice());
+        QVERIFY(m_session->state().pruned);  // the session is untouched
+        m_view->stop();
+        QTRY_COMPARE_WITH_TIMEOUT(m_view->state(), LiveView::State::Idle, 30'000);
+    }
+
+    // No phone: the phone's item is greyed with adb's clear words and the CPU runs; a phone whose
+    // agent cannot start at Start runs the demo on the CPU, saying why.
+    void noPhoneSaysSoAndTheCpuRuns() {
+        m_view.reset();
+        FakePhone phone(false);
+        // The phone backend asks adb at most every 2 s: a listing from another test is let go.
+        QTest::qWait(2100);
+        makeView(setup());
+        QTRY_VERIFY_WITH_TIMEOUT(m_view->targetsKnown(), 60'000);
+        auto* target = m_view->findChild<QComboBox*>(QStringLiteral("liveTarget"));
+        auto* model = qobject_cast<QStandardItemModel*>(target->model());
+        const int item = target->findData(QStringLiteral("phone"));
+        QVERIFY(item >= 0);
+        QVERIFY(!model->item(item)->isEnabled());
+        QVERIFY2(model->item(item)->toolTip().contains(QStringLiteral("no phone is connected")),
+                 qPrintable(model->item(item)->toolTip()));
+        QVERIFY(!m_view->setTarget(QStringLiteral("phone")));
+        m_view->start();
+        QTRY_VERIFY_WITH_TIMEOUT(m_view->framesShown() >= 2, kTimeoutMs);
+        QVERIFY(m_view->paneB()->title().endsWith(QStringLiteral("on the CPU")));
+        m_view->stop();
+        QTRY_COMPARE_WITH_TIMEOUT(m_view->state(), LiveView::State::Idle, 30'000);
+
+        // A phone listed, whose agent then fails to start.
+        m_view.reset();
+        FakePhone listed(true);
+        QTest::qWait(2100);
+        makeView(setup());
+        QTRY_VERIFY_WITH_TIMEOUT(m_view->targetsKnown(), 60'000);
+        QVERIFY(m_view->setTarget(QStringLiteral("phone")));  // the one ready phone
+        FakePhone::set("FAKE_ADB_FAIL", "agent");
+        m_view->start();
+        QTRY_VERIFY_WITH_TIMEOUT(m_view->framesShown() >= 2, kTimeoutMs);
+        QVERIFY2(m_view->message().contains(QStringLiteral("The phone could not be reached")),
+                 qPrintable(m_view->message()));
+        QVERIFY2(m_view->message().contains(QStringLiteral("Permission denied")),
+                 qPrintable(m_view->message()));
+        QVERIFY(m_view->paneA()->title().endsWith(QStringLiteral("on the CPU")));
+        QVERIFY(m_view->paneB()->title().endsWith(QStringLiteral("on the CPU")));
     }
 
     // The GPU as the target: both PruneLab lanes run there and their titles say so; with the

@@ -27,6 +27,8 @@
 
 #include "engine/live/live_recorder.h"
 #include "engine/runtime/backend_list.h"
+#include "engine/runtime/remote/adb.h"
+#include "engine/runtime/remote/remote_backend.h"
 #include "views/common/engine_text.h"
 #include "views/live/live_pane.h"
 #include "views/session/model_session.h"
@@ -77,27 +79,74 @@ bool isImageTask(engine::Task task) {
     return task == engine::Task::SuperResolution || task == engine::Task::Denoise;
 }
 
-// Where a lane runs, in the words its pane's title ends with: the first word of the backend's
-// title ("CPU (this computer)", "GPU through Vulkan"), short enough for a pane on a small screen.
-QString onDevice(const engine::Backend& backend) {
-    const std::string_view title = backend.title();
-    const QString words = QString::fromUtf8(title.data(), static_cast<qsizetype>(title.size()));
-    return QObject::tr("on the %1").arg(words.section(QLatin1Char(' '), 0, 0));
+QString fromView(std::string_view text) {
+    return QString::fromUtf8(text.data(), static_cast<qsizetype>(text.size()));
 }
+
+// The device a backend names, as a word in a sentence: "CPU", "GPU" (the first word of its
+// title: "CPU (this computer)", "GPU through Vulkan"), "phone", "agent".
+QString deviceWord(const engine::Backend& backend) {
+    const QString first = fromView(backend.title()).section(QLatin1Char(' '), 0, 0);
+    return first == first.toUpper() ? first : first.toLower();
+}
+
+// Where a lane runs, in the words its pane's title ends with, short enough for a pane on a small
+// screen: "on the CPU", "on the GPU", "on the phone".
+QString onDevice(const engine::Backend& backend) {
+    return QObject::tr("on the %1").arg(deviceWord(backend));
+}
+
+// One phone adb sees, as a Target item: "Phone (Pixel 7)", phone:SERIAL, and why it cannot run
+// (empty when it can).
+struct PhoneTarget {
+    QString title, name, why;
+};
 
 // What the worker finds about each backend (in backends() order): empty when it can run here,
-// else why not.
-QStringList probeBackends() {
+// else why not; and each phone adb sees, for the phone backend's place in the list.
+struct TargetProbe {
     QStringList why;
+    QList<PhoneTarget> phones;
+};
+
+TargetProbe probeBackends() {
+    TargetProbe probe;
     for (const engine::Backend* backend : engine::backends()) {
         const engine::Status ok = backend->available();
-        why << (ok.ok() ? QString() : QString::fromStdString(ok.error().message));
+        probe.why << (ok.ok() ? QString() : QString::fromStdString(ok.error().message));
+        if (backend->name() != engine::remote::phoneBackend().name()) continue;
+        // Each phone by its model's name, so a class sees which phone runs; with none (or no
+        // adb) the phone backend's own item says why.
+        auto adb = engine::remote::findAdb();
+        auto list = adb.ok() ? engine::remote::listPhones(*adb)
+                             : engine::Result<engine::remote::PhoneList>(adb.error());
+        if (!list.ok()) continue;
+        for (const engine::remote::Phone& phone : list->phones) {
+            if (phone.serial.empty()) continue;  // adb cannot pick it: see `prunelab-cli phones`
+            PhoneTarget t;
+            t.name = QStringLiteral("phone:%1").arg(QString::fromStdString(phone.serial));
+            t.title = QObject::tr("Phone (%1)").arg(QString::fromStdString(phone.title()));
+            auto one = engine::findBackend(t.name.toStdString());
+            const engine::Status can = one.ok() ? (*one)->available() : engine::Status(one.error());
+            if (!can.ok()) t.why = QString::fromStdString(can.error().message);
+            probe.phones << t;
+        }
     }
-    return why;
+    return probe;
 }
 
-QString laneNumbers(const live::LatencySummary& s) {
+// A lane's numbers: its rate and latency; a remote lane's latency in its two parts, the device's
+// own time and the link's ("phone 120 ms + link 8 ms").
+QString laneNumbers(const live::LatencySummary& s, const live::LatencySummary& device,
+                    const live::LatencySummary& link, const QString& word) {
     if (s.count == 0) return {};
+    if (device.count > 0) {
+        return QObject::tr("%1 fps · %2 %3 ms + link %4 ms")
+            .arg(s.fps(), 0, 'f', 1)
+            .arg(word)
+            .arg(device.median, 0, 'f', 1)
+            .arg(link.median, 0, 'f', 1);
+    }
     return QObject::tr("%1 fps · %2 ms (p90 %3 ms)")
         .arg(s.fps(), 0, 'f', 1)
         .arg(s.median, 0, 'f', 1)
@@ -130,6 +179,7 @@ struct LiveView::Job {
     std::string bundled;
     int threads = 1;
     const engine::Backend* backend = nullptr;  // where PruneLab's lanes run; null: the CPU
+    bool remote = false;      // `backend` runs on another device (a phone): its link may drop
     bool denseOnCpu = false;  // lane A on the CPU whatever the target: the CPU against the GPU
     bool generated = true, measured = true;
     std::string kernelCache;
@@ -138,6 +188,16 @@ struct LiveView::Job {
     // Lane B runs `pruned` (rather than the plan re-applied to the dense weights at `rate`).
     bool ownWeights() const {
         return pruned && (rate < 0 || std::abs(rate - live::planRate(plan)) < 1e-9);
+    }
+    // Lane A: ONNX Runtime, or PruneLab dense on the target (or on the CPU when asked); its name,
+    // the pane's title, says where it runs (ONNX Runtime: the CPU).
+    engine::Result<live::Lane> laneA() const {
+        const engine::Backend& on =
+            reference || denseOnCpu || !backend ? engine::defaultBackend() : *backend;
+        auto a = reference ? reference(dense, threads) : live::denseLane(dense, threads, &on);
+        if (a.ok())
+            a->name = tr("%1 %2").arg(QString::fromStdString(a->name), onDevice(on)).toStdString();
+        return a;
     }
     // Lane B's title, ending with where it runs.
     QString laneBTitle() const {
@@ -168,8 +228,10 @@ struct LiveView::Job {
         options.compile.cancel = cancel;
         options.threads = threads;
         options.backend = backend;
-        options.compile.generate = generated;
-        options.compile.measure = measured;
+        // A remote backend runs the compiler's layers as they are (it generates no code of its
+        // own), so there is nothing to wait for and no stand-in to start a second session.
+        options.compile.generate = generated && !remote;
+        options.compile.measure = measured && !remote;
         options.compile.kernelCache = kernelCache;
         return options;
     }
@@ -305,17 +367,31 @@ void LiveView::buildUi() {
         }
     }
     // The watcher is the tab's child: closed before the probe ends, nothing is posted back.
-    auto* probe = new QFutureWatcher<QStringList>(this);
-    connect(probe, &QFutureWatcher<QStringList>::finished, this, [this, probe] {
+    auto* probe = new QFutureWatcher<TargetProbe>(this);
+    connect(probe, &QFutureWatcher<TargetProbe>::finished, this, [this, probe] {
         probe->deleteLater();
-        const QStringList why = probe->result();
+        const TargetProbe found = probe->result();
+        const QStringList& why = found.why;
         auto* model = qobject_cast<QStandardItemModel*>(m_target->model());
-        for (int i = 0; model && i < why.size() && i < m_target->count(); ++i) {
-            QStandardItem* item = model->item(i);
-            item->setEnabled(why[i].isEmpty());
+        auto mark = [this](QStandardItem* item, const QString& reason) {
+            item->setEnabled(reason.isEmpty());
             // Available: no tooltip of its own, so TargetModel describes the device when asked.
-            item->setData(why[i].isEmpty() ? QVariant() : QVariant(why[i]), Qt::ToolTipRole);
-            if (!why[i].isEmpty()) item->setText(tr("%1: not available").arg(item->text()));
+            item->setData(reason.isEmpty() ? QVariant() : QVariant(reason), Qt::ToolTipRole);
+            if (!reason.isEmpty()) item->setText(tr("%1: not available").arg(item->text()));
+        };
+        for (int i = 0; model && i < why.size() && i < m_target->count(); ++i)
+            mark(model->item(i), why[i]);
+        // The phones adb sees take the phone backend's place, one item each: "Phone (Pixel 7)".
+        const int phone = m_target->findData(fromView(engine::remote::phoneBackend().name()));
+        if (model && phone >= 0 && !found.phones.isEmpty()) {
+            const QSignalBlocker block(m_target);
+            model->removeRow(phone);
+            for (int k = 0; k < found.phones.size(); ++k) {
+                auto* item = new QStandardItem(found.phones[k].title);
+                item->setData(found.phones[k].name, Qt::UserRole);
+                model->insertRow(phone + k, item);
+                mark(item, found.phones[k].why);
+            }
         }
         m_targetsProbed = true;
         emit targetsProbed();
@@ -494,8 +570,15 @@ void LiveView::setThreads(int threads) {
 }
 
 bool LiveView::setTarget(const QString& name) {
-    const int index = m_target->findData(name);
+    int index = m_target->findData(name);
     const auto* model = qobject_cast<QStandardItemModel*>(m_target->model());
+    // "phone": the phone adb sees, once the probe has listed it as phone:SERIAL.
+    const QString phone = fromView(engine::remote::phoneBackend().name());
+    for (int i = 0; index < 0 && name == phone && model && i < m_target->count(); ++i) {
+        if (m_target->itemData(i).toString().startsWith(phone + QLatin1Char(':')) &&
+            model->item(i)->isEnabled())
+            index = i;
+    }
     if (index < 0 || !model || !model->item(index)->isEnabled()) return false;
     m_target->setCurrentIndex(index);
     return true;
@@ -623,6 +706,7 @@ std::optional<LiveView::Job> LiveView::makeJob(QString* why) const {
         return std::nullopt;
     }
     job.backend = *backend;
+    job.remote = live::runsElsewhere(**backend);
     if (m_reference->currentIndex() == 1 && m_setup.onnxRuntimeLane)
         job.reference = m_setup.onnxRuntimeLane;
     job.denseOnCpu = m_reference->currentIndex() == 2;
@@ -651,6 +735,7 @@ void LiveView::start() {
     m_runDevice = job->backend && job->backend != &engine::defaultBackend()
                       ? onDevice(*job->backend)
                       : QString();
+    m_runWord = job->backend ? deviceWord(*job->backend) : QString();
     m_paneA->setTitle(m_reference->currentText());
     m_paneB->setTitle(
         job->demoFor ? tr("Pruned and retrained (demo) %1")
@@ -700,15 +785,20 @@ QString LiveView::runJob(const std::shared_ptr<Job>& shared) {
     dense.active = true;
     dense.stage = tr("Preparing the dense lane…");
     setProgress(dense);
-    const engine::Backend& laneABackend =
-        j.reference || j.denseOnCpu || !j.backend ? engine::defaultBackend() : *j.backend;
-    auto a = j.reference ? j.reference(j.dense, j.threads)
-                         : live::denseLane(j.dense, j.threads, &laneABackend);
+    // A phone that cannot be reached (unplugged since the probe, its agent failing to start):
+    // the lanes run on this computer's CPU, and the message says why, rather than no demo.
+    QString fellBack;
+    auto toCpu = [&](const engine::Error& why) {
+        fellBack = tr("The %1 could not be reached (%2): running on this computer's CPU.")
+                       .arg(deviceWord(*j.backend), errorText(why));
+        switchToCpu(j);
+    };
+    auto a = j.laneA();
+    if (!a.ok() && j.remote && a.error().code != engine::ErrorCode::Cancelled && !m_stop) {
+        toCpu(a.error());
+        a = j.laneA();
+    }
     if (!a.ok()) return errorText(a.error());
-    // The pane's title is the lane's name: it says where the lane runs (ONNX Runtime: the CPU).
-    a->name = QStringLiteral("%1 %2")
-                  .arg(QString::fromStdString(a->name), onDevice(laneABackend))
-                  .toStdString();
     if (m_stop) return {};
 
     // The source first: a missing file or camera is said at once, not after a compile.
@@ -727,7 +817,7 @@ QString LiveView::runJob(const std::shared_ptr<Job>& shared) {
     compiling.active = true;
     compiling.stage = tr("Preparing the pruned model…");
     setProgress(compiling);
-    const std::shared_ptr<std::atomic<bool>> cancel = newBuildCancel();
+    std::shared_ptr<std::atomic<bool>> cancel = newBuildCancel();
     live::CompiledLaneOptions options = j.laneOptions(cancel.get());
     options.compile.onProgress = [this](const live::LaneProgress& p) {
         std::lock_guard lock(m_mutex);
@@ -737,6 +827,21 @@ QString LiveView::runJob(const std::shared_ptr<Job>& shared) {
     auto staged = std::make_shared<live::StagedLane>(Job::laneB(shared), options);
     auto b = staged->start();
     if (m_stop) return {};  // stopped (or closed) while compiling: not an error
+    if (!b.ok() && j.remote && b.error().code != engine::ErrorCode::Cancelled) {
+        const bool aRemote = a->remote;
+        toCpu(b.error());
+        if (aRemote) {
+            a = j.laneA();
+            if (!a.ok()) return errorText(a.error());
+        }
+        cancel = newBuildCancel();  // switchToCpu cancelled the builds for the phone
+        auto progress = std::move(options.compile.onProgress);
+        options = j.laneOptions(cancel.get());
+        options.compile.onProgress = std::move(progress);
+        staged = std::make_shared<live::StagedLane>(Job::laneB(shared), options);
+        b = staged->start();
+        if (m_stop) return {};
+    }
     if (!b.ok()) return errorText(b.error());
     auto pipeline =
         std::make_shared<live::LivePipeline>(j.entry, j.inputShape, std::move(*a), std::move(*b));
@@ -757,21 +862,30 @@ QString LiveView::runJob(const std::shared_ptr<Job>& shared) {
     const QString laneB = QString::fromStdString(pipeline->stats().laneB);
     QMetaObject::invokeMethod(
         this,
-        [this, sourceName, laneB, title] {
+        [this, sourceName, laneB, title, fellBack] {
             setState(State::Running);
             m_paneB->setTitle(title);
-            showMessage(tr("Running on %1. Lane B: %2").arg(sourceName, laneB));
+            const QString running = tr("Running on %1. Lane B: %2").arg(sourceName, laneB);
+            showMessage(fellBack.isEmpty() ? running : fellBack + QLatin1Char('\n') + running);
         },
         Qt::QueuedConnection);
     live::LiveRunOptions run;
     run.stop = &m_stop;
+    if (j.remote) {
+        run.onLinkLost = [this, shared](const engine::Error& lost) {
+            return linkLost(shared, lost);
+        };
+    }
     run.onFrame = [this, &pipeline](const live::LiveFrame& f, const live::LiveStats& stats) {
         auto shown = std::make_unique<Shown>();
         shown->a = toQImage(f.a.drawn);
         shown->b = toQImage(f.b.drawn);
         shown->before = toQImage(f.before);
-        shown->aMs = f.a.ms;
-        shown->bMs = f.b.ms;
+        // Both lanes on a phone: the sparkline follows the phone's own times, as the speedup
+        // does; the panes give the link's apart.
+        const bool onDevice = f.a.deviceMs && f.b.deviceMs;
+        shown->aMs = onDevice ? *f.a.deviceMs : f.a.ms;
+        shown->bMs = onDevice ? *f.b.deviceMs : f.b.ms;
         shown->stats = stats;
         {
             std::lock_guard lock(m_mutex);
@@ -796,6 +910,58 @@ QString LiveView::runJob(const std::shared_ptr<Job>& shared) {
     grabber.stop();
     dropPending();  // a compile still running is for a run that is over
     return summary.ok() ? QString() : errorText(summary.error());
+}
+
+void LiveView::switchToCpu(Job& j) {
+    j.backend = nullptr;
+    j.remote = false;
+    // A rebuild for the lost target (the slider's) would swap a lane on it back in: stale now.
+    (void)newBuildCancel();
+    {
+        std::lock_guard lock(m_mutex);
+        ++m_rebuildGeneration;
+    }
+    const QString title = j.laneBTitle();
+    // The Target box says where the lanes run now; changing it must not stop the demo.
+    QMetaObject::invokeMethod(
+        this,
+        [this, title] {
+            const QSignalBlocker block(m_target);
+            m_target->setCurrentIndex(
+                std::max(0, m_target->findData(fromView(engine::defaultBackend().name()))));
+            m_runDevice.clear();
+            m_runWord.clear();
+            m_paneB->setTitle(title);
+        },
+        Qt::QueuedConnection);
+}
+
+engine::Result<live::LaneFallback> LiveView::linkLost(const std::shared_ptr<Job>& shared,
+                                                      const engine::Error& lost) {
+    Job& j = *shared;
+    const QString word = deviceWord(*j.backend);
+    switchToCpu(j);
+    PL_TRY_ASSIGN(live::Lane a, j.laneA());
+    // Lane B as at the start: the generic kernels at once when the generated ones take a while
+    // (they swap in when ready, as after a Start).
+    const std::shared_ptr<std::atomic<bool>> cancel = newBuildCancel();
+    auto staged =
+        std::make_shared<live::StagedLane>(Job::laneB(shared), j.laneOptions(cancel.get()));
+    PL_TRY_ASSIGN(live::Lane b, staged->start());
+    std::unique_ptr<Pending> replaced;  // destroyed outside the lock
+    {
+        std::lock_guard lock(m_mutex);
+        replaced = std::move(m_pending);
+        if (staged->pending()) {
+            m_progress->active = true;
+            m_progress->standIn = true;
+            m_pending = std::make_unique<Pending>(
+                Pending{staged, cancel, m_rebuildGeneration, j.laneBTitle()});
+        }
+    }
+    const QString message = tr("The %1's link dropped (%2): running on this computer's CPU.")
+                                .arg(word, errorText(lost));
+    return live::LaneFallback{std::move(a), std::move(b), message.toStdString()};
 }
 
 void LiveView::takeReadyLaneB(live::LivePipeline& pipeline) {
@@ -966,8 +1132,8 @@ void LiveView::poll() {
     const bool split = !shown->before.isNull();  // image models: before | after
     m_paneA->setFrame(shown->a, split ? shown->before : QImage());
     m_paneB->setFrame(shown->b, split ? shown->before : QImage());
-    m_paneA->setNumbers(laneNumbers(s.a));
-    m_paneB->setNumbers(laneNumbers(s.b));
+    m_paneA->setNumbers(laneNumbers(s.a, s.aDevice, s.aLink, m_runWord));
+    m_paneB->setNumbers(laneNumbers(s.b, s.bDevice, s.bLink, m_runWord));
     m_paneA->setTitle(QString::fromStdString(s.laneA));
     m_sparkline->add(shown->aMs, shown->bMs);
     // While the generic kernels stand in for the pruned model's (the progress line says so)
@@ -976,9 +1142,15 @@ void LiveView::poll() {
     m_speedup->setText(speedupText(measured ? s.speedup() : 0, laneBOnStandIn()));
     const double frameB = s.b.median + s.overhead.median;
     // Threads are the CPU's: a GPU lane has none to match.
-    const QString same = m_runDevice.isEmpty()
-                             ? tr("Same frames, same %1 thread(s)").arg(m_threads->value())
-                             : tr("Same frames");
+    // On a phone the speedup is the phone's own: dense there against pruned there, by its
+    // clock, the link (the same for both, and no model's doing) left out.
+    const QString same =
+        s.speedupOnDevice()
+            ? tr("Speedup on the %1's own clock, dense there against pruned there (the link left "
+                 "out). Same frames")
+                  .arg(m_runWord)
+        : m_runDevice.isEmpty() ? tr("Same frames, same %1 thread(s)").arg(m_threads->value())
+                                : tr("Same frames");
     m_overhead->setText(
         tr("%1, lanes one after the other. Overhead (capture, "
            "pre- and post-processing, drawing): %2 ms per frame, %3% of the pruned lane's "

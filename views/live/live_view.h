@@ -143,6 +143,12 @@ class LiveView : public QWidget {
     QString runJob(const std::shared_ptr<Job>& job);  // the worker; the error, or empty
     // Lane B's swap when a pending build is done (the pipeline's thread, after each frame).
     void takeReadyLaneB(engine::live::LivePipeline& pipeline);
+    // The job's lanes on this computer's CPU from now on (its remote target lost): the Target
+    // box follows, and rebuilds for the lost target are cancelled. The worker's thread.
+    void switchToCpu(Job& job);
+    // A remote lane's link dropped mid-run: both lanes on the CPU, and the message saying so.
+    engine::Result<engine::live::LaneFallback> linkLost(const std::shared_ptr<Job>& job,
+                                                        const engine::Error& lost);
     // A new lane B build: cancels the previous one (superseded) and returns its own flag.
     std::shared_ptr<std::atomic<bool>> newBuildCancel();
     void cancelBuilds();
@@ -158,6 +164,7 @@ class LiveView : public QWidget {
     bool m_generated = true, m_measured = true;
     bool m_targetsProbed = false;
     QString m_runDevice;  // the running target's words ("on the GPU"); empty: the CPU
+    QString m_runWord;    // its device in one word ("phone"), for a remote lane's numbers
     std::string m_kernelCache;
     QString m_prunedWords;
     double m_rate = -1;  // -1: the plan's own
