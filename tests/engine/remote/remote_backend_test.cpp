@@ -148,6 +148,10 @@ void expectMatchesDesktop(const Backend& backend, const Graph& graph,
     (*exec)->setProfiling(true);
     ASSERT_TRUE(remoteDevice(**exec).has_value());
     EXPECT_FALSE(remoteDevice(**exec)->arch.empty());
+    // The qemu runs say which agent they mean: a test that silently ran the x86 one proves nothing.
+    if (const char* arch = std::getenv("PRUNELAB_AGENT_ARCH")) {
+        EXPECT_EQ(remoteDevice(**exec)->arch, arch);
+    }
     EXPECT_FALSE((*exec)->lastRunSplit().has_value()) << "no run yet";
     for (uint32_t frame = 0; frame < 2; ++frame) {
         const std::vector<Tensor> inputs = engine::testing::randomInputs(graph, 11 + frame);
