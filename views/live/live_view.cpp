@@ -932,6 +932,7 @@ void LiveView::switchToCpu(Job& j) {
             m_runDevice.clear();
             m_runWord.clear();
             m_paneB->setTitle(title);
+            m_sparkline->clear();  // the phone's times and the CPU's are not one series
         },
         Qt::QueuedConnection);
 }
