@@ -43,9 +43,12 @@ Result<Lane> laneFrom(const Graph& graph, const CompiledForBackend& compiled,
                   backendOf(options).prepare(graph, compiled.prepareOptions(options.threads)));
     Lane lane;
     lane.name = "PruneLab compiled";
-    lane.detail = std::to_string(sparse) + " of " + std::to_string(layers) + " layers sparse, " +
-                  compiled.kernels + ", " + std::to_string(exec->threads()) + " thread(s)" +
-                  (options.compile.measure ? "; sparse only where measured faster here" : "");
+    lane.detail =
+        std::to_string(sparse) + " of " + std::to_string(layers) + " layers sparse, " +
+        compiled.kernels + ", " + std::to_string(exec->threads()) + " thread(s)" +
+        (!options.compile.measure            ? ""
+         : runsElsewhere(backendOf(options)) ? "; sparse only where measured faster there"
+                                             : "; sparse only where measured faster here");
     runWith(lane, std::move(exec));
     return lane;
 }

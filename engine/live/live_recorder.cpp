@@ -60,7 +60,8 @@ Result<std::unique_ptr<LiveRecorder>> LiveRecorder::open(const std::string& vide
         r->m_csv.open(csvPath, std::ios::binary | std::ios::trunc);
         if (!r->m_csv) return makeError(ErrorCode::Io, "cannot write the file", csvPath);
         r->m_csv
-            << "frame,seq,lane_a_ms,lane_b_ms,capture_ms,pre_ms,post_ms,draw_ms,lane_a,lane_b\n";
+            << "frame,seq,lane_a_ms,lane_b_ms,capture_ms,pre_ms,post_ms,draw_ms,lane_a_device_ms,"
+               "lane_a_link_ms,lane_b_device_ms,lane_b_link_ms,lane_a,lane_b\n";
     }
     return r;
 }
@@ -77,7 +78,17 @@ Status LiveRecorder::add(const LiveFrame& frame, const LiveStats& stats) {
                       static_cast<long long>(m_frames), static_cast<long long>(frame.seq),
                       frame.a.ms, frame.b.ms, frame.captureMs, frame.preMs, frame.postMs,
                       frame.drawMs);
-        m_csv << row << csvField(stats.laneA) << ',' << csvField(stats.laneB) << '\n';
+        m_csv << row;
+        // A remote lane's device and link times (Lane::lastSplit); empty for a lane here.
+        for (const std::optional<double>& ms :
+             {frame.a.deviceMs, frame.a.linkMs, frame.b.deviceMs, frame.b.linkMs}) {
+            if (ms) {
+                std::snprintf(row, sizeof row, "%.3f", *ms);
+                m_csv << row;
+            }
+            m_csv << ',';
+        }
+        m_csv << csvField(stats.laneA) << ',' << csvField(stats.laneB) << '\n';
         if (!m_csv) return makeError(ErrorCode::Io, "cannot write the file", m_csvPath);
     }
     if (m_videoPath.empty()) return {};

@@ -228,10 +228,8 @@ struct LiveView::Job {
         options.compile.cancel = cancel;
         options.threads = threads;
         options.backend = backend;
-        // A remote backend runs the compiler's layers as they are (it generates no code of its
-        // own), so there is nothing to wait for and no stand-in to start a second session.
-        options.compile.generate = generated && !remote;
-        options.compile.measure = measured && !remote;
+        options.compile.generate = generated;
+        options.compile.measure = measured;
         options.compile.kernelCache = kernelCache;
         return options;
     }

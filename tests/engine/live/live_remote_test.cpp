@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <regex>
@@ -20,6 +21,7 @@
 
 #include "engine/live/frame_grabber.h"
 #include "engine/live/live_pipeline.h"
+#include "engine/live/live_recorder.h"
 #include "engine/onnx/onnx_import.h"
 #include "engine/prune/plan.h"
 #include "engine/runtime/backend_list.h"
@@ -195,12 +197,17 @@ TEST(LiveRemote, LanesOnAgentsReportDeviceAndLinkTimesAndMatchTheCpuLanes) {
                       keep);
     auto source = openSource(videoSpec());
     ASSERT_TRUE(source.ok()) << source.error().toString();
+    const fs::path csv =
+        fs::temp_directory_path() / ("prunelab_live_remote_" + std::to_string(::getpid()) + ".csv");
+    auto recorder = LiveRecorder::open("", csv.string(), 10);
+    ASSERT_TRUE(recorder.ok()) << recorder.error().toString();
     constexpr int kFrames = 6;
     for (int i = 0; i < kFrames; ++i) {
         auto frame = (*source)->read();
         ASSERT_TRUE(frame.ok()) << frame.error().toString();
         auto r = onAgents.process(*frame, i + 1);
         ASSERT_TRUE(r.ok()) << r.error().toString();
+        ASSERT_TRUE((*recorder)->add(*r, onAgents.stats()).ok());
         auto l = here.process(*frame, i + 1);
         ASSERT_TRUE(l.ok()) << l.error().toString();
         for (const LaneOutput* lane : {&r->a, &r->b}) {
@@ -212,6 +219,19 @@ TEST(LiveRemote, LanesOnAgentsReportDeviceAndLinkTimesAndMatchTheCpuLanes) {
         expectClose(l->a.outputs, r->a.outputs, "dense, frame " + std::to_string(i));
         expectClose(l->b.outputs, r->b.outputs, "pattern 8x, frame " + std::to_string(i));
     }
+    ASSERT_TRUE((*recorder)->close().ok());
+    // The CSV keeps each frame's device and link times apart too.
+    std::ifstream in(csv);
+    std::string line;
+    std::getline(in, line);
+    EXPECT_NE(line.find("lane_a_device_ms,lane_a_link_ms,lane_b_device_ms,lane_b_link_ms"),
+              std::string::npos)
+        << line;
+    int rows = 0;
+    const std::regex timed("^([^,]*,){8}[0-9.]+,[0-9.]+,[0-9.]+,[0-9.]+,");
+    for (; std::getline(in, line); ++rows) EXPECT_TRUE(std::regex_search(line, timed)) << line;
+    EXPECT_EQ(rows, kFrames);
+    fs::remove(csv);
     const LiveStats s = onAgents.stats();
     EXPECT_EQ(s.aDevice.count, size_t(kFrames));
     EXPECT_EQ(s.bLink.count, size_t(kFrames));
