@@ -38,9 +38,18 @@ std::string csvField(const std::string& text) {
 
 Image sideBySide(const LiveFrame& frame, const LiveStats& stats, int height) {
     height = std::max(height, 64);
-    char a[160], b[160];
-    std::snprintf(a, sizeof a, "%s  %.1f ms", stats.laneA.c_str(), frame.a.ms);
-    std::snprintf(b, sizeof b, "pruned  %.1f ms  (%.2fx)", frame.b.ms, stats.speedup());
+    // A remote lane's time in its two parts, as the speedup (on the device's clock) reads it.
+    auto time = [](const LaneOutput& lane) {
+        char t[64];
+        if (lane.deviceMs && lane.linkMs)
+            std::snprintf(t, sizeof t, "%.1f ms + link %.1f ms", *lane.deviceMs, *lane.linkMs);
+        else
+            std::snprintf(t, sizeof t, "%.1f ms", lane.ms);
+        return std::string(t);
+    };
+    char a[200], b[200];
+    std::snprintf(a, sizeof a, "%s  %s", stats.laneA.c_str(), time(frame.a).c_str());
+    std::snprintf(b, sizeof b, "pruned  %s  (%.2fx)", time(frame.b).c_str(), stats.speedup());
     cv::Mat left = laneTile(frame.a, frame.before, height, a);
     cv::Mat right = laneTile(frame.b, frame.before, height, b);
     Image out(left.cols + right.cols, height);
