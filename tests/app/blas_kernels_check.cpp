@@ -205,16 +205,19 @@ int main() {
     const std::vector<std::vector<PostOp>> chains = {{},           {relu}, {sum, relu},
                                                      {leaky, sum}, {clip}, {hswish, sigmoid}};
     const std::vector<ConvParams> shapes = {
-        conv(1, 8, 11, 13, 16, 3, 1, 1, 1, 1),  // 3x3, same padding
-        conv(2, 6, 9, 10, 4, 3, 1, 2, 1, 1),    // stride 2, batch 2
-        conv(1, 12, 8, 9, 12, 3, 12, 1, 1, 1),  // depthwise
-        conv(1, 8, 10, 7, 12, 3, 4, 1, 2, 2),   // groups, dilation 2
-        conv(1, 16, 7, 9, 8, 1, 1, 1, 0, 1),    // 1x1: no im2col
-        conv(1, 16, 7, 9, 8, 1, 2, 1, 0, 1),    // grouped 1x1
-        conv(1, 5, 12, 12, 6, 5, 1, 2, 2, 1),   // 5x5 stride 2
-        conv(1, 64, 20, 30, 8, 3, 1, 1, 1, 1),  // k = 576: several im2col chunks per piece
-        conv(1, 4, 6, 6, 4, 3, 1, 1, 0, 1),     // no padding
-        conv(1, 4, 9, 9, 6, 1, 1, 2, 0, 1),     // 1x1 stride 2: im2col
+        conv(1, 8, 11, 13, 16, 3, 1, 1, 1, 1),    // 3x3, same padding
+        conv(2, 6, 9, 10, 4, 3, 1, 2, 1, 1),      // stride 2, batch 2
+        conv(1, 12, 8, 9, 12, 3, 12, 1, 1, 1),    // depthwise (plain: direct rows)
+        conv(1, 16, 33, 35, 16, 5, 16, 2, 2, 1),  // depthwise 5x5 stride 2
+        conv(2, 8, 20, 17, 8, 3, 8, 1, 2, 2),     // depthwise dilation 2, batch 2
+        conv(1, 24, 64, 64, 24, 3, 24, 1, 1, 1),  // depthwise, BlazeFace's size: many pieces
+        conv(1, 8, 10, 7, 12, 3, 4, 1, 2, 2),     // groups, dilation 2
+        conv(1, 16, 7, 9, 8, 1, 1, 1, 0, 1),      // 1x1: no im2col
+        conv(1, 16, 7, 9, 8, 1, 2, 1, 0, 1),      // grouped 1x1
+        conv(1, 5, 12, 12, 6, 5, 1, 2, 2, 1),     // 5x5 stride 2
+        conv(1, 64, 20, 30, 8, 3, 1, 1, 1, 1),    // k = 576: several im2col chunks per piece
+        conv(1, 4, 6, 6, 4, 3, 1, 1, 0, 1),       // no padding
+        conv(1, 4, 9, 9, 6, 1, 1, 2, 0, 1),       // 1x1 stride 2: im2col
     };
     const Layout layouts[] = {Layout::Plain, Layout::Nhwc};
     int which = 0;
