@@ -26,8 +26,28 @@
 #include <vector>
 
 #include "engine/runtime/cpu/cpu_backend.h"
+#include "engine/runtime/cpu/sparse/emit.h"
+#include "engine/runtime/cpu/sparse/jit.h"
 #include "engine/runtime/remote/model_codec.h"
+#include "engine/runtime/remote/phone_kernels.h"
 #include "engine/runtime/remote/protocol.h"
+#include "engine/runtime/remote/sha256.h"
+
+// Generated layers linked into this build of the agent (a static binary cannot dlopen): the
+// desktop cross-compiles a model's layers and links them with a table.cpp defining these
+// (engine/runtime/remote/phone_kernels.h). The plain agent defines none: weak, their addresses
+// are null. Each entry carries the SHA-256 of the source it was compiled from (linkedLayerSource),
+// so a layer runs its compiled-in code only when this agent regenerates the very same source from
+// the layer it is given (another model, or one weight changed: the generic kernel).
+extern "C" {
+struct pl_static_kernel {
+    int32_t index;
+    const char* sourceSha256;  // 64 lowercase hex digits
+    prunelab::engine::cpu::KernelFunction fn;
+};
+extern const pl_static_kernel pl_static_kernels[] __attribute__((weak));
+extern const int32_t pl_static_kernel_count __attribute__((weak));
+}
 
 namespace {
 
@@ -365,7 +385,14 @@ class Session {
         options.threads = m_options.threads;
         uint32_t compiled = 0;
         if (model->sparse) {
+            // The reply's count stays the layers sent compiled (the protocol's meaning); how
+            // many of them run linked generated code goes to stderr (linkedKernels).
             compiled = uint32_t(model->sparse->layers.size());
+            auto linked = linkedKernels(*model->sparse);
+            if (!linked.empty()) {
+                options.generated = std::make_shared<const cpu::CompiledModule>(
+                    cpu::CompiledModule::fromFunctions(linked, "linked into the agent"));
+            }
             options.sparse =
                 std::make_shared<const codegen::SparseModel>(std::move(*model->sparse));
         }
@@ -378,6 +405,40 @@ class Session {
         m_executor->setProfiling(true);
         return send(MessageType::LoadReply,
                     encodeLoadReply({load->hash, uint32_t(m_graph->nodes.size()), compiled}));
+    }
+
+    // The linked-in layers whose source this agent regenerates byte for byte from the layer it
+    // was given; every other layer keeps the generic kernel. Told on stderr, layer by layer.
+    static std::vector<std::pair<int, cpu::KernelFunction>> linkedKernels(
+        const codegen::SparseModel& model) {
+        std::vector<std::pair<int, cpu::KernelFunction>> out;
+        if (&pl_static_kernel_count == nullptr || pl_static_kernels == nullptr) return out;
+        const int32_t count = pl_static_kernel_count;
+        for (const codegen::LayerCode& layer : model.layers) {
+            const pl_static_kernel* entry = nullptr;
+            for (int32_t i = 0; i < count; ++i) {
+                if (pl_static_kernels[i].index == layer.index) entry = &pl_static_kernels[i];
+            }
+            if (entry == nullptr || entry->fn == nullptr || entry->sourceSha256 == nullptr ||
+                !cpu::canEmitLayer(layer)) {
+                continue;
+            }
+            auto source = linkedLayerSource(layer);
+            if (!source.ok()) continue;
+            const std::string hex =
+                toHex(sha256({reinterpret_cast<const uint8_t*>(source->data()), source->size()}));
+            if (hex != entry->sourceSha256) {
+                std::cerr << "prunelab-agent: layer " << layer.index
+                          << " differs from the one compiled into this agent: generic kernel\n";
+                continue;
+            }
+            out.emplace_back(layer.index, entry->fn);
+        }
+        if (count > 0) {
+            std::cerr << "prunelab-agent: " << out.size() << " of " << count
+                      << " compiled-in layers run their generated code\n";
+        }
+        return out;
     }
 
     std::optional<int> run(std::span<const uint8_t> payload) {

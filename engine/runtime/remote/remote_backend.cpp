@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -20,6 +21,7 @@
 #include "engine/runtime/remote/adb.h"
 #include "engine/runtime/remote/client.h"
 #include "engine/runtime/remote/model_codec.h"
+#include "engine/runtime/remote/phone_kernels.h"
 #include "engine/runtime/remote/sha256.h"
 
 namespace prunelab::engine::remote {
@@ -36,7 +38,8 @@ std::string deviceText(const DeviceInfo& d) {
 class RemoteExecutor final : public Executor {
   public:
     RemoteExecutor(std::unique_ptr<AgentClient> client, std::unique_ptr<AgentSession> session,
-                   const Graph& graph, const codegen::SparseModel* sparse)
+                   const Graph& graph, const codegen::SparseModel* sparse,
+                   const PhoneAgentKernels* linked)
         : m_client(std::move(client)), m_session(std::move(session)) {
         // checkRunInputs reads only the inputs' declarations: keep those.
         for (ValueId id : graph.inputs) {
@@ -45,21 +48,28 @@ class RemoteExecutor final : public Executor {
         }
         for (ValueId id : graph.outputs) m_outputNames.push_back(graph.value(id).name);
         // The agent does not send its kernel choices: say where each node runs, and which
-        // compiled layers run a sparse kernel there.
+        // compiled layers run a sparse kernel there. A layer linked into the agent runs its
+        // generated code when the agent regenerates the same source from it (it logs how many
+        // did; the protocol does not carry it).
         std::map<int, std::string> sparseKinds;
         if (sparse != nullptr) {
             for (const codegen::LayerCode& l : sparse->layers) {
-                if (l.kind != codegen::KernelKind::Dense)
-                    sparseKinds[l.node] = kernelKindName(l.kind);
+                if (l.kind == codegen::KernelKind::Dense) continue;
+                const bool isLinked =
+                    linked != nullptr && std::find(linked->layers().begin(), linked->layers().end(),
+                                                   l.index) != linked->layers().end();
+                sparseKinds[l.node] =
+                    isLinked ? "generated " + std::string(kernelKindName(l.kind)) +
+                                   " code linked into it (when its source check passes)"
+                             : "generic " + std::string(kernelKindName(l.kind)) + " kernel";
             }
         }
         const std::string where = "on " + deviceText(m_client->hello().device);
         for (size_t i = 0; i < graph.nodes.size(); ++i) {
             auto kind = sparseKinds.find(int(i));
             m_report.push_back({graph.describeNode(i),
-                                kind == sparseKinds.end()
-                                    ? "the agent's CPU kernels"
-                                    : "the agent's generic " + kind->second + " kernel",
+                                kind == sparseKinds.end() ? "the agent's CPU kernels"
+                                                          : "the agent's " + kind->second,
                                 where + ", over " + m_client->address().toString()});
         }
     }
@@ -163,8 +173,9 @@ Result<std::unique_ptr<Executor>> loadOn(std::unique_ptr<AgentClient> client,
     }
     PL_TRY(client->load(load));
     const codegen::SparseModel* sparse = options.sparse.get();
+    const auto* linked = dynamic_cast<const PhoneAgentKernels*>(options.generated.get());
     return std::unique_ptr<Executor>(
-        new RemoteExecutor(std::move(client), std::move(session), graph, sparse));
+        new RemoteExecutor(std::move(client), std::move(session), graph, sparse, linked));
 }
 
 // The first 16 hex digits of the file's SHA-256: the agent's name on the phone, so a phone keeps
@@ -283,7 +294,13 @@ class PhoneBackend final : public Backend {
         PL_TRY_ASSIGN(AdbTool adb, findAdb());
         PL_TRY_ASSIGN(PhoneList list, listPhones(adb));
         PL_TRY_ASSIGN(Phone phone, choosePhone(list, m_serial));
-        PL_TRY_ASSIGN(std::string agent, findPhoneAgent());
+        // The model's own agent (its generated layers linked in) when its compile made one.
+        std::string agent;
+        if (const auto* linked = dynamic_cast<const PhoneAgentKernels*>(options.generated.get())) {
+            agent = linked->agentPath();
+        } else {
+            PL_TRY_ASSIGN(agent, findPhoneAgent());
+        }
         PL_TRY_ASSIGN(std::string agentId, fileId(agent));
         std::unique_ptr<AgentSession> session;
         {
@@ -322,12 +339,37 @@ class PhoneBackend final : public Backend {
                               CompiledForBackend& out) const override {
         out.generated = nullptr;
         out.kernels = "the agent's generic sparse kernels";
+        if (options.generate && !(options.cancel && options.cancel->load())) {
+            // Cross-compiled here, linked into the agent (a static binary cannot dlopen), cached.
+            PhoneKernelOptions build;
+            build.cancel = options.cancel;
+            if (options.onProgress) options.onProgress({CompileProgress::Step::Compiling});
+            Result<PhoneAgentBuild> agent = makeError(ErrorCode::NotFound, "no agent");
+            if (auto base = findPhoneAgent(); base.ok()) {
+                build.baseAgent = *base;
+                agent = buildPhoneAgent(model, build);
+            } else {
+                agent = base.error();
+            }
+            if (agent.ok()) {
+                const size_t count = agent->layers.size();
+                out.generated =
+                    std::make_shared<const PhoneAgentKernels>(m_name, std::move(*agent));
+                out.kernels = "generated kernels (" + std::to_string(count) +
+                              " layers cross-compiled into the phone's agent)";
+            } else if (agent.error().code == ErrorCode::Cancelled) {
+                return agent.error();
+            } else {
+                out.kernels += " (no generated code: " + agent.error().toString() + ")";
+            }
+        }
         if (!options.measure || (options.cancel && options.cancel->load())) return {};
         if (options.onProgress) options.onProgress({CompileProgress::Step::Measuring});
         MeasureOptions measure;
         measure.runs = options.measureRuns;
         measure.threads = options.measureThreads;
         measure.backend = this;
+        measure.generated = out.generated;  // time the code that will run there
         PL_TRY_ASSIGN(model, keepFasterKernels(graph, std::move(model), measure));
         return {};
     }

@@ -6,6 +6,9 @@
 # With FAKE_ADB_AGENT set to a real prunelab-agent of this machine, the agent step runs it with the
 # arguments meant for the phone: the forward is then the identity (the agent binds the abstract
 # socket on this machine), so the whole `--backend phone` flow runs with no phone at all.
+# With FAKE_ADB_PHONE_DIR instead, push copies the file into that folder (the "phone's"
+# /data/local/tmp) and the agent step runs the file pushed there, through $FAKE_ADB_LAUNCHER when
+# set (qemu for an aarch64 agent): the test then sees which agent the desktop pushed run.
 set -u
 log="${FAKE_ADB_LOG:-/dev/null}"
 printf '%s\n' "$*" >>"$log"
@@ -39,6 +42,9 @@ case "$step" in
             echo "adb: error: failed to copy '${args[1]}' to '${args[2]}': remote couldn't create file: Read-only file system" >&2
             exit 1
         fi
+        if [ -n "${FAKE_ADB_PHONE_DIR:-}" ]; then
+            cp "${args[1]}" "$FAKE_ADB_PHONE_DIR/$(basename "${args[2]}")" || exit 1
+        fi
         echo "${args[1]}: 1 file pushed, 0 skipped." ;;
     probe)  # `test -x AGENT && echo present`: FAKE_ADB_HAS_AGENT=1 says the phone has it
         if [ "${FAKE_ADB_HAS_AGENT:-}" = 1 ]; then echo present; fi ;;
@@ -56,6 +62,12 @@ case "$step" in
         if [ -n "${FAKE_ADB_AGENT:-}" ]; then
             printf 'fake adb runs the local agent %s\n' "$FAKE_ADB_AGENT" >>"$log"
             exec "$FAKE_ADB_AGENT" "${args[@]:2}"
+        fi
+        if [ -n "${FAKE_ADB_PHONE_DIR:-}" ]; then
+            pushed="$FAKE_ADB_PHONE_DIR/$(basename "${args[1]}")"
+            printf 'fake adb runs the pushed agent %s\n' "$pushed" >>"$log"
+            # shellcheck disable=SC2086  # the launcher is one program path or nothing
+            exec ${FAKE_ADB_LAUNCHER:-} "$pushed" "${args[@]:2}"
         fi
         # What the desktop wrote on the agent's stdin (the session token), for the test to check.
         token=

@@ -293,6 +293,28 @@ CompiledModule CompiledModule::combine(std::vector<CompiledModule> parts) {
     return all;
 }
 
+CompiledModule CompiledModule::fromFunctions(
+    const std::vector<std::pair<int, KernelFunction>>& layers, std::string key) {
+    CompiledModule module;
+    module.m_key = std::move(key);
+    module.m_fromCache = true;  // nothing was compiled for it
+    module.m_compiler = "linked into this program";
+    std::vector<std::pair<int, KernelFunction>> sorted;
+    for (const auto& [index, function] : layers) {
+        if (function == nullptr) continue;
+        bool held = false;
+        for (const auto& s : sorted) held = held || s.first == index;
+        if (!held) sorted.emplace_back(index, function);
+    }
+    std::stable_sort(sorted.begin(), sorted.end(),
+                     [](const auto& x, const auto& y) { return x.first < y.first; });
+    for (const auto& [index, function] : sorted) {
+        module.m_indices.push_back(index);
+        module.m_functions.push_back(function);
+    }
+    return module;
+}
+
 // ---- Compilation -------------------------------------------------------------------------------
 
 namespace {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/ir/result.h"
@@ -87,6 +88,12 @@ class CompiledModule final : public GeneratedKernels {
     // One module holding every part's libraries and layers (a layer index held twice: the first
     // part's wins). Parts must share a compiler.
     static CompiledModule combine(std::vector<CompiledModule> parts);
+
+    // Layers linked into this program (the phone's agent links its model's generated layers in:
+    // a static Android binary cannot dlopen). No library is loaded or unloaded; the functions
+    // live as long as the program. An index given twice: the first wins. `key` names the set.
+    static CompiledModule fromFunctions(const std::vector<std::pair<int, KernelFunction>>& layers,
+                                        std::string key);
 
   private:
     friend struct CompiledModuleAccess;
