@@ -248,6 +248,9 @@ struct LiveView::Pending {
     std::shared_ptr<std::atomic<bool>> cancel;
     int generation = 0;
     QString title;
+    // The device lane B runs on when it is not this computer ("phone"): what it waited for is
+    // the measured decision there, which may find no layer faster sparse.
+    QString remoteDevice;
 };
 
 LiveView::LiveView(ModelSession* session, LiveSetup setup, QWidget* parent)
@@ -850,7 +853,8 @@ QString LiveView::runJob(const std::shared_ptr<Job>& shared) {
         if (staged->pending()) {
             m_progress->standIn = true;
             m_pending =
-                std::make_unique<Pending>(Pending{staged, cancel, m_rebuildGeneration, title});
+                std::make_unique<Pending>(Pending{staged, cancel, m_rebuildGeneration, title,
+                                                  j.remote ? deviceWord(*j.backend) : QString()});
         } else {
             *m_progress = {};
         }
@@ -955,7 +959,7 @@ engine::Result<live::LaneFallback> LiveView::linkLost(const std::shared_ptr<Job>
             m_progress->active = true;
             m_progress->standIn = true;
             m_pending = std::make_unique<Pending>(
-                Pending{staged, cancel, m_rebuildGeneration, j.laneBTitle()});
+                Pending{staged, cancel, m_rebuildGeneration, j.laneBTitle(), QString()});
         }
     }
     const QString message = tr("The %1's link dropped (%2): running on this computer's CPU.")
@@ -981,9 +985,12 @@ void LiveView::takeReadyLaneB(live::LivePipeline& pipeline) {
         return;
     }
     m_swapTitle = done->title;
+    const QString lane =
+        QString::fromStdString(ready->value().name + " (" + ready->value().detail + ")");
     m_swapNote =
-        tr("Fast kernels ready: lane B now runs %1")
-            .arg(QString::fromStdString(ready->value().name + " (" + ready->value().detail + ")"));
+        done->remoteDevice.isEmpty()
+            ? tr("Fast kernels ready: lane B now runs %1").arg(lane)
+            : tr("Lane B measured on the %1: it now runs %2").arg(done->remoteDevice, lane);
     pipeline.replaceLaneB(std::move(ready->value()));
 }
 
@@ -1228,7 +1235,9 @@ void LiveView::rebuildLaneB() {
         replaced = std::move(m_pending);
         if (staged->pending()) {
             m_progress->standIn = true;
-            m_pending = std::make_unique<Pending>(Pending{staged, cancel, generation, title});
+            m_pending = std::make_unique<Pending>(
+                Pending{staged, cancel, generation, title,
+                        shared->remote ? deviceWord(*shared->backend) : QString()});
         } else {
             *m_progress = {};
         }
