@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
@@ -249,8 +250,16 @@ Result<LoadReply> AgentClient::load(const Load& request) {
 }
 
 Result<RunReply> AgentClient::run(const Run& request) {
-    PL_TRY_ASSIGN(auto body, exchange(MessageType::Run, encodeRun(request), MessageType::RunReply,
-                                      m_timeouts.runSeconds));
+    double timeout = m_timeouts.runSeconds;
+    if (m_slowestRunSeconds > 0) {
+        timeout = std::clamp(m_slowestRunSeconds * m_timeouts.runPaceFactor,
+                             m_timeouts.runFloorSeconds, m_timeouts.runSeconds);
+    }
+    const auto start = Clock::now();
+    PL_TRY_ASSIGN(auto body,
+                  exchange(MessageType::Run, encodeRun(request), MessageType::RunReply, timeout));
+    m_slowestRunSeconds =
+        std::max(m_slowestRunSeconds, std::chrono::duration<double>(Clock::now() - start).count());
     auto reply = decodeRunReply(body);
     if (!reply.ok()) return linkError(reply.error().toString());
     return reply;

@@ -27,12 +27,17 @@ struct AgentAddress {
 Result<AgentAddress> parseAgentAddress(std::string_view text);
 
 // How long each request may take before the link counts as dead. A phone running a large model
-// takes seconds per frame; a frozen link should still be noticed within a minute.
+// takes seconds per frame, and the first run (caches cold, an emulator) the longest; a frozen
+// link should still be noticed within seconds once the model's pace is known: after the first
+// RUN, a RUN may take runPaceFactor x the slowest one so far, within [runFloorSeconds,
+// runSeconds].
 struct ClientTimeouts {
     double connectSeconds = 10;
     double helloSeconds = 10;
     double loadSeconds = 120;
-    double runSeconds = 60;
+    double runSeconds = 120;
+    double runFloorSeconds = 10;
+    double runPaceFactor = 20;
 };
 
 // One connection, one session. Not thread-safe: one request at a time.
@@ -71,6 +76,7 @@ class AgentClient {
     AgentAddress m_address;
     ClientTimeouts m_timeouts;
     HelloReply m_hello;
+    double m_slowestRunSeconds = 0;  // 0 until a RUN was answered
 };
 
 }  // namespace prunelab::engine::remote

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <functional>
@@ -152,6 +153,46 @@ TEST(HostileAgent, ASilentAgentTimesOutInsteadOfHanging) {
     const std::string why = refusal(agent);
     EXPECT_NE(why.find("no answer in time"), std::string::npos) << why;
     EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+}
+
+// An agent that answers HELLO and three RUNs at once, then freezes without closing the socket (a
+// phone whose agent hangs): the next RUN fails after a few times the pace the runs had, not
+// after the first RUN's long allowance.
+TEST(HostileAgent, AFrozenLinkIsNoticedAtTheModelsPace) {
+    std::atomic<bool> release{false};
+    FakeAgent agent([&release](int fd) {
+        sendBytes(fd, encodeFrame(MessageType::HelloReply, encodeHelloReply(goodReply())));
+        for (int run = 0;; ++run) {
+            uint8_t header[kFrameHeaderBytes];
+            if (::recv(fd, header, sizeof header, MSG_WAITALL) != ssize_t(sizeof header)) return;
+            auto h = decodeFrameHeader(header);
+            if (!h.ok()) return;
+            std::vector<uint8_t> payload(h->length);
+            if (!payload.empty()) ::recv(fd, payload.data(), payload.size(), MSG_WAITALL);
+            if (run == 3) break;
+            sendBytes(fd, encodeFrame(MessageType::RunReply, encodeRunReply({{}, {}, 1.0})));
+        }
+        while (!release.load()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    });
+    ClientTimeouts timeouts;
+    timeouts.runSeconds = 60;      // the first RUN may take a minute...
+    timeouts.runFloorSeconds = 1;  // ...later ones 20x the slowest so far, at least 1 s
+    auto client = AgentClient::connect(agent.address(), SessionToken{}, timeouts);
+    ASSERT_TRUE(client.ok()) << client.error().toString();
+    for (int i = 0; i < 3; ++i) {
+        auto reply = (*client)->run({});
+        ASSERT_TRUE(reply.ok()) << reply.error().toString();
+    }
+    const auto start = std::chrono::steady_clock::now();
+    auto frozen = (*client)->run({});
+    const auto waited = std::chrono::steady_clock::now() - start;
+    release = true;
+    ASSERT_FALSE(frozen.ok());
+    EXPECT_EQ(frozen.error().code, ErrorCode::Io);
+    EXPECT_NE(frozen.error().message.find("no answer in time"), std::string::npos)
+        << frozen.error().message;
+    EXPECT_LT(waited, std::chrono::seconds(30)) << "it waited for the first RUN's allowance";
+    EXPECT_FALSE((*client)->open());
 }
 
 TEST(AgentAddress, ParsesLoopbackOnly) {
