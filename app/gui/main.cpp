@@ -31,6 +31,7 @@
 #include "app/gui/view_registry.h"
 #include "engine/io/image.h"
 #include "engine/prune/plan.h"
+#include "engine/runtime/backend_list.h"
 #include "engine/train/blas_env.h"
 #include "plugins/model-files/model_files.h"
 #include "views/classroom/classroom_view.h"
@@ -210,13 +211,18 @@ void startRetrain(gui::MainWindow& window, const RetrainStart& retrain) {
             live->start();
         } else {
             // The Target box learns what can run here on a worker: pick the target once it has.
+            // One that cannot run here (no phone plugged in, no GPU driver) is said, and the
+            // demo runs on the CPU: a class still sees it.
             auto pick = [live, target = retrain.liveTarget] {
                 if (!live->setTarget(target)) {
-                    QApplication::exit(die(
-                        QStringLiteral("--live-target %1: no such backend, or it cannot run here "
-                                       "(the Live tab's Target box says why)")
-                            .arg(target)));
-                    return;
+                    auto why = engine::findBackend(target.toStdString());
+                    std::fprintf(stderr,
+                                 "prunelab: --live-target %s: %s; running on this computer's "
+                                 "CPU\n",
+                                 qPrintable(target),
+                                 why.ok() ? "not offered by the Live tab here"
+                                          : why.error().message.c_str());
+                    live->setTarget(QStringLiteral("cpu"));
                 }
                 live->start();
             };
