@@ -28,6 +28,7 @@
 #include "engine/runtime/remote/model_codec.h"
 #include "engine/runtime/remote/phone_kernels.h"
 #include "engine/runtime/remote/remote_backend.h"
+#include "plugins/model-files/model_files.h"
 #include "tests/engine/runtime/runtime_test_util.h"
 
 namespace prunelab::engine::remote {
@@ -396,6 +397,38 @@ TEST(PhoneKernels, ThePhoneBackendPushesTheModelsOwnAgent) {
               std::string::npos)
         << all;
     EXPECT_EQ(all.find("push " + t.agent + " "), std::string::npos) << "not the plain agent";
+}
+
+// BlazeFace pattern 8x on a custom agent: every generated layer runs and the outputs match. Its
+// cross-compile (32 layers) keeps both cores of a 2-core machine busy for about 11 s: not on every
+// test run; set PRUNELAB_PHONE_KERNELS_BLAZEFACE=1 to run it (it prints the compile time).
+TEST(PhoneKernels, BlazeFacePattern8xOnItsOwnAgentMatchesTheDesktop) {
+    const Tools t = tools();
+    if (!t.missing.empty()) GTEST_SKIP() << "SKIPPED: " << t.missing;
+    if (std::getenv("PRUNELAB_PHONE_KERNELS_BLAZEFACE") == nullptr) {
+        GTEST_SKIP() << "SKIPPED: a cross-compile of both cores for ~11 s; set "
+                        "PRUNELAB_PHONE_KERNELS_BLAZEFACE=1 to run it";
+    }
+    auto graph = plugins::loadCatalogModel("face-back");
+    if (!graph.ok()) GTEST_SKIP() << "SKIPPED: " << graph.error().toString();
+    auto pruned = prune::applyPlan(*graph, *prune::presetPlan("patdnn-8"));
+    ASSERT_TRUE(pruned.ok()) << pruned.error().toString();
+    auto compiled = codegen::compileLayers(*pruned, {});
+    ASSERT_TRUE(compiled.ok()) << compiled.error().toString();
+    PrunedNet net{std::move(pruned->graph), std::move(*compiled)};
+    const size_t layers = emittable(net.sparse);
+    ASSERT_GT(layers, 0u) << layerKinds(net.sparse);
+    TempDir dir;
+    PhoneKernelOptions options;
+    options.baseAgent = t.agent;
+    options.cacheDir = (dir.path / "cache").string();
+    auto built = buildPhoneAgent(net.sparse, options);
+    ASSERT_TRUE(built.ok()) << built.error().toString();
+    std::cout << "BlazeFace pattern 8x: cross-compiled " << layers << " of "
+              << net.sparse.layers.size() << " layers into the agent in " << built->seconds
+              << " s\n";
+    QemuAgent agent(t.qemu, built->path);
+    EXPECT_EQ(loadAndCompare(agent, net), int(layers)) << agent.child->output();
 }
 
 }  // namespace

@@ -399,6 +399,10 @@ TEST(FakeAdbPhone, TheMeasuredDecisionTimesEachLayerOnThePhone) {
     EXPECT_EQ(compiled->model->measured->backend, "phone:2A291FDH3005ZK");
     EXPECT_FALSE(compiled->model->measured->layers.empty());
     EXPECT_EQ(compiled->model->passes.back().pass, "measure");
+    // The x86 agent has no link kit beside it: no generated code, and the compile says why.
+    EXPECT_EQ(compiled->generated, nullptr);
+    EXPECT_NE(compiled->kernels.find("no generated code"), std::string::npos) << compiled->kernels;
+    EXPECT_NE(compiled->kernels.find("link kit"), std::string::npos) << compiled->kernels;
     // What it decided runs there and matches this computer.
     const std::vector<Tensor> inputs = engine::testing::randomInputs(pruned->graph, 9);
     auto exec = (*b)->prepare(pruned->graph, compiled->prepareOptions(1));
