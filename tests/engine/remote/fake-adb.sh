@@ -6,9 +6,10 @@
 # With FAKE_ADB_AGENT set to a real prunelab-agent of this machine, the agent step runs it with the
 # arguments meant for the phone: the forward is then the identity (the agent binds the abstract
 # socket on this machine), so the whole `--backend phone` flow runs with no phone at all.
-# With FAKE_ADB_PHONE_DIR instead, push copies the file into that folder (the "phone's"
-# /data/local/tmp) and the agent step runs the file pushed there, through $FAKE_ADB_LAUNCHER when
-# set (qemu for an aarch64 agent): the test then sees which agent the desktop pushed run.
+# With FAKE_ADB_PHONE_DIR instead, that folder is the "phone's" /data/local/tmp: the probe
+# answers from it, push copies the file there (to a temporary name, then renamed: an agent running
+# from the old file keeps its own copy, as on a phone), and the agent step runs the file there,
+# through $FAKE_ADB_LAUNCHER when set (qemu for an aarch64 agent): the test sees which agent ran.
 set -u
 log="${FAKE_ADB_LOG:-/dev/null}"
 printf '%s\n' "$*" >>"$log"
@@ -43,11 +44,15 @@ case "$step" in
             exit 1
         fi
         if [ -n "${FAKE_ADB_PHONE_DIR:-}" ]; then
-            cp "${args[1]}" "$FAKE_ADB_PHONE_DIR/$(basename "${args[2]}")" || exit 1
+            dest="$FAKE_ADB_PHONE_DIR/$(basename "${args[2]}")"
+            cp "${args[1]}" "$dest.tmp.$$" && mv -f "$dest.tmp.$$" "$dest" || exit 1
         fi
         echo "${args[1]}: 1 file pushed, 0 skipped." ;;
     probe)  # `test -x AGENT && echo present`: FAKE_ADB_HAS_AGENT=1 says the phone has it
-        if [ "${FAKE_ADB_HAS_AGENT:-}" = 1 ]; then echo present; fi ;;
+        if [ "${FAKE_ADB_HAS_AGENT:-}" = 1 ]; then echo present; fi
+        if [ -n "${FAKE_ADB_PHONE_DIR:-}" ] && [ -x "$FAKE_ADB_PHONE_DIR/$(basename "${args[3]:-}")" ]; then
+            echo present
+        fi ;;
     chmod)
         if [ "$fail" = 1 ]; then echo "chmod: ${args[3]}: Operation not permitted" >&2; exit 1; fi ;;
     forward)
