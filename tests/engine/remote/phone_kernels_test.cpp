@@ -23,6 +23,7 @@
 #include "engine/runtime/compile.h"
 #include "engine/runtime/cpu/cpu_backend.h"
 #include "engine/runtime/cpu/sparse/emit.h"
+#include "engine/runtime/cpu/sparse/jit.h"
 #include "engine/runtime/remote/adb.h"
 #include "engine/runtime/remote/client.h"
 #include "engine/runtime/remote/model_codec.h"
@@ -237,6 +238,22 @@ int loadAndCompare(QemuAgent& agent, const PrunedNet& net) {
         EXPECT_LE(worst, 1e-3f * std::max(hi - lo, 1.0f)) << "output " << i;
     }
     return linkedRunning(agent);
+}
+
+void fakeLayerA(const float*, float*, const float*, const cpu::KernelEpilogue*, int64_t, int64_t) {}
+void fakeLayerB(const float*, float*, const float*, const cpu::KernelEpilogue*, int64_t, int64_t) {}
+
+// What the agent builds from its linked table: ascending, the first of a repeated index, no null.
+TEST(PhoneKernels, AModuleOfLinkedFunctionsHoldsEachLayerOnce) {
+    const cpu::CompiledModule m = cpu::CompiledModule::fromFunctions(
+        {{7, &fakeLayerB}, {3, &fakeLayerA}, {7, &fakeLayerA}, {5, nullptr}}, "linked");
+    EXPECT_EQ(m.layerIndices(), (std::vector<int>{3, 7}));
+    EXPECT_EQ(m.layer(3), &fakeLayerA);
+    EXPECT_EQ(m.layer(7), &fakeLayerB);
+    EXPECT_EQ(m.layer(5), nullptr);
+    EXPECT_TRUE(m.libraryPaths().empty());
+    EXPECT_EQ(m.key(), "linked");
+    EXPECT_EQ(m.backend(), "cpu");
 }
 
 TEST(PhoneKernels, ACustomAgentRunsItsModelsGeneratedLayersAndIsCached) {
