@@ -44,13 +44,13 @@ struct PhoneAgentBuild {
 };
 
 // Emits each emittable non-dense layer (cpu::canEmitLayer), compiles each with the kit's
-// compiler (-c -O3 -std=c++20, up to `jobs` at once, each object cached by its source and the
-// compiler), writes the table the agent looks up (pl_static_kernels: index, SHA-256 of the
-// source, function) and relinks the agent with them as
-// <cacheDir>/<base agent's file name>-<key>, key = SHA-256 over the base agent, its kit and
-// every layer's index and source. A cache hit runs nothing. Errors: Unsupported when no layer can
-// be generated, NotFound without the kit or its compiler, Internal with the tool's output when a
-// compile or the link fails, Io for the cache, Cancelled.
+// compiler (-c -O2 -std=c++20, why in phone_kernels.cpp; up to `jobs` at once, each object cached
+// by its source and the compiler), writes the table the agent looks up (pl_static_kernels: index,
+// SHA-256 of the source, function) and relinks the agent with them as <cacheDir>/<base agent's file
+// name>-<key>, key = SHA-256 over the base agent, its kit and every layer's index and source. A
+// cache hit runs nothing. Errors: Unsupported when no layer can be generated, NotFound without the
+// kit or its compiler, Internal with the tool's output when a compile or the link fails, Io for the
+// cache, Cancelled.
 Result<PhoneAgentBuild> buildPhoneAgent(const codegen::SparseModel& model,
                                         const PhoneKernelOptions& options);
 

@@ -425,17 +425,17 @@ TEST(PhoneKernels, ThePhoneBackendPushesTheModelsOwnAgent) {
     EXPECT_EQ(prepared.find(" push "), std::string::npos) << prepared;
 }
 
-// BlazeFace pattern 8x on a custom agent: every generated layer runs and the outputs match. Its
-// cross-compile (32 layers) keeps both cores of a 2-core machine busy for about 11 s: not on every
-// test run; set PRUNELAB_PHONE_KERNELS_BLAZEFACE=1 to run it (it prints the compile time).
-TEST(PhoneKernels, BlazeFacePattern8xOnItsOwnAgentMatchesTheDesktop) {
+// A catalog model pattern 8x on its own agent: every generated layer runs and the outputs match.
+// Its cross-compile keeps both cores busy for a while (BlazeFace: 32 layers, ~11 s on 2 cores;
+// Real-ESRGAN x2: 16 layers of 64 channels, longer): not on every test run; set `gate` to 1.
+void checkCatalogModelOnItsOwnAgent(const std::string& id, int64_t h, int64_t w, const char* gate) {
     const Tools t = tools();
     if (!t.missing.empty()) GTEST_SKIP() << "SKIPPED: " << t.missing;
-    if (std::getenv("PRUNELAB_PHONE_KERNELS_BLAZEFACE") == nullptr) {
-        GTEST_SKIP() << "SKIPPED: a cross-compile of both cores for ~11 s; set "
-                        "PRUNELAB_PHONE_KERNELS_BLAZEFACE=1 to run it";
+    if (std::getenv(gate) == nullptr) {
+        GTEST_SKIP() << "SKIPPED: a cross-compile of both cores for a while; set " << gate
+                     << "=1 to run it";
     }
-    auto graph = plugins::loadCatalogModel("face-back");
+    auto graph = plugins::loadCatalogModel(id, h, w);
     if (!graph.ok()) GTEST_SKIP() << "SKIPPED: " << graph.error().toString();
     auto pruned = prune::applyPlan(*graph, *prune::presetPlan("patdnn-8"));
     ASSERT_TRUE(pruned.ok()) << pruned.error().toString();
@@ -450,11 +450,19 @@ TEST(PhoneKernels, BlazeFacePattern8xOnItsOwnAgentMatchesTheDesktop) {
     options.cacheDir = (dir.path / "cache").string();
     auto built = buildPhoneAgent(net.sparse, options);
     ASSERT_TRUE(built.ok()) << built.error().toString();
-    std::cout << "BlazeFace pattern 8x: cross-compiled " << layers << " of "
+    std::cout << id << " pattern 8x: cross-compiled " << layers << " of "
               << net.sparse.layers.size() << " layers into the agent in " << built->seconds
               << " s\n";
     QemuAgent agent(t.qemu, built->path);
     EXPECT_EQ(loadAndCompare(agent, net), int(layers)) << agent.child->output();
+}
+
+TEST(PhoneKernels, BlazeFacePattern8xOnItsOwnAgentMatchesTheDesktop) {
+    checkCatalogModelOnItsOwnAgent("face-back", 0, 0, "PRUNELAB_PHONE_KERNELS_BLAZEFACE");
+}
+
+TEST(PhoneKernels, RealEsrganX2Pattern8xOnItsOwnAgentMatchesTheDesktop) {
+    checkCatalogModelOnItsOwnAgent("zoom-x2", 48, 64, "PRUNELAB_PHONE_KERNELS_ESRGAN");
 }
 
 }  // namespace
