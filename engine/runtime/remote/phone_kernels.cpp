@@ -213,6 +213,15 @@ Result<PhoneAgentBuild> buildPhoneAgent(const codegen::SparseModel& model,
     std::vector<std::optional<Error>> errors(indices.size());
     std::atomic<size_t> next{0};
     std::atomic<int> compiled{0};
+    std::mutex progressMutex;
+    int done = 0;
+    const int total = int(indices.size());
+    if (options.onProgress) options.onProgress(0, total, 0);
+    auto ready = [&] {
+        if (!options.onProgress) return;
+        std::lock_guard lock(progressMutex);
+        options.onProgress(++done, total, compiled.load());
+    };
     auto work = [&] {
         for (size_t i = next++; i < indices.size(); i = next++) {
             if (cancelled()) {
@@ -224,7 +233,10 @@ Result<PhoneAgentBuild> buildPhoneAgent(const codegen::SparseModel& model,
             const fs::path object = dir / "objects" / (sha256Hex(compilerId + sources[i]) + ".o");
             objects[i] = object;
             std::error_code e;
-            if (fs::is_regular_file(object, e)) continue;
+            if (fs::is_regular_file(object, e)) {
+                ready();
+                continue;
+            }
             const std::string stem = uniqueStem();
             const fs::path src = dir / "objects" / (stem + ".cpp");
             const fs::path tmp = dir / "objects" / (stem + ".o");
@@ -254,6 +266,7 @@ Result<PhoneAgentBuild> buildPhoneAgent(const codegen::SparseModel& model,
                 continue;
             }
             ++compiled;
+            ready();
         }
     };
     const unsigned hardware = std::max(1u, std::thread::hardware_concurrency());

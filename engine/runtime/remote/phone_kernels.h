@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,7 +33,12 @@ struct PhoneKernelOptions {
     std::string cacheDir;  // empty: <userCacheRoot()>/phone-agents
     int jobs = 0;          // compilers at once; 0 = hardware_concurrency()
     int timeoutSeconds = 600;
+    // Checked between layers: a compile already running finishes first (~20 s at most here).
     const std::atomic<bool>* cancel = nullptr;
+    // Told (done, total, built) once with done 0, then as each layer's object is ready (cached or
+    // built), from the compiling threads one call at a time: Real-ESRGAN's first compile takes
+    // about two minutes on 2 cores, and a demo should show "7 of 16 layers", not a silent wait.
+    std::function<void(int done, int total, int built)> onProgress;
 };
 
 struct PhoneAgentBuild {

@@ -343,7 +343,11 @@ class PhoneBackend final : public Backend {
             // Cross-compiled here, linked into the agent (a static binary cannot dlopen), cached.
             PhoneKernelOptions build;
             build.cancel = options.cancel;
-            if (options.onProgress) options.onProgress({CompileProgress::Step::Compiling});
+            if (options.onProgress) {
+                build.onProgress = [&](int done, int total, int built) {
+                    options.onProgress({CompileProgress::Step::Compiling, done, total, built});
+                };
+            }
             Result<PhoneAgentBuild> agent = makeError(ErrorCode::NotFound, "no agent");
             if (auto base = findPhoneAgent(); base.ok()) {
                 build.baseAgent = *base;

@@ -266,8 +266,17 @@ TEST(PhoneKernels, ACustomAgentRunsItsModelsGeneratedLayersAndIsCached) {
     PhoneKernelOptions options;
     options.baseAgent = t.agent;
     options.cacheDir = (dir.path / "cache").string();
+    std::vector<std::string> told;
+    options.onProgress = [&](int done, int total, int built) {
+        told.push_back(std::to_string(done) + "/" + std::to_string(total) + " built " +
+                       std::to_string(built));
+    };
     auto first = buildPhoneAgent(net.sparse, options);
     ASSERT_TRUE(first.ok()) << first.error().toString();
+    ASSERT_EQ(told.size(), layers + 1);
+    EXPECT_EQ(told.front(), "0/" + std::to_string(layers) + " built 0");
+    EXPECT_EQ(told.back(), std::to_string(layers) + "/" + std::to_string(layers) + " built " +
+                               std::to_string(layers));
     EXPECT_FALSE(first->fromCache);
     EXPECT_EQ(first->compiled, int(layers));
     EXPECT_EQ(first->layers.size(), layers);
@@ -280,6 +289,7 @@ TEST(PhoneKernels, ACustomAgentRunsItsModelsGeneratedLayersAndIsCached) {
     auto second = buildPhoneAgent(net.sparse, options);
     ASSERT_TRUE(second.ok()) << second.error().toString();
     EXPECT_TRUE(second->fromCache) << "the same model must not run the compiler again";
+    EXPECT_EQ(told.size(), layers + 1) << "a cache hit has nothing to tell";
     EXPECT_EQ(second->compiled, 0);
     EXPECT_EQ(second->path, first->path);
 
