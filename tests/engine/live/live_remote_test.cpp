@@ -26,6 +26,7 @@
 #include "engine/prune/plan.h"
 #include "engine/runtime/backend_list.h"
 #include "engine/runtime/remote/adb.h"
+#include "tests/engine/remote/local_agent.h"
 #include "tests/test_cache.h"
 
 namespace prunelab::engine::live {
@@ -38,74 +39,7 @@ std::string video() {
     return cacheDir() + "/video/vtest.avi";
 }
 
-std::string agentPath() {
-    const char* env = std::getenv("PRUNELAB_AGENT");
-    return env != nullptr && *env ? env : PRUNELAB_AGENT;
-}
-
-// A real prunelab-agent of this machine on loopback port 0, its token on stdin; the backend that
-// reaches it is resolved as --backend agent:127.0.0.1:PORT would be.
-class LocalAgent {
-  public:
-    LocalAgent() {
-        auto token = remote::randomHex(32);
-        if (!token.ok()) {
-            ADD_FAILURE() << token.error().toString();
-            return;
-        }
-        auto child = remote::ChildProcess::start({agentPath(), "--listen", "127.0.0.1:0", "--token",
-                                                  "-", "--threads", "1", "--idle-timeout", "120"},
-                                                 *token + "\n");
-        if (!child.ok()) {
-            ADD_FAILURE() << child.error().toString();
-            return;
-        }
-        m_child = std::move(*child);
-        const std::regex listening("listening on 127\\.0\\.0\\.1:([0-9]+)");
-        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-        std::string port;
-        while (std::chrono::steady_clock::now() < until && port.empty()) {
-            std::smatch m;
-            const std::string out = m_child->output();
-            if (std::regex_search(out, m, listening)) port = m[1].str();
-            if (port.empty() && !m_child->running()) break;
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-        if (port.empty()) {
-            ADD_FAILURE() << "the agent did not say where it listens: " << m_child->output();
-            return;
-        }
-        // The token is read when the address is resolved; the backend keeps it.
-        ::setenv("PRUNELAB_AGENT_TOKEN", token->c_str(), 1);
-        auto b = findBackend("agent:127.0.0.1:" + port);
-        ::unsetenv("PRUNELAB_AGENT_TOKEN");
-        if (!b.ok()) {
-            ADD_FAILURE() << b.error().toString();
-            return;
-        }
-        m_backend = *b;
-        m_port = port;
-    }
-    ~LocalAgent() {
-        if (m_child) m_child->stop();
-    }
-
-    const Backend* backend() const { return m_backend; }
-    const std::string& port() const { return m_port; }
-    // SIGKILL, as a phone unplugged or an agent crashing: no BYE, the socket just closes.
-    void kill() {
-        ::kill(m_child->pid(), SIGKILL);
-        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-        while (m_child->running() && std::chrono::steady_clock::now() < until) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-    }
-
-  private:
-    std::unique_ptr<remote::ChildProcess> m_child;
-    const Backend* m_backend = nullptr;
-    std::string m_port;
-};
+using remote::testing::LocalAgent;
 
 struct FaceModel {
     CatalogEntry entry;

@@ -25,6 +25,7 @@
 #include "engine/runtime/remote/adb.h"
 #include "engine/runtime/remote/remote_backend.h"
 #include "plugins/model-files/model_files.h"
+#include "tests/engine/remote/local_agent.h"
 #include "tests/engine/runtime/runtime_test_util.h"
 
 namespace prunelab::engine::remote {
@@ -33,81 +34,8 @@ namespace {
 namespace fs = std::filesystem;
 using engine::testing::GraphBuilder;
 
-std::string agentPath() {
-    const char* env = std::getenv("PRUNELAB_AGENT");
-    return env != nullptr && *env ? env : PRUNELAB_AGENT;
-}
-
-// A variable set for one test.
-class ScopedEnv {
-  public:
-    ScopedEnv(const char* name, const std::string& value) : m_name(name) {
-        if (const char* old = std::getenv(name)) m_old = old;
-        ::setenv(name, value.c_str(), 1);
-    }
-    ~ScopedEnv() {
-        if (m_old)
-            ::setenv(m_name, m_old->c_str(), 1);
-        else
-            ::unsetenv(m_name);
-    }
-
-  private:
-    const char* m_name;
-    std::optional<std::string> m_old;
-};
-
-// One agent on 127.0.0.1:0 with a fresh token on its stdin; the backend that reaches it.
-class LocalAgent {
-  public:
-    LocalAgent() {
-        auto token = randomHex(32);
-        if (!token.ok()) {
-            ADD_FAILURE() << token.error().toString();
-            return;
-        }
-        m_token = *token;
-        std::vector<std::string> argv;
-        if (const char* launcher = std::getenv("PRUNELAB_AGENT_LAUNCHER"); launcher && *launcher)
-            argv.push_back(launcher);
-        argv.insert(argv.end(), {agentPath(), "--listen", "127.0.0.1:0", "--token", "-",
-                                 "--threads", "1", "--idle-timeout", "120"});
-        auto child = ChildProcess::start(argv, m_token + "\n");
-        if (!child.ok()) {
-            ADD_FAILURE() << child.error().toString();
-            return;
-        }
-        m_child = std::move(*child);
-        const std::regex listening("listening on 127\\.0\\.0\\.1:([0-9]+)");
-        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-        while (std::chrono::steady_clock::now() < until) {
-            std::smatch m;
-            const std::string out = m_child->output();
-            if (std::regex_search(out, m, listening)) {
-                m_address = "agent:127.0.0.1:" + m[1].str();
-                return;
-            }
-            if (!m_child->running()) break;
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-        ADD_FAILURE() << "the agent did not say where it listens: " << m_child->output();
-    }
-
-    // The backend for this agent, resolved as --backend would.
-    const Backend* backend() {
-        ScopedEnv token("PRUNELAB_AGENT_TOKEN", m_token);
-        auto b = findBackend(m_address);
-        EXPECT_TRUE(b.ok()) << (b.ok() ? "" : b.error().toString());
-        return b.ok() ? *b : nullptr;
-    }
-    ChildProcess& process() { return *m_child; }
-    bool started() const { return !m_address.empty(); }
-
-  private:
-    std::string m_token;
-    std::string m_address;
-    std::unique_ptr<ChildProcess> m_child;
-};
+using testing::LocalAgent;
+using testing::ScopedEnv;
 
 std::vector<Tensor> runCpu(const Graph& graph, const PrepareOptions& options,
                            const std::vector<Tensor>& inputs) {
@@ -253,11 +181,7 @@ TEST(AgentBackend, AKilledAgentIsALinkErrorNamingTheAddressNotAHang) {
     const Graph g = smallNet();
     auto exec = b->prepare(g);
     ASSERT_TRUE(exec.ok()) << exec.error().toString();
-    ::kill(agent.process().pid(), SIGKILL);
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (agent.process().running() && std::chrono::steady_clock::now() < until) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    agent.kill();
     const auto start = std::chrono::steady_clock::now();
     auto dead = (*exec)->run(engine::testing::randomInputs(g, 3));
     ASSERT_FALSE(dead.ok());
