@@ -54,12 +54,15 @@ std::string summary(const TaskResult& r) {
             std::snprintf(text, sizeof text, "%s",
                           r.classes.empty() ? "no class" : r.classes[0].label.c_str());
             break;
+        case Task::Segmentation:
+            std::snprintf(text, sizeof text, "person on %.0f%%", 100.0 * r.mask.coverage);
+            break;
     }
     return text;
 }
 
 // Whether two runtimes found the same thing: boxes within 2 pixels, pictures within 1 dB of
-// identical (45 dB: invisible), the same top class.
+// identical (45 dB: invisible), the same top class, the same share of person.
 bool sameResult(const TaskResult& a, const TaskResult& b) {
     if (a.detections.size() != b.detections.size()) return false;
     for (size_t i = 0; i < a.detections.size(); ++i) {
@@ -72,6 +75,8 @@ bool sameResult(const TaskResult& a, const TaskResult& b) {
         auto db = psnr(a.image, b.image);
         if (!db.ok() || *db < 45.0) return false;
     }
+    // Masks: the person's share within half a percent of the picture.
+    if (std::fabs(a.mask.coverage - b.mask.coverage) > 0.005) return false;
     return a.classes.empty() || (a.classes[0].index == b.classes[0].index);
 }
 

@@ -26,6 +26,8 @@ const char* formatName(ModelFormat f) {
             return "ncnn";
         case ModelFormat::Waifu2xJson:
             return "waifu2x";
+        case ModelFormat::Tflite:
+            return "tflite";
     }
     return "?";
 }
@@ -166,6 +168,11 @@ int cmdRunTask(const TaskRunRequest& request) {
             for (const ClassScore& c : result->classes) {
                 std::printf("  %5.1f%%  %s\n", 100.0 * c.probability, c.label.c_str());
             }
+            break;
+        case Task::Segmentation:
+            std::printf("person mask %dx%d: %.1f%% of the picture (probability >= %.2f)\n",
+                        result->mask.width, result->mask.height, 100.0 * result->mask.coverage,
+                        result->mask.threshold);
             break;
     }
     if (!request.drawPath.empty()) {

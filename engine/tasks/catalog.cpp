@@ -28,6 +28,8 @@ const char* taskName(Task task) {
             return "text-detection";
         case Task::Classification:
             return "classification";
+        case Task::Segmentation:
+            return "segmentation";
     }
     return "unknown";
 }
@@ -123,12 +125,13 @@ class Fields {
 
 Result<Task> parseTask(const std::string& s) {
     for (Task t : {Task::FaceDetection, Task::SuperResolution, Task::Denoise, Task::TextDetection,
-                   Task::Classification}) {
+                   Task::Classification, Task::Segmentation}) {
         if (s == taskName(t)) return t;
     }
     return makeError(ErrorCode::Corrupt, "unknown task '" + s +
                                              "' (known: face-detection, super-resolution, "
-                                             "denoise, text-detection, classification)");
+                                             "denoise, text-detection, classification, "
+                                             "segmentation)");
 }
 
 // Each task has exactly one decoder; naming it in the file keeps the JSON self-describing.
@@ -143,6 +146,8 @@ const char* decoderFor(Task task) {
             return "text-boxes";
         case Task::Classification:
             return "classes";
+        case Task::Segmentation:
+            return "segmentation-mask";
     }
     return "";
 }
@@ -189,8 +194,10 @@ Result<CatalogEntry> parseEntry(const json& j, const std::string& path) {
         e.format = ModelFormat::Ncnn, wantFiles = 2;
     } else if (format == "waifu2x") {
         e.format = ModelFormat::Waifu2xJson;
+    } else if (format == "tflite") {
+        e.format = ModelFormat::Tflite;
     } else {
-        f.fail("format", "unknown format '" + format + "' (known: onnx, ncnn, waifu2x)");
+        f.fail("format", "unknown format '" + format + "' (known: onnx, ncnn, waifu2x, tflite)");
     }
     if (e.files.size() != wantFiles) {
         f.fail("files", "needs " + std::to_string(wantFiles) + " file(s) for format " + format);
@@ -260,8 +267,8 @@ Result<CatalogEntry> parseEntry(const json& j, const std::string& path) {
     }
     switch (e.task) {
         case Task::FaceDetection:
-            if (e.width != e.height || (e.width != 128 && e.width != 256)) {
-                in.fail("width", "BlazeFace takes 128x128 or 256x256");
+            if (e.width != e.height || (e.width != 128 && e.width != 192 && e.width != 256)) {
+                in.fail("width", "BlazeFace takes 128x128, 192x192 or 256x256");
                 return *in.error;
             }
             e.face.inputSize = e.width;
@@ -284,6 +291,10 @@ Result<CatalogEntry> parseEntry(const json& j, const std::string& path) {
             e.labels = out.strings("labels", false);
             e.softmax = out.boolean("softmax", false);
             e.topK = static_cast<size_t>(out.integer("top_k", 5, 1, 1000));
+            break;
+        case Task::Segmentation:
+            e.segmentation.threshold = static_cast<float>(out.number("threshold", 0.5, 0, 1));
+            e.segmentation.sigmoid = out.boolean("sigmoid", false);
             break;
     }
     if (out.error) return *out.error;
@@ -363,6 +374,7 @@ Result<TaskInput> prepareInput(const CatalogEntry& entry, const Image& picture,
     // input = shrunk * scale + offset and shrunk = picture * shrink.
     in.mapping.scaleX *= shrink;
     in.mapping.scaleY *= shrink;
+    in.mapping.imageWidth = picture.width, in.mapping.imageHeight = picture.height;
     return in;
 }
 
@@ -390,6 +402,15 @@ Result<TaskResult> decodeOutputs(const CatalogEntry& entry, std::span<const Tens
         case Task::Classification: {
             PL_TRY_ASSIGN(r.classes,
                           topClasses(outputs[0], entry.topK, entry.softmax, entry.labels));
+            break;
+        }
+        case Task::Segmentation: {
+            if (outputs.size() != 1) {
+                return makeError(ErrorCode::InvalidArgument,
+                                 "a segmentation model has one output (the mask), got " +
+                                     std::to_string(outputs.size()));
+            }
+            PL_TRY_ASSIGN(r.mask, decodeSegmentationMask(outputs[0], mapping, entry.segmentation));
             break;
         }
     }

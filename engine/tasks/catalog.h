@@ -18,16 +18,25 @@
 #include "engine/tasks/detection.h"
 #include "engine/tasks/face_detection.h"
 #include "engine/tasks/preprocess.h"
+#include "engine/tasks/segmentation.h"
 #include "engine/tasks/text_detection.h"
 
 namespace prunelab::engine {
 
-enum class Task { FaceDetection, SuperResolution, Denoise, TextDetection, Classification };
+enum class Task {
+    FaceDetection,
+    SuperResolution,
+    Denoise,
+    TextDetection,
+    Classification,
+    Segmentation,
+};
 
-// "face-detection", "super-resolution", "denoise", "text-detection", "classification".
+// "face-detection", "super-resolution", "denoise", "text-detection", "classification",
+// "segmentation".
 const char* taskName(Task task);
 
-enum class ModelFormat { Onnx, Ncnn, Waifu2xJson };
+enum class ModelFormat { Onnx, Ncnn, Waifu2xJson, Tflite };
 
 // A pruned and retrained version of a catalog model that ships with PruneLab (assets/demo/), so
 // a class sees a pruned model that still works without waiting for training. Made by the
@@ -66,6 +75,7 @@ struct CatalogEntry {
     std::vector<std::string> labels;
     bool softmax = false;  // classification: the output is logits
     size_t topK = 5;
+    SegmentationOptions segmentation;
 };
 
 struct Catalog {
@@ -102,6 +112,7 @@ struct TaskResult {
     std::vector<Detection> detections;  // faces or text boxes
     Image image;                        // super-resolution / denoise output
     std::vector<ClassScore> classes;    // classification, best first
+    SegmentationMask mask;              // segmentation: one probability per picture pixel
 };
 
 // Decodes the model's outputs per the entry; `mapping` is what imageToInput returned.

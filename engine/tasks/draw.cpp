@@ -23,6 +23,38 @@ void label(cv::Mat& m, const std::string& text, cv::Point at, double scale, int 
                 cv::LINE_AA);
 }
 
+// The segmentation overlay: the background (probability below the mask's threshold, blended
+// smoothly by probability) dimmed towards grey so the person stands out, the person's outline
+// traced, and the share of the picture that is person written in the corner.
+void drawMask(cv::Mat& m, const SegmentationMask& mask, int thick, double textScale) {
+    cv::Mat prob(mask.height, mask.width, CV_32F, const_cast<float*>(mask.probability.data()));
+    if (mask.width != m.cols || mask.height != m.rows) {
+        cv::Mat fitted;  // a mask decoded for another size of the same frame
+        cv::resize(prob, fitted, m.size(), 0, 0, cv::INTER_LINEAR);
+        prob = fitted;
+    }
+    for (int y = 0; y < m.rows; ++y) {
+        cv::Vec3b* row = m.ptr<cv::Vec3b>(y);
+        const float* p = prob.ptr<float>(y);
+        for (int x = 0; x < m.cols; ++x) {
+            // Background pixels keep 35% of their colour over a dark blue-grey.
+            const float keep = 0.35f + 0.65f * std::clamp(p[x], 0.0f, 1.0f);
+            const float tint[3] = {40, 48, 64};
+            for (int c = 0; c < 3; ++c) {
+                row[x][c] = cv::saturate_cast<uint8_t>(keep * row[x][c] + (1 - keep) * tint[c]);
+            }
+        }
+    }
+    cv::Mat person;
+    cv::compare(prob, mask.threshold, person, cv::CMP_GE);
+    std::vector<std::vector<cv::Point>> outlines;
+    cv::findContours(person, outlines, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
+    cv::drawContours(m, outlines, -1, cv::Scalar(60, 220, 90), thick, cv::LINE_8);
+    char text[64];
+    std::snprintf(text, sizeof text, "person: %.0f%% of the picture", 100.0 * mask.coverage);
+    label(m, text, {8, static_cast<int>(28 * textScale)}, textScale * 0.7, std::max(1, thick / 2));
+}
+
 }  // namespace
 
 Image drawResult(const Image& picture, const TaskResult& result) {
@@ -34,6 +66,7 @@ Image drawResult(const Image& picture, const TaskResult& result) {
     const int thick = std::max(2, std::min(out.width, out.height) / 200);
     const double textScale = std::max(0.4, std::min(out.width, out.height) / 600.0);
     const cv::Scalar green(60, 220, 90), yellow(255, 210, 40);
+    if (!result.mask.empty()) drawMask(m, result.mask, thick, textScale);
     for (const Detection& d : result.detections) {
         if (d.quad.size() == 4) {
             std::vector<cv::Point> poly;

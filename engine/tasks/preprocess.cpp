@@ -87,6 +87,8 @@ Result<Tensor> imageToInput(const Image& image, const Shape& inputShape, const P
     }
     map.offsetX += static_cast<float>(padX);
     map.offsetY += static_cast<float>(padY);
+    map.imageWidth = image.width, map.imageHeight = image.height;
+    map.inputWidth = w, map.inputHeight = h;
 
     Tensor t(DataType::Float32, inputShape);
     float* dst = t.data<float>();

@@ -28,6 +28,10 @@ struct Preprocess {
 struct InputMapping {
     float scaleX = 1.0f, scaleY = 1.0f;
     float offsetX = 0.0f, offsetY = 0.0f;
+    // The two sizes it maps between (0 when not known): a per-pixel output such as a
+    // segmentation mask is taken back to every pixel of the picture through them.
+    int imageWidth = 0, imageHeight = 0;  // the picture's
+    int inputWidth = 0, inputHeight = 0;  // the input tensor's
 
     Point2f toImage(Point2f p) const {
         return {(p.x - offsetX) / scaleX, (p.y - offsetY) / scaleY};

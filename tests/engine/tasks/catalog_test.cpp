@@ -34,10 +34,20 @@ TEST(Catalog, BundledCatalogParsesWithEveryTask) {
         EXPECT_FALSE(e.research.empty()) << e.id;
         EXPECT_FALSE(e.licence.empty()) << e.id;
     }
-    EXPECT_EQ(tasks.size(), 5u) << "every task has at least one model";
+    EXPECT_EQ(tasks.size(), 6u) << "every task has at least one model";
     ASSERT_NE(catalog->find("face-back"), nullptr);
     EXPECT_EQ(catalog->find("face-back")->face.inputSize, 256);
     EXPECT_EQ(catalog->find("zoom-x3")->scale, 3);
+    // Google's dense/sparse pair: the same decoder settings, so only the weights differ.
+    const CatalogEntry* dense = catalog->find("face-full");
+    const CatalogEntry* sparse = catalog->find("face-full-sparse");
+    ASSERT_TRUE(dense && sparse);
+    EXPECT_EQ(dense->face.inputSize, 192);
+    EXPECT_EQ(dense->format, ModelFormat::Tflite);
+    EXPECT_EQ(sparse->face.inputSize, dense->face.inputSize);
+    EXPECT_FLOAT_EQ(sparse->face.scoreThreshold, dense->face.scoreThreshold);
+    ASSERT_NE(catalog->find("selfie-segmentation"), nullptr);
+    EXPECT_EQ(catalog->find("selfie-segmentation")->task, Task::Segmentation);
     EXPECT_EQ(catalog->find("nope"), nullptr);
 }
 
@@ -113,7 +123,7 @@ TEST(Catalog, BadCatalogsNameTheFileAndJsonPath) {
     EXPECT_NE(e.toString().find("$.models[0].output.decoder"), std::string::npos) << e.toString();
 
     e = parseError(oneModel(R"("input": {"width": 100, "height": 100, "colour": "RGB"})"));
-    EXPECT_NE(e.toString().find("128x128 or 256x256"), std::string::npos) << e.toString();
+    EXPECT_NE(e.toString().find("128x128, 192x192 or 256x256"), std::string::npos) << e.toString();
 
     e = parseError(
         oneModel(R"("input": {"width": 128, "height": 128, "colour": "RGB", "std": [1, 0, 1]})"));

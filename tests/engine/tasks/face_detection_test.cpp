@@ -83,7 +83,22 @@ TEST(BlazeFaceAnchors, CountsAndCornersComputedByHand) {
         EXPECT_FLOAT_EQ(a[895].x, 0.9375f);  // 7.5 / 8
         EXPECT_FLOAT_EQ(a[895].y, 0.9375f);
     }
-    EXPECT_TRUE(blazeFaceAnchors(192).empty());
+    EXPECT_TRUE(blazeFaceAnchors(160).empty());
+}
+
+TEST(BlazeFaceAnchors, FullRangeIsOne48x48GridWithOneAnchorPerCell) {
+    // Full range: one layer of stride 4 on 192 pixels, no interpolated scale: 48 x 48 x 1.
+    std::vector<Point2f> a = blazeFaceAnchors(192);
+    ASSERT_EQ(a.size(), 2304u);
+    for (int y = 0; y < 48; y += 7) {
+        for (int x = 0; x < 48; x += 5) {
+            const Point2f& p = a[static_cast<size_t>(y * 48 + x)];
+            EXPECT_FLOAT_EQ(p.x, (x + 0.5f) / 48.0f) << x << ", " << y;
+            EXPECT_FLOAT_EQ(p.y, (y + 0.5f) / 48.0f) << x << ", " << y;
+        }
+    }
+    EXPECT_FLOAT_EQ(a[2303].x, 47.5f / 48.0f);
+    EXPECT_FLOAT_EQ(a[2303].y, 47.5f / 48.0f);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -117,6 +132,57 @@ TEST(BlazeFaceDecode, KnownFaceRoundTrips) {
     ASSERT_TRUE(faces.ok()) << faces.error().toString();
     ASSERT_EQ(faces->size(), 1u);
     expectKnownFace((*faces)[0], 0.9f);
+}
+
+// The .tflite files give all anchors in one scores and one boxes output: [1, 896, 1] and
+// [1, 896, 16] for short range; the same face must come out as from the four split outputs.
+TEST(BlazeFaceDecode, AllAnchorsInTwoOutputsDecodeAsTheSplitOnes) {
+    FakeOutputs split;
+    split.set(772, 0.9f, kFaceRaw);
+    Tensor scores(DataType::Float32, {1, 896, 1});
+    Tensor boxes(DataType::Float32, {1, 896, 16});
+    std::copy_n(split.scores16.data<float>(), 512, scores.data<float>());
+    std::copy_n(split.scores8.data<float>(), 384, scores.data<float>() + 512);
+    std::copy_n(split.boxes16.data<float>(), 512 * 16, boxes.data<float>());
+    std::copy_n(split.boxes8.data<float>(), 384 * 16, boxes.data<float>() + 512 * 16);
+    auto faces = decodeBlazeFace(std::vector<Tensor>{boxes, scores}, {.inputSize = 128});
+    ASSERT_TRUE(faces.ok()) << faces.error().toString();
+    ASSERT_EQ(faces->size(), 1u);
+    expectKnownFace((*faces)[0], 0.9f);
+}
+
+// Full range (192): anchor y * 48 + x sits at ((x + 0.5) * 4, (y + 0.5) * 4) input pixels.
+TEST(BlazeFaceDecode, FullRangeAnchorThatFiresDecodesToItsBox) {
+    Tensor scores(DataType::Float32, {1, 2304, 1});
+    Tensor boxes(DataType::Float32, {1, 2304, 16});
+    std::fill_n(scores.data<float>(), 2304, -20.0f);
+    std::fill_n(boxes.data<float>(), 2304 * 16, 0.0f);
+    const int cellX = 10, cellY = 20, anchor = cellY * 48 + cellX;  // centre (42, 82)
+    const float ax = (cellX + 0.5f) * 4, ay = (cellY + 0.5f) * 4;
+    // A 30 x 36 face centred 3 right of and 2 above the anchor; keypoints as offsets too.
+    const std::vector<float> raw = {3, -2, 30, 36, -5, -6, 5, -6, 0, 0, 0, 8, -12, -3, 12, -3};
+    scores.data<float>()[anchor] = logit(0.8f);
+    std::copy(raw.begin(), raw.end(), boxes.data<float>() + anchor * 16);
+    auto faces = decodeBlazeFace(std::vector<Tensor>{scores, boxes}, {.inputSize = 192});
+    ASSERT_TRUE(faces.ok()) << faces.error().toString();
+    ASSERT_EQ(faces->size(), 1u);
+    const Detection& d = (*faces)[0];
+    EXPECT_NEAR(d.x0, ax + 3 - 15, 1e-4f);
+    EXPECT_NEAR(d.x1, ax + 3 + 15, 1e-4f);
+    EXPECT_NEAR(d.y0, ay - 2 - 18, 1e-4f);
+    EXPECT_NEAR(d.y1, ay - 2 + 18, 1e-4f);
+    EXPECT_NEAR(d.score, 0.8f, 1e-5f);
+    ASSERT_EQ(d.keypoints.size(), 6u);
+    for (int k = 0; k < 6; ++k) {
+        EXPECT_NEAR(d.keypoints[k].x, ax + raw[4 + 2 * k], 1e-4f) << "keypoint " << k;
+        EXPECT_NEAR(d.keypoints[k].y, ay + raw[5 + 2 * k], 1e-4f) << "keypoint " << k;
+    }
+    // The short-range layout is not the full-range one, and the other way round.
+    auto wrong = decodeBlazeFace(std::vector<Tensor>{scores, boxes}, {.inputSize = 128});
+    ASSERT_FALSE(wrong.ok());
+    EXPECT_NE(wrong.error().message.find("896"), std::string::npos) << wrong.error().message;
+    FakeOutputs split;
+    EXPECT_FALSE(decodeBlazeFace(split.shuffled(), {.inputSize = 192}).ok());
 }
 
 TEST(BlazeFaceDecode, BackModelAnchorsScaleWithTheInput) {
@@ -217,6 +283,9 @@ TEST(BlazeFaceDecode, WrongShapesAreInvalidArgument) {
     expectInvalid({out.scores16, out.scores8, out.boxes16, Tensor(DataType::Int64, {1, 384, 16})},
                   128, "int64");
     expectInvalid(out.shuffled(), 192, "input size 192");
+    expectInvalid(out.shuffled(), 160, "input size 160");
+    expectInvalid({Tensor(DataType::Float32, {1, 896, 1}), out.boxes16}, 128,
+                  "all scores with one grid's boxes");
 }
 
 // ---------------------------------------------------------------------------------------------
