@@ -18,4 +18,10 @@ Result<PrunedModel> loadPlabFile(const std::string& path, const OnnxImportOption
     return prunedModelFromGraph(std::move(graph));
 }
 
+Result<PrunedModel> loadPlabBytes(std::string_view bytes, const std::string& name,
+                                  const OnnxImportOptions& options) {
+    PL_TRY_ASSIGN(Graph graph, importOnnxBytes(bytes, name, "", options));
+    return prunedModelFromGraph(std::move(graph));
+}
+
 }  // namespace prunelab::engine::prune

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "engine/onnx/onnx_import.h"
 #include "engine/prune/pruned_model.h"
@@ -15,5 +16,9 @@ Status exportPrunedOnnx(const PrunedModel& model, const std::string& path);
 Status savePlabFile(const PrunedModel& model, const std::string& path);
 // Corrupt naming the key when the metadata is missing or inconsistent with the weights.
 Result<PrunedModel> loadPlabFile(const std::string& path, const OnnxImportOptions& options = {});
+// The same from the file's bytes (the fuzzer's entry point); `name` stands for the path in
+// errors, and external data is refused (a .plab keeps its weights inline).
+Result<PrunedModel> loadPlabBytes(std::string_view bytes, const std::string& name,
+                                  const OnnxImportOptions& options = {});
 
 }  // namespace prunelab::engine::prune

@@ -2,6 +2,9 @@
 // patterns, tiles and the plan (format described in pruned_model.h).
 #include "engine/prune/pruned_model.h"
 
+#include <algorithm>
+#include <climits>
+#include <cstdint>
 #include <nlohmann/json.hpp>
 
 #include "engine/prune/plan_json.h"
@@ -67,6 +70,40 @@ Result<json> layerToJson(const LayerPruning& lp) {
     return j;
 }
 
+// A file's integer `v` (named `what` in errors) in [lo, hi]. nlohmann's get<int>() casts a float
+// such as 1e30 to an integer, which is undefined behaviour, and wraps a 70000 into a uint16
+// pattern: the numbers of a record are checked here instead.
+Result<int64_t> intValue(const json& v, const std::string& what, int64_t lo, int64_t hi) {
+    if (!v.is_number_integer()) return makeError(ErrorCode::Corrupt, what + " is not an integer");
+    const int64_t x = v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX)
+                          ? INT64_MAX
+                          : v.get<int64_t>();
+    if (x < lo || x > hi) {
+        return makeError(ErrorCode::Corrupt, what + " is " + v.dump() + ", outside [" +
+                                                 std::to_string(lo) + ", " + std::to_string(hi) +
+                                                 "]");
+    }
+    return x;
+}
+
+// The same for each item of the array `j`, named key[i].
+Result<std::vector<int64_t>> intArray(const json& j, const std::string& key, int64_t lo,
+                                      int64_t hi) {
+    if (!j.is_array()) return makeError(ErrorCode::Corrupt, key + " is not an array");
+    std::vector<int64_t> out;
+    out.reserve(j.size());
+    for (size_t i = 0; i < j.size(); ++i) {
+        PL_TRY_ASSIGN(int64_t x, intValue(j[i], key + "[" + std::to_string(i) + "]", lo, hi));
+        out.push_back(x);
+    }
+    return out;
+}
+
+template <typename T>
+std::vector<T> narrowed(const std::vector<int64_t>& values) {  // values already range-checked
+    return std::vector<T>(values.begin(), values.end());
+}
+
 Status layerFromJson(const json& j, const Graph& graph, LayerPruning& lp) {
     const std::string how = j.at("how").get<std::string>();
     lp.how = how == "scheme"     ? LayerPruning::How::Scheme
@@ -82,24 +119,45 @@ Status layerFromJson(const json& j, const Graph& graph, LayerPruning& lp) {
     const float* wv = p.weights.data<float>();
     uint8_t* m = p.mask.data<uint8_t>();
     for (int64_t i = 0; i < p.mask.elements(); ++i) m[i] = wv[i] != 0.0f;
-    for (int64_t i : j.at("keptZeros").get<std::vector<int64_t>>()) {
-        if (i < 0 || i >= p.mask.elements()) {
-            return makeError(ErrorCode::Corrupt,
-                             "keptZeros index " + std::to_string(i) + " is outside the layer's " +
-                                 std::to_string(p.mask.elements()) + " weights");
-        }
-        m[i] = 1;
-    }
+    PL_TRY_ASSIGN(std::vector<int64_t> keptZeros,
+                  intArray(j.at("keptZeros"), "keptZeros", 0, p.mask.elements() - 1));
+    for (int64_t i : keptZeros) m[i] = 1;
+    constexpr int64_t kInt32Max = INT32_MAX;
     if (auto it = j.find("patternSet"); it != j.end()) {
-        p.patternSet = it->get<std::vector<Pattern>>();
+        // A pattern is a 3x3 mask: 9 bits.
+        PL_TRY_ASSIGN(std::vector<int64_t> set, intArray(*it, "patternSet", 0, 511));
+        p.patternSet = narrowed<Pattern>(set);
     }
     if (auto it = j.find("kernelPattern"); it != j.end()) {
-        p.kernelPattern = it->get<std::vector<int32_t>>();
+        // Per kernel, an index into the pattern set or -1 (removed).
+        const int64_t kernels = lp.layer.outChannels * lp.layer.inPerGroup;
+        PL_TRY_ASSIGN(
+            std::vector<int64_t> ids,
+            intArray(*it, "kernelPattern", -1, static_cast<int64_t>(p.patternSet.size()) - 1));
+        if (!ids.empty() && static_cast<int64_t>(ids.size()) != kernels) {
+            return makeError(ErrorCode::Corrupt, "kernelPattern has " + std::to_string(ids.size()) +
+                                                     " entries, the layer has " +
+                                                     std::to_string(kernels) + " kernels");
+        }
+        p.kernelPattern = narrowed<int32_t>(ids);
     }
     if (auto it = j.find("tileWidth"); it != j.end()) {
-        p.tiles.tileWidth = it->get<int64_t>();
-        p.tiles.keptRows = j.at("keptRows").get<std::vector<std::vector<int32_t>>>();
-        p.tiles.keptColumns = j.at("keptColumns").get<std::vector<int32_t>>();
+        // Tiles cut the weight as a GEMM: rows are filters, columns the rest of a filter.
+        const int64_t rows = lp.layer.outChannels;
+        const int64_t columns = rows > 0 ? p.mask.elements() / rows : 0;
+        PL_TRY_ASSIGN(p.tiles.tileWidth, intValue(*it, "tileWidth", 1, kInt32Max));
+        const json& keptRows = j.at("keptRows");
+        if (!keptRows.is_array()) return makeError(ErrorCode::Corrupt, "keptRows is not an array");
+        for (size_t t = 0; t < keptRows.size(); ++t) {
+            PL_TRY_ASSIGN(std::vector<int64_t> tileRows,
+                          intArray(keptRows[t], "keptRows[" + std::to_string(t) + "]", 0,
+                                   std::min(rows, kInt32Max + 1) - 1));
+            p.tiles.keptRows.push_back(narrowed<int32_t>(tileRows));
+        }
+        PL_TRY_ASSIGN(
+            std::vector<int64_t> keptColumns,
+            intArray(j.at("keptColumns"), "keptColumns", 0, std::min(columns, kInt32Max + 1) - 1));
+        p.tiles.keptColumns = narrowed<int32_t>(keptColumns);
     }
     return {};
 }
@@ -171,7 +229,9 @@ Result<PrunedModel> prunedModelFromGraph(Graph graph) {
             }
             Status st = layerFromJson(records[i], graph, lp);
             if (!st.ok()) {
-                return st.error().within(std::string(kKeyLayers) + "[" + std::to_string(i) + "]");
+                return st.error()
+                    .within(std::string(kKeyLayers) + "[" + std::to_string(i) + "]")
+                    .within(graph.sourcePath);
             }
             model.layers.push_back(std::move(lp));
         }

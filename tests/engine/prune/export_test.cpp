@@ -5,6 +5,10 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <vector>
 
 #include "engine/onnx/onnx_import.h"
 #include "engine/onnx/plab_file.h"
@@ -115,6 +119,81 @@ TEST(Plab, RefusesAPlainOnnxModelAndCorruptRecords) {
     auto corrupt = prunedModelFromGraph(g);
     ASSERT_FALSE(corrupt.ok());
     EXPECT_EQ(corrupt.error().code, ErrorCode::Corrupt);
+}
+
+// Found by plab_reader_fuzzer (tests/data/fuzz/regressions/plab_pattern_*.plab): a record's
+// numbers went through nlohmann's get<int>(), so a float like 9e9 in patternSet was undefined
+// behaviour and -14 wrapped into a 16-bit pattern. Every number is now checked, naming the file,
+// the layer's record and the key.
+TEST(Plab, RefusesOutOfRangeNumbersNamingFileRecordAndKey) {
+    Graph g = tinyNet();
+    g.sourcePath = "bad.plab";
+    std::vector<Layer> layers = prunableLayers(g);
+    auto pruned = applyPlan(g, PruningPlan{});
+    ASSERT_TRUE(pruned.ok()) << pruned.error().toString();
+    LayerProjection& p = pruned->layers[1].projection;  // conv 8 -> 8, 3x3: 64 kernels
+    p.patternSet = {0x1b, 0x33};
+    p.kernelPattern.assign(64, 1);
+    p.tiles.tileWidth = 4;
+    p.tiles.keptRows = {{0, 7}};
+    p.tiles.keptColumns = {0, 71};
+    auto meta = plabMetadata(*pruned);
+    ASSERT_TRUE(meta.ok()) << meta.error().toString();
+    g.metadata = *meta;
+    ASSERT_TRUE(prunedModelFromGraph(g).ok());  // the edits below are the only faults
+
+    const nlohmann::json good = nlohmann::json::parse(g.metadata["prunelab.layers"]);
+    struct Case {
+        const char* key;
+        nlohmann::json value;
+        const char* says;
+    };
+    const std::vector<Case> cases = {
+        {"patternSet", {9e9, 0x33}, "patternSet[0] is not an integer"},
+        {"patternSet", {-14, 0x33}, "patternSet[0] is -14"},
+        {"patternSet", {0x1b, 512}, "patternSet[1] is 512"},
+        {"kernelPattern", std::vector<int>(64, 2), "kernelPattern[0] is 2"},
+        {"kernelPattern", std::vector<int>(63, 1), "kernelPattern has 63 entries"},
+        {"keptZeros", {1e30}, "keptZeros[0] is not an integer"},
+        {"keptZeros", {576}, "keptZeros[0] is 576"},
+        {"tileWidth", 0, "tileWidth is 0"},
+        {"keptRows", {{0, 8}}, "keptRows[0][1] is 8"},
+        {"keptColumns", {0, 72}, "keptColumns[1] is 72"},
+        {"keptColumns", "0", "keptColumns is not an array"},
+    };
+    for (const Case& c : cases) {
+        SCOPED_TRACE(c.says);
+        nlohmann::json records = good;
+        records[1][c.key] = c.value;
+        g.metadata["prunelab.layers"] = records.dump();
+        auto loaded = prunedModelFromGraph(g);
+        ASSERT_FALSE(loaded.ok());
+        EXPECT_EQ(loaded.error().code, ErrorCode::Corrupt);
+        const std::string text = loaded.error().toString();
+        EXPECT_NE(text.find("bad.plab"), std::string::npos) << text;
+        EXPECT_NE(text.find("prunelab.layers[1]"), std::string::npos) << text;
+        EXPECT_NE(text.find(c.says), std::string::npos) << text;
+    }
+}
+
+// The fuzzer's entry point reads what the file one reads.
+TEST(Plab, LoadsFromBytesAsFromAFile) {
+    Graph g = tinyNet();
+    auto pruned = applyPlan(g, PruningPlan{});
+    ASSERT_TRUE(pruned.ok()) << pruned.error().toString();
+    const std::string path = tempFile("bytes.plab");
+    ASSERT_TRUE(savePlabFile(*pruned, path).ok());
+    std::ifstream file(path, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(file)), {});
+    auto fromFile = loadPlabFile(path);
+    auto fromBytes = loadPlabBytes(bytes, "memory.plab");
+    fs::remove(path);
+    ASSERT_TRUE(fromFile.ok()) << fromFile.error().toString();
+    ASSERT_TRUE(fromBytes.ok()) << fromBytes.error().toString();
+    expectSameModel(*fromFile, *fromBytes);
+    auto broken = loadPlabBytes(bytes.substr(0, bytes.size() / 2), "memory.plab");
+    ASSERT_FALSE(broken.ok());
+    EXPECT_NE(broken.error().toString().find("memory.plab"), std::string::npos);
 }
 
 TEST(Plab, RealPatternAndTilePlansOnBlazeFaceReloadLosslessly) {
