@@ -8,6 +8,7 @@
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <utility>
 #include <vector>
 
@@ -245,14 +246,23 @@ Result<engine::Graph> importParsed(const json& doc, const std::string& path, int
 Result<engine::Graph> importWaifu2xJson(const std::string& path, int64_t height, int64_t width) {
     std::ifstream in(path, std::ios::binary);
     if (!in) return makeError(ErrorCode::NotFound, "cannot open the file", path);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad()) return makeError(ErrorCode::Io, "cannot read the file", path);
+    return importWaifu2xJsonText(text.str(), path, height, width);
+}
+
+Result<engine::Graph> importWaifu2xJsonText(std::string_view text, const std::string& path,
+                                            int64_t height, int64_t width) {
     json doc;
     try {
         // parse_error for bad or truncated text; out_of_range for a number like 1e999.
-        doc = json::parse(in);
+        doc = json::parse(text);
     } catch (const json::exception& e) {
         return makeError(ErrorCode::Corrupt, std::string("not valid JSON: ") + e.what(), path);
     } catch (const std::exception& e) {
-        return makeError(ErrorCode::Io, std::string("cannot read the file: ") + e.what(), path);
+        return makeError(ErrorCode::Corrupt, std::string("cannot parse the JSON: ") + e.what(),
+                         path);
     }
     try {
         return importParsed(doc, path, height, width);

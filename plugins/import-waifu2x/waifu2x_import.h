@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "engine/ir/graph.h"
 #include "engine/ir/result.h"
@@ -33,5 +34,8 @@ namespace prunelab::plugins {
 // name the file and the layer index. Never throws.
 engine::Result<engine::Graph> importWaifu2xJson(const std::string& path, int64_t height,
                                                 int64_t width);
+// The same from the file's text (the fuzzer's entry point); `name` stands for the path in errors.
+engine::Result<engine::Graph> importWaifu2xJsonText(std::string_view text, const std::string& name,
+                                                    int64_t height, int64_t width);
 
 }  // namespace prunelab::plugins

@@ -230,6 +230,24 @@ TEST(Waifu2x, HugeInputIsRefused) {
     EXPECT_EQ(r.error().code, engine::ErrorCode::OutOfRange) << r.error().toString();
 }
 
+// The fuzzer's entry point (waifu2x_import_fuzzer) reads text as the file one reads a file.
+TEST(Waifu2x, ImportsFromTextAsFromAFile) {
+    const std::string text = tinyModel().dump();
+    const std::string path = writeTemp("w2x_text.json", text);
+    auto fromFile = plugins::importWaifu2xJson(path, 4, 4);
+    auto fromText = plugins::importWaifu2xJsonText(text, path, 4, 4);
+    ASSERT_TRUE(fromFile.ok()) << fromFile.error().toString();
+    ASSERT_TRUE(fromText.ok()) << fromText.error().toString();
+    auto a = engine::exportOnnxBytes(*fromFile);
+    auto b = engine::exportOnnxBytes(*fromText);
+    ASSERT_TRUE(a.ok() && b.ok());
+    EXPECT_EQ(*a, *b);
+    auto broken = plugins::importWaifu2xJsonText(text.substr(0, 40), "memory.json", 4, 4);
+    ASSERT_FALSE(broken.ok());
+    EXPECT_EQ(broken.error().code, engine::ErrorCode::Corrupt);
+    EXPECT_NE(broken.error().toString().find("memory.json"), std::string::npos);
+}
+
 TEST(Waifu2x, MissingFile) {
     expectError(testing::TempDir() + "no_such_waifu2x.json", "cannot open",
                 engine::ErrorCode::NotFound);
