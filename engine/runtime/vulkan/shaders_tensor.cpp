@@ -1,9 +1,12 @@
 // Shaders of the ops around the convolutions: activations, broadcasting arithmetic, PRelu,
 // Softmax, pools, Resize, the data movers (Concat, DepthToSpace, Transpose, Slice, Pad, the
-// reshapes), BatchNormalization and ReduceMean. Each matches its reference kernel in engine/ops/.
+// reshapes), BatchNormalization and ReduceMean, and issue 22's reductions (ReduceMax/Min/Sum,
+// GlobalMaxPool), Expand, Tile and normalisations (Instance-, LayerNormalization, LRN). Each
+// matches its reference kernel in engine/ops/.
 //
 // Sections: activations | the per-element shader and its helpers | element-wise | Softmax |
-// pools | Resize | data movement | BatchNormalization and ReduceMean | planTensorShader.
+// pools | Resize | data movement | BatchNormalization and ReduceMean | issue 22's reductions and
+// normalisations | planTensorShader. ArgMax (int64 output) runs on the CPU.
 // Every shader runs one invocation per output element (per row for the reductions), with every
 // size and stride written into the text as a constant, so a student reads the index arithmetic
 // as plain numbers.
@@ -635,6 +638,217 @@ std::optional<ShaderPlan> reduceMean(const Graph& graph, const Node& node, std::
                        true);
 }
 
+// ---- Issue 22's reductions and normalisations: ReduceMax/Min/Sum, GlobalMaxPool, Expand,
+// Tile, InstanceNormalization, LayerNormalization, LRN ----
+
+// A float as GLSL that reads back the same bits (attributes such as LRN's alpha go into the
+// text; a decimal rendering could round them).
+std::string floatBits(float v) {
+    uint32_t bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    std::string text = "uintBitsToFloat(";  // appended: GCC 12's -Wrestrict false positive
+    text += std::to_string(bits);
+    return text + "u)";
+}
+
+// `text`'s lines indented by `by` more spaces.
+std::string indentBy(const std::string& text, const std::string& by) {
+    std::string out;
+    for (size_t p = 0, q; p < text.size(); p = q + 1) {
+        q = text.find('\n', p);
+        if (q == std::string::npos) q = text.size();
+        out += by + text.substr(p, q - p + 1);
+    }
+    return out;
+}
+
+// ReduceMax/Min/Sum: output element j (in the keepdims layout: reduced dims of size 1, the same
+// element order) combines the COUNT inputs that share its kept coordinates; k walks the reduced
+// ones (none when noop_with_empty_axes left nothing to reduce: a copy).
+std::optional<ShaderPlan> reduction(const Graph& graph, const Node& node, std::string& why) {
+    const Shape& x = shapeOf(graph, node.inputs[0]);
+    if (elementCount(x) == 0) {
+        why = std::string(opName(node.op)) + " of an empty input has no buffer to bind";
+        return std::nullopt;
+    }
+    const std::vector<int64_t> axes = node.attrs.getInts("axes");
+    std::vector<bool> reduced(x.size(),
+                              axes.empty() && node.attrs.getInt("noop_with_empty_axes", 0) == 0);
+    for (int64_t a : axes) {
+        if (a < 0 || a >= static_cast<int64_t>(x.size())) {
+            why = std::string(opName(node.op)) + " axis " + std::to_string(a) + " is out of range";
+            return std::nullopt;
+        }
+        reduced[static_cast<size_t>(a)] = true;
+    }
+    const std::vector<int64_t> strides = contiguousStrides(x);
+    Shape kept(x), reducedShape;
+    std::vector<int64_t> keptStrides(x.size(), 0), reducedStrides;
+    int64_t count = 1;
+    for (size_t d = 0; d < x.size(); ++d) {
+        if (reduced[d]) {
+            kept[d] = 1;
+            count *= x[d];
+            reducedShape.push_back(x[d]);
+            reducedStrides.push_back(strides[d]);
+        } else if (x[d] > 1) {
+            keptStrides[d] = strides[d];
+        }
+    }
+    const std::string coords = reducedShape.empty() ? "" : coordinates(reducedShape, "k", "r");
+    const std::string read = "x[base + " + offset(reducedStrides, "r") + "]";
+    std::string body = "    uint base = " + offset(keptStrides) + ";\n", name;
+    if (node.op == OpKind::ReduceSum) {
+        // Blocks of 256 summed apart, as ReduceMean does: a long float sum loses less.
+        body += blockedSum("COUNT",
+                           indentBy(coords, "        ") + "            part += " + read + ";\n") +
+                "    y[i] = STORE(sum);\n";
+        name = "gpu reduce sum";
+    } else {
+        const bool isMax = node.op == OpKind::ReduceMax;
+        body += std::string("    float m = ") +
+                (isMax ? kMinusInf : "uintBitsToFloat(0x7f800000u)") +
+                ";\n    for (uint k = 0u; k < COUNT; ++k) {\n" + indentBy(coords, "    ") +
+                "        m = " + (isMax ? "max" : "min") + "(m, float(" + read + "));\n    }\n" +
+                "    y[i] = STORE(m);\n";
+        name = isMax ? "gpu reduce max" : "gpu reduce min";
+    }
+    return elementPlan(node, name, kept, {{bindValue(node.inputs[0]), "x"}},
+                       "const uint COUNT = " + u(count) + ";\n", body, true);
+}
+
+// y[n][c] = the largest of the PIXELS values of plane (n, c).
+ShaderPlan globalMaxPool(const Graph& graph, const Node& node) {
+    const Shape& x = shapeOf(graph, node.inputs[0]);
+    int64_t pixels = 1;
+    for (size_t d = 2; d < x.size(); ++d) pixels *= x[d];
+    return elementPlan(
+        node, "gpu global max pool", {x[0] * x[1]}, {{bindValue(node.inputs[0]), "x"}},
+        "const uint PIXELS = " + u(pixels) + ";\n",
+        "    float m = float(x[i * PIXELS]);\n"
+        "    for (uint k = 1u; k < PIXELS; ++k) m = max(m, float(x[i * PIXELS + k]));\n"
+        "    y[i] = STORE(m);\n",
+        false);
+}
+
+// Expand: output coordinate o_d reads X's o_d, or 0 along X's stretched and missing dims.
+ShaderPlan expand(const Graph& graph, const Node& node) {
+    const Shape& out = shapeOf(graph, node.outputs[0]);
+    return elementPlan(node, "gpu expand", out, {{bindValue(node.inputs[0]), "x"}}, "",
+                       "    y[i] = STORE(x[" +
+                           offset(broadcastStrides(shapeOf(graph, node.inputs[0]), out)) + "]);\n",
+                       true);
+}
+
+// Tile: output coordinate o_d reads X's o_d % X.shape[d] (no term where X's dim is 1).
+ShaderPlan tile(const Graph& graph, const Node& node) {
+    const Shape& x = shapeOf(graph, node.inputs[0]);
+    const std::vector<int64_t> strides = contiguousStrides(x);
+    std::string source;
+    for (size_t d = 0; d < x.size(); ++d) {
+        if (x[d] == 1) continue;
+        if (!source.empty()) source += " + ";
+        source += "(o";
+        source += std::to_string(d);
+        source += " % " + u(x[d]) + ")";
+        if (strides[d] != 1) source += " * " + u(strides[d]);
+    }
+    if (source.empty()) source = "0u";
+    return elementPlan(node, "gpu tile", shapeOf(graph, node.outputs[0]),
+                       {{bindValue(node.inputs[0]), "x"}}, "",
+                       "    y[i] = STORE(x[" + source + "]);\n", true);
+}
+
+// The mean and variance of the LEN values x[base + e(k)], two passes in blocks of 256 (as
+// ReduceMean sums), as GLSL declaring `mean` and `invStd` (p.a = epsilon).
+std::string rowStatistics(const std::string& element) {
+    return "    float mean, invStd;\n    {\n" +
+           indentBy(blockedSum("LEN", "            part += float(x[" + element + "]);\n"), "    ") +
+           "        mean = sum / float(LEN);\n    }\n    {\n" +
+           indentBy(blockedSum("LEN", "            float d = float(x[" + element +
+                                          "]) - mean;\n            part += d * d;\n"),
+                    "    ") +
+           "        invStd = 1.0 / sqrt(sum / float(LEN) + p.a);\n    }\n";
+}
+
+// One invocation per (n, c) plane: its statistics, then every pixel of it.
+ShaderPlan instanceNormalization(const Graph& graph, const Node& node) {
+    const Shape& x = shapeOf(graph, node.inputs[0]);
+    int64_t pixels = 1;
+    for (size_t d = 2; d < x.size(); ++d) pixels *= x[d];
+    return elementPlan(node, "gpu instance normalization", {x[0] * x[1]},
+                       {{bindValue(node.inputs[0]), "x"},
+                        {bindValue(node.inputs[1]), "scale"},
+                        {bindValue(node.inputs[2]), "bias"}},
+                       "const uint LEN = " + u(pixels) + ", C = " + u(x[1]) + ";\n",
+                       "    uint base = i * LEN, c = i % C;\n" + rowStatistics("base + k") +
+                           "    for (uint k = 0u; k < LEN; ++k) {\n"
+                           "        y[base + k] = STORE(scale[c] * (float(x[base + k]) - mean) * "
+                           "invStd + bias[c]);\n    }\n",
+                       false, {node.attrs.getFloat("epsilon", 1e-5f)});
+}
+
+// One invocation per row of LEN = prod(X.shape[axis:]) values; Scale and B read through their
+// broadcast strides over the row's coordinates q (or directly when they have the row's shape).
+ShaderPlan layerNormalization(const Graph& graph, const Node& node) {
+    const Shape& x = shapeOf(graph, node.inputs[0]);
+    const auto axis =
+        static_cast<size_t>(node.attrs.getInt("axis", static_cast<int64_t>(x.size()) - 1));
+    const Shape row(x.begin() + static_cast<int64_t>(axis), x.end());
+    const bool hasBias = node.inputs.size() > 2 && node.inputs[2] != kNoValue;
+    std::vector<Input> inputs = {{bindValue(node.inputs[0]), "x"},
+                                 {bindValue(node.inputs[1]), "scale"}};
+    if (hasBias) inputs.push_back({bindValue(node.inputs[2]), "bias"});
+    bool needCoords = false;
+    auto at = [&](ValueId id) {
+        const Shape& s = shapeOf(graph, id);
+        if (s == row) return std::string("k");
+        needCoords = true;
+        return offset(broadcastStrides(s, row), "q");
+    };
+    const std::string scaleAt = at(node.inputs[1]);
+    const std::string biasAt = hasBias ? at(node.inputs[2]) : "";
+    std::string write = "    for (uint k = 0u; k < LEN; ++k) {\n";
+    if (needCoords) write += indentBy(coordinates(row, "k", "q"), "    ");
+    write += "        y[base + k] = STORE((float(x[base + k]) - mean) * invStd * scale[" + scaleAt +
+             "]" + (hasBias ? " + bias[" + biasAt + "]" : std::string()) + ");\n    }\n";
+    return elementPlan(
+        node,
+        std::string("gpu layer normalization (rows of ") + std::to_string(elementCount(row)) + ")",
+        {elementCount(x) / elementCount(row)}, inputs,
+        "const uint LEN = " + u(elementCount(row)) + ";\n",
+        "    uint base = i * LEN;\n" + rowStatistics("base + k") + write, false,
+        {node.attrs.getFloat("epsilon", 1e-5f)});
+}
+
+// LRN: element (n, c, p) sums the squares of channels max(c - BELOW, 0) .. min(c + ABOVE, C-1)
+// at p, BELOW = floor((size-1)/2), ABOVE = ceil((size-1)/2); y = x / (bias + alpha/size *
+// sum)^beta (the base is positive for ONNX's bias > 0, where GLSL's pow is defined).
+ShaderPlan lrn(const Graph& graph, const Node& node) {
+    const Shape& x = shapeOf(graph, node.inputs[0]);
+    int64_t pixels = 1;
+    for (size_t d = 2; d < x.size(); ++d) pixels *= x[d];
+    const int64_t size = node.attrs.getInt("size", 1);
+    const int64_t below = (size - 1) / 2, above = size - 1 - below;
+    std::ostringstream before, body;
+    before << "const uint C = " << u(x[1]) << ", PIXELS = " << u(pixels) << ";\n"
+           << "const int BELOW = " << below << ", ABOVE = " << above << ";\n";
+    body << "    uint c = (i / PIXELS) % C, base = i - c * PIXELS;\n"
+         << "    int from = max(int(c) - BELOW, 0), to = min(int(c) + ABOVE, int(C) - 1);\n"
+         << "    float squares = 0.0;\n"
+         << "    for (int k = from; k <= to; ++k) {\n"
+         << "        float v = float(x[base + uint(k) * PIXELS]);\n"
+         << "        squares += v * v;\n"
+         << "    }\n"
+         << "    float scaled = " << floatBits(node.attrs.getFloat("bias", 1.0f)) << " + "
+         << floatBits(node.attrs.getFloat("alpha", 1e-4f) / static_cast<float>(size))
+         << " * squares;\n"
+         << "    y[i] = STORE(float(x[i]) / pow(scaled, "
+         << floatBits(node.attrs.getFloat("beta", 0.75f)) << "));\n";
+    return elementPlan(node, std::string("gpu lrn (size ") + std::to_string(size) + ")", x,
+                       {{bindValue(node.inputs[0]), "x"}}, before.str(), body.str(), false);
+}
+
 const char* unaryName(OpKind op) {
     switch (op) {
         case OpKind::Relu:
@@ -747,6 +961,27 @@ std::optional<ShaderPlan> planTensorShader(const ShaderContext& ctx, size_t inde
             return batchNormalization(graph, node);
         case OpKind::ReduceMean:
             return reduceMean(graph, node, why);
+        case OpKind::ReduceMax:
+        case OpKind::ReduceMin:
+        case OpKind::ReduceSum:
+            return reduction(graph, node, why);
+        case OpKind::GlobalMaxPool:
+            return globalMaxPool(graph, node);
+        case OpKind::Expand:
+            return expand(graph, node);
+        case OpKind::Tile:
+            return tile(graph, node);
+        case OpKind::InstanceNormalization:
+            return instanceNormalization(graph, node);
+        case OpKind::LayerNormalization:
+            return layerNormalization(graph, node);
+        case OpKind::LRN:
+            return lrn(graph, node);
+        case OpKind::Range:
+            // No input to work on: a Range of constants folds at import, and one left in a graph
+            // is a short sequence the CPU writes faster than a dispatch starts.
+            why = "Range makes a short sequence from its attributes: it runs on the CPU";
+            return std::nullopt;
         case OpKind::ConstantOfShape: {
             // Every element is the value (float32 here: allFloat checked the output), exact
             // through a push constant.

@@ -206,6 +206,68 @@ const std::map<OpKind, Sample>& samples() {
              const ValueId i = b.op(OpKind::Cast, {x}, with({}, "to", int64_t(DataType::Int64)));
              b.output(b.op(OpKind::Cast, {i}, with({}, "to", int64_t(DataType::Float32))));
          }},
+        // Issue 22's tensor ops.
+        {OpKind::Expand,
+         [](GraphBuilder& b) {
+             const ValueId x = b.input({1, 4, 1, 6});
+             b.output(b.op(OpKind::Expand, {x}, ints("shape", {2, 4, 5, 6})));
+             const ValueId c = b.op(OpKind::Conv, {x, b.randomConstant({8, 4, 1, 1})},
+                                    convAttrs({1, 1}, {0, 0, 0, 0}));
+             b.output(b.op(OpKind::Expand, {c}, ints("shape", {2, 8, 3, 6})));
+         }},
+        {OpKind::Tile, unary(OpKind::Tile, ints("repeats", {1, 2, 1, 3}))},
+        {OpKind::Range,
+         [](GraphBuilder& b) {
+             // No input: added to one so the graph has something to feed.
+             Attributes a;
+             a.set("start", Tensor::fromVector<float>({1}, {0.5f}));
+             a.set("limit", Tensor::fromVector<float>({1}, {3.0f}));
+             a.set("delta", Tensor::fromVector<float>({1}, {0.5f}));
+             b.output(b.op(OpKind::Add, {b.input({5}), b.op(OpKind::Range, {}, a)}));
+         }},
+        {OpKind::ReduceMax,
+         unary(OpKind::ReduceMax, with(ints("axes", {1, 3}), "keepdims", int64_t{0}))},
+        {OpKind::ReduceSum,
+         unary(OpKind::ReduceSum, with(ints("axes", {1, 2}), "keepdims", int64_t{1}))},
+        {OpKind::ReduceMin, unary(OpKind::ReduceMin, with(ints("axes", {2}), "keepdims", int64_t{1}))},
+        {OpKind::ArgMax,
+         [](GraphBuilder& b) {
+             // int64 indices: cast to float so the comparison sees them.
+             const ValueId x = b.input({1, 4, 5, 6});
+             for (int64_t last : {0, 1}) {
+                 Attributes a = with(with({}, "axis", int64_t{1}), "select_last_index", last);
+                 const ValueId i = b.op(OpKind::ArgMax, {x}, a);
+                 b.output(b.op(OpKind::Cast, {i}, with({}, "to", int64_t(DataType::Float32))));
+             }
+         }},
+        {OpKind::InstanceNormalization,
+         [](GraphBuilder& b) {
+             const ValueId x = b.input({2, 4, 5, 6});
+             b.output(b.op(OpKind::InstanceNormalization,
+                           {x, b.randomConstant({4}), b.randomConstant({4})},
+                           with({}, "epsilon", 1e-3f)));
+             const ValueId c = b.op(OpKind::Conv, {x, b.randomConstant({8, 4, 1, 1})},
+                                    convAttrs({1, 1}, {0, 0, 0, 0}));
+             b.output(b.op(OpKind::InstanceNormalization,
+                           {c, b.randomConstant({8}), b.randomConstant({8})}));
+         }},
+        {OpKind::LayerNormalization,
+         [](GraphBuilder& b) {
+             const ValueId x = b.input({2, 5, 6});
+             b.output(b.op(OpKind::LayerNormalization,
+                           {x, b.randomConstant({6}), b.randomConstant({6})},
+                           with({}, "axis", int64_t{2})));
+             // Scale and B broadcast over the rows' dims; no B.
+             b.output(b.op(OpKind::LayerNormalization,
+                           {x, b.randomConstant({5, 6}), b.randomConstant({1, 6})},
+                           with({}, "axis", int64_t{1})));
+             b.output(b.op(OpKind::LayerNormalization, {x, b.randomConstant({5, 1})},
+                           with({}, "axis", int64_t{1})));
+         }},
+        {OpKind::GlobalMaxPool, unary(OpKind::GlobalMaxPool)},
+        {OpKind::LRN,
+         unary(OpKind::LRN,
+               with(with(with({}, "size", int64_t{4}), "alpha", 0.05f), "bias", 1.5f))},
     };
     return table;
 }
