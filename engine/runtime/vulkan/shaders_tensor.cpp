@@ -1,4 +1,5 @@
-// Shaders of the ops around the convolutions: activations, broadcasting arithmetic, PRelu,
+// Shaders of the ops around the convolutions: activations, broadcasting arithmetic, PRelu, the
+// float maths (Neg Abs Floor Ceil Round Log Reciprocal Erf Softplus Mish, two-input Min/Max),
 // Softmax, pools, Resize, the data movers (Concat, DepthToSpace, Transpose, Slice, Pad, the
 // reshapes), BatchNormalization and ReduceMean, and issue 22's reductions (ReduceMax/Min/Sum,
 // GlobalMaxPool), Expand, Tile and normalisations (Instance-, LayerNormalization, LRN). Each
@@ -142,11 +143,11 @@ const Shape& shapeOf(const Graph& graph, ValueId id) {
 
 // y = f(x, p.a, p.b) per element.
 ShaderPlan unary(const Graph& graph, const Node& node, const std::string& name,
-                 const std::string& expr, std::vector<float> push) {
+                 const std::string& expr, std::vector<float> push, const std::string& before = "") {
     push.resize(2, 0.0f);
     return elementPlan(
         node, "gpu " + name, shapeOf(graph, node.outputs[0]), {{bindValue(node.inputs[0]), "x"}},
-        "", "    float v = x[i];\n    y[i] = STORE(" + expr + ");\n", false, std::move(push));
+        before, "    float v = x[i];\n    y[i] = STORE(" + expr + ");\n", false, std::move(push));
 }
 
 // ---- Element-wise: Add Sub Mul Div Pow PRelu, numpy broadcasting ----
@@ -168,6 +169,38 @@ const char* kPowFunction =
     "    }\n"
     "    return pow(b, e);\n"
     "}\n";
+
+// erf(v) by Abramowitz and Stegun 7.1.26 (GLSL has no erf): for x = |v|, t = 1 / (1 + p x),
+// erf(x) = 1 - (a1 t + a2 t^2 + a3 t^3 + a4 t^4 + a5 t^5) e^(-x^2), odd in v. Its error is at
+// most 1.5e-7 absolute for every x (float32 rounding adds about as much), well inside the
+// 1e-4-of-range the conformance test allows.
+const char* kErfFunction =
+    "float erfApprox(float v) {\n"
+    "    float x = abs(v);\n"
+    "    float t = 1.0 / (1.0 + 0.3275911 * x);\n"
+    "    float poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741\n"
+    "                 + t * (-1.453152027 + t * 1.061405429))));\n"
+    "    float r = 1.0 - poly * exp(-x * x);\n"
+    "    return v < 0.0 ? -r : r;\n"
+    "}\n";
+
+// softplus(v) = ln(1 + e^v) as max(v, 0) + ln(1 + e^-|v|): e^-|v| <= 1 cannot overflow. GLSL has
+// no log1p: below 1e-4, ln(1 + u) = u - u^2/2 to float32 precision, where log(1.0 + u) would
+// round 1 + u to 1 and lose u. Mish clamps softplus at 10 before tanh (tanh(10) is 1.0 in
+// float32) for the reason Tanh clamps: an exp-based driver tanh gives NaN for large inputs; and
+// at v = -inf it returns the limit 0 where -inf * tanh(0) would be NaN.
+const char* kSoftplusFunction =
+    "float softplus(float v) {\n"
+    "    float u = exp(-abs(v));\n"
+    "    return max(v, 0.0) + (u < 1e-4 ? u * (1.0 - 0.5 * u) : log(1.0 + u));\n"
+    "}\n"
+    "float mish(float v) {\n"
+    "    if (isinf(v)) return v > 0.0 ? v : 0.0;\n"
+    "    return v * tanh(min(softplus(v), 10.0));\n"
+    "}\n";
+
+// Min/Max of two: NaN when either is NaN, like the reference (GLSL's min/max leave it undefined).
+const char* kPickNaN = "(isnan(va) || isnan(vb)) ? va + vb : ";
 
 // y[i] = expr(va, vb) with va, vb the elements of a and b that broadcast onto output i: each
 // input's offset is the output coordinates times its strides, 0 along its stretched dims.
@@ -545,7 +578,11 @@ std::optional<ShaderPlan> pad(const Graph& graph, const Node& node, std::string&
     if (mode == "constant") body << "    bool inside = true;\n";
     std::string source;
     for (size_t d = 0; d < x.size(); ++d) {
-        const std::string i = "i" + std::to_string(d), o = "o" + std::to_string(d);
+        // Appended rather than "i" + std::to_string(d): GCC 12 at -O3 reports a false
+        // -Wrestrict in the inlined operator+(const char*, string&&) here.
+        std::string i = "i", o = "o";
+        i += std::to_string(d);
+        o += std::to_string(d);
         const int64_t before = pads[d], after = pads[x.size() + d], dim = x[d];
         body << "    int " << i << " = int(" << o << ")" << (before != 0 ? " - " : "")
              << (before != 0 ? std::to_string(before) : "") << ";\n";
@@ -914,6 +951,38 @@ std::optional<ShaderPlan> planTensorShader(const ShaderContext& ctx, size_t inde
             return unary(graph, node, "sqrt", "sqrt(v)", {});
         case OpKind::Identity:
             return unary(graph, node, "copy", "v", {});
+        case OpKind::Neg:
+            return unary(graph, node, "neg", "-v", {});
+        case OpKind::Abs:
+            return unary(graph, node, "abs", "abs(v)", {});
+        case OpKind::Floor:
+            return unary(graph, node, "floor", "floor(v)", {});
+        case OpKind::Ceil:
+            return unary(graph, node, "ceil", "ceil(v)", {});
+        case OpKind::Round:
+            return unary(graph, node, "round", "roundEven(v)", {});  // halves to even, as ONNX
+        case OpKind::Log:
+            return unary(graph, node, "log", "log(v)", {});
+        case OpKind::Reciprocal:
+            return unary(graph, node, "reciprocal", "1.0 / v", {});
+        case OpKind::Erf:
+            return unary(graph, node, "erf", "erfApprox(v)", {}, kErfFunction);
+        case OpKind::Softplus:
+            return unary(graph, node, "softplus", "softplus(v)", {}, kSoftplusFunction);
+        case OpKind::Mish:
+            return unary(graph, node, "mish", "mish(v)", {}, kSoftplusFunction);
+        case OpKind::Min:
+        case OpKind::Max: {
+            const bool isMax = node.op == OpKind::Max;
+            if (node.inputs.size() == 1) return unary(graph, node, "copy", "v", {});
+            if (node.inputs.size() > 2) {
+                why = std::string(opName(node.op)) + " of " + std::to_string(node.inputs.size()) +
+                      " inputs: the GPU shader takes two (models use two), so it runs on the CPU";
+                return std::nullopt;
+            }
+            return binary(graph, node, isMax ? "max" : "min",
+                          std::string(kPickNaN) + (isMax ? "max(va, vb)" : "min(va, vb)"));
+        }
         case OpKind::Reshape:
         case OpKind::Flatten:
         case OpKind::Squeeze:

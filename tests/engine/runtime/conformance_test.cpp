@@ -65,6 +65,59 @@ Sample binary(OpKind op) {
     };
 }
 
+// Bool results as float32 graph outputs (1 or 0), so every backend's comparison is checked
+// (the GPU runs float32: a Bool node runs on the CPU under the Vulkan backend).
+ValueId asFloat(GraphBuilder& b, ValueId boolean) {
+    Attributes a;
+    a.set("to", int64_t(DataType::Float32));
+    return b.op(OpKind::Cast, {boolean}, a);
+}
+
+// floor(2x): small integers, so the comparisons see ties as well as both orders.
+ValueId coarse(GraphBuilder& b, ValueId x) {
+    return b.op(OpKind::Floor, {b.op(OpKind::Mul, {x, b.constant(Tensor::scalar(2))})});
+}
+
+// A comparison on tied and untied values, and broadcast against a [4, 1, 1] constant.
+Sample comparison(OpKind op) {
+    return [op](GraphBuilder& b) {
+        const ValueId x = coarse(b, b.input({1, 4, 5, 6}));
+        const ValueId y = coarse(b, b.input({1, 4, 5, 6}));
+        b.output(asFloat(b, b.op(op, {x, y})));
+        b.output(asFloat(b, b.op(op, {x, coarse(b, b.randomConstant({4, 1, 1}))})));
+    };
+}
+
+// x > 0 and y < 0.25 as Bool inputs of a logic op, the second broadcast from [5, 1].
+Sample logic(OpKind op) {
+    return [op](GraphBuilder& b) {
+        const ValueId p =
+            b.op(OpKind::Greater, {b.input({2, 5, 3}), b.constant(Tensor::scalar(0))});
+        const ValueId q = b.op(OpKind::Less, {b.input({5, 1}), b.constant(Tensor::scalar(0.25f))});
+        b.output(asFloat(b, b.op(op, {p, q})));
+    };
+}
+
+// A float op on x and on 40x, whose tails (softplus(40) = 40, mish(-40) = -0) test overflow.
+Sample wideUnary(OpKind op) {
+    return [op](GraphBuilder& b) {
+        const ValueId x = b.input({2, 3, 7});
+        b.output(b.op(op, {x}));
+        b.output(b.op(op, {b.op(OpKind::Mul, {x, b.constant(Tensor::scalar(40))})}));
+    };
+}
+
+// Two inputs (the GPU shader), broadcast, and three inputs (CPU under the GPU backend).
+Sample minMax(OpKind op) {
+    return [op](GraphBuilder& b) {
+        const ValueId x = b.input({1, 4, 5, 6});
+        const ValueId y = b.input({1, 4, 5, 6});
+        b.output(b.op(op, {x, y}));
+        b.output(b.op(op, {x, b.randomConstant({4, 1, 1})}));
+        b.output(b.op(op, {x, y, b.randomConstant({6})}));
+    };
+}
+
 const std::map<OpKind, Sample>& samples() {
     static const std::map<OpKind, Sample> table = {
         {OpKind::Conv,
@@ -206,6 +259,45 @@ const std::map<OpKind, Sample>& samples() {
              const ValueId i = b.op(OpKind::Cast, {x}, with({}, "to", int64_t(DataType::Int64)));
              b.output(b.op(OpKind::Cast, {i}, with({}, "to", int64_t(DataType::Float32))));
          }},
+        {OpKind::Equal, comparison(OpKind::Equal)},
+        {OpKind::Greater, comparison(OpKind::Greater)},
+        {OpKind::Less, comparison(OpKind::Less)},
+        {OpKind::GreaterOrEqual, comparison(OpKind::GreaterOrEqual)},
+        {OpKind::LessOrEqual, comparison(OpKind::LessOrEqual)},
+        {OpKind::Not,
+         [](GraphBuilder& b) {
+             const ValueId x = b.input({3, 4});
+             b.output(asFloat(b, b.op(OpKind::Not, {b.op(OpKind::Greater,
+                                                         {x, b.constant(Tensor::scalar(0))})})));
+         }},
+        {OpKind::And, logic(OpKind::And)},
+        {OpKind::Or, logic(OpKind::Or)},
+        {OpKind::Where,
+         [](GraphBuilder& b) {
+             const ValueId x = b.input({1, 4, 5, 6});
+             const ValueId y = b.input({1, 4, 5, 6});
+             const ValueId cond = b.op(OpKind::Greater, {x, y});
+             b.output(b.op(OpKind::Where, {cond, x, y}));
+             // Three-way broadcasting: cond [1,4,5,6], X [4,1,1], Y a scalar.
+             b.output(b.op(OpKind::Where,
+                           {cond, b.randomConstant({4, 1, 1}), b.constant(Tensor::scalar(-2))}));
+         }},
+        {OpKind::Min, minMax(OpKind::Min)},
+        {OpKind::Max, minMax(OpKind::Max)},
+        {OpKind::Neg, unary(OpKind::Neg)},
+        {OpKind::Abs, unary(OpKind::Abs)},
+        {OpKind::Floor, unary(OpKind::Floor)},
+        {OpKind::Ceil, unary(OpKind::Ceil)},
+        {OpKind::Round, unary(OpKind::Round)},
+        {OpKind::Log,
+         [](GraphBuilder& b) { b.output(b.op(OpKind::Log, {positive(b, b.input({2, 7}))})); }},
+        {OpKind::Reciprocal,
+         [](GraphBuilder& b) {
+             b.output(b.op(OpKind::Reciprocal, {positive(b, b.input({2, 7}))}));
+         }},
+        {OpKind::Erf, wideUnary(OpKind::Erf)},
+        {OpKind::Softplus, wideUnary(OpKind::Softplus)},
+        {OpKind::Mish, wideUnary(OpKind::Mish)},
         // Issue 22's tensor ops.
         {OpKind::Expand,
          [](GraphBuilder& b) {

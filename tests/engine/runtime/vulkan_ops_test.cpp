@@ -117,6 +117,37 @@ TEST(VulkanOps, ActivationsOfLargeInputsStayFinite) {
     expectOnGpu(b.graph);
 }
 
+// The float maths of issue 22 on the GPU: on x in [-1, 1) and on 40x, whose tails test Softplus
+// and Mish for overflow (e^40 is fine in float32, but the shaders must not rely on it) and Erf's
+// polynomial away from 0; two-input Min and Max, broadcast too. Three-input Max falls back.
+TEST(VulkanOps, FloatMathsAndMinMaxRunOnTheGpu) {
+    SKIP_WITHOUT_VULKAN();
+    GraphBuilder b;
+    const ValueId x = b.input({2, 3, 5, 7});
+    const ValueId wide = b.op(OpKind::Mul, {x, b.constant(Tensor::scalar(40))});
+    for (OpKind op : {OpKind::Neg, OpKind::Abs, OpKind::Floor, OpKind::Ceil, OpKind::Round,
+                      OpKind::Erf, OpKind::Softplus, OpKind::Mish}) {
+        b.output(b.op(op, {x}));
+        b.output(b.op(op, {wide}));
+    }
+    const ValueId pos = b.op(OpKind::Exp, {x});
+    b.output(b.op(OpKind::Log, {pos}));
+    b.output(b.op(OpKind::Reciprocal, {pos}));
+    b.output(b.op(OpKind::Min, {x, b.input({2, 3, 5, 7})}));
+    b.output(b.op(OpKind::Max, {x, b.randomConstant({3, 1, 1})}));
+    expectOnGpu(b.graph);
+
+    GraphBuilder three;
+    const ValueId y = three.input({4, 5});
+    three.output(three.op(OpKind::Max, {y, three.input({4, 5}), three.input({5})}));
+    auto exec = expectMatchesReference(three.graph, 1, 7, 1e-4f, gpu());
+    ASSERT_TRUE(exec);
+    const std::vector<KernelChoice> report = exec->kernelReport();
+    ASSERT_EQ(report.size(), 1u);
+    EXPECT_EQ(report[0].kernel, "cpu reference (fallback)");
+    EXPECT_NE(report[0].reason.find("Max of 3 inputs"), std::string::npos) << report[0].reason;
+}
+
 // ---- Pools ----
 
 Attributes pool(std::vector<int64_t> kernel, std::vector<int64_t> strides,
