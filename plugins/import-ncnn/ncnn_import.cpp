@@ -22,8 +22,8 @@ namespace prunelab::ncnn {
 
 using engine::DataType;
 using engine::ErrorCode;
-using engine::halfToFloat;
 using engine::Graph;
+using engine::halfToFloat;
 using engine::makeError;
 using engine::Result;
 using engine::Status;
@@ -89,6 +89,14 @@ Status internal::ParamDict::parse(const std::string& token) {
     std::vector<std::string> items;
     std::stringstream rest(token.substr(eq + 1));
     for (std::string item; std::getline(rest, item, ',');) items.push_back(item);
+    // ncnn reads ids 0..31 (NCNN_MAX_PARAM_COUNT), arrays as -23300 - id, and refuses others;
+    // checked before the negation below, which overflows for the most negative int64.
+    constexpr int64_t kMaxParamId = 31;
+    if (id < -23300 - kMaxParamId || (id > -23300 && id < 0) || id > kMaxParamId) {
+        return makeError(ErrorCode::Corrupt,
+                         "parameter '" + token + "': id " + std::to_string(id) +
+                             " is outside ncnn's 0..31 (arrays -23300..-23331)");
+    }
     if (id <= -23300) {
         int64_t count = 0;
         if (items.empty() || !parseInt(items[0], count) ||
@@ -281,13 +289,19 @@ std::string baseName(const std::string& path) {
 
 Result<Graph> importNcnn(const std::string& paramPath, const std::string& binPath, int64_t height,
                          int64_t width) {
+    PL_TRY_ASSIGN(std::string paramText, readFile(paramPath));
+    PL_TRY_ASSIGN(std::string binData, readFile(binPath));
+    return importNcnnData(paramText, std::move(binData), paramPath, binPath, height, width);
+}
+
+Result<Graph> importNcnnData(const std::string& paramText, std::string binData,
+                             const std::string& paramPath, const std::string& binPath,
+                             int64_t height, int64_t width) {
     if (height < 1 || width < 1 || height > 65536 || width > 65536) {
         return makeError(ErrorCode::InvalidArgument, "input size " + std::to_string(height) + "x" +
                                                          std::to_string(width) +
                                                          " must be between 1 and 65536");
     }
-    PL_TRY_ASSIGN(std::string paramText, readFile(paramPath));
-    PL_TRY_ASSIGN(std::string binData, readFile(binPath));
     size_t blobCount = 0;
     auto parsed = parseParam(paramText, blobCount);
     if (!parsed.ok()) return parsed.error().within(paramPath);
@@ -313,6 +327,14 @@ Result<Graph> importNcnn(const std::string& paramPath, const std::string& binPat
             // .bin problems name the weights file too: that is the file to re-download.
             const bool binError = st.error().message.find("file too short") != std::string::npos;
             return st.error().within(binError ? where + " in " + binPath : where);
+        }
+        // Every blob is a tensor the engine can hold: the next layer multiplies its dims (an
+        // Input's channel count is the file's, unchecked until here).
+        for (const std::string& top : layer.tops) {
+            auto it = importer.blobs.find(top);
+            if (it == importer.blobs.end()) continue;
+            auto count = engine::checkedElementCount(graph.value(it->second).shape);
+            if (!count.ok()) return count.error().within(where + ": blob '" + top + "'");
         }
     }
     if (declaredBlobs != blobCount) {

@@ -26,4 +26,11 @@ namespace prunelab::ncnn {
 engine::Result<engine::Graph> importNcnn(const std::string& paramPath, const std::string& binPath,
                                          int64_t height, int64_t width);
 
+// The same from the two files' contents (the fuzzer's entry point: no temporary files).
+// `paramName` and `binName` name the files in errors and in graph.sourcePath.
+engine::Result<engine::Graph> importNcnnData(const std::string& paramText, std::string binData,
+                                             const std::string& paramName,
+                                             const std::string& binName, int64_t height,
+                                             int64_t width);
+
 }  // namespace prunelab::ncnn

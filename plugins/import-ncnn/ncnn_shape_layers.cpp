@@ -61,8 +61,20 @@ Status Importer::interp(const Layer& layer) {
     // ncnn: explicit output size wins; otherwise size = (int)(in * scale).
     const bool bySize = outH != 0 && outW != 0;
     if (!bySize) {
-        outH = static_cast<int64_t>(static_cast<float>(xs[2]) * hScale);
-        outW = static_cast<int64_t>(static_cast<float>(xs[3]) * wScale);
+        // In float as ncnn computes it, range-checked before the cast: a scale like 3e38 gives
+        // an infinite size, and casting that to an integer is undefined behaviour.
+        const float fh = static_cast<float>(xs[2]) * hScale;
+        const float fw = static_cast<float>(xs[3]) * wScale;
+        const auto limit = static_cast<float>(engine::kMaxTensorElements);
+        if (!(fh > -limit && fh < limit && fw > -limit && fw < limit)) {
+            return makeError(ErrorCode::Corrupt, "Interp scales " + std::to_string(hScale) + " x " +
+                                                     std::to_string(wScale) +
+                                                     " make an output of " + std::to_string(fh) +
+                                                     " x " + std::to_string(fw) + " from " +
+                                                     engine::shapeToString(xs) + ", beyond 2^32");
+        }
+        outH = static_cast<int64_t>(fh);
+        outW = static_cast<int64_t>(fw);
     }
     if (outH < 1 || outW < 1) {
         return makeError(ErrorCode::Corrupt, "Interp output size " + std::to_string(outH) + "x" +

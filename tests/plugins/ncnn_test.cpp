@@ -275,6 +275,88 @@ TEST(NcnnImport, MissingFileIsIoError) {
     EXPECT_NE(g.error().toString().find("/nonexistent/x.param"), std::string::npos);
 }
 
+// The fuzzer's entry point (ncnn_import_fuzzer) reads the files' contents as importNcnn reads
+// the files, and names the files it was given.
+TEST(NcnnImport, ImportsFromMemoryAsFromFiles) {
+    const std::string param =
+        "7767517\n2 2\nInput data 0 1 data 0=5 1=5 2=1\n"
+        "Convolution conv 1 1 data y 0=2 1=1 5=1 6=2\n";
+    std::string bin(4, '\0');                            // fp32 tag
+    const float values[4] = {0.5f, -2.0f, 0.25f, 1.0f};  // two 1x1 weights, two biases
+    bin.append(reinterpret_cast<const char*>(values), sizeof values);
+    const fs::path dir =
+        fs::temp_directory_path() / ("prunelab_ncnn_memory_" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    const std::string paramPath = (dir / "m.param").string(), binPath = (dir / "m.bin").string();
+    writeAll(paramPath, param);
+    writeAll(binPath, bin);
+    auto fromFiles = ncnn::importNcnn(paramPath, binPath, 5, 5);
+    fs::remove_all(dir);
+    auto fromMemory = ncnn::importNcnnData(param, bin, paramPath, binPath, 5, 5);
+    ASSERT_TRUE(fromFiles.ok()) << fromFiles.error().toString();
+    ASSERT_TRUE(fromMemory.ok()) << fromMemory.error().toString();
+    auto a = engine::exportOnnxBytes(*fromFiles);
+    auto b = engine::exportOnnxBytes(*fromMemory);
+    ASSERT_TRUE(a.ok() && b.ok());
+    EXPECT_EQ(*a, *b);
+    auto shortBin = ncnn::importNcnnData(param, bin.substr(0, 10), "mem.param", "mem.bin", 5, 5);
+    ASSERT_FALSE(shortBin.ok());
+    EXPECT_NE(shortBin.error().toString().find("mem.bin"), std::string::npos)
+        << shortBin.error().toString();
+}
+
+// Found by hand while reading the code for ncnn_import_fuzzer (reproducer in
+// tests/data/fuzz/regressions/ncnn_input_channels_overflow.ncnn): an Input's channel count was the
+// file's, unchecked, so the Reshape after it overflowed int64 multiplying the dims (undefined
+// behaviour). Every blob's size is now checked as its layer makes it.
+TEST(NcnnImport, HugeInputChannelsAreRefusedNamingTheLayer) {
+    const std::string param =
+        "7767517\n2 2\nInput in 0 1 data 2=2147483647\n"
+        "Reshape rs 1 1 data r 0=-1\n";
+    auto g = ncnn::importNcnnData(param, "", "huge.param", "huge.bin", 7, 9);
+    ASSERT_FALSE(g.ok());
+    const std::string text = g.error().toString();
+    EXPECT_EQ(g.error().code, engine::ErrorCode::OutOfRange) << text;
+    EXPECT_NE(text.find("huge.param"), std::string::npos) << text;
+    EXPECT_NE(text.find("layer 'in' (Input)"), std::string::npos) << text;
+    EXPECT_NE(text.find("more than 2^32 elements"), std::string::npos) << text;
+}
+
+// Found by hand while reading the code for ncnn_import_fuzzer (reproducers in
+// tests/data/fuzz/regressions/ncnn_*.ncnn): an Interp scale of 3e38 made an infinite size cast to
+// an integer, and a parameter id of -2^63 was negated; both undefined behaviour. Each is now
+// refused, naming file, layer and problem.
+TEST(NcnnImport, HugeScalesParamIdsAndSizesAreRefused) {
+    struct Case {
+        const char* layer;
+        const char* says;
+    };
+    const Case cases[] = {
+        {"Interp up 1 1 data o 0=1 1=3.000000e+38 2=1.000000e+00", "beyond 2^32"},
+        {"Interp up 1 1 data o 0=2 1=-3.000000e+38 2=1.000000e+00", "beyond 2^32"},
+        {"ReLU up 1 1 data o -9223372036854775808=0", "outside ncnn's 0..31"},
+        {"ReLU up 1 1 data o 32=1", "id 32 is outside"},
+        {"ReLU up 1 1 data o -5=1", "id -5 is outside"},
+        {"ReLU up 1 1 data o -23332=1,1", "id -23332 is outside"},
+    };
+    for (const Case& c : cases) {
+        const std::string param = std::string("7767517\n2 2\nInput in 0 1 data\n") + c.layer + "\n";
+        auto g = ncnn::importNcnnData(param, "", "bad.param", "bad.bin", 7, 9);
+        ASSERT_FALSE(g.ok()) << c.layer;
+        const std::string text = g.error().toString();
+        EXPECT_EQ(g.error().code, engine::ErrorCode::Corrupt) << text;
+        EXPECT_NE(text.find("bad.param"), std::string::npos) << text;
+        EXPECT_NE(text.find("layer 'up'"), std::string::npos) << text;
+        EXPECT_NE(text.find(c.says), std::string::npos) << text;
+    }
+    // The largest ids ncnn reads still import.
+    auto ok = ncnn::importNcnnData(
+        "7767517\n2 2\nInput in 0 1 data 31=0 -23331=0\n"
+        "ReLU up 1 1 data o\n",
+        "", "ok.param", "ok.bin", 7, 9);
+    EXPECT_TRUE(ok.ok()) << ok.error().toString();
+}
+
 }  // namespace
 
 // ---- A small synthetic model for the layers Real-ESRGAN does not use ----------------------
