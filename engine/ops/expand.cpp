@@ -18,6 +18,7 @@ Status infer(const Node& node, std::span<const TensorInfo> in, std::span<TensorI
                                                        shapeToString(in[0].shape) + " to " +
                                                        shapeToString(target));
     }
+    PL_TRY(checkedElementCount(target));  // a hostile file's shape must not allocate 2^60
     out[0].dtype = in[0].dtype;
     out[0].shape = target;
     return {};

@@ -87,6 +87,16 @@ TEST(Expand, ShapeErrorsNameTheOpAndTheProblem) {
     expectErrorMentions(runError(OpKind::Expand, attrsOf({{"shape", Ints{3, 4}}}),
                                  {Tensor(DataType::Float32, {2, 4})}),
                         ErrorCode::ShapeMismatch, "Expand", "cannot broadcast [2, 4] to [3, 4]");
+    // A hostile file's shape is refused before anything is allocated.
+    EXPECT_EQ(
+        runError(OpKind::Expand, attrsOf({{"shape", Ints{int64_t(1) << 31, int64_t(1) << 31}}}),
+                 {Tensor(DataType::Float32, {1, 1})})
+            .code,
+        ErrorCode::OutOfRange);
+    EXPECT_EQ(runError(OpKind::Tile, attrsOf({{"repeats", Ints{int64_t(1) << 40, 1}}}),
+                       {Tensor(DataType::Float32, {1 << 12, 1})})
+                  .code,
+              ErrorCode::ShapeMismatch);
     // The target may not drop X's dims.
     EXPECT_EQ(
         runError(OpKind::Expand, attrsOf({{"shape", Ints{4}}}), {Tensor(DataType::Float32, {2, 4})})
