@@ -746,8 +746,9 @@ std::optional<ShaderPlan> reduction(const Graph& graph, const Node& node, std::s
         body += std::string("    float m = ") +
                 (isMax ? kMinusInf : "uintBitsToFloat(0x7f800000u)") +
                 ";\n    for (uint k = 0u; k < COUNT; ++k) {\n" + indentBy(coords, "    ") +
-                "        m = " + (isMax ? "max" : "min") + "(m, float(" + read + "));\n    }\n" +
-                "    y[i] = STORE(m);\n";
+                // A NaN wins and stays, as in the reference (GLSL's max/min leave it undefined).
+                "        float v = float(" + read + ");\n" + "        if (isnan(v) || v " +
+                (isMax ? ">" : "<") + " m) m = v;\n    }\n" + "    y[i] = STORE(m);\n";
         name = isMax ? "gpu reduce max" : "gpu reduce min";
     }
     return elementPlan(node, name, kept, {{bindValue(node.inputs[0]), "x"}},
