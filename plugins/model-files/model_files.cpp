@@ -9,6 +9,7 @@
 #include "engine/onnx/onnx_inputs.h"
 #include "engine/prune/pruned_model.h"
 #include "plugins/import-ncnn/ncnn_import.h"
+#include "plugins/import-tflite/tflite_import.h"
 #include "plugins/import-waifu2x/waifu2x_import.h"
 
 namespace prunelab::plugins {
@@ -51,6 +52,11 @@ Result<Graph> openWaifu2x(const std::string& path, int64_t height, int64_t width
     return importWaifu2xJson(path, sizeOr(height, kDefaultHeight), sizeOr(width, kDefaultWidth));
 }
 
+// A .tflite declares its size: the caller's binds only dynamic dims (0 keeps the file's).
+Result<Graph> openTflite(const std::string& path, int64_t height, int64_t width, bool) {
+    return tflite::importTflite(path, height, width);
+}
+
 Result<Graph> openOnnx(const std::string& path, int64_t height, int64_t width, bool foldBatchNorm);
 
 // A .plab is an ONNX model with PruneLab's metadata (engine/prune/pruned_model.h).
@@ -59,6 +65,7 @@ const ModelFormat kFormats[] = {
     {"PruneLab pruned model", {".plab"}, ".plab", openOnnx},
     {"ncnn", {".param"}, "ncnn .param (+ .bin)", openNcnn},
     {"waifu2x", {".json"}, "waifu2x .json", openWaifu2x},
+    {"TensorFlow Lite", {".tflite"}, ".tflite", openTflite},
 };
 
 }  // namespace

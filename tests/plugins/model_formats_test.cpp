@@ -20,6 +20,7 @@ std::string sampleOf(const ModelFormat& format) {
         return cache + "/models/blazeface/face_detection_front_128x128_barracuda.onnx";
     if (ext == ".param") return cache + "/models/realesrgan/realesr-animevideov3-x2.param";
     if (ext == ".json") return cache + "/models/waifu2x/scale2.0x_model.json";
+    if (ext == ".tflite") return cache + "/models/mediapipe/face_detection_short_range.tflite";
     if (ext == ".plab") {
         for (const auto& e :
              std::filesystem::directory_iterator(PRUNELAB_SOURCE_DIR "/assets/demo"))
