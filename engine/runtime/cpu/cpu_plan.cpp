@@ -31,16 +31,18 @@ bool isUnaryActivation(OpKind op) {
         case OpKind::Tanh:
         case OpKind::Exp:
         case OpKind::Sqrt:
+        case OpKind::Neg:
+        case OpKind::Abs:
             return true;
         default:
             return false;
     }
 }
 
-// Ops the broadcasting binary loop runs (PRelu is one: x and its slope).
+// Ops the broadcasting binary loop runs (PRelu is one: x and its slope; Min and Max of two).
 bool isBinaryArithmetic(OpKind op) {
     return op == OpKind::Add || op == OpKind::Sub || op == OpKind::Mul || op == OpKind::Div ||
-           op == OpKind::PRelu;
+           op == OpKind::PRelu || op == OpKind::Min || op == OpKind::Max;
 }
 
 bool isReshapeLike(OpKind op) {

@@ -1,7 +1,7 @@
-// Element-wise kernels: piecewise-linear activations and broadcasting Add/Sub/Mul/Div/PRelu as
-// plain loops on the thread pool (cloned for AVX-512 / AVX2 so they vectorise whatever the
-// build's -march), transcendental activations (sigmoid, tanh, exp, sqrt) through oneDNN's
-// JIT eltwise, whose vector exp we would otherwise have to write.
+// Element-wise kernels: piecewise-linear activations, Neg/Abs, and broadcasting
+// Add/Sub/Mul/Div/PRelu/Min/Max as plain loops on the thread pool (cloned for AVX-512 / AVX2 so
+// they vectorise whatever the build's -march), transcendental activations (sigmoid, tanh, exp,
+// sqrt) through oneDNN's JIT eltwise, whose vector exp we would otherwise have to write.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -29,10 +29,16 @@ PL_VECTOR_CLONES void hardSwishLoop(const float* x, float* y, int64_t n) {
 PL_VECTOR_CLONES void leakyReluLoop(const float* x, float* y, int64_t n, float alpha) {
     for (int64_t i = 0; i < n; ++i) y[i] = x[i] < 0.0f ? alpha * x[i] : x[i];
 }
+PL_VECTOR_CLONES void negLoop(const float* x, float* y, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) y[i] = -x[i];
+}
+PL_VECTOR_CLONES void absLoop(const float* x, float* y, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) y[i] = std::fabs(x[i]);
+}
 
 class UnaryLoopKernel : public Kernel {
   public:
-    enum class Kind { ClampAffine, HardSwish, LeakyRelu };
+    enum class Kind { ClampAffine, HardSwish, LeakyRelu, Neg, Abs };
     UnaryLoopKernel(Kind kind, int64_t count, float a, float b, float lo, float hi)
         : m_kind(kind), m_count(count), m_a(a), m_b(b), m_lo(lo), m_hi(hi) {}
     int inplaceInput() const override { return 0; }
@@ -50,6 +56,12 @@ class UnaryLoopKernel : public Kernel {
                     break;
                 case Kind::LeakyRelu:
                     leakyReluLoop(x + b, y + b, e - b, m_a);
+                    break;
+                case Kind::Neg:
+                    negLoop(x + b, y + b, e - b);
+                    break;
+                case Kind::Abs:
+                    absLoop(x + b, y + b, e - b);
                     break;
             }
         });
@@ -74,7 +86,7 @@ class InPlacePieceKernel : public DnnlPieceKernel {
 
 // ---- Binary ops with broadcasting over arbitrary strides ----
 
-enum class BinOp { Add, Sub, Mul, Div, PRelu };
+enum class BinOp { Add, Sub, Mul, Div, PRelu, Min, Max };
 
 template <BinOp op>
 inline float apply(float a, float b) {
@@ -82,6 +94,9 @@ inline float apply(float a, float b) {
     if constexpr (op == BinOp::Sub) return a - b;
     if constexpr (op == BinOp::Mul) return a * b;
     if constexpr (op == BinOp::PRelu) return a < 0.0f ? b * a : a;  // a = x, b = slope
+    // NaN wins, as in the reference (x != x tests for NaN and still vectorises).
+    if constexpr (op == BinOp::Min) return (a != a || b != b) ? a + b : (b < a ? b : a);
+    if constexpr (op == BinOp::Max) return (a != a || b != b) ? a + b : (b > a ? b : a);
     return a / b;
 }
 
@@ -107,6 +122,8 @@ PL_BINARY_ROWS(Sub)
 PL_BINARY_ROWS(Mul)
 PL_BINARY_ROWS(Div)
 PL_BINARY_ROWS(PRelu)
+PL_BINARY_ROWS(Min)
+PL_BINARY_ROWS(Max)
 #undef PL_BINARY_ROWS
 
 using RowFn = void (*)(const float*, const float*, float*, int64_t);
@@ -129,6 +146,10 @@ RowFns rowFns(BinOp op) {
             return {row11Div, row10Div, row01Div, rowAnyDiv};
         case BinOp::PRelu:
             return {row11PRelu, row10PRelu, row01PRelu, rowAnyPRelu};
+        case BinOp::Min:
+            return {row11Min, row10Min, row01Min, rowAnyMin};
+        case BinOp::Max:
+            return {row11Max, row10Max, row01Max, rowAnyMax};
     }
     return {row11Add, row10Add, row01Add, rowAnyAdd};
 }
@@ -265,6 +286,12 @@ Result<KernelPtr> makeUnaryKernel(const Node& node, int64_t count, const DenseEn
             name = "leakyrelu loop";
             return KernelPtr(std::make_unique<UnaryLoopKernel>(
                 K::LeakyRelu, count, node.attrs.getFloat("alpha", 0.01f), 0, 0, 0));
+        case OpKind::Neg:
+            name = "neg loop";
+            return KernelPtr(std::make_unique<UnaryLoopKernel>(K::Neg, count, 0, 0, 0, 0));
+        case OpKind::Abs:
+            name = "abs loop";
+            return KernelPtr(std::make_unique<UnaryLoopKernel>(K::Abs, count, 0, 0, 0, 0));
         default:
             break;
     }
@@ -345,6 +372,12 @@ Result<KernelPtr> makeBinaryKernel(OpKind op, const Shape& a, Layout aLayout, co
             break;
         case OpKind::PRelu:
             bop = BinOp::PRelu;
+            break;
+        case OpKind::Min:
+            bop = BinOp::Min;
+            break;
+        case OpKind::Max:
+            bop = BinOp::Max;
             break;
         default:
             return makeError(ErrorCode::Unsupported, "no fast binary kernel for this op");

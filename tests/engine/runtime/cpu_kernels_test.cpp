@@ -4,8 +4,10 @@
 // reference by a few ulps per accumulated term, far below 1e-4 for the sizes used here.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <limits>
 
+#include "engine/runtime/reference_runner.h"
 #include "runtime_test_util.h"
 
 namespace prunelab::engine::testing {
@@ -382,7 +384,8 @@ TEST_P(CpuKernels, BinaryBroadcasting) {
         {{2, 3, 4, 5}, {2, 3, 4, 5}}, {{2, 3, 4, 5}, {5}},          {{2, 3, 4, 5}, {3, 1, 1}},
         {{2, 3, 4, 5}, {1}},          {{1, 4, 1, 5}, {3, 1, 6, 1}}, {{3, 1}, {1, 4}},
         {{1, 3, 1, 1}, {2, 3, 4, 5}}};
-    for (OpKind op : {OpKind::Add, OpKind::Sub, OpKind::Mul, OpKind::Div}) {
+    for (OpKind op :
+         {OpKind::Add, OpKind::Sub, OpKind::Mul, OpKind::Div, OpKind::Min, OpKind::Max}) {
         for (const auto& [sa, sb] : shapes) {
             SCOPED_TRACE(std::string(opName(op)) + " " + shapeToString(sa) + " " +
                          shapeToString(sb));
@@ -418,8 +421,9 @@ TEST_P(CpuKernels, UnaryActivationsOnPlainData) {
     clip.set("min", -0.3f);
     Attributes leaky;
     leaky.set("alpha", 0.2f);
-    for (OpKind op : {OpKind::Relu, OpKind::LeakyRelu, OpKind::Clip, OpKind::HardSigmoid,
-                      OpKind::HardSwish, OpKind::Sigmoid, OpKind::Tanh, OpKind::Exp}) {
+    for (OpKind op :
+         {OpKind::Relu, OpKind::LeakyRelu, OpKind::Clip, OpKind::HardSigmoid, OpKind::HardSwish,
+          OpKind::Sigmoid, OpKind::Tanh, OpKind::Exp, OpKind::Neg, OpKind::Abs}) {
         SCOPED_TRACE(std::string(opName(op)));
         GraphBuilder b;
         const ValueId x = b.input({3, 1000, 7});
@@ -434,6 +438,44 @@ TEST_P(CpuKernels, UnaryActivationsOnPlainData) {
     const ValueId x = b.input({5, 33});
     b.output(b.op(OpKind::Sqrt, {b.op(OpKind::Exp, {x})}));
     expectMatchesReference(b.graph, threads());
+}
+
+// The Min/Max loops let a NaN on either side win, as the reference does, on the fast path.
+TEST_P(CpuKernels, MinMaxLoopsPropagateNaN) {
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    for (OpKind op : {OpKind::Min, OpKind::Max}) {
+        SCOPED_TRACE(std::string(opName(op)));
+        GraphBuilder b;
+        const ValueId x = b.input({2, 3, 40});
+        const ValueId row = b.input({3, 1});
+        b.output(b.op(op, {x, row}));
+        b.output(b.op(op, {row, x}));
+        auto exec = expectMatchesReference(b.graph, threads());
+        ASSERT_TRUE(exec);
+        EXPECT_NE(exec->kernelReport()[0].kernel.find(std::string(opName(op)) + " loop"),
+                  std::string::npos)
+            << exec->kernelReport()[0].kernel;
+        // NaN in row 0 of the broadcast operand and at one element of x in row 1.
+        std::vector<Tensor> in = randomInputs(b.graph, 3);
+        in[1].data<float>()[0] = nan;
+        in[0].data<float>()[41] = nan;
+        auto out = exec->run(in);
+        ASSERT_TRUE(out.ok()) << out.error().toString();
+        auto want = runGraphReference(b.graph, in);
+        ASSERT_TRUE(want.ok()) << want.error().toString();
+        for (size_t k = 0; k < out->size(); ++k) {
+            const float* got = (*out)[k].data<float>();
+            const float* ref = (*want)[k].data<float>();
+            for (int64_t i = 0; i < (*out)[k].elements(); ++i) {
+                const bool wantNaN = (i / 40) % 3 == 0 || i == 41;
+                ASSERT_EQ(std::isnan(ref[i]), wantNaN) << "reference, element " << i;
+                ASSERT_EQ(std::isnan(got[i]), wantNaN) << "output " << k << ", element " << i;
+                if (!wantNaN) {
+                    ASSERT_EQ(got[i], ref[i]) << "output " << k << ", element " << i;
+                }
+            }
+        }
+    }
 }
 
 TEST_P(CpuKernels, ConcatChannelsLastAndPlain) {
