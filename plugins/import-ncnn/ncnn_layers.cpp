@@ -58,7 +58,7 @@ Result<ValueId> Importer::emit(OpKind op, const std::string& nodeName, std::vect
 }
 
 // ncnn's fused activations: 0 none, 1 relu, 2 leaky relu(slope), 3 clip(min, max), 4 sigmoid,
-// 5 mish (no IR op), 6 hardswish(alpha, beta).
+// 5 mish, 6 hardswish(alpha, beta).
 Result<ValueId> Importer::emitActivation(const Layer& layer, ValueId x, int64_t type,
                                          const std::vector<float>& params, const std::string& top) {
     const std::string name = layer.name + "_act";
@@ -78,6 +78,8 @@ Result<ValueId> Importer::emitActivation(const Layer& layer, ValueId x, int64_t 
             return emit(OpKind::Clip, name, {x}, top, attrs);
         case 4:
             return emit(OpKind::Sigmoid, name, {x}, top);
+        case 5:
+            return emit(OpKind::Mish, name, {x}, top);
         case 6: {
             if (params.size() < 2) {
                 return makeError(ErrorCode::Corrupt, "hardswish activation needs alpha and beta");
@@ -95,7 +97,7 @@ Result<ValueId> Importer::emitActivation(const Layer& layer, ValueId x, int64_t 
             return makeError(ErrorCode::Unsupported,
                              "fused activation_type " + std::to_string(type) +
                                  " is not supported (0 none, 1 relu, 2 leaky, 3 clip, 4 sigmoid, "
-                                 "6 hardswish)");
+                                 "5 mish, 6 hardswish)");
     }
 }
 
@@ -137,14 +139,14 @@ Status Importer::importLayer(const Layer& layer, int64_t height, int64_t width) 
     if (t == "Padding") return padding(layer);
     if (t == "Flatten") return flatten(layer);
     if (t == "PReLU" || t == "ReLU" || t == "Sigmoid" || t == "Dropout" || t == "Clip" ||
-        t == "HardSigmoid" || t == "HardSwish") {
+        t == "HardSigmoid" || t == "HardSwish" || t == "Mish") {
         return activationLayer(layer);
     }
     return makeError(ErrorCode::Unsupported, "layer type '" + t + "' is not supported");
 }
 
 // One input, one output, element-wise: PReLU (slopes from the .bin), ReLU (0 slope),
-// Sigmoid, Dropout (0 scale, must be 1), Clip (0 min, 1 max), HardSigmoid and HardSwish
+// Sigmoid, Mish, Dropout (0 scale, must be 1), Clip (0 min, 1 max), HardSigmoid and HardSwish
 // (0 alpha = 0.2, 1 beta = 0.5: y = clip(alpha*x + beta, 0, 1), times x for HardSwish).
 Status Importer::activationLayer(const Layer& layer) {
     PL_TRY(expectCounts(layer, 1, 1));
@@ -179,6 +181,10 @@ Status Importer::activationLayer(const Layer& layer) {
     }
     if (t == "Sigmoid") {
         PL_TRY(emit(OpKind::Sigmoid, layer.name, {x}, top));
+        return {};
+    }
+    if (t == "Mish") {  // x * tanh(ln(1 + e^x)), no parameters
+        PL_TRY(emit(OpKind::Mish, layer.name, {x}, top));
         return {};
     }
     if (t == "Dropout") {

@@ -1,6 +1,6 @@
 // ncnn importer, layer by layer, on small synthetic .param/.bin pairs written here:
 // Deconvolution(DepthWise), Reshape, Permute, Softmax, Crop, Padding, Flatten, BinaryOp's
-// reversed/scalar ops and HardSigmoid/HardSwish. Each is checked against a plain computation
+// reversed/scalar ops, HardSigmoid/HardSwish and Mish. Each is checked against a plain computation
 // of ncnn's own semantics written in this file, the engine's reference runner against its CPU
 // executor, and the exported ONNX in ONNX Runtime; then each layer's bad parameters.
 #include <gtest/gtest.h>
@@ -463,6 +463,36 @@ TEST(NcnnLayers, BinaryOpReversedAndScalarOpsAndHardActivations) {
     }
 }
 
+// ncnn's Mish layer and a convolution's fused activation_type 5 both import as the Mish op:
+// x * tanh(ln(1 + e^x)), checked against that formula in double (ONNX Runtime runs the opset-13
+// export, Softplus -> Tanh -> Mul, inside runEverywhere).
+TEST(NcnnLayers, MishLayerAndFusedMishActivation) {
+    // A 1x1 convolution with weight 1 and no bias: the identity, so its output is mish(x).
+    std::string bin(4, '\0');
+    appendFloats(bin, {1.0f});
+    const std::string param = model(
+        1,
+        {"Split split 1 2 data d0 d1", "Mish m 1 1 d0 m", "Convolution c 1 1 d1 c 0=1 1=1 6=1 9=5"},
+        5);
+    auto graph = importText(param, bin, 3, 4);
+    ASSERT_TRUE(graph.ok()) << graph.error().toString();
+    int mishNodes = 0;
+    for (const engine::Node& n : graph->nodes) mishNodes += n.op == engine::OpKind::Mish;
+    EXPECT_EQ(mishNodes, 2);
+    engine::Tensor x = wave({1, 1, 3, 4});
+    for (float& v : x.span<float>()) v *= 6.0f;
+    auto out = runEverywhere(*graph, x);
+    ASSERT_EQ(out.size(), 2u);
+    const std::vector<float> xv = x.toFloatVector();
+    for (size_t o = 0; o < 2; ++o) {
+        for (size_t i = 0; i < xv.size(); ++i) {
+            const double v = xv[i];
+            ASSERT_NEAR(out[o].span<float>()[i], v * std::tanh(std::log(1.0 + std::exp(v))), 1e-5)
+                << o << ":" << i;
+        }
+    }
+}
+
 // ---- Bad parameters -----------------------------------------------------------------------
 
 struct BadCase {
@@ -514,8 +544,8 @@ INSTANTIATE_TEST_SUITE_P(
                 ErrorCode::Corrupt, "mix", -1},
         BadCase{"DeconvDynamic", "Deconvolution up 1 1 data y 0=2 1=3 6=72 28=1",
                 ErrorCode::Unsupported, "dynamic_weight", -1},
-        BadCase{"DeconvMish", "Deconvolution up 1 1 data y 0=2 1=3 6=72 9=5",
-                ErrorCode::Unsupported, "activation_type 5", 72},
+        BadCase{"DeconvActivation7", "Deconvolution up 1 1 data y 0=2 1=3 6=72 9=7",
+                ErrorCode::Unsupported, "activation_type 7", 72},
         BadCase{"DeconvDwGroup", "DeconvolutionDepthWise up 1 1 data y 0=3 1=3 6=27 7=3",
                 ErrorCode::Corrupt, "group 3", -1},
         BadCase{"DeconvShortBin", "Deconvolution up 1 1 data y 0=2 1=3 6=72", ErrorCode::Corrupt,
