@@ -183,8 +183,9 @@ Status OnnxGraphBuilder::addConstantNode(const onnx::NodeProto& proto) {
     return define(proto.output(0), m_graph.addConstant(proto.output(0), std::move(value)));
 }
 
-// A rough multiply-add count for running `node` once: the reduction ops cost output x reduced
-// length, everything else about one operation per element it touches.
+// A rough multiply-add count for running `node` once: the reduction ops (MatMul, Gemm, Conv,
+// LRN's channel window) cost output x reduced length, everything else about one operation per
+// element it touches.
 int64_t estimateWork(const Node& node, const std::vector<const Tensor*>& in,
                      const std::vector<TensorInfo>& outInfo) {
     auto sat = [](int64_t a, int64_t b) {
@@ -205,6 +206,10 @@ int64_t estimateWork(const Node& node, const std::vector<const Tensor*>& in,
         case OpKind::Conv:
         case OpKind::ConvTranspose:
             if (w && w->rank() > 0 && w->dim(0) > 0) reduce = w->elements() / w->dim(0) + w->dim(0);
+            break;
+        case OpKind::LRN:
+            // Each element sums its channel window: up to `size` channels, at most all of them.
+            if (a && a->rank() > 1) reduce = std::min(node.attrs.getInt("size", 1), a->dim(1));
             break;
         default:
             break;

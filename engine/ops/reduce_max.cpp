@@ -13,7 +13,7 @@ namespace prunelab::engine {
 namespace {
 
 Status infer(const Node& node, std::span<const TensorInfo> in, std::span<TensorInfo> out) {
-    return inferReduce("ReduceMax", node, in, out, false);
+    return inferReduce("ReduceMax", node, in, out, /*emptyAllowed=*/false);
 }
 
 // y[j] = max over every x[i] that maps to j (NaN wins, as in ONNX Runtime: std::max would drop it).

@@ -13,7 +13,7 @@ namespace prunelab::engine {
 namespace {
 
 Status infer(const Node& node, std::span<const TensorInfo> in, std::span<TensorInfo> out) {
-    return inferReduce("ReduceMin", node, in, out, false);
+    return inferReduce("ReduceMin", node, in, out, /*emptyAllowed=*/false);
 }
 
 // y[j] = min over every x[i] that maps to j (NaN wins, as in ONNX Runtime).

@@ -1,10 +1,6 @@
 // ReduceSum: the sum over a set of axes (all when `axes` is empty), keeping them as 1s or
 // dropping them; float32 and int64. The reference kernel; shape inference and the ONNX
 // mapping are shared with the other reductions (reduce.h).
-#include <algorithm>
-#include <cmath>
-#include <limits>
-
 #include "engine/ops/elementwise.h"
 #include "engine/ops/reduce.h"
 
@@ -13,7 +9,7 @@ namespace prunelab::engine {
 namespace {
 
 Status infer(const Node& node, std::span<const TensorInfo> in, std::span<TensorInfo> out) {
-    return inferReduce("ReduceSum", node, in, out, true);
+    return inferReduce("ReduceSum", node, in, out, /*emptyAllowed=*/true);
 }
 
 // y[j] = sum of every x[i] that maps to j (float: accumulated in double; int64: wraps).

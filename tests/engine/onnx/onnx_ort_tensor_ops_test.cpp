@@ -219,6 +219,24 @@ TEST(OnnxOrtTensorOps, Normalizations) {
     expectMatchesOrt(gmp, {randomFloats(s, 13)}, "GlobalMaxPool");
 }
 
+// Constant folding bounds its work: LRN over a 2^20-channel constant with a window as wide
+// would take 2^40 steps at import, so it stays in the graph (a fuzzer-sized file must not hang).
+TEST(OnnxOrtTensorOps, LrnOverAHugeConstantIsNotFolded) {
+    OnnxModelBuilder b(13);
+    b.input("x", {1});
+    b.initializer("shape", int64s({1, int64_t(1) << 20, 1}));
+    b.node("ConstantOfShape", {"shape"}, {"c"});
+    onnx::NodeProto& lrn = b.node("LRN", {"c"}, {"l"});
+    setAttr(lrn, "size", int64_t(1) << 20);
+    b.node("ReduceSum", {"l"}, {"s"});
+    b.node("Add", {"x", "s"}, {"y"});
+    b.output("y");
+    auto graph = importOnnxBytes(b.bytes(), "huge_lrn.onnx", "");
+    ASSERT_TRUE(graph.ok()) << graph.error().toString();
+    EXPECT_TRUE(std::any_of(graph->nodes.begin(), graph->nodes.end(),
+                            [](const Node& n) { return n.op == OpKind::LRN; }));
+}
+
 TEST(OnnxOrtTensorOps, UpsampleOpset9And7ImportAsResize) {
     const Shape s = {1, 2, 3, 4};
     for (const char* mode : {"nearest", "linear"}) {
