@@ -1,0 +1,19 @@
+// The tfjs importer on model.json text already in memory, with its shards read from `modelDir`:
+// the entry the fuzzer uses (no file per iteration), and importTfjs's own core.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "engine/ir/graph.h"
+#include "engine/ir/result.h"
+
+namespace prunelab::tfjs {
+
+// As importTfjs; `displayPath` names the model in errors.
+engine::Result<engine::Graph> importTfjsText(const std::string& jsonText,
+                                             const std::string& modelDir,
+                                             const std::string& displayPath, int64_t height,
+                                             int64_t width);
+
+}  // namespace prunelab::tfjs
