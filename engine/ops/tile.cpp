@@ -68,6 +68,11 @@ Result<OnnxImport> importOnnx(const OnnxNodeIn& node) {
     if (!hasOnnxInput(node, 0)) {
         return makeError(ErrorCode::InvalidArgument, "Tile needs an input");
     }
+    if (node.opset < 6 || node.inputs.size() > 2) {
+        // Tile-1 took (input, tiles, axis): one axis at a time, a different meaning of input 1.
+        return makeError(ErrorCode::Unsupported,
+                         "Tile before opset 6 (tiles and axis inputs) is not supported");
+    }
     PL_TRY_ASSIGN(std::vector<int64_t> repeats, constantInts(node, 1, "Tile's repeats"));
     PL_TRY(checkRepeats(repeats, node.inputs[0].shape));
     OnnxImport result;

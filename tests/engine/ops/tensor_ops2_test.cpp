@@ -134,6 +134,13 @@ TEST(Tile, ImportRoundTripAndErrors) {
     Attributes a = importedAttrs(call);
     EXPECT_EQ(a.getInts("repeats"), (Ints{3, 2}));
     expectRoundTrip(OpKind::Tile, a, {{2, 4}});
+    // Tile-1's (input, tiles, axis) meant something else: refused, not misread.
+    Tensor axis = Tensor::fromVector<int64_t>({1}, {0});
+    OnnxCall tile1{
+        "Tile", 1, {}, {inputInfo({2, 4}), constantInfo(repeats), constantInfo(axis)}, 1};
+    auto refused = importNode(tile1);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().code, ErrorCode::Unsupported);
     Tensor wrongCount = Tensor::fromVector<int64_t>({1}, {3});
     call.inputs[1] = constantInfo(wrongCount);
     EXPECT_FALSE(importNode(call).ok());
