@@ -33,14 +33,22 @@ Status inferDepthToSpace(const Node& node, std::span<const TensorInfo> in,
         return makeError(ErrorCode::InvalidArgument,
                          "DepthToSpace 'mode' must be DCR or CRD, got '" + mode + "'");
     }
-    if (x[1] % (block * block) != 0) {
-        return makeError(
-            ErrorCode::ShapeMismatch,
-            "input has " + std::to_string(x[1]) +
-                " channels, not divisible by blocksize^2 = " + std::to_string(block * block));
+    // A file's blocksize (ONNX, ncnn's PixelShuffle) can be any int64: the products are checked.
+    int64_t area = 0, height = 0, width = 0;
+    if (__builtin_mul_overflow(block, block, &area) ||
+        __builtin_mul_overflow(x[2], block, &height) ||
+        __builtin_mul_overflow(x[3], block, &width)) {
+        return makeError(ErrorCode::OutOfRange, "DepthToSpace 'blocksize' " +
+                                                    std::to_string(block) + " on " +
+                                                    shapeToString(x) + " overflows int64");
+    }
+    if (x[1] % area != 0) {
+        return makeError(ErrorCode::ShapeMismatch,
+                         "input has " + std::to_string(x[1]) +
+                             " channels, not divisible by blocksize^2 = " + std::to_string(area));
     }
     out[0].dtype = DataType::Float32;
-    out[0].shape = {x[0], x[1] / (block * block), x[2] * block, x[3] * block};
+    out[0].shape = {x[0], x[1] / area, height, width};
     return {};
 }
 

@@ -72,6 +72,12 @@ TEST(DepthToSpace, ErrorsImportAndRoundTrip) {
                        {Tensor(DataType::Float32, {1, 4, 2, 2})})
                   .code,
               ErrorCode::InvalidArgument);
+    // Found through ncnn_import_fuzzer's PixelShuffle (tests/data/fuzz/regressions/
+    // ncnn_pixelshuffle_overflow.ncnn): blocksize^2 overflowed int64, undefined behaviour.
+    e = runError(OpKind::DepthToSpace, d2sAttrs(int64_t(1) << 32, "DCR"),
+                 {Tensor(DataType::Float32, {1, 4, 2, 2})});
+    EXPECT_EQ(e.code, ErrorCode::OutOfRange) << e.toString();
+    EXPECT_NE(e.toString().find("blocksize' 4294967296"), std::string::npos) << e.toString();
     // Opset 1 has no mode: DCR.
     OnnxCall call{
         "DepthToSpace", 1, attrsOf({{"blocksize", int64_t(2)}}), {inputInfo({1, 8, 3, 3})}, 1};
