@@ -4,11 +4,14 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "engine/onnx/onnx_import.h"
 #include "engine/onnx/onnx_inputs.h"
 #include "engine/prune/pruned_model.h"
 #include "plugins/import-ncnn/ncnn_import.h"
+#include "plugins/import-tfjs/tfjs_import.h"
 #include "plugins/import-tflite/tflite_import.h"
 #include "plugins/import-waifu2x/waifu2x_import.h"
 
@@ -48,7 +51,16 @@ Result<Graph> openNcnn(const std::string& path, int64_t height, int64_t width, b
                             sizeOr(width, kDefaultWidth));
 }
 
-Result<Graph> openWaifu2x(const std::string& path, int64_t height, int64_t width, bool) {
+// waifu2x and TensorFlow.js both name their models .json: a tfjs model.json is told apart by
+// its content ("modelTopology", "weightsManifest", a tfjs "format").
+Result<Graph> openJson(const std::string& path, int64_t height, int64_t width, bool) {
+    std::ifstream file(path, std::ios::binary);
+    if (!file) return makeError(ErrorCode::Io, "cannot open file", path);
+    const std::string text((std::istreambuf_iterator<char>(file)),
+                           std::istreambuf_iterator<char>());
+    if (tfjs::looksLikeTfjsModel(text)) {
+        return tfjs::importTfjs(path, sizeOr(height, kDefaultHeight), sizeOr(width, kDefaultWidth));
+    }
     return importWaifu2xJson(path, sizeOr(height, kDefaultHeight), sizeOr(width, kDefaultWidth));
 }
 
@@ -64,7 +76,7 @@ const ModelFormat kFormats[] = {
     {"ONNX", {".onnx"}, ".onnx", openOnnx},
     {"PruneLab pruned model", {".plab"}, ".plab", openOnnx},
     {"ncnn", {".param"}, "ncnn .param (+ .bin)", openNcnn},
-    {"waifu2x", {".json"}, "waifu2x .json", openWaifu2x},
+    {"waifu2x or TensorFlow.js", {".json"}, "waifu2x .json or TensorFlow.js model.json", openJson},
     {"TensorFlow Lite", {".tflite"}, ".tflite", openTflite},
 };
 

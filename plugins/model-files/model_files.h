@@ -43,7 +43,8 @@ struct ModelFormat {
 std::span<const ModelFormat> modelFormats();
 // The format of `path` by its extension; null when none reads it.
 const ModelFormat* modelFormatFor(const std::string& path);
-// ".onnx, .plab, ncnn .param (+ .bin), waifu2x .json": every format, for help texts and errors.
+// ".onnx, .plab, ncnn .param (+ .bin), waifu2x .json or TensorFlow.js model.json, ...": every
+// format, for help texts and errors.
 std::string modelFormatsText();
 // "Models and <extraName> (*.onnx *.plab ... <extraPatterns>);;ONNX (*.onnx);;...;;<extraName>
 // (<extraPatterns>)": the Open dialog's filter (Qt's syntax), every model format and one more
@@ -53,7 +54,8 @@ std::string modelFileFilter(const std::string& extraName, const std::string& ext
 // Reads .onnx / .plab (dynamic dims bound to height x width when those are > 0; a file saved at
 // a fixed size of a catalog model that takes any size, such as a retrained .plab, has its
 // weights carried onto the catalog model at height x width), .param (ncnn;
-// the .bin beside it with the same stem) or .json (waifu2x). Unsupported names the extension.
+// the .bin beside it with the same stem) or .json (waifu2x, or a TensorFlow.js model.json with
+// its shards, told apart by content). Unsupported names the extension.
 // ONNX BatchNormalization is folded into its conv unless `foldBatchNorm` is false (retraining
 // keeps it as a node so that it trains; see engine/train/trainer.h).
 engine::Result<engine::Graph> loadModelFile(const std::string& path, int64_t height = 0,

@@ -23,6 +23,7 @@
 #include "engine/runtime/cpu/cpu_executor.h"
 #include "engine/runtime/reference_runner.h"
 #include "plugins/import-tfjs/tfjs_import.h"
+#include "plugins/model-files/model_files.h"
 #include "tests/test_cache.h"
 
 namespace {
@@ -551,6 +552,23 @@ TEST(TfjsRefusals, LooksLikeTfjsTellsWaifu2xApart) {
     EXPECT_TRUE(tfjs::looksLikeTfjsModel(TinyModel().model.dump()));
     EXPECT_FALSE(tfjs::looksLikeTfjsModel(R"([{"nInputPlane": 3, "weight": []}])"));
     EXPECT_FALSE(tfjs::looksLikeTfjsModel("not json"));
+}
+
+// ".json" is both waifu2x's and tfjs's: loadModelFile tells them apart by content.
+TEST(TfjsModelFiles, JsonOpensTfjsAndStillWaifu2x) {
+    const std::string tfjsModel = prunelab::testing::cacheDir() + "/models/tfjs/emotion/model.json";
+    const std::string waifu2x =
+        prunelab::testing::cacheDir() + "/models/waifu2x/scale2.0x_model.json";
+    if (!fs::exists(tfjsModel) || !fs::exists(waifu2x)) {
+        GTEST_SKIP() << "emotion (tfjs) or waifu2x scale2.0x is missing: run ./prunelab setup";
+    }
+    auto emotion = plugins::loadModelFile(tfjsModel);
+    ASSERT_TRUE(emotion.ok()) << emotion.error().toString();
+    EXPECT_EQ(emotion->value(emotion->inputs[0]).shape, (Shape{1, 64, 64, 1}));
+    EXPECT_EQ(emotion->value(emotion->outputs[0]).shape, (Shape{1, 7}));
+    auto scale = plugins::loadModelFile(waifu2x, 40, 48);
+    ASSERT_TRUE(scale.ok()) << scale.error().toString();
+    EXPECT_EQ(scale->value(scale->inputs[0]).shape, (Shape{1, 3, 40, 48}));
 }
 
 }  // namespace
