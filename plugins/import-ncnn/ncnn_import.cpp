@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -62,6 +63,12 @@ bool parseInt(const std::string& text, int64_t& out) {
     return true;
 }
 
+// A layer parameter: ncnn keeps them as 32-bit ints, and the bound keeps the importer's sums and
+// products of a parameter and a tensor dim (<= 2^32) inside int64.
+bool parseParamInt(const std::string& text, int64_t& out) {
+    return parseInt(text, out) && out >= INT32_MIN && out <= INT32_MAX;
+}
+
 bool parseFloat(const std::string& text, float& out) {
     if (text.empty()) return false;
     char* end = nullptr;
@@ -117,8 +124,8 @@ Result<int64_t> internal::ParamDict::getInt(int id, int64_t fallback) const {
     auto it = m_values.find(id);
     if (it == m_values.end()) return fallback;
     int64_t v = 0;
-    if (it->second.size() != 1 || !parseInt(it->second[0], v)) {
-        return badParam(id, it->second.empty() ? "" : it->second[0], "an integer");
+    if (it->second.size() != 1 || !parseParamInt(it->second[0], v)) {
+        return badParam(id, it->second.empty() ? "" : it->second[0], "a 32-bit integer");
     }
     return v;
 }
@@ -151,7 +158,7 @@ Result<std::vector<int64_t>> internal::ParamDict::getInts(int id) const {
     if (it == m_values.end()) return out;
     for (const std::string& item : it->second) {
         int64_t v = 0;
-        if (!parseInt(item, v)) return badParam(id, item, "an integer");
+        if (!parseParamInt(item, v)) return badParam(id, item, "a 32-bit integer");
         out.push_back(v);
     }
     return out;

@@ -260,11 +260,14 @@ Status Importer::convolution(const Layer& layer, bool depthwise) {
                              std::to_string(group) + " on input " + engine::shapeToString(xs));
     }
     const int64_t inPerGroup = xs[1] / group;
-    const int64_t expected = outC * inPerGroup * kh * kw;
-    if (weightSize != expected) {
+    // Parameters are 32-bit and dims <= 2^32, so each pair fits int64; the four may not.
+    int64_t expected = 0;
+    const bool overflow = __builtin_mul_overflow(outC * inPerGroup, kh * kw, &expected);
+    if (overflow || weightSize != expected) {
         return makeError(ErrorCode::Corrupt,
                          "weight_data_size " + std::to_string(weightSize) + " does not match " +
-                             "num_output*in*kh*kw/group = " + std::to_string(expected));
+                             "num_output*in*kh*kw/group = " +
+                             (overflow ? std::string("more than 2^63") : std::to_string(expected)));
     }
     PL_TRY_ASSIGN(std::vector<float> weights, m_bin.load(weightSize, true, "weights"));
     std::vector<ValueId> inputs = {

@@ -324,8 +324,9 @@ TEST(NcnnImport, HugeInputChannelsAreRefusedNamingTheLayer) {
 
 // Found by hand while reading the code for ncnn_import_fuzzer (reproducers in
 // tests/data/fuzz/regressions/ncnn_*.ncnn): an Interp scale of 3e38 made an infinite size cast to
-// an integer, and a parameter id of -2^63 was negated; both undefined behaviour. Each is now
-// refused, naming file, layer and problem.
+// an integer, a parameter id of -2^63 was negated, and 64-bit parameters overflowed the sums and
+// products of Pooling, InnerProduct and Convolution; all undefined behaviour. Parameters are now
+// 32-bit, as ncnn reads them, and each case is refused naming file, layer and problem.
 TEST(NcnnImport, HugeScalesParamIdsAndSizesAreRefused) {
     struct Case {
         const char* layer;
@@ -338,6 +339,12 @@ TEST(NcnnImport, HugeScalesParamIdsAndSizesAreRefused) {
         {"ReLU up 1 1 data o 32=1", "id 32 is outside"},
         {"ReLU up 1 1 data o -5=1", "id -5 is outside"},
         {"ReLU up 1 1 data o -23332=1,1", "id -23332 is outside"},
+        {"Pooling up 1 1 data o 0=0 1=2 3=9223372036854775807 5=0",
+         "parameter 3='9223372036854775807' is not a 32-bit integer"},
+        {"InnerProduct up 1 1 data o 0=4611686018427387904 2=5", "is not a 32-bit integer"},
+        {"Crop up 1 1 data o -23309=1,-2147483649 -23310=1,2", "is not a 32-bit integer"},
+        // Within 32 bits, num_output * in * kh * kw still passes int64.
+        {"Convolution up 1 1 data o 0=2147483647 1=2147483647 6=1", "more than 2^63"},
     };
     for (const Case& c : cases) {
         const std::string param = std::string("7767517\n2 2\nInput in 0 1 data\n") + c.layer + "\n";
