@@ -328,6 +328,43 @@ Status IrModule::Impl::prepare(Step& s) {
         case OpKind::ConstantOfShape:
         case OpKind::Shape:
             break;
+        // Issue 22's ONNX ops run on every backend but have no torch mapping yet.
+        case OpKind::Equal:
+        case OpKind::Greater:
+        case OpKind::Less:
+        case OpKind::GreaterOrEqual:
+        case OpKind::LessOrEqual:
+        case OpKind::Not:
+        case OpKind::And:
+        case OpKind::Or:
+        case OpKind::Where:
+        case OpKind::Min:
+        case OpKind::Max:
+        case OpKind::Neg:
+        case OpKind::Abs:
+        case OpKind::Floor:
+        case OpKind::Ceil:
+        case OpKind::Round:
+        case OpKind::Log:
+        case OpKind::Reciprocal:
+        case OpKind::Erf:
+        case OpKind::Softplus:
+        case OpKind::Mish:
+        case OpKind::Expand:
+        case OpKind::Tile:
+        case OpKind::Range:
+        case OpKind::ReduceMax:
+        case OpKind::ReduceSum:
+        case OpKind::ReduceMin:
+        case OpKind::ArgMax:
+        case OpKind::InstanceNormalization:
+        case OpKind::LayerNormalization:
+        case OpKind::GlobalMaxPool:
+        case OpKind::LRN:
+            return makeError(ErrorCode::Unsupported,
+                             std::string(opName(n.op)) +
+                                 " has no torch mapping yet: a model with it can be pruned and "
+                                 "compiled, not retrained");
     }
     // Shape computations are folded at import; a live one would freeze the batch size.
     return makeError(ErrorCode::Unsupported, std::string(opName(n.op)) +
@@ -579,7 +616,39 @@ std::vector<torch::Tensor> IrModule::Impl::run(const Step& s,
         }
         case OpKind::ConstantOfShape:
         case OpKind::Shape:
-            break;
+        case OpKind::Equal:
+        case OpKind::Greater:
+        case OpKind::Less:
+        case OpKind::GreaterOrEqual:
+        case OpKind::LessOrEqual:
+        case OpKind::Not:
+        case OpKind::And:
+        case OpKind::Or:
+        case OpKind::Where:
+        case OpKind::Min:
+        case OpKind::Max:
+        case OpKind::Neg:
+        case OpKind::Abs:
+        case OpKind::Floor:
+        case OpKind::Ceil:
+        case OpKind::Round:
+        case OpKind::Log:
+        case OpKind::Reciprocal:
+        case OpKind::Erf:
+        case OpKind::Softplus:
+        case OpKind::Mish:
+        case OpKind::Expand:
+        case OpKind::Tile:
+        case OpKind::Range:
+        case OpKind::ReduceMax:
+        case OpKind::ReduceSum:
+        case OpKind::ReduceMin:
+        case OpKind::ArgMax:
+        case OpKind::InstanceNormalization:
+        case OpKind::LayerNormalization:
+        case OpKind::GlobalMaxPool:
+        case OpKind::LRN:
+            break;  // prepare() refused them
     }
     throw std::logic_error("IrModule: unprepared op " + graph.describeNode(n));
 }
