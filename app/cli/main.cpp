@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -82,7 +83,14 @@ int cmdInfo(const ModelRequest& request) {
     for (const Node& n : g.nodes) ++opCounts[std::string(opName(n.op))];
     std::printf("nodes   %zu:", g.nodes.size());
     for (const auto& [op, count] : opCounts) std::printf(" %s x%d", op.c_str(), count);
-    std::printf("\n\n%4s  %-40s %-14s %-18s %-20s %10s %10s\n", "#", "layer", "op", "weight",
+    std::printf("\n");
+    // Importers' notes (graph.metadata "import.*": dequantised weights, sparse storage, ...).
+    for (const auto& [key, text] : g.metadata) {
+        if (key.rfind("import.", 0) != 0) continue;
+        std::istringstream lines(text);
+        for (std::string line; std::getline(lines, line);) std::printf("note    %s\n", line.c_str());
+    }
+    std::printf("\n%4s  %-40s %-14s %-18s %-20s %10s %10s\n", "#", "layer", "op", "weight",
                 "output", "params", "MACs");
     std::vector<Layer> layers = prunableLayers(g);
     int64_t layerParams = 0;

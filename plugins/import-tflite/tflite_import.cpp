@@ -318,8 +318,7 @@ Result<std::optional<Tensor>> Importer::constant(int32_t index) {
                                      : t.type() == TensorType::UINT8 ? asInts(uint8_t{})
                                                                      : asInts(int16_t{});
             PL_TRY_ASSIGN(Tensor out, dequantize(t, shape, q, where));
-            notes.push_back(describeTensor(index) + ": " + typeName(t.type()) +
-                            " weights dequantised to float32");
+            ++dequantised[typeName(t.type())];
             return std::optional(std::move(out));
         }
         case TensorType::INT32: {
@@ -544,6 +543,11 @@ Result<Graph> importTfliteBuffer(const uint8_t* data, size_t size, const std::st
     st = importer.bindOutputs();
     if (!st.ok()) return st.error().within(name);
     graph.removeDeadCode();
+    for (const auto& [type, count] : importer.dequantised) {
+        importer.notes.push_back(std::to_string(count) + " " + type +
+                                 " weight tensor(s) dequantised to float32 (scale and zero "
+                                 "point, per channel where the file gives them)");
+    }
     if (!importer.notes.empty()) {
         std::string text;
         for (const std::string& note : importer.notes) text += (text.empty() ? "" : "\n") + note;

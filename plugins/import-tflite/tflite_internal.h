@@ -50,8 +50,9 @@ class Importer {
     engine::Status bindInputs(int64_t height, int64_t width);
     engine::Status importOperator(size_t index);
     engine::Status bindOutputs();
-    std::vector<std::string> notes;  // for graph.metadata["import.notes"]
-    bool sparseWeights = false;      // a weight came from TFLite's sparse storage
+    std::vector<std::string> notes;          // for graph.metadata["import.notes"]
+    std::map<std::string, int> dequantised;  // integer weight tensors by TFLite type
+    bool sparseWeights = false;              // a weight came from TFLite's sparse storage
 
     // ---- tensors (tflite_import.cpp) ----
     size_t tensorCount() const;
