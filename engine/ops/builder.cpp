@@ -66,6 +66,9 @@ ValueId GraphBuilder::conv(ValueId x, int64_t outChannels, int64_t kernel, int64
 ValueId GraphBuilder::relu(ValueId x) {
     return node(OpKind::Relu, {x}, {});
 }
+ValueId GraphBuilder::unary(OpKind op, ValueId x) {
+    return node(op, {x}, {});
+}
 ValueId GraphBuilder::add(ValueId a, ValueId b) {
     return node(OpKind::Add, {a, b}, {});
 }

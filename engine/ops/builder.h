@@ -18,6 +18,7 @@ class GraphBuilder {
     ValueId conv(ValueId x, int64_t outChannels, int64_t kernel, int64_t stride = 1,
                  int64_t group = 1);
     ValueId relu(ValueId x);
+    ValueId unary(OpKind op, ValueId x);  // any one-input op without attributes
     ValueId add(ValueId a, ValueId b);
     ValueId concat(std::vector<ValueId> xs, int64_t axis = 1);
     ValueId maxPool(ValueId x, int64_t kernel, int64_t stride);

@@ -338,9 +338,20 @@ bool Analysis::preservesChannels(const Node& n) const {
         case OpKind::Clip:
         case OpKind::Identity:
         case OpKind::Cast:
+        case OpKind::Neg:
+        case OpKind::Abs:
+        case OpKind::Floor:
+        case OpKind::Ceil:
+        case OpKind::Round:
+        case OpKind::Log:
+        case OpKind::Reciprocal:
+        case OpKind::Erf:
+        case OpKind::Softplus:
+        case OpKind::Mish:
         case OpKind::MaxPool:
         case OpKind::AveragePool:
         case OpKind::GlobalAveragePool:
+        case OpKind::GlobalMaxPool:
         case OpKind::Resize:
             return keepsLeadingDims();
         // Row-major reshapes that keep the batch and channel dims keep each element's channel.
@@ -370,7 +381,10 @@ bool Analysis::preservesChannels(const Node& n) const {
         }
         case OpKind::Split:
             return n.attrs.getInt("axis", 0) != 1;
-        case OpKind::ReduceMean: {
+        case OpKind::ReduceMean:
+        case OpKind::ReduceMax:
+        case OpKind::ReduceMin:
+        case OpKind::ReduceSum: {
             auto axes = n.attrs.getInts("axes");
             return n.attrs.getInt("keepdims", 1) != 0 &&
                    std::find(axes.begin(), axes.end(), 1) == axes.end();

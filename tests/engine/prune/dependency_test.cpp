@@ -4,9 +4,9 @@
 
 #include <map>
 
-#include "engine/ops/builder.h"
 #include "engine/ir/layer_view.h"
 #include "engine/onnx/onnx_import.h"
+#include "engine/ops/builder.h"
 #include "engine/prune/dependency.h"
 
 namespace prunelab::engine::prune {
@@ -45,6 +45,22 @@ TEST(DependencyGroups, ChainGivesOneGroupPerLayerAndTheLastReachesTheOutput) {
     EXPECT_TRUE(groups[1].prunable);
     EXPECT_FALSE(groups[2].prunable);
     EXPECT_NE(groups[2].reason.find("graph output"), std::string::npos) << groups[2].reason;
+}
+
+// The element-wise ops of common exports (Mish, Softplus, Abs, ...) keep each element's
+// channel, so a conv followed by one stays prunable, as it is after a Relu.
+TEST(DependencyGroups, ChannelwiseActivationsOfExportsAreFollowed) {
+    for (OpKind act : {OpKind::Mish, OpKind::Softplus, OpKind::Abs, OpKind::Neg, OpKind::Erf}) {
+        SCOPED_TRACE(std::string(opName(act)));
+        GraphBuilder b("activation");
+        ValueId x = b.input("x", {1, 3, 8, 8});
+        ValueId a = b.unary(act, b.conv(x, 8, 3));  // Conv_0, <act>_1
+        b.output(b.conv(a, 4, 1));                  // Conv_2
+        auto groups = groupsOf(b.finish());
+        ASSERT_EQ(groups.size(), 2u);
+        EXPECT_EQ(names(groups[0].consumers), Names{"Conv_2"});
+        EXPECT_TRUE(groups[0].prunable) << groups[0].reason;
+    }
 }
 
 TEST(DependencyGroups, ResidualAddsTieTheirProducers) {
