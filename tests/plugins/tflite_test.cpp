@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -732,6 +734,118 @@ TEST(TfliteBadInput, InconsistentSparsityMetadata) {
     dense[3] = 0.0f;
     expectRefused(sparseFcModel(dense, 4, 6, false, true), engine::ErrorCode::Corrupt,
                   {"'w_sparse'", "sparsity", "array_segments"});
+}
+
+// Every mapped operator once, chained: imports, verifies and runs the same on the reference
+// runner and the CPU executor. Also a fuzzing seed.
+std::vector<uint8_t> kitchenSink() {
+    Builder b;
+    const auto x = b.tensor("x", {1, 8, 8, 3});
+    const auto w1 = b.floats("w1", {8, 3, 3, 3}, values(8 * 27, 30));
+    const auto c1 = b.tensor("c1", {1, 8, 8, 8});
+    b.op(BuiltinOperator::CONV_2D, {x, w1, b.floats("b1", {8}, values(8, 31))}, {c1},
+         BuiltinOptions::Conv2DOptions,
+         ::tflite::CreateConv2DOptions(b.fbb, Padding::SAME, 1, 1, ActivationFunctionType::RELU)
+             .Union());
+    const auto d1 = b.tensor("d1", {1, 4, 4, 8});
+    b.op(BuiltinOperator::DEPTHWISE_CONV_2D, {c1, b.floats("dw", {1, 3, 3, 8}, values(72, 32))},
+         {d1}, BuiltinOptions::DepthwiseConv2DOptions,
+         ::tflite::CreateDepthwiseConv2DOptions(b.fbb, Padding::SAME, 2, 2, 1,
+                                                ActivationFunctionType::RELU6)
+             .Union());
+    const auto hs = b.tensor("hs", {1, 4, 4, 8});
+    b.op(BuiltinOperator::HARD_SWISH, {d1}, {hs});
+    const auto pr = b.tensor("pr", {1, 4, 4, 8});
+    b.op(BuiltinOperator::PRELU, {hs, b.floats("slope", {1, 1, 8}, values(8, 33))}, {pr});
+    const auto avg = b.tensor("avg", {1, 2, 2, 8});
+    b.op(BuiltinOperator::AVERAGE_POOL_2D, {pr}, {avg}, BuiltinOptions::Pool2DOptions,
+         ::tflite::CreatePool2DOptions(b.fbb, Padding::SAME, 2, 2, 3, 3).Union());
+    const auto mx = b.tensor("mx", {1, 2, 2, 8});
+    b.op(BuiltinOperator::MAX_POOL_2D, {pr}, {mx}, BuiltinOptions::Pool2DOptions,
+         ::tflite::CreatePool2DOptions(b.fbb, Padding::VALID, 2, 2, 2, 2).Union());
+    const auto sum = b.tensor("sum", {1, 2, 2, 8});
+    b.op(BuiltinOperator::ADD, {avg, mx}, {sum}, BuiltinOptions::AddOptions,
+         ::tflite::CreateAddOptions(b.fbb, ActivationFunctionType::TANH).Union());
+    const auto gate = b.tensor("gate", {1, 1, 1, 8});
+    b.op(BuiltinOperator::MEAN, {sum, b.ints("axes", {2}, {1, 2})}, {gate},
+         BuiltinOptions::ReducerOptions, ::tflite::CreateReducerOptions(b.fbb, true).Union());
+    const auto sg = b.tensor("sg", {1, 1, 1, 8});
+    b.op(BuiltinOperator::LOGISTIC, {gate}, {sg});
+    const auto gated = b.tensor("gated", {1, 2, 2, 8});
+    b.op(BuiltinOperator::MUL, {sum, sg}, {gated});
+    const auto scaled = b.tensor("scaled", {1, 2, 2, 8});
+    b.op(BuiltinOperator::SUB, {gated, b.floats("shift", {8}, values(8, 34))}, {scaled});
+    const auto d2s = b.tensor("d2s", {1, 4, 4, 2});
+    b.op(BuiltinOperator::DEPTH_TO_SPACE, {scaled}, {d2s}, BuiltinOptions::DepthToSpaceOptions,
+         ::tflite::CreateDepthToSpaceOptions(b.fbb, 2).Union());
+    const auto up = b.tensor("up", {1, 8, 8, 2});
+    const int32_t tc[3] = {2, 2, 2};  // VALID, stride 2
+    std::vector<uint8_t> custom(sizeof tc);
+    std::memcpy(custom.data(), tc, sizeof tc);
+    b.op(BuiltinOperator::CUSTOM,
+         {d2s, b.floats("tw", {2, 2, 2, 2}, values(16, 35)), b.floats("tb", {2}, values(2, 36))},
+         {up}, BuiltinOptions::NONE, 0, &custom, "Convolution2DTransposeBias");
+    const auto cat = b.tensor("cat", {1, 8, 8, 5});
+    b.op(BuiltinOperator::CONCATENATION, {up, x}, {cat}, BuiltinOptions::ConcatenationOptions,
+         ::tflite::CreateConcatenationOptions(b.fbb, 3).Union());
+    const auto rs = b.tensor("rs", {1, 4, 4, 5});
+    b.op(BuiltinOperator::RESIZE_BILINEAR, {cat, b.ints("size", {2}, {4, 4})}, {rs},
+         BuiltinOptions::ResizeBilinearOptions,
+         ::tflite::CreateResizeBilinearOptions(b.fbb, 0, 0, false, true).Union());
+    const auto tr = b.tensor("tr", {1, 5, 4, 4});
+    b.op(BuiltinOperator::TRANSPOSE, {rs, b.ints("perm", {4}, {0, 3, 1, 2})}, {tr});
+    const auto fc = b.tensor("fc", {1, 6});
+    b.op(BuiltinOperator::FULLY_CONNECTED, {tr, b.floats("fw", {6, 80}, values(480, 37)), -1}, {fc},
+         BuiltinOptions::FullyConnectedOptions,
+         ::tflite::CreateFullyConnectedOptions(b.fbb).Union());
+    const auto sm = b.tensor("sm", {1, 6});
+    b.op(BuiltinOperator::SOFTMAX, {fc}, {sm}, BuiltinOptions::SoftmaxOptions,
+         ::tflite::CreateSoftmaxOptions(b.fbb, 0.5f).Union());
+    return b.finish({x}, {sm, up});
+}
+
+TEST(TfliteSynthetic, EveryOperatorChainedRunsTheSameOnReferenceAndCpu) {
+    auto graph = importBytes(kitchenSink());
+    ASSERT_TRUE(graph.ok()) << graph.error().toString();
+    ASSERT_TRUE(engine::verifyGraph(*graph).ok());
+    ASSERT_EQ(graph->outputs.size(), 2u);
+    EXPECT_EQ(graph->value(graph->outputs[0]).name, "sm");
+    EXPECT_EQ(graph->value(graph->outputs[1]).name, "up");
+    const std::vector<Tensor> inputs = {pseudoRandom({1, 8, 8, 3}, 38)};
+    auto ref = engine::runGraphReference(*graph, inputs);
+    ASSERT_TRUE(ref.ok()) << ref.error().toString();
+    float total = 0.0f;
+    for (float v : (*ref)[0].span<float>()) total += v;
+    EXPECT_NEAR(total, 1.0f, 1e-5f);  // a softmax
+    auto exec = engine::cpu::CpuExecutor::create(*graph, {.threads = 2});
+    ASSERT_TRUE(exec.ok()) << exec.error().toString();
+    auto cpu = (*exec)->run(inputs);
+    ASSERT_TRUE(cpu.ok()) << cpu.error().toString();
+    for (size_t i = 0; i < ref->size(); ++i) {
+        EXPECT_LE(maxAbsDiff((*ref)[i], (*cpu)[i]), 1e-4f * std::max(range((*ref)[i]), 1e-3f));
+    }
+}
+
+// PRUNELAB_WRITE_TFLITE_SEEDS=tests/data/fuzz/tflite rewrites the fuzzer's seeds from the
+// models above (a few hundred bytes to a few KB each).
+TEST(TfliteSeeds, WriteWhenAsked) {
+    const char* dir = std::getenv("PRUNELAB_WRITE_TFLITE_SEEDS");
+    if (dir == nullptr || *dir == '\0') GTEST_SKIP() << "PRUNELAB_WRITE_TFLITE_SEEDS not set";
+    std::vector<float> dense = values(4 * 6, 22);
+    for (size_t i = 0; i < dense.size(); i += 3) dense[i] = 0.0f;
+    const std::vector<std::pair<std::string, std::vector<uint8_t>>> seeds = {
+        {"conv.tflite", oneConv()},
+        {"every_op.tflite", kitchenSink()},
+        {"sparse_fc.tflite", sparseFcModel(dense, 4, 6, false)},
+        {"sparse_blocks_fc.tflite", sparseFcModel(std::vector<float>(24, 1.0f), 4, 6, true)},
+    };
+    fs::create_directories(dir);
+    for (const auto& [name, bytes] : seeds) {
+        ASSERT_TRUE(importBytes(bytes).ok()) << name;
+        std::ofstream(std::string(dir) + "/" + name, std::ios::binary)
+            .write(reinterpret_cast<const char*>(bytes.data()),
+                   static_cast<std::streamsize>(bytes.size()));
+    }
 }
 
 }  // namespace
