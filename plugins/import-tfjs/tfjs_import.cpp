@@ -46,7 +46,7 @@ bool looksLikeTfjsModel(const std::string& jsonText) {
     return f != j.end() && f->is_string() && (*f == "graph-model" || *f == "layers-model");
 }
 
-Result<Graph> importTfjsText(const std::string& jsonText, const std::string& modelDir,
+Result<Graph> importTfjsText(const std::string& jsonText, const ShardSource& shards,
                              const std::string& displayPath, int64_t height, int64_t width) {
     const Json model = Json::parse(jsonText, nullptr, false);
     if (model.is_discarded() || !model.is_object()) {
@@ -70,12 +70,7 @@ Result<Graph> importTfjsText(const std::string& jsonText, const std::string& mod
     }
     Json manifest = Json::array();
     if (auto m = model.find("weightsManifest"); m != model.end()) manifest = *m;
-    const internal::ShardReader read = [&](const std::string& path) -> Result<std::string> {
-        auto st = internal::checkShardPath(path, modelDir);
-        if (!st.ok()) return st.error();
-        return readFile((fs::path(modelDir.empty() ? "." : modelDir) / path).string());
-    };
-    auto weights = internal::readWeights(manifest, read);
+    auto weights = internal::readWeights(manifest, shards);
     if (!weights.ok()) return weights.error().within(displayPath);
 
     Graph graph;
@@ -88,6 +83,16 @@ Result<Graph> importTfjsText(const std::string& jsonText, const std::string& mod
     st = engine::verifyGraph(graph);
     if (!st.ok()) return st.error().within(displayPath);
     return graph;
+}
+
+Result<Graph> importTfjsText(const std::string& jsonText, const std::string& modelDir,
+                             const std::string& displayPath, int64_t height, int64_t width) {
+    const ShardSource read = [&](const std::string& path) -> Result<std::string> {
+        auto st = internal::checkShardPath(path, modelDir);
+        if (!st.ok()) return st.error();
+        return readFile((fs::path(modelDir.empty() ? "." : modelDir) / path).string());
+    };
+    return importTfjsText(jsonText, read, displayPath, height, width);
 }
 
 Result<Graph> importTfjs(const std::string& modelJsonPath, int64_t height, int64_t width) {

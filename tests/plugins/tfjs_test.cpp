@@ -58,6 +58,17 @@ fs::path freshDir(const std::string& name) {
     return dir;
 }
 
+// With PRUNELAB_WRITE_TFJS_SEEDS=<folder>, a model the test builds is also written there as
+// model.json, a NUL and its shard: the tfjs fuzzer's seeds (tests/data/fuzz/tfjs).
+void writeSeed(const std::string& name, const fs::path& modelJson, const fs::path& shard) {
+    const char* dir = std::getenv("PRUNELAB_WRITE_TFJS_SEEDS");
+    if (dir == nullptr || *dir == '\0') return;
+    std::ifstream a(modelJson, std::ios::binary), b(shard, std::ios::binary);
+    std::ostringstream text;
+    text << a.rdbuf() << '\0' << b.rdbuf();
+    std::ofstream(fs::path(dir) / (name + ".tfjs"), std::ios::binary) << text.str();
+}
+
 Tensor randomInput(const Shape& shape, uint32_t seed) {
     Tensor t(engine::DataType::Float32, shape);
     uint32_t s = seed;
@@ -377,6 +388,7 @@ TEST(TfjsOps, SyntheticGraphModelMatchesTensorFlowJs) {
     if (const std::string why = referenceMissing(); !why.empty()) GTEST_SKIP() << why;
     const fs::path dir = freshDir("ops");
     writeOpsModel(dir);
+    writeSeed("ops", dir / "model.json", dir / "weights.bin");
     auto graph = tfjs::importTfjs((dir / "model.json").string(), 0, 0);
     ASSERT_TRUE(graph.ok()) << graph.error().toString();
     const Tensor input = randomInput({1, 10, 10, 4}, 3);
@@ -408,6 +420,8 @@ TEST_P(TfjsLayers, MatchesTensorFlowJs) {
         "make-layers",
         {c.kind, (dir / "model").string(), (dir / "input.npy").string(), (dir / "out").string()},
         dir / "out");
+    writeSeed(std::string("layers_") + c.kind, dir / "model" / "model.json",
+              dir / "model" / "weights.bin");
     auto graph = tfjs::importTfjs((dir / "model" / "model.json").string(), c.input[1], c.input[2]);
     ASSERT_TRUE(graph.ok()) << graph.error().toString();
     EXPECT_EQ(graph->value(graph->inputs[0]).shape, c.input);
@@ -456,6 +470,7 @@ struct TinyModel {
         const fs::path dir = freshDir("bad_" + name);
         std::ofstream(dir / "model.json") << model.dump();
         std::ofstream(dir / "w.bin", std::ios::binary) << shard;
+        if (name == "ok") writeSeed("tiny_conv", dir / "model.json", dir / "w.bin");
         return tfjs::importTfjs((dir / "model.json").string(), 0, 0);
     }
 };
