@@ -371,12 +371,23 @@ Status Importer::bindInputs(int64_t height, int64_t width) {
                                                      std::to_string(tensorCount()) + " tensors)");
         }
         const ::tflite::Tensor& t = tensor(index);
-        if (t.type() != TensorType::FLOAT32) {
+        // A fully quantised model runs here in float: its input takes the real values
+        // scale * (q - zero_point) that its integer input stands for.
+        const bool quantised = t.quantization() != nullptr &&
+                               t.quantization()->scale() != nullptr &&
+                               t.quantization()->scale()->size() != 0;
+        if (t.type() != TensorType::FLOAT32 &&
+            !(quantised && (t.type() == TensorType::INT8 || t.type() == TensorType::UINT8 ||
+                            t.type() == TensorType::INT16))) {
             return makeError(ErrorCode::Unsupported,
                              "input is " + typeName(t.type()) +
-                                 "; only float32 inputs are supported (fully quantised models "
-                                 "are not)",
+                                 "; float32 inputs and quantised int8/uint8/int16 ones are read",
                              describeTensor(index));
+        }
+        if (t.type() != TensorType::FLOAT32) {
+            notes.push_back(describeTensor(index) + " is " + typeName(t.type()) +
+                            "-quantised in the file: the model is imported in float32 and takes "
+                            "the real (dequantised) values; integer activations run in float");
         }
         if (m_slots[static_cast<size_t>(index)].plain != engine::kNoValue) {
             return makeError(ErrorCode::Corrupt, "is listed twice as an input",

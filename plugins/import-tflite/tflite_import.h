@@ -18,13 +18,15 @@ namespace prunelab::tflite {
 // is kept; height/width (> 0) bind only dynamic dims (shape_signature -1; a dynamic batch
 // becomes 1).
 // Weights: fp16 widened, int8/uint8 dequantised (scale, zero point, per channel; noted in
-// graph.metadata["import.notes"]), sparse tensors (TFLite's `sparsity`) decoded to dense
+// graph.metadata["import.notes"]); a fully quantised model runs in float32, its input taking
+// the real values its integer input stands for (QUANTIZE and DEQUANTIZE of activations pass
+// values on; noted too), sparse tensors (TFLite's `sparsity`) decoded to dense
 // weights with zeros, so they read as a pruned layer.
 // Ops: CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV (and MediaPipe's custom
 // Convolution2DTransposeBias), FULLY_CONNECTED, ADD, SUB, MUL, DIV, CONCATENATION, RESHAPE,
 // SQUEEZE, TRANSPOSE, PAD, PADV2, MIRROR_PAD (reflect), MAX_POOL_2D, AVERAGE_POOL_2D, MEAN,
 // RESIZE_BILINEAR, RESIZE_NEAREST_NEIGHBOR, DEPTH_TO_SPACE, LOGISTIC, TANH, RELU, RELU6,
-// RELU_N1_TO_1, LEAKY_RELU, PRELU, HARD_SWISH, SOFTMAX, DEQUANTIZE and DENSIFY of constants;
+// RELU_N1_TO_1, LEAKY_RELU, PRELU, HARD_SWISH, SOFTMAX, QUANTIZE, DEQUANTIZE, DENSIFY of constants;
 // fused activations NONE/RELU/RELU_N1_TO_1/RELU6/TANH.
 // Errors: Corrupt (failed FlatBuffers verification, bad index, size or sparsity metadata),
 // Unsupported (op, type or option), Io (unreadable file), ShapeMismatch (inference).

@@ -380,6 +380,8 @@ Status Importer::dispatch(const OpContext& c, int32_t code, const std::string& c
             return foldConstant(c, false);
         case BuiltinOperator::DENSIFY:
             return foldConstant(c, true);
+        case BuiltinOperator::QUANTIZE:  // float -> int8 or a requantisation: real values stay
+            return unary(c, OpKind::Identity);
         case BuiltinOperator::CUSTOM:
             if (custom == "Convolution2DTransposeBias") return transposeConv(c, true);
             return makeError(ErrorCode::Unsupported,
@@ -426,6 +428,9 @@ Status Importer::conv(const OpContext& c, bool depthwise) {
                                     "weight"));
     const Shape ws = m_graph.value(w).shape;  // [O][I][kh][kw]
     const int64_t channels = xs[1];
+    if (channels < 1 || ws[0] < 1) {
+        return makeError(ErrorCode::ShapeMismatch, "input or weight has no channels");
+    }
     int64_t group = 1;
     if (depthwise) {
         if (ws[0] % channels != 0) {
@@ -963,11 +968,14 @@ Status Importer::foldConstant(const OpContext& c, bool densify) {
     PL_TRY(expectIo(c, 1, 1, 1));
     const int32_t in = c.inputs[0];
     if (!isConstant(in)) {
-        return makeError(ErrorCode::Unsupported,
-                         std::string(densify ? "DENSIFY" : "DEQUANTIZE") + " of " +
-                             describeTensor(in) +
-                             ", which is computed: only constant weights are read (quantised "
-                             "activations are not)");
+        // A quantised activation already holds real values here (the whole model runs in
+        // float), so DEQUANTIZE passes it on; DENSIFY only ever applies to weights.
+        if (densify) {
+            return makeError(ErrorCode::Unsupported,
+                             "DENSIFY of " + describeTensor(in) +
+                                 ", which is computed: only constant weights are read");
+        }
+        return unary(c, OpKind::Identity);
     }
     PL_TRY_ASSIGN(std::optional<Tensor> t, constant(in));
     const Shape& want = m_shapes[static_cast<size_t>(c.outputs[0])];

@@ -24,6 +24,21 @@ class TfliteBuilder {
         m_tensors.push_back(::tflite::CreateTensorDirect(fbb, &shape, type, 0, name.c_str()));
         return static_cast<int32_t>(m_tensors.size() - 1);
     }
+    // A quantised activation (int8/uint8 with scale and zero point).
+    int32_t quantisedTensor(const std::string& name, std::vector<int32_t> shape,
+                            ::tflite::TensorType type,
+                            flatbuffers::Offset<::tflite::QuantizationParameters> quantization) {
+        m_tensors.push_back(
+            ::tflite::CreateTensorDirect(fbb, &shape, type, 0, name.c_str(), quantization));
+        return static_cast<int32_t>(m_tensors.size() - 1);
+    }
+    // An activation whose dims marked -1 in `signature` are dynamic (shape_signature).
+    int32_t dynamicTensor(const std::string& name, std::vector<int32_t> shape,
+                          std::vector<int32_t> signature) {
+        m_tensors.push_back(::tflite::CreateTensorDirect(fbb, &shape, ::tflite::TensorType::FLOAT32,
+                                                         0, name.c_str(), 0, false, 0, &signature));
+        return static_cast<int32_t>(m_tensors.size() - 1);
+    }
     // A constant from raw bytes; `quantization` and `sparsity` may be 0.
     int32_t constantBytes(const std::string& name, std::vector<int32_t> shape,
                           ::tflite::TensorType type, const std::vector<uint8_t>& bytes,

@@ -407,6 +407,27 @@ TEST(TfliteSynthetic, MediaPipeTransposeConvBias) {
                transposeConvNhwc(in, h, w, c, wv, o, k, 2, true, 6, 6, bv));
 }
 
+// A fixed input size is kept whatever the caller asks; dynamic dims take the caller's size.
+TEST(TfliteSynthetic, OnlyDynamicDimsAreBound) {
+    for (bool dynamic : {false, true}) {
+        Builder b;
+        const auto x = dynamic ? b.dynamicTensor("x", {1, 4, 4, 3}, {-1, -1, -1, 3})
+                               : b.tensor("x", {1, 4, 4, 3});
+        const auto y = dynamic ? b.dynamicTensor("y", {1, 4, 4, 2}, {-1, -1, -1, 2})
+                               : b.tensor("y", {1, 4, 4, 2});
+        b.op(BuiltinOperator::CONV_2D, {x, b.floats("w", {2, 3, 3, 3}, values(54, 40))}, {y},
+             BuiltinOptions::Conv2DOptions,
+             ::tflite::CreateConv2DOptions(b.fbb, Padding::SAME, 1, 1).Union());
+        const auto bytes = b.finish({x}, {y});
+        auto graph =
+            prunelab::tflite::importTfliteBuffer(bytes.data(), bytes.size(), "d.tflite", 10, 6);
+        ASSERT_TRUE(graph.ok()) << graph.error().toString();
+        const Shape want = dynamic ? Shape{1, 10, 6, 3} : Shape{1, 4, 4, 3};
+        EXPECT_EQ(graph->value(graph->inputs[0]).shape, want);
+        EXPECT_EQ(graph->value(graph->outputs[0]).shape, (Shape{1, want[1], want[2], 2}));
+    }
+}
+
 // A conv (so the importer holds the tensor NCHW) then FULLY_CONNECTED, which reads NHWC order.
 TEST(TfliteSynthetic, FullyConnectedReadsNhwcOrderAfterAConv) {
     const int h = 2, w = 3, c = 2, n = 5;
@@ -573,6 +594,56 @@ TEST(TfliteSynthetic, Int8WeightsAreDequantisedPerChannelWithANote) {
     ASSERT_TRUE(graph.ok());
     EXPECT_NE(graph->metadata["import.notes"].find("INT8"), std::string::npos)
         << graph->metadata["import.notes"];
+}
+
+// A fully quantised model (uint8 input -> QUANTIZE -> int8 conv with an int32 bias ->
+// DEQUANTIZE) imports in float: it takes the real input values and gives the real outputs.
+TEST(TfliteSynthetic, FullyQuantisedModelRunsInFloatWithANote) {
+    const int c = 2, o = 2;
+    Builder b;
+    const std::vector<float> inScale = {0.5f}, midScale = {0.25f};
+    const std::vector<int64_t> inZero = {128}, midZero = {-3};
+    auto qIn =
+        ::tflite::CreateQuantizationParametersDirect(b.fbb, nullptr, nullptr, &inScale, &inZero);
+    std::vector<int32_t> shape = {1, 2, 2, c};
+    const std::vector<float> wScale = {0.1f, 0.2f}, bScale = {0.05f, 0.1f};
+    const std::vector<int64_t> zeros = {0, 0};
+    auto qMid =
+        ::tflite::CreateQuantizationParametersDirect(b.fbb, nullptr, nullptr, &midScale, &midZero);
+    auto qW = ::tflite::CreateQuantizationParametersDirect(
+        b.fbb, nullptr, nullptr, &wScale, &zeros, ::tflite::QuantizationDetails::NONE, 0, 0);
+    auto qB =
+        ::tflite::CreateQuantizationParametersDirect(b.fbb, nullptr, nullptr, &bScale, &zeros);
+    const std::vector<int8_t> wq = {3, -4, 5, 6};  // [o][1][1][c]
+    const std::vector<int32_t> bq = {10, -20};
+    std::vector<uint8_t> wBytes(wq.size()), bBytes(bq.size() * 4);
+    std::memcpy(wBytes.data(), wq.data(), wq.size());
+    std::memcpy(bBytes.data(), bq.data(), bBytes.size());
+    const auto in = b.quantisedTensor("in", shape, ::tflite::TensorType::UINT8, qIn);
+    const auto mid = b.quantisedTensor("mid", shape, ::tflite::TensorType::INT8, qMid);
+    const auto w = b.constantBytes("w", {o, 1, 1, c}, ::tflite::TensorType::INT8, wBytes, qW);
+    const auto bias = b.constantBytes("b", {o}, ::tflite::TensorType::INT32, bBytes, qB);
+    const auto conv = b.quantisedTensor("conv", {1, 2, 2, o}, ::tflite::TensorType::INT8, qMid);
+    const auto y = b.tensor("y", {1, 2, 2, o});
+    b.op(BuiltinOperator::QUANTIZE, {in}, {mid});
+    b.op(BuiltinOperator::CONV_2D, {mid, w, bias}, {conv}, BuiltinOptions::Conv2DOptions,
+         ::tflite::CreateConv2DOptions(b.fbb, Padding::VALID, 1, 1).Union());
+    b.op(BuiltinOperator::DEQUANTIZE, {conv}, {y});
+    const auto file = b.finish({in}, {y});
+    auto graph = importBytes(file);
+    ASSERT_TRUE(graph.ok()) << graph.error().toString();
+    EXPECT_EQ(graph->value(graph->inputs[0]).dtype, engine::DataType::Float32);
+    EXPECT_NE(graph->metadata["import.notes"].find("UINT8-quantised"), std::string::npos)
+        << graph->metadata["import.notes"];
+    std::vector<float> wReal(wq.size()), bReal(bq.size());
+    for (int oc = 0; oc < o; ++oc) {
+        bReal[oc] = bScale[oc] * static_cast<float>(bq[oc]);
+        for (int i = 0; i < c; ++i) wReal[oc * c + i] = wScale[oc] * wq[oc * c + i];
+    }
+    const auto real = values(2 * 2 * c, 41);
+    int oh = 0, ow = 0;
+    expectNear(runOne(file, {1, 2, 2, c}, real),
+               convNhwc(real, 2, 2, c, wReal, o, 1, 1, c, bReal, 1, 1, false, false, oh, ow));
 }
 
 // TFLite's sparse storage: rows dense, columns CSR, optionally in 2x2 blocks; the decoded weight
