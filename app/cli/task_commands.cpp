@@ -28,6 +28,8 @@ const char* formatName(ModelFormat f) {
             return "waifu2x";
         case ModelFormat::Tflite:
             return "tflite";
+        case ModelFormat::Tfjs:
+            return "tfjs";
     }
     return "?";
 }
@@ -66,10 +68,10 @@ int cmdCatalog(const std::string& id) {
         }
         return 0;
     }
-    std::printf("%-16s %-17s %-8s %-14s %-8s %s\n", "id", "task", "format", "input", "files",
+    std::printf("%-20s %-17s %-8s %-14s %-8s %s\n", "id", "task", "format", "input", "files",
                 "name");
     for (const CatalogEntry& e : (*catalog)->entries) {
-        std::printf("%-16s %-17s %-8s %-14s %-8s %s\n", e.id.c_str(), taskName(e.task),
+        std::printf("%-20s %-17s %-8s %-14s %-8s %s\n", e.id.c_str(), taskName(e.task),
                     formatName(e.format), sizeText(e).c_str(),
                     filesPresent(e) ? "ready" : "missing", e.name.c_str());
     }

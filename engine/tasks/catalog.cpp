@@ -196,8 +196,12 @@ Result<CatalogEntry> parseEntry(const json& j, const std::string& path) {
         e.format = ModelFormat::Waifu2xJson;
     } else if (format == "tflite") {
         e.format = ModelFormat::Tflite;
+    } else if (format == "tfjs") {
+        e.format = ModelFormat::Tfjs;  // files: model.json then its shards
+        wantFiles = e.files.empty() ? 1 : e.files.size();
     } else {
-        f.fail("format", "unknown format '" + format + "' (known: onnx, ncnn, waifu2x, tflite)");
+        f.fail("format",
+               "unknown format '" + format + "' (known: onnx, ncnn, waifu2x, tflite, tfjs)");
     }
     if (e.files.size() != wantFiles) {
         f.fail("files", "needs " + std::to_string(wantFiles) + " file(s) for format " + format);

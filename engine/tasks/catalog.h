@@ -36,7 +36,7 @@ enum class Task {
 // "segmentation".
 const char* taskName(Task task);
 
-enum class ModelFormat { Onnx, Ncnn, Waifu2xJson, Tflite };
+enum class ModelFormat { Onnx, Ncnn, Waifu2xJson, Tflite, Tfjs };  // Tfjs: model.json + shards
 
 // A pruned and retrained version of a catalog model that ships with PruneLab (assets/demo/), so
 // a class sees a pruned model that still works without waiting for training. Made by the

@@ -17,11 +17,13 @@
 #include <string>
 #include <vector>
 
+#include "engine/io/image.h"
 #include "engine/io/npy.h"
 #include "engine/ir/half.h"
 #include "engine/ops/op.h"
 #include "engine/runtime/cpu/cpu_executor.h"
 #include "engine/runtime/reference_runner.h"
+#include "engine/tasks/catalog.h"
 #include "plugins/import-tfjs/tfjs_import.h"
 #include "plugins/model-files/model_files.h"
 #include "tests/test_cache.h"
@@ -584,6 +586,55 @@ TEST(TfjsModelFiles, JsonOpensTfjsAndStillWaifu2x) {
     auto scale = plugins::loadModelFile(waifu2x, 40, 48);
     ASSERT_TRUE(scale.ok()) << scale.error().toString();
     EXPECT_EQ(scale->value(scale->inputs[0]).shape, (Shape{1, 3, 40, 48}));
+}
+
+// The catalog's "selfie-tfjs" decodes through the segmentation task, and its mask on a photo of a
+// person agrees with MediaPipe's own .tflite of the same model ("selfie-segmentation").
+TEST(TfjsCatalog, SelfieMaskAgreesWithMediaPipesTflite) {
+    auto catalog = engine::loadCatalog(std::string(PRUNELAB_SOURCE_DIR) + "/assets/catalog.json");
+    ASSERT_TRUE(catalog.ok()) << catalog.error().toString();
+    const engine::CatalogEntry* web = catalog->find("selfie-tfjs");
+    const engine::CatalogEntry* lite = catalog->find("selfie-segmentation");
+    ASSERT_NE(web, nullptr);
+    ASSERT_NE(lite, nullptr);
+    EXPECT_EQ(web->format, engine::ModelFormat::Tfjs);
+    const std::string photo = prunelab::testing::cacheDir() + "/photos/person.jpg";
+    for (const auto* e : {web, lite}) {
+        for (const std::string& f : e->files) {
+            if (!fs::exists(prunelab::testing::cacheDir() + "/" + f)) {
+                GTEST_SKIP() << f << " is missing: run ./prunelab setup";
+            }
+        }
+    }
+    if (!fs::exists(photo)) GTEST_SKIP() << photo << " is missing: run ./prunelab setup";
+    auto picture = engine::readImage(photo);
+    ASSERT_TRUE(picture.ok()) << picture.error().toString();
+    std::vector<engine::SegmentationMask> masks;
+    for (const auto* e : {web, lite}) {
+        auto graph = plugins::loadCatalogModel(*e, prunelab::testing::cacheDir(), 0, 0);
+        ASSERT_TRUE(graph.ok()) << e->id << ": " << graph.error().toString();
+        auto exec = engine::cpu::CpuExecutor::create(*graph, {.threads = 2});
+        ASSERT_TRUE(exec.ok()) << exec.error().toString();
+        const engine::RunModel run = [&](std::span<const Tensor> in) { return (*exec)->run(in); };
+        auto r = engine::runTask(*e, graph->value(graph->inputs[0]).shape, run, *picture);
+        ASSERT_TRUE(r.ok()) << e->id << ": " << r.error().toString();
+        masks.push_back(r->mask);
+    }
+    ASSERT_EQ(masks[0].width, masks[1].width);
+    ASSERT_EQ(masks[0].height, masks[1].height);
+    size_t both = 0, either = 0;
+    for (size_t i = 0; i < masks[0].probability.size(); ++i) {
+        const bool a = masks[0].probability[i] >= 0.5f, b = masks[1].probability[i] >= 0.5f;
+        both += a && b;
+        either += a || b;
+    }
+    const double iou = either == 0 ? 0.0 : static_cast<double>(both) / static_cast<double>(either);
+    std::printf(
+        "selfie-tfjs vs selfie-segmentation on person.jpg: coverage %.3f vs %.3f, IoU %.3f\n",
+        masks[0].coverage, masks[1].coverage, iou);
+    EXPECT_GT(masks[0].coverage, 0.02);  // a person is there (about 5% of person.jpg)
+    EXPECT_LT(masks[0].coverage, 0.95);  // and not everywhere
+    EXPECT_GE(iou, 0.8);
 }
 
 }  // namespace
