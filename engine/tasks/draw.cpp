@@ -25,7 +25,7 @@ void label(cv::Mat& m, const std::string& text, cv::Point at, double scale, int 
 
 // The segmentation overlay: the background (probability below the mask's threshold, blended
 // smoothly by probability) dimmed towards grey so the person stands out, the person's outline
-// traced, and the share of the picture that is person written in the corner.
+// traced, and the share of the picture that is person written in the bottom-left corner.
 void drawMask(cv::Mat& m, const SegmentationMask& mask, int thick, double textScale) {
     cv::Mat prob(mask.height, mask.width, CV_32F, const_cast<float*>(mask.probability.data()));
     if (mask.width != m.cols || mask.height != m.rows) {
@@ -52,7 +52,9 @@ void drawMask(cv::Mat& m, const SegmentationMask& mask, int thick, double textSc
     cv::drawContours(m, outlines, -1, cv::Scalar(60, 220, 90), thick, cv::LINE_8);
     char text[64];
     std::snprintf(text, sizeof text, "person: %.0f%% of the picture", 100.0 * mask.coverage);
-    label(m, text, {8, static_cast<int>(28 * textScale)}, textScale * 0.7, std::max(1, thick / 2));
+    // Bottom-left: the Live tab captions each lane across the top of its frame.
+    label(m, text, {8, m.rows - static_cast<int>(12 * textScale)}, textScale * 0.7,
+          std::max(1, thick / 2));
 }
 
 }  // namespace

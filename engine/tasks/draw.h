@@ -10,7 +10,8 @@ namespace prunelab::engine {
 
 // Faces and text: boxes (quads for text) with scores, face keypoints as dots. Classification:
 // the top labels written in the top-left corner. Segmentation: the background dimmed, the
-// person outlined and the share of the picture that is person written in the top-left corner.
+// person outlined and the share of the picture that is person written in the bottom-left
+// corner.
 // Super-resolution / denoise: the output image itself. The input is not modified.
 Image drawResult(const Image& picture, const TaskResult& result);
 

@@ -416,7 +416,8 @@ TEST(CliCatalog, ListsEveryBundledModelAsReady) {
     CommandResult r = runCli("catalog");
     ASSERT_EQ(r.exitCode, 0) << r.output;
     for (const char* id :
-         {"face-front", "face-back", "zoom-x2", "zoom-x3", "zoom-x4", "waifu2x-scale2x",
+         {"face-front", "face-back", "face-short", "face-full", "face-full-sparse",
+          "selfie-segmentation", "zoom-x2", "zoom-x3", "zoom-x4", "waifu2x-scale2x",
           "waifu2x-noise0", "waifu2x-noise3", "text-finder", "text-direction"}) {
         EXPECT_NE(r.output.find(id), std::string::npos) << id << "\n" << r.output;
     }
@@ -440,6 +441,24 @@ TEST(CliCatalog, RunFaceFinderDrawsTheFaceOnItsSample) {
     EXPECT_EQ(image->width, photo->width);
     EXPECT_EQ(image->height, photo->height);
     // The box outline (colour 60, 220, 90) is drawn: a 40-pixel box gives well over 100 pixels.
+    EXPECT_GT(countColour(*image, 60, 220, 90), 100);
+    EXPECT_EQ(countColour(*photo, 60, 220, 90), 0);
+}
+
+// The selfie mask on its sample (person.jpg: the woman, her dog and a horse): the share of the
+// picture that is person, and the overlay's outline drawn on the picture.
+TEST(CliCatalog, RunSelfieSegmentationSaysTheShareAndOutlinesThePerson) {
+    fs::path dir = tempDir("catalog_selfie");
+    std::string drawn = (dir / "selfie.png").string();
+    CommandResult r = runCli("run selfie-segmentation --draw " + drawn + " --threads 1");
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+    EXPECT_NE(r.output.find("person mask 640x424: "), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("% of the picture"), std::string::npos) << r.output;
+    auto image = engine::readImage(drawn);
+    ASSERT_TRUE(image.ok()) << image.error().toString();
+    auto photo = engine::readImage(kCache + "/photos/person.jpg");
+    ASSERT_TRUE(photo.ok());
+    EXPECT_EQ(image->width, photo->width);
     EXPECT_GT(countColour(*image, 60, 220, 90), 100);
     EXPECT_EQ(countColour(*photo, 60, 220, 90), 0);
 }

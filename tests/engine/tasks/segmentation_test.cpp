@@ -225,8 +225,8 @@ TEST(SegmentationMask, OverlayDimsTheBackgroundOutlinesAndSaysTheShare) {
     r.mask.coverage = 0.5;
     Image drawn = drawResult(picture, r);
     ASSERT_EQ(drawn.width, 120);
-    // Background (right half, away from the outline): clearly darker. Person (left half, below
-    // the text, away from the outline): untouched.
+    // Background (right half, away from the outline): clearly darker. Person (left half, above
+    // the text in the bottom-left corner, away from the outline): untouched.
     EXPECT_LT(drawn.pixel(100, 60)[1], 140);
     EXPECT_EQ(drawn.pixel(30, 60)[1], 200);
     // The outline runs along the person's right edge, x = 59.
