@@ -637,4 +637,54 @@ TEST(TfjsCatalog, SelfieMaskAgreesWithMediaPipesTflite) {
     EXPECT_GE(iou, 0.8);
 }
 
+// The catalog's "emotion" on a face (the messi5.jpg crop the face tests use): our decoded top-7
+// carries tfjs's probability for each label, best first, the labels in FER-2013 order by index.
+TEST(TfjsCatalog, EmotionClassesFollowTensorFlowJsOnAFace) {
+    if (const std::string why = referenceMissing(); !why.empty()) GTEST_SKIP() << why;
+    auto catalog = engine::loadCatalog(std::string(PRUNELAB_SOURCE_DIR) + "/assets/catalog.json");
+    ASSERT_TRUE(catalog.ok()) << catalog.error().toString();
+    const engine::CatalogEntry* e = catalog->find("emotion");
+    ASSERT_NE(e, nullptr);
+    const std::string model = prunelab::testing::cacheDir() + "/" + e->files[0];
+    const std::string photo = prunelab::testing::cacheDir() + "/photos/messi5.jpg";
+    if (!fs::exists(model) || !fs::exists(photo)) GTEST_SKIP() << "run ./prunelab setup";
+    auto full = engine::readImage(photo);
+    ASSERT_TRUE(full.ok()) << full.error().toString();
+    engine::Image face(120, 120);
+    for (int r = 0; r < 120; ++r) std::copy_n(full->pixel(181, 54 + r), 120 * 3, face.pixel(0, r));
+
+    auto graph = plugins::loadCatalogModel(*e, prunelab::testing::cacheDir(), 0, 0);
+    ASSERT_TRUE(graph.ok()) << graph.error().toString();
+    auto exec = engine::cpu::CpuExecutor::create(*graph, {.threads = 2});
+    ASSERT_TRUE(exec.ok()) << exec.error().toString();
+    const engine::RunModel run = [&](std::span<const Tensor> in) { return (*exec)->run(in); };
+    engine::TaskInput used;
+    auto r = engine::runTask(*e, graph->value(graph->inputs[0]).shape, run, face, &used);
+    ASSERT_TRUE(r.ok()) << r.error().toString();
+
+    const fs::path dir = freshDir("emotion");
+    ASSERT_TRUE(engine::writeNpy((dir / "input.npy").string(), used.tensor).ok());
+    const Reference ref =
+        runNode("run", {model, (dir / "input.npy").string(), (dir / "out").string()}, dir / "out");
+    ASSERT_EQ(ref.outputs.size(), 1u);
+    const auto probs = ref.outputs[0].span<float>();
+    ASSERT_EQ(probs.size(), 7u);
+    const std::vector<std::string> fer = {"angry", "disgust",  "fear",   "happy",
+                                          "sad",   "surprise", "neutral"};
+    ASSERT_EQ(r->classes.size(), 7u);
+    for (size_t k = 0; k < r->classes.size(); ++k) {
+        const engine::ClassScore& c = r->classes[k];
+        ASSERT_GE(c.index, 0);
+        ASSERT_LT(c.index, 7);
+        EXPECT_EQ(c.label, fer[static_cast<size_t>(c.index)]);
+        EXPECT_NEAR(c.probability, probs[static_cast<size_t>(c.index)], 1e-4) << c.label;
+        if (k > 0) {
+            EXPECT_GE(r->classes[k - 1].probability, c.probability);
+        }
+    }
+    std::printf("emotion on the messi5.jpg face: %s %.3f, %s %.3f\n", r->classes[0].label.c_str(),
+                r->classes[0].probability, r->classes[1].label.c_str(), r->classes[1].probability);
+    if (!::testing::Test::HasFailure()) fs::remove_all(dir);
+}
+
 }  // namespace
