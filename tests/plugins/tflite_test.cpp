@@ -14,11 +14,13 @@
 
 #include "engine/io/image.h"
 #include "engine/ir/layer_view.h"
+#include "engine/onnx/onnx_import.h"
 #include "engine/ops/op.h"
 #include "engine/runtime/cpu/cpu_executor.h"
 #include "engine/runtime/reference_runner.h"
 #include "plugins/import-tflite/tflite_import.h"
 #include "plugins/model-files/model_files.h"
+#include "plugins/refrt/ort_runner.h"
 #include "tests/plugins/tflite_builder.h"
 #include "tests/test_cache.h"
 
@@ -93,6 +95,32 @@ TEST_P(MediaPipeModel, ImportsAndRunsTheSameOnReferenceAndCpu) {
         const float r = range((*ref)[i]);
         EXPECT_GT(r, 0.0f) << "output " << i << " is constant";
         EXPECT_LE(maxAbsDiff((*ref)[i], (*cpu)[i]), 1e-4f * r) << "output " << i;
+    }
+}
+
+// The imported graph exported to ONNX runs the same in ONNX Runtime.
+TEST_P(MediaPipeModel, ExportRunsTheSameInOnnxRuntime) {
+    const ModelCase& m = GetParam();
+    const std::string path = mediapipe(m.name);
+    SKIP_WITHOUT(path);
+    if (!refrt::ortAvailable()) GTEST_SKIP() << "built without ONNX Runtime";
+    auto graph = prunelab::tflite::importTflite(path, 0, 0);
+    ASSERT_TRUE(graph.ok()) << graph.error().toString();
+    auto bytes = engine::exportOnnxBytes(*graph);
+    ASSERT_TRUE(bytes.ok()) << bytes.error().toString();
+    auto ort = refrt::OrtRunner::loadBytes(*bytes, m.name, 1);
+    ASSERT_TRUE(ort.ok()) << ort.error().toString();
+    const std::vector<Tensor> inputs = {pseudoRandom(m.input, 9)};
+    auto ref = engine::runGraphReference(*graph, inputs);
+    ASSERT_TRUE(ref.ok()) << ref.error().toString();
+    auto theirs = (*ort)->run(inputs);
+    ASSERT_TRUE(theirs.ok()) << theirs.error().toString();
+    ASSERT_EQ(theirs->size(), ref->size());
+    for (size_t i = 0; i < ref->size(); ++i) {
+        ASSERT_EQ((*theirs)[i].shape(), (*ref)[i].shape());
+        // (the landscape selfie model's mask is nearly flat on noise: an absolute floor)
+        EXPECT_LE(maxAbsDiff((*ref)[i], (*theirs)[i]), std::max(1e-4f * range((*ref)[i]), 1e-6f))
+            << "output " << i;
     }
 }
 
