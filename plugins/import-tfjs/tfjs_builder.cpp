@@ -109,7 +109,7 @@ Result<Activation> kerasActivation(const std::string& name) {
     Activation a;
     if (name.empty() || name == "linear") return a;
     if (name == "relu" || name == "relu6" || name == "sigmoid" || name == "tanh" ||
-        name == "hard_sigmoid" || name == "hardSigmoid" || name == "swish") {
+        name == "hard_sigmoid" || name == "hardSigmoid" || name == "swish" || name == "softmax") {
         a.kind = name == "hardSigmoid" ? "hard_sigmoid" : name;
         return a;
     }
@@ -353,6 +353,7 @@ Result<TValue> Builder::activation(const std::string& name, const TValue& x,
     Attributes a;
     ValueId y = engine::kNoValue;
     if (k.empty() || k == "linear") return x;
+    if (k == "softmax") return softmax(name, x, -1);  // Keras: over the last axis
     if (k == "relu") {
         PL_TRY_ASSIGN(y, emit(OpKind::Relu, name, {x.id}));
     } else if (k == "relu6") {

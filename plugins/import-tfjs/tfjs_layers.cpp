@@ -229,7 +229,6 @@ Result<TValue> LayersImporter::layer(const std::string& cls, const Json& cfg,
     if (cls == "Activation") {
         PL_TRY_ASSIGN(TValue x, one());
         const std::string a = str(cfg, "activation", "linear");
-        if (a == "softmax") return m_b.softmax(name, x, -1);
         PL_TRY_ASSIGN(Activation act, kerasActivation(a));
         if (act.kind.empty()) return x;  // linear
         return m_b.activation(name, x, act);

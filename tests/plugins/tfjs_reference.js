@@ -5,6 +5,9 @@
 //   node tfjs_reference.js make-layers <tf.js bundle> <seq|func> <model dir> <input.npy> <out dir>
 //     builds a small layers model with fixed weights, saves it as model.json + weights.bin
 //     through tfjs's own save path, loads it back from disk and runs it like `run`.
+//   node tfjs_reference.js unbundle <tf.js bundle> <model.min.js> <model dir>
+//     nsfwjs ships model.json and each shard as browserify bundles (the shard a base64 string
+//     in <shard>.min.js beside it): writes them out as model.json and the binary shards.
 // Writes <out dir>/<i>.npy for each output and <out dir>/names.txt (one output name a line).
 'use strict';
 const fs = require('fs');
@@ -171,12 +174,27 @@ async function makeLayers(tf, kind, modelDir, inputFile, outDir) {
   await runModel(tf, path.join(modelDir, 'model.json'), inputFile, outDir);
 }
 
+function unbundle(bundleJs, modelDir) {
+  const model = require(path.resolve(bundleJs));
+  fs.mkdirSync(modelDir, {recursive: true});
+  for (const group of model.weightsManifest) {
+    for (const p of group.paths) {
+      const text = require(path.resolve(path.dirname(bundleJs), p + '.min.js'));
+      fs.writeFileSync(path.join(modelDir, p), Buffer.from(text, 'base64'));
+    }
+  }
+  const json = {format: 'layers-model', modelTopology: model.modelTopology,
+                weightsManifest: model.weightsManifest};
+  fs.writeFileSync(path.join(modelDir, 'model.json'), JSON.stringify(json));
+}
+
 async function main() {
   const [mode, bundle, ...rest] = process.argv.slice(2);
   const tf = require(path.resolve(bundle));
   await tf.setBackend('cpu');
   if (mode === 'run') return runModel(tf, ...rest);
   if (mode === 'make-layers') return makeLayers(tf, ...rest);
+  if (mode === 'unbundle') return unbundle(...rest);
   throw new Error('usage: run | make-layers (see the header)');
 }
 

@@ -436,6 +436,30 @@ INSTANTIATE_TEST_SUITE_P(Models, TfjsLayers,
                                            LayersCase{"func", {1, 12, 12, 4}}),
                          [](const auto& p) { return std::string(p.param.kind); });
 
+// A layers model from npm: nsfwjs's Keras MobileNetV2 (uint8 weights; Conv2D, DepthwiseConv2D,
+// BatchNormalization, ReLU(6), ZeroPadding2D, Add, AveragePooling2D, Flatten, Dense, Dropout),
+// unbundled from the package's .min.js files by node, then matched like the others.
+TEST(TfjsNpmLayers, NsfwjsMobileNetV2MatchesTensorFlowJs) {
+    const std::string bundled =
+        prunelab::testing::cacheDir() + "/models/tfjs/nsfwjs-mobilenet-v2/model.min.js";
+    if (!fs::exists(bundled)) GTEST_SKIP() << bundled << " is missing: run ./prunelab setup";
+    if (const std::string why = referenceMissing(); !why.empty()) GTEST_SKIP() << why;
+    const fs::path dir = freshDir("nsfwjs");
+    (void)runNode("unbundle", {bundled, (dir / "model").string()}, dir / "model");
+    ASSERT_TRUE(fs::exists(dir / "model" / "model.json"));
+    auto graph = tfjs::importTfjs((dir / "model" / "model.json").string(), 224, 224);
+    ASSERT_TRUE(graph.ok()) << graph.error().toString();
+    EXPECT_EQ(graph->value(graph->inputs[0]).shape, (Shape{1, 224, 224, 3}));
+    const Tensor input = randomInput({1, 224, 224, 3}, 11);
+    ASSERT_TRUE(engine::writeNpy((dir / "input.npy").string(), input).ok());
+    const Reference ref = runNode("run",
+                                  {(dir / "model" / "model.json").string(),
+                                   (dir / "input.npy").string(), (dir / "out").string()},
+                                  dir / "out");
+    expectMatches(*graph, input, ref);
+    if (!::testing::Test::HasFailure()) fs::remove_all(dir);
+}
+
 // ---- Refusals --------------------------------------------------------------------------------
 
 // A one-conv graph model whose manifest and nodes each test bends.
