@@ -110,7 +110,7 @@ class Importer {
     engine::Status pool(const OpContext& c, bool max);
     engine::Status resize(const OpContext& c, bool bilinear);
     engine::Status softmax(const OpContext& c);
-    engine::Status mean(const OpContext& c);
+    engine::Status reduce(const OpContext& c, engine::OpKind op);
     engine::Status depthToSpace(const OpContext& c);
     engine::Status foldConstant(const OpContext& c, bool densify);
 

@@ -345,7 +345,33 @@ Status Importer::dispatch(const OpContext& c, int32_t code, const std::string& c
         case BuiltinOperator::AVERAGE_POOL_2D:
             return pool(c, false);
         case BuiltinOperator::MEAN:
-            return mean(c);
+            return reduce(c, OpKind::ReduceMean);
+        case BuiltinOperator::SUM:
+            return reduce(c, OpKind::ReduceSum);
+        case BuiltinOperator::REDUCE_MAX:
+            return reduce(c, OpKind::ReduceMax);
+        case BuiltinOperator::REDUCE_MIN:
+            return reduce(c, OpKind::ReduceMin);
+        case BuiltinOperator::MAXIMUM:
+            return binary(c, OpKind::Max, ActivationFunctionType::NONE);
+        case BuiltinOperator::MINIMUM:
+            return binary(c, OpKind::Min, ActivationFunctionType::NONE);
+        case BuiltinOperator::EXP:
+            return unary(c, OpKind::Exp);
+        case BuiltinOperator::SQRT:
+            return unary(c, OpKind::Sqrt);
+        case BuiltinOperator::ABS:
+            return unary(c, OpKind::Abs);
+        case BuiltinOperator::NEG:
+            return unary(c, OpKind::Neg);
+        case BuiltinOperator::FLOOR:
+            return unary(c, OpKind::Floor);
+        case BuiltinOperator::CEIL:
+            return unary(c, OpKind::Ceil);
+        case BuiltinOperator::ROUND:  // TFLite rounds half to even, as the IR's Round does
+            return unary(c, OpKind::Round);
+        case BuiltinOperator::LOG:
+            return unary(c, OpKind::Log);
         case BuiltinOperator::RESIZE_BILINEAR:
             return resize(c, true);
         case BuiltinOperator::RESIZE_NEAREST_NEIGHBOR:
@@ -919,8 +945,8 @@ Status Importer::softmax(const OpContext& c) {
     return emit(c, OpKind::Softmax, {x}, a, c.outputs[0], layout);
 }
 
-// MEAN over constant axes; stays NCHW only when the rank is kept.
-Status Importer::mean(const OpContext& c) {
+// MEAN, SUM, REDUCE_MAX, REDUCE_MIN over constant axes; stays NCHW only when the rank is kept.
+Status Importer::reduce(const OpContext& c, OpKind op) {
     PL_TRY(expectIo(c, 2, 2, 1));
     PL_TRY_ASSIGN(std::vector<int64_t> axes, constantInts(c.inputs[1], "axes"));
     const auto* o = c.op->builtin_options_as_ReducerOptions();
@@ -942,7 +968,7 @@ Status Importer::mean(const OpContext& c) {
     Attributes a;
     a.set("axes", axes);
     a.set("keepdims", int64_t{keep ? 1 : 0});
-    return emit(c, OpKind::ReduceMean, {x}, a, c.outputs[0], layout);
+    return emit(c, op, {x}, a, c.outputs[0], layout);
 }
 
 // DEPTH_TO_SPACE in NHWC reads channel (i * block + j) * C' + c for pixel offset (i, j):

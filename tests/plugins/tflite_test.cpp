@@ -456,6 +456,52 @@ TEST(TfliteSynthetic, OnlyDynamicDimsAreBound) {
     }
 }
 
+// conv (NCHW inside) -> MAXIMUM with a per-channel constant -> ABS -> EXP; then SUM over H, W
+// (kept) and REDUCE_MAX over channels (dropped): against NHWC loops.
+TEST(TfliteSynthetic, ElementwiseAndReductionsAfterAConv) {
+    const int h = 3, w = 4, c = 2, o = 3;
+    Builder b;
+    const auto x = b.tensor("x", {1, h, w, c});
+    const auto cv = values(o * c, 42), floorv = values(o, 43);
+    const auto t = b.tensor("t", {1, h, w, o});
+    b.op(BuiltinOperator::CONV_2D, {x, b.floats("w", {o, 1, 1, c}, cv)}, {t},
+         BuiltinOptions::Conv2DOptions,
+         ::tflite::CreateConv2DOptions(b.fbb, Padding::VALID, 1, 1).Union());
+    const auto m = b.tensor("m", {1, h, w, o});
+    b.op(BuiltinOperator::MAXIMUM, {t, b.floats("floor", {o}, floorv)}, {m});
+    const auto a = b.tensor("a", {1, h, w, o});
+    b.op(BuiltinOperator::ABS, {m}, {a});
+    const auto e = b.tensor("e", {1, h, w, o});
+    b.op(BuiltinOperator::EXP, {a}, {e});
+    const auto sum = b.tensor("sum", {1, 1, 1, o});
+    b.op(BuiltinOperator::SUM, {e, b.ints("hw", {2}, {1, 2})}, {sum},
+         BuiltinOptions::ReducerOptions, ::tflite::CreateReducerOptions(b.fbb, true).Union());
+    const auto mx = b.tensor("mx", {1, h, w});
+    b.op(BuiltinOperator::REDUCE_MAX, {e, b.ints("ch", {1}, {-1})}, {mx},
+         BuiltinOptions::ReducerOptions, ::tflite::CreateReducerOptions(b.fbb, false).Union());
+    const auto bytes = b.finish({x}, {sum, mx});
+    const auto in = values(h * w * c, 44);
+    int oh = 0, ow = 0;
+    auto ev = convNhwc(in, h, w, c, cv, o, 1, 1, c, {}, 1, 1, false, false, oh, ow);
+    for (size_t i = 0; i < ev.size(); ++i)
+        ev[i] = std::exp(std::abs(std::max(ev[i], floorv[i % o])));
+    std::vector<float> wantSum(o, 0.0f), wantMax(h * w, -INFINITY);
+    for (int p = 0; p < h * w; ++p)
+        for (int k = 0; k < o; ++k) {
+            wantSum[k] += ev[p * o + k];
+            wantMax[p] = std::max(wantMax[p], ev[p * o + k]);
+        }
+    auto graph = importBytes(bytes);
+    ASSERT_TRUE(graph.ok()) << graph.error().toString();
+    const std::vector<Tensor> inputs = {Tensor::fromVector<float>({1, h, w, c}, in)};
+    auto out = engine::runGraphReference(*graph, inputs);
+    ASSERT_TRUE(out.ok()) << out.error().toString();
+    EXPECT_EQ((*out)[0].shape(), (Shape{1, 1, 1, o}));
+    EXPECT_EQ((*out)[1].shape(), (Shape{1, h, w}));
+    expectNear((*out)[0].toFloatVector(), wantSum);
+    expectNear((*out)[1].toFloatVector(), wantMax);
+}
+
 // A conv (so the importer holds the tensor NCHW) then FULLY_CONNECTED, which reads NHWC order.
 TEST(TfliteSynthetic, FullyConnectedReadsNhwcOrderAfterAConv) {
     const int h = 2, w = 3, c = 2, n = 5;
