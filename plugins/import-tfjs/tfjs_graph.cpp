@@ -516,9 +516,7 @@ Status GraphImporter::stridedSlice(const GNode& n, const NodeAttrs& a) {
             continue;
         }
         const int64_t step = strides[d];
-        if (step == 0 || step < -dim - 1 || step > dim + 1) {
-            if (step == 0) return makeError(ErrorCode::Corrupt, "a stride of 0");
-        }
+        if (step == 0) return makeError(ErrorCode::Corrupt, "a stride of 0");
         const bool bm = (beginMask >> d) & 1, em = (endMask >> d) & 1, sm = (shrink >> d) & 1;
         auto clampIndex = [&](int64_t v, bool forward) {
             if (v < 0) v += dim;
