@@ -320,6 +320,12 @@ Status GraphImporter::run(const Json& model) {
     std::vector<std::string> outs;
     const Json* sig = nullptr;
     if (auto s = model.find("signature"); s != model.end() && s->is_object()) sig = &*s;
+    // Converters that put it under userDefinedMetadata instead: tfjs reads it there too.
+    if (auto u = model.find("userDefinedMetadata"); sig == nullptr && u != model.end() &&
+                                                    u->is_object() && u->contains("signature") &&
+                                                    (*u)["signature"].is_object()) {
+        sig = &(*u)["signature"];
+    }
     if (sig != nullptr && sig->contains("outputs") && (*sig)["outputs"].is_object() &&
         !(*sig)["outputs"].empty()) {
         for (auto it = (*sig)["outputs"].begin(); it != (*sig)["outputs"].end(); ++it) {

@@ -16,7 +16,8 @@
 
 namespace prunelab::tfjs::internal {
 
-using Json = nlohmann::json;
+// Ordered: a signature's outputs keep the file's order, which is the order tfjs returns them in.
+using Json = nlohmann::ordered_json;
 
 // ---- Weights (tfjs_weights.cpp) ------------------------------------------------------------
 

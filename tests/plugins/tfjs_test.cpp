@@ -187,6 +187,11 @@ TEST_P(TfjsBundled, MatchesTensorFlowJs) {
     const Reference ref =
         runNode("run", {model, (dir / "input.npy").string(), (dir / "out").string()}, dir / "out");
     expectMatches(*graph, input, ref);
+    // The outputs come in tfjs's order, under its names.
+    ASSERT_EQ(graph->outputs.size(), ref.names.size());
+    for (size_t i = 0; i < ref.names.size(); ++i) {
+        EXPECT_EQ(graph->value(graph->outputs[i]).name, ref.names[i]) << "output " << i;
+    }
     if (!::testing::Test::HasFailure()) fs::remove_all(dir);  // kept for a look otherwise
 }
 
