@@ -613,10 +613,12 @@ void MainWindow::startDemoLive() {
     if (m_classroom) return;  // the classroom page runs the demo itself, once the model is in
     m_tabs->setCurrentWidget(m_liveView);
     QString source = m_liveDefaultSource;
-    // The bundled video has no text in it: without a camera, a text finder reads its own photo.
+    // The bundled video has no text in it, and its people are far-off figures a selfie model was
+    // not made for: without a camera, a text finder or a person cut-out reads its own photo.
     const engine::CatalogEntry* entry = bundledEntry(m_demo);
-    if (entry && entry->task == engine::Task::TextDetection &&
-        !source.startsWith(QLatin1String("camera:"))) {
+    const bool ownPhoto = entry && (entry->task == engine::Task::TextDetection ||
+                                    entry->task == engine::Task::Segmentation);
+    if (ownPhoto && !source.startsWith(QLatin1String("camera:"))) {
         const QString photo = samplePhoto(*entry);
         if (QFileInfo::exists(photo)) source = photo;
     }

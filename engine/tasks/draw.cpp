@@ -53,7 +53,8 @@ void drawMask(cv::Mat& m, const SegmentationMask& mask, int thick, double textSc
     char text[64];
     std::snprintf(text, sizeof text, "person: %.0f%% of the picture", 100.0 * mask.coverage);
     // Bottom-left: the Live tab captions each lane across the top of its frame.
-    label(m, text, {8, m.rows - static_cast<int>(12 * textScale)}, textScale * 0.7,
+    // Full text scale: the Live tab shows a frame at half its size or less.
+    label(m, text, {8, m.rows - static_cast<int>(12 * textScale)}, textScale,
           std::max(1, thick / 2));
 }
 
