@@ -216,7 +216,7 @@ class GraphModelWriter {
         m_nodes.push_back(n);
         return m_nodes.back();
     }
-    // A float32 weight stored as float32, float16 or uint8 (scale and min).
+    // A float32 weight stored as float32, float16, or uint8 / uint16 (scale and min).
     void weight(const std::string& name, const Shape& shape, uint32_t seed,
                 const std::string& storage = "float32") {
         const Tensor t = randomInput(shape, seed);
@@ -228,6 +228,12 @@ class GraphModelWriter {
             for (float v : t.span<float>()) {
                 const uint16_t h = engine::floatToHalf(v - 0.5f);
                 m_data.append(reinterpret_cast<const char*>(&h), 2);
+            }
+        } else if (storage == "uint16") {
+            w["quantization"] = {{"dtype", "uint16"}, {"scale", 0.00002}, {"min", -0.6}};
+            for (float v : t.span<float>()) {
+                const auto q = static_cast<uint16_t>(v * 65535.0f);
+                m_data.append(reinterpret_cast<const char*>(&q), 2);
             }
         } else {
             w["quantization"] = {{"dtype", "uint8"}, {"scale", 0.004}, {"min", -0.5}};
@@ -361,7 +367,7 @@ void writeOpsModel(const fs::path& dir) {
     w.node("sq", "Squeeze", {"ed"})["attr"] = {{"squeeze_dims", ints({0})}};
     w.ints("flat", {1, -1});
     w.node("rs", "Reshape", {"sq", "flat"});
-    w.weight("wm", {16, 5}, 8);
+    w.weight("wm", {16, 5}, 8, "uint16");
     w.weight("bm", {5}, 9);
     w.node("mm", "_FusedMatMul", {"rs", "wm", "bm"})["attr"] = {
         {"fused_ops", strs({"BiasAdd", "Sigmoid"})},
