@@ -87,6 +87,8 @@ struct Anchor {
     std::vector<ChainLink> links;  // the accepted prefix
     int emitAt = -1;               // node index where the fused step runs
     ValueId out = kNoValue;
+    ValueId src = kNoValue;  // what the step reads: the node's input, or a padded value's source
+    int pad = -1;            // a zero Pad before the conv that became its own padding
     Layout srcLayout = Layout::Nhwc;
     Layout dstLayout = Layout::Nhwc;
 };
@@ -291,8 +293,27 @@ class Planner {
             return false;
         }
         const bool transposed = n.op == OpKind::ConvTranspose;
-        auto params = transposed ? convTransposeParams(n, m_g.value(n.inputs[0]).shape, w.shape)
-                                 : convParams(n, m_g.value(n.inputs[0]).shape, w.shape);
+        // TensorFlow's exports pad explicitly before VALID convs (MediaPipe's full-range face
+        // model has 43 such Pads): as a step of its own each copies the activation and forces a
+        // layout change, costing more than the conv. The conv pads instead.
+        const int pad = transposed || sparseLayer(k) ? -1 : zeroSpatialPadBefore(k);
+        Node padded;
+        if (pad >= 0) {
+            padded = n;
+            const auto pp = m_g.nodes[static_cast<size_t>(pad)].attrs.getInts("pads");
+            auto cp = n.attrs.getInts("pads");
+            if (cp.size() != 4) cp.assign(4, 0);
+            cp[0] += pp[2];  // top    += H begin
+            cp[1] += pp[3];  // left   += W begin
+            cp[2] += pp[6];  // bottom += H end
+            cp[3] += pp[7];  // right  += W end
+            padded.attrs.set("pads", std::move(cp));
+        }
+        const ValueId source =
+            pad >= 0 ? m_g.nodes[static_cast<size_t>(pad)].inputs[0] : n.inputs[0];
+        auto params = transposed
+                          ? convTransposeParams(n, m_g.value(source).shape, w.shape)
+                          : convParams(pad >= 0 ? padded : n, m_g.value(source).shape, w.shape);
         if (!params.ok()) {
             why = params.error().message;
             return false;
@@ -325,10 +346,9 @@ class Planner {
             // A graph input is plain too; it is read as it is only when the output is written
             // plain as well, so dense models keep the kernels they were benchmarked with.
             const bool graphInput =
-                std::find(m_g.inputs.begin(), m_g.inputs.end(), n.inputs[0]) != m_g.inputs.end();
-            const bool plainIn =
-                !transposed &&
-                (!PRUNELAB_CPU_ONEDNN || producedPlain(n.inputs[0]) || (plainOut && graphInput));
+                std::find(m_g.inputs.begin(), m_g.inputs.end(), source) != m_g.inputs.end();
+            const bool plainIn = !transposed && (!PRUNELAB_CPU_ONEDNN || producedPlain(source) ||
+                                                 (plainOut && graphInput));
             for (const ChainLink& l : chain) {
                 if (l.fold) {
                     foldConv(spec, l.scale, l.shift);
@@ -363,7 +383,38 @@ class Planner {
             spec.dstLayout = anchor.dstLayout = Layout::Nhwc;
             return makeConvKernel(spec, m_engine, m_threads, anchor.name);
         };
-        return acceptChain(k, std::move(links), make, why);
+        if (!acceptChain(k, std::move(links), make, why)) return false;
+        anchor.src = source;
+        if (pad >= 0) {
+            anchor.pad = pad;
+            m_absorbed[static_cast<size_t>(pad)] = true;
+            m_fusedInto[static_cast<size_t>(pad)] = k;
+        }
+        return true;
+    }
+
+    // The Pad node before conv k when it pads only H and W, with zeros, and conv k is its only
+    // reader; else -1.
+    int zeroSpatialPadBefore(int k) const {
+        const ValueId in = m_g.nodes[static_cast<size_t>(k)].inputs[0];
+        const int p = m_g.producer(in);
+        if (p < 0 || m_absorbed[static_cast<size_t>(p)]) return -1;
+        const Node& pad = m_g.nodes[static_cast<size_t>(p)];
+        if (pad.op != OpKind::Pad || pad.inputs.empty() || !isFloat4d(m_g.value(pad.inputs[0])) ||
+            pad.attrs.getString("mode", "constant") != "constant" ||
+            pad.attrs.getFloat("value", 0.0f) != 0.0f) {
+            return -1;
+        }
+        const auto& readers = m_consumers[static_cast<size_t>(in)];
+        if (readers.size() != 1 || m_g.isGraphOutput(in)) return -1;
+        const auto pads = pad.attrs.getInts("pads");
+        if (pads.size() != 8 || pads[0] != 0 || pads[1] != 0 || pads[4] != 0 || pads[5] != 0) {
+            return -1;
+        }
+        for (int64_t v : pads) {
+            if (v < 0) return -1;  // a crop, not a pad
+        }
+        return p;
     }
 
     // Whether `v` is read only by convs that run sparse (plain layout), so a dense producer
@@ -569,13 +620,17 @@ class Planner {
         const Node& n = m_g.nodes[static_cast<size_t>(k)];
         Anchor& a = m_anchors[static_cast<size_t>(k)];
         const std::string where = m_g.describeNode(static_cast<size_t>(k));
-        std::vector<int> in = {slotIn(n.inputs[0], a.srcLayout, where)};
+        std::vector<int> in = {slotIn(a.src != kNoValue ? a.src : n.inputs[0], a.srcLayout, where)};
         for (const ChainLink& l : a.links) {
             if (l.residual != kNoValue) in.push_back(slotIn(l.residual, a.dstLayout, where));
         }
         const int out = defineOutput(a.out, a.dstLayout);
         addStep(std::move(a.kernel), std::move(in), {out}, where);
         std::string fused;
+        if (a.pad >= 0) {
+            report(a.pad, "fused into " + where, "zero Pad of H and W as the conv's own padding");
+            fused = "Pad (before)";
+        }
         for (const ChainLink& l : a.links) {
             for (int f : l.nodes) {
                 report(f, "fused into " + where, l.what);

@@ -150,6 +150,39 @@ TEST(CpuExecutor, KernelReportNamesFastAndReferenceKernels) {
     EXPECT_TRUE(reorder);
 }
 
+// TensorFlow's exports pad explicitly before a VALID conv: the conv takes the zeros as its own
+// (asymmetric) padding, and a Pad that is not only zeros around H and W, or that another node
+// also reads, stays a step of its own.
+TEST(CpuExecutor, ZeroPadBeforeAConvBecomesItsPadding) {
+    GraphBuilder b;
+    const ValueId x = b.input({1, 4, 7, 6});
+    Attributes spatial;
+    spatial.set("pads", std::vector<int64_t>{0, 0, 1, 2, 0, 0, 2, 0});
+    const ValueId p = b.op(OpKind::Pad, {x}, spatial);
+    b.output(b.op(OpKind::Conv, {p, b.randomConstant({6, 4, 3, 3}), b.randomConstant({6})},
+                  convAttrs({2, 2}, {0, 1, 0, 0})));
+    // Not absorbable: padding the channels, and a non-zero value.
+    Attributes channels;
+    channels.set("pads", std::vector<int64_t>{0, 1, 0, 0, 0, 1, 0, 0});
+    const ValueId pc = b.op(OpKind::Pad, {x}, channels);
+    b.output(
+        b.op(OpKind::Conv, {pc, b.randomConstant({3, 6, 3, 3})}, convAttrs({1, 1}, {0, 0, 0, 0})));
+    Attributes ones = spatial;
+    ones.set("value", 1.0f);
+    const ValueId p1 = b.op(OpKind::Pad, {x}, ones);
+    b.output(
+        b.op(OpKind::Conv, {p1, b.randomConstant({3, 4, 3, 3})}, convAttrs({1, 1}, {0, 0, 0, 0})));
+    for (int threads : {1, 2}) {
+        auto exec = expectMatchesReference(b.graph, threads);
+        ASSERT_TRUE(exec);
+        EXPECT_EQ(reportFor(*exec, b.graph, "Pad_0").kernel,
+                  "fused into " + b.graph.describeNode(1));
+        EXPECT_NE(reportFor(*exec, b.graph, "Conv_3").reason.find("Pad"), std::string::npos);
+        EXPECT_EQ(reportFor(*exec, b.graph, "Pad_4").kernel, "reference");
+        EXPECT_EQ(reportFor(*exec, b.graph, "Pad_7").kernel, "reference");
+    }
+}
+
 TEST(CpuExecutor, ReferenceOnlyRunsEveryNodeWithItsReference) {
     const Graph g = chainGraph(2);
     auto exec = CpuExecutor::create(g, {1, true});
