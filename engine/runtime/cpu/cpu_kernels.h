@@ -235,6 +235,9 @@ Result<KernelPtr> makeSoftmaxKernel(const Node& node, const Shape& shape,
 Result<KernelPtr> makeDepthToSpaceKernel(const Node& node, const Shape& in, Layout inLayout,
                                          Layout outLayout, std::string& name);
 // Nearest / linear / cubic resize of a 4-D float32 tensor in `layout` (both sides).
+// Pad, constant mode, non-negative pads, of a 4-D float32 tensor; output in the input's layout.
+Result<KernelPtr> makePadKernel(const Node& node, const Shape& in, const Shape& out, Layout layout,
+                                std::string& name);
 Result<KernelPtr> makeResizeKernel(const Node& node, const Shape& in, const Shape& out,
                                    Layout layout);
 

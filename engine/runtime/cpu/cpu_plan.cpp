@@ -753,6 +753,15 @@ class Planner {
             const int in = primary(x);
             return give(kernel, {in}, defineOutput(outId, outL));
         }
+        if (n.op == OpKind::Pad && isFloat4d(out) && n.inputs.size() == 1 &&
+            isFloat4d(m_g.value(n.inputs[0]))) {
+            // Follows its input's layout, as the element-wise steps do.
+            const Layout l = layoutOf(n.inputs[0]);
+            auto kernel = makePadKernel(n, m_g.value(n.inputs[0]).shape, out.shape, l, name);
+            if (!kernel.ok()) return (why = kernel.error().message, false);
+            const int in = primary(n.inputs[0]);
+            return give(kernel, {in}, defineOutput(outId, l));
+        }
         if (n.op == OpKind::Resize && isFloat4d(out) && n.inputs.size() == 1) {
             const Layout l = layoutOf(n.inputs[0]);
             auto kernel = makeResizeKernel(n, m_g.value(n.inputs[0]).shape, out.shape, l);

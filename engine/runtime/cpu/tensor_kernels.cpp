@@ -592,6 +592,65 @@ class DepthToSpaceKernel : public Kernel {
     int64_t m_rowA = 0;               // input offset per block row i
 };
 
+// Constant Pad of a 4-D tensor in either layout (output in the input's layout): each output
+// row (an image row of all channels channels-last, one channel's row plain) is filled with the
+// value and the input's part copied over it. TensorFlow exports pad channels with zeros before
+// residual adds; as a reference step each such Pad cost two reorders of the activation.
+class PadKernel : public Kernel {
+  public:
+    PadKernel(const Shape& in, const Shape& out, std::vector<int64_t> begins, Layout layout,
+              float value)
+        : m_in(in),
+          m_out(out),
+          m_begin(std::move(begins)),
+          m_nhwc(layout == Layout::Nhwc),
+          m_value(value),
+          m_is(layoutStrides(in, layout)),
+          m_os(layoutStrides(out, layout)) {}
+    Status run(std::span<std::byte* const> in, std::span<std::byte* const> out,
+               RunContext& ctx) override {
+        const auto* x = reinterpret_cast<const float*>(in[0]);
+        auto* y = reinterpret_cast<float*>(out[0]);
+        const int64_t rows = m_out[0] * m_out[2];
+        const int64_t grain =
+            std::max<int64_t>(1, 16384 / std::max<int64_t>(m_out[1] * m_out[3], 1));
+        ctx.pool->parallelFor(rows, grain, [&](int64_t begin, int64_t end) {
+            for (int64_t r = begin; r < end; ++r) {
+                const int64_t n = r / m_out[2], h = r % m_out[2];
+                const int64_t ni = n - m_begin[0], hi = h - m_begin[2];
+                const bool inside = ni >= 0 && ni < m_in[0] && hi >= 0 && hi < m_in[2];
+                if (m_nhwc) {
+                    float* yr = y + n * m_os[0] + h * m_os[2];
+                    std::fill(yr, yr + m_out[3] * m_out[1], m_value);
+                    if (!inside) continue;
+                    const float* xr = x + ni * m_is[0] + hi * m_is[2];
+                    for (int64_t w = 0; w < m_in[3]; ++w) {
+                        std::memcpy(yr + (w + m_begin[3]) * m_os[3] + m_begin[1], xr + w * m_is[3],
+                                    static_cast<size_t>(m_in[1]) * sizeof(float));
+                    }
+                } else {
+                    for (int64_t c = 0; c < m_out[1]; ++c) {
+                        float* yr = y + n * m_os[0] + c * m_os[1] + h * m_os[2];
+                        std::fill(yr, yr + m_out[3], m_value);
+                        const int64_t ci = c - m_begin[1];
+                        if (!inside || ci < 0 || ci >= m_in[1]) continue;
+                        std::memcpy(yr + m_begin[3], x + ni * m_is[0] + ci * m_is[1] + hi * m_is[2],
+                                    static_cast<size_t>(m_in[3]) * sizeof(float));
+                    }
+                }
+            }
+        });
+        return {};
+    }
+
+  private:
+    Shape m_in, m_out;
+    std::vector<int64_t> m_begin;  // N, C, H, W
+    bool m_nhwc;
+    float m_value;
+    std::vector<int64_t> m_is, m_os;
+};
+
 }  // namespace
 
 KernelPtr makeReorderKernel(const Shape& shape, Layout from, Layout to) {
@@ -746,6 +805,25 @@ Result<KernelPtr> makeDepthToSpaceKernel(const Node& node, const Shape& in, Layo
         "depth-to-space " + mode + " loop " + layoutName(inLayout) + "->" + layoutName(outLayout);
     return KernelPtr(
         std::make_unique<DepthToSpaceKernel>(in, inLayout, outLayout, b, mode == "DCR"));
+}
+
+Result<KernelPtr> makePadKernel(const Node& node, const Shape& in, const Shape& out, Layout layout,
+                                std::string& name) {
+    const std::vector<int64_t> pads = node.attrs.getInts("pads");
+    const std::string mode = node.attrs.getString("mode", "constant");
+    if (mode != "constant") {
+        return makeError(ErrorCode::Unsupported, "no fast " + mode + " Pad kernel (constant only)");
+    }
+    if (in.size() != 4 || out.size() != 4 || pads.size() != 8) {
+        return makeError(ErrorCode::Unsupported, "not a Pad of a 4-D tensor");
+    }
+    for (int64_t p : pads) {
+        if (p < 0) return makeError(ErrorCode::Unsupported, "a negative pad crops: reference");
+    }
+    name = std::string("pad constant loop ") + layoutName(layout);
+    return KernelPtr(
+        std::make_unique<PadKernel>(in, out, std::vector<int64_t>(pads.begin(), pads.begin() + 4),
+                                    layout, node.attrs.getFloat("value", 0.0f)));
 }
 
 Result<KernelPtr> makeResizeKernel(const Node& node, const Shape& in, const Shape& out,

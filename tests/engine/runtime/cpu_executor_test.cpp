@@ -131,6 +131,7 @@ TEST(CpuExecutor, KernelReportNamesFastAndReferenceKernels) {
     const ValueId up = b.op(OpKind::Resize, {r}, cubic);
     Attributes pads;
     pads.set("pads", std::vector<int64_t>{0, 0, 1, 1, 0, 0, 1, 1});
+    pads.set("mode", std::string("reflect"));
     b.output(b.op(OpKind::Pad, {up}, pads));
     auto exec = expectMatchesReference(b.graph, 2);
     ASSERT_TRUE(exec);
@@ -142,7 +143,7 @@ TEST(CpuExecutor, KernelReportNamesFastAndReferenceKernels) {
     EXPECT_EQ(resize.kernel, "resize cubic loop nhwc");
     const cpu::KernelChoice pad = reportFor(*exec, b.graph, "Pad_4");
     EXPECT_EQ(pad.kernel, "reference");
-    EXPECT_EQ(pad.reason, "reference: no fast Pad kernel");
+    EXPECT_EQ(pad.reason, "reference: no fast reflect Pad kernel (constant only)");
     // The reference Pad needs plain data: the report shows the inserted reorder.
     bool reorder = false;
     for (const cpu::KernelChoice& k : exec->kernelReport())
@@ -178,7 +179,33 @@ TEST(CpuExecutor, ZeroPadBeforeAConvBecomesItsPadding) {
         EXPECT_EQ(reportFor(*exec, b.graph, "Pad_0").kernel,
                   "fused into " + b.graph.describeNode(1));
         EXPECT_NE(reportFor(*exec, b.graph, "Conv_3").reason.find("Pad"), std::string::npos);
-        EXPECT_EQ(reportFor(*exec, b.graph, "Pad_4").kernel, "reference");
+        EXPECT_EQ(reportFor(*exec, b.graph, "Pad_4").kernel, "pad constant loop nchw");
+        EXPECT_EQ(reportFor(*exec, b.graph, "Pad_7").kernel, "pad constant loop nchw");
+    }
+}
+
+// A constant Pad runs where its input lies: channels-last between convs (TensorFlow's channel
+// pads before a residual add), plain on a graph input; a crop or a reflect Pad stays reference.
+TEST(CpuExecutor, ConstantPadFollowsItsInputsLayout) {
+    GraphBuilder b;
+    const ValueId x = b.input({1, 3, 5, 7});
+    const ValueId c = b.op(OpKind::Relu, {b.op(OpKind::Conv, {x, b.randomConstant({5, 3, 1, 1})},
+                                               convAttrs({1, 1}, {0, 0, 0, 0}))});
+    Attributes mixed;
+    mixed.set("pads", std::vector<int64_t>{0, 2, 1, 0, 0, 3, 0, 2});
+    mixed.set("value", 0.5f);
+    const ValueId pc = b.op(OpKind::Pad, {c}, mixed);
+    b.output(
+        b.op(OpKind::Conv, {pc, b.randomConstant({4, 10, 3, 3})}, convAttrs({1, 1}, {1, 1, 1, 1})));
+    b.output(b.op(OpKind::Pad, {x}, mixed));
+    Attributes crop;
+    crop.set("pads", std::vector<int64_t>{0, 0, -1, 0, 0, 0, 0, 1});
+    b.output(b.op(OpKind::Pad, {x}, crop));
+    for (int threads : {1, 2}) {
+        auto exec = expectMatchesReference(b.graph, threads);
+        ASSERT_TRUE(exec);
+        EXPECT_EQ(reportFor(*exec, b.graph, "Pad_3").kernel, "pad constant loop nhwc");
+        EXPECT_EQ(reportFor(*exec, b.graph, "Pad_6").kernel, "pad constant loop nchw");
         EXPECT_EQ(reportFor(*exec, b.graph, "Pad_7").kernel, "reference");
     }
 }
