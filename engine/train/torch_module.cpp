@@ -328,7 +328,8 @@ Status IrModule::Impl::prepare(Step& s) {
         case OpKind::ConstantOfShape:
         case OpKind::Shape:
             break;
-        // Issue 22's ONNX ops run on every backend but have no torch mapping yet.
+        // Ops of common exports, mapped below (Round, Floor, Ceil and the comparisons pass no
+        // gradient, as in PyTorch).
         case OpKind::Equal:
         case OpKind::Greater:
         case OpKind::Less:
@@ -350,17 +351,20 @@ Status IrModule::Impl::prepare(Step& s) {
         case OpKind::Erf:
         case OpKind::Softplus:
         case OpKind::Mish:
-        case OpKind::Expand:
-        case OpKind::Tile:
-        case OpKind::Range:
         case OpKind::ReduceMax:
         case OpKind::ReduceSum:
         case OpKind::ReduceMin:
-        case OpKind::ArgMax:
         case OpKind::InstanceNormalization:
         case OpKind::LayerNormalization:
         case OpKind::GlobalMaxPool:
         case OpKind::LRN:
+            return {};
+        // Shapes of these depend on the batch in ways the module does not follow yet; Range
+        // folds at import.
+        case OpKind::Expand:
+        case OpKind::Tile:
+        case OpKind::Range:
+        case OpKind::ArgMax:
             return makeError(ErrorCode::Unsupported,
                              std::string(opName(n.op)) +
                                  " has no torch mapping yet: a model with it can be pruned and "
@@ -602,6 +606,107 @@ std::vector<torch::Tensor> IrModule::Impl::run(const Step& s,
             }
             return {x.mean(axes, a.getInt("keepdims", 1) != 0)};
         }
+        case OpKind::Neg:
+            return {-x};
+        case OpKind::Abs:
+            return {torch::abs(x)};
+        case OpKind::Floor:
+            return {torch::floor(x)};
+        case OpKind::Ceil:
+            return {torch::ceil(x)};
+        case OpKind::Round:
+            return {torch::round(x)};  // halves to even, as ONNX
+        case OpKind::Log:
+            return {torch::log(x)};
+        case OpKind::Reciprocal:
+            return {torch::reciprocal(x)};
+        case OpKind::Erf:
+            return {torch::erf(x)};
+        case OpKind::Softplus:
+            return {torch::softplus(x)};
+        case OpKind::Mish:
+            return {x * torch::tanh(torch::softplus(x))};
+        case OpKind::Min:
+        case OpKind::Max: {
+            // torch::minimum / maximum propagate NaN, as the reference does.
+            torch::Tensor y = x;
+            for (size_t i = 1; i < n.inputs.size(); ++i) {
+                y = n.op == OpKind::Min ? torch::minimum(y, in(i)) : torch::maximum(y, in(i));
+            }
+            return {y};
+        }
+        case OpKind::Equal:
+            return {torch::eq(x, in(1))};
+        case OpKind::Greater:
+            return {torch::gt(x, in(1))};
+        case OpKind::Less:
+            return {torch::lt(x, in(1))};
+        case OpKind::GreaterOrEqual:
+            return {torch::ge(x, in(1))};
+        case OpKind::LessOrEqual:
+            return {torch::le(x, in(1))};
+        case OpKind::Not:
+            return {torch::logical_not(x)};
+        case OpKind::And:
+            return {torch::logical_and(x, in(1))};
+        case OpKind::Or:
+            return {torch::logical_or(x, in(1))};
+        case OpKind::Where:
+            return {torch::where(x.to(torch::kBool), in(1), in(2))};
+        case OpKind::ReduceMax:
+        case OpKind::ReduceMin:
+        case OpKind::ReduceSum: {
+            std::vector<int64_t> axes = a.getInts("axes");
+            if (axes.empty()) {
+                if (a.getInt("noop_with_empty_axes", 0) != 0) return {x};
+                for (int64_t d = 0; d < x.dim(); ++d) axes.push_back(d);
+            }
+            const bool keep = a.getInt("keepdims", 1) != 0;
+            if (n.op == OpKind::ReduceMax) return {torch::amax(x, axes, keep)};
+            if (n.op == OpKind::ReduceMin) return {torch::amin(x, axes, keep)};
+            return {x.sum(axes, keep)};
+        }
+        case OpKind::GlobalMaxPool: {
+            std::vector<int64_t> dims;
+            for (int64_t d = 2; d < x.dim(); ++d) dims.push_back(d);
+            return {torch::amax(x, dims, true)};
+        }
+        case OpKind::InstanceNormalization: {
+            // Per sample and channel over the spatial dims, biased variance, as the reference.
+            std::vector<int64_t> dims;
+            for (int64_t d = 2; d < x.dim(); ++d) dims.push_back(d);
+            const torch::Tensor mean = x.mean(dims, true);
+            const torch::Tensor var = (x - mean).pow(2).mean(dims, true);
+            std::vector<int64_t> perChannel(static_cast<size_t>(x.dim()), 1);
+            perChannel[1] = -1;
+            const torch::Tensor y = (x - mean) / torch::sqrt(var + a.getFloat("epsilon", 1e-5f));
+            return {y * in(1).reshape(perChannel) + in(2).reshape(perChannel)};
+        }
+        case OpKind::LayerNormalization: {
+            std::vector<int64_t> dims;
+            for (int64_t d = a.getInt("axis", -1); d < x.dim(); ++d) dims.push_back(d);
+            const torch::Tensor mean = x.mean(dims, true);
+            const torch::Tensor var = (x - mean).pow(2).mean(dims, true);
+            torch::Tensor y = (x - mean) / torch::sqrt(var + a.getFloat("epsilon", 1e-5f)) * in(1);
+            if (n.inputs.size() > 2 && in(2).defined()) y = y + in(2);
+            return {y};
+        }
+        case OpKind::LRN: {
+            // ONNX's window: channels c - floor((size-1)/2) .. c + ceil((size-1)/2), which
+            // torch's local_response_norm centres differently for even sizes.
+            const int64_t size = a.getInt("size", 1);
+            const int64_t before = (size - 1) / 2, after = size - 1 - before;
+            const torch::Tensor sq = x * x;
+            std::vector<int64_t> pad(static_cast<size_t>(2 * (x.dim() - 2)), 0);
+            pad.push_back(before);
+            pad.push_back(after);
+            const torch::Tensor padded = torch::constant_pad_nd(sq, pad, 0);
+            torch::Tensor sum = torch::zeros_like(x);
+            for (int64_t o = 0; o < size; ++o) sum = sum + padded.narrow(1, o, x.size(1));
+            const torch::Tensor scale =
+                a.getFloat("bias", 1.0f) + sum * (a.getFloat("alpha", 1e-4f) / size);
+            return {x / torch::pow(scale, a.getFloat("beta", 0.75f))};
+        }
         case OpKind::Identity:
             return {x};
         case OpKind::Cast:
@@ -616,38 +721,10 @@ std::vector<torch::Tensor> IrModule::Impl::run(const Step& s,
         }
         case OpKind::ConstantOfShape:
         case OpKind::Shape:
-        case OpKind::Equal:
-        case OpKind::Greater:
-        case OpKind::Less:
-        case OpKind::GreaterOrEqual:
-        case OpKind::LessOrEqual:
-        case OpKind::Not:
-        case OpKind::And:
-        case OpKind::Or:
-        case OpKind::Where:
-        case OpKind::Min:
-        case OpKind::Max:
-        case OpKind::Neg:
-        case OpKind::Abs:
-        case OpKind::Floor:
-        case OpKind::Ceil:
-        case OpKind::Round:
-        case OpKind::Log:
-        case OpKind::Reciprocal:
-        case OpKind::Erf:
-        case OpKind::Softplus:
-        case OpKind::Mish:
         case OpKind::Expand:
         case OpKind::Tile:
         case OpKind::Range:
-        case OpKind::ReduceMax:
-        case OpKind::ReduceSum:
-        case OpKind::ReduceMin:
         case OpKind::ArgMax:
-        case OpKind::InstanceNormalization:
-        case OpKind::LayerNormalization:
-        case OpKind::GlobalMaxPool:
-        case OpKind::LRN:
             break;  // prepare() refused them
     }
     throw std::logic_error("IrModule: unprepared op " + graph.describeNode(n));

@@ -47,7 +47,9 @@ std::shared_ptr<IrModule> makeModule(const Graph& g) {
 }
 
 // Max |a - b| over the range of b.
-double relativeDiff(const torch::Tensor& a, const torch::Tensor& b) {
+double relativeDiff(const torch::Tensor& at, const torch::Tensor& bt) {
+    // Comparisons give booleans: compare them as 0 / 1.
+    const torch::Tensor a = at.to(torch::kDouble), b = bt.to(torch::kDouble);
     const double range = std::max((b.max() - b.min()).item<double>(), 1e-6);
     return (a - b).abs().max().item<double>() / range;
 }
@@ -366,6 +368,48 @@ std::vector<OpCase> opCases() {
         {"global_average_pool", OpKind::GlobalAveragePool, {1, 3, 4, 5}, {}},
         {"flatten", OpKind::Flatten, {1, 3, 4, 5}, attrs({{"axis", int64_t{1}}})},
         {"reshape", OpKind::Reshape, {1, 3, 4}, attrs({{"shape", Ints{1, 2, 6}}})},
+        // The ops of common exports (issue 22).
+        {"neg", OpKind::Neg, {1, 3, 4}, {}},
+        {"abs", OpKind::Abs, {1, 3, 4}, {}},
+        {"floor", OpKind::Floor, {1, 3, 4}, {}},
+        {"ceil", OpKind::Ceil, {1, 3, 4}, {}},
+        {"round", OpKind::Round, {1, 3, 4}, {}},
+        {"log", OpKind::Log, {1, 3, 4}, {}, {}, 1, true},
+        {"reciprocal", OpKind::Reciprocal, {1, 3, 4}, {}, {}, 1, true},
+        {"erf", OpKind::Erf, {1, 3, 4}, {}},
+        {"softplus", OpKind::Softplus, {1, 3, 4}, {}},
+        {"mish", OpKind::Mish, {1, 3, 4}, {}},
+        {"max_of_three", OpKind::Max, {1, 3, 4}, {}, {floats({3, 1}, 13), floats({4}, 14)}},
+        {"min_broadcast", OpKind::Min, {1, 3, 4}, {}, {floats({4}, 15)}},
+        {"greater", OpKind::Greater, {1, 3, 4}, {}, {floats({4}, 16)}},
+        {"less_or_equal", OpKind::LessOrEqual, {1, 3, 4}, {}, {floats({3, 1}, 17)}},
+        {"reduce_max",
+         OpKind::ReduceMax,
+         {1, 3, 4, 5},
+         attrs({{"axes", Ints{2, 3}}, {"keepdims", int64_t{1}}})},
+        {"reduce_min",
+         OpKind::ReduceMin,
+         {1, 3, 4},
+         attrs({{"axes", Ints{1}}, {"keepdims", int64_t{0}}})},
+        {"reduce_sum",
+         OpKind::ReduceSum,
+         {1, 3, 4},
+         attrs({{"axes", Ints{2}}, {"keepdims", int64_t{1}}})},
+        {"global_max_pool", OpKind::GlobalMaxPool, {1, 3, 4, 5}, {}},
+        {"instance_norm",
+         OpKind::InstanceNormalization,
+         {1, 3, 4, 5},
+         attrs({{"epsilon", 1e-3f}}),
+         {floats({3}, 18), floats({3}, 19)}},
+        {"layer_norm",
+         OpKind::LayerNormalization,
+         {1, 3, 4, 5},
+         attrs({{"axis", int64_t{2}}, {"epsilon", 1e-5f}}),
+         {floats({4, 5}, 20), floats({5}, 21)}},
+        {"lrn_even_size",
+         OpKind::LRN,
+         {1, 6, 3, 3},
+         attrs({{"size", int64_t{4}}, {"alpha", 0.3f}, {"beta", 0.6f}, {"bias", 1.5f}})},
     };
 }
 
