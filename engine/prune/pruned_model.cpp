@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cmath>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 
@@ -334,6 +335,50 @@ Result<PrunedModel> rebindPrunedModel(const PrunedModel& trained, const Graph& d
     }
     if (structured) return applyPlan(out.graph, out.plan);
     return out;
+}
+
+std::optional<PrunedModel> prunedModelFromZeros(const Graph& graph) {
+    constexpr double kModelZeros = 0.10, kLayerZeros = 0.05;
+    PrunedModel model;
+    model.graph = graph;
+    model.plan.keepFirstLast = false;  // the file's author decided, not our default
+    int64_t zeros = 0, total = 0;
+    for (const Layer& layer : prunableLayers(graph)) {
+        auto view = layerWeights(graph, layer);
+        if (!view.ok()) return std::nullopt;  // not float32: nothing to read zeros from
+        const Tensor& w = view->weights;
+        LayerPruning lp;
+        lp.layer = layer;
+        lp.projection.weights = w;
+        lp.projection.mask = Tensor(DataType::UInt8, w.shape());
+        std::span<uint8_t> mask = lp.projection.mask.span<uint8_t>();
+        int64_t layerZeros = 0;
+        const std::span<const float> values = w.span<float>();
+        for (size_t i = 0; i < values.size(); ++i) {
+            mask[i] = values[i] != 0.0f;
+            layerZeros += values[i] == 0.0f;
+        }
+        const int64_t n = static_cast<int64_t>(values.size());
+        zeros += layerZeros;
+        total += n;
+        const double rate = n ? static_cast<double>(layerZeros) / static_cast<double>(n) : 0.0;
+        if (rate >= kLayerZeros) {
+            lp.how = LayerPruning::How::Scheme;
+            lp.scheme = "non_structured";
+            // Rounded down to the plan's 1e-4 steps and within the scheme's [0, 0.999].
+            lp.params.set("rate", std::min(0.999, std::floor(rate * 1e4) / 1e4));
+            lp.reason = "zeros in the file: pruned before it came here";
+            model.plan.layers[layer.name] = PlanEntry::make(lp.scheme, lp.params);
+        } else {
+            lp.reason = "no pruning in the file";
+            std::fill(mask.begin(), mask.end(), uint8_t{1});
+        }
+        model.layers.push_back(std::move(lp));
+    }
+    if (total == 0 || static_cast<double>(zeros) < kModelZeros * static_cast<double>(total)) {
+        return std::nullopt;
+    }
+    return model;
 }
 
 }  // namespace prunelab::engine::prune

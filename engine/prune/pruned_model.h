@@ -12,6 +12,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 
 #include "engine/prune/plan.h"
@@ -29,6 +30,13 @@ Result<std::map<std::string, std::string>> plabMetadata(const PrunedModel& model
 Result<PrunedModel> prunedModelFromGraph(Graph graph);
 // Whether the graph carries a .plab's metadata.
 bool isPlabGraph(const Graph& graph);
+
+// A model pruned before it came here (a TFLite file's sparse weights, a pruned ONNX from another
+// tool) seen as a PrunedModel, so the views show its own pruning: when at least 10% of its
+// prunable weights are exactly zero, each layer with 5% zeros or more is recorded as
+// non_structured at its own rate (its zeros are its mask), the others dense. nullopt for a dense
+// model: the few zeros trained weights have (0.25% in Real-ESRGAN) are not pruning.
+std::optional<PrunedModel> prunedModelFromZeros(const Graph& graph);
 
 // The weights of `trained` carried onto `dense`, the same model imported at another input size:
 // the values a trainer changes (conv, gemm and matmul weights and biases, PReLU slopes,

@@ -10,11 +10,13 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "engine/io/image.h"
+#include "engine/prune/pruned_model.h"
 #include "engine/runtime/cpu/cpu_executor.h"
 #include "engine/tasks/catalog.h"
 #include "plugins/model-files/model_files.h"
@@ -33,6 +35,7 @@ struct Model {
     CatalogEntry entry;
     Shape inputShape;
     std::unique_ptr<cpu::CpuExecutor> exec;
+    std::optional<prune::PrunedModel> ownPruning;  // prune::prunedModelFromZeros of the graph
 
     RunModel runner() const {
         return [this](std::span<const Tensor> in) { return exec->run(in); };
@@ -87,7 +90,8 @@ class MediaPipeModels : public ::testing::Test {
                 s_error = std::string(id) + ": " + exec.error().toString();
                 return;
             }
-            Model m{*e, graph->value(graph->inputs[0]).shape, std::move(*exec)};
+            Model m{*e, graph->value(graph->inputs[0]).shape, std::move(*exec),
+                    prune::prunedModelFromZeros(*graph)};
             s_models.emplace(id, std::move(m));
         }
     }
@@ -208,6 +212,23 @@ TEST_F(MediaPipeModels, NoFacesOnPhotosWithoutPeople) {
 
 // Google pruned 70% of most layers' weights and fine-tuned: on the same input the sparse model
 // must score the anchors much as the dense one does and find the same faces.
+// The workbench opens Google's sparse model as pruned (its sparsity map and the compiler read
+// its own zeros): the 46 pointwise convs at about 70% zeros each; the dense one opens dense.
+TEST_F(MediaPipeModels, SparseFullRangeOpensWithItsOwnPruning) {
+    EXPECT_FALSE(model("face-full").ownPruning.has_value());
+    EXPECT_FALSE(model("face-short").ownPruning.has_value());
+    const auto& own = model("face-full-sparse").ownPruning;
+    ASSERT_TRUE(own.has_value());
+    int pruned = 0;
+    for (const prune::LayerPruning& l : own->layers) {
+        if (l.how != prune::LayerPruning::How::Scheme) continue;
+        ++pruned;
+        EXPECT_EQ(l.layer.kh * l.layer.kw, 1) << l.layer.name << " is not pointwise";
+        EXPECT_NEAR(l.params.number("rate", 0), 0.70, 0.01) << l.layer.name;
+    }
+    EXPECT_EQ(pruned, 46);
+}
+
 TEST_F(MediaPipeModels, DenseAndSparseFullRangeAgree) {
     const Model& dense = model("face-full");
     const Model& sparse = model("face-full-sparse");

@@ -239,6 +239,10 @@ class TestWindowFits : public QObject {
         QCOMPARE(shortLayerName("a/b/c", QStringLiteral("a/")), QStringLiteral("b/c"));
         QCOMPARE(shortLayerName("other", QStringLiteral("a/")), QStringLiteral("other"));
         QCOMPARE(shortLayerName("a/", QStringLiteral("a/")), QStringLiteral("a/"));
+        // TFLite's fused tensor names: the last op named is the layer's own.
+        QCOMPARE(shortLayerName("act/Relu;m/bn_2/FusedBatchNormV3;m/conv2d_1/Conv2D", QString()),
+                 QStringLiteral("m/conv2d_1/Conv2D"));
+        QCOMPARE(shortLayerName("x;m/conv", QStringLiteral("m/")), QStringLiteral("conv"));
     }
 
     void aDenseLayerSaysWhy() {

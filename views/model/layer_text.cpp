@@ -41,7 +41,12 @@ QString sharedNamePrefix(const std::vector<std::string>& names) {
 }
 
 QString shortLayerName(const std::string& name, const QString& prefix) {
-    const QString full = QString::fromStdString(name);
+    QString full = QString::fromStdString(name);
+    // A TFLite converter names a tensor after every TensorFlow op fused into it, joined by ';'
+    // ("activation_1/Relu;...;model_1/model/conv2d_1/Conv2D_preact"): the last is the layer's own.
+    if (const qsizetype semicolon = full.lastIndexOf(QLatin1Char(';')); semicolon >= 0) {
+        full = full.mid(semicolon + 1);
+    }
     if (prefix.isEmpty() || !full.startsWith(prefix) || full.size() == prefix.size()) return full;
     return full.mid(prefix.size());
 }

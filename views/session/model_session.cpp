@@ -140,8 +140,11 @@ void ModelSession::openModel(const QString& source) {
             r->stats = engine::prune::modelStats(pruned.value());
             r->plab = std::move(pruned).value();
         } else {
-            // A pruned ONNX file shows its own density: the masks are its zeros.
+            // A pruned ONNX file shows its own density: the masks are its zeros. A model pruned
+            // before it came here (MediaPipe's sparse face model) is shown as pruned, so the
+            // sparsity map and the compiler read its own zeros without a plan applied.
             r->stats = engine::prune::modelStats(graph);
+            r->plab = engine::prune::prunedModelFromZeros(graph);
         }
         return r;
     }));

@@ -26,7 +26,8 @@ using ModelOpener = std::function<engine::Result<engine::Graph>(const QString& s
 
 // One applied state of the model. No plan: `pruned` is empty and `stats` come from the graph's
 // own zeros. A .plab opens with its stored pruning in `pruned` (its graph is then the opened
-// one). States are immutable and shared, so undo restores the very same tensors.
+// one), and so does a model pruned before it came here (prune::prunedModelFromZeros). States are
+// immutable and shared, so undo restores the very same tensors.
 struct PruneState {
     std::optional<engine::prune::PrunedModel> pruned;
     engine::prune::ModelStats stats;

@@ -285,5 +285,43 @@ TEST(PrunedOnnx, BlazeFaceZerosAndMetadataSurviveExport) {
     fs::remove(path);
 }
 
+// A model pruned elsewhere is read from its zeros: layers with zeros become non_structured at
+// their own rate with the zeros as the mask; a dense model's few zeros are not pruning.
+TEST(PrunedModelFromZeros, LayersWithZerosAreRecordedAtTheirOwnRate) {
+    GraphBuilder b("pruned-elsewhere");
+    const ValueId x = b.input("x", {1, 3, 8, 8});
+    b.output(b.conv(b.relu(b.conv(x, 8, 3)), 4, 1));
+    auto g = b.finish();
+    ASSERT_TRUE(g.ok()) << g.error().toString();
+    const std::vector<Layer> layers = prunableLayers(*g);
+    ASSERT_EQ(layers.size(), 2u);
+    EXPECT_FALSE(prunedModelFromZeros(*g).has_value()) << "random weights have no zeros";
+
+    // Zero about 60% of the first layer's weights (every weight whose index % 5 < 3).
+    auto w = layerWeights(*g, layers[0]);
+    ASSERT_TRUE(w.ok());
+    Tensor zeroed = w->weights.clone();
+    std::span<float> v = zeroed.span<float>();
+    double zeros = 0;
+    for (size_t i = 0; i < v.size(); ++i) {
+        if (i % 5 < 3) v[i] = 0.0f, ++zeros;
+    }
+    ASSERT_TRUE(setLayerWeights(*g, layers[0], zeroed).ok());
+    auto model = prunedModelFromZeros(*g);
+    ASSERT_TRUE(model.has_value());
+    ASSERT_EQ(model->layers.size(), 2u);
+    const LayerPruning& first = model->layers[0];
+    EXPECT_EQ(first.how, LayerPruning::How::Scheme);
+    EXPECT_EQ(first.scheme, "non_structured");
+    EXPECT_NEAR(first.params.number("rate", -1), zeros / static_cast<double>(v.size()), 1e-4);
+    const auto mask = first.projection.mask.span<uint8_t>();
+    for (size_t i = 0; i < mask.size(); ++i) ASSERT_EQ(mask[i], i % 5 < 3 ? 0 : 1) << i;
+    EXPECT_EQ(model->layers[1].how, LayerPruning::How::Dense);
+    EXPECT_TRUE(model->plan.layers.count(layers[0].name));
+    EXPECT_FALSE(model->plan.layers.count(layers[1].name));
+    // The plan is valid for the graph, so a later Reset or export keeps working.
+    EXPECT_TRUE(validatePlanForGraph(model->plan, *g).ok());
+}
+
 }  // namespace
 }  // namespace prunelab::engine::prune
