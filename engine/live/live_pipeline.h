@@ -3,6 +3,7 @@
 // with capture, pre- and post-processing and drawing timed apart as overhead.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -49,6 +50,17 @@ struct LiveStats {
     double speedup() const {
         if (speedupOnDevice()) return bDevice.median > 0 ? aDevice.median / bDevice.median : 0;
         return b.median > 0 ? a.median / b.median : 0;
+    }
+    // How far apart the medians must be before the speedup means something: the larger lane's
+    // spread, (p90 - median) / median, between 5% and 50%. On a busy machine, a few frames of two
+    // lanes running the same kernels read "1.6x faster" by chance; their spread says so.
+    double speedupNoise() const {
+        auto spread = [](const LatencySummary& l) {
+            return l.median > 0 ? (l.p90 - l.median) / l.median : 0.0;
+        };
+        const double worst = speedupOnDevice() ? std::max(spread(aDevice), spread(bDevice))
+                                               : std::max(spread(a), spread(b));
+        return std::clamp(worst, 0.05, 0.5);
     }
 };
 

@@ -34,6 +34,12 @@ class TestEngineText : public QObject {
         QCOMPARE(views::speedupText(1.04, false), QStringLiteral("About the same speed"));
         QCOMPARE(views::speedupText(3.26, false), QStringLiteral("3.3x faster"));
         QCOMPARE(views::speedupText(0.5, false), QStringLiteral("2.0x slower"));
+        // Within the lanes' noise two equal lanes read the same, not "1.6x faster".
+        QCOMPARE(views::speedupText(1.6, false, 0.7), QStringLiteral("About the same speed"));
+        QCOMPARE(views::speedupText(0.7, false, 0.5), QStringLiteral("About the same speed"));
+        QCOMPARE(views::speedupText(1.6, false, 0.5), QStringLiteral("1.6x faster"));
+        QCOMPARE(views::speedupText(0.6, false, 0.5), QStringLiteral("1.7x slower"));
+        QCOMPARE(views::speedupText(1.3, true, 0.4), QStringLiteral("Warming up…"));
     }
 };
 

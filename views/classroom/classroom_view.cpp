@@ -133,14 +133,15 @@ SpeedMeter::SpeedMeter(QWidget* parent) : QWidget(parent) {
     setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Preferred);
 }
 
-void SpeedMeter::setSpeedup(double speedup, bool warmingUp) {
+void SpeedMeter::setSpeedup(double speedup, bool warmingUp, double noise) {
     m_speedup = std::isfinite(speedup) && speedup > 0 ? speedup : 0;
     m_warmingUp = warmingUp;
+    m_noise = std::max(noise, 0.05);
     update();
 }
 
 QString SpeedMeter::text() const {
-    return speedupText(m_speedup, m_warmingUp);
+    return speedupText(m_speedup, m_warmingUp, m_noise);
 }
 
 QSize SpeedMeter::sizeHint() const {
@@ -163,8 +164,8 @@ void SpeedMeter::paintEvent(QPaintEvent*) {
         big.setPointSizeF(big.pointSizeF() * 0.9);
     p.setFont(big);
     const int textHeight = QFontMetrics(big).height();
-    const bool faster = m_speedup >= 1.05;
-    const bool slower = !m_warmingUp && m_speedup > 0 && m_speedup <= 0.95;
+    const bool faster = m_speedup >= 1.0 + m_noise;
+    const bool slower = !m_warmingUp && m_speedup > 0 && m_speedup <= 1.0 / (1.0 + m_noise);
     const QColor good(40, 160, 70), bad(200, 80, 40);
     p.setPen(faster ? good : slower ? bad : palette().color(QPalette::WindowText));
     p.drawText(QRect(0, 0, width(), textHeight), Qt::AlignLeft | Qt::AlignVCenter, words);
@@ -441,7 +442,8 @@ void ClassroomView::showSpeed() {
     const engine::live::LiveStats s = m_live->stats();
     const bool standIn = m_live->laneBOnStandIn();
     m_steadyFrames = standIn ? 0 : m_steadyFrames + 1;
-    m_meter->setSpeedup(std::min(s.a.count, s.b.count) >= kSpeedFrames ? s.speedup() : 0, standIn);
+    m_meter->setSpeedup(std::min(s.a.count, s.b.count) >= kSpeedFrames ? s.speedup() : 0, standIn,
+                        s.speedupNoise());
     if (s.a.count == 0 || s.b.count == 0) return;
     QString words = tr("The small brain: %1 pictures a second. The big brain: %2.")
                         .arg(s.b.fps(), 0, 'f', 1)

@@ -58,7 +58,8 @@ class SpeedMeter : public QWidget {
     explicit SpeedMeter(QWidget* parent = nullptr);
     // The dense lane's median over the pruned lane's; 0: not measured yet. `warmingUp`: the
     // small brain runs a stand-in while its fast kernels compile, so its speed is not its own.
-    void setSpeedup(double speedup, bool warmingUp = false);
+    // `noise`: LiveStats::speedupNoise(), the band within which the lanes read the same.
+    void setSpeedup(double speedup, bool warmingUp = false, double noise = 0.05);
     double speedup() const { return m_speedup; }
     bool warmingUp() const { return m_warmingUp; }
     QString text() const;  // what the meter says
@@ -71,6 +72,7 @@ class SpeedMeter : public QWidget {
   private:
     double m_speedup = 0;
     bool m_warmingUp = false;
+    double m_noise = 0.05;
 };
 
 class ClassroomView : public QWidget {

@@ -3,6 +3,7 @@
 
 #include <QCoreApplication>
 #include <QStringList>
+#include <algorithm>
 #include <cmath>
 
 namespace prunelab::views {
@@ -28,14 +29,15 @@ QString countText(int64_t count) {
     return QString::number(count);
 }
 
-QString speedupText(double speedup, bool warmingUp) {
+QString speedupText(double speedup, bool warmingUp, double noise) {
     auto tr = [](const char* text) { return QCoreApplication::translate("prunelab::views", text); };
     if (!std::isfinite(speedup) || speedup <= 0) return tr("Measuring…");
+    const double band = std::max(noise, 0.05);
     // A "slower" while the stand-in runs would teach the wrong lesson; a stand-in that is
     // already faster is a true result.
-    if (warmingUp && speedup < 1.05) return tr("Warming up…");
-    if (speedup >= 1.05) return tr("%1x faster").arg(speedup, 0, 'f', 1);
-    if (speedup > 0.95) return tr("About the same speed");
+    if (warmingUp && speedup < 1.0 + band) return tr("Warming up…");
+    if (speedup >= 1.0 + band) return tr("%1x faster").arg(speedup, 0, 'f', 1);
+    if (speedup > 1.0 / (1.0 + band)) return tr("About the same speed");
     return tr("%1x slower").arg(1.0 / speedup, 0, 'f', 1);
 }
 

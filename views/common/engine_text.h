@@ -22,8 +22,9 @@ QString countText(int64_t count);
 inline constexpr size_t kSpeedFrames = 5;
 // The big speed figure's words, one wording for the Live tab and the classroom's meter:
 // "Measuring…" before a figure exists (speedup <= 0), "Warming up…" while a stand-in runs and
-// is not yet faster, "About the same speed" within 5% (medians cannot tell the lanes apart),
-// else "2.4x faster" or "1.3x slower".
-QString speedupText(double speedup, bool warmingUp);
+// is not yet faster, "About the same speed" within the noise (at least 5%; pass
+// LiveStats::speedupNoise(): the medians cannot tell the lanes apart), else "2.4x faster" or
+// "1.3x slower".
+QString speedupText(double speedup, bool warmingUp, double noise = 0.05);
 
 }  // namespace prunelab::views

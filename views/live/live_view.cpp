@@ -1145,7 +1145,7 @@ void LiveView::poll() {
     // While the generic kernels stand in for the pruned model's (the progress line says so)
     // and over the first frames, no "slower" that would teach the wrong lesson.
     const bool measured = std::min(s.a.count, s.b.count) >= kSpeedFrames;
-    m_speedup->setText(speedupText(measured ? s.speedup() : 0, laneBOnStandIn()));
+    m_speedup->setText(speedupText(measured ? s.speedup() : 0, laneBOnStandIn(), s.speedupNoise()));
     const double frameB = s.b.median + s.overhead.median;
     // Threads are the CPU's: a GPU lane has none to match.
     // On a phone the speedup is the phone's own: dense there against pruned there, by its

@@ -714,4 +714,20 @@ TEST(PlanAtRate, SetsTheRateTheSchemeHasAndKeepsPatternFallbacksInStep) {
 }
 
 }  // namespace
+// The band within which two lanes read "about the same": each lane's spread, 5% to 50%.
+TEST(LiveStats, SpeedupNoiseFollowsTheLanesSpread) {
+    LiveStats s;
+    s.a = {10, 10.0, 10.2, 10.0};
+    s.b = {10, 10.0, 10.1, 10.0};
+    EXPECT_DOUBLE_EQ(s.speedupNoise(), 0.05);  // steady lanes: the 5% floor
+    s.b = {10, 8.0, 11.2, 8.5};
+    EXPECT_NEAR(s.speedupNoise(), 0.4, 1e-12);  // (11.2 - 8) / 8
+    s.a = {10, 5.0, 20.0, 9.0};
+    EXPECT_DOUBLE_EQ(s.speedupNoise(), 0.5);  // capped
+    // On a phone, the device's own times decide, as for the speedup itself.
+    s.aDevice = {10, 4.0, 4.1, 4.0};
+    s.bDevice = {10, 2.0, 2.04, 2.0};
+    EXPECT_DOUBLE_EQ(s.speedupNoise(), 0.05);
+}
+
 }  // namespace prunelab::engine::live
