@@ -14,6 +14,9 @@ TEST(OnnxFuzzRegressions, EachIsRefusedWithAnError) {
         std::filesystem::path(PRUNELAB_SOURCE_DIR) / "tests/data/fuzz/regressions";
     int count = 0;
     for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+        // The folder holds every reader's reproducers; the others are replayed by their own
+        // readers' tests (ncnn_test, export_test for .plab, model_codec_test) and every fuzz run.
+        if (entry.path().extension() != ".onnx") continue;
         auto g = importOnnxFile(entry.path().string());
         ++count;
         ASSERT_FALSE(g.ok()) << entry.path() << " imported, but its sizes are out of range";

@@ -125,6 +125,22 @@ TEST(Plab, RefusesAPlainOnnxModelAndCorruptRecords) {
 // numbers went through nlohmann's get<int>(), so a float like 9e9 in patternSet was undefined
 // behaviour and -14 wrapped into a 16-bit pattern. Every number is now checked, naming the file,
 // the layer's record and the key.
+// The fuzzer's .plab reproducers themselves: each is refused by the .plab reader, naming the file.
+TEST(Plab, FuzzReproducersAreRefused) {
+    int count = 0;
+    for (const auto& entry :
+         fs::directory_iterator(fs::path(PRUNELAB_SOURCE_DIR) / "tests/data/fuzz/regressions")) {
+        if (entry.path().extension() != ".plab") continue;
+        ++count;
+        auto model = loadPlabFile(entry.path().string());
+        ASSERT_FALSE(model.ok()) << entry.path() << " loaded";
+        EXPECT_NE(model.error().toString().find(entry.path().filename().string()),
+                  std::string::npos)
+            << model.error().toString();
+    }
+    EXPECT_GE(count, 2);
+}
+
 TEST(Plab, RefusesOutOfRangeNumbersNamingFileRecordAndKey) {
     Graph g = tinyNet();
     g.sourcePath = "bad.plab";
