@@ -595,8 +595,11 @@ class TestLive : public QObject {
     }
 
     // The whole app: `prunelab face-front --live 1000` asked to close (SIGTERM, as a session
-    // ending sends it) while the Live tab runs ends within 2 s, cleanly.
-    void theAppEndsWithinTwoSecondsOfACloseWhileLiveRuns() {
+    // ending sends it) while the Live tab runs ends within 5 s, cleanly. Idle it ends in about
+    // 0.2 s (joining the lanes' current frame, then freeing); a close that waited for a compile
+    // or a measurement would take far longer. Under ctest -j2 beside the training tests a
+    // starved 0.2 s once took 2.1 s, so the bound is not 2 s.
+    void theAppEndsWithinFiveSecondsOfACloseWhileLiveRuns() {
         QProcess app;
         QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
         env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
@@ -620,7 +623,7 @@ class TestLive : public QObject {
         const qint64 ms = timer.elapsed();
         if (!ended) app.kill();
         QVERIFY2(ended, "prunelab did not end within 30 s of SIGTERM");
-        QVERIFY2(ms < 2'000, qPrintable(QStringLiteral("prunelab took %1 ms to end").arg(ms)));
+        QVERIFY2(ms < 5'000, qPrintable(QStringLiteral("prunelab took %1 ms to end").arg(ms)));
         QCOMPARE(app.exitStatus(), QProcess::NormalExit);
         QCOMPARE(app.exitCode(), 0);
     }
