@@ -13,18 +13,6 @@
 
 namespace prunelab::tfjs::internal {
 
-using engine::Attributes;
-using engine::DataType;
-using engine::ErrorCode;
-using engine::makeError;
-using engine::OpKind;
-using engine::Result;
-using engine::Shape;
-using engine::shapeToString;
-using engine::Status;
-using engine::Tensor;
-using engine::ValueId;
-
 namespace {
 
 const std::vector<int64_t> kToNchw = {0, 3, 1, 2};

@@ -14,18 +14,6 @@
 
 namespace prunelab::tfjs::internal {
 
-using engine::Attributes;
-using engine::DataType;
-using engine::ErrorCode;
-using engine::makeError;
-using engine::OpKind;
-using engine::Result;
-using engine::Shape;
-using engine::shapeToString;
-using engine::Status;
-using engine::Tensor;
-using engine::ValueId;
-
 namespace {
 
 // ---- 1. Attributes -----------------------------------------------------------------------

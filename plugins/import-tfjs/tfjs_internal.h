@@ -16,6 +16,19 @@
 
 namespace prunelab::tfjs::internal {
 
+// The engine names every part of the importer uses (this header is the importer's own).
+using engine::Attributes;
+using engine::DataType;
+using engine::ErrorCode;
+using engine::makeError;
+using engine::OpKind;
+using engine::Result;
+using engine::Shape;
+using engine::shapeToString;
+using engine::Status;
+using engine::Tensor;
+using engine::ValueId;
+
 // Ordered: a signature's outputs keep the file's order, which is the order tfjs returns them in.
 using Json = nlohmann::ordered_json;
 

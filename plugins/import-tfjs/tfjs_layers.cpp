@@ -11,18 +11,6 @@
 
 namespace prunelab::tfjs::internal {
 
-using engine::Attributes;
-using engine::DataType;
-using engine::ErrorCode;
-using engine::makeError;
-using engine::OpKind;
-using engine::Result;
-using engine::Shape;
-using engine::shapeToString;
-using engine::Status;
-using engine::Tensor;
-using engine::ValueId;
-
 namespace {
 
 // A config value that Keras writes as an int or a list of ints (kernel_size, strides, ...).
