@@ -74,16 +74,27 @@ void LivePane::paintEvent(QPaintEvent*) {
         }
     }
     // Title and numbers on a dark band, readable on any picture and from the back of a room.
+    // As big as fits: 1.4x the UI font on a wide pane, down to the UI font on a narrow one (a
+    // lesson's panel open at 1024x768), then elided rather than cut mid-word.
+    const QString numbers = m_numbers.isEmpty() ? tr("waiting for frames…") : m_numbers;
+    const int room = width() - 16;
+    const qreal smallest = font().pointSizeF();
     QFont big = font();
-    big.setPointSizeF(big.pointSizeF() * 1.4);
     big.setBold(true);
+    for (qreal size = smallest * 1.4; size >= smallest; size -= 0.5) {
+        big.setPointSizeF(size);
+        const QFontMetrics m(big);
+        if (std::max(m.horizontalAdvance(m_title), m.horizontalAdvance(numbers)) <= room) break;
+    }
     p.setFont(big);
-    const int band = QFontMetrics(big).height() * 2 + 10;
+    const QFontMetrics metrics(big);
+    const int band = metrics.height() * 2 + 10;
     p.fillRect(QRect(0, 0, width(), band), QColor(0, 0, 0, 170));
     p.setPen(Qt::white);
-    p.drawText(QRect(8, 4, width() - 16, band / 2), Qt::AlignLeft | Qt::AlignVCenter, m_title);
-    p.drawText(QRect(8, band / 2, width() - 16, band / 2 - 4), Qt::AlignLeft | Qt::AlignVCenter,
-               m_numbers.isEmpty() ? tr("waiting for frames…") : m_numbers);
+    p.drawText(QRect(8, 4, room, band / 2), Qt::AlignLeft | Qt::AlignVCenter,
+               metrics.elidedText(m_title, Qt::ElideRight, room));
+    p.drawText(QRect(8, band / 2, room, band / 2 - 4), Qt::AlignLeft | Qt::AlignVCenter,
+               metrics.elidedText(numbers, Qt::ElideRight, room));
 }
 
 void LivePane::mousePressEvent(QMouseEvent* event) {
